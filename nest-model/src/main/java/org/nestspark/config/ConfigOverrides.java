@@ -1,0 +1,63 @@
+package org.nestspark.config;
+
+import java.util.List;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigParseOptions;
+import com.typesafe.config.ConfigSyntax;
+import com.typesafe.config.ConfigValue;
+import com.typesafe.config.ConfigValueFactory;
+import com.typesafe.config.ConfigValueType;
+
+/**
+ * Parses {@code key=value} overrides the way NeMo users write Hydra overrides on the command line:
+ * {@code model.optim.lr=0.001 model.train_ds.manifest_filepath=hdfs://nn/corpus/train.json}.
+ *
+ * <p>The value is read according to the type of the key's default: keys whose default is a string (or
+ * null) take the text literally, so paths with {@code //}, {@code :}, {@code #} or spaces need no quoting;
+ * numbers, booleans and lists ({@code [0.9,0.98]}) are parsed as HOCON values. {@code null} sets a key to
+ * null, and a value in {@code [...]} is a list for any key. A leading {@code +} (Hydra's "add") is accepted.
+ */
+public final class ConfigOverrides {
+  private ConfigOverrides() {}
+
+  public static Config parse(List<String> overrides, Config reference) {
+    Config out = ConfigFactory.empty();
+    for (String raw : overrides) {
+      String arg = raw.startsWith("+") ? raw.substring(1) : raw;
+      int eq = arg.indexOf('=');
+      if (eq <= 0) {
+        throw new NestConfigException("override '" + raw + "': expected key=value");
+      }
+      String key = arg.substring(0, eq).strip();
+      String text = arg.substring(eq + 1).strip();
+      if (!key.matches("[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*")) {
+        throw new NestConfigException("override '" + raw + "': '" + key + "' is not a valid key");
+      }
+      out = out.withValue(key, value(key, text, reference));
+    }
+    return out;
+  }
+
+  private static ConfigValue value(String key, String text, Config reference) {
+    if (text.equals("null")) {
+      return ConfigValueFactory.fromAnyRef(null);
+    }
+    ConfigValueType type = reference.hasPath(key) ? reference.getValue(key).valueType() : null;
+    boolean literal = type == null || type == ConfigValueType.STRING;
+    if (literal && !(text.startsWith("[") && text.endsWith("]"))) {
+      if (text.length() >= 2 && text.startsWith("\"") && text.endsWith("\"")) {
+        text = text.substring(1, text.length() - 1);
+      }
+      return ConfigValueFactory.fromAnyRef(text);
+    }
+    try {
+      Config c = ConfigFactory.parseString("v = " + text, ConfigParseOptions.defaults().setSyntax(ConfigSyntax.CONF));
+      return c.getValue("v");
+    } catch (ConfigException e) {
+      throw new NestConfigException(key + ": cannot parse value '" + text + "'");
+    }
+  }
+}
