@@ -1,0 +1,58 @@
+package org.nestspark.manifest;
+
+import java.util.List;
+
+/**
+ * What reading one or more manifests gave: the usable entries, the malformed lines (skipped and
+ * counted, each with manifest, line and reason) and how many well-formed entries the duration filter
+ * dropped.
+ */
+public final class ManifestReadResult {
+  private final List<ManifestEntry> entries;
+  private final List<ManifestProblem> problems;
+  private final int filteredByDuration;
+  private final double totalDurationSeconds;
+
+  ManifestReadResult(List<ManifestEntry> entries, List<ManifestProblem> problems, int filteredByDuration) {
+    this.entries = List.copyOf(entries);
+    this.problems = List.copyOf(problems);
+    this.filteredByDuration = filteredByDuration;
+    double total = 0;
+    for (ManifestEntry e : entries) {
+      if (e.duration() != null) {
+        total += e.duration();
+      }
+    }
+    this.totalDurationSeconds = total;
+  }
+
+  public List<ManifestEntry> entries() {
+    return entries;
+  }
+
+  public List<ManifestProblem> problems() {
+    return problems;
+  }
+
+  public int filteredByDuration() {
+    return filteredByDuration;
+  }
+
+  /** Sum of the {@code duration} fields of the kept entries (entries without one count 0). */
+  public double totalDurationSeconds() {
+    return totalDurationSeconds;
+  }
+
+  /** For {@code data.on_error=fail}: throws if any line was malformed. */
+  public ManifestReadResult failOnProblems() throws ManifestException {
+    if (!problems.isEmpty()) {
+      StringBuilder sb = new StringBuilder(problems.size() + " malformed manifest line(s) and data.on_error=fail:");
+      problems.stream().limit(20).forEach(p -> sb.append("\n  ").append(p));
+      if (problems.size() > 20) {
+        sb.append("\n  ... and ").append(problems.size() - 20).append(" more");
+      }
+      throw new ManifestException(sb.toString());
+    }
+    return this;
+  }
+}
