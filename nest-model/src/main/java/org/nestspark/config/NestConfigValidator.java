@@ -185,7 +185,7 @@ final class NestConfigValidator {
     k.oneOf(p + ".normalize", "per_feature", "all_features", "none");
     k.positive(p + ".window_size");
     k.positive(p + ".window_stride");
-    k.oneOf(p + ".window", "hann");
+    k.oneOf(p + ".window", "hann", "hamming", "blackman", "bartlett", "none");
     k.positiveInt(p + ".features");
     k.positiveInt(p + ".n_fft");
     k.bool(p + ".log");

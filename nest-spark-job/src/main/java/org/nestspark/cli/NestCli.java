@@ -1,2 +1,72 @@
 package org.nestspark.cli;
-public final class NestCli { public static void main(String[] a) { } }
+
+import java.io.PrintStream;
+import java.util.Arrays;
+import java.util.List;
+
+import org.nestspark.config.NestConfigException;
+import org.nestspark.io.NestPaths;
+
+/**
+ * The {@code nest} command line: the same entry point for {@code bin/nest} (Spark {@code local[*]}
+ * embedded) and {@code spark-submit --class org.nestspark.cli.NestCli <jar> <command> ...}.
+ *
+ * <p>Exit codes: 0 done (skipped inputs are reported, not failures), 1 the job could not run (unreadable
+ * manifest, {@code data.on_error=fail} with bad input, I/O error), 2 bad usage or configuration.
+ */
+public final class NestCli {
+  static final String USAGE = String.join("\n",
+      "usage: nest <command> [options] [--config FILE]... [key=value]...",
+      "",
+      "commands:",
+      "  featurize --manifest M[,M2...] --out DIR    log-mel features of every utterance as .npy + features.json",
+      "  bench featurize [--seconds S]               featurization throughput (seconds of audio per second)",
+      "  config                                      print the resolved configuration",
+      "  help                                        this text",
+      "",
+      "Every command takes --config FILE (a preset such as conf/nest-tiny.conf; repeatable, later wins) and",
+      "key=value overrides of reference.conf keys, e.g. model.preprocessor.dither=0 data.on_error=fail.",
+      "Paths may be local or any Hadoop URI (file://, hdfs://, s3a://).");
+
+  private NestCli() {}
+
+  public static void main(String[] args) {
+    int code = run(Arrays.asList(args), System.out, System.err);
+    if (code != 0) {
+      System.exit(code);
+    }
+  }
+
+  /** Runs one command and returns its exit code (tests call this directly). */
+  public static int run(List<String> args, PrintStream out, PrintStream err) {
+    if (args.isEmpty() || List.of("help", "-h", "--help").contains(args.get(0))) {
+      (args.isEmpty() ? err : out).println(USAGE);
+      return args.isEmpty() ? 2 : 0;
+    }
+    if (!NestPaths.jvmCanOpenNonAsciiNames()) {
+      err.println("warning: this JVM runs with file name encoding " + System.getProperty("sun.jnu.encoding")
+          + "; files with non-ASCII names cannot be opened. Run with LC_ALL=C.UTF-8 (bin/nest does this).");
+    }
+    String command = args.get(0);
+    List<String> rest = args.subList(1, args.size());
+    try {
+      switch (command) {
+        case "featurize":
+          return FeaturizeCommand.run(rest, out, err);
+        case "bench":
+          return BenchCommand.run(rest, out, err);
+        case "config":
+          return ConfigCommand.run(rest, out, err);
+        default:
+          err.println("unknown command '" + command + "'\n\n" + USAGE);
+          return 2;
+      }
+    } catch (CommandLine.UsageException e) {
+      err.println("nest " + command + ": " + e.getMessage());
+      return 2;
+    } catch (NestConfigException e) {
+      err.println("nest " + command + ": " + e.getMessage());
+      return 2;
+    }
+  }
+}

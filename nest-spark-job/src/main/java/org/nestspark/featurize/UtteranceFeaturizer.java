@@ -1,0 +1,83 @@
+package org.nestspark.featurize;
+
+import org.apache.hadoop.conf.Configuration;
+
+import org.nestspark.audio.AudioException;
+import org.nestspark.audio.AudioSegment;
+import org.nestspark.config.ModelConfigs;
+import org.nestspark.config.NestConfig;
+import org.nestspark.features.FeatureBatch;
+import org.nestspark.features.FilterbankFeatures;
+import org.nestspark.io.NestPaths;
+import org.nestspark.manifest.ManifestEntry;
+
+/**
+ * Turns one manifest entry into its log-mel features on an executor: loads {@code [offset,
+ * offset+duration)} of the audio (down-mixed and resampled to {@code model.sample_rate} unless
+ * {@code data.downmix} / {@code data.resample} say not to, in which case such files are skipped with
+ * the reason), computes {@link FilterbankFeatures} in eval mode as a batch of one, and cuts the result
+ * to the valid frames. Not thread-safe: one per task.
+ */
+final class UtteranceFeaturizer {
+  private final FilterbankFeatures features;
+  private final int sampleRate;
+  private final boolean downmix;
+  private final boolean resample;
+
+  UtteranceFeaturizer(NestConfig config) {
+    this.features = new FilterbankFeatures(ModelConfigs.preprocessor(config));
+    this.sampleRate = config.getInt("model.sample_rate");
+    this.downmix = config.getBoolean("data.downmix");
+    this.resample = config.getBoolean("data.resample");
+  }
+
+  int numFeatures() {
+    return features.params().features();
+  }
+
+  /** Features {@code [F, T_valid]} of one entry. */
+  Result featurize(ManifestEntry e, Configuration hadoopConf) throws AudioException {
+    String name = NestPaths.display(e.audioPath());
+    double duration = e.duration() == null ? 0 : e.duration();
+    AudioSegment seg = AudioSegment.load(e.audioPath(), hadoopConf, e.offset(), duration, sampleRate);
+    if (!resample && seg.originalSampleRate() != sampleRate) {
+      throw new AudioException(name, "sample rate " + seg.originalSampleRate() + " Hz, expected " + sampleRate + " Hz (data.resample=false)");
+    }
+    if (!downmix && seg.originalChannels() != 1) {
+      throw new AudioException(name, seg.originalChannels() + " channels, expected mono (data.downmix=false)");
+    }
+    if (seg.numSamples() == 0) {
+      throw new AudioException(name, "no audio samples in the selected segment");
+    }
+    FeatureBatch b = features.computeSingle(seg.samples());
+    int f = b.numFeatures();
+    int valid = b.length(0);
+    int t = b.numFrames();
+    float[] all = b.data();
+    float[] out = new float[f * valid];
+    for (int i = 0; i < f; i++) {
+      System.arraycopy(all, i * t, out, i * valid, valid);
+    }
+    for (float v : out) {
+      if (!Float.isFinite(v)) {
+        throw new AudioException(name, "features are not finite (NaN or infinity)");
+      }
+    }
+    return new Result(out, f, valid, seg.numSamples() / (double) sampleRate);
+  }
+
+  /** Features of one utterance, row-major {@code [numFeatures, numFrames]}. */
+  static final class Result {
+    final float[] features;
+    final int numFeatures;
+    final int numFrames;
+    final double audioSeconds;
+
+    Result(float[] features, int numFeatures, int numFrames, double audioSeconds) {
+      this.features = features;
+      this.numFeatures = numFeatures;
+      this.numFrames = numFrames;
+      this.audioSeconds = audioSeconds;
+    }
+  }
+}
