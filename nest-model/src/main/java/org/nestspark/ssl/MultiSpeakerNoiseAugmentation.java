@@ -147,6 +147,11 @@ public final class MultiSpeakerNoiseAugmentation implements Serializable {
     return skippedRows;
   }
 
+  /** Augments a collated batch. */
+  public Result apply(AudioNoiseBatch batch, SplittableRandom rng) {
+    return apply(batch.audio(), batch.audioLen(), batch.noise(), batch.noiseLen(), rng);
+  }
+
   /** {@link #apply(float[][], int[], float[][], int[], SplittableRandom)} with {@code new SplittableRandom(seed)}. */
   public Result apply(float[][] audio, int[] audioLen, float[][] noise, int[] noiseLen, long seed) {
     return apply(audio, audioLen, noise, noiseLen, new SplittableRandom(seed));

@@ -36,7 +36,10 @@ import org.nestspark.features.FeatureBatch;
  * {@code ‖z − c‖² = ‖z‖² + 2·s_c}, {@code s_c = ½‖c‖² − z·c}: {@code S_c = h_c − Σ_d z_d·f_{c,d}} with
  * {@code h_c = fl32(½‖c‖²)}, {@code f = fl32(codebook)}, codes laid out dimension-major so the loop
  * vectorises. Then the exact float64 NeMo distance is computed for every code whose screened score is within
- * {@code τ} of the best screened score, and the lowest-index minimum of those exact distances is the token.
+ * {@code τ} of the best screened score (one scan that keeps the codes within τ of the running minimum, then
+ * filters by the final one), and the lowest-index minimum of those exact distances is the token. NEST size,
+ * batch 8 × 125 tokens, one thread: ~8 ms against ~90–240 ms for the exhaustive float64 search here
+ * ({@link QuantizerBench}) and ~2 s in NeMo.
  *
  * <p><b>Why this is exactly NeMo's token</b> (for the same z). Let u = 2^-24, M = max_c ‖c‖, γ_n = n·u/(1−n·u).
  * The float32 evaluation of {@code S_c} sums D+1 rounded terms, and the inputs carry one rounding each, so
