@@ -199,7 +199,7 @@ public final class NoiseSampler implements Serializable {
     OptionalInt db = OptionalInt.empty();
     if (signedSum(samples) == 0f) {
       int level = MIN_WHITE_NOISE_DB + rng.nextInt(MAX_WHITE_NOISE_DB - MIN_WHITE_NOISE_DB);
-      double amp = Math.pow(10.0, level / 20.0);
+      double amp = StrictMath.pow(10.0, level / 20.0);
       samples = samples.clone();
       for (int i = 0; i < samples.length; i++) {
         samples[i] = (float) (samples[i] + rng.nextGaussian() * amp);

@@ -237,7 +237,7 @@ public final class MultiSpeakerNoiseAugmentation implements Serializable {
       }
       ea /= len;
       en /= len;
-      double scale = en > 0 ? Math.sqrt(ea / (Math.pow(10, r / 10) * en)) : 0.0;
+      double scale = en > 0 ? Math.sqrt(ea / (StrictMath.pow(10, r / 10) * en)) : 0.0;
       for (int t = 0; t < width; t++) {
         n[t] = (float) (scale * n[t]);
       }

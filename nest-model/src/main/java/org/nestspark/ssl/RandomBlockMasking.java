@@ -263,12 +263,12 @@ public final class RandomBlockMasking implements Serializable {
     if (p >= 1) {
       return n;
     }
-    double logQ = Math.log1p(-p);
+    double logQ = StrictMath.log1p(-p); // StrictMath: the same masks on every JVM and CPU
     int successes = 0;
     long pos = -1;
     while (true) {
       double u = 1.0 - rng.nextDouble(); // (0, 1]
-      pos += 1 + (long) Math.floor(Math.log(u) / logQ);
+      pos += 1 + (long) Math.floor(StrictMath.log(u) / logQ);
       if (pos >= n) {
         return successes;
       }
