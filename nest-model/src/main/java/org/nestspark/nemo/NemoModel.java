@@ -27,6 +27,7 @@ public final class NemoModel {
   NemoModel(String configYaml, Map<String, Object> config, Map<String, NemoTensor> stateDict,
       Map<String, Map<String, Object>> metadata, List<String> artifacts) {
     this.configYaml = Objects.requireNonNull(configYaml);
+    checkYamlValue("config", config);
     this.config = NemoYaml.freeze(config);
     LinkedHashMap<String, NemoTensor> sd = new LinkedHashMap<>();
     for (Map.Entry<String, NemoTensor> e : stateDict.entrySet()) {
@@ -119,6 +120,32 @@ public final class NemoModel {
   /** Names of the archive's other regular-file members, as stored; never written back. */
   public List<String> artifacts() {
     return artifacts;
+  }
+
+  /** Only what YAML (and OmegaConf) can hold: str, int, float, bool, null, lists and string-keyed maps. */
+  private static void checkYamlValue(String where, Object v) {
+    if (v == null || v instanceof String || v instanceof Boolean || v instanceof Integer || v instanceof Long
+        || v instanceof java.math.BigInteger || v instanceof Double || v instanceof Float) {
+      return;
+    }
+    if (v instanceof List) {
+      int i = 0;
+      for (Object o : (List<?>) v) {
+        checkYamlValue(where + "[" + i++ + "]", o);
+      }
+      return;
+    }
+    if (v instanceof Map) {
+      for (Map.Entry<?, ?> e : ((Map<?, ?>) v).entrySet()) {
+        if (!(e.getKey() instanceof String)) {
+          throw new IllegalArgumentException(where + ": config key " + e.getKey() + " is not a string");
+        }
+        checkYamlValue(where.equals("config") ? (String) e.getKey() : where + "." + e.getKey(), e.getValue());
+      }
+      return;
+    }
+    throw new IllegalArgumentException(where + " is a " + v.getClass().getName()
+        + "; a NeMo config holds only str, int, float, bool, null, lists and maps");
   }
 
   @Override

@@ -58,7 +58,7 @@ final class NemoYaml {
     }
     if (!(doc instanceof Map)) {
       throw new NemoFormatException(archive, member, "the config is not a YAML mapping but "
-          + (doc == null ? "empty" : "a " + doc.getClass().getSimpleName()));
+          + (doc == null ? "empty" : doc instanceof List ? "a sequence" : "a scalar"));
     }
     Map<String, Object> out = new LinkedHashMap<>();
     for (Map.Entry<?, ?> e : ((Map<?, ?>) doc).entrySet()) {

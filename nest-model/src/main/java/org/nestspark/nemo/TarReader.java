@@ -253,7 +253,7 @@ final class TarReader {
         return null;
       }
       if (pos + BLOCK > source.size()) {
-        throw fail(null, "truncated archive: " + (source.size() - pos) + " stray bytes after byte " + pos);
+        throw fail(null, "truncated archive: it ends inside a header at byte " + source.size());
       }
       source.readFully(pos, b, 0, BLOCK);
     } else {

@@ -69,23 +69,23 @@ final class TorchZipReader {
     this.member = member;
     this.zip = zip;
     long size = zip.size();
-    if (size < 22) {
-      throw fail(null, "not a PyTorch zip checkpoint: only " + size + " bytes");
-    }
     byte[] head = zip.read(0, (int) Math.min(size, 512));
-    int sig = ByteBuffer.wrap(head).order(ByteOrder.LITTLE_ENDIAN).getInt(0);
+    int sig = head.length < 4 ? 0 : ByteBuffer.wrap(head).order(ByteOrder.LITTLE_ENDIAN).getInt(0);
     if (sig != LOCAL_SIG && sig != EOCD_SIG) {
-      if ((head[0] & 0xff) == 0x80) {
+      if (head.length > 0 && (head[0] & 0xff) == 0x80) {
         throw fail(null, "unsupported: legacy torch serialization (a bare pickle, as torch < 1.6 or "
             + "_use_new_zipfile_serialization=False writes); re-save it with torch >= 1.6");
       }
       if (head.length >= 262 && new String(head, 257, 5, StandardCharsets.US_ASCII).equals("ustar")) {
         throw fail(null, "unsupported: legacy torch serialization (the tar format of torch < 0.4)");
       }
-      if (new String(head, 0, 8, StandardCharsets.US_ASCII).equals("PYTORCH1")) {
+      if (head.length >= 8 && new String(head, 0, 8, StandardCharsets.US_ASCII).equals("PYTORCH1")) {
         throw fail(null, "unsupported: the PyTorch preview-release archive format");
       }
       throw fail(null, "not a PyTorch zip checkpoint (no zip signature at the start)");
+    }
+    if (size < 22) {
+      throw fail(null, "not a PyTorch zip checkpoint: only " + size + " bytes");
     }
     readCentralDirectory(size);
   }
