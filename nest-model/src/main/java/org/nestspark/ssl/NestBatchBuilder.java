@@ -1,0 +1,117 @@
+package org.nestspark.ssl;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.SplittableRandom;
+
+import org.apache.hadoop.conf.Configuration;
+
+import org.nestspark.audio.AudioException;
+import org.nestspark.audio.AudioSegment;
+import org.nestspark.data.MinLengthPadding;
+import org.nestspark.data.NoiseSampler;
+import org.nestspark.manifest.ManifestEntry;
+
+/**
+ * Builds one training or validation batch from its manifest entries, on an executor, in NeMo's order
+ * (spec §2 and §8): load each utterance ({@code [offset, offset+duration)}, mono, model rate), pad clips
+ * shorter than {@code min_audio_len_secs} (repeat, NeMo), sample one noise per utterance from the noise
+ * corpus, collate, apply {@link MultiSpeakerNoiseAugmentation}, then {@link NestBatchPipeline}: clean
+ * features → tokens, noisy features → masking → token selection.
+ *
+ * <p>An utterance that cannot be loaded is left out of the batch and reported in
+ * {@link Result#skipped()} ("manifest:line: path: reason"); a batch whose utterances all fail gives no
+ * {@link NestBatch}. Everything random derives from {@code seed}, so a batch is a function of (entries,
+ * seed, training): validation uses seeds that do not depend on the epoch, so two validations of the same
+ * weights give the same number.
+ */
+public final class NestBatchBuilder {
+  private final NestBatchPipeline pipeline;
+  private final MultiSpeakerNoiseAugmentation augmentation;
+  private final NoiseSampler noise;
+  private final MinLengthPadding padding;
+  private final int sampleRate;
+
+  public NestBatchBuilder(NestBatchPipeline pipeline, MultiSpeakerNoiseAugmentation augmentation, NoiseSampler noise,
+      MinLengthPadding padding, int sampleRate) {
+    this.pipeline = Objects.requireNonNull(pipeline, "pipeline");
+    this.augmentation = Objects.requireNonNull(augmentation, "augmentation");
+    this.noise = Objects.requireNonNull(noise, "noise");
+    this.padding = Objects.requireNonNull(padding, "padding");
+    this.sampleRate = sampleRate;
+  }
+
+  /** Builds the batch; never throws for bad audio (see {@link Result#skipped()}). */
+  public Result build(List<ManifestEntry> entries, Configuration hadoopConf, boolean training, long seed) {
+    SplittableRandom rng = new SplittableRandom(seed);
+    long noiseSeed = rng.nextLong();
+    long augmentSeed = rng.nextLong();
+    long pipelineSeed = rng.nextLong();
+    List<float[]> audio = new ArrayList<>(entries.size());
+    List<ManifestEntry> used = new ArrayList<>(entries.size());
+    List<String> skipped = new ArrayList<>();
+    for (ManifestEntry e : entries) {
+      try {
+        AudioSegment seg = AudioSegment.load(e.audioPath(), hadoopConf, e.offset(), e.duration() == null ? 0 : e.duration(), sampleRate);
+        audio.add(padding.apply(seg.samples()));
+        used.add(e);
+      } catch (AudioException ex) {
+        skipped.add(e.where() + ": " + ex.getMessage());
+      } catch (RuntimeException ex) {
+        skipped.add(e.where() + ": " + e.audioFilepath() + ": unexpected " + ex.getClass().getSimpleName() + ": " + ex.getMessage());
+      }
+    }
+    if (audio.isEmpty()) {
+      return new Result(null, used, skipped, 0);
+    }
+    SplittableRandom noiseRng = new SplittableRandom(noiseSeed);
+    List<NoiseSampler.Noise> noises = new ArrayList<>(audio.size());
+    for (float[] a : audio) {
+      noises.add(noise.sample(a.length, noiseRng.split()));
+    }
+    AudioNoiseBatch collated = AudioNoiseBatch.collate(audio, noises);
+    MultiSpeakerNoiseAugmentation.Result noisy = augmentation.apply(collated, new SplittableRandom(augmentSeed));
+    NestBatch batch = pipeline.run(collated, noisy, training, pipelineSeed);
+    long samples = 0;
+    for (int len : collated.audioLen()) {
+      samples += len;
+    }
+    return new Result(batch, used, skipped, samples / (double) sampleRate);
+  }
+
+  /** A built batch (or none), the entries in it, and the skipped utterances with their reasons. */
+  public static final class Result {
+    private final NestBatch batch;
+    private final List<ManifestEntry> entries;
+    private final List<String> skipped;
+    private final double audioSeconds;
+
+    Result(NestBatch batch, List<ManifestEntry> entries, List<String> skipped, double audioSeconds) {
+      this.batch = batch;
+      this.entries = List.copyOf(entries);
+      this.skipped = List.copyOf(skipped);
+      this.audioSeconds = audioSeconds;
+    }
+
+    /** The batch, or null when no utterance could be loaded. */
+    public NestBatch batch() {
+      return batch;
+    }
+
+    /** The entries in the batch, in row order. */
+    public List<ManifestEntry> entries() {
+      return entries;
+    }
+
+    /** "manifest:line: path: reason" for every utterance left out. */
+    public List<String> skipped() {
+      return skipped;
+    }
+
+    /** Seconds of clean audio in the batch (after padding). */
+    public double audioSeconds() {
+      return audioSeconds;
+    }
+  }
+}
