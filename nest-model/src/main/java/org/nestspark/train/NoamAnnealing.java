@@ -3,6 +3,8 @@ package org.nestspark.train;
 import java.util.Objects;
 
 import org.nd4j.linalg.schedule.ISchedule;
+import org.nd4j.shade.jackson.annotation.JsonAutoDetect;
+import org.nd4j.shade.jackson.annotation.JsonAutoDetect.Visibility;
 import org.nd4j.shade.jackson.annotation.JsonCreator;
 import org.nd4j.shade.jackson.annotation.JsonProperty;
 import org.nestspark.config.NestConfig;
@@ -30,6 +32,8 @@ import org.nestspark.config.NestConfig;
  *
  * <p>Immutable; serialized as JSON by DL4J's configuration mapper ({@code @class} plus the four fields).
  */
+@JsonAutoDetect(fieldVisibility = Visibility.ANY, getterVisibility = Visibility.NONE, isGetterVisibility = Visibility.NONE,
+    setterVisibility = Visibility.NONE)
 public final class NoamAnnealing implements ISchedule {
   private static final long serialVersionUID = 1L;
 
