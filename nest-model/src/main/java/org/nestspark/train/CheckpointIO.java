@@ -6,6 +6,7 @@ import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.StandardCopyOption;
@@ -68,8 +69,9 @@ import org.slf4j.LoggerFactory;
  *       ({@code sha256sum} format).</li>
  * </ol>
  *
- * <p><b>Verification on load.</b> The zip must be complete (central directory present, CRC-32 of every
- * entry correct), hold exactly these entries once each, the SHA-256 of every entry must match
+ * <p><b>Verification on load.</b> The zip must be complete (its end record ends the file — checkpoints
+ * carry no zip comment, and a truncated checkpoint could otherwise expose the end record of the embedded
+ * model.zip — central directory present, CRC-32 of every entry correct), hold exactly these entries once each, the SHA-256 of every entry must match
  * {@value #ENTRY_CHECKSUMS}, the format and schema version must be known, and the restored graph's
  * iteration/epoch counts must equal {@code step}/{@code epoch}. Anything else is a
  * {@link CheckpointException} naming the file and the reason. Files on non-local file systems are copied
@@ -91,6 +93,8 @@ public final class CheckpointIO {
 
   private static final Pattern NAME = Pattern.compile("step-(\\d{6,})\\.ckpt");
   private static final long MAX_SMALL_ENTRY = 64L << 20;
+  private static final int END_RECORD_SIZE = 22;
+  private static final int END_RECORD_SIGNATURE = 0x06054b50;
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
   private CheckpointIO() {}
@@ -233,7 +237,7 @@ public final class CheckpointIO {
       for (Enumeration<? extends ZipEntry> en = zip.entries(); en.hasMoreElements();) {
         ZipEntry e = en.nextElement();
         if (!ENTRIES.contains(e.getName())) {
-          throw new CheckpointException(shown, "unexpected entry '" + e.getName() + "' (not a nest-spark checkpoint of schema " + SCHEMA_VERSION + "?)");
+          throw new CheckpointException(shown, "unexpected entry '" + e.getName() + "': damaged, or not a nest-spark checkpoint of schema " + SCHEMA_VERSION);
         }
         if (entries.put(e.getName(), e) != null) {
           throw new CheckpointException(shown, "entry '" + e.getName() + "' occurs twice");
@@ -285,6 +289,24 @@ public final class CheckpointIO {
   }
 
   private static ZipFile openZip(File local, String shown) throws CheckpointException {
+    // A zip reader looks for the last end-of-directory record; in a truncated checkpoint that can be the one
+    // of the embedded model.zip. Checkpoints carry no zip comment, so the record must end the file.
+    try (RandomAccessFile raf = new RandomAccessFile(local, "r")) {
+      long len = raf.length();
+      int sig = 0;
+      if (len >= END_RECORD_SIZE) {
+        raf.seek(len - END_RECORD_SIZE);
+        sig = Integer.reverseBytes(raf.readInt());
+      }
+      if (sig != END_RECORD_SIGNATURE) {
+        throw new CheckpointException(shown, "truncated or not a checkpoint: no zip end record at the end of the file (" + len + " bytes)");
+      }
+    } catch (IOException e) {
+      if (e instanceof CheckpointException) {
+        throw (CheckpointException) e;
+      }
+      throw new CheckpointException(shown, "cannot read: " + e, e);
+    }
     try {
       return new ZipFile(local, StandardCharsets.UTF_8);
     } catch (IOException e) {

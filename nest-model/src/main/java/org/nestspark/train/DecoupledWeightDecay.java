@@ -15,7 +15,7 @@ import org.deeplearning4j.optimize.api.BaseTrainingListener;
  * <p>It runs as a training listener on {@code onGradientCalculation}: after the gradients were computed
  * at the old parameters and before DL4J's updater applies the Adam step, which is exactly torch's order
  * ({@code param.mul_(1 − lr·wd)} first, then {@code param.addcdiv_(…)}). The iteration it decayed for is
- * recorded per thread so {@link AdamWUpdater} can refuse to step without it.
+ * recorded per thread until the step is done, so {@link AdamWUpdater} can refuse to step without it.
  *
  * <p>Install it on every model that is fitted with an AdamW with weight decay, exactly once
  * ({@link TrainStep} does this; for Spark training masters, pass it with the worker listeners).
@@ -31,6 +31,12 @@ public final class DecoupledWeightDecay extends BaseTrainingListener implements 
     }
     ComputationGraph graph = (ComputationGraph) model;
     apply(graph, graph.getIterationCount(), graph.getEpochCount());
+  }
+
+  /** Forgets the mark once the step is done, so it can never vouch for another model's step. */
+  @Override
+  public void iterationDone(Model model, int iteration, int epoch) {
+    APPLIED_AT.remove();
   }
 
   /** Decays the parameters of {@code graph} for DL4J iteration {@code iteration} (0-based). */
@@ -56,5 +62,10 @@ public final class DecoupledWeightDecay extends BaseTrainingListener implements 
   /** Marks the decay as done for {@code iteration} on this thread (for code that decays by other means). */
   static void markApplied(int iteration) {
     APPLIED_AT.set(iteration);
+  }
+
+  /** Clears this thread's mark. */
+  static void clearMark() {
+    APPLIED_AT.remove();
   }
 }

@@ -117,4 +117,18 @@ class AdamWGraphTest {
       assertTrue(Math.abs(x - 0.95) <= 0.1 + 1e-12, "gamma " + x);
     }
   }
+
+  @Test
+  void fittingWithoutTheDecayListenerFailsLoudly() {
+    ComputationGraph graph = TestGraphs.graph(new AdamW(1e-3, B1, B2, EPS, 1e-3), DataType.FLOAT, 1.0, 13);
+    DecoupledWeightDecay.clearMark();
+    IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+        () -> graph.fit(TestGraphs.batch(0, DataType.FLOAT, false)));
+    assertTrue(e.getMessage().contains("DecoupledWeightDecay"), e.getMessage());
+    // after a properly decayed step, the mark is cleared again: a second graph without listener still fails
+    ComputationGraph ok = TestGraphs.graph(new AdamW(1e-3, B1, B2, EPS, 1e-3), DataType.FLOAT, 1.0, 14);
+    new TrainStep(ok, 1, 0.0).fit(TestGraphs.batch(0, DataType.FLOAT, false));
+    ComputationGraph other = TestGraphs.graph(new AdamW(1e-3, B1, B2, EPS, 1e-3), DataType.FLOAT, 1.0, 15);
+    org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> other.fit(TestGraphs.batch(0, DataType.FLOAT, false)));
+  }
 }
