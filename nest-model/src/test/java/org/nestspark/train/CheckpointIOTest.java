@@ -28,7 +28,16 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import java.net.URI;
+
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataInputStream;
+import org.apache.hadoop.fs.FSDataOutputStream;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FilterFileSystem;
+import org.apache.hadoop.fs.RawLocalFileSystem;
+import org.apache.hadoop.fs.permission.FsPermission;
+import org.apache.hadoop.util.Progressable;
 import org.apache.hadoop.fs.Path;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.api.Test;
@@ -337,5 +346,109 @@ class CheckpointIOTest {
     static void disturb() {
       org.nd4j.linalg.factory.Nd4j.getRandom().setSeed(System.nanoTime());
     }
+  }
+
+  /**
+   * A file system that is not Hadoop's local one (so the checkpoint goes through the copy-to-temp path a
+   * remote file system such as HDFS takes), backed by the local disk under the scheme {@code nesttest:}.
+   */
+  public static final class RemoteLikeFs extends FilterFileSystem {
+    public RemoteLikeFs() {
+      super(new RawLocalFileSystem());
+    }
+
+    @Override
+    public void initialize(URI name, Configuration conf) throws IOException {
+      fs.initialize(URI.create("file:///"), conf);
+      setConf(conf);
+    }
+
+    @Override
+    public String getScheme() {
+      return "nesttest";
+    }
+
+    @Override
+    public URI getUri() {
+      return URI.create("nesttest:///");
+    }
+
+    @Override
+    protected void checkPath(Path path) {}
+
+    private static Path local(Path p) {
+      return new Path("file", null, p.toUri().getPath());
+    }
+
+    private static Path mine(Path p) {
+      return new Path("nesttest", null, p.toUri().getPath());
+    }
+
+    @Override
+    public FSDataInputStream open(Path f, int bufferSize) throws IOException {
+      return fs.open(local(f), bufferSize);
+    }
+
+    @Override
+    public FSDataOutputStream create(Path f, FsPermission permission, boolean overwrite, int bufferSize, short replication, long blockSize,
+        Progressable progress) throws IOException {
+      return fs.create(local(f), permission, overwrite, bufferSize, replication, blockSize, progress);
+    }
+
+    @Override
+    public boolean rename(Path src, Path dst) throws IOException {
+      return fs.rename(local(src), local(dst));
+    }
+
+    @Override
+    public boolean delete(Path f, boolean recursive) throws IOException {
+      return fs.delete(local(f), recursive);
+    }
+
+    @Override
+    public boolean mkdirs(Path f) throws IOException {
+      return fs.mkdirs(local(f));
+    }
+
+    @Override
+    public boolean mkdirs(Path f, FsPermission permission) throws IOException {
+      return fs.mkdirs(local(f), permission);
+    }
+
+    @Override
+    public FileStatus getFileStatus(Path f) throws IOException {
+      FileStatus st = fs.getFileStatus(local(f));
+      st.setPath(mine(st.getPath()));
+      return st;
+    }
+
+    @Override
+    public FileStatus[] listStatus(Path f) throws IOException {
+      FileStatus[] all = fs.listStatus(local(f));
+      for (FileStatus st : all) {
+        st.setPath(mine(st.getPath()));
+      }
+      return all;
+    }
+  }
+
+  @Test
+  void saveAndLoadThroughANonLocalFileSystem() throws IOException {
+    Configuration conf = new Configuration(false);
+    conf.set("fs.nesttest.impl", RemoteLikeFs.class.getName());
+    conf.setBoolean("fs.nesttest.impl.disable.cache", true);
+    Path dir = new Path("nesttest", null, tmp.resolve("remote").toString());
+    assertFalse(dir.getFileSystem(conf) instanceof org.apache.hadoop.fs.LocalFileSystem);
+    TrainStep t = trained(2);
+    Path file = CheckpointIO.save(dir, checkpoint(t, "2"), conf);
+    assertEquals("nesttest", file.toUri().getScheme());
+    assertTrue(Files.exists(tmp.resolve("remote").resolve("step-000002.ckpt")));
+    assertEquals(List.of(file.getName()), CheckpointIO.list(dir, conf).stream().map(Path::getName).toList());
+    Checkpoint back = CheckpointIO.loadNewestValid(dir, conf, w -> { }).orElseThrow();
+    assertEquals(2, back.step());
+    assertArrayEquals(TestGraphs.flat(t.graph().params()), TestGraphs.flat(back.model().params()));
+    Files.write(tmp.resolve("remote").resolve("step-000002.ckpt"), new byte[] {'P', 'K'});
+    CheckpointException e = assertThrows(CheckpointException.class, () -> CheckpointIO.load(file, conf));
+    assertTrue(e.getMessage().startsWith(file.toString() + ": "), e.getMessage());
   }
 }
