@@ -1,0 +1,245 @@
+package org.nestspark.train;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.updater.graph.ComputationGraphUpdater;
+import org.deeplearning4j.optimize.api.TrainingListener;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.BooleanIndexing;
+import org.nd4j.linalg.indexing.conditions.Conditions;
+import org.nd4j.linalg.learning.config.IUpdater;
+import org.nestspark.config.NestConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One NaN-safe optimiser step of the NEST graph (spec §8 training_step, §14.6): fits one
+ * {@link MultiDataSet} on a {@link ComputationGraph} with these guards, in this order:
+ *
+ * <ol>
+ *   <li><b>Empty selection.</b> If a labels mask selects no position (no masked token in the batch, easy with
+ *       1-s clips), the batch is skipped and counted. NeMo has no guard and produces a NaN loss there
+ *       [quirk §14.6]; DL4J would silently give score 0 and still move the parameters through Adam's
+ *       momentum and the weight decay.</li>
+ *   <li><b>Deterministic randomness.</b> ND4J's RNG (dropout) is reseeded from {@code (seed, iteration)}
+ *       before the step ({@link #stepSeed}), so a run restored from a checkpoint draws the same dropout
+ *       masks as an uninterrupted one.</li>
+ *   <li><b>Non-finite step.</b> After the step, a non-finite score or non-finite parameters mean the step
+ *       is undone: parameters (BatchNorm running statistics included), updater state (Adam m, v) and the
+ *       iteration count are restored to their values before the step; the batch is counted and reported.
+ *       NeMo would carry the NaN on; skipping is nest-spark's choice.</li>
+ * </ol>
+ *
+ * <p>The constructor installs the {@link DecoupledWeightDecay} listener (required by {@link AdamW} with
+ * weight decay) and, when {@code gradientClipVal > 0}, {@link GradientClipping}, replacing earlier instances
+ * of both so a graph is never decayed or clipped twice; other listeners are kept.
+ *
+ * <p>The step number is the graph's own iteration count (DL4J's 0-based iteration = optimiser steps done,
+ * saved with the graph), so the learning-rate schedule, Adam's bias correction and the reseeding all follow
+ * a restored graph. Not thread-safe: one TrainStep per graph and thread.
+ */
+public final class TrainStep {
+  private static final Logger LOG = LoggerFactory.getLogger(TrainStep.class);
+
+  /** What happened to a batch. */
+  public enum Outcome {
+    /** The parameters were updated. */
+    DONE,
+    /** The labels mask selected nothing: not fitted (NeMo: NaN loss). */
+    SKIPPED_EMPTY,
+    /** The step gave a non-finite score or parameters: undone. */
+    SKIPPED_NON_FINITE
+  }
+
+  /**
+   * The result of {@link #fit}.
+   *
+   * @param outcome what happened
+   * @param step the optimiser step (1-based) this batch was for; unchanged by skipped batches
+   * @param score the loss DL4J computed during the step (NaN when skipped for an empty selection)
+   * @param learningRate the learning rate of this step (from the first trainable parameter's updater)
+   */
+  public record StepResult(Outcome outcome, long step, double score, double learningRate) {
+    public boolean done() {
+      return outcome == Outcome.DONE;
+    }
+  }
+
+  /** Counters kept across steps (saved in checkpoints). */
+  public record Counters(long stepsDone, long skippedEmpty, long skippedNonFinite) {
+    public static final Counters ZERO = new Counters(0, 0, 0);
+
+    public Counters {
+      if (stepsDone < 0 || skippedEmpty < 0 || skippedNonFinite < 0) {
+        throw new IllegalArgumentException("negative counter");
+      }
+    }
+  }
+
+  private final ComputationGraph graph;
+  private final long seed;
+  private final GradientClipping clipping;
+  private long stepsDone;
+  private long skippedEmpty;
+  private long skippedNonFinite;
+  private INDArray paramsBefore;
+  private INDArray updaterStateBefore;
+
+  /**
+   * @param graph the graph to train (its updaters decide the optimiser, e.g. {@link AdamW})
+   * @param seed base seed of the per-step reseeding ({@code data.seed})
+   * @param gradientClipVal global-norm clip ({@code model.optim.gradient_clip_val}), 0 = off
+   */
+  public TrainStep(ComputationGraph graph, long seed, double gradientClipVal) {
+    if (!(gradientClipVal >= 0)) {
+      throw new IllegalArgumentException("gradient_clip_val must be >= 0, got " + gradientClipVal);
+    }
+    this.graph = graph;
+    this.seed = seed;
+    this.clipping = gradientClipVal > 0 ? new GradientClipping(gradientClipVal) : null;
+    List<TrainingListener> listeners = new ArrayList<>();
+    Collection<TrainingListener> existing = graph.getListeners();
+    if (existing != null) {
+      for (TrainingListener l : existing) {
+        if (!(l instanceof DecoupledWeightDecay) && !(l instanceof GradientClipping)) {
+          listeners.add(l);
+        }
+      }
+    }
+    if (clipping != null) {
+      listeners.add(clipping);
+    }
+    listeners.add(new DecoupledWeightDecay());
+    graph.setListeners(listeners);
+  }
+
+  /** A step with {@code data.seed} and {@code model.optim.gradient_clip_val} from the configuration. */
+  public static TrainStep fromConfig(ComputationGraph graph, NestConfig cfg) {
+    return new TrainStep(graph, cfg.getLong("data.seed"), cfg.getDouble("model.optim.gradient_clip_val"));
+  }
+
+  /**
+   * The seed ND4J's RNG gets before DL4J iteration {@code iteration}: SplitMix64's finaliser of
+   * {@code seed + (iteration + 1) · 0x9E3779B97F4A7C15}.
+   */
+  public static long stepSeed(long seed, long iteration) {
+    long z = seed + 0x9E3779B97F4A7C15L * (iteration + 1);
+    z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+    z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+    return z ^ (z >>> 31);
+  }
+
+  /** Fits one batch with the guards described above. */
+  public StepResult fit(MultiDataSet batch) {
+    int iteration = graph.getIterationCount();
+    long step = iteration + 1L;
+    double lr = learningRate(iteration, graph.getEpochCount());
+    if (!selectsAnyPosition(batch)) {
+      skippedEmpty++;
+      LOG.warn("step {}: the labels mask selects no position (NeMo would give a NaN loss); batch skipped ({} so far)", step, skippedEmpty);
+      return new StepResult(Outcome.SKIPPED_EMPTY, step, Double.NaN, lr);
+    }
+    snapshot();
+    Nd4j.getRandom().setSeed(stepSeed(seed, iteration));
+    graph.fit(batch);
+    double score = graph.score();
+    if (!Double.isFinite(score) || !allFinite(graph.params())) {
+      restore(iteration);
+      skippedNonFinite++;
+      LOG.warn("step {}: non-finite {} (score {}); step undone, parameters and optimizer state restored ({} so far)", step,
+          Double.isFinite(score) ? "parameters" : "loss", score, skippedNonFinite);
+      return new StepResult(Outcome.SKIPPED_NON_FINITE, step, score, lr);
+    }
+    stepsDone++;
+    return new StepResult(Outcome.DONE, step, score, lr);
+  }
+
+  /** The counters so far. */
+  public Counters counters() {
+    return new Counters(stepsDone, skippedEmpty, skippedNonFinite);
+  }
+
+  /** Continues counting from {@code c} (after restoring a checkpoint). */
+  public void restoreCounters(Counters c) {
+    stepsDone = c.stepsDone();
+    skippedEmpty = c.skippedEmpty();
+    skippedNonFinite = c.skippedNonFinite();
+  }
+
+  public long seed() {
+    return seed;
+  }
+
+  public ComputationGraph graph() {
+    return graph;
+  }
+
+  /** The clipping listener, or null when clipping is off. */
+  public GradientClipping clipping() {
+    return clipping;
+  }
+
+  /** True when no labels mask of {@code batch} is all zero (a missing mask selects everything). */
+  public static boolean selectsAnyPosition(MultiDataSet batch) {
+    INDArray[] masks = batch.getLabelsMaskArrays();
+    if (masks == null) {
+      return true;
+    }
+    for (INDArray m : masks) {
+      if (m != null && !(m.amaxNumber().doubleValue() > 0)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private double learningRate(int iteration, int epoch) {
+    for (TrainableParams.Param p : TrainableParams.of(graph)) {
+      IUpdater u = p.updater();
+      if (p.trainable() && u.hasLearningRate()) {
+        return u.getLearningRate(iteration, epoch);
+      }
+    }
+    return Double.NaN;
+  }
+
+  private void snapshot() {
+    INDArray params = graph.params();
+    if (paramsBefore == null || paramsBefore.length() != params.length()) {
+      paramsBefore = params.dup();
+    } else {
+      paramsBefore.assign(params);
+    }
+    INDArray state = updaterState();
+    if (state == null) {
+      updaterStateBefore = null;
+    } else if (updaterStateBefore == null || updaterStateBefore.length() != state.length()) {
+      updaterStateBefore = state.dup();
+    } else {
+      updaterStateBefore.assign(state);
+    }
+  }
+
+  private void restore(int iteration) {
+    graph.params().assign(paramsBefore);
+    INDArray state = updaterState();
+    if (state != null && updaterStateBefore != null) {
+      state.assign(updaterStateBefore);
+    }
+    graph.getConfiguration().setIterationCount(iteration);
+  }
+
+  private INDArray updaterState() {
+    ComputationGraphUpdater u = graph.getUpdater();
+    return u == null ? null : u.getStateViewArray();
+  }
+
+  private static boolean allFinite(INDArray a) {
+    return BooleanIndexing.and(a, Conditions.isFinite());
+  }
+}
