@@ -130,7 +130,7 @@ public final class NestConfig implements Serializable {
     return config;
   }
 
-  /** A copy with more overrides applied (validated again). */
+  /** A copy with more values set on the resolved tree (validated again; references such as model.optim.sched.d_model are not re-applied). */
   public NestConfig with(Map<String, Object> values) {
     Config c = config();
     for (Map.Entry<String, Object> e : values.entrySet()) {
