@@ -1,0 +1,88 @@
+package org.nestspark.model.nn;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.Future;
+
+/**
+ * The thread pool of the Java-loop kernels. Its size is the system property {@code nest.threads}, else
+ * the environment variable {@code OMP_NUM_THREADS} (the one that sizes ND4J's own pool), else the number
+ * of processors, so one setting governs both.
+ */
+public final class Parallel {
+  private static final int THREADS = threadCount();
+  private static final ForkJoinPool POOL = THREADS > 1 ? new ForkJoinPool(THREADS) : null;
+
+  private Parallel() {}
+
+  /** A range task: chunk number {@code chunk} handles items [from, to). */
+  @FunctionalInterface
+  public interface RangeTask {
+    void run(int chunk, int from, int to);
+  }
+
+  /** The number of threads the kernels use. */
+  public static int threads() {
+    return THREADS;
+  }
+
+  private static int threadCount() {
+    String p = System.getProperty("nest.threads");
+    if (p == null || p.isBlank()) {
+      p = System.getenv("OMP_NUM_THREADS");
+    }
+    if (p != null && !p.isBlank()) {
+      try {
+        return Math.max(1, Integer.parseInt(p.strip()));
+      } catch (NumberFormatException e) {
+        // fall through
+      }
+    }
+    return Math.max(1, Runtime.getRuntime().availableProcessors());
+  }
+
+  /** Number of chunks {@link #forRange} splits n items into. */
+  public static int chunks(int n) {
+    return Math.max(1, Math.min(n, THREADS * 4));
+  }
+
+  /**
+   * Runs {@code task} over [0, n) split into {@link #chunks(int)} contiguous chunks; chunk {@code k} is
+   * [k·n/chunks, (k+1)·n/chunks). Returns when all are done; rethrows the first failure.
+   */
+  public static void forRange(int n, RangeTask task) {
+    int chunks = chunks(n);
+    if (POOL == null || chunks == 1) {
+      for (int k = 0; k < chunks; k++) {
+        task.run(k, (int) ((long) k * n / chunks), (int) ((long) (k + 1) * n / chunks));
+      }
+      return;
+    }
+    List<Future<?>> fs = new ArrayList<>(chunks);
+    for (int k = 0; k < chunks; k++) {
+      final int chunk = k;
+      final int from = (int) ((long) k * n / chunks);
+      final int to = (int) ((long) (k + 1) * n / chunks);
+      fs.add(POOL.submit(() -> task.run(chunk, from, to)));
+    }
+    for (Future<?> f : fs) {
+      try {
+        f.get();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted", e);
+      } catch (ExecutionException e) {
+        Throwable c = e.getCause();
+        if (c instanceof RuntimeException) {
+          throw (RuntimeException) c;
+        }
+        if (c instanceof Error) {
+          throw (Error) c;
+        }
+        throw new IllegalStateException(c);
+      }
+    }
+  }
+}
