@@ -43,17 +43,24 @@ public final class Parallel {
     return Math.max(1, Runtime.getRuntime().availableProcessors());
   }
 
-  /** Number of chunks {@link #forRange} splits n items into. */
-  public static int chunks(int n) {
-    return Math.max(1, Math.min(n, THREADS * 4));
+  /** Work (multiply-adds) below which a chunk is not worth a thread hand-off. */
+  private static final long MIN_CHUNK_WORK = 1 << 16;
+
+  /**
+   * Number of chunks {@link #forRange} splits n items of {@code workPerItem} operations each into: up to 4
+   * per thread, none smaller than about 64k operations (small problems run on the calling thread).
+   */
+  public static int chunks(int n, long workPerItem) {
+    long byWork = Math.max(1, (long) n * Math.max(1, workPerItem) / MIN_CHUNK_WORK);
+    return (int) Math.max(1, Math.min(Math.min(n, THREADS * 4L), byWork));
   }
 
   /**
-   * Runs {@code task} over [0, n) split into {@link #chunks(int)} contiguous chunks; chunk {@code k} is
-   * [k·n/chunks, (k+1)·n/chunks). Returns when all are done; rethrows the first failure.
+   * Runs {@code task} over [0, n) split into {@link #chunks(int, long)} contiguous chunks; chunk
+   * {@code k} is [k·n/chunks, (k+1)·n/chunks). Returns when all are done; rethrows the first failure.
    */
-  public static void forRange(int n, RangeTask task) {
-    int chunks = chunks(n);
+  public static void forRange(int n, long workPerItem, RangeTask task) {
+    int chunks = chunks(n, workPerItem);
     if (POOL == null || chunks == 1) {
       for (int k = 0; k < chunks; k++) {
         task.run(k, (int) ((long) k * n / chunks), (int) ((long) (k + 1) * n / chunks));

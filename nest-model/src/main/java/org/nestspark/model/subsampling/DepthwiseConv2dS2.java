@@ -33,7 +33,7 @@ public final class DepthwiseConv2dS2 {
     final int ho = outSize(h);
     final int wo = outSize(w);
     final float[] wk = tapsMajor(wt, c);
-    Parallel.forRange(batch * ho, (chunk, from, to) -> {
+    Parallel.forRange(batch * ho, 9L * wo * c, (chunk, from, to) -> {
       for (int bi = from; bi < to; bi++) {
         int b = bi / ho;
         int i = bi % ho;
@@ -73,7 +73,7 @@ public final class DepthwiseConv2dS2 {
     final int ho = outSize(h);
     final int wo = outSize(w);
     final float[] wk = tapsMajor(wt, c);
-    Parallel.forRange(batch * h, (chunk, from, to) -> {
+    Parallel.forRange(batch * h, 9L * w * c, (chunk, from, to) -> {
       for (int bi = from; bi < to; bi++) {
         int b = bi / h;
         int ii = bi % h;
@@ -116,10 +116,10 @@ public final class DepthwiseConv2dS2 {
     final int ho = outSize(h);
     final int wo = outSize(w);
     final int rows = batch * ho;
-    final int chunks = Parallel.chunks(rows);
+    final int chunks = Parallel.chunks(rows, 10L * wo * c);
     final double[][] accW = new double[chunks][9 * c];
     final double[][] accB = new double[chunks][c];
-    Parallel.forRange(rows, (chunk, from, to) -> {
+    Parallel.forRange(rows, 10L * wo * c, (chunk, from, to) -> {
       double[] aw = accW[chunk];
       double[] ab = accB[chunk];
       float[] rw = new float[9 * c];
@@ -192,7 +192,7 @@ public final class DepthwiseConv2dS2 {
     final int ho = outSize(h);
     final int wo = outSize(w);
     final double[] wk = tapsMajor(wt, c);
-    Parallel.forRange(batch * ho, (chunk, from, to) -> {
+    Parallel.forRange(batch * ho, 9L * wo * c, (chunk, from, to) -> {
       for (int bi = from; bi < to; bi++) {
         int b = bi / ho;
         int i = bi % ho;
@@ -225,7 +225,7 @@ public final class DepthwiseConv2dS2 {
     final int ho = outSize(h);
     final int wo = outSize(w);
     final double[] wk = tapsMajor(wt, c);
-    Parallel.forRange(batch * h, (chunk, from, to) -> {
+    Parallel.forRange(batch * h, 9L * w * c, (chunk, from, to) -> {
       for (int bi = from; bi < to; bi++) {
         int b = bi / h;
         int ii = bi % h;
@@ -261,10 +261,10 @@ public final class DepthwiseConv2dS2 {
     final int ho = outSize(h);
     final int wo = outSize(w);
     final int rows = batch * ho;
-    final int chunks = Parallel.chunks(rows);
+    final int chunks = Parallel.chunks(rows, 10L * wo * c);
     final double[][] accW = new double[chunks][9 * c];
     final double[][] accB = new double[chunks][c];
-    Parallel.forRange(rows, (chunk, from, to) -> {
+    Parallel.forRange(rows, 10L * wo * c, (chunk, from, to) -> {
       double[] aw = accW[chunk];
       double[] ab = accB[chunk];
       double[] rw = new double[9 * c];
