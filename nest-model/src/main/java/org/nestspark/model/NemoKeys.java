@@ -9,6 +9,7 @@ import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.graph.vertex.GraphVertex;
+import org.nestspark.model.conformer.ConformerLayer;
 import org.nestspark.model.decoder.MultiSoftmaxDecoder;
 import org.nestspark.model.subsampling.ConvSubsampling;
 
@@ -99,6 +100,9 @@ public final class NemoKeys {
     if (layer instanceof MultiSoftmaxDecoder) {
       return ((MultiSoftmaxDecoder) layer).nemoKeyToParam();
     }
+    if (layer instanceof ConformerLayer) {
+      return ((ConformerLayer) layer).nemoKeys();
+    }
     throw new IllegalArgumentException("no NeMo key mapping for layer " + layer);
   }
 
@@ -107,6 +111,6 @@ public final class NemoKeys {
    * are excluded from NeMo-style parameter counts (spec §6.9).
    */
   public static boolean isBuffer(Layer layer, String param) {
-    return false;
+    return layer instanceof ConformerLayer && ConformerLayer.isBufferParam(param);
   }
 }

@@ -8,13 +8,13 @@ import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.RNNFormat;
 import org.deeplearning4j.nn.conf.WorkspaceMode;
 import org.deeplearning4j.nn.conf.inputs.InputType;
-import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.nestspark.config.NestConfig;
 import org.nestspark.config.NestConfigException;
+import org.nestspark.model.conformer.ConformerLayer;
 import org.nestspark.model.decoder.MultiSoftmaxDecoder;
 import org.nestspark.model.decoder.MultiSoftmaxDecoderImpl;
 import org.nestspark.model.subsampling.ConvSubsampling;
@@ -23,7 +23,7 @@ import org.nestspark.model.subsampling.ConvSubsampling;
  * Builds the NEST model as one DL4J {@link ComputationGraph} (spec §6, §7): input {@value #INPUT}
  * {@code [B, feat_in, T]} (NCW, with the features mask {@code [B, T]}) → {@value #PRE_ENCODE}
  * ({@link ConvSubsampling}, incl. xscaling and dropout_pre_encoder) → {@code layer0} …
- * {@code layer{n−1}} (ConformerLayer, {@code [B, d, T']}) → {@value #DECODER}
+ * {@code layer{n−1}} ({@link ConformerLayer}, {@code [B, d, T']}) → {@value #DECODER}
  * ({@link MultiSoftmaxDecoder} with the masked-token loss; labels {@code [B, H, T']} token indices,
  * labels mask {@code [B, T']} = token selection). The quantizer, the mask embedding and the
  * preprocessor are frozen and not part of the graph.
@@ -128,6 +128,23 @@ public final class NestGraph {
   /** The decoder layer of a NEST graph (loss metrics of the last step). */
   public static MultiSoftmaxDecoderImpl decoder(ComputationGraph graph) {
     return (MultiSoftmaxDecoderImpl) graph.getLayer(DECODER);
+  }
+
+  /**
+   * NeMo-style parameter count of a graph (spec §6.9): every parameter except the buffers (BatchNorm
+   * running statistics and counters, see {@link NemoKeys#isBuffer}).
+   */
+  public static long numTrainableParams(ComputationGraph graph) {
+    long n = 0;
+    for (org.deeplearning4j.nn.api.Layer l : graph.getLayers()) {
+      org.deeplearning4j.nn.conf.layers.Layer conf = l.conf().getLayer();
+      for (java.util.Map.Entry<String, org.nd4j.linalg.api.ndarray.INDArray> e : l.paramTable().entrySet()) {
+        if (!NemoKeys.isBuffer(conf, e.getKey())) {
+          n += e.getValue().length();
+        }
+      }
+    }
+    return n;
   }
 
   /** Number of ConformerLayers of a NEST graph. */
@@ -302,9 +319,18 @@ public final class NestGraph {
           .build();
     }
 
-    /** The configuration of ConformerLayer i. */
-    public Layer encoderLayer(int i) {
-      throw new UnsupportedOperationException("ConformerLayer is not merged into this branch yet");
+    /** The configuration of ConformerLayer i (all layers are configured alike). */
+    public ConformerLayer encoderLayer(int i) {
+      return new ConformerLayer.Builder()
+          .dModel(dModel)
+          .nHeads(nHeads)
+          .ffExpansionFactor(ffExpansionFactor)
+          .convKernelSize(convKernelSize)
+          .convNormType(convNormType)
+          .dropout(dropout)
+          .dropoutAtt(dropoutAtt)
+          .dropoutEmb(dropoutEmb)
+          .build();
     }
 
     /** The decoder configuration. */
