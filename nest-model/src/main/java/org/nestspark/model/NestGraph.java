@@ -1,0 +1,378 @@
+package org.nestspark.model;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.RNNFormat;
+import org.deeplearning4j.nn.conf.WorkspaceMode;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.learning.config.IUpdater;
+import org.nestspark.config.NestConfig;
+import org.nestspark.config.NestConfigException;
+import org.nestspark.model.conformer.ConformerLayer;
+import org.nestspark.model.decoder.MultiSoftmaxDecoder;
+import org.nestspark.model.decoder.MultiSoftmaxDecoderImpl;
+import org.nestspark.model.subsampling.ConvSubsampling;
+
+/**
+ * Builds the NEST model as one DL4J {@link ComputationGraph} (spec §6, §7): input {@value #INPUT}
+ * {@code [B, feat_in, T]} (NCW, with the features mask {@code [B, T]}) → {@value #PRE_ENCODE}
+ * ({@link ConvSubsampling}, incl. xscaling and dropout_pre_encoder) → {@code layer0} …
+ * {@code layer{n−1}} ({@link ConformerLayer}, {@code [B, d, T']}) → {@value #DECODER}
+ * ({@link MultiSoftmaxDecoder} with the masked-token loss; labels {@code [B, H, T']} token indices,
+ * labels mask {@code [B, T']} = token selection). The quantizer, the mask embedding and the
+ * preprocessor are frozen and not part of the graph.
+ *
+ * <p>The updater is configurable (AdamW + Noam come from the trainer); the default is a plain Adam. The
+ * graph uses DL4J's default {@code miniBatch(true)}: the updater divides gradients by B and the decoder
+ * compensates (see {@link MultiSoftmaxDecoderImpl}).
+ */
+public final class NestGraph {
+  /** Input vertex: log-mel features {@code [B, feat_in, T]}. */
+  public static final String INPUT = "features";
+  /** The subsampling vertex. */
+  public static final String PRE_ENCODE = "preEncode";
+  /** The output vertex. */
+  public static final String DECODER = "decoder";
+
+  private NestGraph() {}
+
+  /** Vertex name of ConformerLayer i: {@code layer<i>}. */
+  public static String layerName(int i) {
+    return "layer" + i;
+  }
+
+  /** A builder with NeMo's NEST defaults (the Large recipe); set at least what differs. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * A builder filled from {@code model.encoder.*}, {@code model.decoder.*}, {@code model.num_classes},
+   * {@code model.num_books} (spec §6, §7); unsupported settings throw a {@link NestConfigException}.
+   */
+  public static Builder builder(NestConfig c) {
+    List<String> problems = new ArrayList<>();
+    String e = "model.encoder.";
+    if (!"dw_striding".equals(c.getString(e + "subsampling"))) {
+      problems.add(e + "subsampling: only dw_striding is supported");
+    }
+    if (c.getBoolean(e + "causal_downsampling")) {
+      problems.add(e + "causal_downsampling: only false is supported");
+    }
+    if (!"rel_pos".equals(c.getString(e + "self_attention_model"))) {
+      problems.add(e + "self_attention_model: only rel_pos is supported");
+    }
+    if (!c.getBoolean(e + "untie_biases")) {
+      problems.add(e + "untie_biases: only true (per-layer pos_bias_u/v) is supported");
+    }
+    if (c.getInt(e + "feat_out") != -1) {
+      problems.add(e + "feat_out: only -1 (no output projection) is supported");
+    }
+    List<Integer> ctx = c.config().getIntList(e + "att_context_size");
+    if (ctx.size() != 2 || ctx.get(0) != -1 || ctx.get(1) != -1) {
+      problems.add(e + "att_context_size: only [-1, -1] (full attention) is supported");
+    }
+    if (c.getDouble(e + "stochastic_depth_drop_prob") != 0.0) {
+      problems.add(e + "stochastic_depth_drop_prob: only 0 is supported");
+    }
+    int d = c.getInt(e + "d_model");
+    if (c.getInt("model.decoder.feat_in") != d) {
+      problems.add("model.decoder.feat_in: " + c.getInt("model.decoder.feat_in") + " must equal model.encoder.d_model " + d);
+    }
+    if (c.getInt("model.decoder.num_classes") != c.getInt("model.num_classes")) {
+      problems.add("model.decoder.num_classes must equal model.num_classes");
+    }
+    if (c.getInt("model.decoder.num_decoders") != c.getInt("model.num_books")) {
+      problems.add("model.decoder.num_decoders must equal model.num_books");
+    }
+    if (!problems.isEmpty()) {
+      throw new NestConfigException(problems);
+    }
+    return new Builder()
+        .featIn(c.getInt(e + "feat_in"))
+        .dModel(d)
+        .nHeads(c.getInt(e + "n_heads"))
+        .nLayers(c.getInt(e + "n_layers"))
+        .ffExpansionFactor(c.getInt(e + "ff_expansion_factor"))
+        .convKernelSize(c.getInt(e + "conv_kernel_size"))
+        .convNormType(c.getString(e + "conv_norm_type"))
+        .subsamplingFactor(c.getInt(e + "subsampling_factor"))
+        .subsamplingConvChannels(c.getInt(e + "subsampling_conv_channels"))
+        .xscaling(c.getBoolean(e + "xscaling"))
+        .dropout(c.getDouble(e + "dropout"))
+        .dropoutPreEncoder(c.getDouble(e + "dropout_pre_encoder"))
+        .dropoutEmb(c.getDouble(e + "dropout_emb"))
+        .dropoutAtt(c.getDouble(e + "dropout_att"))
+        .numClasses(c.getInt("model.decoder.num_classes"))
+        .numBooks(c.getInt("model.decoder.num_decoders"))
+        .decoderUseBias(c.getBoolean("model.decoder.use_bias"))
+        .seed(c.getLong("data.seed"));
+  }
+
+  /** The initialised graph for a configuration, with the default updater. */
+  public static ComputationGraph build(NestConfig c) {
+    return builder(c).build();
+  }
+
+  /** The initialised graph for a configuration with the given updater (e.g. the trainer's AdamW). */
+  public static ComputationGraph build(NestConfig c, IUpdater updater) {
+    return builder(c).updater(updater).build();
+  }
+
+  /** The decoder layer of a NEST graph (loss metrics of the last step). */
+  public static MultiSoftmaxDecoderImpl decoder(ComputationGraph graph) {
+    return (MultiSoftmaxDecoderImpl) graph.getLayer(DECODER);
+  }
+
+  /**
+   * NeMo-style parameter count of a graph (spec §6.9): every parameter except the buffers (BatchNorm
+   * running statistics and counters, see {@link NemoKeys#isBuffer}).
+   */
+  public static long numTrainableParams(ComputationGraph graph) {
+    long n = 0;
+    for (org.deeplearning4j.nn.api.Layer l : graph.getLayers()) {
+      org.deeplearning4j.nn.conf.layers.Layer conf = l.conf().getLayer();
+      for (java.util.Map.Entry<String, org.nd4j.linalg.api.ndarray.INDArray> e : l.paramTable().entrySet()) {
+        if (!NemoKeys.isBuffer(conf, e.getKey())) {
+          n += e.getValue().length();
+        }
+      }
+    }
+    return n;
+  }
+
+  /** Number of ConformerLayers of a NEST graph. */
+  public static int numLayers(ComputationGraph graph) {
+    int n = 0;
+    while (graph.getVertex(layerName(n)) != null) {
+      n++;
+    }
+    return n;
+  }
+
+  /** Plain-parameter builder; defaults are NeMo's NEST values (spec §6, §7). */
+  public static final class Builder {
+    private int featIn = 80;
+    private int dModel = 512;
+    private int nHeads = 8;
+    private int nLayers = 17;
+    private int ffExpansionFactor = 4;
+    private int convKernelSize = 9;
+    private String convNormType = "batch_norm";
+    private int subsamplingFactor = 8;
+    private int subsamplingConvChannels = 256;
+    private boolean xscaling = true;
+    private double dropout = 0.1;
+    private double dropoutPreEncoder = 0.1;
+    private double dropoutEmb = 0.0;
+    private double dropoutAtt = 0.1;
+    private int numClasses = 8192;
+    private int numBooks = 1;
+    private boolean decoderUseBias = true;
+    private boolean withDecoder = true;
+    private long seed = 42;
+    private DataType dataType = DataType.FLOAT;
+    private IUpdater updater = new Adam(1e-3);
+    private WorkspaceMode workspaceMode = WorkspaceMode.ENABLED;
+
+    private Builder() {}
+
+    public Builder featIn(int v) {
+      featIn = v;
+      return this;
+    }
+
+    public Builder dModel(int v) {
+      dModel = v;
+      return this;
+    }
+
+    public Builder nHeads(int v) {
+      nHeads = v;
+      return this;
+    }
+
+    public Builder nLayers(int v) {
+      nLayers = v;
+      return this;
+    }
+
+    public Builder ffExpansionFactor(int v) {
+      ffExpansionFactor = v;
+      return this;
+    }
+
+    public Builder convKernelSize(int v) {
+      convKernelSize = v;
+      return this;
+    }
+
+    public Builder convNormType(String v) {
+      convNormType = v;
+      return this;
+    }
+
+    public Builder subsamplingFactor(int v) {
+      subsamplingFactor = v;
+      return this;
+    }
+
+    public Builder subsamplingConvChannels(int v) {
+      subsamplingConvChannels = v;
+      return this;
+    }
+
+    public Builder xscaling(boolean v) {
+      xscaling = v;
+      return this;
+    }
+
+    public Builder dropout(double v) {
+      dropout = v;
+      return this;
+    }
+
+    public Builder dropoutPreEncoder(double v) {
+      dropoutPreEncoder = v;
+      return this;
+    }
+
+    public Builder dropoutEmb(double v) {
+      dropoutEmb = v;
+      return this;
+    }
+
+    public Builder dropoutAtt(double v) {
+      dropoutAtt = v;
+      return this;
+    }
+
+    /** All four dropouts at once (0 for parity checks). */
+    public Builder allDropouts(double v) {
+      dropout = v;
+      dropoutPreEncoder = v;
+      dropoutEmb = v;
+      dropoutAtt = v;
+      return this;
+    }
+
+    public Builder numClasses(int v) {
+      numClasses = v;
+      return this;
+    }
+
+    public Builder numBooks(int v) {
+      numBooks = v;
+      return this;
+    }
+
+    public Builder decoderUseBias(boolean v) {
+      decoderUseBias = v;
+      return this;
+    }
+
+    /** False: an encoder-only graph whose output is the last encoder vertex (no labels needed). */
+    public Builder withDecoder(boolean v) {
+      withDecoder = v;
+      return this;
+    }
+
+    /** Seed of the parameter initialisation ({@code Nd4j.getRandom()} is reseeded with it at init). */
+    public Builder seed(long v) {
+      seed = v;
+      return this;
+    }
+
+    /** FLOAT (default) or DOUBLE (gradient checks). */
+    public Builder dataType(DataType v) {
+      dataType = v;
+      return this;
+    }
+
+    /** The updater of every parameter (BatchNorm buffers keep their NoOp). */
+    public Builder updater(IUpdater v) {
+      updater = v;
+      return this;
+    }
+
+    /** DL4J workspace mode for training and inference (default ENABLED). */
+    public Builder workspaceMode(WorkspaceMode v) {
+      workspaceMode = v;
+      return this;
+    }
+
+    /** The subsampling layer configuration. */
+    public ConvSubsampling preEncodeLayer() {
+      return new ConvSubsampling.Builder()
+          .featIn(featIn)
+          .dModel(dModel)
+          .subsamplingFactor(subsamplingFactor)
+          .convChannels(subsamplingConvChannels)
+          .xscaling(xscaling)
+          .dropoutPreEncoder(dropoutPreEncoder)
+          .build();
+    }
+
+    /** The configuration of ConformerLayer i (all layers are configured alike). */
+    public ConformerLayer encoderLayer(int i) {
+      return new ConformerLayer.Builder()
+          .dModel(dModel)
+          .nHeads(nHeads)
+          .ffExpansionFactor(ffExpansionFactor)
+          .convKernelSize(convKernelSize)
+          .convNormType(convNormType)
+          .dropout(dropout)
+          .dropoutAtt(dropoutAtt)
+          .dropoutEmb(dropoutEmb)
+          .build();
+    }
+
+    /** The decoder configuration. */
+    public MultiSoftmaxDecoder decoderLayer() {
+      return new MultiSoftmaxDecoder.Builder()
+          .featIn(dModel)
+          .numClasses(numClasses)
+          .numDecoders(numBooks)
+          .useBias(decoderUseBias)
+          .build();
+    }
+
+    /** The graph configuration (JSON-serializable; what Spark training masters ship). */
+    public ComputationGraphConfiguration configuration() {
+      ComputationGraphConfiguration.GraphBuilder g = new NeuralNetConfiguration.Builder()
+          .seed(seed)
+          .dataType(dataType)
+          .updater(updater)
+          .trainingWorkspaceMode(workspaceMode)
+          .inferenceWorkspaceMode(workspaceMode)
+          .graphBuilder()
+          .addInputs(INPUT)
+          .setInputTypes(InputType.recurrent(featIn, RNNFormat.NCW));
+      g.addLayer(PRE_ENCODE, preEncodeLayer(), INPUT);
+      String last = PRE_ENCODE;
+      for (int i = 0; i < nLayers; i++) {
+        g.addLayer(layerName(i), encoderLayer(i), last);
+        last = layerName(i);
+      }
+      if (withDecoder) {
+        g.addLayer(DECODER, decoderLayer(), last);
+        last = DECODER;
+      }
+      g.setOutputs(last);
+      return g.build();
+    }
+
+    /** The initialised graph. */
+    public ComputationGraph build() {
+      ComputationGraph graph = new ComputationGraph(configuration());
+      graph.init();
+      return graph;
+    }
+  }
+}

@@ -1,0 +1,231 @@
+package org.nestspark.model.conformer;
+
+import static org.nestspark.model.conformer.ConformerLayer.*;
+
+import java.util.Map;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Broadcast;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.INDArrayIndex;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nd4j.linalg.ops.transforms.Transforms;
+
+/**
+ * NeMo's {@code ConformerConvolution} (spec §6.6) on row matrices {@code [B·T', d]}:
+ * {@code pointwise_conv1} (d→2d, k 1) → GLU over channels ({@code a·σ(b)}, a = channels 0..d−1) → zero
+ * the padded steps → {@code depthwise_conv} (k taps, groups d, zero padding (k−1)/2 both sides) →
+ * {@code batch_norm} (BatchNorm1d or LayerNorm, {@code conv_norm_type}) → Swish → {@code
+ * pointwise_conv2} (d→d, k 1).
+ *
+ * <p>BatchNorm, training: normalises with the batch mean and <b>biased</b> variance over all B×T'
+ * positions, <b>padded ones included</b> [quirk, as NeMo]; the running statistics move by momentum 0.1
+ * towards the batch mean and the <b>unbiased</b> variance. They are not written here: the forward
+ * keeps {@code old − new} and the backward hands it to DL4J as their "gradient" (NoOp updater: params
+ * −= gradient), as DL4J's BatchNormalization does, so parameter averaging sees them. Eval: the running
+ * statistics. Keeps what its backward needs from the last forward.
+ */
+final class ConformerConvolution {
+  private final int d;
+  private final int k;
+  private final int pad;
+  private final boolean batchNorm;
+  private final LayerNormOp layerNorm;
+
+  // forward cache
+  private int batch;
+  private int time;
+  private boolean training;
+  private INDArray x;
+  private INDArray gluA;
+  private INDArray gluSig;
+  private INDArray glu;
+  private INDArray rowMask;
+  private INDArray normXhat;
+  private INDArray normRstd;
+  private INDArray normOut;
+  private INDArray swishSig;
+  private INDArray swishOut;
+  private INDArray runningMeanDelta;
+  private INDArray runningVarDelta;
+
+  ConformerConvolution(int dModel, int kernel, boolean batchNorm) {
+    this.d = dModel;
+    this.k = kernel;
+    this.pad = (kernel - 1) / 2;
+    this.batchNorm = batchNorm;
+    this.layerNorm = batchNorm ? null : new LayerNormOp(CONV_NORM_W, CONV_NORM_B, NORM_EPS);
+  }
+
+  INDArray forward(INDArray x, Map<String, INDArray> p, SequenceMask mask, boolean training) {
+    this.batch = mask.batch();
+    this.time = mask.time();
+    this.training = training;
+    this.x = x;
+    long n = x.size(0);
+
+    INDArray g = Ops.linear(x, p.get(CONV_PW1_W).reshape('c', 2L * d, d), p.get(CONV_PW1_B));
+    gluA = g.get(NDArrayIndex.all(), NDArrayIndex.interval(0, d));
+    gluSig = Transforms.sigmoid(g.get(NDArrayIndex.all(), NDArrayIndex.interval(d, 2 * d)), true);
+    glu = gluA.mul(gluSig);
+    rowMask = mask.rowColumn();
+    if (rowMask != null) {
+      glu.muliColumnVector(rowMask);
+    }
+
+    INDArray y = depthwiseForward(glu, p.get(CONV_DW_W), p.get(CONV_DW_B));
+    normOut = batchNorm ? batchNormForward(y, p, n) : layerNorm.forward(y, p);
+    INDArray[] sw = Ops.swish(normOut);
+    swishSig = sw[0];
+    swishOut = sw[1];
+    return Ops.linear(swishOut, p.get(CONV_PW2_W).reshape('c', d, d), p.get(CONV_PW2_B));
+  }
+
+  INDArray backward(INDArray dy, Map<String, INDArray> p, Map<String, INDArray> g) {
+    INDArray dsw =
+        Ops.linearBackward(
+            dy, swishOut, p.get(CONV_PW2_W).reshape('c', d, d),
+            g.get(CONV_PW2_W).reshape('c', d, d), g.get(CONV_PW2_B), true);
+    INDArray dnorm = Ops.swishBackwardInPlace(dsw, normOut, swishSig);
+    INDArray ddw = batchNorm ? batchNormBackward(dnorm, p, g) : layerNorm.backward(dnorm, p, g);
+    INDArray dglu = depthwiseBackward(ddw, p.get(CONV_DW_W), g.get(CONV_DW_W), g.get(CONV_DW_B));
+    if (rowMask != null) {
+      dglu.muliColumnVector(rowMask);
+    }
+    long n = dglu.size(0);
+    INDArray dg = Nd4j.createUninitialized(dglu.dataType(), n, 2L * d);
+    // a·σ(b): da = dglu·σ(b), db = dglu·a·σ(b)·(1 − σ(b))
+    dg.get(NDArrayIndex.all(), NDArrayIndex.interval(0, d)).assign(dglu.mul(gluSig));
+    dg.get(NDArrayIndex.all(), NDArrayIndex.interval(d, 2 * d))
+        .assign(dglu.muli(gluA).muli(gluSig).muli(gluSig.rsub(1.0)));
+    return Ops.linearBackward(
+        dg, x, p.get(CONV_PW1_W).reshape('c', 2L * d, d),
+        g.get(CONV_PW1_W).reshape('c', 2L * d, d), g.get(CONV_PW1_B), true);
+  }
+
+  // ------------------------------------------------------------------ depthwise conv over time
+
+  private static INDArrayIndex[] timeRange(long from, long to) {
+    return new INDArrayIndex[] {NDArrayIndex.all(), NDArrayIndex.interval(from, to), NDArrayIndex.all()};
+  }
+
+  /** out[b,t,c] = bias[c] + Σ_τ w[c,0,τ]·in[b, t+τ−pad, c] (zero outside [0, T)). */
+  private INDArray depthwiseForward(INDArray in, INDArray w, INDArray bias) {
+    DataType dt = in.dataType();
+    INDArray wt = w.reshape('c', d, k).transpose().dup('c'); // [k, d]
+    INDArray out = Nd4j.zeros(dt, (long) batch * time, d).addiRowVector(bias.reshape(1, d));
+    INDArray in3 = in.reshape('c', batch, time, d);
+    INDArray out3 = out.reshape('c', batch, time, d);
+    for (int tau = 0; tau < k; tau++) {
+      int s = tau - pad;
+      int t0 = Math.max(0, -s);
+      int t1 = Math.min(time, time - s);
+      if (t1 <= t0) {
+        continue;
+      }
+      INDArray src = in3.get(timeRange(t0 + s, t1 + s));
+      INDArray prod = Nd4j.createUninitialized(dt, batch, t1 - t0, d);
+      Broadcast.mul(src, wt.getRow(tau), prod, 2);
+      out3.get(timeRange(t0, t1)).addi(prod);
+    }
+    return out;
+  }
+
+  /** Writes dW (d,1,k) and db, returns d(in). */
+  private INDArray depthwiseBackward(INDArray dout, INDArray w, INDArray dW, INDArray db) {
+    DataType dt = dout.dataType();
+    db.assign(dout.sum(0));
+    INDArray wt = w.reshape('c', d, k).transpose().dup('c'); // [k, d]
+    INDArray dwt = Nd4j.zeros(dt, k, d);
+    INDArray din = Nd4j.zeros(dt, (long) batch * time, d);
+    INDArray dout3 = dout.reshape('c', batch, time, d);
+    INDArray in3 = glu.reshape('c', batch, time, d);
+    INDArray din3 = din.reshape('c', batch, time, d);
+    for (int tau = 0; tau < k; tau++) {
+      int s = tau - pad;
+      int t0 = Math.max(0, -s);
+      int t1 = Math.min(time, time - s);
+      if (t1 <= t0) {
+        continue;
+      }
+      INDArray go = dout3.get(timeRange(t0, t1));
+      INDArray src = in3.get(timeRange(t0 + s, t1 + s));
+      dwt.getRow(tau).assign(go.mul(src).sum(0, 1));
+      INDArray prod = Nd4j.createUninitialized(dt, batch, t1 - t0, d);
+      Broadcast.mul(go, wt.getRow(tau), prod, 2);
+      din3.get(timeRange(t0 + s, t1 + s)).addi(prod);
+    }
+    dW.reshape('c', d, k).assign(dwt.transpose());
+    return din;
+  }
+
+  // ------------------------------------------------------------------ batch norm
+
+  private INDArray batchNormForward(INDArray y, Map<String, INDArray> p, long n) {
+    INDArray gamma = p.get(CONV_NORM_W).reshape(1, d);
+    INDArray beta = p.get(CONV_NORM_B).reshape(1, d);
+    INDArray runMean = p.get(CONV_BN_MEAN).reshape(1, d);
+    INDArray runVar = p.get(CONV_BN_VAR).reshape(1, d);
+    INDArray xc;
+    if (training) {
+      if (n < 2) {
+        throw new IllegalStateException(
+            "BatchNorm in training needs more than 1 value per channel (B·T' = " + n + ")");
+      }
+      INDArray mean = y.mean(true, 0); // [1, d]
+      xc = y.subRowVector(mean);
+      INDArray var = xc.mul(xc).mean(true, 0); // biased
+      normRstd = Transforms.pow(var.add(NORM_EPS), -0.5, false);
+      // running ← (1−m)·running + m·batch, as "gradient" old − new = m·(old − batch)
+      runningMeanDelta = runMean.sub(mean).muli(BN_MOMENTUM);
+      INDArray unbiased = var.mul((double) n / (n - 1));
+      runningVarDelta = runVar.sub(unbiased).muli(BN_MOMENTUM);
+    } else {
+      xc = y.subRowVector(runMean);
+      normRstd = Transforms.pow(runVar.add(NORM_EPS), -0.5, false);
+      runningMeanDelta = null;
+      runningVarDelta = null;
+    }
+    normXhat = xc.muliRowVector(normRstd);
+    return normXhat.mulRowVector(gamma).addiRowVector(beta);
+  }
+
+  private INDArray batchNormBackward(
+      INDArray dz, Map<String, INDArray> p, Map<String, INDArray> g) {
+    INDArray gamma = p.get(CONV_NORM_W).reshape(1, d);
+    g.get(CONV_NORM_W).assign(dz.mul(normXhat).sum(0));
+    g.get(CONV_NORM_B).assign(dz.sum(0));
+    INDArray dxhat = dz.mulRowVector(gamma);
+    if (training) {
+      g.get(CONV_BN_MEAN).assign(runningMeanDelta.reshape(d));
+      g.get(CONV_BN_VAR).assign(runningVarDelta.reshape(d));
+      g.get(CONV_BN_COUNT).assign(-1.0);
+      INDArray meanG = dxhat.mean(true, 0);
+      INDArray meanGx = dxhat.mul(normXhat).mean(true, 0);
+      dxhat.subiRowVector(meanG).subi(normXhat.mulRowVector(meanGx));
+    } else {
+      g.get(CONV_BN_MEAN).assign(0.0);
+      g.get(CONV_BN_VAR).assign(0.0);
+      g.get(CONV_BN_COUNT).assign(0.0);
+    }
+    return dxhat.muliRowVector(normRstd);
+  }
+
+  void clear() {
+    x = null;
+    gluA = null;
+    gluSig = null;
+    glu = null;
+    rowMask = null;
+    normXhat = null;
+    normRstd = null;
+    normOut = null;
+    swishSig = null;
+    swishOut = null;
+    runningMeanDelta = null;
+    runningVarDelta = null;
+    if (layerNorm != null) {
+      layerNorm.clear();
+    }
+  }
+}

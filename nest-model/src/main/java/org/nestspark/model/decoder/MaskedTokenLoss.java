@@ -1,0 +1,111 @@
+package org.nestspark.model.decoder;
+
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.transforms.custom.LogSoftMax;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nd4j.linalg.ops.transforms.Transforms;
+
+/**
+ * NeMo's {@code MultiMLMLoss} on already selected positions (spec §7): for each book h,
+ * {@code loss_h = −(1/N) Σ_n log_softmax(z_n[·, h])[target_{n,h}]} over the N selected (b, t) of the
+ * batch, and {@code loss = (1/H) Σ_h loss_h}; optionally its gradient with respect to the logits,
+ * {@code scale/(H·N) · (softmax − onehot)}, and the number of correct argmax predictions.
+ *
+ * <p>Logits are {@code [N, num_classes·H]} with channel index {@code class·H + book} (NeMo's decoder
+ * layout). N = 0 gives loss 0 and a zero gradient (NeMo would return NaN, spec §14.6).
+ */
+public final class MaskedTokenLoss {
+  private MaskedTokenLoss() {}
+
+  /** Loss, correct predictions and (when asked for) the logits gradient. */
+  public static final class Result {
+    /** Mean NLL over selected positions, averaged over books (0 when nothing is selected). */
+    public final double loss;
+    /** Number of (position, book) pairs whose argmax equals the target. */
+    public final long correct;
+    /** Number of selected positions N. */
+    public final int numSelected;
+    /** d loss / d logits × scale, {@code [N, num_classes·H]}, or null. */
+    public final INDArray gradLogits;
+    /** Per selected position: the NLL averaged over books, or null. */
+    public final double[] perPosition;
+
+    Result(double loss, long correct, int numSelected, INDArray gradLogits, double[] perPosition) {
+      this.loss = loss;
+      this.correct = correct;
+      this.numSelected = numSelected;
+      this.gradLogits = gradLogits;
+      this.perPosition = perPosition;
+    }
+
+    /** correct / (N·H), 0 when nothing is selected. */
+    public double accuracy(int numBooks) {
+      return numSelected == 0 ? 0.0 : (double) correct / ((long) numSelected * numBooks);
+    }
+  }
+
+  /** The result for a batch without any selected position: loss 0, no gradient. */
+  public static Result empty() {
+    return new Result(0.0, 0, 0, null, new double[0]);
+  }
+
+  /**
+   * @param logits {@code [N, numClasses·numBooks]}, channel {@code class·H + book}
+   * @param targets {@code targets[n][h]}, each in [0, numClasses)
+   * @param gradScale multiplies the gradient (the minibatch size, to undo DL4J's division); ignored
+   *     unless {@code withGradient}
+   */
+  public static Result compute(INDArray logits, int[][] targets, int numClasses, int numBooks, boolean withGradient,
+      double gradScale) {
+    int n = (int) logits.size(0);
+    if (logits.rank() != 2 || logits.size(1) != (long) numClasses * numBooks || targets.length != n) {
+      throw new IllegalArgumentException("logits " + java.util.Arrays.toString(logits.shape()) + " do not match "
+          + n + " targets × " + numClasses + " classes × " + numBooks + " books");
+    }
+    if (n == 0) {
+      return empty();
+    }
+    INDArray grad = withGradient ? Nd4j.createUninitialized(logits.dataType(), logits.shape(), 'c') : null;
+    double[] perPos = new double[n];
+    double total = 0;
+    long correct = 0;
+    for (int h = 0; h < numBooks; h++) {
+      INDArray zh = numBooks == 1 ? logits
+          : logits.reshape('c', n, numClasses, numBooks).get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.point(h)).dup('c');
+      INDArray logp = Nd4j.createUninitialized(zh.dataType(), zh.shape(), 'c');
+      Nd4j.exec(new LogSoftMax(zh, logp));
+      long[] argmax = logp.argMax(1).castTo(DataType.LONG).toLongVector();
+      double sumH = 0;
+      for (int i = 0; i < n; i++) {
+        int t = targets[i][h];
+        if (t < 0 || t >= numClasses) {
+          throw new IllegalArgumentException("target " + t + " at selected position " + i + ", book " + h
+              + " is outside [0, " + numClasses + ")");
+        }
+        double nll = -logp.getDouble(i, t);
+        sumH += nll;
+        perPos[i] += nll / numBooks;
+        if (argmax[i] == t) {
+          correct++;
+        }
+      }
+      total += sumH / n;
+      if (withGradient) {
+        INDArray p = Transforms.exp(logp, false);
+        for (int i = 0; i < n; i++) {
+          int t = targets[i][h];
+          p.putScalar(i, t, p.getDouble(i, t) - 1.0);
+        }
+        p.muli(gradScale / ((double) numBooks * n));
+        if (numBooks == 1) {
+          grad.assign(p);
+        } else {
+          grad.reshape('c', n, numClasses, numBooks).get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.point(h)).assign(p);
+        }
+      }
+    }
+    return new Result(total / numBooks, correct, n, grad, perPos);
+  }
+}

@@ -1,0 +1,95 @@
+package org.nestspark.model.nn;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.Future;
+
+/**
+ * The thread pool of the Java-loop kernels. Its size is the system property {@code nest.threads}, else
+ * the environment variable {@code OMP_NUM_THREADS} (the one that sizes ND4J's own pool), else the number
+ * of processors, so one setting governs both.
+ */
+public final class Parallel {
+  private static final int THREADS = threadCount();
+  private static final ForkJoinPool POOL = THREADS > 1 ? new ForkJoinPool(THREADS) : null;
+
+  private Parallel() {}
+
+  /** A range task: chunk number {@code chunk} handles items [from, to). */
+  @FunctionalInterface
+  public interface RangeTask {
+    void run(int chunk, int from, int to);
+  }
+
+  /** The number of threads the kernels use. */
+  public static int threads() {
+    return THREADS;
+  }
+
+  private static int threadCount() {
+    String p = System.getProperty("nest.threads");
+    if (p == null || p.isBlank()) {
+      p = System.getenv("OMP_NUM_THREADS");
+    }
+    if (p != null && !p.isBlank()) {
+      try {
+        return Math.max(1, Integer.parseInt(p.strip()));
+      } catch (NumberFormatException e) {
+        // fall through
+      }
+    }
+    return Math.max(1, Runtime.getRuntime().availableProcessors());
+  }
+
+  /** Work (multiply-adds) below which a chunk is not worth a thread hand-off. */
+  private static final long MIN_CHUNK_WORK = 1 << 16;
+
+  /**
+   * Number of chunks {@link #forRange} splits n items of {@code workPerItem} operations each into: up to 4
+   * per thread, none smaller than about 64k operations (small problems run on the calling thread).
+   */
+  public static int chunks(int n, long workPerItem) {
+    long byWork = Math.max(1, (long) n * Math.max(1, workPerItem) / MIN_CHUNK_WORK);
+    return (int) Math.max(1, Math.min(Math.min(n, THREADS * 4L), byWork));
+  }
+
+  /**
+   * Runs {@code task} over [0, n) split into {@link #chunks(int, long)} contiguous chunks; chunk
+   * {@code k} is [k·n/chunks, (k+1)·n/chunks). Returns when all are done; rethrows the first failure.
+   */
+  public static void forRange(int n, long workPerItem, RangeTask task) {
+    int chunks = chunks(n, workPerItem);
+    if (POOL == null || chunks == 1) {
+      for (int k = 0; k < chunks; k++) {
+        task.run(k, (int) ((long) k * n / chunks), (int) ((long) (k + 1) * n / chunks));
+      }
+      return;
+    }
+    List<Future<?>> fs = new ArrayList<>(chunks);
+    for (int k = 0; k < chunks; k++) {
+      final int chunk = k;
+      final int from = (int) ((long) k * n / chunks);
+      final int to = (int) ((long) (k + 1) * n / chunks);
+      fs.add(POOL.submit(() -> task.run(chunk, from, to)));
+    }
+    for (Future<?> f : fs) {
+      try {
+        f.get();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted", e);
+      } catch (ExecutionException e) {
+        Throwable c = e.getCause();
+        if (c instanceof RuntimeException) {
+          throw (RuntimeException) c;
+        }
+        if (c instanceof Error) {
+          throw (Error) c;
+        }
+        throw new IllegalStateException(c);
+      }
+    }
+  }
+}

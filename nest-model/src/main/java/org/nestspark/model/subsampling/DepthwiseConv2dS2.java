@@ -1,0 +1,334 @@
+package org.nestspark.model.subsampling;
+
+import org.nestspark.model.nn.Parallel;
+
+/**
+ * Depthwise 2-D convolution with a 3×3 kernel, stride 2 and zero padding 1 on channels-last
+ * ({@code [B, H, W, C]}) data, as plain Java loops: NeMo's {@code pre_encode.conv.2} and {@code .5}
+ * (spec §6.1). Forward, input gradient and weight/bias gradients, in float and in double (for gradient
+ * checks). The innermost loop runs over contiguous channels so the JIT vectorises it; it is about 10×
+ * faster than ND4J 1.0.0-M2.1's native {@code depthwise_conv2d} (and 20× for its backward) at the Small
+ * preset's shapes.
+ *
+ * <p>Output size per axis: {@code floor((n + 2 − 3) / 2) + 1 = ceil(n / 2)}.
+ */
+public final class DepthwiseConv2dS2 {
+  private DepthwiseConv2dS2() {}
+
+  /** Output length of a stride-2, kernel-3, padding-1 axis: {@code ceil(n / 2)} (0 for 0). */
+  public static int outSize(int n) {
+    return Math.floorDiv(n - 1, 2) + 1;
+  }
+
+  // ------------------------------------------------------------------ float
+  /**
+   * Forward: {@code y[b,i,j,c] = bias[c] + Σ_{kh,kw} w[c,kh,kw] · x[b, 2i+kh−1, 2j+kw−1, c]} (zero outside).
+   *
+   * @param x input {@code [B, H, W, C]}
+   * @param w weights in NeMo's order {@code (C, 1, 3, 3)}
+   * @param bias {@code [C]}
+   * @param y output {@code [B, Ho, Wo, C]}, overwritten
+   */
+  public static void forward(float[] x, int batch, int h, int w, int c, float[] wt, float[] bias, float[] y) {
+    final int ho = outSize(h);
+    final int wo = outSize(w);
+    final float[] wk = tapsMajor(wt, c);
+    Parallel.forRange(batch * ho, 9L * wo * c, (chunk, from, to) -> {
+      for (int bi = from; bi < to; bi++) {
+        int b = bi / ho;
+        int i = bi % ho;
+        for (int j = 0; j < wo; j++) {
+          int o = ((b * ho + i) * wo + j) * c;
+          System.arraycopy(bias, 0, y, o, c);
+          for (int kh = 0; kh < 3; kh++) {
+            int ii = 2 * i + kh - 1;
+            if (ii < 0 || ii >= h) {
+              continue;
+            }
+            for (int kw = 0; kw < 3; kw++) {
+              int jj = 2 * j + kw - 1;
+              if (jj < 0 || jj >= w) {
+                continue;
+              }
+              int xi = ((b * h + ii) * w + jj) * c;
+              int wi = (kh * 3 + kw) * c;
+              for (int ch = 0; ch < c; ch++) {
+                y[o + ch] += wk[wi + ch] * x[xi + ch];
+              }
+            }
+          }
+        }
+      }
+    });
+  }
+
+  /**
+   * Gradient with respect to the input: {@code dx[b,ii,jj,c] = Σ w[c,kh,kw] · dy[b,i,j,c]} over the
+   * outputs (i, j) whose window covers (ii, jj). Gathered per input row, so threads never share a write.
+   *
+   * @param dy {@code [B, Ho, Wo, C]}
+   * @param dx {@code [B, H, W, C]}, overwritten
+   */
+  public static void backwardInput(float[] dy, int batch, int h, int w, int c, float[] wt, float[] dx) {
+    final int ho = outSize(h);
+    final int wo = outSize(w);
+    final float[] wk = tapsMajor(wt, c);
+    Parallel.forRange(batch * h, 9L * w * c, (chunk, from, to) -> {
+      for (int bi = from; bi < to; bi++) {
+        int b = bi / h;
+        int ii = bi % h;
+        int rowBase = (b * h + ii) * w * c;
+        java.util.Arrays.fill(dx, rowBase, rowBase + w * c, 0);
+        for (int kh = 0; kh < 3; kh++) {
+          int num = ii + 1 - kh;
+          if (num < 0 || (num & 1) != 0 || num / 2 >= ho) {
+            continue;
+          }
+          int i = num / 2;
+          for (int jj = 0; jj < w; jj++) {
+            int xi = rowBase + jj * c;
+            for (int kw = 0; kw < 3; kw++) {
+              int numW = jj + 1 - kw;
+              if (numW < 0 || (numW & 1) != 0 || numW / 2 >= wo) {
+                continue;
+              }
+              int j = numW / 2;
+              int yi = ((b * ho + i) * wo + j) * c;
+              int wi = (kh * 3 + kw) * c;
+              for (int ch = 0; ch < c; ch++) {
+                dx[xi + ch] += wk[wi + ch] * dy[yi + ch];
+              }
+            }
+          }
+        }
+      }
+    });
+  }
+
+  /**
+   * Gradients of the weights and bias: {@code dw[c,kh,kw] = Σ dy[b,i,j,c] · x[b,2i+kh−1,2j+kw−1,c]},
+   * {@code db[c] = Σ dy[b,i,j,c]}. Row partial sums are added up in double.
+   *
+   * @param dw {@code (C, 1, 3, 3)} in NeMo's order, overwritten
+   * @param db {@code [C]}, overwritten
+   */
+  public static void backwardWeights(float[] x, float[] dy, int batch, int h, int w, int c, float[] dw, float[] db) {
+    final int ho = outSize(h);
+    final int wo = outSize(w);
+    final int rows = batch * ho;
+    final int chunks = Parallel.chunks(rows, 10L * wo * c);
+    final double[][] accW = new double[chunks][9 * c];
+    final double[][] accB = new double[chunks][c];
+    Parallel.forRange(rows, 10L * wo * c, (chunk, from, to) -> {
+      double[] aw = accW[chunk];
+      double[] ab = accB[chunk];
+      float[] rw = new float[9 * c];
+      float[] rb = new float[c];
+      for (int bi = from; bi < to; bi++) {
+        int b = bi / ho;
+        int i = bi % ho;
+        java.util.Arrays.fill(rw, 0);
+        java.util.Arrays.fill(rb, 0);
+        for (int j = 0; j < wo; j++) {
+          int yi = ((b * ho + i) * wo + j) * c;
+          for (int ch = 0; ch < c; ch++) {
+            rb[ch] += dy[yi + ch];
+          }
+          for (int kh = 0; kh < 3; kh++) {
+            int ii = 2 * i + kh - 1;
+            if (ii < 0 || ii >= h) {
+              continue;
+            }
+            for (int kw = 0; kw < 3; kw++) {
+              int jj = 2 * j + kw - 1;
+              if (jj < 0 || jj >= w) {
+                continue;
+              }
+              int xi = ((b * h + ii) * w + jj) * c;
+              int wi = (kh * 3 + kw) * c;
+              for (int ch = 0; ch < c; ch++) {
+                rw[wi + ch] += dy[yi + ch] * x[xi + ch];
+              }
+            }
+          }
+        }
+        for (int q = 0; q < 9 * c; q++) {
+          aw[q] += rw[q];
+        }
+        for (int ch = 0; ch < c; ch++) {
+          ab[ch] += rb[ch];
+        }
+      }
+    });
+    for (int ch = 0; ch < c; ch++) {
+      double sb = 0;
+      for (int k = 0; k < chunks; k++) {
+        sb += accB[k][ch];
+      }
+      db[ch] = (float) sb;
+      for (int t = 0; t < 9; t++) {
+        double s = 0;
+        for (int k = 0; k < chunks; k++) {
+          s += accW[k][t * c + ch];
+        }
+        dw[ch * 9 + t] = (float) s;
+      }
+    }
+  }
+
+  /** (C, 1, 3, 3) → [9][C], so the channel loop is contiguous. */
+  private static float[] tapsMajor(float[] wt, int c) {
+    float[] out = new float[9 * c];
+    for (int ch = 0; ch < c; ch++) {
+      for (int t = 0; t < 9; t++) {
+        out[t * c + ch] = wt[ch * 9 + t];
+      }
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------------ double (same code)
+  public static void forward(double[] x, int batch, int h, int w, int c, double[] wt, double[] bias, double[] y) {
+    final int ho = outSize(h);
+    final int wo = outSize(w);
+    final double[] wk = tapsMajor(wt, c);
+    Parallel.forRange(batch * ho, 9L * wo * c, (chunk, from, to) -> {
+      for (int bi = from; bi < to; bi++) {
+        int b = bi / ho;
+        int i = bi % ho;
+        for (int j = 0; j < wo; j++) {
+          int o = ((b * ho + i) * wo + j) * c;
+          System.arraycopy(bias, 0, y, o, c);
+          for (int kh = 0; kh < 3; kh++) {
+            int ii = 2 * i + kh - 1;
+            if (ii < 0 || ii >= h) {
+              continue;
+            }
+            for (int kw = 0; kw < 3; kw++) {
+              int jj = 2 * j + kw - 1;
+              if (jj < 0 || jj >= w) {
+                continue;
+              }
+              int xi = ((b * h + ii) * w + jj) * c;
+              int wi = (kh * 3 + kw) * c;
+              for (int ch = 0; ch < c; ch++) {
+                y[o + ch] += wk[wi + ch] * x[xi + ch];
+              }
+            }
+          }
+        }
+      }
+    });
+  }
+
+  public static void backwardInput(double[] dy, int batch, int h, int w, int c, double[] wt, double[] dx) {
+    final int ho = outSize(h);
+    final int wo = outSize(w);
+    final double[] wk = tapsMajor(wt, c);
+    Parallel.forRange(batch * h, 9L * w * c, (chunk, from, to) -> {
+      for (int bi = from; bi < to; bi++) {
+        int b = bi / h;
+        int ii = bi % h;
+        int rowBase = (b * h + ii) * w * c;
+        java.util.Arrays.fill(dx, rowBase, rowBase + w * c, 0);
+        for (int kh = 0; kh < 3; kh++) {
+          int num = ii + 1 - kh;
+          if (num < 0 || (num & 1) != 0 || num / 2 >= ho) {
+            continue;
+          }
+          int i = num / 2;
+          for (int jj = 0; jj < w; jj++) {
+            int xi = rowBase + jj * c;
+            for (int kw = 0; kw < 3; kw++) {
+              int numW = jj + 1 - kw;
+              if (numW < 0 || (numW & 1) != 0 || numW / 2 >= wo) {
+                continue;
+              }
+              int j = numW / 2;
+              int yi = ((b * ho + i) * wo + j) * c;
+              int wi = (kh * 3 + kw) * c;
+              for (int ch = 0; ch < c; ch++) {
+                dx[xi + ch] += wk[wi + ch] * dy[yi + ch];
+              }
+            }
+          }
+        }
+      }
+    });
+  }
+
+  public static void backwardWeights(double[] x, double[] dy, int batch, int h, int w, int c, double[] dw, double[] db) {
+    final int ho = outSize(h);
+    final int wo = outSize(w);
+    final int rows = batch * ho;
+    final int chunks = Parallel.chunks(rows, 10L * wo * c);
+    final double[][] accW = new double[chunks][9 * c];
+    final double[][] accB = new double[chunks][c];
+    Parallel.forRange(rows, 10L * wo * c, (chunk, from, to) -> {
+      double[] aw = accW[chunk];
+      double[] ab = accB[chunk];
+      double[] rw = new double[9 * c];
+      double[] rb = new double[c];
+      for (int bi = from; bi < to; bi++) {
+        int b = bi / ho;
+        int i = bi % ho;
+        java.util.Arrays.fill(rw, 0);
+        java.util.Arrays.fill(rb, 0);
+        for (int j = 0; j < wo; j++) {
+          int yi = ((b * ho + i) * wo + j) * c;
+          for (int ch = 0; ch < c; ch++) {
+            rb[ch] += dy[yi + ch];
+          }
+          for (int kh = 0; kh < 3; kh++) {
+            int ii = 2 * i + kh - 1;
+            if (ii < 0 || ii >= h) {
+              continue;
+            }
+            for (int kw = 0; kw < 3; kw++) {
+              int jj = 2 * j + kw - 1;
+              if (jj < 0 || jj >= w) {
+                continue;
+              }
+              int xi = ((b * h + ii) * w + jj) * c;
+              int wi = (kh * 3 + kw) * c;
+              for (int ch = 0; ch < c; ch++) {
+                rw[wi + ch] += dy[yi + ch] * x[xi + ch];
+              }
+            }
+          }
+        }
+        for (int q = 0; q < 9 * c; q++) {
+          aw[q] += rw[q];
+        }
+        for (int ch = 0; ch < c; ch++) {
+          ab[ch] += rb[ch];
+        }
+      }
+    });
+    for (int ch = 0; ch < c; ch++) {
+      double sb = 0;
+      for (int k = 0; k < chunks; k++) {
+        sb += accB[k][ch];
+      }
+      db[ch] = sb;
+      for (int t = 0; t < 9; t++) {
+        double s = 0;
+        for (int k = 0; k < chunks; k++) {
+          s += accW[k][t * c + ch];
+        }
+        dw[ch * 9 + t] = s;
+      }
+    }
+  }
+
+  /** (C, 1, 3, 3) → [9][C], so the channel loop is contiguous. */
+  private static double[] tapsMajor(double[] wt, int c) {
+    double[] out = new double[9 * c];
+    for (int ch = 0; ch < c; ch++) {
+      for (int t = 0; t < 9; t++) {
+        out[t * c + ch] = wt[ch * 9 + t];
+      }
+    }
+    return out;
+  }
+}

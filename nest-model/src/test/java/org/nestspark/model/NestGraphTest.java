@@ -1,0 +1,103 @@
+package org.nestspark.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+
+import org.apache.hadoop.conf.Configuration;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.learning.config.NoOp;
+import org.nestspark.config.NestConfig;
+import org.nestspark.config.NestConfigException;
+import org.nestspark.model.conformer.ConformerLayer;
+import org.nestspark.model.decoder.MultiSoftmaxDecoder;
+import org.nestspark.model.subsampling.ConvSubsampling;
+
+/** The graph's structure from the configuration: vertices, JSON round trip, spec §6.9 parameter counts. */
+class NestGraphTest {
+
+  static NestConfig config(String... overrides) {
+    return NestConfig.load(List.of(), List.of(overrides), new Configuration(false));
+  }
+
+  /** Frozen modules outside the graph: quantizer projection + codebooks, mask embedding (spec §6.9). */
+  static long frozenParams(NestConfig c) {
+    long featIn = c.getInt("model.preprocessor.features");
+    long proj = featIn * c.getInt("model.quantizer.combine_time_steps") * c.getInt("model.code_dim");
+    long codebooks = (long) c.getInt("model.num_books") * c.getInt("model.num_classes") * c.getInt("model.code_dim");
+    return proj + codebooks + featIn;
+  }
+
+  private static long decoderParams(ComputationGraph g) {
+    return g.getLayer(NestGraph.DECODER).numParams();
+  }
+
+  @Test
+  void smallAndLargeHaveNemosParameterCounts() {
+    NestConfig small = config("model.encoder.d_model=176", "model.encoder.n_heads=4", "model.encoder.n_layers=16");
+    ComputationGraph s = NestGraph.build(small, new NoOp());
+    long trainable = NestGraph.numTrainableParams(s);
+    assertEquals(14_050_224L, trainable);
+    assertEquals(12_600_240L, trainable - decoderParams(s));
+    assertEquals(1_449_984L, decoderParams(s));
+    assertEquals(590_000L, s.getLayer(NestGraph.PRE_ENCODE).numParams());
+    assertEquals(750_640L, ((ConformerLayer) NemoKeys.layerConf(s, "layer0")).numTrainableParams());
+    assertEquals(14_191_616L, trainable + frozenParams(small));
+    assertEquals(16L * (2 * 176 + 1), s.numParams() - trainable); // BatchNorm buffers
+    s = null;
+
+    NestConfig large = NestConfig.defaults();
+    ComputationGraph l = NestGraph.build(large, new NoOp());
+    long lt = NestGraph.numTrainableParams(l);
+    assertEquals(17, NestGraph.numLayers(l));
+    assertEquals(108_762_112L, lt - decoderParams(l));
+    assertEquals(112_964_608L, lt);
+    assertEquals(113_106_000L, lt + frozenParams(large));
+    assertEquals(17L * (2 * 512 + 1), l.numParams() - lt);
+  }
+
+  @Test
+  void verticesFollowTheGraphConventions() {
+    ComputationGraph g = NestGraph.builder().dModel(16).nHeads(2).nLayers(3).subsamplingConvChannels(4).numClasses(32).build();
+    assertEquals(List.of(NestGraph.INPUT), g.getConfiguration().getNetworkInputs());
+    assertEquals(List.of(NestGraph.DECODER), g.getConfiguration().getNetworkOutputs());
+    assertTrue(NemoKeys.layerConf(g, NestGraph.PRE_ENCODE) instanceof ConvSubsampling);
+    for (int i = 0; i < 3; i++) {
+      assertTrue(NemoKeys.layerConf(g, "layer" + i) instanceof ConformerLayer);
+    }
+    assertTrue(NemoKeys.layerConf(g, NestGraph.DECODER) instanceof MultiSoftmaxDecoder);
+    assertEquals(3, NestGraph.numLayers(g));
+    for (String p : g.paramTable().keySet()) {
+      assertEquals(1, p.chars().filter(ch -> ch == '_').count(), "one '_' (vertex_param) in " + p);
+    }
+  }
+
+  @Test
+  void configurationSurvivesJson() {
+    ComputationGraphConfiguration conf = NestGraph.builder().dModel(16).nHeads(2).nLayers(2).subsamplingConvChannels(4)
+        .numClasses(32).numBooks(2).dropoutPreEncoder(0.2).xscaling(false).configuration();
+    ComputationGraphConfiguration back = ComputationGraphConfiguration.fromJson(conf.toJson());
+    assertEquals(conf, back);
+    ComputationGraph g = new ComputationGraph(back);
+    g.init();
+    ComputationGraph g0 = new ComputationGraph(conf);
+    g0.init();
+    assertEquals(g0.numParams(), g.numParams());
+    ConvSubsampling sub = (ConvSubsampling) NemoKeys.layerConf(g, NestGraph.PRE_ENCODE);
+    assertEquals(0.2, sub.getDropoutPreEncoder());
+    assertEquals(1.0, sub.xscale());
+    assertEquals(2, ((MultiSoftmaxDecoder) NemoKeys.layerConf(g, NestGraph.DECODER)).getNumDecoders());
+  }
+
+  @Test
+  void unsupportedSettingsAreRejectedWithTheirKeys() {
+    NestConfigException e = assertThrows(NestConfigException.class,
+        () -> NestGraph.builder(config("model.encoder.untie_biases=false", "model.encoder.att_context_size=[64,64]")));
+    assertTrue(e.getMessage().contains("model.encoder.untie_biases"), e.getMessage());
+    assertTrue(e.getMessage().contains("model.encoder.att_context_size"), e.getMessage());
+  }
+}

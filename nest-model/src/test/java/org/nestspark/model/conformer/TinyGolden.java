@@ -1,0 +1,84 @@
+package org.nestspark.model.conformer;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.util.Map;
+import org.deeplearning4j.nn.api.Layer;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nestspark.io.Npy;
+import org.nestspark.io.NpyArray;
+
+/**
+ * The golden data of NeMo's tiny encoder copied into test resources ({@code golden/encoder_tiny/},
+ * every file gzip-compressed, byte-identical to {@code /work/shared/golden/encoder_tiny/} after
+ * gunzip): d_model 64, 4 heads, 2 layers, conv kernel 9, batch_norm with non-trivial running
+ * statistics, dropouts 0; batch of 6 with T' = 138 and lengths [5, 13, 53, 138, 25, 19].
+ */
+final class TinyGolden {
+  static final int D_MODEL = 64;
+  static final int N_HEADS = 4;
+  static final int KERNEL = 9;
+
+  private static final String ROOT = "/golden/encoder_tiny/";
+
+  private TinyGolden() {}
+
+  static NpyArray npy(String rel) {
+    String path = ROOT + rel + ".gz";
+    try (InputStream in = TinyGolden.class.getResourceAsStream(path)) {
+      if (in == null) {
+        throw new IllegalStateException("missing test resource " + path);
+      }
+      return Npy.read(in);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** A float32 golden array as an INDArray of its own shape. */
+  static INDArray array(String rel, DataType dt) {
+    NpyArray a = npy(rel);
+    long[] shape = new long[a.rank()];
+    for (int i = 0; i < shape.length; i++) {
+      shape[i] = a.dim(i);
+    }
+    return Nd4j.create(a.toFloatArray(), shape, 'c').castTo(dt);
+  }
+
+  /** out_lengths: [5, 13, 53, 138, 25, 19]. */
+  static long[] lengths() {
+    return npy("out_lengths.npy").toLongArray();
+  }
+
+  /** Prefix mask [B, T] from lengths. */
+  static INDArray mask(long[] lengths, int time, DataType dt) {
+    INDArray m = Nd4j.zeros(dt, lengths.length, time);
+    for (int b = 0; b < lengths.length; b++) {
+      for (int t = 0; t < lengths[b]; t++) {
+        m.putScalar(b, t, 1.0);
+      }
+    }
+    return m;
+  }
+
+  /** Copies every {@code layers.<nemoLayer>.*} tensor into the layer's parameters by plain copy. */
+  static void loadLayer(Layer layer, int nemoLayer) {
+    for (Map.Entry<String, String> e : ConformerLayer.nemoKeyToParam().entrySet()) {
+      NpyArray a = npy("state_dict/layers." + nemoLayer + "." + e.getKey() + ".npy");
+      INDArray param = layer.getParam(e.getValue());
+      if (param.length() != a.size()) {
+        throw new IllegalStateException(e.getKey() + ": " + a.size() + " values for " + param.length());
+      }
+      double[] v = a.toDoubleArray();
+      for (int r = 0; r < a.rank(); r++) {
+        if (a.dim(r) != param.size(r)) {
+          throw new IllegalStateException(e.getKey() + ": shape mismatch at axis " + r);
+        }
+      }
+      param.assign(Nd4j.create(v, param.shape(), 'c').castTo(param.dataType()));
+    }
+  }
+}
