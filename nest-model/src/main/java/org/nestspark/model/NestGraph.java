@@ -316,6 +316,7 @@ public final class NestGraph {
           .convChannels(subsamplingConvChannels)
           .xscaling(xscaling)
           .dropoutPreEncoder(dropoutPreEncoder)
+          .inputGradient(false) // first layer: DL4J discards the features' gradient
           .build();
     }
 

@@ -27,9 +27,11 @@ public final class DepthwiseConv2dS2 {
    * @param x input {@code [B, H, W, C]}
    * @param w weights in NeMo's order {@code (C, 1, 3, 3)}
    * @param bias {@code [C]}
+   * @param outLengths when not null, output rows {@code i ≥ outLengths[b]} are set to 0 (NeMo's time
+   *     mask after a strided convolution)
    * @param y output {@code [B, Ho, Wo, C]}, overwritten
    */
-  public static void forward(float[] x, int batch, int h, int w, int c, float[] wt, float[] bias, float[] y) {
+  public static void forward(float[] x, int batch, int h, int w, int c, float[] wt, float[] bias, int[] outLengths, float[] y) {
     final int ho = outSize(h);
     final int wo = outSize(w);
     final float[] wk = tapsMajor(wt, c);
@@ -37,6 +39,11 @@ public final class DepthwiseConv2dS2 {
       for (int bi = from; bi < to; bi++) {
         int b = bi / ho;
         int i = bi % ho;
+        if (outLengths != null && i >= outLengths[b]) {
+          int rowBase = (b * ho + i) * wo * c;
+          java.util.Arrays.fill(y, rowBase, rowBase + wo * c, 0);
+          continue;
+        }
         for (int j = 0; j < wo; j++) {
           int o = ((b * ho + i) * wo + j) * c;
           System.arraycopy(bias, 0, y, o, c);
@@ -67,9 +74,11 @@ public final class DepthwiseConv2dS2 {
    * outputs (i, j) whose window covers (ii, jj). Gathered per input row, so threads never share a write.
    *
    * @param dy {@code [B, Ho, Wo, C]}
+   * @param gate when not null, {@code dx} is kept only where {@code gate > 0} (the ReLU before this
+   *     convolution: gate = its output, which is also 0 at masked steps)
    * @param dx {@code [B, H, W, C]}, overwritten
    */
-  public static void backwardInput(float[] dy, int batch, int h, int w, int c, float[] wt, float[] dx) {
+  public static void backwardInput(float[] dy, int batch, int h, int w, int c, float[] wt, float[] gate, float[] dx) {
     final int ho = outSize(h);
     final int wo = outSize(w);
     final float[] wk = tapsMajor(wt, c);
@@ -98,6 +107,13 @@ public final class DepthwiseConv2dS2 {
               for (int ch = 0; ch < c; ch++) {
                 dx[xi + ch] += wk[wi + ch] * dy[yi + ch];
               }
+            }
+          }
+        }
+        if (gate != null) {
+          for (int q = rowBase; q < rowBase + w * c; q++) {
+            if (!(gate[q] > 0)) {
+              dx[q] = 0;
             }
           }
         }
@@ -188,7 +204,7 @@ public final class DepthwiseConv2dS2 {
   }
 
   // ------------------------------------------------------------------ double (same code)
-  public static void forward(double[] x, int batch, int h, int w, int c, double[] wt, double[] bias, double[] y) {
+  public static void forward(double[] x, int batch, int h, int w, int c, double[] wt, double[] bias, int[] outLengths, double[] y) {
     final int ho = outSize(h);
     final int wo = outSize(w);
     final double[] wk = tapsMajor(wt, c);
@@ -196,6 +212,11 @@ public final class DepthwiseConv2dS2 {
       for (int bi = from; bi < to; bi++) {
         int b = bi / ho;
         int i = bi % ho;
+        if (outLengths != null && i >= outLengths[b]) {
+          int rowBase = (b * ho + i) * wo * c;
+          java.util.Arrays.fill(y, rowBase, rowBase + wo * c, 0);
+          continue;
+        }
         for (int j = 0; j < wo; j++) {
           int o = ((b * ho + i) * wo + j) * c;
           System.arraycopy(bias, 0, y, o, c);
@@ -221,7 +242,7 @@ public final class DepthwiseConv2dS2 {
     });
   }
 
-  public static void backwardInput(double[] dy, int batch, int h, int w, int c, double[] wt, double[] dx) {
+  public static void backwardInput(double[] dy, int batch, int h, int w, int c, double[] wt, double[] gate, double[] dx) {
     final int ho = outSize(h);
     final int wo = outSize(w);
     final double[] wk = tapsMajor(wt, c);
@@ -250,6 +271,13 @@ public final class DepthwiseConv2dS2 {
               for (int ch = 0; ch < c; ch++) {
                 dx[xi + ch] += wk[wi + ch] * dy[yi + ch];
               }
+            }
+          }
+        }
+        if (gate != null) {
+          for (int q = rowBase; q < rowBase + w * c; q++) {
+            if (!(gate[q] > 0)) {
+              dx[q] = 0;
             }
           }
         }
