@@ -1,6 +1,7 @@
 package org.nestspark.model.subsampling;
 
 import org.nestspark.model.nn.Parallel;
+import org.nestspark.model.nn.VecOps;
 
 /**
  * The first convolution of NeMo's dw_striding subsampling ({@code pre_encode.conv.0}, spec §6.1):
@@ -26,8 +27,9 @@ public final class FirstConv2dS2 {
       float[] y) {
     final int t1 = DepthwiseConv2dS2.outSize(t);
     final int f1 = DepthwiseConv2dS2.outSize(f);
-    final float[] wk = tapsMajor(w, c);
+    final float[][] wk = tapsMajor(w, c);
     Parallel.forRange(batch * t1, 9L * f1 * c, (chunk, from, to) -> {
+      float[] acc = new float[c];
       for (int bi = from; bi < to; bi++) {
         int b = bi / t1;
         int i = bi % t1;
@@ -37,8 +39,7 @@ public final class FirstConv2dS2 {
           continue;
         }
         for (int j = 0; j < f1; j++) {
-          int o = rowBase + j * c;
-          System.arraycopy(bias, 0, y, o, c);
+          System.arraycopy(bias, 0, acc, 0, c);
           for (int kh = 0; kh < 3; kh++) {
             int tt = 2 * i + kh - 1;
             if (tt < 0 || tt >= t || tt >= inLengths[b]) {
@@ -49,18 +50,11 @@ public final class FirstConv2dS2 {
               if (ff < 0 || ff >= f) {
                 continue;
               }
-              float v = x[(b * f + ff) * t + tt];
-              int wi = (kh * 3 + kw) * c;
-              for (int ch = 0; ch < c; ch++) {
-                y[o + ch] += v * wk[wi + ch];
-              }
+              VecOps.axpy(acc, x[(b * f + ff) * t + tt], wk[kh * 3 + kw], c);
             }
           }
-          for (int ch = 0; ch < c; ch++) {
-            if (y[o + ch] < 0) {
-              y[o + ch] = 0;
-            }
-          }
+          VecOps.relu(acc, c);
+          System.arraycopy(acc, 0, y, rowBase + j * c, c);
         }
       }
     });
@@ -81,18 +75,19 @@ public final class FirstConv2dS2 {
     Parallel.forRange(rows, 10L * f1 * c, (chunk, from, to) -> {
       double[] aw = accW[chunk];
       double[] ab = accB[chunk];
-      float[] rw = new float[9 * c];
+      float[][] rw = new float[9][c];
       float[] rb = new float[c];
+      float[] zs = new float[c];
       for (int bi = from; bi < to; bi++) {
         int b = bi / t1;
         int i = bi % t1;
-        java.util.Arrays.fill(rw, 0);
+        for (float[] r : rw) {
+          java.util.Arrays.fill(r, 0);
+        }
         java.util.Arrays.fill(rb, 0);
         for (int j = 0; j < f1; j++) {
-          int o = ((b * t1 + i) * f1 + j) * c;
-          for (int ch = 0; ch < c; ch++) {
-            rb[ch] += dz[o + ch];
-          }
+          System.arraycopy(dz, ((b * t1 + i) * f1 + j) * c, zs, 0, c);
+          VecOps.add(rb, zs, c);
           for (int kh = 0; kh < 3; kh++) {
             int tt = 2 * i + kh - 1;
             if (tt < 0 || tt >= t || tt >= inLengths[b]) {
@@ -103,16 +98,15 @@ public final class FirstConv2dS2 {
               if (ff < 0 || ff >= f) {
                 continue;
               }
-              float v = x[(b * f + ff) * t + tt];
-              int wi = (kh * 3 + kw) * c;
-              for (int ch = 0; ch < c; ch++) {
-                rw[wi + ch] += v * dz[o + ch];
-              }
+              VecOps.axpy(rw[kh * 3 + kw], x[(b * f + ff) * t + tt], zs, c);
             }
           }
         }
-        for (int q = 0; q < 9 * c; q++) {
-          aw[q] += rw[q];
+        for (int q = 0; q < 9; q++) {
+          float[] r = rw[q];
+          for (int ch = 0; ch < c; ch++) {
+            aw[q * c + ch] += r[ch];
+          }
         }
         for (int ch = 0; ch < c; ch++) {
           ab[ch] += rb[ch];
@@ -138,7 +132,7 @@ public final class FirstConv2dS2 {
   /**
    * Input gradient {@code dx[b,f,t] = Σ_{kh,kw} Σ_c dz[b,i,j,c] · w[c,kh,kw]} over the outputs (i, j) whose
    * window covers frame t and bin f; 0 for {@code t ≥ inLengths[b]}. Gathered per frame, so threads never
-   * share a write.
+   * share a write. (Not used by the NEST graph, whose first layer needs no input gradient.)
    *
    * @param dx {@code [B, F, T]}, overwritten
    */
@@ -177,12 +171,12 @@ public final class FirstConv2dS2 {
     });
   }
 
-  /** (C, 1, 3, 3) → [9][C], so the channel loop is contiguous. */
-  private static float[] tapsMajor(float[] wt, int c) {
-    float[] out = new float[9 * c];
+  /** (C, 1, 3, 3) → [9][C]: one zero-offset row per tap, so the channel loops vectorise. */
+  private static float[][] tapsMajor(float[] wt, int c) {
+    float[][] out = new float[9][c];
     for (int ch = 0; ch < c; ch++) {
       for (int q = 0; q < 9; q++) {
-        out[q * c + ch] = wt[ch * 9 + q];
+        out[q][ch] = wt[ch * 9 + q];
       }
     }
     return out;
@@ -193,8 +187,9 @@ public final class FirstConv2dS2 {
       double[] y) {
     final int t1 = DepthwiseConv2dS2.outSize(t);
     final int f1 = DepthwiseConv2dS2.outSize(f);
-    final double[] wk = tapsMajor(w, c);
+    final double[][] wk = tapsMajor(w, c);
     Parallel.forRange(batch * t1, 9L * f1 * c, (chunk, from, to) -> {
+      double[] acc = new double[c];
       for (int bi = from; bi < to; bi++) {
         int b = bi / t1;
         int i = bi % t1;
@@ -204,8 +199,7 @@ public final class FirstConv2dS2 {
           continue;
         }
         for (int j = 0; j < f1; j++) {
-          int o = rowBase + j * c;
-          System.arraycopy(bias, 0, y, o, c);
+          System.arraycopy(bias, 0, acc, 0, c);
           for (int kh = 0; kh < 3; kh++) {
             int tt = 2 * i + kh - 1;
             if (tt < 0 || tt >= t || tt >= inLengths[b]) {
@@ -216,18 +210,11 @@ public final class FirstConv2dS2 {
               if (ff < 0 || ff >= f) {
                 continue;
               }
-              double v = x[(b * f + ff) * t + tt];
-              int wi = (kh * 3 + kw) * c;
-              for (int ch = 0; ch < c; ch++) {
-                y[o + ch] += v * wk[wi + ch];
-              }
+              VecOps.axpy(acc, x[(b * f + ff) * t + tt], wk[kh * 3 + kw], c);
             }
           }
-          for (int ch = 0; ch < c; ch++) {
-            if (y[o + ch] < 0) {
-              y[o + ch] = 0;
-            }
-          }
+          VecOps.relu(acc, c);
+          System.arraycopy(acc, 0, y, rowBase + j * c, c);
         }
       }
     });
@@ -244,18 +231,19 @@ public final class FirstConv2dS2 {
     Parallel.forRange(rows, 10L * f1 * c, (chunk, from, to) -> {
       double[] aw = accW[chunk];
       double[] ab = accB[chunk];
-      double[] rw = new double[9 * c];
+      double[][] rw = new double[9][c];
       double[] rb = new double[c];
+      double[] zs = new double[c];
       for (int bi = from; bi < to; bi++) {
         int b = bi / t1;
         int i = bi % t1;
-        java.util.Arrays.fill(rw, 0);
+        for (double[] r : rw) {
+          java.util.Arrays.fill(r, 0);
+        }
         java.util.Arrays.fill(rb, 0);
         for (int j = 0; j < f1; j++) {
-          int o = ((b * t1 + i) * f1 + j) * c;
-          for (int ch = 0; ch < c; ch++) {
-            rb[ch] += dz[o + ch];
-          }
+          System.arraycopy(dz, ((b * t1 + i) * f1 + j) * c, zs, 0, c);
+          VecOps.add(rb, zs, c);
           for (int kh = 0; kh < 3; kh++) {
             int tt = 2 * i + kh - 1;
             if (tt < 0 || tt >= t || tt >= inLengths[b]) {
@@ -266,16 +254,15 @@ public final class FirstConv2dS2 {
               if (ff < 0 || ff >= f) {
                 continue;
               }
-              double v = x[(b * f + ff) * t + tt];
-              int wi = (kh * 3 + kw) * c;
-              for (int ch = 0; ch < c; ch++) {
-                rw[wi + ch] += v * dz[o + ch];
-              }
+              VecOps.axpy(rw[kh * 3 + kw], x[(b * f + ff) * t + tt], zs, c);
             }
           }
         }
-        for (int q = 0; q < 9 * c; q++) {
-          aw[q] += rw[q];
+        for (int q = 0; q < 9; q++) {
+          double[] r = rw[q];
+          for (int ch = 0; ch < c; ch++) {
+            aw[q * c + ch] += r[ch];
+          }
         }
         for (int ch = 0; ch < c; ch++) {
           ab[ch] += rb[ch];
@@ -333,12 +320,12 @@ public final class FirstConv2dS2 {
     });
   }
 
-  /** (C, 1, 3, 3) → [9][C], so the channel loop is contiguous. */
-  private static double[] tapsMajor(double[] wt, int c) {
-    double[] out = new double[9 * c];
+  /** (C, 1, 3, 3) → [9][C]: one zero-offset row per tap, so the channel loops vectorise. */
+  private static double[][] tapsMajor(double[] wt, int c) {
+    double[][] out = new double[9][c];
     for (int ch = 0; ch < c; ch++) {
       for (int q = 0; q < 9; q++) {
-        out[q * c + ch] = wt[ch * 9 + q];
+        out[q][ch] = wt[ch * 9 + q];
       }
     }
     return out;
