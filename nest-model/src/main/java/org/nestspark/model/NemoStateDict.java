@@ -100,6 +100,17 @@ public final class NemoStateDict {
     return sd;
   }
 
+  /** The entries whose key does not start with {@code prefix} (e.g. drop {@code decoder.} for an encoder-only graph). */
+  public NemoStateDict withoutPrefix(String prefix) {
+    NemoStateDict sd = new NemoStateDict();
+    for (Map.Entry<String, NpyArray> e : tensors.entrySet()) {
+      if (!e.getKey().startsWith(prefix)) {
+        sd.put(e.getKey(), e.getValue());
+      }
+    }
+    return sd;
+  }
+
   public NpyArray get(String key) {
     return tensors.get(key);
   }

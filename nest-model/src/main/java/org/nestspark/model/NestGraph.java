@@ -30,7 +30,14 @@ import org.nestspark.model.subsampling.ConvSubsampling;
  *
  * <p>The updater is configurable (AdamW + Noam come from the trainer); the default is a plain Adam. The
  * graph uses DL4J's default {@code miniBatch(true)}: the updater divides gradients by B and the decoder
- * compensates (see {@link MultiSoftmaxDecoderImpl}).
+ * compensates (see {@link MultiSoftmaxDecoderImpl}), so after the updater's division every gradient is
+ * NeMo's. BatchNorm running statistics and counters are parameters with a NoOp updater (buffers, see
+ * {@link NemoKeys#isBuffer}); {@link #numTrainableParams} excludes them (spec §6.9).
+ *
+ * <p>Resources: workspaces are ENABLED by default (both modes work). The subsampling layer keeps
+ * channels-last activations in reusable Java heap arrays (about 0.5 GB for 8 × 10 s at 256 channels;
+ * scale with batch × duration) and runs its loops on {@code nest.threads} / {@code OMP_NUM_THREADS}
+ * threads ({@link org.nestspark.model.nn.Parallel}).
  */
 public final class NestGraph {
   /** Input vertex: log-mel features {@code [B, feat_in, T]}. */
@@ -316,6 +323,7 @@ public final class NestGraph {
           .convChannels(subsamplingConvChannels)
           .xscaling(xscaling)
           .dropoutPreEncoder(dropoutPreEncoder)
+          .inputGradient(false) // first layer: DL4J discards the features' gradient
           .build();
     }
 

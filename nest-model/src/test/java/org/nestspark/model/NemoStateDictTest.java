@@ -69,6 +69,16 @@ class NemoStateDictTest {
   }
 
   @Test
+  void encoderOnlyGraphLoadsWithoutTheDecoderKeys() {
+    ComputationGraph enc = NestGraph.builder().dModel(64).nHeads(4).nLayers(2).subsamplingConvChannels(32).allDropouts(0)
+        .withDecoder(false).build();
+    NemoStateDictException e = assertThrows(NemoStateDictException.class, () -> golden().loadInto(enc));
+    assertEquals(2, e.problems().size(), e.getMessage()); // the two decoder tensors are unexpected
+    golden().withoutPrefix("decoder.").loadInto(enc);
+    assertEquals(92, NemoKeys.bindings(enc).size());
+  }
+
+  @Test
   void frozenModulesAreHandedBack() {
     NemoStateDict sd = golden();
     sd.put("quantizer.proj.weight", NpyArray.of(new int[] {16, 640}, new float[16 * 640]));

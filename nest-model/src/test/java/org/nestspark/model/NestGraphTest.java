@@ -94,6 +94,30 @@ class NestGraphTest {
   }
 
   @Test
+  void modelSerializerRoundTripKeepsParametersAndOutputs() throws java.io.IOException {
+    ComputationGraph g = NestGraph.builder().dModel(16).nHeads(2).nLayers(1).subsamplingConvChannels(4).numClasses(32).build();
+    java.io.ByteArrayOutputStream bos = new java.io.ByteArrayOutputStream();
+    org.deeplearning4j.util.ModelSerializer.writeModel(g, bos, true);
+    ComputationGraph back = org.deeplearning4j.util.ModelSerializer.restoreComputationGraph(
+        new java.io.ByteArrayInputStream(bos.toByteArray()), true);
+    assertEquals(g.params(), back.params());
+    org.nd4j.linalg.api.ndarray.INDArray x = org.nd4j.linalg.factory.Nd4j.randn(org.nd4j.linalg.api.buffer.DataType.FLOAT, 2, 80, 48);
+    org.nd4j.linalg.api.ndarray.INDArray m = GoldenModel.prefixMask(new int[] {48, 30}, 48, org.nd4j.linalg.api.buffer.DataType.FLOAT);
+    assertEquals(g.output(false, new org.nd4j.linalg.api.ndarray.INDArray[] {x}, new org.nd4j.linalg.api.ndarray.INDArray[] {m})[0],
+        back.output(false, new org.nd4j.linalg.api.ndarray.INDArray[] {x}, new org.nd4j.linalg.api.ndarray.INDArray[] {m})[0]);
+  }
+
+  @Test
+  void nonPrefixMasksAreRejected() {
+    ComputationGraph g = NestGraph.builder().dModel(16).nHeads(2).nLayers(0).subsamplingConvChannels(4).numClasses(32).build();
+    org.nd4j.linalg.api.ndarray.INDArray m = GoldenModel.prefixMask(new int[] {48, 30}, 48, org.nd4j.linalg.api.buffer.DataType.FLOAT);
+    m.putScalar(1, 40, 1.0);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> g.getLayer(NestGraph.PRE_ENCODE).feedForwardMaskArray(m, org.deeplearning4j.nn.api.MaskState.Active, 2));
+    assertTrue(e.getMessage().contains("mask row 1"), e.getMessage());
+  }
+
+  @Test
   void unsupportedSettingsAreRejectedWithTheirKeys() {
     NestConfigException e = assertThrows(NestConfigException.class,
         () -> NestGraph.builder(config("model.encoder.untie_biases=false", "model.encoder.att_context_size=[64,64]")));

@@ -46,6 +46,18 @@ public final class MaskedTokenLoss {
     }
   }
 
+  /**
+   * Number of selected tokens of a labels mask {@code [B, T']} (entries > 0.5). A trainer skips a batch
+   * with none: its loss is undefined in NeMo (NaN) and 0 here, with zero gradients, but a fit step would
+   * still move the BatchNorm running statistics.
+   */
+  public static long countSelected(INDArray labelsMask) {
+    if (labelsMask == null) {
+      throw new IllegalArgumentException("no labels mask: every position would count");
+    }
+    return labelsMask.gt(0.5).castTo(DataType.INT).sumNumber().longValue();
+  }
+
   /** The result for a batch without any selected position: loss 0, no gradient. */
   public static Result empty() {
     return new Result(0.0, 0, 0, null, new double[0]);

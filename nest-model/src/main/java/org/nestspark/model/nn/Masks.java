@@ -14,7 +14,11 @@ import org.nd4j.linalg.factory.Nd4j;
 public final class Masks {
   private Masks() {}
 
-  /** Lengths of a prefix mask {@code [B, T]}: the number of ones per row; every row T when the mask is null. */
+  /**
+   * Lengths of a prefix mask {@code [B, T]}: the number of ones per row; every row T when the mask is null.
+   *
+   * @throws IllegalArgumentException when a row is not ones followed by zeros (NeMo masks are lengths)
+   */
   public static int[] lengths(INDArray mask, int batch, int time) {
     int[] out = new int[batch];
     if (mask == null) {
@@ -27,9 +31,13 @@ public final class Masks {
     double[] m = mask.castTo(DataType.DOUBLE).dup('c').data().asDouble();
     for (int b = 0; b < batch; b++) {
       int n = 0;
-      for (int t = 0; t < time; t++) {
+      while (n < time && m[b * time + n] > 0.5) {
+        n++;
+      }
+      for (int t = n; t < time; t++) {
         if (m[b * time + t] > 0.5) {
-          n++;
+          throw new IllegalArgumentException("mask row " + b + " is not a prefix of ones (1 at step " + t + " after 0 at step " + n
+              + "); NEST masks are sequence lengths");
         }
       }
       out[b] = n;

@@ -12,8 +12,8 @@ import java.util.concurrent.Future;
  * of processors, so one setting governs both.
  */
 public final class Parallel {
-  private static final int THREADS = threadCount();
-  private static final ForkJoinPool POOL = THREADS > 1 ? new ForkJoinPool(THREADS) : null;
+  private static volatile int THREADS = threadCount();
+  private static volatile ForkJoinPool POOL = THREADS > 1 ? new ForkJoinPool(THREADS) : null;
 
   private Parallel() {}
 
@@ -26,6 +26,19 @@ public final class Parallel {
   /** The number of threads the kernels use. */
   public static int threads() {
     return THREADS;
+  }
+
+  /** Changes the number of threads (benchmarks); not to be called while kernels run. */
+  public static synchronized void setThreads(int n) {
+    if (n < 1) {
+      throw new IllegalArgumentException("threads must be >= 1: " + n);
+    }
+    ForkJoinPool old = POOL;
+    THREADS = n;
+    POOL = n > 1 ? new ForkJoinPool(n) : null;
+    if (old != null) {
+      old.shutdown();
+    }
   }
 
   private static int threadCount() {
@@ -61,7 +74,8 @@ public final class Parallel {
    */
   public static void forRange(int n, long workPerItem, RangeTask task) {
     int chunks = chunks(n, workPerItem);
-    if (POOL == null || chunks == 1) {
+    ForkJoinPool pool = POOL;
+    if (pool == null || chunks == 1) {
       for (int k = 0; k < chunks; k++) {
         task.run(k, (int) ((long) k * n / chunks), (int) ((long) (k + 1) * n / chunks));
       }
@@ -72,7 +86,7 @@ public final class Parallel {
       final int chunk = k;
       final int from = (int) ((long) k * n / chunks);
       final int to = (int) ((long) (k + 1) * n / chunks);
-      fs.add(POOL.submit(() -> task.run(chunk, from, to)));
+      fs.add(pool.submit(() -> task.run(chunk, from, to)));
     }
     for (Future<?> f : fs) {
       try {

@@ -56,6 +56,7 @@ public class ConvSubsampling extends FeedForwardLayer {
   private int convChannels = 256;
   private boolean xscaling = true;
   private double dropoutPreEncoder = 0.1;
+  private boolean inputGradient = true;
 
   /** For JSON; set the fields before use. */
   public ConvSubsampling() {}
@@ -68,6 +69,7 @@ public class ConvSubsampling extends FeedForwardLayer {
     this.convChannels = b.convChannels;
     this.xscaling = b.xscaling;
     this.dropoutPreEncoder = b.dropoutPreEncoder;
+    this.inputGradient = b.inputGradient;
     this.nIn = b.featIn;
     this.nOut = b.dModel;
     validate();
@@ -304,6 +306,19 @@ public class ConvSubsampling extends FeedForwardLayer {
     this.dropoutPreEncoder = dropoutPreEncoder;
   }
 
+  /**
+   * Whether backprop computes the gradient with respect to the input features (default true). The NEST
+   * graph's first layer turns it off: DL4J discards the input's gradient, and it costs as much as the
+   * first convolution; the layer then returns zeros.
+   */
+  public boolean isInputGradient() {
+    return inputGradient;
+  }
+
+  public void setInputGradient(boolean inputGradient) {
+    this.inputGradient = inputGradient;
+  }
+
   @Override
   public boolean equals(Object o) {
     if (this == o) {
@@ -314,19 +329,21 @@ public class ConvSubsampling extends FeedForwardLayer {
     }
     ConvSubsampling c = (ConvSubsampling) o;
     return featIn == c.featIn && dModel == c.dModel && subsamplingFactor == c.subsamplingFactor
-        && convChannels == c.convChannels && xscaling == c.xscaling && dropoutPreEncoder == c.dropoutPreEncoder;
+        && convChannels == c.convChannels && xscaling == c.xscaling && dropoutPreEncoder == c.dropoutPreEncoder
+        && inputGradient == c.inputGradient;
   }
 
   @Override
   public int hashCode() {
-    return java.util.Objects.hash(super.hashCode(), featIn, dModel, subsamplingFactor, convChannels, xscaling, dropoutPreEncoder);
+    return java.util.Objects.hash(super.hashCode(), featIn, dModel, subsamplingFactor, convChannels, xscaling, dropoutPreEncoder,
+        inputGradient);
   }
 
   @Override
   public String toString() {
     return "ConvSubsampling(name=" + layerName + ", feat_in=" + featIn + ", d_model=" + dModel
         + ", subsampling_factor=" + subsamplingFactor + ", subsampling_conv_channels=" + convChannels
-        + ", xscaling=" + xscaling + ", dropout_pre_encoder=" + dropoutPreEncoder + ")";
+        + ", xscaling=" + xscaling + ", dropout_pre_encoder=" + dropoutPreEncoder + ", input_gradient=" + inputGradient + ")";
   }
 
   /**
@@ -340,6 +357,7 @@ public class ConvSubsampling extends FeedForwardLayer {
     private int convChannels = 256;
     private boolean xscaling = true;
     private double dropoutPreEncoder = 0.1;
+    private boolean inputGradient = true;
 
     /** {@code feat_in}. */
     public Builder featIn(int v) {
@@ -376,6 +394,12 @@ public class ConvSubsampling extends FeedForwardLayer {
     /** {@code dropout_pre_encoder}. */
     public Builder dropoutPreEncoder(double v) {
       this.dropoutPreEncoder = v;
+      return this;
+    }
+
+    /** See {@link ConvSubsampling#isInputGradient()}. */
+    public Builder inputGradient(boolean v) {
+      this.inputGradient = v;
       return this;
     }
 

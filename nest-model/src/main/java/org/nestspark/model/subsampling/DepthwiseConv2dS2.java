@@ -1,6 +1,7 @@
 package org.nestspark.model.subsampling;
 
 import org.nestspark.model.nn.Parallel;
+import org.nestspark.model.nn.VecOps;
 
 /**
  * Depthwise 2-D convolution with a 3×3 kernel, stride 2 and zero padding 1 on channels-last
@@ -25,21 +26,29 @@ public final class DepthwiseConv2dS2 {
    * Forward: {@code y[b,i,j,c] = bias[c] + Σ_{kh,kw} w[c,kh,kw] · x[b, 2i+kh−1, 2j+kw−1, c]} (zero outside).
    *
    * @param x input {@code [B, H, W, C]}
-   * @param w weights in NeMo's order {@code (C, 1, 3, 3)}
+   * @param wt weights in NeMo's order {@code (C, 1, 3, 3)}
    * @param bias {@code [C]}
+   * @param outLengths when not null, output rows {@code i ≥ outLengths[b]} are set to 0 (NeMo's time
+   *     mask after a strided convolution)
    * @param y output {@code [B, Ho, Wo, C]}, overwritten
    */
-  public static void forward(float[] x, int batch, int h, int w, int c, float[] wt, float[] bias, float[] y) {
+  public static void forward(float[] x, int batch, int h, int w, int c, float[] wt, float[] bias, int[] outLengths, float[] y) {
     final int ho = outSize(h);
     final int wo = outSize(w);
-    final float[] wk = tapsMajor(wt, c);
+    final float[][] wk = tapsMajor(wt, c);
     Parallel.forRange(batch * ho, 9L * wo * c, (chunk, from, to) -> {
+      float[] acc = new float[c];
+      float[] xs = new float[c];
       for (int bi = from; bi < to; bi++) {
         int b = bi / ho;
         int i = bi % ho;
+        if (outLengths != null && i >= outLengths[b]) {
+          int rowBase = (b * ho + i) * wo * c;
+          java.util.Arrays.fill(y, rowBase, rowBase + wo * c, 0);
+          continue;
+        }
         for (int j = 0; j < wo; j++) {
-          int o = ((b * ho + i) * wo + j) * c;
-          System.arraycopy(bias, 0, y, o, c);
+          System.arraycopy(bias, 0, acc, 0, c);
           for (int kh = 0; kh < 3; kh++) {
             int ii = 2 * i + kh - 1;
             if (ii < 0 || ii >= h) {
@@ -50,13 +59,11 @@ public final class DepthwiseConv2dS2 {
               if (jj < 0 || jj >= w) {
                 continue;
               }
-              int xi = ((b * h + ii) * w + jj) * c;
-              int wi = (kh * 3 + kw) * c;
-              for (int ch = 0; ch < c; ch++) {
-                y[o + ch] += wk[wi + ch] * x[xi + ch];
-              }
+              System.arraycopy(x, ((b * h + ii) * w + jj) * c, xs, 0, c);
+              VecOps.fma(acc, wk[kh * 3 + kw], xs, c);
             }
           }
+          System.arraycopy(acc, 0, y, ((b * ho + i) * wo + j) * c, c);
         }
       }
     });
@@ -67,39 +74,44 @@ public final class DepthwiseConv2dS2 {
    * outputs (i, j) whose window covers (ii, jj). Gathered per input row, so threads never share a write.
    *
    * @param dy {@code [B, Ho, Wo, C]}
+   * @param gate when not null, {@code dx} is kept only where {@code gate > 0} (the ReLU before this
+   *     convolution: gate = its output, which is also 0 at masked steps)
    * @param dx {@code [B, H, W, C]}, overwritten
    */
-  public static void backwardInput(float[] dy, int batch, int h, int w, int c, float[] wt, float[] dx) {
+  public static void backwardInput(float[] dy, int batch, int h, int w, int c, float[] wt, float[] gate, float[] dx) {
     final int ho = outSize(h);
     final int wo = outSize(w);
-    final float[] wk = tapsMajor(wt, c);
+    final float[][] wk = tapsMajor(wt, c);
     Parallel.forRange(batch * h, 9L * w * c, (chunk, from, to) -> {
+      float[] acc = new float[c];
+      float[] ys = new float[c];
+      float[] gs = new float[c];
       for (int bi = from; bi < to; bi++) {
         int b = bi / h;
         int ii = bi % h;
-        int rowBase = (b * h + ii) * w * c;
-        java.util.Arrays.fill(dx, rowBase, rowBase + w * c, 0);
-        for (int kh = 0; kh < 3; kh++) {
-          int num = ii + 1 - kh;
-          if (num < 0 || (num & 1) != 0 || num / 2 >= ho) {
-            continue;
-          }
-          int i = num / 2;
-          for (int jj = 0; jj < w; jj++) {
-            int xi = rowBase + jj * c;
+        for (int jj = 0; jj < w; jj++) {
+          java.util.Arrays.fill(acc, 0);
+          for (int kh = 0; kh < 3; kh++) {
+            int num = ii + 1 - kh;
+            if (num < 0 || (num & 1) != 0 || num / 2 >= ho) {
+              continue;
+            }
+            int i = num / 2;
             for (int kw = 0; kw < 3; kw++) {
               int numW = jj + 1 - kw;
               if (numW < 0 || (numW & 1) != 0 || numW / 2 >= wo) {
                 continue;
               }
-              int j = numW / 2;
-              int yi = ((b * ho + i) * wo + j) * c;
-              int wi = (kh * 3 + kw) * c;
-              for (int ch = 0; ch < c; ch++) {
-                dx[xi + ch] += wk[wi + ch] * dy[yi + ch];
-              }
+              System.arraycopy(dy, ((b * ho + i) * wo + numW / 2) * c, ys, 0, c);
+              VecOps.fma(acc, wk[kh * 3 + kw], ys, c);
             }
           }
+          int xi = ((b * h + ii) * w + jj) * c;
+          if (gate != null) {
+            System.arraycopy(gate, xi, gs, 0, c);
+            VecOps.gatePositive(acc, gs, c);
+          }
+          System.arraycopy(acc, 0, dx, xi, c);
         }
       }
     });
@@ -122,18 +134,20 @@ public final class DepthwiseConv2dS2 {
     Parallel.forRange(rows, 10L * wo * c, (chunk, from, to) -> {
       double[] aw = accW[chunk];
       double[] ab = accB[chunk];
-      float[] rw = new float[9 * c];
+      float[][] rw = new float[9][c];
       float[] rb = new float[c];
+      float[] ys = new float[c];
+      float[] xs = new float[c];
       for (int bi = from; bi < to; bi++) {
         int b = bi / ho;
         int i = bi % ho;
-        java.util.Arrays.fill(rw, 0);
+        for (float[] r : rw) {
+          java.util.Arrays.fill(r, 0);
+        }
         java.util.Arrays.fill(rb, 0);
         for (int j = 0; j < wo; j++) {
-          int yi = ((b * ho + i) * wo + j) * c;
-          for (int ch = 0; ch < c; ch++) {
-            rb[ch] += dy[yi + ch];
-          }
+          System.arraycopy(dy, ((b * ho + i) * wo + j) * c, ys, 0, c);
+          VecOps.add(rb, ys, c);
           for (int kh = 0; kh < 3; kh++) {
             int ii = 2 * i + kh - 1;
             if (ii < 0 || ii >= h) {
@@ -144,16 +158,16 @@ public final class DepthwiseConv2dS2 {
               if (jj < 0 || jj >= w) {
                 continue;
               }
-              int xi = ((b * h + ii) * w + jj) * c;
-              int wi = (kh * 3 + kw) * c;
-              for (int ch = 0; ch < c; ch++) {
-                rw[wi + ch] += dy[yi + ch] * x[xi + ch];
-              }
+              System.arraycopy(x, ((b * h + ii) * w + jj) * c, xs, 0, c);
+              VecOps.fma(rw[kh * 3 + kw], ys, xs, c);
             }
           }
         }
-        for (int q = 0; q < 9 * c; q++) {
-          aw[q] += rw[q];
+        for (int q = 0; q < 9; q++) {
+          float[] r = rw[q];
+          for (int ch = 0; ch < c; ch++) {
+            aw[q * c + ch] += r[ch];
+          }
         }
         for (int ch = 0; ch < c; ch++) {
           ab[ch] += rb[ch];
@@ -176,29 +190,35 @@ public final class DepthwiseConv2dS2 {
     }
   }
 
-  /** (C, 1, 3, 3) → [9][C], so the channel loop is contiguous. */
-  private static float[] tapsMajor(float[] wt, int c) {
-    float[] out = new float[9 * c];
+  /** (C, 1, 3, 3) → [9][C]: one zero-offset row per tap, so the channel loops vectorise. */
+  private static float[][] tapsMajor(float[] wt, int c) {
+    float[][] out = new float[9][c];
     for (int ch = 0; ch < c; ch++) {
       for (int t = 0; t < 9; t++) {
-        out[t * c + ch] = wt[ch * 9 + t];
+        out[t][ch] = wt[ch * 9 + t];
       }
     }
     return out;
   }
 
   // ------------------------------------------------------------------ double (same code)
-  public static void forward(double[] x, int batch, int h, int w, int c, double[] wt, double[] bias, double[] y) {
+  public static void forward(double[] x, int batch, int h, int w, int c, double[] wt, double[] bias, int[] outLengths, double[] y) {
     final int ho = outSize(h);
     final int wo = outSize(w);
-    final double[] wk = tapsMajor(wt, c);
+    final double[][] wk = tapsMajor(wt, c);
     Parallel.forRange(batch * ho, 9L * wo * c, (chunk, from, to) -> {
+      double[] acc = new double[c];
+      double[] xs = new double[c];
       for (int bi = from; bi < to; bi++) {
         int b = bi / ho;
         int i = bi % ho;
+        if (outLengths != null && i >= outLengths[b]) {
+          int rowBase = (b * ho + i) * wo * c;
+          java.util.Arrays.fill(y, rowBase, rowBase + wo * c, 0);
+          continue;
+        }
         for (int j = 0; j < wo; j++) {
-          int o = ((b * ho + i) * wo + j) * c;
-          System.arraycopy(bias, 0, y, o, c);
+          System.arraycopy(bias, 0, acc, 0, c);
           for (int kh = 0; kh < 3; kh++) {
             int ii = 2 * i + kh - 1;
             if (ii < 0 || ii >= h) {
@@ -209,49 +229,50 @@ public final class DepthwiseConv2dS2 {
               if (jj < 0 || jj >= w) {
                 continue;
               }
-              int xi = ((b * h + ii) * w + jj) * c;
-              int wi = (kh * 3 + kw) * c;
-              for (int ch = 0; ch < c; ch++) {
-                y[o + ch] += wk[wi + ch] * x[xi + ch];
-              }
+              System.arraycopy(x, ((b * h + ii) * w + jj) * c, xs, 0, c);
+              VecOps.fma(acc, wk[kh * 3 + kw], xs, c);
             }
           }
+          System.arraycopy(acc, 0, y, ((b * ho + i) * wo + j) * c, c);
         }
       }
     });
   }
 
-  public static void backwardInput(double[] dy, int batch, int h, int w, int c, double[] wt, double[] dx) {
+  public static void backwardInput(double[] dy, int batch, int h, int w, int c, double[] wt, double[] gate, double[] dx) {
     final int ho = outSize(h);
     final int wo = outSize(w);
-    final double[] wk = tapsMajor(wt, c);
+    final double[][] wk = tapsMajor(wt, c);
     Parallel.forRange(batch * h, 9L * w * c, (chunk, from, to) -> {
+      double[] acc = new double[c];
+      double[] ys = new double[c];
+      double[] gs = new double[c];
       for (int bi = from; bi < to; bi++) {
         int b = bi / h;
         int ii = bi % h;
-        int rowBase = (b * h + ii) * w * c;
-        java.util.Arrays.fill(dx, rowBase, rowBase + w * c, 0);
-        for (int kh = 0; kh < 3; kh++) {
-          int num = ii + 1 - kh;
-          if (num < 0 || (num & 1) != 0 || num / 2 >= ho) {
-            continue;
-          }
-          int i = num / 2;
-          for (int jj = 0; jj < w; jj++) {
-            int xi = rowBase + jj * c;
+        for (int jj = 0; jj < w; jj++) {
+          java.util.Arrays.fill(acc, 0);
+          for (int kh = 0; kh < 3; kh++) {
+            int num = ii + 1 - kh;
+            if (num < 0 || (num & 1) != 0 || num / 2 >= ho) {
+              continue;
+            }
+            int i = num / 2;
             for (int kw = 0; kw < 3; kw++) {
               int numW = jj + 1 - kw;
               if (numW < 0 || (numW & 1) != 0 || numW / 2 >= wo) {
                 continue;
               }
-              int j = numW / 2;
-              int yi = ((b * ho + i) * wo + j) * c;
-              int wi = (kh * 3 + kw) * c;
-              for (int ch = 0; ch < c; ch++) {
-                dx[xi + ch] += wk[wi + ch] * dy[yi + ch];
-              }
+              System.arraycopy(dy, ((b * ho + i) * wo + numW / 2) * c, ys, 0, c);
+              VecOps.fma(acc, wk[kh * 3 + kw], ys, c);
             }
           }
+          int xi = ((b * h + ii) * w + jj) * c;
+          if (gate != null) {
+            System.arraycopy(gate, xi, gs, 0, c);
+            VecOps.gatePositive(acc, gs, c);
+          }
+          System.arraycopy(acc, 0, dx, xi, c);
         }
       }
     });
@@ -267,18 +288,20 @@ public final class DepthwiseConv2dS2 {
     Parallel.forRange(rows, 10L * wo * c, (chunk, from, to) -> {
       double[] aw = accW[chunk];
       double[] ab = accB[chunk];
-      double[] rw = new double[9 * c];
+      double[][] rw = new double[9][c];
       double[] rb = new double[c];
+      double[] ys = new double[c];
+      double[] xs = new double[c];
       for (int bi = from; bi < to; bi++) {
         int b = bi / ho;
         int i = bi % ho;
-        java.util.Arrays.fill(rw, 0);
+        for (double[] r : rw) {
+          java.util.Arrays.fill(r, 0);
+        }
         java.util.Arrays.fill(rb, 0);
         for (int j = 0; j < wo; j++) {
-          int yi = ((b * ho + i) * wo + j) * c;
-          for (int ch = 0; ch < c; ch++) {
-            rb[ch] += dy[yi + ch];
-          }
+          System.arraycopy(dy, ((b * ho + i) * wo + j) * c, ys, 0, c);
+          VecOps.add(rb, ys, c);
           for (int kh = 0; kh < 3; kh++) {
             int ii = 2 * i + kh - 1;
             if (ii < 0 || ii >= h) {
@@ -289,16 +312,16 @@ public final class DepthwiseConv2dS2 {
               if (jj < 0 || jj >= w) {
                 continue;
               }
-              int xi = ((b * h + ii) * w + jj) * c;
-              int wi = (kh * 3 + kw) * c;
-              for (int ch = 0; ch < c; ch++) {
-                rw[wi + ch] += dy[yi + ch] * x[xi + ch];
-              }
+              System.arraycopy(x, ((b * h + ii) * w + jj) * c, xs, 0, c);
+              VecOps.fma(rw[kh * 3 + kw], ys, xs, c);
             }
           }
         }
-        for (int q = 0; q < 9 * c; q++) {
-          aw[q] += rw[q];
+        for (int q = 0; q < 9; q++) {
+          double[] r = rw[q];
+          for (int ch = 0; ch < c; ch++) {
+            aw[q * c + ch] += r[ch];
+          }
         }
         for (int ch = 0; ch < c; ch++) {
           ab[ch] += rb[ch];
@@ -321,12 +344,12 @@ public final class DepthwiseConv2dS2 {
     }
   }
 
-  /** (C, 1, 3, 3) → [9][C], so the channel loop is contiguous. */
-  private static double[] tapsMajor(double[] wt, int c) {
-    double[] out = new double[9 * c];
+  /** (C, 1, 3, 3) → [9][C]: one zero-offset row per tap, so the channel loops vectorise. */
+  private static double[][] tapsMajor(double[] wt, int c) {
+    double[][] out = new double[9][c];
     for (int ch = 0; ch < c; ch++) {
       for (int t = 0; t < 9; t++) {
-        out[t * c + ch] = wt[ch * 9 + t];
+        out[t][ch] = wt[ch * 9 + t];
       }
     }
     return out;

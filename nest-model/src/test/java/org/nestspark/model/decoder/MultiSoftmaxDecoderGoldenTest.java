@@ -123,6 +123,36 @@ class MultiSoftmaxDecoderGoldenTest {
   }
 
   @Test
+  void accuracyAndPerExampleScoresAgreeWithNemosOutputs() {
+    double loss = score(encOut);
+    int[] tokens = GoldenModel.ints("train_check/inputs/tokens_batch.npy");
+    int[] argmax = GoldenModel.ints("decoder/argmax.npy");
+    boolean[] sel = GoldenModel.npy("train_check/inputs/token_mask.npy").booleanData();
+    int correct = 0;
+    int n = 0;
+    int[] count = new int[6];
+    for (int i = 0; i < sel.length; i++) {
+      if (sel[i]) {
+        n++;
+        count[i / 138]++;
+        correct += argmax[i] == tokens[i] ? 1 : 0;
+      }
+    }
+    assertEquals(36, n);
+    assertEquals(36, MaskedTokenLoss.countSelected(GoldenModel.tokenMask(DataType.FLOAT)));
+    assertEquals((double) correct / n, NestGraph.decoder(graph).getLastAccuracy(), 0.0);
+    MultiDataSet ds = new MultiDataSet(new INDArray[] {encOut}, new INDArray[] {GoldenModel.tokenLabels(DataType.FLOAT)},
+        null, new INDArray[] {GoldenModel.tokenMask(DataType.FLOAT)});
+    INDArray perExample = graph.scoreExamples(ds, false);
+    double weighted = 0;
+    for (int b = 0; b < 6; b++) {
+      weighted += count[b] * perExample.getDouble(b);
+    }
+    assertEquals(0.0, perExample.getDouble(5), 0.0); // the tone has no masked token
+    assertEquals(loss, weighted / n, 1e-5);
+  }
+
+  @Test
   void noSelectedTokenGivesZeroScoreAndZeroGradients() {
     ComputationGraph g = decoderOnly();
     g.setInputs(encOut);

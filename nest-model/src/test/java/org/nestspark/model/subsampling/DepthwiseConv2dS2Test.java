@@ -61,10 +61,10 @@ class DepthwiseConv2dS2Test {
     INDArray db = b.ulike();
     if (dt == DataType.FLOAT) {
       float[] yy = new float[(int) y.length()];
-      DepthwiseConv2dS2.forward(HeapArrays.floats(x, null), batch, h, w, c, HeapArrays.floats(wt, null), HeapArrays.floats(b, null), yy);
+      DepthwiseConv2dS2.forward(HeapArrays.floats(x, null), batch, h, w, c, HeapArrays.floats(wt, null), HeapArrays.floats(b, null), null, yy);
       HeapArrays.put(yy, y);
       float[] dxx = new float[(int) dx.length()];
-      DepthwiseConv2dS2.backwardInput(HeapArrays.floats(dy, null), batch, h, w, c, HeapArrays.floats(wt, null), dxx);
+      DepthwiseConv2dS2.backwardInput(HeapArrays.floats(dy, null), batch, h, w, c, HeapArrays.floats(wt, null), null, dxx);
       HeapArrays.put(dxx, dx);
       float[] dww = new float[c * 9];
       float[] dbb = new float[c];
@@ -73,10 +73,10 @@ class DepthwiseConv2dS2Test {
       HeapArrays.put(dbb, db);
     } else {
       double[] yy = new double[(int) y.length()];
-      DepthwiseConv2dS2.forward(HeapArrays.doubles(x, null), batch, h, w, c, HeapArrays.doubles(wt, null), HeapArrays.doubles(b, null), yy);
+      DepthwiseConv2dS2.forward(HeapArrays.doubles(x, null), batch, h, w, c, HeapArrays.doubles(wt, null), HeapArrays.doubles(b, null), null, yy);
       HeapArrays.put(yy, y);
       double[] dxx = new double[(int) dx.length()];
-      DepthwiseConv2dS2.backwardInput(HeapArrays.doubles(dy, null), batch, h, w, c, HeapArrays.doubles(wt, null), dxx);
+      DepthwiseConv2dS2.backwardInput(HeapArrays.doubles(dy, null), batch, h, w, c, HeapArrays.doubles(wt, null), null, dxx);
       HeapArrays.put(dxx, dx);
       double[] dww = new double[c * 9];
       double[] dbb = new double[c];
