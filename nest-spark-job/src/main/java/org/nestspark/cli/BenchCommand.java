@@ -1,22 +1,45 @@
 package org.nestspark.cli;
 
 import java.io.PrintStream;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 
 import org.nestspark.bench.FeaturizeBench;
+import org.nestspark.model.bench.NestGraphBench;
+import org.nestspark.ssl.QuantizerBench;
 
-/** {@code nest bench featurize [--seconds S]}: prints featurization throughput (see {@link FeaturizeBench}). */
+/**
+ * {@code nest bench featurize|train|quantizer}: prints throughput figures measured on this machine.
+ * <ul>
+ *   <li>{@code featurize [--seconds S]}: log-mel featurization, 1 and all threads ({@link FeaturizeBench});</li>
+ *   <li>{@code train [ITERATIONS [THREADS [BATCH [SECONDS]]]]}: the Small NEST graph, batch 8 × 10 s:
+ *       forward, forward+backward, fit step, per-layer profile ({@link NestGraphBench});</li>
+ *   <li>{@code quantizer}: the float64-exact quantizer on 8 × 125 tokens ({@link QuantizerBench}).</li>
+ * </ul>
+ */
 final class BenchCommand {
   private BenchCommand() {}
 
   static int run(List<String> args, PrintStream out, PrintStream err) throws CommandLine.UsageException {
-    CommandLine cl = CommandLine.parse("bench", args, Set.of("seconds", "config"), Set.of());
-    if (cl.positional.size() != 1 || !cl.positional.get(0).equals("featurize")) {
-      throw new CommandLine.UsageException("usage: nest bench featurize [--seconds S]");
+    CommandLine cl = CommandLine.parse("bench", args, Set.of("seconds"), Set.of());
+    if (cl.positional.isEmpty()) {
+      throw new CommandLine.UsageException("usage: nest bench featurize|train|quantizer [args]");
     }
-    int seconds = Integer.parseInt(cl.optional("seconds") == null ? "10" : cl.optional("seconds"));
-    out.println(FeaturizeBench.run(seconds));
-    return 0;
+    List<String> rest = new ArrayList<>(cl.positional.subList(1, cl.positional.size()));
+    switch (cl.positional.get(0)) {
+      case "featurize":
+        int seconds = Integer.parseInt(cl.optional("seconds") == null ? "10" : cl.optional("seconds"));
+        out.println(FeaturizeBench.run(seconds));
+        return 0;
+      case "train":
+        NestGraphBench.main(rest.toArray(new String[0]));
+        return 0;
+      case "quantizer":
+        QuantizerBench.main(rest.toArray(new String[0]));
+        return 0;
+      default:
+        throw new CommandLine.UsageException("unknown benchmark '" + cl.positional.get(0) + "': featurize, train or quantizer");
+    }
   }
 }

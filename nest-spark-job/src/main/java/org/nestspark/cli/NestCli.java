@@ -20,7 +20,7 @@ public final class NestCli {
       "",
       "commands:",
       "  featurize --manifest M[,M2...] --out DIR    log-mel features of every utterance as .npy + features.json",
-      "  bench featurize [--seconds S]               featurization throughput (seconds of audio per second)",
+      "  bench featurize|train|quantizer             throughput on this machine (featurizer, Small graph step, quantizer)",
       "  config                                      print the resolved configuration",
       "  help                                        this text",
       "",
