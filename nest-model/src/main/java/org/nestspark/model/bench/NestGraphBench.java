@@ -35,8 +35,11 @@ import org.nestspark.model.nn.Parallel;
  * (Adam), in milliseconds and seconds of audio per second, and a per-layer profile of forward and
  * backward (layer by layer, with workspaces like DL4J's). Arguments: {@code [iterations=3] [threads=1,2] [batch=8] [seconds=10]}.
  *
- * <p>Run: {@code java -cp nest-model/target/classes:$(deps) org.nestspark.model.bench.NestGraphBench}.
- * Thread counts are set at run time for ND4J (OpenMP and BLAS) and for the Java kernels.
+ * <p>Run: {@code java -Xmx5g -Dorg.bytedeco.javacpp.maxbytes=6g -Dorg.bytedeco.javacpp.maxphysicalbytes=12g
+ * -cp nest-model/target/classes:$(deps) org.nestspark.model.bench.NestGraphBench}. Thread counts are set at
+ * run time for ND4J (OpenMP and BLAS) and for the Java kernels. Cap JavaCPP's off-heap memory as shown:
+ * arrays allocated outside workspaces are freed only after a garbage collection, and with the default
+ * caps (derived from -Xmx) the process can grow past a small machine's memory.
  */
 public final class NestGraphBench {
   private NestGraphBench() {}
