@@ -123,7 +123,7 @@ public class ConformerLayerImpl extends BaseLayer<ConformerLayer> {
     INDArray out =
         workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, dataType, new long[] {b, d, t}, 'c');
     // everything the backward needs lives where DL4J keeps layer inputs for backprop
-    try (MemoryWorkspace ws = scope(workspaceMgr, ArrayType.INPUT)) {
+    try (MemoryWorkspace ws = scope(workspaceMgr, ArrayType.INPUT, true)) {
       INDArray rows = forwardRows(toRows(input), maskArray, b, t, training);
       out.assign(rows.reshape('c', b, t, d).permute(0, 2, 1));
     }
@@ -142,7 +142,7 @@ public class ConformerLayerImpl extends BaseLayer<ConformerLayer> {
     INDArray dx =
         workspaceMgr.createUninitialized(
             ArrayType.ACTIVATION_GRAD, dataType, new long[] {b, d, t}, 'c');
-    try (MemoryWorkspace ws = workspaceMgr.notifyScopeEntered(ArrayType.BP_WORKING_MEM)) {
+    try (MemoryWorkspace ws = scope(workspaceMgr, ArrayType.BP_WORKING_MEM, false)) {
       INDArray dxRows = backwardRows(toRows(epsilon));
       dx.assign(dxRows.reshape('c', b, t, d).permute(0, 2, 1));
     }
@@ -155,14 +155,21 @@ public class ConformerLayerImpl extends BaseLayer<ConformerLayer> {
   }
 
   /**
-   * The workspace to compute the forward in: DL4J's workspace for {@code type} when it is open
-   * (borrowed, so it is not reset), otherwise no workspace.
+   * The workspace to compute in: DL4J's workspace for {@code type} when it is open (borrowed, so it is
+   * not reset); when it is configured but closed, entered only if {@code mustBeOpen} is false (the
+   * forward state must outlive this call, so it then goes to plain memory); no workspace when the type
+   * is scoped out or unconfigured.
    */
-  private static MemoryWorkspace scope(LayerWorkspaceMgr mgr, ArrayType type) {
-    if (!mgr.isScopedOut(type) && mgr.isWorkspaceOpen(type)) {
+  private static MemoryWorkspace scope(LayerWorkspaceMgr mgr, ArrayType type, boolean mustBeOpen) {
+    if (mgr.isScopedOut(type) || !mgr.hasConfiguration(type)) {
+      return Nd4j.getWorkspaceManager().scopeOutOfWorkspaces();
+    }
+    if (mgr.isWorkspaceOpen(type)) {
       return mgr.notifyScopeBorrowed(type);
     }
-    return Nd4j.getWorkspaceManager().scopeOutOfWorkspaces();
+    return mustBeOpen
+        ? Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()
+        : mgr.notifyScopeEntered(type);
   }
 
   /** {@code [B, d, T]} → {@code [B·T, d]}, a C-order copy in the current workspace. */
@@ -232,7 +239,8 @@ public class ConformerLayerImpl extends BaseLayer<ConformerLayer> {
   /**
    * The sub-module outputs of the last forward, before dropout, residual add and ×½, as {@code [B, T',
    * d]} (keys {@code feed_forward1, self_attn, conv, feed_forward2}: NeMo's module names). For parity
-   * tests.
+   * tests: call {@link #activate} with {@code LayerWorkspaceMgr.noWorkspaces()} first (inside a graph
+   * the arrays live in a workspace that DL4J reuses).
    */
   Map<String, INDArray> lastSubModuleOutputs() {
     Map<String, INDArray> m = new LinkedHashMap<>();
