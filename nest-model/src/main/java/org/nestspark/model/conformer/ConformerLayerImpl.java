@@ -26,9 +26,12 @@ import org.nd4j.linalg.factory.Nd4j;
  * and after each sub-block, {@code dropout_att} on the attention probabilities, {@code dropout_emb} on
  * the positional table) is drawn from {@code Nd4j.getRandom()} only when {@code training} is true.
  *
- * <p>Intermediate arrays are computed outside DL4J's workspaces and kept on the layer until the next
- * forward or {@link #clear()}; the output and dL/dInput are copied into the ACTIVATIONS /
- * ACTIVATION_GRAD workspaces DL4J hands in.
+ * <p>Workspaces: the forward computes in DL4J's INPUT workspace (in training the one that holds every
+ * layer's activations until backprop is done, where DL4J's own BatchNormalization keeps its state too)
+ * and keeps what the backward needs on the layer; the backward computes in BP_WORKING_MEM and writes
+ * parameter gradients straight into DL4J's gradient views. With no workspaces (or the type scoped
+ * out) everything is plain detached memory. The output and dL/dInput are created in the ACTIVATIONS /
+ * ACTIVATION_GRAD workspaces.
  */
 public class ConformerLayerImpl extends BaseLayer<ConformerLayer> {
   private ConformerFeedForward ff1;
@@ -117,13 +120,13 @@ public class ConformerLayerImpl extends BaseLayer<ConformerLayer> {
     int b = (int) input.size(0);
     int d = (int) input.size(1);
     int t = (int) input.size(2);
-    INDArray rows;
-    try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-      rows = forwardRows(toRows(input), maskArray, b, t, training);
-    }
     INDArray out =
         workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, dataType, new long[] {b, d, t}, 'c');
-    out.assign(rows.reshape('c', b, t, d).permute(0, 2, 1));
+    // everything the backward needs lives where DL4J keeps layer inputs for backprop
+    try (MemoryWorkspace ws = scope(workspaceMgr, ArrayType.INPUT, true)) {
+      INDArray rows = forwardRows(toRows(input), maskArray, b, t, training);
+      out.assign(rows.reshape('c', b, t, d).permute(0, 2, 1));
+    }
     return out;
   }
 
@@ -136,14 +139,13 @@ public class ConformerLayerImpl extends BaseLayer<ConformerLayer> {
     int b = cachedBatch;
     int t = cachedTime;
     int d = layerConf().getDModel();
-    INDArray dxRows;
-    try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-      dxRows = backwardRows(toRows(epsilon));
-    }
     INDArray dx =
         workspaceMgr.createUninitialized(
             ArrayType.ACTIVATION_GRAD, dataType, new long[] {b, d, t}, 'c');
-    dx.assign(dxRows.reshape('c', b, t, d).permute(0, 2, 1));
+    try (MemoryWorkspace ws = scope(workspaceMgr, ArrayType.BP_WORKING_MEM, false)) {
+      INDArray dxRows = backwardRows(toRows(epsilon));
+      dx.assign(dxRows.reshape('c', b, t, d).permute(0, 2, 1));
+    }
 
     Gradient g = new DefaultGradient(gradientsFlattened);
     for (String name : conf.getLayer().initializer().paramKeys(conf.getLayer())) {
@@ -152,14 +154,31 @@ public class ConformerLayerImpl extends BaseLayer<ConformerLayer> {
     return new Pair<>(g, dx);
   }
 
-  /** {@code [B, d, T]} → {@code [B·T, d]}, a C-order copy outside workspaces. */
-  private INDArray toRows(INDArray ncw) {
-    try (MemoryWorkspace ws = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-      long b = ncw.size(0);
-      long d = ncw.size(1);
-      long t = ncw.size(2);
-      return ncw.permute(0, 2, 1).dup('c').reshape('c', b * t, d).castTo(dataType);
+  /**
+   * The workspace to compute in: DL4J's workspace for {@code type} when it is open (borrowed, so it is
+   * not reset); when it is configured but closed, entered only if {@code mustBeOpen} is false (the
+   * forward state must outlive this call, so it then goes to plain memory); no workspace when the type
+   * is scoped out or unconfigured.
+   */
+  private static MemoryWorkspace scope(LayerWorkspaceMgr mgr, ArrayType type, boolean mustBeOpen) {
+    if (mgr.isScopedOut(type) || !mgr.hasConfiguration(type)) {
+      return Nd4j.getWorkspaceManager().scopeOutOfWorkspaces();
     }
+    if (mgr.isWorkspaceOpen(type)) {
+      return mgr.notifyScopeBorrowed(type);
+    }
+    return mustBeOpen
+        ? Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()
+        : mgr.notifyScopeEntered(type);
+  }
+
+  /** {@code [B, d, T]} → {@code [B·T, d]}, a C-order copy in the current workspace. */
+  private INDArray toRows(INDArray ncw) {
+    long b = ncw.size(0);
+    long d = ncw.size(1);
+    long t = ncw.size(2);
+    INDArray rows = ncw.permute(0, 2, 1).dup('c').reshape('c', b * t, d);
+    return rows.dataType() == dataType ? rows : rows.castTo(dataType);
   }
 
   private INDArray forwardRows(INDArray x0, INDArray dlMask, int b, int t, boolean training) {
@@ -220,7 +239,8 @@ public class ConformerLayerImpl extends BaseLayer<ConformerLayer> {
   /**
    * The sub-module outputs of the last forward, before dropout, residual add and ×½, as {@code [B, T',
    * d]} (keys {@code feed_forward1, self_attn, conv, feed_forward2}: NeMo's module names). For parity
-   * tests.
+   * tests: call {@link #activate} with {@code LayerWorkspaceMgr.noWorkspaces()} first (inside a graph
+   * the arrays live in a workspace that DL4J reuses).
    */
   Map<String, INDArray> lastSubModuleOutputs() {
     Map<String, INDArray> m = new LinkedHashMap<>();

@@ -23,7 +23,6 @@ final class LayerNormOp {
   }
 
   INDArray forward(INDArray x, Map<String, INDArray> params) {
-    long n = x.size(0);
     INDArray mu = x.mean(true, 1);
     INDArray xc = x.subColumnVector(mu);
     INDArray var = xc.mul(xc).mean(true, 1);
@@ -37,8 +36,10 @@ final class LayerNormOp {
    * {@code dx = rstd·(g − mean(g) − x̂·mean(g·x̂))} with {@code g = dy·γ}.
    */
   INDArray backward(INDArray dy, Map<String, INDArray> params, Map<String, INDArray> grads) {
-    grads.get(weight).assign(dy.mul(xhat).sum(0));
-    grads.get(bias).assign(dy.sum(0));
+    INDArray dGamma = grads.get(weight);
+    dGamma.assign(Ops.columnSum(dy.mul(xhat)).reshape(dGamma.shape()));
+    INDArray dBeta = grads.get(bias);
+    dBeta.assign(Ops.columnSum(dy).reshape(dBeta.shape()));
     INDArray g = dy.mulRowVector(params.get(weight).reshape(1, -1));
     INDArray meanG = g.mean(true, 1);
     INDArray meanGx = g.mul(xhat).mean(true, 1);
