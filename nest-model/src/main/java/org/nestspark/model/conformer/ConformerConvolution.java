@@ -3,7 +3,6 @@ package org.nestspark.model.conformer;
 import static org.nestspark.model.conformer.ConformerLayer.*;
 
 import java.util.Map;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.INDArrayIndex;
@@ -38,7 +37,6 @@ final class ConformerConvolution {
   private INDArray x;
   private INDArray gluA;
   private INDArray gluSig;
-  private INDArray glu;
   private INDArray gluPadded;
   private INDArray rowMask;
   private INDArray normXhat;
@@ -67,7 +65,7 @@ final class ConformerConvolution {
     INDArray g = Ops.linear(x, p.get(CONV_PW1_W).reshape('c', 2L * d, d), p.get(CONV_PW1_B));
     gluA = g.get(NDArrayIndex.all(), NDArrayIndex.interval(0, d));
     gluSig = Transforms.sigmoid(g.get(NDArrayIndex.all(), NDArrayIndex.interval(d, 2 * d)), true);
-    glu = gluA.mul(gluSig);
+    INDArray glu = gluA.mul(gluSig);
     rowMask = mask.rowColumn();
     if (rowMask != null) {
       glu.muliColumnVector(rowMask);
@@ -225,7 +223,6 @@ final class ConformerConvolution {
     x = null;
     gluA = null;
     gluSig = null;
-    glu = null;
     gluPadded = null;
     rowMask = null;
     normXhat = null;

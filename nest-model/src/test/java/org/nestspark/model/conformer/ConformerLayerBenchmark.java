@@ -22,7 +22,8 @@ import org.nd4j.linalg.lossfunctions.LossFunctions;
  * layer's share is measured separately and reported.
  *
  * <p>Threads: run once per setting, e.g. {@code OMP_NUM_THREADS=1} and {@code OMP_NUM_THREADS=2}
- * (ND4J and OpenBLAS read it at start-up). Args: {@code [d_model heads batch time iterations]}.
+ * (ND4J and OpenBLAS read it at start-up). Args: {@code [d_model heads batch time iterations
+ * [blasThreads]]}.
  */
 public final class ConformerLayerBenchmark {
   private ConformerLayerBenchmark() {}
@@ -33,6 +34,9 @@ public final class ConformerLayerBenchmark {
     int batch = args.length > 2 ? Integer.parseInt(args[2]) : 8;
     int time = args.length > 3 ? Integer.parseInt(args[3]) : 125;
     int iters = args.length > 4 ? Integer.parseInt(args[4]) : 30;
+    if (args.length > 5) {
+      Nd4j.factory().blas().setMaxThreads(Integer.parseInt(args[5]));
+    }
     Nd4j.setDefaultDataTypes(DataType.FLOAT, DataType.FLOAT);
 
     ComputationGraph withLayer = graph(d, heads, true);
@@ -52,9 +56,10 @@ public final class ConformerLayerBenchmark {
     double[] outStep = time(iters, outputOnly::computeGradientAndScore, outputOnly, x, mask, labels, true);
 
     System.out.printf(
-        "ConformerLayer d=%d h=%d B=%d T'=%d training, OMP_NUM_THREADS=%s, ND4J threads=%d%n",
+        "ConformerLayer d=%d h=%d B=%d T'=%d training, OMP_NUM_THREADS=%s, ND4J threads=%d, BLAS"
+            + " threads=%d%n",
         d, heads, batch, time, System.getenv("OMP_NUM_THREADS"),
-        Nd4j.getEnvironment().maxThreads());
+        Nd4j.getEnvironment().maxThreads(), Nd4j.factory().blas().getMaxThreads());
     report("forward (graph)", fwd);
     report("forward+backward (graph)", step);
     report("  of which output layer fwd", outFwd);

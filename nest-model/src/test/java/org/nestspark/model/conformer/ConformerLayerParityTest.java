@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.Map;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -22,12 +23,14 @@ class ConformerLayerParityTest {
   private static final double TOL = 1e-4;
   private static final int T = 138;
 
+  private static DataType savedType;
   private static ComputationGraph graph;
   private static INDArray x;
   private static INDArray mask;
 
   @BeforeAll
   static void setUp() {
+    savedType = Nd4j.dataType();
     Nd4j.setDefaultDataTypes(DataType.FLOAT, DataType.FLOAT);
     graph =
         TestGraphs.stack(
@@ -40,6 +43,11 @@ class ConformerLayerParityTest {
     // xscaling: x · sqrt(d_model) = 8, then NCW
     x = TinyGolden.array("pre_encode_out.npy", DataType.FLOAT).muli(8.0).permute(0, 2, 1).dup('c');
     mask = TinyGolden.mask(TinyGolden.lengths(), T, DataType.FLOAT);
+  }
+
+  @AfterAll
+  static void restore() {
+    Nd4j.setDefaultDataTypes(savedType, savedType);
   }
 
   private static double maxAbsDiff(INDArray a, INDArray b) {
