@@ -19,6 +19,7 @@ public final class NestCli {
       "usage: nest <command> [options] [--config FILE]... [key=value]...",
       "",
       "commands:",
+      "  pretrain [key=value ...]                    NEST pretraining on Spark (needs model.train_ds.manifest_filepath, exp_manager.exp_dir)",
       "  featurize --manifest M[,M2...] --out DIR    log-mel features of every utterance as .npy + features.json",
       "  bench featurize|train|quantizer             throughput on this machine (featurizer, Small graph step, quantizer)",
       "  config                                      print the resolved configuration",
@@ -51,6 +52,8 @@ public final class NestCli {
     List<String> rest = args.subList(1, args.size());
     try {
       switch (command) {
+        case "pretrain":
+          return PretrainCommand.run(rest, out, err);
         case "featurize":
           return FeaturizeCommand.run(rest, out, err);
         case "bench":

@@ -1,0 +1,121 @@
+package org.nestspark.pretrain;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.NoSuchElementException;
+import java.util.concurrent.ConcurrentHashMap;
+
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.api.java.function.FlatMapFunction;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
+
+import org.nestspark.config.NestConfig;
+import org.nestspark.io.SerializableHadoopConf;
+import org.nestspark.manifest.ManifestEntry;
+import org.nestspark.model.NestGraphInputs;
+import org.nestspark.ssl.NestBatch;
+import org.nestspark.ssl.NestBatchBuilder;
+import org.nestspark.ssl.SslModules;
+
+/**
+ * Executor side of the data path (spec §2–§5, §8 steps 1–4): turns {@link BatchSpec}s into the
+ * {@link MultiDataSet}s the graph trains or validates on. Audio is decoded, mixed with noise from the noise
+ * corpus, augmented, featurized, quantized and masked here, lazily, one batch at a time, so an executor
+ * holds one batch (plus what the training master caches), never the corpus.
+ *
+ * <p>A batch whose utterances cannot all be loaded is built from the rest; one with no loadable utterance,
+ * or with no selected token (NeMo's NaN loss, spec §14.6), is left out. All of it is counted in
+ * {@link DataCounters}. The {@link NestBatchBuilder} (filterbank, quantizer codebooks, noise corpus index)
+ * is built once per executor thread and configuration.
+ */
+public final class BatchSource implements FlatMapFunction<Iterator<BatchSpec>, MultiDataSet> {
+  private static final long serialVersionUID = 1L;
+  private static final Map<String, NestBatchBuilder> BUILDERS = new ConcurrentHashMap<>();
+
+  private final NestConfig config;
+  private final String dataset;
+  private final List<ManifestEntry> noise;
+  private final SerializableHadoopConf hadoopConf;
+  private final boolean training;
+  private final DataCounters counters;
+
+  /**
+   * @param dataset {@code model.train_ds} or {@code model.validation_ds}
+   * @param noise the dataset's noise corpus entries (metadata)
+   * @param training training mode (dither on; validation: off)
+   */
+  public BatchSource(NestConfig config, String dataset, List<ManifestEntry> noise, Configuration hadoopConf, boolean training,
+      DataCounters counters) {
+    this.config = config;
+    this.dataset = dataset;
+    this.noise = List.copyOf(noise);
+    this.hadoopConf = new SerializableHadoopConf(hadoopConf);
+    this.training = training;
+    this.counters = counters;
+  }
+
+  @Override
+  public Iterator<MultiDataSet> call(Iterator<BatchSpec> specs) {
+    NestBatchBuilder builder = builder();
+    Configuration conf = hadoopConf.get();
+    return new Iterator<>() {
+      private MultiDataSet next;
+
+      @Override
+      public boolean hasNext() {
+        while (next == null && specs.hasNext()) {
+          next = build(builder, conf, specs.next());
+        }
+        return next != null;
+      }
+
+      @Override
+      public MultiDataSet next() {
+        if (!hasNext()) {
+          throw new NoSuchElementException();
+        }
+        MultiDataSet out = next;
+        next = null;
+        return out;
+      }
+    };
+  }
+
+  /** Builds one batch, or null when it has no loadable audio or no selected token (counted). */
+  MultiDataSet build(NestBatchBuilder builder, Configuration conf, BatchSpec spec) {
+    long t0 = System.nanoTime();
+    NestBatchBuilder.Result r = builder.build(spec.entries(), conf, training, spec.seed());
+    for (String reason : r.skipped()) {
+      counters.skippedUtterances.add(1);
+      counters.reasons.add(spec.where() + ": " + reason);
+    }
+    NestBatch b = r.batch();
+    MultiDataSet out = null;
+    if (b == null) {
+      counters.failedBatches.add(1);
+    } else if (b.isEmpty()) {
+      counters.emptyBatches.add(1);
+    } else {
+      out = NestGraphInputs.toMultiDataSet(b);
+      counters.batches.add(1);
+      counters.audioSeconds.add(r.audioSeconds());
+    }
+    counters.buildSeconds.add((System.nanoTime() - t0) / 1e9);
+    return out;
+  }
+
+  /** Builds all batches of {@code specs} in this JVM (tests, single-process use). */
+  public List<MultiDataSet> buildAll(List<BatchSpec> specs) {
+    List<MultiDataSet> out = new ArrayList<>();
+    call(specs.iterator()).forEachRemaining(out::add);
+    return out;
+  }
+
+  private NestBatchBuilder builder() {
+    // one builder per task thread: the builder's scratch buffers are not shared between threads
+    String key = config.sha256() + "|" + dataset + "|" + noise.hashCode() + "|" + noise.size() + "|" + Thread.currentThread().getId();
+    return BUILDERS.computeIfAbsent(key, k -> SslModules.batchBuilder(config, dataset, noise, hadoopConf.get()));
+  }
+}

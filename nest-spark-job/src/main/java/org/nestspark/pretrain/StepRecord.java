@@ -1,0 +1,19 @@
+package org.nestspark.pretrain;
+
+import java.io.Serializable;
+
+/**
+ * What one worker reported for one optimizer step ({@link StepHook}); the driver averages the workers'
+ * records of a step into the step's metrics.
+ *
+ * @param step the optimizer step (1-based, the graph's iteration count after the step)
+ * @param worker the Spark partition that trained it
+ * @param loss the masked-token loss of the step (spec §7), NaN when the step was undone
+ * @param correct masked tokens predicted right
+ * @param selected masked tokens in the loss
+ * @param audioSeconds seconds of valid (unpadded) input audio in the batch
+ * @param fitSeconds wall time of forward + backward + update
+ * @param undone true when the step gave a non-finite loss or parameters and was rolled back
+ */
+public record StepRecord(long step, int worker, double loss, double correct, long selected, double audioSeconds, double fitSeconds,
+    boolean undone) implements Serializable {}
