@@ -1,0 +1,153 @@
+package org.nestspark.pretrain;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import org.apache.hadoop.conf.Configuration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import org.nestspark.cli.NestCli;
+import org.nestspark.config.NestConfig;
+import org.nestspark.train.Checkpoint;
+import org.nestspark.train.CheckpointIO;
+import org.nestspark.train.NoamAnnealing;
+
+/**
+ * {@code nest pretrain} end to end on Spark local[2] with the tiny preset and the bundled sample corpus:
+ * metrics, validation, checkpoints, a bad manifest line and a missing audio file, then a restart that
+ * resumes at the saved step and continues the metrics.
+ */
+class PretrainJobTest {
+  static final Path REPO = Path.of(System.getProperty("user.dir")).getParent();
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @TempDir Path dir;
+
+  record Run(int code, String out, String err) {}
+
+  static Run nest(List<String> args) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int code = NestCli.run(args, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+    return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+  }
+
+  static List<JsonNode> records(Path metrics, String kind) throws Exception {
+    List<JsonNode> out = new ArrayList<>();
+    for (String line : Files.readAllLines(metrics)) {
+      JsonNode n = JSON.readTree(line);
+      if (kind.equals(n.path("kind").asText())) {
+        out.add(n);
+      }
+    }
+    return out;
+  }
+
+  /** The sample's training manifest with absolute paths, one malformed line and one missing file. */
+  private Path damagedTrainManifest() throws Exception {
+    List<String> lines = new ArrayList<>();
+    Path speechDir = REPO.resolve("deploy/sample");
+    for (String line : Files.readAllLines(speechDir.resolve("train_manifest.json"))) {
+      JsonNode n = JSON.readTree(line);
+      ((com.fasterxml.jackson.databind.node.ObjectNode) n).put("audio_filepath", speechDir.resolve(n.get("audio_filepath").asText()).toString());
+      lines.add(JSON.writeValueAsString(n));
+    }
+    lines.add(3, "{\"audio_filepath\": \"broken.wav\", \"duration\": ");
+    lines.add("{\"audio_filepath\": \"" + dir.resolve("gone.wav") + "\", \"duration\": 2.5}");
+    Path m = dir.resolve("train with damage.json");
+    Files.write(m, lines);
+    return m;
+  }
+
+  private List<String> args(Path manifest, int maxSteps) {
+    return new ArrayList<>(List.of("pretrain", "--config", REPO.resolve("conf/nest-tiny.conf").toString(),
+        "model.train_ds.manifest_filepath=" + manifest, "model.train_ds.noise_manifest=" + REPO.resolve("deploy/sample/noise_manifest.json"),
+        "model.validation_ds.manifest_filepath=" + REPO.resolve("deploy/sample/val_manifest.json"), "exp_manager.exp_dir=" + dir.resolve("exp"),
+        "trainer.max_steps=" + maxSteps, "trainer.val_check_interval=6", "trainer.log_every_n_steps=3", "spark.master=local[2]"));
+  }
+
+  @Test
+  void pretrainsValidatesCheckpointsAndResumes() throws Exception {
+    Path manifest = damagedTrainManifest();
+    Run a = nest(args(manifest, 12));
+    assertEquals(0, a.code(), a.out() + a.err());
+    Path run = dir.resolve("exp/nest");
+    Path metrics = run.resolve("metrics.jsonl");
+
+    // the bad line is reported with file and line, the missing file with its path; both are counted
+    assertTrue(a.out().contains("train with damage.json:4"), a.out());
+    assertTrue(a.out().contains("gone.wav"), a.out());
+    long skippedUtterances = 0;
+    for (JsonNode e : records(metrics, "epoch")) {
+      skippedUtterances += e.get("skipped_utterances").asLong();
+    }
+    assertTrue(skippedUtterances >= 1, "the missing file is counted in the epoch records");
+
+    // train records every 3 steps with NeMo's schedule
+    NestConfig cfg = NestConfig.load(List.of(REPO.resolve("conf/nest-tiny.conf").toString()), List.of(), new Configuration(false));
+    NoamAnnealing noam = NoamAnnealing.fromConfig(cfg);
+    List<Long> steps = new ArrayList<>();
+    for (JsonNode r : records(metrics, "train")) {
+      long s = r.get("step").asLong();
+      steps.add(s);
+      assertTrue(Double.isFinite(r.get("train_loss").asDouble()), r.toString());
+      double acc = r.get("masked_accuracy").asDouble();
+      assertTrue(acc >= 0 && acc <= 1, r.toString());
+      assertEquals(noam.valueAt((int) (s - 1), 0), r.get("lr").asDouble(), 1e-12, r.toString());
+      assertTrue(r.get("audio_seconds_per_second").asDouble() > 0, r.toString());
+      assertTrue(r.has("epoch") && r.has("steps_per_second"), r.toString());
+    }
+    assertEquals(List.of(3L, 6L, 9L, 12L), steps);
+    List<JsonNode> vals = records(metrics, "val");
+    assertEquals(2, vals.size());
+    assertEquals(6, vals.get(0).get("step").asLong());
+    assertEquals(12, vals.get(1).get("step").asLong());
+    for (JsonNode v : vals) {
+      assertTrue(Double.isFinite(v.get("val_loss").asDouble()) && v.get("val_batches").asInt() == 1, v.toString());
+    }
+    assertTrue(a.out().contains("[pretrain] step 12/12"), a.out());
+
+    // checkpoints: the last two are kept (and the best, one of them or another)
+    Path ckpts = run.resolve("checkpoints");
+    assertTrue(Files.exists(ckpts.resolve("step-000012.ckpt")));
+    assertTrue(Files.exists(ckpts.resolve("step-000006.ckpt")));
+    Checkpoint c = CheckpointIO.load(new org.apache.hadoop.fs.Path(ckpts.resolve("step-000012.ckpt").toUri()), new Configuration(false));
+    assertEquals(12, c.step());
+    assertEquals(12, c.model().getIterationCount());
+    JsonNode best = JSON.readTree(ckpts.resolve("best.json").toFile());
+    double bestLoss = Math.min(vals.get(0).get("val_loss").asDouble(), vals.get(1).get("val_loss").asDouble());
+    assertEquals(bestLoss, best.get("metric").asDouble(), 0.0);
+
+    // a restart on the same exp_dir resumes at step 12 and the metrics continue from there
+    Run b = nest(args(manifest, 18));
+    assertEquals(0, b.code(), b.out() + b.err());
+    assertTrue(b.out().contains("resuming") && b.out().contains("at step 12"), b.out());
+    List<Long> after = new ArrayList<>();
+    for (JsonNode r : records(metrics, "train")) {
+      after.add(r.get("step").asLong());
+    }
+    assertEquals(List.of(3L, 6L, 9L, 12L, 15L, 18L), after);
+    assertEquals(3, records(metrics, "val").size());
+    assertTrue(Files.exists(ckpts.resolve("step-000018.ckpt")));
+    assertTrue(!Files.exists(ckpts.resolve("step-000006.ckpt")) || best.get("step").asLong() == 6, "older checkpoints are pruned");
+  }
+
+  @Test
+  void refusesAConfigurationWithoutManifestOrRunFolder() {
+    Run r = nest(List.of("pretrain", "--config", REPO.resolve("conf/nest-tiny.conf").toString(), "spark.master=local[1]"));
+    assertEquals(2, r.code());
+    assertTrue(r.err().contains("model.train_ds.manifest_filepath: required") && r.err().contains("exp_manager.exp_dir: required"), r.err());
+  }
+}
