@@ -73,7 +73,10 @@ start() {
   spark_home > /dev/null
   launch master org.apache.spark.deploy.master.Master --host 127.0.0.1 --port "$MASTER_PORT" --webui-port "$MASTER_UI_PORT"
   wait_for "$DIR/master.log" "I have been elected leader" 60
-  local url="spark://127.0.0.1:$MASTER_PORT"
+  # Spark moves to the next free port when the asked one is taken: use the one it bound
+  local url
+  url=$(grep -o 'Starting Spark master at spark://[^ ]*' "$DIR/master.log" | head -1 | sed 's/.* at //')
+  [[ -n "$url" ]] || { echo "cluster.sh: cannot find the master URL in $DIR/master.log" >&2; exit 1; }
   for i in $(seq 1 "$workers"); do
     mkdir -p "$DIR/work-$i"
     launch "worker-$i" org.apache.spark.deploy.worker.Worker --host 127.0.0.1 --cores "$cores" --memory "$memory" \

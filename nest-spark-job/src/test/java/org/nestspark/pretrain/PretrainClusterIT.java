@@ -1,0 +1,194 @@
+package org.nestspark.pretrain;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The pretraining job on a real Spark standalone cluster: a master and two workers started as separate JVMs
+ * by {@code deploy/standalone/cluster.sh} from Maven's Spark jars, the job submitted with
+ * {@code deploy/standalone/submit.sh} (Spark's own {@code SparkSubmit}) with the shaded jar, as users do.
+ * Faults are real: one executor JVM is killed with SIGKILL in the middle of training, and the driver is killed
+ * after a checkpoint and started again. Runs in {@code integration-test} (after the jar is packaged).
+ */
+class PretrainClusterIT {
+  static final Path REPO = Path.of(System.getProperty("user.dir")).getParent();
+  static final Path CLUSTER = REPO.resolve("nest-spark-job/target/it-cluster");
+  static final Path WORK = REPO.resolve("nest-spark-job/target/it-pretrain");
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static String master;
+
+  private static ProcessBuilder script(String... cmd) {
+    ProcessBuilder pb = new ProcessBuilder(cmd).directory(REPO.toFile());
+    pb.environment().put("NEST_CLUSTER_DIR", CLUSTER.toString());
+    pb.environment().put("NEST_MASTER_PORT", "27077");
+    pb.environment().put("NEST_MASTER_UI_PORT", "28080");
+    return pb;
+  }
+
+  private static String runScript(long timeoutSeconds, String... cmd) throws Exception {
+    Path log = Files.createTempFile(WORK, "script", ".log");
+    Process p = script(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    assertTrue(p.waitFor(timeoutSeconds, TimeUnit.SECONDS), "timed out: " + String.join(" ", cmd));
+    String out = Files.readString(log);
+    assertEquals(0, p.exitValue(), out);
+    return out;
+  }
+
+  @BeforeAll
+  static void startCluster() throws Exception {
+    if (Files.exists(WORK)) {
+      try (java.util.stream.Stream<Path> files = Files.walk(WORK)) {
+        files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+      }
+    }
+    Files.createDirectories(WORK);
+    runScript(60, "bash", "deploy/standalone/cluster.sh", "stop");
+    runScript(240, "bash", "deploy/standalone/cluster.sh", "start", "2", "1", "2g");
+    master = Files.readString(CLUSTER.resolve("master-url")).strip();
+  }
+
+  @AfterAll
+  static void stopCluster() throws Exception {
+    runScript(60, "bash", "deploy/standalone/cluster.sh", "stop");
+  }
+
+  private static Process submit(Path exp, int maxSteps, Path log) throws IOException {
+    List<String> cmd = new ArrayList<>(List.of("bash", "deploy/standalone/submit.sh", "--master", master, "--conf", "spark.executor.memory=1g",
+        "--conf", "spark.executorEnv.OMP_NUM_THREADS=1", "--conf", "spark.task.maxFailures=4", "--", "pretrain", "--config",
+        REPO.resolve("conf/nest-tiny.conf").toString(),
+        "model.train_ds.manifest_filepath=" + REPO.resolve("deploy/sample/train_manifest.json"),
+        "model.train_ds.noise_manifest=" + REPO.resolve("deploy/sample/noise_manifest.json"),
+        "model.validation_ds.manifest_filepath=" + REPO.resolve("deploy/sample/val_manifest.json"), "exp_manager.exp_dir=" + exp,
+        "trainer.max_steps=" + maxSteps, "trainer.val_check_interval=10", "trainer.log_every_n_steps=5", "pretrain.num_workers=2",
+        "pretrain.rounds_per_fit=2"));
+    ProcessBuilder pb = script(cmd.toArray(new String[0]));
+    pb.environment().put("OMP_NUM_THREADS", "1");
+    pb.environment().put("NEST_DRIVER_MEMORY", "1g");
+    return pb.redirectErrorStream(true).redirectOutput(log.toFile()).start();
+  }
+
+  private static List<JsonNode> records(Path metrics, String kind) throws IOException {
+    List<JsonNode> out = new ArrayList<>();
+    if (!Files.exists(metrics)) {
+      return out;
+    }
+    for (String line : Files.readAllLines(metrics, StandardCharsets.UTF_8)) {
+      JsonNode n = JSON.readTree(line);
+      if (kind.equals(n.path("kind").asText())) {
+        out.add(n);
+      }
+    }
+    return out;
+  }
+
+  private static long lastTrainStep(Path metrics) throws IOException {
+    List<JsonNode> r = records(metrics, "train");
+    return r.isEmpty() ? 0 : r.get(r.size() - 1).get("step").asLong();
+  }
+
+  private static void await(String what, Process p, long seconds, java.util.concurrent.Callable<Boolean> cond) throws Exception {
+    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+    while (System.nanoTime() < end) {
+      if (cond.call()) {
+        return;
+      }
+      assertTrue(p.isAlive(), "the job ended before " + what);
+      Thread.sleep(250);
+    }
+    throw new AssertionError("timed out waiting for " + what);
+  }
+
+  private static List<ProcessHandle> executors() throws IOException {
+    List<ProcessHandle> out = new ArrayList<>();
+    for (File f : CLUSTER.toFile().listFiles((d, n) -> n.startsWith("worker-") && n.endsWith(".pid"))) {
+      long pid = Long.parseLong(Files.readString(f.toPath()).strip());
+      Optional<ProcessHandle> w = ProcessHandle.of(pid);
+      w.ifPresent(h -> h.children().filter(c -> c.info().commandLine().orElse("").contains("CoarseGrainedExecutorBackend")).forEach(out::add));
+    }
+    return out;
+  }
+
+  @Test
+  void survivesTheLossOfAnExecutor() throws Exception {
+    Path exp = WORK.resolve("executor-loss");
+    Path log = WORK.resolve("executor-loss.log");
+    Path metrics = exp.resolve("nest/metrics.jsonl");
+    Process p = submit(exp, 30, log);
+    try {
+      await("training to start", p, 240, () -> lastTrainStep(metrics) >= 5 && executors().size() == 2);
+      ProcessHandle victim = executors().get(0);
+      assertTrue(victim.destroyForcibly(), "SIGKILL the executor");
+      assertTrue(p.waitFor(420, TimeUnit.SECONDS), "the job finishes");
+      String out = Files.readString(log);
+      assertEquals(0, p.exitValue(), out);
+      assertTrue(out.contains("Lost executor") || out.contains("ExecutorLost") || out.contains("Lost task"), "the loss was noticed:\n" + out);
+      assertTrue(out.contains("[pretrain] done: step 30,"), out);
+      List<JsonNode> train = records(metrics, "train");
+      JsonNode last = train.get(train.size() - 1);
+      assertEquals(30, last.get("step").asLong());
+      assertTrue(Double.isFinite(last.get("train_loss").asDouble()), last.toString());
+      assertTrue(Files.exists(exp.resolve("nest/checkpoints/step-000030.ckpt")));
+    } finally {
+      p.destroyForcibly();
+    }
+  }
+
+  @Test
+  void aKilledDriverResumesFromItsCheckpoint() throws Exception {
+    Path exp = WORK.resolve("driver-kill");
+    Path metrics = exp.resolve("nest/metrics.jsonl");
+    Path ckpt = exp.resolve("nest/checkpoints/step-000010.ckpt");
+    Process first = submit(exp, 30, WORK.resolve("driver-kill-1.log"));
+    try {
+      await("the first checkpoint", first, 300, () -> Files.exists(ckpt));
+      Thread.sleep(500);
+      first.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+    } finally {
+      first.destroyForcibly();
+    }
+    assertTrue(Files.exists(ckpt));
+    Path log2 = WORK.resolve("driver-kill-2.log");
+    Process second = submit(exp, 30, log2);
+    try {
+      assertTrue(second.waitFor(420, TimeUnit.SECONDS), "the restarted job finishes");
+      String out = Files.readString(log2);
+      assertEquals(0, second.exitValue(), out);
+      long resumedAt = -1;
+      java.util.regex.Matcher m = java.util.regex.Pattern.compile("resuming .* at step (\\d+)").matcher(out);
+      assertTrue(m.find(), out);
+      resumedAt = Long.parseLong(m.group(1));
+      assertTrue(resumedAt >= 10, out);
+      assertTrue(out.contains("[pretrain] done: step 30,") && out.contains("(resumed from step " + resumedAt + ")"), out);
+      // the metrics continue from the checkpoint: each step once, in order, through to the end
+      List<Long> steps = new ArrayList<>();
+      for (JsonNode r : records(metrics, "train")) {
+        steps.add(r.get("step").asLong());
+      }
+      assertEquals(List.of(5L, 10L, 15L, 20L, 25L, 30L), steps);
+      List<Long> vals = new ArrayList<>();
+      for (JsonNode r : records(metrics, "val")) {
+        vals.add(r.get("step").asLong());
+      }
+      assertEquals(List.of(10L, 20L, 30L), vals);
+    } finally {
+      second.destroyForcibly();
+    }
+  }
+}
