@@ -271,7 +271,7 @@ final class NestConfigValidator {
     k.nonNegativeInt("exp_manager.checkpoint_callback_params.save_top_k");
     k.nonNegativeInt("exp_manager.checkpoint_callback_params.every_n_train_steps");
     k.nonNegativeInt("exp_manager.checkpoint_callback_params.save_last_k");
-    k.oneOf("pretrain.training_master", "parameter_averaging", "shared");
+    k.oneOf("pretrain.training_master", "parameter_averaging");
     k.nonNegativeInt("pretrain.num_workers");
     k.positiveInt("pretrain.averaging_frequency");
     k.bool("pretrain.average_updater_state");
@@ -280,8 +280,6 @@ final class NestConfigValidator {
     k.positiveInt("pretrain.rounds_per_fit");
     k.positiveInt("pretrain.bucket_batches");
     k.oneOf("pretrain.storage_level", "MEMORY_ONLY", "MEMORY_ONLY_SER", "MEMORY_AND_DISK", "MEMORY_AND_DISK_SER", "DISK_ONLY");
-    k.positiveInt("pretrain.shared_port");
-    k.positive("pretrain.shared_threshold");
     k.oneOf("data.on_error", "skip", "fail");
     k.bool("data.downmix");
     k.bool("data.resample");

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Set;
 
 import org.nestspark.bench.FeaturizeBench;
+import org.nestspark.bench.PretrainBench;
 import org.nestspark.model.bench.NestGraphBench;
 import org.nestspark.ssl.QuantizerBench;
 
@@ -15,6 +16,9 @@ import org.nestspark.ssl.QuantizerBench;
  *   <li>{@code featurize [--seconds S]}: log-mel featurization, 1 and all threads ({@link FeaturizeBench});</li>
  *   <li>{@code train [ITERATIONS [THREADS [BATCH [SECONDS]]]]}: the Small NEST graph, batch 8 × 10 s:
  *       forward, forward+backward, fit step, per-layer profile ({@link NestGraphBench});</li>
+ *   <li>{@code pretrain [--batches N] [--master spark://H:P] [--config F]... [key=value ...]}: the same batches
+ *       trained in one process, on Spark local[2] with parameter averaging, and optionally on a standalone
+ *       cluster ({@link PretrainBench}); default: the tiny preset on the bundled sample corpus;</li>
  *   <li>{@code quantizer}: the float64-exact quantizer on 8 × 125 tokens ({@link QuantizerBench}).</li>
  * </ul>
  */
@@ -22,9 +26,9 @@ final class BenchCommand {
   private BenchCommand() {}
 
   static int run(List<String> args, PrintStream out, PrintStream err) throws CommandLine.UsageException {
-    CommandLine cl = CommandLine.parse("bench", args, Set.of("seconds"), Set.of());
+    CommandLine cl = CommandLine.parse("bench", args, Set.of("seconds", "batches", "master", "config"), Set.of());
     if (cl.positional.isEmpty()) {
-      throw new CommandLine.UsageException("usage: nest bench featurize|train|quantizer [args]");
+      throw new CommandLine.UsageException("usage: nest bench featurize|train|pretrain|quantizer [args]");
     }
     List<String> rest = new ArrayList<>(cl.positional.subList(1, cl.positional.size()));
     switch (cl.positional.get(0)) {
@@ -35,11 +39,20 @@ final class BenchCommand {
       case "train":
         NestGraphBench.main(rest.toArray(new String[0]));
         return 0;
+      case "pretrain":
+        try {
+          out.println(PretrainBench.run(cl.all("config").isEmpty() ? List.of("conf/nest-tiny.conf", "conf/sample-data.conf") : cl.all("config"),
+              cl.overrides, Integer.parseInt(cl.optional("batches") == null ? "28" : cl.optional("batches")), cl.optional("master")));
+        } catch (Exception e) {
+          err.println("nest bench pretrain: " + e);
+          return 1;
+        }
+        return 0;
       case "quantizer":
         QuantizerBench.main(rest.toArray(new String[0]));
         return 0;
       default:
-        throw new CommandLine.UsageException("unknown benchmark '" + cl.positional.get(0) + "': featurize, train or quantizer");
+        throw new CommandLine.UsageException("unknown benchmark '" + cl.positional.get(0) + "': featurize, train, pretrain or quantizer");
     }
   }
 }

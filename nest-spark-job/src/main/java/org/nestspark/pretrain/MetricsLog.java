@@ -30,7 +30,8 @@ import org.nestspark.io.AtomicFiles;
  *   <li>{@code epoch} (an epoch ended): {@code skipped_utterances}, {@code skipped_empty_batches},
  *       {@code skipped_failed_batches}, {@code skipped_non_finite_steps};</li>
  *   <li>{@code timing} (after each Spark training job): {@code data_prep_s}, {@code train_s},
- *       {@code averaging_s}, {@code wall_s} — see {@link PretrainJob}.</li>
+ *       {@code averaging_s}, {@code wall_s}, {@code audio_s} (seconds of audio trained on in the job) — see
+ *       {@link PretrainJob}.</li>
  * </ul>
  *
  * <p>The file is rewritten whole (temporary name, then rename) each time records are added, so it is never

@@ -406,6 +406,7 @@ public final class PretrainJob {
       timing.put("data_prep_s", prep);
       timing.put("train_s", train);
       timing.put("averaging_s", Math.max(0, wall - prep - train));
+      timing.put("audio_s", audio);
       metrics.add(timing);
 
       double stepsPerSecond = stepsDone / wall;

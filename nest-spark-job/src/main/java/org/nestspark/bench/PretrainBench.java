@@ -1,0 +1,175 @@
+package org.nestspark.bench;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
+import org.nd4j.linalg.factory.Nd4j;
+
+import org.nestspark.config.NestConfig;
+import org.nestspark.data.BatchPlanner;
+import org.nestspark.manifest.ManifestEntry;
+import org.nestspark.manifest.ManifestReader;
+import org.nestspark.model.NestGraph;
+import org.nestspark.pretrain.BatchSource;
+import org.nestspark.pretrain.BatchSpec;
+import org.nestspark.pretrain.DataCounters;
+import org.nestspark.pretrain.PretrainJob;
+import org.nestspark.spark.SparkContexts;
+import org.nestspark.train.AdamW;
+import org.nestspark.train.TrainStep;
+
+/**
+ * {@code nest bench pretrain}: the same total work (a number of batches of the configured training set) done
+ * three ways, side by side in one run:
+ *
+ * <ol>
+ *   <li>one process, no Spark: build a batch, {@link TrainStep#fit}, repeat;</li>
+ *   <li>the pretraining job on Spark {@code local[2]} with parameter averaging (2 workers);</li>
+ *   <li>optionally ({@code --master spark://...}) the job on a standalone cluster, with this jar shipped to
+ *       the executors.</li>
+ * </ol>
+ * Prints steps per second, seconds of audio per second and the share of data preparation, training and
+ * averaging (+ Spark overhead) from each job's {@code timing} records. Validation is off.
+ */
+public final class PretrainBench {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private PretrainBench() {}
+
+  public static String run(List<String> configFiles, List<String> overrides, int batches, String master) throws Exception {
+    StringBuilder report = new StringBuilder();
+    List<String> base = new ArrayList<>(overrides);
+    base.add("model.validation_ds.manifest_filepath=null");
+    base.add("trainer.val_check_interval=1000000");
+    base.add("trainer.log_every_n_steps=1000000");
+    base.add("trainer.max_epochs=-1");
+    NestConfig cfg = NestConfig.load(configFiles, with(base, "trainer.max_steps=" + batches, "exp_manager.exp_dir=/tmp/unused"),
+        new Configuration());
+    report.append(String.format(Locale.ROOT, "pretrain benchmark: %d batches of %d (%s), d_model %d, %d layers, OMP_NUM_THREADS=%s%n", batches,
+        cfg.getInt("model.train_ds.batch_size"), String.join(",", cfg.getStringList("model.train_ds.manifest_filepath")),
+        cfg.getInt("model.encoder.d_model"), cfg.getInt("model.encoder.n_layers"), System.getenv().getOrDefault("OMP_NUM_THREADS", "default")));
+    report.append(String.format(Locale.ROOT, "%-34s %9s %8s %10s %9s %7s %7s %9s%n", "mode", "wall s", "steps", "steps/s", "audio-s/s",
+        "prep %", "train %", "average %"));
+    report.append(single(cfg, batches)).append('\n');
+    report.append(spark(configFiles, base, batches, "local[2]", "local[2], 2 workers")).append('\n');
+    if (master != null) {
+      report.append(spark(configFiles, base, batches, master, "standalone " + master + ", 2 workers")).append('\n');
+    }
+    return report.toString();
+  }
+
+  private static List<String> with(List<String> base, String... more) {
+    List<String> out = new ArrayList<>(base);
+    out.addAll(List.of(more));
+    return out;
+  }
+
+  private static String single(NestConfig cfg, int batches) throws Exception {
+    Configuration conf = new Configuration();
+    List<ManifestEntry> train = new ManifestReader(conf, cfg.getDouble("model.train_ds.min_duration"), cfg.getDouble("model.train_ds.max_duration"))
+        .read(cfg.getStringList("model.train_ds.manifest_filepath")).entries();
+    List<ManifestEntry> noise = cfg.getStringList("model.train_ds.noise_manifest").isEmpty() ? List.of()
+        : ManifestReader.unfiltered(conf).read(cfg.getStringList("model.train_ds.noise_manifest")).entries();
+    BatchPlanner planner = new BatchPlanner(cfg.getInt("model.train_ds.batch_size"), true, true, cfg.getInt("pretrain.bucket_batches"),
+        cfg.getLong("data.seed"));
+    double[] d = new double[train.size()];
+    for (int i = 0; i < d.length; i++) {
+      d[i] = train.get(i).duration() == null ? -1 : train.get(i).duration();
+    }
+    BatchSource source = new BatchSource(cfg, PretrainJob.TRAIN, noise, conf, true, DataCounters.unregistered());
+    Nd4j.getRandom().setSeed(cfg.getLong("data.seed"));
+    ComputationGraph g = NestGraph.build(cfg, AdamW.fromConfig(cfg));
+    TrainStep step = TrainStep.fromConfig(g, cfg);
+    double prep = 0;
+    double fit = 0;
+    double audio = 0;
+    int done = 0;
+    long t0 = System.nanoTime();
+    for (int epoch = 0; done < batches; epoch++) {
+      List<int[]> plan = planner.plan(d, epoch);
+      for (int b = 0; b < plan.size() && done < batches; b++) {
+        List<ManifestEntry> entries = new ArrayList<>();
+        for (int idx : plan.get(b)) {
+          entries.add(train.get(idx));
+        }
+        long a = System.nanoTime();
+        List<MultiDataSet> built = source.buildAll(List.of(new BatchSpec(epoch, b, BatchSpec.trainingSeed(cfg.getLong("data.seed"), epoch, b), entries)));
+        long m = System.nanoTime();
+        prep += (m - a) / 1e9;
+        for (MultiDataSet mds : built) {
+          step.fit(mds);
+          audio += mds.getFeaturesMaskArray(0).sumNumber().doubleValue() * cfg.getDouble("model.preprocessor.window_stride");
+        }
+        fit += (System.nanoTime() - m) / 1e9;
+        done++;
+      }
+    }
+    double wall = (System.nanoTime() - t0) / 1e9;
+    return row("one process, no Spark", wall, done, audio, prep / wall, fit / wall, 0);
+  }
+
+  private static String spark(List<String> configFiles, List<String> base, int batches, String master, String label) throws Exception {
+    Path exp = Files.createTempDirectory("nest-bench-pretrain");
+    // two workers: max_steps = batches / 2 gives the same number of batches
+    NestConfig cfg = NestConfig.load(configFiles, with(base, "trainer.max_steps=" + batches / 2, "pretrain.num_workers=2",
+        "exp_manager.exp_dir=" + exp, "spark.master=" + master), new Configuration());
+    if (master.startsWith("spark://")) {
+      File jar = new File(PretrainBench.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+      if (!jar.isFile()) {
+        throw new IllegalStateException("--master needs the shaded jar on the classpath (run through bin/nest), found " + jar);
+      }
+      System.setProperty("spark.jars", jar.getAbsolutePath());
+      System.setProperty("spark.executorEnv.OMP_NUM_THREADS", System.getenv().getOrDefault("OMP_NUM_THREADS", "1"));
+    }
+    PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
+    try (JavaSparkContext sc = SparkContexts.create(cfg, "bench pretrain")) {
+      PretrainJob.run(sc, cfg, quiet);
+    } finally {
+      System.clearProperty("spark.jars");
+    }
+    double wall = 0;
+    double prep = 0;
+    double train = 0;
+    double avg = 0;
+    long steps = 0;
+    double audio = 0;
+    for (String line : Files.readAllLines(exp.resolve("nest/metrics.jsonl"))) {
+      JsonNode n = JSON.readTree(line);
+      if ("timing".equals(n.path("kind").asText())) {
+        wall += n.get("wall_s").asDouble();
+        prep += n.get("data_prep_s").asDouble();
+        train += n.get("train_s").asDouble();
+        avg += n.get("averaging_s").asDouble();
+        steps = n.get("step").asLong();
+        audio += n.get("audio_s").asDouble();
+      }
+    }
+    deleteRecursively(exp);
+    return row(label, wall, steps, audio, prep / wall, train / wall, avg / wall);
+  }
+
+  private static String row(String label, double wall, long steps, double audio, double prep, double train, double avg) {
+    return String.format(Locale.ROOT, "%-34s %9.1f %8d %10.3f %9.1f %6.0f%% %6.0f%% %8.0f%%", label, wall, steps, steps / wall, audio / wall,
+        100 * prep, 100 * train, 100 * avg);
+  }
+
+  private static void deleteRecursively(Path p) throws IOException {
+    try (var files = Files.walk(p)) {
+      files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+    }
+  }
+}
