@@ -74,6 +74,41 @@ public final class NemoConfigs {
 
   private NemoConfigs() {}
 
+  /** reference.conf's leaf keys with their rendered defaults (parsed once). */
+  private static final class Ref {
+    static final Map<String, String> KEYS = NestConfig.referenceKeys();
+    /** Keys whose default in reference.conf is a floating-point number. */
+    static final Set<String> FLOATS = floats();
+
+    /**
+     * Typesafe Config reads {@code 0.0} as an int, so the float-ness of a default is taken from the text of
+     * its line in reference.conf ({@code key = 0.0}).
+     */
+    private static Set<String> floats() {
+      java.net.URL url = NestConfig.class.getResource("/reference.conf");
+      Config ref = com.typesafe.config.ConfigFactory.parseURL(url).resolve();
+      List<String> lines;
+      try (InputStream in = url.openStream()) {
+        lines = List.of(new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n", -1));
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+      java.util.regex.Pattern floatValue = java.util.regex.Pattern.compile(
+          "^\\s*[A-Za-z_0-9]+\\s*=\\s*-?[0-9]+(\\.[0-9]*([eE][-+]?[0-9]+)?|[eE][-+]?[0-9]+)\\s*(#.*)?$");
+      Set<String> out = new java.util.HashSet<>();
+      for (String k : KEYS.keySet()) {
+        if (!ref.hasPath(k)) {
+          continue;
+        }
+        int line = ref.getValue(k).origin().lineNumber();
+        if (line >= 1 && line <= lines.size() && floatValue.matcher(lines.get(line - 1)).matches()) {
+          out.add(k);
+        }
+      }
+      return out;
+    }
+  }
+
   private static Map<String, Object> fixed() {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("encoder.use_bias", true);
@@ -116,7 +151,7 @@ public final class NemoConfigs {
    * @throws NestConfigException listing every key that is unsupported (with its value and why)
    */
   public static Mapping toOverrides(Map<String, Object> yaml, String where) {
-    Map<String, String> reference = NestConfig.referenceKeys();
+    Map<String, String> reference = Ref.KEYS;
     List<String> overrides = new ArrayList<>();
     List<String> notes = new ArrayList<>();
     List<String> problems = new ArrayList<>();
@@ -286,7 +321,7 @@ public final class NemoConfigs {
       }
     }
     Map<String, Object> own = new LinkedHashMap<>();
-    for (String key : NestConfig.referenceKeys().keySet()) {
+    for (String key : Ref.KEYS.keySet()) {
       if (key.startsWith("model.") && !written.contains(key)) {
         own.put(key, value(cfg, key));
       }
@@ -303,7 +338,7 @@ public final class NemoConfigs {
 
   private static Object fill(String path, Object templateValue, Config cfg, Set<String> written) {
     String ours = "model." + path;
-    if (!path.isEmpty() && NestConfig.referenceKeys().containsKey(ours)) {
+    if (!path.isEmpty() && Ref.KEYS.containsKey(ours)) {
       written.add(ours);
       return value(cfg, ours);
     }
@@ -324,7 +359,12 @@ public final class NemoConfigs {
       return null;
     }
     ConfigValue v = cfg.getValue(key);
-    return yamlValue(v.unwrapped());
+    Object o = yamlValue(v.unwrapped());
+    // NestConfig travels as JSON text, where 0.0 reads back as 0: keep floats where reference.conf has a float
+    if ((o instanceof Integer || o instanceof Long) && Ref.FLOATS.contains(key)) {
+      return ((Number) o).doubleValue();
+    }
+    return o;
   }
 
   private static Object yamlValue(Object o) {
