@@ -20,6 +20,9 @@ public final class NestCli {
       "",
       "commands:",
       "  featurize --manifest M[,M2...] --out DIR    log-mel features of every utterance as .npy + features.json",
+      "  extract --model M --input I --output O     per-layer encoder features (.npy [L, D, T] or parquet) of a manifest, folder or file",
+      "  import-nemo --model X.nemo --out DIR|F.ckpt  a NeMo NEST .nemo as a nest-spark checkpoint",
+      "  export-nemo --checkpoint C --out X.nemo    a nest-spark checkpoint as a .nemo for NeMo's restore_from",
       "  bench featurize|train|quantizer             throughput on this machine (featurizer, Small graph step, quantizer)",
       "  config                                      print the resolved configuration",
       "  help                                        this text",
@@ -53,6 +56,12 @@ public final class NestCli {
       switch (command) {
         case "featurize":
           return FeaturizeCommand.run(rest, out, err);
+        case "extract":
+          return ExtractCommand.run(rest, out, err);
+        case "import-nemo":
+          return ImportNemoCommand.run(rest, out, err);
+        case "export-nemo":
+          return ExportNemoCommand.run(rest, out, err);
         case "bench":
           return BenchCommand.run(rest, out, err);
         case "config":
