@@ -49,7 +49,7 @@ import org.nestspark.manifest.ManifestEntry;
  * values          binary   float32 little-endian [dim, frames], C order
  * </pre>
  *
- * Read with Spark: {@code spark.read.parquet(dir)}; in NumPy a row's {@code values} is
+ * Read with Spark: {@code spark.read.parquet(dir + "/*.parquet")} ({@code features.json} sits beside the parts); in NumPy a row's {@code values} is
  * {@code np.frombuffer(v, '<f4').reshape(dim, frames)}. A binary column rather than
  * {@code array<float>}: it is the npy layout, about 4× faster to write and read, and Large models give
  * millions of values per utterance. The footer's key-value metadata {@code nest.utterances} lists the
