@@ -5,7 +5,6 @@ import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Set;
 import org.deeplearning4j.nn.api.MaskState;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -32,7 +31,7 @@ public final class LayerExtractor {
   private final ComputationGraph graph;
   private final FilterbankFeatures features;
   private final int[] layers;
-  private final int deepestVertex;
+  private final List<String> layerNames;
   private long featurizeNanos;
   private long encoderNanos;
 
@@ -46,14 +45,14 @@ public final class LayerExtractor {
     this.features = features;
     this.layers = layers.clone();
     int n = NestGraph.numLayers(graph);
-    int deepest = 0;
+    List<String> names = new ArrayList<>();
     for (int l : layers) {
       if (l < 0 || l >= n) {
         throw new IllegalArgumentException("layer " + l + " does not exist (the model has " + n + " layers: 0.." + (n - 1) + ")");
       }
-      deepest = Math.max(deepest, graph.getVertex(NestGraph.layerName(l)).getVertexIndex());
+      names.add(NestGraph.layerName(l));
     }
-    this.deepestVertex = deepest;
+    this.layerNames = List.copyOf(names);
   }
 
   /**
@@ -129,23 +128,17 @@ public final class LayerExtractor {
       Arrays.fill(mask, i * t, i * t + fb.length(i), 1f);
     }
     INDArray fMask = Nd4j.create(mask, new long[] {b, t}, 'c');
-    Map<String, INDArray> acts;
     int[] encLengths = new int[b];
-    try {
-      graph.setLayerMaskArrays(new INDArray[] {fMask}, null);
-      acts = graph.feedForward(new INDArray[] {x}, deepestVertex, false, true);
-      INDArray encMask = graph.getLayer(NestGraph.PRE_ENCODE).feedForwardMaskArray(fMask, MaskState.Active, b).getFirst();
-      for (int i = 0; i < b; i++) {
-        encLengths[i] = encMask.getRow(i).sumNumber().intValue();
-      }
-    } finally {
-      graph.clearLayerMaskArrays();
+    INDArray encMask = graph.getLayer(NestGraph.PRE_ENCODE).feedForwardMaskArray(fMask, MaskState.Active, b).getFirst();
+    for (int i = 0; i < b; i++) {
+      encLengths[i] = encMask.getRow(i).sumNumber().intValue();
     }
+    // only the requested layers' activations leave DL4J's workspaces; nothing past the deepest one is computed
+    INDArray[] acts = graph.output(layerNames, false, new INDArray[] {x}, new INDArray[] {fMask});
     List<float[]> perLayer = new ArrayList<>(layers.length);
     int d = -1;
     int tEnc = -1;
-    for (int l : layers) {
-      INDArray a = acts.get(NestGraph.layerName(l));
+    for (INDArray a : acts) {
       d = (int) a.size(1);
       tEnc = (int) a.size(2);
       perLayer.add(a.dup('c').data().asFloat());

@@ -15,7 +15,9 @@ import org.nestspark.ssl.QuantizerBench;
  *   <li>{@code featurize [--seconds S]}: log-mel featurization, 1 and all threads ({@link FeaturizeBench});</li>
  *   <li>{@code train [ITERATIONS [THREADS [BATCH [SECONDS]]]]}: the Small NEST graph, batch 8 × 10 s:
  *       forward, forward+backward, fit step, per-layer profile ({@link NestGraphBench});</li>
- *   <li>{@code quantizer}: the float64-exact quantizer on 8 × 125 tokens ({@link QuantizerBench}).</li>
+ *   <li>{@code quantizer}: the float64-exact quantizer on 8 × 125 tokens ({@link QuantizerBench});</li>
+ *   <li>{@code extract [--seconds S]}: extraction (decode, featurize, encoder, write) for the Small and Large
+ *       presets ({@link org.nestspark.bench.ExtractBench}).</li>
  * </ul>
  */
 final class BenchCommand {
@@ -24,7 +26,7 @@ final class BenchCommand {
   static int run(List<String> args, PrintStream out, PrintStream err) throws CommandLine.UsageException {
     CommandLine cl = CommandLine.parse("bench", args, Set.of("seconds"), Set.of());
     if (cl.positional.isEmpty()) {
-      throw new CommandLine.UsageException("usage: nest bench featurize|train|quantizer [args]");
+      throw new CommandLine.UsageException("usage: nest bench featurize|train|quantizer|extract [args]");
     }
     List<String> rest = new ArrayList<>(cl.positional.subList(1, cl.positional.size()));
     switch (cl.positional.get(0)) {
@@ -35,11 +37,20 @@ final class BenchCommand {
       case "train":
         NestGraphBench.main(rest.toArray(new String[0]));
         return 0;
+      case "extract":
+        int s = Integer.parseInt(cl.optional("seconds") == null ? "20" : cl.optional("seconds"));
+        try {
+          out.println(org.nestspark.bench.ExtractBench.run(s, 8, 10.0));
+        } catch (java.io.IOException e) {
+          err.println("nest bench extract: " + e.getMessage());
+          return 1;
+        }
+        return 0;
       case "quantizer":
         QuantizerBench.main(rest.toArray(new String[0]));
         return 0;
       default:
-        throw new CommandLine.UsageException("unknown benchmark '" + cl.positional.get(0) + "': featurize, train or quantizer");
+        throw new CommandLine.UsageException("unknown benchmark '" + cl.positional.get(0) + "': featurize, train, quantizer or extract");
     }
   }
 }

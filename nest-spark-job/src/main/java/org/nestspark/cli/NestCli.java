@@ -23,7 +23,7 @@ public final class NestCli {
       "  extract --model M --input I --output O     per-layer encoder features (.npy [L, D, T] or parquet) of a manifest, folder or file",
       "  import-nemo --model X.nemo --out DIR|F.ckpt  a NeMo NEST .nemo as a nest-spark checkpoint",
       "  export-nemo --checkpoint C --out X.nemo    a nest-spark checkpoint as a .nemo for NeMo's restore_from",
-      "  bench featurize|train|quantizer             throughput on this machine (featurizer, Small graph step, quantizer)",
+      "  bench featurize|train|quantizer|extract     throughput on this machine (featurizer, Small graph step, quantizer, extraction)",
       "  config                                      print the resolved configuration",
       "  help                                        this text",
       "",
