@@ -28,7 +28,8 @@ import org.nestspark.config.NestConfigException;
  * nest-spark does not have is accepted only with the one value nest-spark implements (e.g.
  * {@code encoder.use_bias: true}, {@code preprocessor.exact_pad: false}); anything else is an error naming
  * the key and the value. Keys of the data, optimiser and augmentation sections that nest-spark does not
- * use (e.g. {@code train_ds.pin_memory}) are ignored and reported as notes. The map {@code nest_spark}
+ * use (e.g. {@code train_ds.pin_memory}) are ignored and reported as notes, and so are the dataset paths
+ * ({@code manifest_filepath}, {@code noise_manifest}: they name files on the machine that trained the model). The map {@code nest_spark}
  * (written by {@link #fromConfig}) carries nest-spark's own keys back.
  *
  * <p><b>nest-spark → NeMo</b> ({@link #fromConfig}): the structure, order and {@code _target_}s of NeMo's
@@ -225,6 +226,11 @@ public final class NemoConfigs {
         }
         walk(child, e.getValue(), reference, overrides, notes, problems);
       }
+      return;
+    }
+    if (path.endsWith(".manifest_filepath") || path.endsWith(".noise_manifest")) {
+      // paths on the machine that trained the model: a run names its own data
+      notes.add("ignored " + path + " = " + v);
       return;
     }
     if (reference.containsKey(ours)) {

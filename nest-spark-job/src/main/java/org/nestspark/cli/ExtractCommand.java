@@ -55,7 +55,7 @@ final class ExtractCommand {
       return 1;
     }
     for (String n : m.notes()) {
-      if (!n.startsWith("ignored ")) {
+      if (!n.startsWith("ignored ") && !n.startsWith("no ")) {
         out.println("  note: " + n);
       }
     }

@@ -23,6 +23,21 @@ import org.nestspark.train.CheckpointIO;
 final class ImportNemoCommand {
   private ImportNemoCommand() {}
 
+  /** Notes of an import: ignored NeMo settings on one line, the others one per line. */
+  static void printNotes(List<String> notes, PrintStream out) {
+    List<String> ignored = new java.util.ArrayList<>();
+    for (String n : notes) {
+      if (n.startsWith("ignored ")) {
+        ignored.add(n.substring("ignored ".length()).replaceFirst(" = .*", ""));
+      } else {
+        out.println("  note: " + n);
+      }
+    }
+    if (!ignored.isEmpty()) {
+      out.println("  note: " + ignored.size() + " NeMo setting(s) nest-spark does not use were ignored: " + String.join(", ", ignored));
+    }
+  }
+
   static int run(List<String> args, PrintStream out, PrintStream err) throws CommandLine.UsageException {
     CommandLine cl = CommandLine.parse("import-nemo", args, Set.of("model", "out", "config"), Set.of());
     if (!cl.positional.isEmpty()) {
@@ -36,9 +51,7 @@ final class ImportNemoCommand {
     Configuration conf = new Configuration();
     try {
       NemoImport.Imported m = NestModels.load(model, conf, cl.all("config"), cl.overrides);
-      for (String n : m.notes()) {
-        out.println("  note: " + n);
-      }
+      printNotes(m.notes(), out);
       Path target = NestPaths.fromUserString(outArg);
       FileSystem fs = target.getFileSystem(conf);
       Path written;
