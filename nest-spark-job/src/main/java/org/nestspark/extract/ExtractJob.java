@@ -133,6 +133,9 @@ public final class ExtractJob {
       batches.add(new Batch(b, es, ts, part));
     }
 
+    if ("parquet".equals(format)) {
+      removeStaleParts(fs, out, batches.size(), log);
+    }
     List<ExtractOutcome> outcomes = new ArrayList<>();
     ExtractTimings timings = new ExtractTimings();
     if (!batches.isEmpty()) {
@@ -171,6 +174,17 @@ public final class ExtractJob {
       }
     }
     return new ExtractReport(written, existing, skipped, in.problems, seconds, (System.nanoTime() - t0) / 1e9, timings, featuresJson, layers);
+  }
+
+  /** Deletes {@code part-NNNNN.parquet} files of an earlier run whose index is beyond this plan's batches. */
+  static void removeStaleParts(FileSystem fs, Path out, int numBatches, PrintStream log) throws IOException {
+    for (FileStatus st : fs.listStatus(out)) {
+      java.util.regex.Matcher m = java.util.regex.Pattern.compile("part-(\\d{5,})\\.parquet").matcher(st.getPath().getName());
+      if (st.isFile() && m.matches() && Long.parseLong(m.group(1)) >= numBatches) {
+        log.println("extract: removing " + NestPaths.display(st.getPath()) + " (a batch of an earlier run with another input or batch size)");
+        fs.delete(st.getPath(), false);
+      }
+    }
   }
 
   // ------------------------------------------------------------------ input listing (driver)

@@ -53,7 +53,9 @@ import org.nestspark.manifest.ManifestEntry;
  * {@code np.frombuffer(v, '<f4').reshape(dim, frames)}. A binary column rather than
  * {@code array<float>}: it is the npy layout, about 4× faster to write and read, and Large models give
  * millions of values per utterance. The footer's key-value metadata {@code nest.utterances} lists the
- * entry ids and frames written, so a rerun recognises a complete part and keeps it.
+ * batch's entry ids and the ids and frames written, so a rerun recognises a complete part of the same
+ * plan and keeps it; a part of another plan (other input or batch size) is written again, and parts
+ * beyond the plan's last batch are deleted by the driver.
  */
 final class ParquetFeatureWriter {
   static final MessageType SCHEMA = Types.buildMessage()
@@ -79,6 +81,10 @@ final class ParquetFeatureWriter {
     ArrayNode ls = meta.putArray("layers");
     for (int l : layers) {
       ls.add(l);
+    }
+    ArrayNode all = meta.putArray("batch");
+    for (ManifestEntry e : b.entries) {
+      all.add(e.id());
     }
     ArrayNode us = meta.putArray("utterances");
     for (int k = 0; k < entries.size(); k++) {
@@ -131,8 +137,13 @@ final class ParquetFeatureWriter {
           return null;
         }
         JsonNode m = JSON.readTree(meta);
-        if (m.get("layers").size() != numLayers) {
+        if (m.get("layers").size() != numLayers || m.get("batch") == null || m.get("batch").size() != b.entries.size()) {
           return null;
+        }
+        for (int i = 0; i < b.entries.size(); i++) {
+          if (m.get("batch").get(i).asLong() != b.entries.get(i).id()) {
+            return null; // a part of another plan (other input or batch size): computed again
+          }
         }
         Map<Long, Integer> frames = new HashMap<>();
         for (JsonNode u : m.get("utterances")) {

@@ -156,6 +156,12 @@ class ExtractCommandTest {
     ExtractTestSupport.Run again = nest("extract", "--model", model.toString(), "--input", dir.resolve("audio").toString(), "--output",
         out.toString(), "--format", "parquet", "--layers", "1,0", "extract.batch_size=3");
     assertTrue(again.out().startsWith("extracted 5 utterance(s) (0 written, 5 already complete)"), again.out());
+    // another batch size: another plan, so every part is written again and the extra parts go
+    ExtractTestSupport.Run other = nest("extract", "--model", model.toString(), "--input", dir.resolve("audio").toString(), "--output",
+        out.toString(), "--format", "parquet", "--layers", "1,0", "extract.batch_size=8");
+    assertTrue(other.out().startsWith("extracted 5 utterance(s) (5 written, 0 already complete)"), other.out());
+    assertTrue(Files.exists(out.resolve("part-00000.parquet")));
+    assertTrue(!Files.exists(out.resolve("part-00001.parquet")), "stale part kept");
   }
 
   @Test
