@@ -195,6 +195,10 @@ class ExtractCommandTest {
         dir.resolve("o2").toString(), "--layers", "2");
     assertEquals(2, bad.code());
     assertTrue(bad.err().contains("layer 2 does not exist (the model has 2 layers, 0..1)"), bad.err());
+    ExtractTestSupport.Run noInput = nest("extract", "--model", model.toString(), "--input", dir.resolve("nowhere").toString(), "--output",
+        dir.resolve("o4").toString());
+    assertEquals(1, noInput.code());
+    assertTrue(noInput.err().contains("--input " + dir.resolve("nowhere") + ": no such file or folder"), noInput.err());
     Files.writeString(dir.resolve("junk.nemo"), "not a tar");
     ExtractTestSupport.Run junk = nest("extract", "--model", dir.resolve("junk.nemo").toString(), "--input", dir.resolve("one.wav").toString(),
         "--output", dir.resolve("o3").toString());
