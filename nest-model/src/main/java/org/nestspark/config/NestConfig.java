@@ -47,7 +47,8 @@ import org.nestspark.io.NestPaths;
 public final class NestConfig implements Serializable {
   private static final long serialVersionUID = 1L;
   /** Top-level sections that belong to nest-spark; a user key outside them is unknown. */
-  static final Set<String> ROOTS = Set.of("model", "trainer", "exp_manager", "data", "featurize", "spark", "pretrain", "init_from_pretrained");
+  static final Set<String> ROOTS = Set.of("model", "trainer", "exp_manager", "data", "featurize", "extract", "spark", "pretrain",
+      "init_from_pretrained");
 
   private final String rendered;
   private transient Config config;

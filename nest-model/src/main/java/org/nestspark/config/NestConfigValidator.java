@@ -285,6 +285,10 @@ final class NestConfigValidator {
     k.bool("data.resample");
     k.nonNegativeInt("featurize.num_partitions");
     k.bool("featurize.overwrite");
+    k.oneOf("extract.format", "npy", "parquet");
+    k.positiveInt("extract.batch_size");
+    k.nonNegativeInt("extract.num_partitions");
+    k.bool("extract.overwrite");
     if (!k.problems.isEmpty()) {
       throw new NestConfigException(k.problems);
     }

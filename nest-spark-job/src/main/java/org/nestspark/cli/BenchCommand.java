@@ -11,7 +11,7 @@ import org.nestspark.model.bench.NestGraphBench;
 import org.nestspark.ssl.QuantizerBench;
 
 /**
- * {@code nest bench featurize|train|quantizer}: prints throughput figures measured on this machine.
+ * {@code nest bench featurize|train|pretrain|quantizer|extract}: prints throughput figures measured on this machine.
  * <ul>
  *   <li>{@code featurize [--seconds S]}: log-mel featurization, 1 and all threads ({@link FeaturizeBench});</li>
  *   <li>{@code train [ITERATIONS [THREADS [BATCH [SECONDS]]]]}: the Small NEST graph, batch 8 × 10 s:
@@ -19,7 +19,9 @@ import org.nestspark.ssl.QuantizerBench;
  *   <li>{@code pretrain [--batches N] [--master spark://H:P] [--config F]... [key=value ...]}: the same batches
  *       trained in one process, on Spark local[2] with parameter averaging, and optionally on a standalone
  *       cluster ({@link PretrainBench}); default: the tiny preset on the bundled sample corpus;</li>
- *   <li>{@code quantizer}: the float64-exact quantizer on 8 × 125 tokens ({@link QuantizerBench}).</li>
+ *   <li>{@code quantizer}: the float64-exact quantizer on 8 × 125 tokens ({@link QuantizerBench});</li>
+ *   <li>{@code extract [--seconds S]}: extraction (decode, featurize, encoder, write) for the Small and Large
+ *       presets ({@link org.nestspark.bench.ExtractBench}).</li>
  * </ul>
  */
 final class BenchCommand {
@@ -28,7 +30,7 @@ final class BenchCommand {
   static int run(List<String> args, PrintStream out, PrintStream err) throws CommandLine.UsageException {
     CommandLine cl = CommandLine.parse("bench", args, Set.of("seconds", "batches", "master", "config"), Set.of());
     if (cl.positional.isEmpty()) {
-      throw new CommandLine.UsageException("usage: nest bench featurize|train|pretrain|quantizer [args]");
+      throw new CommandLine.UsageException("usage: nest bench featurize|train|pretrain|quantizer|extract [args]");
     }
     List<String> rest = new ArrayList<>(cl.positional.subList(1, cl.positional.size()));
     switch (cl.positional.get(0)) {
@@ -48,11 +50,20 @@ final class BenchCommand {
           return 1;
         }
         return 0;
+      case "extract":
+        int s = Integer.parseInt(cl.optional("seconds") == null ? "20" : cl.optional("seconds"));
+        try {
+          out.println(org.nestspark.bench.ExtractBench.run(s, 8, 10.0));
+        } catch (java.io.IOException e) {
+          err.println("nest bench extract: " + e.getMessage());
+          return 1;
+        }
+        return 0;
       case "quantizer":
         QuantizerBench.main(rest.toArray(new String[0]));
         return 0;
       default:
-        throw new CommandLine.UsageException("unknown benchmark '" + cl.positional.get(0) + "': featurize, train, pretrain or quantizer");
+        throw new CommandLine.UsageException("unknown benchmark '" + cl.positional.get(0) + "': featurize, train, pretrain, quantizer or extract");
     }
   }
 }

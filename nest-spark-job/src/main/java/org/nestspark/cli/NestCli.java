@@ -21,7 +21,10 @@ public final class NestCli {
       "commands:",
       "  pretrain [key=value ...]                    NEST pretraining on Spark (needs model.train_ds.manifest_filepath, exp_manager.exp_dir)",
       "  featurize --manifest M[,M2...] --out DIR    log-mel features of every utterance as .npy + features.json",
-      "  bench featurize|train|quantizer             throughput on this machine (featurizer, Small graph step, quantizer)",
+      "  extract --model M --input I --output O     per-layer encoder features (.npy [L, D, T] or parquet) of a manifest, folder or file",
+      "  import-nemo --model X.nemo --out DIR|F.ckpt  a NeMo NEST .nemo as a nest-spark checkpoint",
+      "  export-nemo --checkpoint C --out X.nemo    a nest-spark checkpoint as a .nemo for NeMo's restore_from",
+      "  bench featurize|train|quantizer|extract     throughput on this machine (featurizer, Small graph step, quantizer, extraction)",
       "  config                                      print the resolved configuration",
       "  help                                        this text",
       "",
@@ -56,6 +59,12 @@ public final class NestCli {
           return PretrainCommand.run(rest, out, err);
         case "featurize":
           return FeaturizeCommand.run(rest, out, err);
+        case "extract":
+          return ExtractCommand.run(rest, out, err);
+        case "import-nemo":
+          return ImportNemoCommand.run(rest, out, err);
+        case "export-nemo":
+          return ExportNemoCommand.run(rest, out, err);
         case "bench":
           return BenchCommand.run(rest, out, err);
         case "config":

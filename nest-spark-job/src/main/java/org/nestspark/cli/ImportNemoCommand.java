@@ -1,0 +1,82 @@
+package org.nestspark.cli;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.util.List;
+import java.util.Set;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.nestspark.io.NestPaths;
+import org.nestspark.model.NemoStateDictException;
+import org.nestspark.model.NestGraph;
+import org.nestspark.nemo.NemoImport;
+import org.nestspark.nemo.NestModels;
+import org.nestspark.train.CheckpointIO;
+
+/**
+ * {@code nest import-nemo --model X.nemo --out DIR|FILE.ckpt [--config F] [key=value ...]}: a NeMo NEST
+ * model ({@link NemoImport}: config from the archive, every tensor by NeMo key) written as one of
+ * nest-spark's checkpoints ({@link CheckpointIO}; a folder gets {@code step-000000.ckpt}). Exit 0 done,
+ * 1 unreadable archive or tensors that do not fit, 2 bad usage or an unsupported NeMo setting.
+ */
+final class ImportNemoCommand {
+  private ImportNemoCommand() {}
+
+  /** Notes of an import: ignored NeMo settings on one line, the others one per line. */
+  static void printNotes(List<String> notes, PrintStream out) {
+    List<String> ignored = new java.util.ArrayList<>();
+    for (String n : notes) {
+      if (n.startsWith("ignored ")) {
+        ignored.add(n.substring("ignored ".length()).replaceFirst(" = .*", ""));
+      } else {
+        out.println("  note: " + n);
+      }
+    }
+    if (!ignored.isEmpty()) {
+      out.println("  note: " + ignored.size() + " NeMo setting(s) nest-spark does not use were ignored: " + String.join(", ", ignored));
+    }
+  }
+
+  static int run(List<String> args, PrintStream out, PrintStream err) throws CommandLine.UsageException {
+    CommandLine cl = CommandLine.parse("import-nemo", args, Set.of("model", "out", "config"), Set.of());
+    if (!cl.positional.isEmpty()) {
+      throw new CommandLine.UsageException("unexpected argument '" + cl.positional.get(0) + "'");
+    }
+    String model = cl.required("model");
+    String outArg = cl.required("out");
+    if (!NemoImport.isNemoPath(model)) {
+      throw new CommandLine.UsageException("--model " + model + ": expected a .nemo file");
+    }
+    Configuration conf = new Configuration();
+    try {
+      NemoImport.Imported m = NestModels.load(model, conf, cl.all("config"), cl.overrides);
+      printNotes(m.notes(), out);
+      Path target = NestPaths.fromUserString(outArg);
+      FileSystem fs = target.getFileSystem(conf);
+      Path written;
+      if (outArg.endsWith(".ckpt")) {
+        if (target.getParent() != null) {
+          fs.mkdirs(target.getParent());
+        }
+        CheckpointIO.write(fs, target, NestModels.checkpointOf(m));
+        written = target;
+      } else {
+        written = CheckpointIO.save(target, NestModels.checkpointOf(m), conf);
+      }
+      out.printf("imported %s: %d layers, d_model %d, %d heads, %,d trainable parameters%n", model,
+          m.config().getInt("model.encoder.n_layers"), m.config().getInt("model.encoder.d_model"),
+          m.config().getInt("model.encoder.n_heads"), NestGraph.numTrainableParams(m.graph()));
+      if (!m.frozen().isEmpty()) {
+        out.println("  note: the checkpoint keeps the encoder and decoder; the archive's frozen quantizer and mask embedding are not"
+            + " part of a nest-spark checkpoint (it draws its own from data.seed); export-nemo --frozen-from " + model
+            + " puts NeMo's back");
+      }
+      out.println("checkpoint: " + NestPaths.display(written));
+      return 0;
+    } catch (NemoStateDictException | IOException e) {
+      err.println("nest import-nemo: " + e.getMessage());
+      return 1;
+    }
+  }
+}

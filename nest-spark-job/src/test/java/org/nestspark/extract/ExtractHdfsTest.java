@@ -1,0 +1,93 @@
+package org.nestspark.extract;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.nestspark.extract.ExtractTestSupport.golden;
+import static org.nestspark.extract.ExtractTestSupport.maxAbsDiff;
+import static org.nestspark.extract.ExtractTestSupport.nest;
+
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.hdfs.MiniDFSCluster;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nestspark.io.Npy;
+import org.nestspark.io.NpyArray;
+
+/** {@code nest extract} with the model, manifest, audio and outputs on a real HDFS (Hadoop's mini cluster), hdfs:// end to end. */
+class ExtractHdfsTest {
+  private static MiniDFSCluster cluster;
+  private static FileSystem hdfs;
+  private static String base;
+
+  @BeforeAll
+  static void startHdfs(@TempDir Path tmp) throws Exception {
+    Configuration conf = new Configuration();
+    conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, tmp.resolve("hdfs").toString());
+    cluster = new MiniDFSCluster.Builder(conf).numDataNodes(1).build();
+    cluster.waitActive();
+    hdfs = cluster.getFileSystem();
+    base = hdfs.getUri().toString();
+  }
+
+  @AfterAll
+  static void stopHdfs() {
+    if (cluster != null) {
+      cluster.shutdown();
+    }
+  }
+
+  private static void put(String resource, String hdfsPath) throws Exception {
+    try (OutputStream out = hdfs.create(new org.apache.hadoop.fs.Path(hdfsPath))) {
+      out.write(ExtractTestSupport.resource(resource));
+    }
+  }
+
+  private static NpyArray read(String hdfsPath) throws Exception {
+    try (InputStream in = hdfs.open(new org.apache.hadoop.fs.Path(hdfsPath))) {
+      return Npy.read(in);
+    }
+  }
+
+  @Test
+  void extractsFromAndToHdfs() throws Exception {
+    put("/golden/nemo/tiny_gz.nemo", "/models/tiny.nemo");
+    put("/golden/features/wav/speech_1s.wav", "/corpus/wav/speech 1s #1.wav");
+    put("/golden/features/wav/tone440_1p5s.wav", "/corpus/wav/tone.wav");
+    try (OutputStream out = hdfs.create(new org.apache.hadoop.fs.Path("/corpus/manifest.json"))) {
+      out.write(String.join("\n",
+          "{\"audio_filepath\": \"wav/speech 1s #1.wav\", \"duration\": 1.0}",
+          "{\"audio_filepath\": \"/corpus/wav/tone.wav\"}",
+          "{\"audio_filepath\": \"wav/missing.wav\"}", "").getBytes(StandardCharsets.UTF_8));
+    }
+    ExtractTestSupport.Run r = nest("extract", "--model", base + "/models/tiny.nemo", "--input", base + "/corpus/manifest.json",
+        "--output", base + "/features");
+    assertEquals(0, r.code(), r.err());
+    assertTrue(r.out().startsWith("extracted 2 utterance(s) (2 written, 0 already complete), skipped 1"), r.out());
+    assertTrue(r.out().contains("manifest.json:3") && r.out().contains("missing.wav"), r.out());
+    NpyArray speech = read("/features/_corpus_wav_speech 1s #1_wav.npy");
+    assertArrayEquals(golden("speech_1s").shape(), speech.shape());
+    assertTrue(maxAbsDiff(speech.floatData(), golden("speech_1s").floatData()) <= 1e-4);
+    assertTrue(maxAbsDiff(read("/features/_corpus_wav_tone_wav.npy").floatData(), golden("tone440_1p5s").floatData()) <= 1e-4);
+    List<String> lines;
+    try (InputStream in = hdfs.open(new org.apache.hadoop.fs.Path("/features/features.json"))) {
+      lines = List.of(new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n"));
+    }
+    assertEquals(2, lines.size());
+    assertTrue(lines.get(0).contains("\"feature_path\":\"" + base + "/features/_corpus_wav_speech 1s #1_wav.npy\""), lines.get(0));
+
+    // a folder on HDFS, rerun over existing outputs: nothing recomputed
+    ExtractTestSupport.Run again = nest("extract", "--model", base + "/models/tiny.nemo", "--input", base + "/corpus/wav",
+        "--output", base + "/features");
+    assertEquals(0, again.code(), again.err());
+    assertTrue(again.out().startsWith("extracted 2 utterance(s) (0 written, 2 already complete), skipped 0"), again.out());
+  }
+}
