@@ -41,6 +41,7 @@ import org.nestspark.manifest.ManifestProblem;
 import org.nestspark.manifest.ManifestReadResult;
 import org.nestspark.manifest.ManifestReader;
 import org.nestspark.model.NestGraph;
+import org.nestspark.nemo.NemoExport;
 import org.nestspark.train.AdamW;
 import org.nestspark.train.Checkpoint;
 import org.nestspark.train.DecoupledWeightDecay;
@@ -70,7 +71,8 @@ import org.nestspark.train.TrainStep;
  *
  * <p><b>Validation, checkpoints, resume.</b> Every {@code val_check_interval} steps and at the end,
  * {@link Validator} scores the whole validation manifest with fixed seeds, and {@link CheckpointManager}
- * saves a checkpoint (also every {@code every_n_train_steps}). With {@code resume_if_exists} a run started
+ * saves a checkpoint (also every {@code every_n_train_steps}); with {@code always_save_nemo} the best weights
+ * are also written as {@code checkpoints/<name>.nemo} (NeMo's layout, {@link NemoExport}). With {@code resume_if_exists} a run started
  * again on the same {@code exp_dir} continues from the newest valid checkpoint: same step, epoch, position
  * in the epoch's plan, weights, AdamW state and schedule; {@link MetricsLog} drops records after that step.
  *
@@ -97,6 +99,7 @@ public final class PretrainJob {
   private final int averagingFrequency;
   private final double hopSeconds;
   private final NoamAnnealing schedule;
+  private final boolean alwaysSaveNemo;
 
   private PretrainJob(JavaSparkContext sc, NestConfig cfg, PrintStream out) {
     this.sc = sc;
@@ -115,6 +118,7 @@ public final class PretrainJob {
     this.averagingFrequency = cfg.getInt("pretrain.averaging_frequency");
     this.hopSeconds = cfg.getDouble("model.preprocessor.window_stride");
     this.schedule = NoamAnnealing.fromConfig(cfg);
+    this.alwaysSaveNemo = cfg.getBoolean("exp_manager.checkpoint_callback_params.always_save_nemo");
   }
 
   /**
@@ -501,6 +505,12 @@ public final class PretrainJob {
       Path p = ckpts.save(c, valLoss);
       metrics.flush();
       out.println("[pretrain] saved " + p);
+      if (alwaysSaveNemo && Double.isFinite(valLoss) && ckpts.bestStep().orElse(-1L) == step) {
+        // NeMo's exp_manager always_save_nemo: the best weights as <name>.nemo beside the checkpoints
+        Path nemo = new Path(ckpts.dir(), cfg.getString("exp_manager.name") + ".nemo");
+        NemoExport.write(cfg, graph, Map.of(), nemo, hadoopConf);
+        out.println("[pretrain] best val_loss so far: wrote " + nemo);
+      }
     }
   }
 

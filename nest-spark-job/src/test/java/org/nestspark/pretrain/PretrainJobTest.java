@@ -129,6 +129,14 @@ class PretrainJobTest {
     JsonNode best = JSON.readTree(ckpts.resolve("best.json").toFile());
     double bestLoss = Math.min(vals.get(0).get("val_loss").asDouble(), vals.get(1).get("val_loss").asDouble());
     assertEquals(bestLoss, best.get("metric").asDouble(), 0.0);
+    // always_save_nemo: the best weights as a .nemo that imports back to the best checkpoint's encoder
+    org.nestspark.nemo.NemoModel nemo = org.nestspark.nemo.NemoArchive.read(new org.apache.hadoop.fs.Path(ckpts.resolve("nest.nemo").toUri()),
+        new Configuration(false));
+    Checkpoint bestCkpt = CheckpointIO.load(new org.apache.hadoop.fs.Path(ckpts.resolve(best.get("checkpoint").asText()).toUri()),
+        new Configuration(false));
+    String key = "encoder.layers.0.feed_forward1.linear1.weight";
+    org.junit.jupiter.api.Assertions.assertArrayEquals(org.nestspark.model.NemoStateDict.fromGraph(bestCkpt.model()).get(key).toFloatArray(),
+        nemo.tensor(key).toFloatArray());
 
     // a restart on the same exp_dir resumes at step 12 and the metrics continue from there
     Run b = nest(args(manifest, 18));
