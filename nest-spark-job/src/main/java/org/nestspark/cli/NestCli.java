@@ -22,6 +22,7 @@ public final class NestCli {
       "  featurize --manifest M[,M2...] --out DIR    log-mel features of every utterance as .npy + features.json",
       "  bench featurize|train|quantizer             throughput on this machine (featurizer, Small graph step, quantizer)",
       "  config                                      print the resolved configuration",
+      "  doctor [--expect-gpu]                       ND4J backend, devices, BLAS, threads, versions; one tiny training step",
       "  help                                        this text",
       "",
       "Every command takes --config FILE (a preset such as conf/nest-tiny.conf; repeatable, later wins) and",
@@ -57,6 +58,8 @@ public final class NestCli {
           return BenchCommand.run(rest, out, err);
         case "config":
           return ConfigCommand.run(rest, out, err);
+        case "doctor":
+          return DoctorCommand.run(rest, out, err);
         default:
           err.println("unknown command '" + command + "'\n\n" + USAGE);
           return 2;
