@@ -9,8 +9,6 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 DIR=${NEST_CLUSTER_DIR:-$ROOT/target/standalone}
 CP_FILE=$DIR/spark-classpath.txt
-JAR=$(ls "$ROOT"/nest-spark-job/target/nest-spark-job-*-spark.jar 2>/dev/null | head -1 || true)
-[[ -n "$JAR" ]] || { echo "submit.sh: build first: mvn -DskipTests package" >&2; exit 1; }
 if [[ ! -s "$CP_FILE" ]]; then
   mkdir -p "$DIR"
   mvn -q -B -f "$ROOT/deploy/standalone/spark-dist-pom.xml" dependency:build-classpath -Dmdep.outputFile="$CP_FILE" -Dmdep.includeScope=runtime >&2
@@ -27,6 +25,8 @@ if (( passthrough )); then
   exec "${JAVA_HOME:+$JAVA_HOME/bin/}java" -Xmx"${NEST_DRIVER_MEMORY:-2g}" $OPENS -cp "$(cat "$CP_FILE")" \
     org.apache.spark.deploy.SparkSubmit "${opts[@]}"
 fi
+JAR=$(ls "$ROOT"/nest-spark-job/target/nest-spark-job-*-spark.jar 2>/dev/null | head -1 || true)
+[[ -n "$JAR" ]] || { echo "submit.sh: build first: mvn -DskipTests package" >&2; exit 1; }
 # shellcheck disable=SC2086
 exec "${JAVA_HOME:+$JAVA_HOME/bin/}java" -Xmx"${NEST_DRIVER_MEMORY:-2g}" $OPENS -cp "$(cat "$CP_FILE")" \
   org.apache.spark.deploy.SparkSubmit "${opts[@]}" --class org.nestspark.cli.NestCli "$JAR" "$@"

@@ -188,7 +188,7 @@ conf "spark.serializer=org.apache.spark.serializer.KryoSerializer"
 conf "spark.kryo.registrator=org.nd4j.kryo.Nd4jRegistrator"
 conf "spark.kryoserializer.buffer.max=1024m"
 conf "spark.executor.memoryOverhead=$eoff"
-conf "spark.driver.memoryOverhead=$doff"
+[[ "$mode" == cluster ]] && conf "spark.driver.memoryOverhead=$doff"
 conf "spark.task.cpus=$task_cpus"
 conf "spark.executorEnv.OMP_NUM_THREADS=$omp"
 conf "spark.executorEnv.LC_ALL=C.UTF-8"
@@ -196,15 +196,19 @@ conf "spark.executorEnv.LC_ALL=C.UTF-8"
 conf "spark.dynamicAllocation.enabled=false"
 case "$target" in
   yarn)
-    conf "spark.yarn.appMasterEnv.OMP_NUM_THREADS=$dcores"
-    conf "spark.yarn.appMasterEnv.LC_ALL=C.UTF-8"
+    if [[ "$mode" == cluster ]]; then
+      conf "spark.yarn.appMasterEnv.OMP_NUM_THREADS=$dcores"
+      conf "spark.yarn.appMasterEnv.LC_ALL=C.UTF-8"
+    fi
     ;;
   k8s)
     conf "spark.kubernetes.container.image=$image"
     conf "spark.kubernetes.namespace=$namespace"
     conf "spark.kubernetes.authenticate.driver.serviceAccountName=$sa"
-    conf "spark.kubernetes.driverEnv.OMP_NUM_THREADS=$dcores"
-    conf "spark.kubernetes.driverEnv.LC_ALL=C.UTF-8"
+    if [[ "$mode" == cluster ]]; then
+      conf "spark.kubernetes.driverEnv.OMP_NUM_THREADS=$dcores"
+      conf "spark.kubernetes.driverEnv.LC_ALL=C.UTF-8"
+    fi
     [[ -n "$upload" ]] && conf "spark.kubernetes.file.upload.path=$upload"
     ;;
   standalone)
