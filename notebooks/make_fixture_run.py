@@ -62,11 +62,13 @@ def write_metrics(run, rng, max_steps=60, log_every=5, val_every=20, steps_per_e
             lines.append({"kind": "val", "step": step, "epoch": epoch, "val_loss": round(5.6 * math.exp(-step / 90), 4),
                           "val_masked_accuracy": round(0.003 + 0.0018 * step, 4), "val_batches": 1, "time": iso(t + 2)})
             lines.append({"kind": "timing", "step": step, "data_prep_s": round(0.08 * val_every, 3),
-                          "train_s": round(1.4 * val_every, 3), "averaging_s": round(0.15 * val_every, 3)})
+                          "train_s": round(1.4 * val_every, 3), "averaging_s": round(0.15 * val_every, 3),
+                          "wall_s": round(1.75 * val_every, 3)})
             write_checkpoint(run, step, epoch)
         if step % steps_per_epoch == 0:
             lines.append({"kind": "epoch", "epoch": epoch, "step": step, "skipped_utterances": 0,
-                          "skipped_empty_batches": int(epoch == 1), "skipped_non_finite_steps": 0, "time": iso(t)})
+                          "skipped_empty_batches": int(epoch == 1), "skipped_failed_batches": 0, "skipped_non_finite_steps": 0,
+                          "time": iso(t)})
             epoch += 1
     with open(os.path.join(run, "metrics.jsonl"), "w") as f:
         for rec in lines:
