@@ -10,7 +10,8 @@
 #     mode: give a path all workers see, e.g. hdfs://...);
 #   * Java 17 module options (--add-opens ...) and the Aeron flag of SharedTrainingMaster, for the driver
 #     and the executors (spark.driver/executor.extraJavaOptions);
-#   * Kryo with org.nd4j.kryo.Nd4jRegistrator;
+#   * Kryo with nest-spark's registrator org.nestspark.spark.NestKryoRegistrator (ND4J's
+#     org.nd4j.kryo.Nd4jRegistrator plus Java serialization for records, which Spark's Kryo 4 cannot build);
 #   * ND4J's off-heap memory: -Dorg.bytedeco.javacpp.maxbytes = memoryOverhead - 1 GiB (room for the JVM's
 #     own native memory) and maxphysicalbytes = memory + memoryOverhead - 512 MiB (JavaCPP frees or fails
 #     before the cluster kills the container), for executors and driver;
@@ -43,6 +44,8 @@
 #   --service-account SA       k8s service account of the driver (default spark)
 #   --upload-path URI          k8s cluster mode: where spark-submit stages local --files (spark.kubernetes.file.upload.path)
 #   --pod-template FILE        k8s executor pod template (default deploy/k8s/executor-pod-template.yaml when GPUs are used)
+#   --kryo-registrator CLASS   spark.kryo.registrator (default org.nestspark.spark.NestKryoRegistrator; ND4J's own is
+#                              org.nd4j.kryo.Nd4jRegistrator)
 #   --conf KEY=VALUE           any extra Spark setting (repeatable; applied last, so it wins)
 #   --spark-submit CMD         the spark-submit to run (default $SPARK_HOME/bin/spark-submit, else spark-submit on PATH)
 #   --dry-run                  print the exact command and exit
@@ -81,6 +84,7 @@ quote() {
 
 target="" mode="" master="" jar="" name="" queue="" image="" namespace=default sa=spark upload="" template=""
 executors=2 ecores=4 emem=8g eoff=8g dcores=2 dmem=8g doff=4g gpus=0 omp="" dry=0
+kryo=org.nestspark.spark.NestKryoRegistrator
 submit=${SPARK_HOME:+$SPARK_HOME/bin/}spark-submit
 configs=() extra=()
 while [[ $# -gt 0 ]]; do
@@ -89,7 +93,7 @@ while [[ $# -gt 0 ]]; do
     --dry-run) dry=1; shift ;;
     --target|--deploy-mode|--master|--config|--jar|--name|--executors|--executor-cores|--executor-memory|--executor-offheap|\
     --driver-cores|--driver-memory|--driver-offheap|--gpus-per-executor|--omp-threads|--queue|--image|--namespace|\
-    --service-account|--upload-path|--pod-template|--conf|--spark-submit)
+    --service-account|--upload-path|--pod-template|--conf|--spark-submit|--kryo-registrator)
       [[ $# -ge 2 ]] || die "$1 needs a value"
       case "$1" in
         --target) target=$2 ;; --deploy-mode) mode=$2 ;; --master) master=$2 ;; --config) configs+=("$2") ;;
@@ -98,6 +102,7 @@ while [[ $# -gt 0 ]]; do
         --driver-memory) dmem=$2 ;; --driver-offheap) doff=$2 ;; --gpus-per-executor) gpus=$2 ;; --omp-threads) omp=$2 ;;
         --queue) queue=$2 ;; --image) image=$2 ;; --namespace) namespace=$2 ;; --service-account) sa=$2 ;;
         --upload-path) upload=$2 ;; --pod-template) template=$2 ;; --conf) extra+=("$2") ;; --spark-submit) submit=$2 ;;
+        --kryo-registrator) kryo=$2 ;;
       esac
       shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -185,7 +190,7 @@ conf() { cmd+=(--conf "$1"); }
 conf "spark.driver.extraJavaOptions=$OPENS $AERON $d_javacpp"
 conf "spark.executor.extraJavaOptions=$OPENS $AERON $e_javacpp"
 conf "spark.serializer=org.apache.spark.serializer.KryoSerializer"
-conf "spark.kryo.registrator=org.nd4j.kryo.Nd4jRegistrator"
+conf "spark.kryo.registrator=$kryo"
 conf "spark.kryoserializer.buffer.max=1024m"
 conf "spark.executor.memoryOverhead=$eoff"
 [[ "$mode" == cluster ]] && conf "spark.driver.memoryOverhead=$doff"

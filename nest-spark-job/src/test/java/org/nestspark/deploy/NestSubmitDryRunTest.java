@@ -77,7 +77,7 @@ class NestSubmitDryRunTest {
           --conf 'spark.driver.extraJavaOptions={OPENS} -Dorg.bytedeco.javacpp.maxbytes=1024m -Dorg.bytedeco.javacpp.maxphysicalbytes=5632m' \\
           --conf 'spark.executor.extraJavaOptions={OPENS} -Dorg.bytedeco.javacpp.maxbytes=3072m -Dorg.bytedeco.javacpp.maxphysicalbytes=9728m' \\
           --conf spark.serializer=org.apache.spark.serializer.KryoSerializer \\
-          --conf spark.kryo.registrator=org.nd4j.kryo.Nd4jRegistrator \\
+          --conf spark.kryo.registrator=org.nestspark.spark.NestKryoRegistrator \\
           --conf spark.kryoserializer.buffer.max=1024m \\
           --conf spark.executor.memoryOverhead=4g \\
           --conf spark.task.cpus=1 \\
@@ -109,7 +109,7 @@ class NestSubmitDryRunTest {
           --conf 'spark.driver.extraJavaOptions={OPENS} -Dorg.bytedeco.javacpp.maxbytes=3072m -Dorg.bytedeco.javacpp.maxphysicalbytes=11776m' \\
           --conf 'spark.executor.extraJavaOptions={OPENS} -Dorg.bytedeco.javacpp.maxbytes=15360m -Dorg.bytedeco.javacpp.maxphysicalbytes=24064m' \\
           --conf spark.serializer=org.apache.spark.serializer.KryoSerializer \\
-          --conf spark.kryo.registrator=org.nd4j.kryo.Nd4jRegistrator \\
+          --conf spark.kryo.registrator=org.nestspark.spark.NestKryoRegistrator \\
           --conf spark.kryoserializer.buffer.max=1024m \\
           --conf spark.executor.memoryOverhead=16g \\
           --conf spark.driver.memoryOverhead=4g \\
@@ -148,7 +148,7 @@ class NestSubmitDryRunTest {
           --conf 'spark.driver.extraJavaOptions={OPENS} -Dorg.bytedeco.javacpp.maxbytes=3072m -Dorg.bytedeco.javacpp.maxphysicalbytes=11776m' \\
           --conf 'spark.executor.extraJavaOptions={OPENS} -Dorg.bytedeco.javacpp.maxbytes=7168m -Dorg.bytedeco.javacpp.maxphysicalbytes=15872m' \\
           --conf spark.serializer=org.apache.spark.serializer.KryoSerializer \\
-          --conf spark.kryo.registrator=org.nd4j.kryo.Nd4jRegistrator \\
+          --conf spark.kryo.registrator=org.nestspark.spark.NestKryoRegistrator \\
           --conf spark.kryoserializer.buffer.max=1024m \\
           --conf spark.executor.memoryOverhead=8g \\
           --conf spark.task.cpus=1 \\
@@ -183,7 +183,7 @@ class NestSubmitDryRunTest {
           --conf 'spark.driver.extraJavaOptions={OPENS} -Dorg.bytedeco.javacpp.maxbytes=3072m -Dorg.bytedeco.javacpp.maxphysicalbytes=11776m' \\
           --conf 'spark.executor.extraJavaOptions={OPENS} -Dorg.bytedeco.javacpp.maxbytes=7168m -Dorg.bytedeco.javacpp.maxphysicalbytes=15872m' \\
           --conf spark.serializer=org.apache.spark.serializer.KryoSerializer \\
-          --conf spark.kryo.registrator=org.nd4j.kryo.Nd4jRegistrator \\
+          --conf spark.kryo.registrator=org.nestspark.spark.NestKryoRegistrator \\
           --conf spark.kryoserializer.buffer.max=1024m \\
           --conf spark.executor.memoryOverhead=8g \\
           --conf spark.driver.memoryOverhead=4g \\

@@ -129,9 +129,23 @@ class NestSubmitStandaloneTest {
         "--deploy-mode", mode, "--master", master, "--jar", jar.toString(), "--config", REPO.resolve("conf/nest-tiny.conf").toString(),
         "--executors", Integer.toString(executors), "--executor-cores", "1", "--executor-memory", "768m", "--executor-offheap", "1536m",
         "--driver-cores", "1", "--driver-memory", "768m", "--driver-offheap", "1536m",
-        "--spark-submit", REPO.resolve("deploy/standalone/submit.sh").toString(), "--"));
+        "--spark-submit", REPO.resolve("deploy/standalone/submit.sh").toString()));
+    if (!hasClass("org.nestspark.spark.NestKryoRegistrator")) {
+      // the wrapper's default registrator arrives with the pretraining job; ND4J's own serves featurize
+      cmd.addAll(List.of("--kryo-registrator", "org.nd4j.kryo.Nd4jRegistrator"));
+    }
+    cmd.add("--");
     cmd.addAll(List.of(command));
     return cmd;
+  }
+
+  private static boolean hasClass(String name) {
+    try {
+      Class.forName(name, false, NestSubmitStandaloneTest.class.getClassLoader());
+      return true;
+    } catch (ClassNotFoundException e) {
+      return false;
+    }
   }
 
   private static long files(Path dir) throws Exception {
