@@ -25,7 +25,8 @@
 # Exit codes (attempts.tsv's meaning column says the same):
 #    0  the job finished: trainer.max_steps reached (a later attempt resumes, finds the run complete, and
 #       finishes at once)
-#    1  the job failed (see the attempt's log); the next scheduled attempt resumes from the last checkpoint
+#    1  the job failed (see the attempt's log), or the attempt was stopped (SIGTERM, SIGINT, SIGHUP: passed on
+#       to the submitter); the next scheduled attempt resumes from the last checkpoint
 #    2  usage or configuration error (of this script or of the job): retrying does not help, fix the settings
 #   75  another attempt is live (this host's flock, or the job's RunLock refused the run folder): nothing done
 set -uo pipefail
@@ -74,8 +75,21 @@ ln -sfn "$(basename "$log")" "$logs/latest.log"
   echo "# nest-scheduled-pretrain attempt $start on $(hostname) (pid $$)"
   printf '# command:'; printf ' %q' "$submit" "$@"; echo
 } > "$log"
-"$submit" "$@" >> "$log" 2>&1   # inherits the flock: held while any process of the attempt lives
+# the submitter inherits the flock: it stays held while any process of the attempt lives
+"$submit" "$@" >> "$log" 2>&1 &
+child=$!
+stopped() { # a stop (systemctl stop, Ctrl-C, kill): pass it on, wait, record
+  trap - TERM INT HUP
+  kill -TERM "$child" 2>/dev/null
+  wait "$child"
+  record 1 "stopped by SIG$1; the next attempt resumes from the last checkpoint"
+}
+trap 'stopped TERM' TERM
+trap 'stopped INT' INT
+trap 'stopped HUP' HUP
+wait "$child"
 rc=$?
+trap - TERM INT HUP
 if grep -q 'is locked by .*last heartbeat' "$log"; then
   record 75 "another attempt is live: the run folder's lock was refused (see the log)"
 fi

@@ -136,6 +136,28 @@ class NestScheduledPretrainTest {
   }
 
   @Test
+  void aStoppedAttemptStopsItsSubmitterAndIsRecorded(@TempDir Path dir) throws Exception {
+    Path logs = dir.resolve("logs");
+    Path started = dir.resolve("started");
+    Path pidFile = dir.resolve("submitter.pid");
+    Path slow = submitter(dir, "long.sh", "echo $$ > " + pidFile + "; touch " + started + "; exec sleep 60");
+    Process attempt = start(logs, slow, PRETRAIN);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (!Files.exists(started) && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+    }
+    assertTrue(Files.exists(started));
+    long submitterPid = Long.parseLong(Files.readString(pidFile).strip());
+    long t0 = System.nanoTime();
+    new ProcessBuilder("kill", "-TERM", Long.toString(attempt.pid())).start().waitFor();
+    Result r = finish(attempt);
+    assertTrue((System.nanoTime() - t0) / 1e9 < 10, "stopped promptly");
+    assertEquals(1, r.code, r.err);
+    assertTrue(attempts(logs).get(1).contains("\t1\tstopped by SIGTERM; the next attempt resumes from the last checkpoint\t"), attempts(logs).toString());
+    assertTrue(ProcessHandle.of(submitterPid).map(h -> !h.isAlive()).orElse(true), "the submitter was stopped too");
+  }
+
+  @Test
   void refusesArgumentsThatCannotResume(@TempDir Path dir) throws Exception {
     Path ok = submitter(dir, "ok.sh", "exit 0");
     Result noExpDir = finish(start(dir.resolve("logs"), ok, "--target", "yarn", "--deploy-mode", "cluster", "--", "pretrain"));
