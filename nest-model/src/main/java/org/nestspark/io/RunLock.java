@@ -52,6 +52,17 @@ import org.slf4j.LoggerFactory;
  *       owner's files.</li>
  * </ul>
  *
+ * <p>Use: hold it for the whole run, check it before writing results.
+ *
+ * <pre>{@code
+ * try (RunLock lock = RunLock.acquire(runDir, hadoopConf, Duration.ofMinutes(10), Duration.ofSeconds(30),
+ *     sc.sc().applicationId())) {
+ *   ... train ...
+ *   lock.ensureHeld();   // before each checkpoint
+ *   ... save ...
+ * }   // released: the file is deleted if it still names this attempt
+ * }</pre>
+ *
  * <p>Ages compare the reader's clock with the heartbeat written by the owner's clock: choose a TTL much
  * larger than the heartbeat interval plus the clock skew between hosts (minutes, not seconds). A lock file
  * that cannot be parsed (a heartbeat being rewritten) is re-read; if it stays unreadable its modification
