@@ -57,7 +57,6 @@ final class DoctorCommand {
     overrides.addAll(cl.overrides);
     NestConfig cfg = NestConfig.load(cl.all("config"), overrides, new Configuration());
 
-    String backend = Nd4j.getBackend().getClass().getName();
     out.println("== runtime ==");
     line(out, "java", System.getProperty("java.version") + " (" + System.getProperty("java.vm.name") + ", " + System.getProperty("java.home") + ")");
     line(out, "os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " " + System.getProperty("os.arch"));
@@ -68,14 +67,27 @@ final class DoctorCommand {
     line(out, "dl4j (deeplearning4j-nn)", mavenVersion("org.deeplearning4j", "deeplearning4j-nn"));
     line(out, "nd4j (nd4j-api)", mavenVersion("org.nd4j", "nd4j-api"));
     line(out, "javacpp", mavenVersion("org.bytedeco", "javacpp"));
+    line(out, "OMP_NUM_THREADS", envOr("OMP_NUM_THREADS", "(unset)"));
+    line(out, "CUDA_VISIBLE_DEVICES", envOr("CUDA_VISIBLE_DEVICES", "(unset)"));
+    line(out, "backends in the jar", backendsOnClasspath());
     out.println("== ND4J ==");
+    String backend;
+    try {
+      backend = Nd4j.getBackend().getClass().getName();
+    } catch (LinkageError | RuntimeException e) {
+      // e.g. the CUDA build on a host without an NVIDIA driver: libcuda.so.1 missing, no backend left
+      err.println("nest doctor: ND4J could not load a backend: " + causes(e));
+      if (DoctorCommand.class.getResource(CUDA_BACKEND_RESOURCE) != null) {
+        err.println("nest doctor: this is the CUDA build (nd4j-cuda-11.6): it needs an NVIDIA driver (libcuda.so.1), the CUDA 11.6"
+            + " runtime and a visible GPU; the CPU build is mvn -DskipTests package without -Pcuda");
+      }
+      return 1;
+    }
     line(out, "backend", backend + (CUDA_BACKEND.equals(backend) ? " (CUDA)" : " (CPU)"));
     line(out, "devices", Integer.toString(Nd4j.getAffinityManager().getNumberOfDevices()));
     line(out, "blas vendor", String.valueOf(Nd4j.factory().blas().getBlasVendor()));
     line(out, "blas max threads", Integer.toString(Nd4j.factory().blas().getMaxThreads()));
     line(out, "nd4j max threads", Integer.toString(Nd4j.getEnvironment().maxThreads()));
-    line(out, "OMP_NUM_THREADS", envOr("OMP_NUM_THREADS", "(unset)"));
-    line(out, "CUDA_VISIBLE_DEVICES", envOr("CUDA_VISIBLE_DEVICES", "(unset)"));
     line(out, "default data type", String.valueOf(Nd4j.dataType()));
     line(out, "javacpp maxbytes", gib(Pointer.maxBytes()) + " (-Dorg.bytedeco.javacpp.maxbytes)");
     line(out, "javacpp maxphysicalbytes", gib(Pointer.maxPhysicalBytes()) + " (-Dorg.bytedeco.javacpp.maxphysicalbytes)");
@@ -162,6 +174,37 @@ final class DoctorCommand {
       }
     }
     return new MultiDataSet(new INDArray[] {x}, new INDArray[] {labels}, new INDArray[] {fMask}, new INDArray[] {lMask});
+  }
+
+  static final String CUDA_BACKEND_RESOURCE = "/org/nd4j/linalg/jcublas/JCublasBackend.class";
+  static final String CPU_BACKEND_RESOURCE = "/org/nd4j/linalg/cpu/nativecpu/CpuBackend.class";
+
+  /** Which ND4J backends the classpath holds (what the build put in the jar). */
+  static String backendsOnClasspath() {
+    List<String> found = new ArrayList<>();
+    if (DoctorCommand.class.getResource(CPU_BACKEND_RESOURCE) != null) {
+      found.add("CPU (nd4j-native)");
+    }
+    if (DoctorCommand.class.getResource(CUDA_BACKEND_RESOURCE) != null) {
+      found.add("CUDA (nd4j-cuda-11.6)");
+    }
+    return found.isEmpty() ? "none" : String.join(", ", found);
+  }
+
+  /** The messages of a throwable and its causes, innermost last. */
+  static String causes(Throwable t) {
+    StringBuilder sb = new StringBuilder();
+    java.util.Set<Throwable> seen = new java.util.HashSet<>();
+    for (Throwable c = t; c != null && seen.add(c); c = c.getCause()) {
+      if (sb.length() > 0) {
+        sb.append(" <- ");
+      }
+      sb.append(c.getClass().getSimpleName());
+      if (c.getMessage() != null) {
+        sb.append(": ").append(c.getMessage());
+      }
+    }
+    return sb.toString();
   }
 
   private static void line(PrintStream out, String key, String value) {

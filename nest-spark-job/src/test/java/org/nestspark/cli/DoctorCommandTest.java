@@ -44,6 +44,7 @@ class DoctorCommandTest {
     assertTrue(o.contains("hadoop:                      3.3.4"), o);
     assertTrue(o.contains("dl4j (deeplearning4j-nn):    1.0.0-M2.1"), o);
     assertTrue(o.contains("java:                        17."), o);
+    assertTrue(o.contains("backends in the jar:         CPU (nd4j-native)\n"), o);
     assertTrue(o.matches("(?s).*javacpp maxbytes:\\s+\\d+\\.\\d\\d GiB.*"), o);
     assertTrue(o.matches("(?s).*env cores:\\s+\\d+.*"), o);
     // the tiny model (conf/nest-tiny.conf's shape): d_model 64, 2 layers, 256 classes
@@ -74,6 +75,23 @@ class DoctorCommandTest {
     assertTrue(r.out.contains("1 x 1.5 s of random features (160 frames)"), r.out);
     assertEquals(2, doctor("--batch", "0").code);
     assertEquals(2, doctor("model.encoder.d_modle=3").code);
+  }
+
+  /**
+   * Without a loadable backend (here: no nd4j-native on the classpath; on a host without an NVIDIA driver the
+   * CUDA build ends the same way) doctor says so and exits 1 instead of dying in ND4J's static initializer.
+   */
+  @Test
+  void reportsAMissingBackend() throws Exception {
+    String cp = java.util.Arrays.stream(BinNestTest.classpath().split(java.io.File.pathSeparator))
+        .filter(e -> !e.contains("nd4j-native")).collect(java.util.stream.Collectors.joining(java.io.File.pathSeparator));
+    Process p = BinNestTest.start(Map.of("NEST_CLASSPATH", cp), "doctor");
+    String log = BinNestTest.waitFor(p);
+    assertEquals(1, p.exitValue(), log);
+    assertTrue(log.matches("(?s).*backends in the jar:\\s+none\n.*"), log);
+    assertTrue(log.contains("nest doctor: ND4J could not load a backend: ExceptionInInitializerError <- RuntimeException: "), log);
+    assertTrue(log.contains("NoAvailableBackendException"), log);
+    assertTrue(!log.contains("== one training step =="), log);
   }
 
   /** Through bin/nest in its own JVM: the thread and off-heap settings a deploy wrapper passes are what doctor reports. */
