@@ -44,6 +44,7 @@
 #   --service-account SA       k8s service account of the driver (default spark)
 #   --upload-path URI          k8s cluster mode: where spark-submit stages local --files (spark.kubernetes.file.upload.path)
 #   --pod-template FILE        k8s executor pod template (default deploy/k8s/executor-pod-template.yaml when GPUs are used)
+#   --driver-pod-template FILE k8s driver pod template (default deploy/k8s/driver-pod-template.yaml in cluster mode with GPUs)
 #   --kryo-registrator CLASS   spark.kryo.registrator (default org.nestspark.spark.NestKryoRegistrator; ND4J's own is
 #                              org.nd4j.kryo.Nd4jRegistrator)
 #   --conf KEY=VALUE           any extra Spark setting (repeatable; applied last, so it wins)
@@ -82,7 +83,7 @@ quote() {
   if [[ "$1" =~ ^[A-Za-z0-9_./:=,+@%-]+$ ]]; then printf '%s' "$1"; else printf "'%s'" "${1//\'/\'\\\'\'}"; fi
 }
 
-target="" mode="" master="" jar="" name="" queue="" image="" namespace=default sa=spark upload="" template=""
+target="" mode="" master="" jar="" name="" queue="" image="" namespace=default sa=spark upload="" template="" driver_template=""
 executors=2 ecores=4 emem=8g eoff=8g dcores=2 dmem=8g doff=4g gpus=0 omp="" dry=0
 kryo=org.nestspark.spark.NestKryoRegistrator
 submit=${SPARK_HOME:+$SPARK_HOME/bin/}spark-submit
@@ -93,7 +94,7 @@ while [[ $# -gt 0 ]]; do
     --dry-run) dry=1; shift ;;
     --target|--deploy-mode|--master|--config|--jar|--name|--executors|--executor-cores|--executor-memory|--executor-offheap|\
     --driver-cores|--driver-memory|--driver-offheap|--gpus-per-executor|--omp-threads|--queue|--image|--namespace|\
-    --service-account|--upload-path|--pod-template|--conf|--spark-submit|--kryo-registrator)
+    --service-account|--upload-path|--pod-template|--driver-pod-template|--conf|--spark-submit|--kryo-registrator)
       [[ $# -ge 2 ]] || die "$1 needs a value"
       case "$1" in
         --target) target=$2 ;; --deploy-mode) mode=$2 ;; --master) master=$2 ;; --config) configs+=("$2") ;;
@@ -102,7 +103,7 @@ while [[ $# -gt 0 ]]; do
         --driver-memory) dmem=$2 ;; --driver-offheap) doff=$2 ;; --gpus-per-executor) gpus=$2 ;; --omp-threads) omp=$2 ;;
         --queue) queue=$2 ;; --image) image=$2 ;; --namespace) namespace=$2 ;; --service-account) sa=$2 ;;
         --upload-path) upload=$2 ;; --pod-template) template=$2 ;; --conf) extra+=("$2") ;; --spark-submit) submit=$2 ;;
-        --kryo-registrator) kryo=$2 ;;
+        --kryo-registrator) kryo=$2 ;; --driver-pod-template) driver_template=$2 ;;
       esac
       shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -232,13 +233,24 @@ if (( gpus > 0 )); then
       conf "spark.executor.resource.gpu.vendor=nvidia.com"
       conf "spark.executor.resource.gpu.discoveryScript=$K8S_GPU_SCRIPT"
       conf "spark.kubernetes.executor.podTemplateFile=${template:-$ROOT/deploy/k8s/executor-pod-template.yaml}"
-      [[ "$mode" == cluster ]] && { conf "spark.driver.resource.gpu.amount=1"; conf "spark.driver.resource.gpu.vendor=nvidia.com"; conf "spark.driver.resource.gpu.discoveryScript=$K8S_GPU_SCRIPT"; }
+      if [[ "$mode" == cluster ]]; then
+        conf "spark.driver.resource.gpu.amount=1"
+        conf "spark.driver.resource.gpu.vendor=nvidia.com"
+        conf "spark.driver.resource.gpu.discoveryScript=$K8S_GPU_SCRIPT"
+        conf "spark.kubernetes.driver.podTemplateFile=${driver_template:-$ROOT/deploy/k8s/driver-pod-template.yaml}"
+      fi
       ;;
     standalone) ;; # workers assign GPUs: spark.worker.resource.gpu.amount / discoveryScript in SPARK_WORKER_OPTS
   esac
-elif [[ -n "$template" ]]; then
-  [[ "$target" == k8s ]] || die "--pod-template is for k8s"
-  conf "spark.kubernetes.executor.podTemplateFile=$template"
+else
+  if [[ -n "$template" ]]; then
+    [[ "$target" == k8s ]] || die "--pod-template is for k8s"
+    conf "spark.kubernetes.executor.podTemplateFile=$template"
+  fi
+  if [[ -n "$driver_template" ]]; then
+    [[ "$target" == k8s ]] || die "--driver-pod-template is for k8s"
+    conf "spark.kubernetes.driver.podTemplateFile=$driver_template"
+  fi
 fi
 for e in "${extra[@]+"${extra[@]}"}"; do
   [[ "$e" == *=* ]] || die "--conf needs KEY=VALUE, got $e"

@@ -205,6 +205,7 @@ class NestSubmitDryRunTest {
           --conf spark.driver.resource.gpu.amount=1 \\
           --conf spark.driver.resource.gpu.vendor=nvidia.com \\
           --conf spark.driver.resource.gpu.discoveryScript=/opt/nest/getGpusResources.sh \\
+          --conf spark.kubernetes.driver.podTemplateFile={REPO}/deploy/k8s/driver-pod-template.yaml \\
           local:///opt/nest/nest-spark.jar pretrain --config nest-small.conf exp_manager.exp_dir=s3a://bucket/runs
         """,
         "--target", "k8s", "--deploy-mode", "cluster", "--master", "k8s://https://k8s.example:6443", "--image",
