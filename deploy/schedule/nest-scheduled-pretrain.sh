@@ -78,6 +78,7 @@ ln -sfn "$(basename "$log")" "$logs/latest.log"
 # the submitter inherits the flock: it stays held while any process of the attempt lives
 "$submit" "$@" >> "$log" 2>&1 &
 child=$!
+# shellcheck disable=SC2317  # called from the traps below
 stopped() { # a stop (systemctl stop, Ctrl-C, kill): pass it on, wait, record
   trap - TERM INT HUP
   kill -TERM "$child" 2>/dev/null
