@@ -32,7 +32,7 @@ for nb in "$HERE"/[0-9][0-9]-*.ipynb; do
     echo "ok     $name ($(( $(date +%s) - start )) s) -> $out_dir/$name"
   else
     echo "FAILED $name: see $out_dir/${name%.ipynb}.log"
-    tail -30 "$out_dir/${name%.ipynb}.log"
+    tail -30 "$out_dir/${name%.ipynb}.log" | sed 's/\x1b\[[0-9;]*m//g'   # without the traceback's colours
     failed=1
   fi
 done
