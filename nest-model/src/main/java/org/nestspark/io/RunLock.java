@@ -42,8 +42,9 @@ import org.slf4j.LoggerFactory;
  *   <li><b>Refusal.</b> While the owner's heartbeat is younger than {@code ttl}, acquiring throws a
  *       {@link RunLockException} naming the lock file, the owner and the heartbeat's age.</li>
  *   <li><b>Takeover.</b> A heartbeat older than {@code ttl} means the owner died (a crashed driver, a killed
- *       container): the next acquirer renames the stale file aside (atomic; of two racing acquirers only one
- *       succeeds), checks that what it moved is the stale lock it judged, deletes it and creates its own.</li>
+ *       container): an acquirer that judged the lock stale takes a takeover token ({@code .lock.takeover},
+ *       created exclusively, so one acquirer at a time), re-reads the lock, deletes it only if unchanged,
+ *       drops the token, and races for the free name with the others: exactly one creates the new lock.</li>
  *   <li><b>Release</b> ({@link #close()}) stops the heartbeat and deletes the file only if it still names this
  *       attempt; a lock taken over meanwhile is left to its new owner.</li>
  *   <li><b>Lost lock.</b> Each heartbeat first reads the file; if it no longer names this attempt, the
@@ -72,6 +73,10 @@ import org.slf4j.LoggerFactory;
 public final class RunLock implements AutoCloseable {
   /** The lock file's name inside the run folder. */
   public static final String FILE_NAME = ".lock";
+  /** The token held while a stale lock is being removed. */
+  static final String TAKEOVER_FILE_NAME = ".lock.takeover";
+  private static final int MAX_ROUNDS = 100;
+  private static final long ROUND_PAUSE_MS = 50;
 
   private static final Logger LOG = LoggerFactory.getLogger(RunLock.class);
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -150,7 +155,8 @@ public final class RunLock implements AutoCloseable {
     Path file = new Path(dir, FILE_NAME);
     Instant now = Instant.now();
     Owner me = new Owner(hostName(), ProcessHandle.current().pid(), attempt, now, now);
-    for (int tries = 0; tries < 5; tries++) {
+    // a bounded number of rounds: each either wins, is refused, or waits for a takeover in progress
+    for (int round = 0; round < MAX_ROUNDS; round++) {
       if (createExclusive(fs, file, me)) {
         LOG.info("run lock {} acquired: {}", file, me.describe());
         return new RunLock(fs, file, me, ttl, heartbeat);
@@ -163,15 +169,14 @@ public final class RunLock implements AutoCloseable {
       if (age.compareTo(ttl) < 0) {
         throw refusal(file, seen, age, ttl);
       }
-      if (takeOver(fs, file, seen)) {
-        LOG.warn("run lock {}: heartbeat of {} is {} old (TTL {}): taken over as stale", file,
-            seen.owner() == null ? "an unreadable lock" : seen.owner().describe(), fmt(age), fmt(ttl));
+      if (!takeOver(fs, file, seen, me, ttl, age)) {
+        sleepQuietly(ROUND_PAUSE_MS); // another acquirer is taking it over: wait for its outcome
       }
-      // whether we removed the stale file or another acquirer did, race for the free name again
+      // the stale file is gone (ours or another's takeover) or going: race for the free name again
     }
     Observed seen = observe(fs, file);
     if (seen == null) {
-      throw new IOException("run lock " + file + ": could not be created after 5 attempts (the file keeps changing)");
+      throw new IOException("run lock " + file + ": could not be created in " + MAX_ROUNDS + " rounds (the file keeps changing)");
     }
     throw refusal(file, seen, Duration.between(seen.heartbeat(), Instant.now()), ttl);
   }
@@ -317,33 +322,41 @@ public final class RunLock implements AutoCloseable {
   }
 
   /**
-   * Takes over a stale lock: renames it aside (only one racing acquirer can), then checks that what was
-   * moved is the lock judged stale; a live lock moved by mistake (it was replaced in between) is put back.
+   * Removes a stale lock, under a takeover token ({@code .lock.takeover}, created exclusively like the lock
+   * itself) so that of several acquirers that judged the same lock stale only one removes it, and only
+   * after re-reading it unchanged: a lock created meanwhile by another acquirer is never removed. Whoever
+   * then creates the lock first wins. A token left by a taker that crashed is removed once older than the TTL.
+   *
+   * @return false when another acquirer holds the token (its takeover is in progress)
    */
-  private static boolean takeOver(FileSystem fs, Path file, Observed stale) throws IOException {
-    Path aside = new Path(file.getParent(), FILE_NAME + ".stale-" + UUID.randomUUID());
-    boolean moved;
-    try {
-      moved = fs.rename(file, aside);
-    } catch (FileNotFoundException e) {
-      moved = false;
-    }
-    if (!moved) {
-      return false;
-    }
-    byte[] movedBytes;
-    try (InputStream in = fs.open(aside)) {
-      movedBytes = in.readAllBytes();
-    }
-    if (!java.util.Arrays.equals(movedBytes, stale.raw())) {
-      // someone replaced it between our read and our rename (a heartbeat or another takeover): give it back
-      if (!fs.rename(aside, file)) {
-        LOG.warn("run lock {}: could not put back a lock moved aside by mistake ({}); its owner will see its lock lost", file, aside);
+  private static boolean takeOver(FileSystem fs, Path file, Observed stale, Owner me, Duration ttl, Duration age) throws IOException {
+    Path token = new Path(file.getParent(), TAKEOVER_FILE_NAME);
+    if (!createExclusive(fs, token, me)) {
+      Observed t = observe(fs, token);
+      if (t != null && Duration.between(t.heartbeat(), Instant.now()).compareTo(ttl) >= 0) {
+        fs.delete(token, false); // its taker died mid-takeover
       }
       return false;
     }
-    fs.delete(aside, false);
+    try {
+      Observed again = observe(fs, file);
+      if (again != null && java.util.Arrays.equals(again.raw(), stale.raw())) {
+        fs.delete(file, false);
+        LOG.warn("run lock {}: heartbeat of {} is {} old (TTL {}): taken over as stale", file,
+            stale.owner() == null ? "an unreadable lock" : stale.owner().describe(), fmt(age), fmt(ttl));
+      }
+    } finally {
+      fs.delete(token, false);
+    }
     return true;
+  }
+
+  private static void sleepQuietly(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   /** Reads the lock file: null if absent; re-reads a few times while it is unreadable (being rewritten). */

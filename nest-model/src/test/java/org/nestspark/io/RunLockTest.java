@@ -202,39 +202,56 @@ class RunLockTest {
   @ParameterizedTest
   @ValueSource(strings = {"local", "hdfs"})
   void racingAcquirersGetExactlyOneLock(String kind) throws Exception {
+    for (int round = 0; round < 4; round++) {
+      Path run = runDir(kind);
+      fs(run).mkdirs(run);
+      if (round % 2 == 0) {
+        // a stale lock makes the racers go through the takeover path too
+        write(new Path(run, ".lock"), staleLock("crashed", Instant.now().minusSeconds(600)));
+      }
+      int n = 6;
+      ExecutorService pool = Executors.newFixedThreadPool(n);
+      CountDownLatch go = new CountDownLatch(1);
+      List<Future<RunLock>> results = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        String attempt = "racer-" + round + "-" + i;
+        Callable<RunLock> c = () -> {
+          go.await();
+          try {
+            return RunLock.acquire(run, conf(), TTL, BEAT, attempt);
+          } catch (RunLock.RunLockException refused) {
+            return null;
+          }
+        };
+        results.add(pool.submit(c));
+      }
+      go.countDown();
+      List<RunLock> winners = new ArrayList<>();
+      for (Future<RunLock> f : results) {
+        RunLock l = f.get(60, TimeUnit.SECONDS);
+        if (l != null) {
+          winners.add(l);
+        }
+      }
+      pool.shutdown();
+      assertEquals(1, winners.size(), "round " + round + ": exactly one racer holds the lock");
+      assertTrue(read(new Path(run, ".lock")).contains(winners.get(0).owner().attempt()));
+      winners.get(0).close();
+      assertEquals(0, fs(run).listStatus(run).length, "no lock, token or temporary left");
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"local", "hdfs"})
+  void aTakeoverTokenLeftByACrashedTakerExpires(String kind) throws Exception {
     Path run = runDir(kind);
     fs(run).mkdirs(run);
-    // a stale lock makes the racers go through the takeover path too
     write(new Path(run, ".lock"), staleLock("crashed", Instant.now().minusSeconds(600)));
-    int n = 6;
-    ExecutorService pool = Executors.newFixedThreadPool(n);
-    CountDownLatch go = new CountDownLatch(1);
-    List<Future<RunLock>> results = new ArrayList<>();
-    for (int i = 0; i < n; i++) {
-      String attempt = "racer-" + i;
-      Callable<RunLock> c = () -> {
-        go.await();
-        try {
-          return RunLock.acquire(run, conf(), TTL, BEAT, attempt);
-        } catch (RunLock.RunLockException refused) {
-          return null;
-        }
-      };
-      results.add(pool.submit(c));
+    write(new Path(run, ".lock.takeover"), staleLock("crashed-taker", Instant.now().minusSeconds(300)));
+    try (RunLock lock = RunLock.acquire(run, conf(), TTL, BEAT, "after-two-crashes")) {
+      assertTrue(read(lock.lockFile()).contains("after-two-crashes"));
+      assertEquals(1, fs(run).listStatus(run).length, "the old token is gone");
     }
-    go.countDown();
-    List<RunLock> winners = new ArrayList<>();
-    for (Future<RunLock> f : results) {
-      RunLock l = f.get(60, TimeUnit.SECONDS);
-      if (l != null) {
-        winners.add(l);
-      }
-    }
-    pool.shutdown();
-    assertEquals(1, winners.size(), "exactly one racer holds the lock");
-    assertTrue(read(new Path(run, ".lock")).contains(winners.get(0).owner().attempt()));
-    winners.get(0).close();
-    assertEquals(0, fs(run).listStatus(run).length);
   }
 
   @ParameterizedTest
