@@ -26,6 +26,7 @@ public final class NestCli {
       "  export-nemo --checkpoint C --out X.nemo    a nest-spark checkpoint as a .nemo for NeMo's restore_from",
       "  bench featurize|train|quantizer|extract     throughput on this machine (featurizer, Small graph step, quantizer, extraction)",
       "  config                                      print the resolved configuration",
+      "  doctor [--expect-gpu]                       ND4J backend, devices, BLAS, threads, versions; one tiny training step",
       "  help                                        this text",
       "",
       "Every command takes --config FILE (a preset such as conf/nest-tiny.conf; repeatable, later wins) and",
@@ -69,6 +70,8 @@ public final class NestCli {
           return BenchCommand.run(rest, out, err);
         case "config":
           return ConfigCommand.run(rest, out, err);
+        case "doctor":
+          return DoctorCommand.run(rest, out, err);
         default:
           err.println("unknown command '" + command + "'\n\n" + USAGE);
           return 2;
