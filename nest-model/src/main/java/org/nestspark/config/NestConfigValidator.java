@@ -279,6 +279,9 @@ final class NestConfigValidator {
     k.oneOf("pretrain.repartition", "always", "never", "num_partitions_workers_differs");
     k.positiveInt("pretrain.rounds_per_fit");
     k.positiveInt("pretrain.bucket_batches");
+    k.positiveInt("pretrain.lock_ttl_seconds");
+    k.positiveInt("pretrain.lock_heartbeat_seconds");
+    k.ordered("pretrain.lock_heartbeat_seconds", "pretrain.lock_ttl_seconds");
     k.oneOf("pretrain.storage_level", "MEMORY_ONLY", "MEMORY_ONLY_SER", "MEMORY_AND_DISK", "MEMORY_AND_DISK_SER", "DISK_ONLY");
     k.oneOf("data.on_error", "skip", "fail");
     k.bool("data.downmix");

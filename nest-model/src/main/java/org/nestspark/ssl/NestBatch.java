@@ -33,9 +33,11 @@ public final class NestBatch {
   private final QuantizerOutput tokens;
   private final SelectedTokens selection;
   private final int numClasses;
+  private final float[] cleanFeatures;
+  private final int[] cleanLengths;
 
   NestBatch(float[] features, int batchSize, int numFeatures, int numFrames, int[] featureLengths, boolean[] frameMask,
-      QuantizerOutput tokens, SelectedTokens selection, int numClasses) {
+      QuantizerOutput tokens, SelectedTokens selection, int numClasses, float[] cleanFeatures, int[] cleanLengths) {
     this.features = features;
     this.batchSize = batchSize;
     this.numFeatures = numFeatures;
@@ -45,6 +47,18 @@ public final class NestBatch {
     this.tokens = tokens;
     this.selection = selection;
     this.numClasses = numClasses;
+    this.cleanFeatures = cleanFeatures;
+    this.cleanLengths = cleanLengths;
+  }
+
+  /** The clean (un-augmented, unmasked) log-mels {@code [B, F, T]} the tokens were computed from. */
+  public float[] cleanFeatures() {
+    return cleanFeatures;
+  }
+
+  /** Valid frames of the clean features per utterance. */
+  public int[] cleanLengths() {
+    return cleanLengths;
   }
 
   /** Masked noisy features {@code [B, F, T]}. */

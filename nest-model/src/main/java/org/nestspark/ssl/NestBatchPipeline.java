@@ -95,6 +95,6 @@ public final class NestBatchPipeline {
         : masking.apply(noisy.data(), b, f, t, forcedFrameMask);
     SelectedTokens sel = selection.select(masked);
     return new NestBatch(masked.features(), b, f, t, noisy.lengths(), masked.frameMask(), tokens, sel,
-        quantizer.numClasses());
+        quantizer.numClasses(), clean.data(), clean.lengths());
   }
 }

@@ -35,6 +35,7 @@ import org.nestspark.config.NestConfig;
 import org.nestspark.data.BatchPlanner;
 import org.nestspark.io.AtomicFiles;
 import org.nestspark.io.NestPaths;
+import org.nestspark.io.RunLock;
 import org.nestspark.manifest.ManifestEntry;
 import org.nestspark.manifest.ManifestException;
 import org.nestspark.manifest.ManifestProblem;
@@ -76,6 +77,11 @@ import org.nestspark.train.TrainStep;
  * again on the same {@code exp_dir} continues from the newest valid checkpoint: same step, epoch, position
  * in the epoch's plan, weights, AdamW state and schedule; {@link MetricsLog} drops records after that step.
  *
+ * <p><b>One attempt at a time.</b> The run folder is locked ({@link RunLock}: {@code <run>/.lock} with a
+ * heartbeat; a crashed attempt's lock expires after {@code pretrain.lock_ttl_seconds}); a second attempt on the
+ * same run is refused before any work, and every checkpoint write first checks that the lock is still ours.
+ * A new run also writes {@code <run>/preview/} ({@link Preview}).
+ *
  * <p><b>Progress.</b> A line every {@code log_every_n_steps} steps (loss, accuracy, lr, audio seconds per
  * second, ETA) and the {@link MetricsLog} records; every Spark job carries a description saying what it is.
  */
@@ -100,6 +106,7 @@ public final class PretrainJob {
   private final double hopSeconds;
   private final NoamAnnealing schedule;
   private final boolean alwaysSaveNemo;
+  private RunLock lock;
 
   private PretrainJob(JavaSparkContext sc, NestConfig cfg, PrintStream out) {
     this.sc = sc;
@@ -165,7 +172,14 @@ public final class PretrainJob {
     Path runDir = runDir(cfg);
     FileSystem fs = AtomicFiles.withoutChecksumFiles(runDir.getFileSystem(hadoopConf));
     fs.mkdirs(runDir);
+    try (RunLock lock = RunLock.acquire(runDir, hadoopConf, java.time.Duration.ofSeconds(cfg.getInt("pretrain.lock_ttl_seconds")),
+        java.time.Duration.ofSeconds(cfg.getInt("pretrain.lock_heartbeat_seconds")))) {
+      this.lock = lock;
+      return runLocked(runDir, fs, startNanos);
+    }
+  }
 
+  private PretrainReport runLocked(Path runDir, FileSystem fs, long startNanos) throws IOException, ManifestException {
     // ---- manifests (driver: metadata only)
     sc.setJobDescription("pretrain: reading manifests");
     Map<String, String> manifestSha = new TreeMap<>();
@@ -218,6 +232,12 @@ public final class PretrainJob {
         out.println("[pretrain] " + init.summary());
       }
       metrics.load(-1);
+      List<int[]> first = planner.plan(durations, 0);
+      List<ManifestEntry> entries = new ArrayList<>();
+      for (int idx : first.get(0)) {
+        entries.add(train.get(idx));
+      }
+      Preview.write(sc, cfg, new BatchSpec(0, 0, BatchSpec.trainingSeed(seed, 0, 0), entries), trainNoise, runDir);
     }
     writeRunConfig(fs, runDir);
 
@@ -497,6 +517,7 @@ public final class PretrainJob {
     }
 
     void save(double valLoss) throws IOException {
+      lock.ensureHeld(); // never write over a run another attempt has taken over
       sc.setJobDescription("pretrain: checkpoint at step " + step);
       ObjectNode pos = MetricsLog.JSON.createObjectNode();
       pos.put("epoch", epoch);

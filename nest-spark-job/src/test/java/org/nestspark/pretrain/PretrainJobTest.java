@@ -138,6 +138,32 @@ class PretrainJobTest {
     org.junit.jupiter.api.Assertions.assertArrayEquals(org.nestspark.model.NemoStateDict.fromGraph(bestCkpt.model()).get(key).toFloatArray(),
         nemo.tensor(key).toFloatArray());
 
+    // the preview of the first batch: clean and masked noisy log-mels of one utterance and its frame mask
+    org.nestspark.io.NpyArray clean = org.nestspark.io.Npy.read(run.resolve("preview/clean_features.npy"));
+    org.nestspark.io.NpyArray noisy = org.nestspark.io.Npy.read(run.resolve("preview/noisy_features.npy"));
+    org.nestspark.io.NpyArray mask = org.nestspark.io.Npy.read(run.resolve("preview/frame_mask.npy"));
+    JsonNode preview = JSON.readTree(run.resolve("preview/preview.json").toFile());
+    int frames = preview.get("frames").asInt();
+    assertTrue(frames > 50, preview.toString());
+    org.junit.jupiter.api.Assertions.assertArrayEquals(new int[] {80, frames}, clean.shape());
+    org.junit.jupiter.api.Assertions.assertArrayEquals(new int[] {80, frames}, noisy.shape());
+    org.junit.jupiter.api.Assertions.assertArrayEquals(new int[] {frames}, mask.shape());
+    long maskedFrames = 0;
+    for (int j = 0; j < frames; j++) {
+      maskedFrames += mask.getDouble(j) > 0 ? 1 : 0;
+    }
+    assertEquals(preview.get("masked_frames").asLong(), maskedFrames);
+    assertTrue(maskedFrames > 0 && maskedFrames < frames, preview.toString());
+
+    // a second attempt while this run's lock is alive is refused before any work
+    try (org.nestspark.io.RunLock held = org.nestspark.io.RunLock.acquire(new org.apache.hadoop.fs.Path(run.toUri()), new Configuration(false),
+        java.time.Duration.ofMinutes(5), java.time.Duration.ofSeconds(30))) {
+      Run refused = nest(args(manifest, 18));
+      assertEquals(1, refused.code(), refused.out() + refused.err());
+      assertTrue(refused.err().contains(".lock"), refused.err());
+      assertEquals(4, records(metrics, "train").size(), "nothing was trained");
+    }
+
     // a restart on the same exp_dir resumes at step 12 and the metrics continue from there
     Run b = nest(args(manifest, 18));
     assertEquals(0, b.code(), b.out() + b.err());
