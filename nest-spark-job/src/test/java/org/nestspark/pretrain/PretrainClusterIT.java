@@ -69,7 +69,7 @@ class PretrainClusterIT {
     runScript(60, "bash", "deploy/standalone/cluster.sh", "stop");
   }
 
-  private static Process submit(Path exp, int maxSteps, Path log) throws IOException {
+  private static Process submit(Path exp, int maxSteps, Path log, String... extra) throws IOException {
     List<String> cmd = new ArrayList<>(List.of("bash", "deploy/standalone/submit.sh", "--master", master, "--conf", "spark.executor.memory=1g",
         "--conf", "spark.executorEnv.OMP_NUM_THREADS=1", "--conf", "spark.task.maxFailures=4", "--", "pretrain", "--config",
         REPO.resolve("conf/nest-tiny.conf").toString(),
@@ -78,6 +78,7 @@ class PretrainClusterIT {
         "model.validation_ds.manifest_filepath=" + REPO.resolve("deploy/sample/val_manifest.json"), "exp_manager.exp_dir=" + exp,
         "trainer.max_steps=" + maxSteps, "trainer.val_check_interval=10", "trainer.log_every_n_steps=5", "pretrain.num_workers=2",
         "pretrain.rounds_per_fit=2"));
+    cmd.addAll(List.of(extra));
     ProcessBuilder pb = script(cmd.toArray(new String[0]));
     pb.environment().put("OMP_NUM_THREADS", "1");
     pb.environment().put("NEST_DRIVER_MEMORY", "1g");
@@ -155,7 +156,8 @@ class PretrainClusterIT {
     Path exp = WORK.resolve("driver-kill");
     Path metrics = exp.resolve("nest/metrics.jsonl");
     Path ckpt = exp.resolve("nest/checkpoints/step-000010.ckpt");
-    Process first = submit(exp, 30, WORK.resolve("driver-kill-1.log"));
+    String[] lock = {"pretrain.lock_ttl_seconds=40", "pretrain.lock_heartbeat_seconds=3"};
+    Process first = submit(exp, 30, WORK.resolve("driver-kill-1.log"), lock);
     try {
       await("the first checkpoint", first, 300, () -> Files.exists(ckpt));
       Thread.sleep(500);
@@ -164,8 +166,21 @@ class PretrainClusterIT {
       first.destroyForcibly();
     }
     assertTrue(Files.exists(ckpt));
+    long killedAt = System.nanoTime();
+    // started again at once, the dead driver's lock is still fresh: refused, nothing touched
+    Path refusedLog = WORK.resolve("driver-kill-refused.log");
+    Process refused = submit(exp, 30, refusedLog, lock);
+    assertTrue(refused.waitFor(180, TimeUnit.SECONDS));
+    String refusedOut = Files.readString(refusedLog);
+    assertEquals(1, refused.exitValue(), refusedOut);
+    assertTrue(refusedOut.contains("is locked by"), refusedOut);
+    // once its heartbeat is older than the TTL, the next attempt takes the lock over and resumes
+    long waitMs = TimeUnit.NANOSECONDS.toMillis(killedAt + TimeUnit.SECONDS.toNanos(44) - System.nanoTime());
+    if (waitMs > 0) {
+      Thread.sleep(waitMs);
+    }
     Path log2 = WORK.resolve("driver-kill-2.log");
-    Process second = submit(exp, 30, log2);
+    Process second = submit(exp, 30, log2, lock);
     try {
       assertTrue(second.waitFor(420, TimeUnit.SECONDS), "the restarted job finishes");
       String out = Files.readString(log2);
