@@ -1,6 +1,7 @@
 package org.nestspark.manifest;
 
 import java.util.List;
+import java.util.Map;
 
 /**
  * What reading one or more manifests gave: the usable entries, the malformed lines (skipped and
@@ -12,8 +13,10 @@ public final class ManifestReadResult {
   private final List<ManifestProblem> problems;
   private final int filteredByDuration;
   private final double totalDurationSeconds;
+  private final Map<String, String> sha256;
 
-  ManifestReadResult(List<ManifestEntry> entries, List<ManifestProblem> problems, int filteredByDuration) {
+  ManifestReadResult(List<ManifestEntry> entries, List<ManifestProblem> problems, int filteredByDuration, Map<String, String> sha256) {
+    this.sha256 = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(sha256));
     this.entries = List.copyOf(entries);
     this.problems = List.copyOf(problems);
     this.filteredByDuration = filteredByDuration;
@@ -41,6 +44,11 @@ public final class ManifestReadResult {
   /** Sum of the {@code duration} fields of the kept entries (entries without one count 0). */
   public double totalDurationSeconds() {
     return totalDurationSeconds;
+  }
+
+  /** Manifest (as given) → SHA-256 hex of its bytes, computed while reading (provenance of a run). */
+  public Map<String, String> sha256() {
+    return sha256;
   }
 
   /** For {@code data.on_error=fail}: throws if any line was malformed. */

@@ -9,8 +9,14 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -83,13 +89,15 @@ public final class ManifestReader {
     List<ManifestEntry> entries = new ArrayList<>();
     List<ManifestProblem> problems = new ArrayList<>();
     int[] filtered = {0};
+    Map<String, String> sha256 = new LinkedHashMap<>();
     for (String m : manifests) {
-      readOne(m, entries, problems, filtered);
+      sha256.put(m, readOne(m, entries, problems, filtered));
     }
-    return new ManifestReadResult(entries, problems, filtered[0]);
+    return new ManifestReadResult(entries, problems, filtered[0], sha256);
   }
 
-  private void readOne(String manifest, List<ManifestEntry> entries, List<ManifestProblem> problems, int[] filtered) throws ManifestException {
+  /** Reads one manifest and returns the SHA-256 (hex) of its bytes, computed while reading. */
+  private String readOne(String manifest, List<ManifestEntry> entries, List<ManifestProblem> problems, int[] filtered) throws ManifestException {
     Path path;
     try {
       path = NestPaths.fromUserString(manifest);
@@ -107,7 +115,8 @@ public final class ManifestReader {
       if (st.isDirectory()) {
         throw new ManifestException(manifest + ": is a directory, not a manifest");
       }
-      try (InputStream in = new BufferedInputStream(fs.open(path), 1 << 16)) {
+      MessageDigest digest = sha256();
+      try (InputStream in = new BufferedInputStream(new DigestInputStream(fs.open(path), digest), 1 << 16)) {
         CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
             .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
         ByteArrayOutputStream buf = new ByteArrayOutputStream(256);
@@ -143,8 +152,17 @@ public final class ManifestReader {
           parseLine(manifest, path, lineNo, text.strip(), entries, problems, filtered);
         }
       }
+      return HexFormat.of().formatHex(digest.digest());
     } catch (IOException e) {
       throw new ManifestException(manifest + ": cannot read: " + e.getMessage(), e);
+    }
+  }
+
+  private static MessageDigest sha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
     }
   }
 

@@ -37,6 +37,10 @@ class ManifestReaderTest {
         "{\"audio_filepath\": \"hdfs://nn:8020/x/d.wav\", \"duration\": null}"));
     ManifestReadResult r = read(reader(), m);
     assertEquals(List.of(), r.problems());
+    // the provenance hash is of the manifest's bytes, BOM and CRLF included
+    String expected = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(m)));
+    assertEquals(1, r.sha256().size());
+    assertEquals(expected, r.sha256().values().iterator().next());
     List<ManifestEntry> e = r.entries();
     assertEquals(4, e.size());
     assertEquals(sub.resolve("wav/a.wav").toString(), e.get(0).audioPath().toUri().getPath());

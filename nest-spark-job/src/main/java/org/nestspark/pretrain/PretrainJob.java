@@ -1,13 +1,9 @@
 package org.nestspark.pretrain;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -622,7 +618,7 @@ public final class PretrainJob {
     ManifestReader reader = new ManifestReader(hadoopConf, cfg.getDouble(section + ".min_duration"), cfg.getDouble(section + ".max_duration"));
     ManifestReadResult r = reader.read(files);
     report(section, r);
-    hash(files, sha);
+    sha.putAll(r.sha256());
     if (r.entries().isEmpty() && required) {
       throw new ManifestException(section + ".manifest_filepath: no usable entry in " + String.join(", ", files));
     }
@@ -636,7 +632,7 @@ public final class PretrainJob {
     }
     ManifestReadResult r = ManifestReader.unfiltered(hadoopConf).read(files);
     report(section + ".noise_manifest", r);
-    hash(files, sha);
+    sha.putAll(r.sha256());
     return r.entries();
   }
 
@@ -647,23 +643,6 @@ public final class PretrainJob {
     }
     if (!problems.isEmpty() && "fail".equals(cfg.getString("data.on_error"))) {
       throw new ManifestException(section + ": " + problems.size() + " bad manifest lines and data.on_error=fail; first: " + problems.get(0));
-    }
-  }
-
-  private void hash(List<String> files, Map<String, String> sha) throws IOException {
-    for (String f : files) {
-      Path p = NestPaths.fromUserString(f);
-      try (InputStream in = p.getFileSystem(hadoopConf).open(p)) {
-        MessageDigest md = MessageDigest.getInstance("SHA-256");
-        byte[] buf = new byte[1 << 16];
-        int n;
-        while ((n = in.read(buf)) > 0) {
-          md.update(buf, 0, n);
-        }
-        sha.put(f, HexFormat.of().formatHex(md.digest()));
-      } catch (NoSuchAlgorithmException e) {
-        throw new IllegalStateException(e);
-      }
     }
   }
 

@@ -126,6 +126,9 @@ class PretrainJobTest {
     Checkpoint c = CheckpointIO.load(new org.apache.hadoop.fs.Path(ckpts.resolve("step-000012.ckpt").toUri()), new Configuration(false));
     assertEquals(12, c.step());
     assertEquals(12, c.model().getIterationCount());
+    String manifestSha = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(manifest)));
+    assertEquals(manifestSha, c.provenance().manifestSha256().get(manifest.toString()), c.provenance().toString());
+    assertEquals(3, c.provenance().manifestSha256().size(), "train, noise and validation manifests");
     JsonNode best = JSON.readTree(ckpts.resolve("best.json").toFile());
     double bestLoss = Math.min(vals.get(0).get("val_loss").asDouble(), vals.get(1).get("val_loss").asDouble());
     assertEquals(bestLoss, best.get("metric").asDouble(), 0.0);
