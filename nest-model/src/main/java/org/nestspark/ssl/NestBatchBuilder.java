@@ -9,6 +9,7 @@ import org.apache.hadoop.conf.Configuration;
 
 import org.nestspark.audio.AudioException;
 import org.nestspark.audio.AudioSegment;
+import org.nestspark.audio.UtteranceLoader;
 import org.nestspark.data.MinLengthPadding;
 import org.nestspark.data.NoiseSampler;
 import org.nestspark.manifest.ManifestEntry;
@@ -31,15 +32,24 @@ public final class NestBatchBuilder {
   private final MultiSpeakerNoiseAugmentation augmentation;
   private final NoiseSampler noise;
   private final MinLengthPadding padding;
+  private final UtteranceLoader loader;
   private final int sampleRate;
 
+  /** A builder that down-mixes and resamples every file ({@code data.downmix = data.resample = true}). */
   public NestBatchBuilder(NestBatchPipeline pipeline, MultiSpeakerNoiseAugmentation augmentation, NoiseSampler noise,
       MinLengthPadding padding, int sampleRate) {
+    this(pipeline, augmentation, noise, padding, new UtteranceLoader(sampleRate, true, true));
+  }
+
+  /** @param loader how utterances are read ({@link UtteranceLoader#fromConfig}: rate, down-mix, resampling) */
+  public NestBatchBuilder(NestBatchPipeline pipeline, MultiSpeakerNoiseAugmentation augmentation, NoiseSampler noise,
+      MinLengthPadding padding, UtteranceLoader loader) {
     this.pipeline = Objects.requireNonNull(pipeline, "pipeline");
     this.augmentation = Objects.requireNonNull(augmentation, "augmentation");
     this.noise = Objects.requireNonNull(noise, "noise");
     this.padding = Objects.requireNonNull(padding, "padding");
-    this.sampleRate = sampleRate;
+    this.loader = Objects.requireNonNull(loader, "loader");
+    this.sampleRate = loader.sampleRate();
   }
 
   /** Builds the batch; never throws for bad audio (see {@link Result#skipped()}). */
@@ -53,7 +63,7 @@ public final class NestBatchBuilder {
     List<String> skipped = new ArrayList<>();
     for (ManifestEntry e : entries) {
       try {
-        AudioSegment seg = AudioSegment.load(e.audioPath(), hadoopConf, e.offset(), e.duration() == null ? 0 : e.duration(), sampleRate);
+        AudioSegment seg = loader.load(e, hadoopConf);
         audio.add(padding.apply(seg.samples()));
         used.add(e);
       } catch (AudioException ex) {

@@ -4,6 +4,7 @@ import java.util.List;
 
 import org.apache.hadoop.conf.Configuration;
 
+import org.nestspark.audio.UtteranceLoader;
 import org.nestspark.config.ModelConfigs;
 import org.nestspark.config.NestConfig;
 import org.nestspark.data.NoiseSampler;
@@ -54,6 +55,6 @@ public final class SslModules {
   public static NestBatchBuilder batchBuilder(NestConfig c, String dataset, List<ManifestEntry> noise, Configuration hadoopConf) {
     int sr = c.getInt("model.sample_rate");
     return new NestBatchBuilder(pipeline(c), MultiSpeakerNoiseAugmentation.fromConfig(c, dataset + ".batch_augmentor"),
-        NoiseSampler.withAudio(noise, sr, hadoopConf), ModelConfigs.padding(c, dataset), sr);
+        NoiseSampler.withAudio(noise, sr, hadoopConf), ModelConfigs.padding(c, dataset), UtteranceLoader.fromConfig(c));
   }
 }

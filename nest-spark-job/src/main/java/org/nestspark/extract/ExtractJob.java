@@ -32,6 +32,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nestspark.audio.AudioException;
 import org.nestspark.audio.AudioSegment;
+import org.nestspark.audio.UtteranceLoader;
 import org.nestspark.config.ModelConfigs;
 import org.nestspark.config.NestConfig;
 import org.nestspark.data.BatchPlanner;
@@ -340,8 +341,7 @@ public final class ExtractJob {
     final boolean overwrite;
     final boolean parquet;
     final int sampleRate;
-    final boolean downmix;
-    final boolean resample;
+    final UtteranceLoader loader;
     final int dim;
 
     BatchWork(LayerExtractor x, NestConfig c, Configuration hadoopConf, boolean overwrite, boolean parquet) {
@@ -350,8 +350,7 @@ public final class ExtractJob {
       this.overwrite = overwrite;
       this.parquet = parquet;
       this.sampleRate = c.getInt("model.sample_rate");
-      this.downmix = c.getBoolean("data.downmix");
-      this.resample = c.getBoolean("data.resample");
+      this.loader = UtteranceLoader.fromConfig(c);
       this.dim = c.getInt("model.encoder.d_model");
     }
 
@@ -458,14 +457,7 @@ public final class ExtractJob {
 
     float[] load(ManifestEntry e) throws AudioException {
       String name = NestPaths.display(e.audioPath());
-      double duration = e.duration() == null ? 0 : e.duration();
-      AudioSegment seg = AudioSegment.load(e.audioPath(), hadoopConf, e.offset(), duration, sampleRate);
-      if (!resample && seg.originalSampleRate() != sampleRate) {
-        throw new AudioException(name, "sample rate " + seg.originalSampleRate() + " Hz, expected " + sampleRate + " Hz (data.resample=false)");
-      }
-      if (!downmix && seg.originalChannels() != 1) {
-        throw new AudioException(name, seg.originalChannels() + " channels, expected mono (data.downmix=false)");
-      }
+      AudioSegment seg = loader.load(e, hadoopConf);
       if (seg.numSamples() < 160) {
         // fewer than one 10 ms hop: no feature frame, so no encoder frame
         throw new AudioException(name, "too short for the encoder: " + seg.numSamples() + " samples (at least 160, one feature frame)");

@@ -4,6 +4,7 @@ import org.apache.hadoop.conf.Configuration;
 
 import org.nestspark.audio.AudioException;
 import org.nestspark.audio.AudioSegment;
+import org.nestspark.audio.UtteranceLoader;
 import org.nestspark.config.ModelConfigs;
 import org.nestspark.config.NestConfig;
 import org.nestspark.features.FeatureBatch;
@@ -20,15 +21,11 @@ import org.nestspark.manifest.ManifestEntry;
  */
 final class UtteranceFeaturizer {
   private final FilterbankFeatures features;
-  private final int sampleRate;
-  private final boolean downmix;
-  private final boolean resample;
+  private final UtteranceLoader loader;
 
   UtteranceFeaturizer(NestConfig config) {
     this.features = new FilterbankFeatures(ModelConfigs.preprocessor(config));
-    this.sampleRate = config.getInt("model.sample_rate");
-    this.downmix = config.getBoolean("data.downmix");
-    this.resample = config.getBoolean("data.resample");
+    this.loader = UtteranceLoader.fromConfig(config);
   }
 
   int numFeatures() {
@@ -38,14 +35,7 @@ final class UtteranceFeaturizer {
   /** Features {@code [F, T_valid]} of one entry. */
   Result featurize(ManifestEntry e, Configuration hadoopConf) throws AudioException {
     String name = NestPaths.display(e.audioPath());
-    double duration = e.duration() == null ? 0 : e.duration();
-    AudioSegment seg = AudioSegment.load(e.audioPath(), hadoopConf, e.offset(), duration, sampleRate);
-    if (!resample && seg.originalSampleRate() != sampleRate) {
-      throw new AudioException(name, "sample rate " + seg.originalSampleRate() + " Hz, expected " + sampleRate + " Hz (data.resample=false)");
-    }
-    if (!downmix && seg.originalChannels() != 1) {
-      throw new AudioException(name, seg.originalChannels() + " channels, expected mono (data.downmix=false)");
-    }
+    AudioSegment seg = loader.load(e, hadoopConf);
     if (seg.numSamples() == 0) {
       throw new AudioException(name, "no audio samples in the selected segment");
     }
@@ -63,7 +53,7 @@ final class UtteranceFeaturizer {
         throw new AudioException(name, "features are not finite (NaN or infinity)");
       }
     }
-    return new Result(out, f, valid, seg.numSamples() / (double) sampleRate);
+    return new Result(out, f, valid, seg.numSamples() / (double) loader.sampleRate());
   }
 
   /** Features of one utterance, row-major {@code [numFeatures, numFrames]}. */
