@@ -86,10 +86,7 @@ public final class PretrainBench {
         : ManifestReader.unfiltered(conf).read(cfg.getStringList("model.train_ds.noise_manifest")).entries();
     BatchPlanner planner = new BatchPlanner(cfg.getInt("model.train_ds.batch_size"), true, true, cfg.getInt("pretrain.bucket_batches"),
         cfg.getLong("data.seed"));
-    double[] d = new double[train.size()];
-    for (int i = 0; i < d.length; i++) {
-      d[i] = train.get(i).duration() == null ? -1 : train.get(i).duration();
-    }
+    double[] d = PretrainJob.durations(train);
     BatchSource source = new BatchSource(cfg, PretrainJob.TRAIN, noise, conf, true, DataCounters.unregistered());
     Nd4j.getRandom().setSeed(cfg.getLong("data.seed"));
     ComputationGraph g = NestGraph.build(cfg, AdamW.fromConfig(cfg));

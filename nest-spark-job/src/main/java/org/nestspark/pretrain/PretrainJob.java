@@ -369,9 +369,6 @@ public final class PretrainJob {
     int winLossN;
     double winCorrect;
     long winSelected;
-    double winAudio;
-    double winWall;
-    long winSteps;
 
     Loop(ComputationGraph graph, TrainStep.Counters counters, MetricsLog metrics, CheckpointManager ckpts, Map<String, String> manifestSha,
         long startNanos) {
@@ -398,7 +395,7 @@ public final class PretrainJob {
       double fitSum = 0;
       double audio = 0;
       for (StepRecord r : recs) {
-        double[] a = bySteps.computeIfAbsent(r.step(), k -> new double[5]);
+        double[] a = bySteps.computeIfAbsent(r.step(), k -> new double[4]);
         fitSum += r.fitSeconds();
         audio += r.audioSeconds();
         if (r.undone()) {
@@ -431,7 +428,6 @@ public final class PretrainJob {
 
       double stepsPerSecond = stepsDone / wall;
       double audioPerSecond = audio / wall;
-      int i = 0;
       for (Map.Entry<Long, double[]> e : bySteps.entrySet()) {
         double[] a = e.getValue();
         if (a[1] > 0) {
@@ -445,15 +441,11 @@ public final class PretrainJob {
         }
         winCorrect += a[2];
         winSelected += (long) a[3];
-        i++;
         long s = e.getKey();
         if (s % logEvery == 0 && s > lastLogged) {
           logTrain(s, audioPerSecond, stepsPerSecond);
         }
       }
-      winAudio += audio;
-      winWall += wall;
-      winSteps += stepsDone;
     }
 
     private void logTrain(long s, double audioPerSecond, double stepsPerSecond) {
@@ -651,7 +643,8 @@ public final class PretrainJob {
     AtomicFiles.write(fs, new Path(runDir, "config.conf"), o -> o.write(text));
   }
 
-  private static double[] durations(List<ManifestEntry> entries) {
+  /** Manifest durations for {@link BatchPlanner} (-1 where an entry has none). */
+  public static double[] durations(List<ManifestEntry> entries) {
     double[] d = new double[entries.size()];
     for (int i = 0; i < d.length; i++) {
       Double v = entries.get(i).duration();
