@@ -87,7 +87,7 @@ public final class PretrainBench {
     BatchPlanner planner = new BatchPlanner(cfg.getInt("model.train_ds.batch_size"), true, true, cfg.getInt("pretrain.bucket_batches"),
         cfg.getLong("data.seed"));
     double[] d = PretrainJob.durations(train);
-    BatchSource source = new BatchSource(cfg, PretrainJob.TRAIN, noise, conf, true, DataCounters.unregistered());
+    BatchSource source = new BatchSource(cfg, PretrainJob.TRAIN, noise, conf, true, null);
     Nd4j.getRandom().setSeed(cfg.getLong("data.seed"));
     ComputationGraph g = NestGraph.build(cfg, AdamW.fromConfig(cfg));
     TrainStep step = TrainStep.fromConfig(g, cfg);

@@ -45,6 +45,8 @@ public final class BatchSource implements FlatMapFunction<Iterator<BatchSpec>, M
    * @param dataset {@code model.train_ds} or {@code model.validation_ds}
    * @param noise the dataset's noise corpus entries (metadata)
    * @param training training mode (dither on; validation: off)
+   * @param counters Spark accumulators counting what {@link #call} builds and skips; null when the caller
+   *     counts {@link #buildOne}'s results itself (the training workers)
    */
   public BatchSource(NestConfig config, String dataset, List<ManifestEntry> noise, Configuration hadoopConf, boolean training,
       DataCounters counters) {
@@ -83,27 +85,54 @@ public final class BatchSource implements FlatMapFunction<Iterator<BatchSpec>, M
     };
   }
 
-  /** Builds one batch, or null when it has no loadable audio or no selected token (counted). */
-  MultiDataSet build(NestBatchBuilder builder, Configuration conf, BatchSpec spec) {
+  /**
+   * One batch as built, with what happened to it (the training workers return these counts with their
+   * round result instead of Spark accumulators, so a re-run task never counts twice).
+   *
+   * @param batch the batch, or null when it has no loadable audio ({@code failed}) or no selected token ({@code empty})
+   * @param skipped "epoch E batch B: path: reason" for each utterance left out
+   * @param audioSeconds seconds of audio in the batch (each utterance's own length after NeMo's 1 s minimum padding, batch padding excluded)
+   * @param buildSeconds time spent building it
+   */
+  public record Built(MultiDataSet batch, List<String> skipped, boolean failed, boolean empty, double audioSeconds, double buildSeconds) {}
+
+  /** Builds one batch on this thread, reporting to no accumulator. */
+  public Built buildOne(BatchSpec spec) {
+    return buildOne(builder(), hadoopConf.get(), spec);
+  }
+
+  private Built buildOne(NestBatchBuilder builder, Configuration conf, BatchSpec spec) {
     long t0 = System.nanoTime();
     NestBatchBuilder.Result r = builder.build(spec.entries(), conf, training, spec.seed());
+    List<String> skipped = new ArrayList<>(r.skipped().size());
     for (String reason : r.skipped()) {
-      counters.skippedUtterances.add(1);
-      counters.reasons.add(spec.where() + ": " + reason);
+      skipped.add(spec.where() + ": " + reason);
     }
     NestBatch b = r.batch();
-    MultiDataSet out = null;
-    if (b == null) {
+    MultiDataSet out = b == null || b.isEmpty() ? null : NestGraphInputs.toMultiDataSet(b);
+    return new Built(out, skipped, b == null, b != null && b.isEmpty(), out == null ? 0 : r.audioSeconds(), (System.nanoTime() - t0) / 1e9);
+  }
+
+  /** Builds one batch, or null when it has no loadable audio or no selected token (counted). */
+  MultiDataSet build(NestBatchBuilder builder, Configuration conf, BatchSpec spec) {
+    Built built = buildOne(builder, conf, spec);
+    if (counters == null) {
+      return built.batch();
+    }
+    for (String reason : built.skipped()) {
+      counters.skippedUtterances.add(1);
+      counters.reasons.add(reason);
+    }
+    if (built.failed()) {
       counters.failedBatches.add(1);
-    } else if (b.isEmpty()) {
+    } else if (built.empty()) {
       counters.emptyBatches.add(1);
     } else {
-      out = NestGraphInputs.toMultiDataSet(b);
       counters.batches.add(1);
-      counters.audioSeconds.add(r.audioSeconds());
+      counters.audioSeconds.add(built.audioSeconds());
     }
-    counters.buildSeconds.add((System.nanoTime() - t0) / 1e9);
-    return out;
+    counters.buildSeconds.add(built.buildSeconds());
+    return built.batch();
   }
 
   /** Builds all batches of {@code specs} in this JVM (tests, single-process use). */

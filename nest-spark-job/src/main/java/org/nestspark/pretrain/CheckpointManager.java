@@ -132,6 +132,29 @@ public final class CheckpointManager {
         fs.delete(p, false);
       }
     }
+    pruneStrategyState(keep, files.isEmpty() ? -1 : CheckpointIO.stepOf(files.get(files.size() - 1)));
+  }
+
+  /**
+   * Deletes the DiLoCo state folders ({@link StrategyState}) of checkpoints not kept, and orphans left by a
+   * crash before their checkpoint was written, up to the newest checkpoint (a folder past it may be the one
+   * the next checkpoint is being written with).
+   */
+  private void pruneStrategyState(Set<Long> keep, long newest) throws IOException {
+    if (!fs.exists(dir)) {
+      return;
+    }
+    for (org.apache.hadoop.fs.FileStatus st : fs.listStatus(dir)) {
+      String name = st.getPath().getName();
+      if (!st.isDirectory() || !name.endsWith(StrategyState.SUFFIX)) {
+        continue;
+      }
+      long step = CheckpointIO.stepOf(new Path(dir, name.substring(0, name.length() - StrategyState.SUFFIX.length()) + ".ckpt"));
+      if (step >= 0 && !keep.contains(step) && step <= newest) {
+        LOG.info("removing {} (its checkpoint is not kept)", st.getPath());
+        fs.delete(st.getPath(), true);
+      }
+    }
   }
 
   private void writeBest() throws IOException {

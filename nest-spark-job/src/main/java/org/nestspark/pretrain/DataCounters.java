@@ -37,21 +37,6 @@ public final class DataCounters implements Serializable {
     reasons = sc.sc().collectionAccumulator(name + " skip reasons");
   }
 
-  private DataCounters() {
-    skippedUtterances = new LongAccumulator();
-    emptyBatches = new LongAccumulator();
-    failedBatches = new LongAccumulator();
-    batches = new LongAccumulator();
-    audioSeconds = new DoubleAccumulator();
-    buildSeconds = new DoubleAccumulator();
-    reasons = new CollectionAccumulator<>();
-  }
-
-  /** Counters outside Spark (building batches in one JVM: tests, benchmarks). */
-  public static DataCounters unregistered() {
-    return new DataCounters();
-  }
-
   /** A read-out since the last {@link #reset()}. */
   public record Snapshot(long skippedUtterances, long emptyBatches, long failedBatches, long batches, double audioSeconds,
       double buildSeconds, List<String> reasons) {}

@@ -76,8 +76,7 @@ class PretrainClusterIT {
         "model.train_ds.manifest_filepath=" + REPO.resolve("deploy/sample/train_manifest.json"),
         "model.train_ds.noise_manifest=" + REPO.resolve("deploy/sample/noise_manifest.json"),
         "model.validation_ds.manifest_filepath=" + REPO.resolve("deploy/sample/val_manifest.json"), "exp_manager.exp_dir=" + exp,
-        "trainer.max_steps=" + maxSteps, "trainer.val_check_interval=10", "trainer.log_every_n_steps=5", "pretrain.num_workers=2",
-        "pretrain.rounds_per_fit=2"));
+        "trainer.max_steps=" + maxSteps, "trainer.val_check_interval=10", "trainer.log_every_n_steps=5", "pretrain.num_workers=2"));
     cmd.addAll(List.of(extra));
     ProcessBuilder pb = script(cmd.toArray(new String[0]));
     pb.environment().put("OMP_NUM_THREADS", "1");
@@ -131,7 +130,8 @@ class PretrainClusterIT {
     Path exp = WORK.resolve("executor-loss");
     Path log = WORK.resolve("executor-loss.log");
     Path metrics = exp.resolve("nest/metrics.jsonl");
-    Process p = submit(exp, 30, log);
+    // DiLoCo: the killed executor held a worker's inner AdamW state, which the worker must start again without
+    Process p = submit(exp, 30, log, "pretrain.strategy=diloco", "pretrain.diloco.inner_steps=5");
     try {
       await("training to start", p, 240, () -> lastTrainStep(metrics) >= 5 && executors().size() == 2);
       ProcessHandle victim = executors().get(0);
@@ -146,6 +146,13 @@ class PretrainClusterIT {
       assertEquals(30, last.get("step").asLong());
       assertTrue(Double.isFinite(last.get("train_loss").asDouble()), last.toString());
       assertTrue(Files.exists(exp.resolve("nest/checkpoints/step-000030.ckpt")));
+      assertTrue(Files.exists(exp.resolve("nest/checkpoints/step-000030.diloco/state.json")), "the inner states of the last checkpoint");
+      long restarts = 0;
+      for (JsonNode t : records(metrics, "timing")) {
+        restarts += t.get("worker_restarts").asLong();
+      }
+      assertTrue(restarts >= 1, "the worker that lost its executor started again and was counted:\n" + out);
+      assertTrue(out.contains("started again from the round's weights"), out);
     } finally {
       p.destroyForcibly();
     }

@@ -181,6 +181,67 @@ class PretrainJobTest {
     assertTrue(!Files.exists(ckpts.resolve("step-000006.ckpt")) || best.get("step").asLong() == 6, "older checkpoints are pruned");
   }
 
+  private List<String> diloco(String exp, int maxSteps) {
+    return new ArrayList<>(List.of("pretrain", "--config", REPO.resolve("conf/nest-tiny.conf").toString(),
+        "model.train_ds.manifest_filepath=" + REPO.resolve("deploy/sample/train_manifest.json"),
+        "model.train_ds.noise_manifest=" + REPO.resolve("deploy/sample/noise_manifest.json"),
+        "model.validation_ds.manifest_filepath=" + REPO.resolve("deploy/sample/val_manifest.json"),
+        "exp_manager.exp_dir=" + dir.resolve(exp), "trainer.max_steps=" + maxSteps,
+        "trainer.val_check_interval=6", "trainer.log_every_n_steps=3", "spark.master=local[2]", "pretrain.num_workers=2",
+        "pretrain.strategy=diloco", "pretrain.diloco.inner_steps=3", "pretrain.diloco.delta_dtype=bfloat16"));
+  }
+
+  private static float[] params(Path ckpt) throws Exception {
+    Checkpoint c = CheckpointIO.load(new org.apache.hadoop.fs.Path(ckpt.toUri()), new Configuration(false));
+    return c.model().params().toFloatVector();
+  }
+
+  @Test
+  void dilocoLearnsAndResumesAtARoundBoundaryBitForBit() throws Exception {
+    Run straight = nest(diloco("straight", 12));
+    assertEquals(0, straight.code(), straight.out() + straight.err());
+    assertTrue(straight.out().contains("DiLoCo with 2 workers, 3 inner steps per round"), straight.out());
+    Path run = dir.resolve("straight/nest");
+    List<JsonNode> vals = records(run.resolve("metrics.jsonl"), "val");
+    assertEquals(2, vals.size());
+    double firstTrain = records(run.resolve("metrics.jsonl"), "train").get(0).get("train_loss").asDouble();
+    // the 28-utterance sample is learnt (and soon overfitted) by the tiny preset: both validations are below
+    // the untrained model's loss (the first training step's, about ln 256 = 5.55)
+    for (JsonNode v : vals) {
+      assertTrue(v.get("val_loss").asDouble() < firstTrain && v.get("val_loss").asDouble() < Math.log(256),
+          "validation loss below the untrained model's: " + vals + ", first train loss " + firstTrain);
+    }
+    List<JsonNode> timing = records(run.resolve("metrics.jsonl"), "timing");
+    // 7 batches an epoch, rounds of up to 3 steps x 2 workers, cut at each epoch's end
+    assertTrue(timing.size() >= 4, timing.toString());
+    assertEquals(2, timing.get(0).get("worker_starts").asInt());
+    for (JsonNode t : timing.subList(1, timing.size())) {
+      assertEquals(0, t.get("worker_starts").asInt(), "the workers are kept between rounds: " + t);
+      assertEquals(0, t.get("worker_restarts").asInt(), t.toString());
+    }
+    long n = params(run.resolve("checkpoints/step-000012.ckpt")).length;
+    JsonNode t0 = timing.get(0);
+    assertEquals(2, t0.get("workers").asInt());
+    assertEquals(2 * 2 * n, t0.get("bytes_up").asLong(), "two bfloat16 deltas per round");
+    assertEquals(2 * 4 * n, t0.get("bytes_down").asLong(), "the float32 weights to two workers");
+    assertTrue(Files.exists(run.resolve("checkpoints/step-000006.diloco/worker-001.npy")));
+
+    // the same run stopped at step 6 and started again: same weights at step 12, bit for bit
+    Run first = nest(diloco("resumed", 6));
+    assertEquals(0, first.code(), first.out() + first.err());
+    Run second = nest(diloco("resumed", 12));
+    assertEquals(0, second.code(), second.out() + second.err());
+    assertTrue(second.out().contains("at step 6") && !second.out().contains("warning"), second.out());
+    org.junit.jupiter.api.Assertions.assertArrayEquals(params(run.resolve("checkpoints/step-000012.ckpt")),
+        params(dir.resolve("resumed/nest/checkpoints/step-000012.ckpt")));
+    List<JsonNode> a = records(run.resolve("metrics.jsonl"), "train");
+    List<JsonNode> b = records(dir.resolve("resumed/nest/metrics.jsonl"), "train");
+    assertEquals(a.size(), b.size());
+    for (int i = 0; i < a.size(); i++) {
+      assertEquals(a.get(i).get("train_loss").asDouble(), b.get(i).get("train_loss").asDouble(), 0.0, "step " + a.get(i).get("step"));
+    }
+  }
+
   @Test
   void refusesAConfigurationWithoutManifestOrRunFolder() {
     Run r = nest(List.of("pretrain", "--config", REPO.resolve("conf/nest-tiny.conf").toString(), "spark.master=local[1]"));

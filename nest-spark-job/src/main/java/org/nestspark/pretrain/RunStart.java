@@ -1,0 +1,83 @@
+package org.nestspark.pretrain;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.util.Locale;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.nd4j.linalg.factory.Nd4j;
+
+import org.nestspark.config.NestConfig;
+import org.nestspark.model.NestGraph;
+import org.nestspark.train.AdamW;
+import org.nestspark.train.Checkpoint;
+import org.nestspark.train.InitFromPretrained;
+import org.nestspark.train.TrainStep;
+
+/**
+ * Where an attempt starts (NeMo's exp_manager {@code resume_if_exists}, {@code init_from_pretrained}):
+ * <ul>
+ *   <li><b>resume</b>: the newest checkpoint that verifies (damaged ones skipped with a warning naming them):
+ *       its weights, AdamW state, step, epoch, position in the epoch's plan and counters; metrics after its
+ *       step are dropped, and the validation metrics already recorded feed the checkpoint ranking;</li>
+ *   <li><b>new</b>: a graph drawn from {@code data.seed}, optionally initialised from pretrained weights,
+ *       and the run's {@code preview/} of the first batch.</li>
+ * </ul>
+ */
+final class RunStart {
+  final ComputationGraph graph;
+  final int epoch;
+  final int batchInEpoch;
+  final TrainStep.Counters counters;
+  /** The checkpoint step resumed from, -1 for a new run. */
+  final long resumedFrom;
+  /** True when the metrics already hold a validation at the resumed step. */
+  final boolean validatedAtStart;
+
+  private RunStart(ComputationGraph graph, int epoch, int batchInEpoch, TrainStep.Counters counters, long resumedFrom, boolean validatedAtStart) {
+    this.graph = graph;
+    this.epoch = epoch;
+    this.batchInEpoch = batchInEpoch;
+    this.counters = counters;
+    this.resumedFrom = resumedFrom;
+    this.validatedAtStart = validatedAtStart;
+  }
+
+  static RunStart open(JavaSparkContext sc, NestConfig cfg, TrainingData data, CheckpointManager ckpts, MetricsLog metrics, Path runDir,
+      Configuration hadoopConf, PrintStream out) throws IOException {
+    Checkpoint resumed = null;
+    if (cfg.getBoolean("exp_manager.resume_if_exists")) {
+      resumed = ckpts.resume(w -> out.println("[pretrain] warning: " + w)).orElse(null);
+    }
+    if (resumed != null) {
+      JsonNode pos = MetricsLog.JSON.readTree(resumed.dataPosition());
+      int epoch = pos.path("epoch").asInt();
+      int batch = pos.path("batch").asInt();
+      int dropped = metrics.load(resumed.step());
+      boolean validated = false;
+      for (JsonNode r : metrics.records()) {
+        if ("val".equals(r.path("kind").asText()) && r.has("val_loss")) {
+          ckpts.recordMetric(r.path("step").asLong(), r.path("val_loss").asDouble(Double.NaN));
+          validated |= r.path("step").asLong() == resumed.step();
+        }
+      }
+      out.printf(Locale.ROOT, "[pretrain] resuming %s at step %d (epoch %d, batch %d of the epoch); %d later metrics records dropped%n", ckpts.dir(),
+          resumed.step(), epoch, batch, dropped);
+      return new RunStart(resumed.model(), epoch, batch, resumed.counters(), resumed.step(), validated);
+    }
+    Nd4j.getRandom().setSeed(cfg.getLong("data.seed"));
+    ComputationGraph graph = NestGraph.build(cfg, AdamW.fromConfig(cfg));
+    InitFromPretrained.Report init = InitFromPretrained.apply(cfg, graph, hadoopConf);
+    if (init != null) {
+      out.println("[pretrain] " + init.summary());
+    }
+    metrics.load(-1);
+    Preview.write(sc, cfg, data.trainingSpec(data.plan(0), 0, 0), data.trainNoise, runDir);
+    return new RunStart(graph, 0, 0, TrainStep.Counters.ZERO, -1, false);
+  }
+}
