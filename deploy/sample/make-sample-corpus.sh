@@ -5,8 +5,24 @@
 #   train_manifest.json, val_manifest.json, noise_manifest.json   NeMo manifests (relative paths)
 # Needs Debian's espeak-ng, sox and flac:  apt-get install -y espeak-ng sox flac
 # The files are committed; run this only to remake them.
+#
+# A longer corpus of the same kind (e.g. for comparing training strategies, README "Scaling out"):
+#   deploy/sample/make-sample-corpus.sh --out DIR --repeat K
+# speaks every sentence with K voice/speed combinations (32·K utterances; sentences 29-32 of each repeat go
+# to val_manifest.json). --repeat 1 into the script's own folder is the bundled sample.
 set -euo pipefail
-cd "$(dirname "$0")"
+out_dir=$(dirname "$0")
+repeat=1
+while (( $# )); do
+  case "$1" in
+    --out) out_dir=$2; shift 2 ;;
+    --repeat) repeat=$2; shift 2 ;;
+    *) echo "usage: $0 [--out DIR] [--repeat K]" >&2; exit 2 ;;
+  esac
+done
+[[ "$repeat" =~ ^[1-9][0-9]*$ ]] || { echo "--repeat takes a positive whole number, got '$repeat'" >&2; exit 2; }
+mkdir -p "$out_dir"
+cd "$out_dir"
 for tool in espeak-ng sox flac; do
   command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install -y espeak-ng sox flac" >&2; exit 1; }
 done
@@ -52,24 +68,29 @@ speeds=(150 165 175 140 160 180 155 170)
 
 : > train_manifest.json
 : > val_manifest.json
+tmp=$(mktemp -d)
+for ((r = 0; r < repeat; r++)); do
 for i in "${!sentences[@]}"; do
-  n=$(printf "%02d" "$i")
-  v=${voices[$((i % ${#voices[@]}))]}
-  s=${speeds[$((i % ${#speeds[@]}))]}
-  espeak-ng -v "$v" -s "$s" -w "/tmp/nest_sample_$n.wav" "${sentences[$i]}"
+  j=$((r * ${#sentences[@]} + i))
+  n=$(printf "%02d" "$j")
+  v=${voices[$(((i + r) % ${#voices[@]}))]}
+  s=${speeds[$(((i + 3 * r) % ${#speeds[@]}))]}
+  espeak-ng -v "$v" -s "$s" -w "$tmp/$n.wav" "${sentences[$i]}"
   # 16 kHz mono 16-bit; a little headroom; trim espeak's trailing silence to 100 ms
-  sox "/tmp/nest_sample_$n.wav" -r 16000 -c 1 -b 16 "/tmp/nest_sample_${n}_16k.wav" gain -n -3 reverse silence 1 0.1 0.1% reverse pad 0.05 0
+  sox "$tmp/$n.wav" -r 16000 -c 1 -b 16 "$tmp/${n}_16k.wav" gain -n -3 reverse silence 1 0.1 0.1% reverse pad 0.05 0
   if (( i % 2 == 0 )); then
-    out="speech/utt_$n.wav"; cp "/tmp/nest_sample_${n}_16k.wav" "$out"
+    out="speech/utt_$n.wav"; cp "$tmp/${n}_16k.wav" "$out"
   else
-    out="speech/utt_$n.flac"; flac -s -8 -f -o "$out" "/tmp/nest_sample_${n}_16k.wav"
+    out="speech/utt_$n.flac"; flac -s -8 -f -o "$out" "$tmp/${n}_16k.wav"
   fi
-  rm -f "/tmp/nest_sample_$n.wav" "/tmp/nest_sample_${n}_16k.wav"
+  rm -f "$tmp/$n.wav" "$tmp/${n}_16k.wav"
   dur=$(soxi -D "$out")
   text=${sentences[$i]}
   line="{\"audio_filepath\": \"$out\", \"duration\": $dur, \"text\": \"$text\"}"
   if (( i >= 28 )); then echo "$line" >> val_manifest.json; else echo "$line" >> train_manifest.json; fi
 done
+done
+rmdir "$tmp"
 
 sox -n -r 16000 -c 1 -b 16 noise/white.wav synth 3 whitenoise gain -18
 sox -n -r 16000 -c 1 -b 16 noise/pink.wav synth 3 pinknoise gain -12

@@ -34,16 +34,21 @@ import org.nestspark.train.TrainStep;
 
 /**
  * {@code nest bench pretrain}: the same total work (a number of batches of the configured training set) done
- * three ways, side by side in one run:
+ * several ways, side by side in one run:
  *
  * <ol>
  *   <li>one process, no Spark: build a batch, {@link TrainStep#fit}, repeat;</li>
- *   <li>the pretraining job on Spark {@code local[2]} with parameter averaging (2 workers);</li>
- *   <li>optionally ({@code --master spark://...}) the job on a standalone cluster, with this jar shipped to
- *       the executors.</li>
+ *   <li>the pretraining job on Spark {@code local[2]} with 2 workers: parameter averaging every 1, 4 and 16
+ *       steps, and DiLoCo with {@code --inner-steps} H (default: a quarter of the batches, i.e. two rounds);</li>
+ *   <li>optionally ({@code --master spark://...}) parameter averaging every step and DiLoCo on a standalone
+ *       cluster, with this jar shipped to the executors.</li>
  * </ol>
- * Prints steps per second, seconds of audio per second and the share of data preparation, training and
- * averaging (+ Spark overhead) from each job's {@code timing} records. Validation is off.
+ * Every row counts the same thing: seconds of audio in the batches trained ({@link BatchSource.Built#audioSeconds},
+ * each utterance's own length), and wall time of the training rounds only (Spark start-up, validation and
+ * checkpoints excluded; the one-process row: its build-and-fit loop). Workers build their batches in their
+ * training thread ({@code pretrain.prefetch_batches=0}), as the one process does, so each worker uses one core.
+ * The speed-up column is audio-s/s over the one-process row's; bytes are what each round sends to and
+ * receives from the workers ({@code timing} records).
  */
 public final class PretrainBench {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -51,23 +56,38 @@ public final class PretrainBench {
   private PretrainBench() {}
 
   public static String run(List<String> configFiles, List<String> overrides, int batches, String master) throws Exception {
+    return run(configFiles, overrides, batches, master, Math.max(1, batches / 4));
+  }
+
+  public static String run(List<String> configFiles, List<String> overrides, int batches, String master, int innerSteps) throws Exception {
     StringBuilder report = new StringBuilder();
     List<String> base = new ArrayList<>(overrides);
     base.add("model.validation_ds.manifest_filepath=null");
     base.add("trainer.val_check_interval=1000000");
     base.add("trainer.log_every_n_steps=1000000");
     base.add("trainer.max_epochs=-1");
+    base.add("pretrain.prefetch_batches=0");
+    base.add("exp_manager.checkpoint_callback_params.every_n_train_steps=0");
     NestConfig cfg = NestConfig.load(configFiles, with(base, "trainer.max_steps=" + batches, "exp_manager.exp_dir=/tmp/unused"),
         new Configuration());
     report.append(String.format(Locale.ROOT, "pretrain benchmark: %d batches of %d (%s), d_model %d, %d layers, OMP_NUM_THREADS=%s%n", batches,
         cfg.getInt("model.train_ds.batch_size"), String.join(",", cfg.getStringList("model.train_ds.manifest_filepath")),
         cfg.getInt("model.encoder.d_model"), cfg.getInt("model.encoder.n_layers"), System.getenv().getOrDefault("OMP_NUM_THREADS", "default")));
-    report.append(String.format(Locale.ROOT, "%-34s %9s %8s %10s %9s %7s %7s %9s%n", "mode", "wall s", "steps", "steps/s", "audio-s/s",
-        "prep %", "train %", "average %"));
-    report.append(single(cfg, batches)).append('\n');
-    report.append(spark(configFiles, base, batches, "local[2]", "local[2], 2 workers")).append('\n');
+    report.append(String.format(Locale.ROOT, "%-44s %7s %6s %7s %8s %9s %8s %6s %7s %9s %9s %9s%n", "mode", "wall s", "steps", "batches",
+        "audio s", "audio-s/s", "speed-up", "prep %", "train %", "average %", "MB/round", "MB/step"));
+    double[] one = new double[1];
+    report.append(single(cfg, batches, one)).append('\n');
+    for (int f : new int[] {1, 4, 16}) {
+      report.append(spark(configFiles, base, batches, "local[2]", "local[2], parameter averaging every " + f, one[0],
+          "pretrain.strategy=parameter_averaging", "pretrain.averaging_frequency=" + f)).append('\n');
+    }
+    report.append(spark(configFiles, base, batches, "local[2]", "local[2], diloco H=" + innerSteps, one[0], "pretrain.strategy=diloco",
+        "pretrain.diloco.inner_steps=" + innerSteps)).append('\n');
     if (master != null) {
-      report.append(spark(configFiles, base, batches, master, "standalone " + master + ", 2 workers")).append('\n');
+      report.append(spark(configFiles, base, batches, master, "standalone, parameter averaging every 1", one[0],
+          "pretrain.strategy=parameter_averaging", "pretrain.averaging_frequency=1")).append('\n');
+      report.append(spark(configFiles, base, batches, master, "standalone, diloco H=" + innerSteps, one[0], "pretrain.strategy=diloco",
+          "pretrain.diloco.inner_steps=" + innerSteps)).append('\n');
     }
     return report.toString();
   }
@@ -78,7 +98,7 @@ public final class PretrainBench {
     return out;
   }
 
-  private static String single(NestConfig cfg, int batches) throws Exception {
+  private static String single(NestConfig cfg, int batches, double[] audioPerSecond) throws Exception {
     Configuration conf = new Configuration();
     List<ManifestEntry> train = new ManifestReader(conf, cfg.getDouble("model.train_ds.min_duration"), cfg.getDouble("model.train_ds.max_duration"))
         .read(cfg.getStringList("model.train_ds.manifest_filepath")).entries();
@@ -104,26 +124,29 @@ public final class PretrainBench {
           entries.add(train.get(idx));
         }
         long a = System.nanoTime();
-        List<MultiDataSet> built = source.buildAll(List.of(new BatchSpec(epoch, b, BatchSpec.trainingSeed(cfg.getLong("data.seed"), epoch, b), entries)));
+        BatchSource.Built built = source.buildOne(new BatchSpec(epoch, b, BatchSpec.trainingSeed(cfg.getLong("data.seed"), epoch, b), entries));
         long m = System.nanoTime();
         prep += (m - a) / 1e9;
-        for (MultiDataSet mds : built) {
-          step.fit(mds);
-          audio += mds.getFeaturesMaskArray(0).sumNumber().doubleValue() * cfg.getDouble("model.preprocessor.window_stride");
+        if (built.batch() != null) {
+          step.fit(built.batch());
+          audio += built.audioSeconds();
         }
         fit += (System.nanoTime() - m) / 1e9;
         done++;
       }
     }
     double wall = (System.nanoTime() - t0) / 1e9;
-    return row("one process, no Spark", wall, done, audio, prep / wall, fit / wall, 0);
+    audioPerSecond[0] = audio / wall;
+    return row("one process, no Spark", wall, done, done, audio, 1.0, prep / wall, fit / wall, 0, 0, 0);
   }
 
-  private static String spark(List<String> configFiles, List<String> base, int batches, String master, String label) throws Exception {
+  private static String spark(List<String> configFiles, List<String> base, int batches, String master, String label, double oneAudioPerSecond,
+      String... strategy) throws Exception {
     Path exp = Files.createTempDirectory("nest-bench-pretrain");
     // two workers: max_steps = batches / 2 gives the same number of batches
-    NestConfig cfg = NestConfig.load(configFiles, with(base, "trainer.max_steps=" + batches / 2, "pretrain.num_workers=2",
-        "exp_manager.exp_dir=" + exp, "spark.master=" + master), new Configuration());
+    List<String> o = with(base, "trainer.max_steps=" + batches / 2, "pretrain.num_workers=2", "exp_manager.exp_dir=" + exp, "spark.master=" + master);
+    o.addAll(List.of(strategy));
+    NestConfig cfg = NestConfig.load(configFiles, o, new Configuration());
     if (master.startsWith("spark://")) {
       File jar = new File(PretrainBench.class.getProtectionDomain().getCodeSource().getLocation().toURI());
       if (!jar.isFile()) {
@@ -143,7 +166,10 @@ public final class PretrainBench {
     double train = 0;
     double avg = 0;
     long steps = 0;
+    long batchCount = 0;
     double audio = 0;
+    double bytes = 0;
+    int rounds = 0;
     for (String line : Files.readAllLines(exp.resolve("nest/metrics.jsonl"))) {
       JsonNode n = JSON.readTree(line);
       if ("timing".equals(n.path("kind").asText())) {
@@ -153,15 +179,20 @@ public final class PretrainBench {
         avg += n.get("averaging_s").asDouble();
         steps = n.get("step").asLong();
         audio += n.get("audio_s").asDouble();
+        batchCount += n.get("batches").asLong();
+        bytes += n.get("bytes_down").asDouble() + n.get("bytes_up").asDouble();
+        rounds++;
       }
     }
     deleteRecursively(exp);
-    return row(label, wall, steps, audio, prep / wall, train / wall, avg / wall);
+    return row(label, wall, steps, batchCount, audio, audio / wall / oneAudioPerSecond, prep / wall, train / wall, avg / wall, bytes / rounds / 1e6,
+        bytes / steps / 1e6);
   }
 
-  private static String row(String label, double wall, long steps, double audio, double prep, double train, double avg) {
-    return String.format(Locale.ROOT, "%-34s %9.1f %8d %10.3f %9.1f %6.0f%% %6.0f%% %8.0f%%", label, wall, steps, steps / wall, audio / wall,
-        100 * prep, 100 * train, 100 * avg);
+  private static String row(String label, double wall, long steps, long batches, double audio, double speedUp, double prep, double train,
+      double avg, double mbRound, double mbStep) {
+    return String.format(Locale.ROOT, "%-44s %7.1f %6d %7d %8.1f %9.2f %7.2fx %5.0f%% %6.0f%% %8.0f%% %9.1f %9.1f", label, wall, steps, batches,
+        audio, audio / wall, speedUp, 100 * prep, 100 * train, 100 * avg, mbRound, mbStep);
   }
 
   private static void deleteRecursively(Path p) throws IOException {

@@ -28,7 +28,7 @@ final class BenchCommand {
   private BenchCommand() {}
 
   static int run(List<String> args, PrintStream out, PrintStream err) throws CommandLine.UsageException {
-    CommandLine cl = CommandLine.parse("bench", args, Set.of("seconds", "batches", "master", "config"), Set.of());
+    CommandLine cl = CommandLine.parse("bench", args, Set.of("seconds", "batches", "master", "config", "inner-steps"), Set.of());
     if (cl.positional.isEmpty()) {
       throw new CommandLine.UsageException("usage: nest bench featurize|train|pretrain|quantizer|extract [args]");
     }
@@ -42,9 +42,11 @@ final class BenchCommand {
         NestGraphBench.main(rest.toArray(new String[0]));
         return 0;
       case "pretrain":
+        int batches = Integer.parseInt(cl.optional("batches") == null ? "28" : cl.optional("batches"));
         try {
           out.println(PretrainBench.run(cl.all("config").isEmpty() ? List.of("conf/nest-tiny.conf", "conf/sample-data.conf") : cl.all("config"),
-              cl.overrides, Integer.parseInt(cl.optional("batches") == null ? "28" : cl.optional("batches")), cl.optional("master")));
+              cl.overrides, batches, cl.optional("master"), cl.optional("inner-steps") == null ? Math.max(1, batches / 4)
+                  : Integer.parseInt(cl.optional("inner-steps"))));
         } catch (Exception e) {
           err.println("nest bench pretrain: " + e);
           return 1;
