@@ -276,7 +276,7 @@ final class NestConfigValidator {
     k.positiveInt("pretrain.averaging_frequency");
     k.bool("pretrain.average_updater_state");
     k.positiveInt("pretrain.diloco.inner_steps");
-    k.range("pretrain.diloco.outer_lr", Double.MIN_VALUE, 10.0);
+    k.range("pretrain.diloco.outer_lr", 1.0e-6, 10.0);
     k.range("pretrain.diloco.outer_momentum", 0.0, 0.999);
     k.bool("pretrain.diloco.nesterov");
     k.oneOf("pretrain.diloco.delta_dtype", "float32", "bfloat16", "float16");

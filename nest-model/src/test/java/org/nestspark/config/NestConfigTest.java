@@ -119,6 +119,19 @@ class NestConfigTest {
   }
 
   @Test
+  void trainingStrategyKeysAreChecked() {
+    assertTrue(fails("pretrain.strategy=allreduce").getMessage()
+        .contains("pretrain.strategy: 'allreduce' is not supported; expected one of parameter_averaging, diloco"));
+    assertTrue(fails("pretrain.diloco.delta_dtype=fp8").getMessage()
+        .contains("pretrain.diloco.delta_dtype: 'fp8' is not supported; expected one of float32, bfloat16, float16"));
+    assertTrue(fails("pretrain.diloco.inner_steps=0").getMessage().contains("pretrain.diloco.inner_steps: must be positive, got 0"));
+    assertTrue(fails("pretrain.diloco.outer_momentum=1").getMessage().contains("pretrain.diloco.outer_momentum: must be in [0.0, 0.999], got 1"));
+    assertTrue(fails("pretrain.diloco.outer_lr=0").getMessage().contains("pretrain.diloco.outer_lr: must be in"));
+    assertTrue(fails("pretrain.rounds_per_fit=8").getMessage().contains("pretrain.rounds_per_fit: unknown key"));
+    assertEquals("diloco", load(List.of(), "pretrain.strategy=diloco", "pretrain.diloco.delta_dtype=bfloat16").getString("pretrain.strategy"));
+  }
+
+  @Test
   void malformedOverride() {
     assertTrue(fails("model.optim.lr").getMessage().contains("expected key=value"));
     assertTrue(fails("model..lr=1").getMessage().contains("is not a valid key"));

@@ -55,12 +55,13 @@ public final class PretrainBench {
 
   private PretrainBench() {}
 
-  public static String run(List<String> configFiles, List<String> overrides, int batches, String master) throws Exception {
-    return run(configFiles, overrides, batches, master, Math.max(1, batches / 4));
-  }
-
-  public static String run(List<String> configFiles, List<String> overrides, int batches, String master, int innerSteps) throws Exception {
-    StringBuilder report = new StringBuilder();
+  /**
+   * Runs the benchmark, printing each row to {@code out} as soon as it is measured (a row that fails says
+   * so and the others still run), and returns the whole table.
+   */
+  public static String run(List<String> configFiles, List<String> overrides, int batches, String master, int innerSteps, boolean local,
+      PrintStream out) throws Exception {
+    Lines report = new Lines(out);
     List<String> base = new ArrayList<>(overrides);
     base.add("model.validation_ds.manifest_filepath=null");
     base.add("trainer.val_check_interval=1000000");
@@ -77,19 +78,56 @@ public final class PretrainBench {
         "audio s", "audio-s/s", "speed-up", "prep %", "train %", "average %", "MB/round", "MB/step"));
     double[] one = new double[1];
     report.append(single(cfg, batches, one)).append('\n');
-    for (int f : new int[] {1, 4, 16}) {
-      report.append(spark(configFiles, base, batches, "local[2]", "local[2], parameter averaging every " + f, one[0],
-          "pretrain.strategy=parameter_averaging", "pretrain.averaging_frequency=" + f)).append('\n');
+    for (int f : local ? new int[] {1, 4, 16} : new int[0]) {
+      report.append(row("local[2], parameter averaging every " + f, () -> spark(configFiles, base, batches, "local[2]",
+          "local[2], parameter averaging every " + f, one[0], "pretrain.strategy=parameter_averaging", "pretrain.averaging_frequency=" + f)));
     }
-    report.append(spark(configFiles, base, batches, "local[2]", "local[2], diloco H=" + innerSteps, one[0], "pretrain.strategy=diloco",
-        "pretrain.diloco.inner_steps=" + innerSteps)).append('\n');
+    if (local) {
+      report.append(row("local[2], diloco H=" + innerSteps, () -> spark(configFiles, base, batches, "local[2]", "local[2], diloco H=" + innerSteps,
+          one[0], "pretrain.strategy=diloco", "pretrain.diloco.inner_steps=" + innerSteps)));
+    }
     if (master != null) {
-      report.append(spark(configFiles, base, batches, master, "standalone, parameter averaging every 1", one[0],
-          "pretrain.strategy=parameter_averaging", "pretrain.averaging_frequency=1")).append('\n');
-      report.append(spark(configFiles, base, batches, master, "standalone, diloco H=" + innerSteps, one[0], "pretrain.strategy=diloco",
-          "pretrain.diloco.inner_steps=" + innerSteps)).append('\n');
+      report.append(row("standalone, parameter averaging every 1", () -> spark(configFiles, base, batches, master,
+          "standalone, parameter averaging every 1", one[0], "pretrain.strategy=parameter_averaging", "pretrain.averaging_frequency=1")));
+      report.append(row("standalone, diloco H=" + innerSteps, () -> spark(configFiles, base, batches, master, "standalone, diloco H=" + innerSteps,
+          one[0], "pretrain.strategy=diloco", "pretrain.diloco.inner_steps=" + innerSteps)));
     }
     return report.toString();
+  }
+
+  /** The table so far, echoed to the console line by line. */
+  private static final class Lines {
+    private final StringBuilder text = new StringBuilder();
+    private final PrintStream out;
+
+    Lines(PrintStream out) {
+      this.out = out;
+    }
+
+    Lines append(String s) {
+      text.append(s);
+      out.print(s);
+      out.flush();
+      return this;
+    }
+
+    Lines append(char c) {
+      return append(String.valueOf(c));
+    }
+
+    @Override
+    public String toString() {
+      return text.toString();
+    }
+  }
+
+  /** A measured row and its line end, or the row's label and why it failed. */
+  private static String row(String label, java.util.concurrent.Callable<String> measure) {
+    try {
+      return measure.call() + "\n";
+    } catch (Exception | OutOfMemoryError e) {
+      return String.format(Locale.ROOT, "%-44s failed: %s%n", label, e.toString().lines().findFirst().orElse(""));
+    }
   }
 
   private static List<String> with(List<String> base, String... more) {
@@ -147,6 +185,7 @@ public final class PretrainBench {
     List<String> o = with(base, "trainer.max_steps=" + batches / 2, "pretrain.num_workers=2", "exp_manager.exp_dir=" + exp, "spark.master=" + master);
     o.addAll(List.of(strategy));
     NestConfig cfg = NestConfig.load(configFiles, o, new Configuration());
+    boolean clearMemory = false;
     if (master.startsWith("spark://")) {
       File jar = new File(PretrainBench.class.getProtectionDomain().getCodeSource().getLocation().toURI());
       if (!jar.isFile()) {
@@ -154,12 +193,26 @@ public final class PretrainBench {
       }
       System.setProperty("spark.jars", jar.getAbsolutePath());
       System.setProperty("spark.executorEnv.OMP_NUM_THREADS", System.getenv().getOrDefault("OMP_NUM_THREADS", "1"));
+      // a worker's heap holds the round's weights, its delta or parameters and their serialized result: 1g is too
+      // little for Small; -Dspark.executor.memory in NEST_JAVA_OPTS overrides
+      // and ND4J's off-heap arrays need room: with JavaCPP's default cap (the heap size) every step waits for
+      // garbage collections that free native memory
+      if (System.getProperty("spark.executor.memory") == null) {
+        System.setProperty("spark.executor.memory", "2500m");
+        System.setProperty("spark.executor.extraJavaOptions",
+            "-Dorg.bytedeco.javacpp.maxbytes=4g -Dorg.bytedeco.javacpp.maxphysicalbytes=7g");
+        clearMemory = true;
+      }
     }
     PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
     try (JavaSparkContext sc = SparkContexts.create(cfg, "bench pretrain")) {
       PretrainJob.run(sc, cfg, quiet);
     } finally {
       System.clearProperty("spark.jars");
+      if (clearMemory) {
+        System.clearProperty("spark.executor.memory");
+        System.clearProperty("spark.executor.extraJavaOptions");
+      }
     }
     double wall = 0;
     double prep = 0;

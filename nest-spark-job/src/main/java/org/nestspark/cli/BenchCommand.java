@@ -28,7 +28,7 @@ final class BenchCommand {
   private BenchCommand() {}
 
   static int run(List<String> args, PrintStream out, PrintStream err) throws CommandLine.UsageException {
-    CommandLine cl = CommandLine.parse("bench", args, Set.of("seconds", "batches", "master", "config", "inner-steps"), Set.of());
+    CommandLine cl = CommandLine.parse("bench", args, Set.of("seconds", "batches", "master", "config", "inner-steps"), Set.of("skip-local"));
     if (cl.positional.isEmpty()) {
       throw new CommandLine.UsageException("usage: nest bench featurize|train|pretrain|quantizer|extract [args]");
     }
@@ -44,9 +44,9 @@ final class BenchCommand {
       case "pretrain":
         int batches = Integer.parseInt(cl.optional("batches") == null ? "28" : cl.optional("batches"));
         try {
-          out.println(PretrainBench.run(cl.all("config").isEmpty() ? List.of("conf/nest-tiny.conf", "conf/sample-data.conf") : cl.all("config"),
-              cl.overrides, batches, cl.optional("master"), cl.optional("inner-steps") == null ? Math.max(1, batches / 4)
-                  : Integer.parseInt(cl.optional("inner-steps"))));
+          PretrainBench.run(cl.all("config").isEmpty() ? List.of("conf/nest-tiny.conf", "conf/sample-data.conf") : cl.all("config"), cl.overrides,
+              batches, cl.optional("master"), cl.optional("inner-steps") == null ? Math.max(1, batches / 4) : Integer.parseInt(cl.optional("inner-steps")),
+              !cl.flag("skip-local"), out);
         } catch (Exception e) {
           err.println("nest bench pretrain: " + e);
           return 1;

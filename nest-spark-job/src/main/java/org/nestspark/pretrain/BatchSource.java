@@ -5,7 +5,9 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
+import java.util.Queue;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.function.FlatMapFunction;
@@ -28,11 +30,12 @@ import org.nestspark.ssl.SslModules;
  * <p>A batch whose utterances cannot all be loaded is built from the rest; one with no loadable utterance,
  * or with no selected token (NeMo's NaN loss, spec §14.6), is left out. All of it is counted in
  * {@link DataCounters}. The {@link NestBatchBuilder} (filterbank, quantizer codebooks, noise corpus index)
- * is built once per executor thread and configuration.
+ * is built once per configuration and concurrent user on an executor and reused by later tasks.
  */
 public final class BatchSource implements FlatMapFunction<Iterator<BatchSpec>, MultiDataSet> {
   private static final long serialVersionUID = 1L;
-  private static final Map<String, NestBatchBuilder> BUILDERS = new ConcurrentHashMap<>();
+  /** Idle builders per configuration; a thread borrows one while it builds, so none is shared at once. */
+  private static final Map<String, Queue<NestBatchBuilder>> IDLE = new ConcurrentHashMap<>();
 
   private final NestConfig config;
   private final String dataset;
@@ -60,15 +63,20 @@ public final class BatchSource implements FlatMapFunction<Iterator<BatchSpec>, M
 
   @Override
   public Iterator<MultiDataSet> call(Iterator<BatchSpec> specs) {
-    NestBatchBuilder builder = builder();
+    NestBatchBuilder builder = borrow();
     Configuration conf = hadoopConf.get();
     return new Iterator<>() {
       private MultiDataSet next;
+      private boolean returned;
 
       @Override
       public boolean hasNext() {
         while (next == null && specs.hasNext()) {
           next = build(builder, conf, specs.next());
+        }
+        if (next == null && !returned) {
+          returned = true;
+          giveBack(builder);
         }
         return next != null;
       }
@@ -98,7 +106,12 @@ public final class BatchSource implements FlatMapFunction<Iterator<BatchSpec>, M
 
   /** Builds one batch on this thread, reporting to no accumulator. */
   public Built buildOne(BatchSpec spec) {
-    return buildOne(builder(), hadoopConf.get(), spec);
+    NestBatchBuilder builder = borrow();
+    try {
+      return buildOne(builder, hadoopConf.get(), spec);
+    } finally {
+      giveBack(builder);
+    }
   }
 
   private Built buildOne(NestBatchBuilder builder, Configuration conf, BatchSpec spec) {
@@ -142,9 +155,17 @@ public final class BatchSource implements FlatMapFunction<Iterator<BatchSpec>, M
     return out;
   }
 
-  private NestBatchBuilder builder() {
-    // one builder per task thread: the builder's scratch buffers are not shared between threads
-    String key = config.sha256() + "|" + dataset + "|" + noise.hashCode() + "|" + noise.size() + "|" + Thread.currentThread().getId();
-    return BUILDERS.computeIfAbsent(key, k -> SslModules.batchBuilder(config, dataset, noise, hadoopConf.get()));
+  private String key() {
+    return config.sha256() + "|" + dataset + "|" + noise.hashCode() + "|" + noise.size() + "|" + training;
+  }
+
+  /** An idle builder of this configuration, or a new one (the builder's scratch buffers are not thread-safe). */
+  private NestBatchBuilder borrow() {
+    NestBatchBuilder b = IDLE.computeIfAbsent(key(), k -> new ConcurrentLinkedQueue<>()).poll();
+    return b != null ? b : SslModules.batchBuilder(config, dataset, noise, hadoopConf.get());
+  }
+
+  private void giveBack(NestBatchBuilder b) {
+    IDLE.computeIfAbsent(key(), k -> new ConcurrentLinkedQueue<>()).offer(b);
   }
 }
