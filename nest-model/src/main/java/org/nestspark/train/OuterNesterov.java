@@ -11,8 +11,9 @@ package org.nestspark.train;
  *   θ ← θ − η·d
  * </pre>
  *
- * with the paper's η = 0.7, μ = 0.9 as defaults of {@code pretrain.diloco.outer_lr} and
- * {@code outer_momentum}. The first step starts from b = 0, so b = g as in torch, whose buffer starts as a
+ * The paper uses η = 0.7, μ = 0.9 (after a synchronous warm start); nest-spark's defaults of
+ * {@code pretrain.diloco.outer_lr} and {@code outer_momentum} are 0.7 and 0.5, which stay stable from
+ * scratch with few rounds (README "Scaling out"). The first step starts from b = 0, so b = g as in torch, whose buffer starts as a
  * copy of the first gradient.
  *
  * <p>Parameters that no optimizer updates (batch-norm running statistics: {@code trainable[i] == false})
