@@ -21,12 +21,14 @@ import org.nd4j.linalg.factory.Nd4j;
  * its element-wise ops in OpenMP regions on its "master threads", and OpenBLAS runs gemms on its own
  * pthreads. With libgomp's default wait policy, OpenMP threads keep spinning after each region, and
  * OpenBLAS's threads spin after each gemm; with both pools at 2 threads on 2 cores they take the cores
- * from each other, and a fit step went from 2.4 s (1 thread) to 3.7-5.0 s (2 threads). With
- * {@code OMP_WAIT_POLICY=PASSIVE} (OpenMP threads sleep when idle) the same step takes 1.8-1.9 s at 2
- * threads; so does keeping libnd4j's master threads at 1 under the default policy (gemms still use
- * every thread). libgomp reads the policy when it is loaded, so it cannot be changed from Java:
+ * from each other, and a fit step went from 2.4-2.6 s (1 thread) to 3.5-5.0 s (2 threads). With
+ * {@code OMP_WAIT_POLICY=PASSIVE} (OpenMP threads sleep when idle) the same step takes 1.8-2.2 s at 2
+ * threads (runs on a shared machine); keeping libnd4j's master threads at 1 under the default policy
+ * gave 1.9-2.0 s (gemms still use every thread, element-wise ops one). libgomp reads the policy when it is loaded, so it cannot be changed from Java:
  * {@code bin/nest} and {@code nest-submit.sh} export it, and {@link #apply} falls back to one master
- * thread when it is not PASSIVE.
+ * thread when it is not PASSIVE. {@code OMP_WAIT_POLICY=ACTIVE} (spin without end) is worse still: in one
+ * run a 2-thread fit step took 5.3 s against 2.8 s at 1 thread, and sgemm did not scale;
+ * {@link #describe()} says so.
  */
 public final class ComputeThreads {
   private static volatile boolean applied;
@@ -53,6 +55,12 @@ public final class ComputeThreads {
   public static boolean passiveWait() {
     String w = System.getenv("OMP_WAIT_POLICY");
     return w != null && w.strip().equalsIgnoreCase("passive");
+  }
+
+  /** Whether {@code OMP_WAIT_POLICY=ACTIVE}: idle OpenMP threads never sleep (measured: 2 threads then run a fit step at half the speed of 1). */
+  public static boolean activeWait() {
+    String w = System.getenv("OMP_WAIT_POLICY");
+    return w != null && w.strip().equalsIgnoreCase("active");
   }
 
   /** libnd4j's master thread count for {@code n} threads: n under a passive wait policy, else 1. */
@@ -96,6 +104,7 @@ public final class ComputeThreads {
         configured(), System.getProperty("nest.threads"), System.getenv("OMP_NUM_THREADS"),
         Runtime.getRuntime().availableProcessors(), Nd4j.getEnvironment().maxThreads(), Nd4j.getEnvironment().maxMasterThreads(),
         Nd4j.factory().blas().getMaxThreads(), Parallel.threads(), System.getenv("OMP_WAIT_POLICY"),
-        passiveWait() ? "" : " (not PASSIVE: libnd4j master threads kept at 1)");
+        passiveWait() ? "" : activeWait() ? " (ACTIVE: idle OpenMP threads spin without end and take the cores from BLAS; use PASSIVE)"
+            : " (not PASSIVE: libnd4j master threads kept at 1)");
   }
 }
