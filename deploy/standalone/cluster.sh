@@ -9,6 +9,8 @@
 #
 # State (pids, logs, a SPARK_HOME made of links to the Maven jars) lives in $NEST_CLUSTER_DIR
 # (default: <repo>/target/standalone). The master URL is written to $NEST_CLUSTER_DIR/master-url.
+# NEST_WORKER_JAVA_OPTS: extra JVM options for the workers, e.g. GPU resources for resource scheduling:
+#   -Dspark.worker.resource.gpu.amount=2 -Dspark.worker.resource.gpu.discoveryScript=deploy/gpu/getGpusResources.sh
 # Needs Maven (resolves the Spark jars once, from the local repository or Maven Central).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -48,8 +50,11 @@ LOG
 launch() { # name class args...
   local name=$1; shift
   local cls=$1; shift
+  local extra=""
+  [[ "$cls" == *.Worker ]] && extra=${NEST_WORKER_JAVA_OPTS:-}
+  # shellcheck disable=SC2086
   SPARK_HOME=$DIR/spark-home SPARK_SCALA_VERSION=2.12 SPARK_LOCAL_IP=127.0.0.1 SPARK_CONF_DIR=$DIR/spark-home/conf LC_ALL=C.UTF-8 \
-    nohup "$JAVA" -Xmx512m $OPENS -cp "$DIR/spark-home/conf:$DIR/spark-home/jars/*" "$cls" "$@" > "$DIR/$name.log" 2>&1 &
+    nohup "$JAVA" -Xmx512m $OPENS $extra -cp "$DIR/spark-home/conf:$DIR/spark-home/jars/*" "$cls" "$@" > "$DIR/$name.log" 2>&1 &
   echo $! > "$DIR/$name.pid"
 }
 

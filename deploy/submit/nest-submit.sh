@@ -197,6 +197,8 @@ conf "spark.executor.memoryOverhead=$eoff"
 [[ "$mode" == cluster ]] && conf "spark.driver.memoryOverhead=$doff"
 conf "spark.task.cpus=$task_cpus"
 conf "spark.executorEnv.OMP_NUM_THREADS=$omp"
+# idle OpenMP threads sleep instead of spinning against OpenBLAS's (ComputeThreads)
+conf "spark.executorEnv.OMP_WAIT_POLICY=PASSIVE"
 conf "spark.executorEnv.LC_ALL=C.UTF-8"
 # training masters need their executors for the whole run
 conf "spark.dynamicAllocation.enabled=false"
@@ -204,6 +206,7 @@ case "$target" in
   yarn)
     if [[ "$mode" == cluster ]]; then
       conf "spark.yarn.appMasterEnv.OMP_NUM_THREADS=$dcores"
+      conf "spark.yarn.appMasterEnv.OMP_WAIT_POLICY=PASSIVE"
       conf "spark.yarn.appMasterEnv.LC_ALL=C.UTF-8"
     fi
     ;;
@@ -213,6 +216,7 @@ case "$target" in
     conf "spark.kubernetes.authenticate.driver.serviceAccountName=$sa"
     if [[ "$mode" == cluster ]]; then
       conf "spark.kubernetes.driverEnv.OMP_NUM_THREADS=$dcores"
+      conf "spark.kubernetes.driverEnv.OMP_WAIT_POLICY=PASSIVE"
       conf "spark.kubernetes.driverEnv.LC_ALL=C.UTF-8"
     fi
     [[ -n "$upload" ]] && conf "spark.kubernetes.file.upload.path=$upload"
@@ -260,7 +264,7 @@ app=("$jar" "$command" "${cmd_configs[@]+"${cmd_configs[@]}"}" "${args[@]+"${arg
 
 # client mode: the driver is a JVM on this host
 envs=()
-[[ "$mode" == client ]] && envs=("OMP_NUM_THREADS=$dcores" "LC_ALL=C.UTF-8")
+[[ "$mode" == client ]] && envs=("OMP_NUM_THREADS=$dcores" "OMP_WAIT_POLICY=PASSIVE" "LC_ALL=C.UTF-8")
 
 if (( dry )); then
   # one spark-submit option per line (they all take a value), then the jar, the command and its arguments

@@ -73,14 +73,14 @@ public final class NemoTensor {
       case FLOAT16: {
         float[] a = (float[]) copy;
         for (int i = 0; i < n; i++) {
-          a[i] = TensorCodec.halfToFloat(TensorCodec.floatToHalf(a[i]));
+          a[i] = org.nestspark.io.HalfFloats.halfToFloat(org.nestspark.io.HalfFloats.floatToHalf(a[i]));
         }
         break;
       }
       case BFLOAT16: {
         float[] a = (float[]) copy;
         for (int i = 0; i < n; i++) {
-          a[i] = TensorCodec.bfloat16ToFloat(TensorCodec.floatToBfloat16(a[i]));
+          a[i] = org.nestspark.io.HalfFloats.bfloat16ToFloat(org.nestspark.io.HalfFloats.floatToBfloat16(a[i]));
         }
         break;
       }

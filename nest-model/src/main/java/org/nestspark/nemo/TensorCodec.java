@@ -2,6 +2,8 @@ package org.nestspark.nemo;
 
 import java.nio.ByteBuffer;
 
+import org.nestspark.io.HalfFloats;
+
 /**
  * Converts between checkpoint storage bytes and the Java arrays of {@link NemoTensor} (spec §11: raw
  * little-endian storages, a tensor being a strided view {@code (offset, size, stride)} of one).
@@ -74,10 +76,10 @@ final class TensorCodec {
         ((double[]) dst)[i] = src.getDouble(pos);
         break;
       case FLOAT16:
-        ((float[]) dst)[i] = halfToFloat(src.getShort(pos));
+        ((float[]) dst)[i] = HalfFloats.halfToFloat(src.getShort(pos));
         break;
       case BFLOAT16:
-        ((float[]) dst)[i] = bfloat16ToFloat(src.getShort(pos));
+        ((float[]) dst)[i] = HalfFloats.bfloat16ToFloat(src.getShort(pos));
         break;
       case INT64:
         ((long[]) dst)[i] = src.getLong(pos);
@@ -125,14 +127,14 @@ final class TensorCodec {
       case FLOAT16: {
         float[] a = (float[]) src;
         for (int i = from; i < from + count; i++) {
-          dst.putShort(floatToHalf(a[i]));
+          dst.putShort(HalfFloats.floatToHalf(a[i]));
         }
         return;
       }
       case BFLOAT16: {
         float[] a = (float[]) src;
         for (int i = from; i < from + count; i++) {
-          dst.putShort(floatToBfloat16(a[i]));
+          dst.putShort(HalfFloats.floatToBfloat16(a[i]));
         }
         return;
       }
@@ -276,78 +278,5 @@ final class TensorCodec {
       }
     }
     return (int) n;
-  }
-
-  // ---------------------------------------------------------------- 16-bit floats
-
-  /** IEEE 754 binary16 to float (exact). */
-  static float halfToFloat(short bits) {
-    int h = bits & 0xffff;
-    int sign = (h & 0x8000) << 16;
-    int exp = (h >>> 10) & 0x1f;
-    int mant = h & 0x3ff;
-    if (exp == 0) {
-      float v = mant * 0x1p-24f; // zero or subnormal, exact
-      return sign != 0 ? -v : v;
-    }
-    if (exp == 0x1f) {
-      return Float.intBitsToFloat(sign | 0x7f800000 | (mant << 13));
-    }
-    return Float.intBitsToFloat(sign | ((exp - 15 + 127) << 23) | (mant << 13));
-  }
-
-  /** float to IEEE 754 binary16, round to nearest even (NaN payload's top bits kept, quiet). */
-  static short floatToHalf(float f) {
-    int x = Float.floatToRawIntBits(f);
-    int sign = (x >>> 16) & 0x8000;
-    int exp = (x >>> 23) & 0xff;
-    int mant = x & 0x7fffff;
-    if (exp == 0xff) {
-      if (mant == 0) {
-        return (short) (sign | 0x7c00);
-      }
-      int m = mant >>> 13;
-      return (short) (sign | 0x7c00 | (m == 0 ? 0x200 : m));
-    }
-    int e = exp - 127 + 15;
-    if (e >= 0x1f) {
-      return (short) (sign | 0x7c00);
-    }
-    if (e <= 0) {
-      if (e < -10) {
-        return (short) sign;
-      }
-      int m = mant | 0x800000;
-      int shift = 14 - e;
-      int half = m >>> shift;
-      int rem = m & ((1 << shift) - 1);
-      int halfway = 1 << (shift - 1);
-      if (rem > halfway || (rem == halfway && (half & 1) != 0)) {
-        half++;
-      }
-      return (short) (sign | half);
-    }
-    int half = (e << 10) | (mant >>> 13);
-    int rem = mant & 0x1fff;
-    if (rem > 0x1000 || (rem == 0x1000 && (half & 1) != 0)) {
-      half++; // a carry into the exponent gives the next binade or infinity, as it should
-    }
-    return (short) (sign | half);
-  }
-
-  /** bfloat16 to float (exact). */
-  static float bfloat16ToFloat(short bits) {
-    return Float.intBitsToFloat((bits & 0xffff) << 16);
-  }
-
-  /** float to bfloat16, round to nearest even (NaN stays NaN, quiet). */
-  static short floatToBfloat16(float f) {
-    int x = Float.floatToRawIntBits(f);
-    if ((x & 0x7f800000) == 0x7f800000 && (x & 0x7fffff) != 0) {
-      int hi = x >>> 16;
-      return (short) ((hi & 0x7f) == 0 ? hi | 0x40 : hi);
-    }
-    int rounded = x + 0x7fff + ((x >>> 16) & 1);
-    return (short) (rounded >>> 16);
   }
 }

@@ -2,6 +2,8 @@ package org.nestspark.train;
 
 import java.util.Locale;
 
+import org.nestspark.io.HalfFloats;
+
 /**
  * How parameter deltas travel from a worker to the reduction in the low-communication strategy
  * ({@code pretrain.diloco.delta_dtype}): {@code float32} as computed, or rounded to 16 bits
@@ -9,8 +11,7 @@ import java.util.Locale;
  * bits, range ±65504, subnormals below 6.1e-5). OpenDiLoCo (arXiv:2407.07852) reduces its outer gradients in
  * 16 bits without loss; the sums themselves are always accumulated in float32.
  *
- * <p>Both 16-bit conversions round to nearest, ties to even (as {@code torch.Tensor.to(torch.bfloat16)} and
- * {@code .half()} do); NaN stays NaN, values beyond float16's range become ±infinity.
+ * <p>The 16-bit conversions are {@link HalfFloats}' (round to nearest even, as torch).
  */
 public enum DeltaDtype {
   FLOAT32(4),
@@ -47,9 +48,9 @@ public enum DeltaDtype {
   public float round(float v) {
     switch (this) {
       case BFLOAT16:
-        return bf16ToFloat(floatToBf16(v));
+        return HalfFloats.bfloat16ToFloat(HalfFloats.floatToBfloat16(v));
       case FLOAT16:
-        return halfToFloat(floatToHalf(v));
+        return HalfFloats.halfToFloat(HalfFloats.floatToHalf(v));
       default:
         return v;
     }
@@ -62,7 +63,7 @@ public enum DeltaDtype {
     }
     short[] out = new short[values.length];
     for (int i = 0; i < values.length; i++) {
-      out[i] = this == BFLOAT16 ? floatToBf16(values[i]) : floatToHalf(values[i]);
+      out[i] = this == BFLOAT16 ? HalfFloats.floatToBfloat16(values[i]) : HalfFloats.floatToHalf(values[i]);
     }
     return out;
   }
@@ -73,72 +74,7 @@ public enum DeltaDtype {
       throw new IllegalArgumentException("length " + codes.length + " != " + sum.length);
     }
     for (int i = 0; i < codes.length; i++) {
-      sum[i] += this == BFLOAT16 ? bf16ToFloat(codes[i]) : halfToFloat(codes[i]);
+      sum[i] += this == BFLOAT16 ? HalfFloats.bfloat16ToFloat(codes[i]) : HalfFloats.halfToFloat(codes[i]);
     }
-  }
-
-  static short floatToBf16(float f) {
-    int bits = Float.floatToRawIntBits(f);
-    if (Float.isNaN(f)) {
-      return (short) ((bits >>> 16) | 0x40); // quiet NaN, sign kept
-    }
-    int lsb = (bits >>> 16) & 1;
-    return (short) ((bits + 0x7FFF + lsb) >>> 16);
-  }
-
-  static float bf16ToFloat(short h) {
-    return Float.intBitsToFloat((h & 0xFFFF) << 16);
-  }
-
-  static short floatToHalf(float f) {
-    int bits = Float.floatToRawIntBits(f);
-    int sign = (bits >>> 16) & 0x8000;
-    int exp = (bits >>> 23) & 0xFF;
-    int mant = bits & 0x7FFFFF;
-    if (exp == 0xFF) { // inf or NaN
-      return (short) (sign | 0x7C00 | (mant != 0 ? 0x200 : 0));
-    }
-    int e = exp - 127 + 15;
-    if (e >= 0x1F) { // overflow
-      return (short) (sign | 0x7C00);
-    }
-    if (e <= 0) { // subnormal or zero in half
-      if (e < -10) {
-        return (short) sign;
-      }
-      int m = mant | 0x800000; // implicit bit
-      int shift = 14 - e; // 24-bit significand -> (10 + e)-bit
-      int half = m >>> shift;
-      int rem = m & ((1 << shift) - 1);
-      int mid = 1 << (shift - 1);
-      if (rem > mid || (rem == mid && (half & 1) != 0)) {
-        half++;
-      }
-      return (short) (sign | half);
-    }
-    int half = (e << 10) | (mant >>> 13);
-    int rem = mant & 0x1FFF;
-    if (rem > 0x1000 || (rem == 0x1000 && (half & 1) != 0)) {
-      half++; // may carry into the exponent, up to infinity: correct rounding
-    }
-    return (short) (sign | half);
-  }
-
-  static float halfToFloat(short h) {
-    int bits = h & 0xFFFF;
-    int sign = (bits & 0x8000) << 16;
-    int exp = (bits >>> 10) & 0x1F;
-    int mant = bits & 0x3FF;
-    if (exp == 0) {
-      if (mant == 0) {
-        return Float.intBitsToFloat(sign);
-      }
-      float v = mant * 0x1p-24f;
-      return sign != 0 ? -v : v;
-    }
-    if (exp == 0x1F) {
-      return Float.intBitsToFloat(sign | 0x7F800000 | (mant << 13));
-    }
-    return Float.intBitsToFloat(sign | ((exp - 15 + 127) << 23) | (mant << 13));
   }
 }

@@ -18,44 +18,44 @@ class TensorCodecTest {
   @Test
   void everyHalfRoundTripsThroughFloatExactly() {
     for (int h = 0; h < 65536; h++) {
-      float f = TensorCodec.halfToFloat((short) h);
-      assertEquals(h, TensorCodec.floatToHalf(f) & 0xffff, "half 0x" + Integer.toHexString(h));
+      float f = org.nestspark.io.HalfFloats.halfToFloat((short) h);
+      assertEquals(h, org.nestspark.io.HalfFloats.floatToHalf(f) & 0xffff, "half 0x" + Integer.toHexString(h));
     }
-    assertEquals(65504f, TensorCodec.halfToFloat((short) 0x7bff));
-    assertEquals(0x1p-24f, TensorCodec.halfToFloat((short) 0x0001));
-    assertEquals(-2f, TensorCodec.halfToFloat((short) 0xc000));
+    assertEquals(65504f, org.nestspark.io.HalfFloats.halfToFloat((short) 0x7bff));
+    assertEquals(0x1p-24f, org.nestspark.io.HalfFloats.halfToFloat((short) 0x0001));
+    assertEquals(-2f, org.nestspark.io.HalfFloats.halfToFloat((short) 0xc000));
   }
 
   @Test
   void floatToHalfRoundsToNearestEven() {
-    assertEquals(0x7c00, TensorCodec.floatToHalf(65520f) & 0xffff, "halfway to 65536 rounds to even = inf");
-    assertEquals(0x7bff, TensorCodec.floatToHalf(65519.996f) & 0xffff);
-    assertEquals(0x3c00, TensorCodec.floatToHalf(1f + 0x1p-11f) & 0xffff, "tie rounds to even (down)");
-    assertEquals(0x3c02, TensorCodec.floatToHalf(1f + 3 * 0x1p-11f) & 0xffff, "tie rounds to even (up)");
-    assertEquals(0x0000, TensorCodec.floatToHalf(0x1p-25f) & 0xffff, "half the smallest subnormal: tie to 0");
-    assertEquals(0x0001, TensorCodec.floatToHalf(Math.nextUp(0x1p-25f)) & 0xffff);
-    assertEquals(0x8000, TensorCodec.floatToHalf(-0f) & 0xffff);
+    assertEquals(0x7c00, org.nestspark.io.HalfFloats.floatToHalf(65520f) & 0xffff, "halfway to 65536 rounds to even = inf");
+    assertEquals(0x7bff, org.nestspark.io.HalfFloats.floatToHalf(65519.996f) & 0xffff);
+    assertEquals(0x3c00, org.nestspark.io.HalfFloats.floatToHalf(1f + 0x1p-11f) & 0xffff, "tie rounds to even (down)");
+    assertEquals(0x3c02, org.nestspark.io.HalfFloats.floatToHalf(1f + 3 * 0x1p-11f) & 0xffff, "tie rounds to even (up)");
+    assertEquals(0x0000, org.nestspark.io.HalfFloats.floatToHalf(0x1p-25f) & 0xffff, "half the smallest subnormal: tie to 0");
+    assertEquals(0x0001, org.nestspark.io.HalfFloats.floatToHalf(Math.nextUp(0x1p-25f)) & 0xffff);
+    assertEquals(0x8000, org.nestspark.io.HalfFloats.floatToHalf(-0f) & 0xffff);
     // against an exact reference on random floats over the whole half range
     SplittableRandom r = new SplittableRandom(7);
     for (int i = 0; i < 200_000; i++) {
       float f = (float) ((r.nextDouble() * 2 - 1) * Math.pow(2, r.nextInt(-27, 16)));
-      short h = TensorCodec.floatToHalf(f);
-      assertNearestEven(f, h & 0xffff, TensorCodec::halfToFloat, "half");
+      short h = org.nestspark.io.HalfFloats.floatToHalf(f);
+      assertNearestEven(f, h & 0xffff, org.nestspark.io.HalfFloats::halfToFloat, "half");
     }
   }
 
   @Test
   void everyBfloat16RoundTripsAndFloatsRoundToNearestEven() {
     for (int h = 0; h < 65536; h++) {
-      assertEquals(h, TensorCodec.floatToBfloat16(TensorCodec.bfloat16ToFloat((short) h)) & 0xffff);
+      assertEquals(h, org.nestspark.io.HalfFloats.floatToBfloat16(org.nestspark.io.HalfFloats.bfloat16ToFloat((short) h)) & 0xffff);
     }
-    assertEquals(0x3f80, TensorCodec.floatToBfloat16(1.00390625f) & 0xffff, "1 + 2^-8 is a tie: even");
-    assertEquals(0x3f82, TensorCodec.floatToBfloat16(1.01171875f) & 0xffff, "1 + 3·2^-8 is a tie: even");
-    assertTrue(Float.isNaN(TensorCodec.bfloat16ToFloat(TensorCodec.floatToBfloat16(Float.intBitsToFloat(0x7f800001)))));
+    assertEquals(0x3f80, org.nestspark.io.HalfFloats.floatToBfloat16(1.00390625f) & 0xffff, "1 + 2^-8 is a tie: even");
+    assertEquals(0x3f82, org.nestspark.io.HalfFloats.floatToBfloat16(1.01171875f) & 0xffff, "1 + 3·2^-8 is a tie: even");
+    assertTrue(Float.isNaN(org.nestspark.io.HalfFloats.bfloat16ToFloat(org.nestspark.io.HalfFloats.floatToBfloat16(Float.intBitsToFloat(0x7f800001)))));
     SplittableRandom r = new SplittableRandom(11);
     for (int i = 0; i < 200_000; i++) {
       float f = Float.intBitsToFloat(r.nextInt(0x00800000, 0x7f000000)) * (r.nextBoolean() ? 1 : -1);
-      assertNearestEven(f, TensorCodec.floatToBfloat16(f) & 0xffff, TensorCodec::bfloat16ToFloat, "bf16");
+      assertNearestEven(f, org.nestspark.io.HalfFloats.floatToBfloat16(f) & 0xffff, org.nestspark.io.HalfFloats::bfloat16ToFloat, "bf16");
     }
   }
 
@@ -114,7 +114,7 @@ class TensorCodecTest {
     assertThrows(IllegalStateException.class, () -> t.toLongArray());
     // float16 values are rounded at construction, so reading back gives what will be written
     NemoTensor h = NemoTensor.of("h", NemoDtype.FLOAT16, new int[] {1}, new float[] {0.1f});
-    assertEquals(TensorCodec.halfToFloat(TensorCodec.floatToHalf(0.1f)), h.toFloatArray()[0]);
+    assertEquals(org.nestspark.io.HalfFloats.halfToFloat(org.nestspark.io.HalfFloats.floatToHalf(0.1f)), h.toFloatArray()[0]);
     assertArrayEquals(new byte[] {0x66, 0x2e}, h.toLittleEndianBytes());
     // NPY interop and bitwise equality
     NpyArray a = t.toNpy();

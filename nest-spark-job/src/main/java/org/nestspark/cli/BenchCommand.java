@@ -15,7 +15,8 @@ import org.nestspark.ssl.QuantizerBench;
  * <ul>
  *   <li>{@code featurize [--seconds S]}: log-mel featurization, 1 and all threads ({@link FeaturizeBench});</li>
  *   <li>{@code train [ITERATIONS [THREADS [BATCH [SECONDS]]]]}: the Small NEST graph, batch 8 × 10 s:
- *       forward, forward+backward, fit step, per-layer profile ({@link NestGraphBench});</li>
+ *       forward, forward+backward, fit step, ND4J sgemm GFLOP/s in the same run, and the fit step's wall time and
+ *       GFLOP/s per part ({@link NestGraphBench});</li>
  *   <li>{@code pretrain [--batches N] [--master spark://H:P] [--config F]... [key=value ...]}: the same batches
  *       trained in one process, on Spark local[2] with parameter averaging, and optionally on a standalone
  *       cluster ({@link PretrainBench}); default: the tiny preset on the bundled sample corpus;</li>

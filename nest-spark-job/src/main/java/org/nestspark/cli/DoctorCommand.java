@@ -68,6 +68,7 @@ final class DoctorCommand {
     line(out, "nd4j (nd4j-api)", mavenVersion("org.nd4j", "nd4j-api"));
     line(out, "javacpp", mavenVersion("org.bytedeco", "javacpp"));
     line(out, "OMP_NUM_THREADS", envOr("OMP_NUM_THREADS", "(unset)"));
+    line(out, "OMP_WAIT_POLICY", envOr("OMP_WAIT_POLICY", "(unset)"));
     line(out, "CUDA_VISIBLE_DEVICES", envOr("CUDA_VISIBLE_DEVICES", "(unset)"));
     line(out, "backends in the jar", backendsOnClasspath());
     out.println("== ND4J ==");
@@ -86,8 +87,11 @@ final class DoctorCommand {
     line(out, "backend", backend + (CUDA_BACKEND.equals(backend) ? " (CUDA)" : " (CPU)"));
     line(out, "devices", Integer.toString(Nd4j.getAffinityManager().getNumberOfDevices()));
     line(out, "blas vendor", String.valueOf(Nd4j.factory().blas().getBlasVendor()));
+    org.nestspark.model.nn.ComputeThreads.ensureApplied(); // what the layers do when a graph is built
     line(out, "blas max threads", Integer.toString(Nd4j.factory().blas().getMaxThreads()));
     line(out, "nd4j max threads", Integer.toString(Nd4j.getEnvironment().maxThreads()));
+    line(out, "nd4j master threads", Integer.toString(Nd4j.getEnvironment().maxMasterThreads()));
+    line(out, "compute threads", org.nestspark.model.nn.ComputeThreads.describe());
     line(out, "default data type", String.valueOf(Nd4j.dataType()));
     line(out, "javacpp maxbytes", gib(Pointer.maxBytes()) + " (-Dorg.bytedeco.javacpp.maxbytes)");
     line(out, "javacpp maxphysicalbytes", gib(Pointer.maxPhysicalBytes()) + " (-Dorg.bytedeco.javacpp.maxphysicalbytes)");

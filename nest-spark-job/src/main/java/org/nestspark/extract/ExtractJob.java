@@ -50,6 +50,7 @@ import org.nestspark.manifest.ManifestReadResult;
 import org.nestspark.manifest.ManifestReader;
 import org.nestspark.model.NestGraph;
 import org.nestspark.nemo.NemoImport;
+import org.nestspark.spark.TaskDevices;
 
 /**
  * {@code nest extract}: per-layer encoder features of a trained model (a {@code .nemo} or a nest-spark
@@ -308,8 +309,8 @@ public final class ExtractJob {
   /** Extractors built in this JVM, per broadcast model: a task takes one (or builds one) and gives it back. */
   private static final Map<String, ConcurrentLinkedQueue<LayerExtractor>> POOL = new ConcurrentHashMap<>();
 
-  private static LayerExtractor borrow(ModelPayload m) {
-    LayerExtractor x = POOL.computeIfAbsent(m.id, k -> new ConcurrentLinkedQueue<>()).poll();
+  private static LayerExtractor borrow(ModelPayload m, String poolKey) {
+    LayerExtractor x = POOL.computeIfAbsent(poolKey, k -> new ConcurrentLinkedQueue<>()).poll();
     if (x != null) {
       return x;
     }
@@ -320,7 +321,9 @@ public final class ExtractJob {
 
   private static Iterator<BatchResult> extractPartition(Iterator<Batch> it, ModelPayload m, SerializableHadoopConf conf, boolean overwrite,
       String format) {
-    LayerExtractor x = borrow(m);
+    // on GPU executors: this task's GPU; extractors are pooled per device (their arrays live there)
+    String poolKey = m.id + "@" + TaskDevices.bindTaskGpu().orElse("cpu");
+    LayerExtractor x = borrow(m, poolKey);
     Configuration hadoopConf = conf.get();
     BatchWork work = new BatchWork(x, m.config, hadoopConf, overwrite, "parquet".equals(format));
     List<BatchResult> out = new ArrayList<>();
@@ -329,7 +332,7 @@ public final class ExtractJob {
         out.add(work.run(it.next()));
       }
     } finally {
-      POOL.get(m.id).add(x);
+      POOL.get(poolKey).add(x);
     }
     return out.iterator();
   }

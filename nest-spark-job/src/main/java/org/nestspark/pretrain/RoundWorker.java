@@ -26,6 +26,7 @@ import org.nd4j.linalg.factory.Nd4j;
 
 import org.nestspark.io.AtomicFiles;
 import org.nestspark.io.SerializableHadoopConf;
+import org.nestspark.spark.TaskDevices;
 import org.nestspark.model.NestGraph;
 import org.nestspark.model.decoder.MultiSoftmaxDecoderImpl;
 import org.nestspark.train.TrainStep;
@@ -89,12 +90,21 @@ final class RoundWorker implements FlatMapFunction<Iterator<RoundWorker.Task>, R
     if (tasks.hasNext()) {
       throw new IllegalStateException("a round partition holds more than one worker");
     }
-    return Collections.singletonList(run(attempt.value(), input.value(), task)).iterator();
+    // on GPU executors: the device Spark assigned this task, before any array is made; a worker's kept graph
+    // lives on one device, so it is kept per device (one GPU per executor keeps every worker's state)
+    String device = TaskDevices.bindTaskGpu().orElse("");
+    return Collections.singletonList(run(attempt.value(), input.value(), task, device)).iterator();
   }
 
-  /** Runs one worker's round in this JVM (also used by tests without Spark). */
+  /** Runs one worker's round in this JVM on the CPU (tests without Spark). */
   static RoundResult run(Attempt a, Input in, Task task) throws IOException {
-    WorkerSlots.Slot slot = WorkerSlots.take(a.id(), task.worker());
+    return run(a, in, task, "");
+  }
+
+  /** Runs one worker's round in this JVM on {@code device} ("" on the CPU). */
+  static RoundResult run(Attempt a, Input in, Task task, String device) throws IOException {
+    String owner = device.isEmpty() ? a.id() : a.id() + "@gpu" + device;
+    WorkerSlots.Slot slot = WorkerSlots.take(owner, task.worker());
     if (slot != null && !slot.dirty && slot.round == in.round() && slot.lastSummary != null) {
       RoundResult again = slot.lastSummary.summary();
       again.reruns = 1;
@@ -110,7 +120,7 @@ final class RoundWorker implements FlatMapFunction<Iterator<RoundWorker.Task>, R
       if (slot != null) {
         WorkerSlots.discard(slot);
       }
-      slot = newSlot(a, task.worker());
+      slot = newSlot(a, owner, task.worker());
       res.starts = 1;
     }
     slot.dirty = true;
@@ -145,12 +155,12 @@ final class RoundWorker implements FlatMapFunction<Iterator<RoundWorker.Task>, R
     }
   }
 
-  private static WorkerSlots.Slot newSlot(Attempt a, int worker) {
+  private static WorkerSlots.Slot newSlot(Attempt a, String owner, int worker) {
     ComputationGraph g = new ComputationGraph(ComputationGraphConfiguration.fromJson(a.configurationJson()));
     g.init();
     // dropout differs between workers and is reproducible per (worker, step)
     TrainStep step = new TrainStep(g, a.seed() ^ (0x632BE59BD9B4E019L * (worker + 1L)), a.gradientClip());
-    return new WorkerSlots.Slot(a.id(), worker, g, step);
+    return new WorkerSlots.Slot(owner, worker, g, step);
   }
 
   /**

@@ -102,6 +102,7 @@ public final class Validator {
 
     @Override
     public Iterator<BatchScore> call(Iterator<BatchSpec> specs) {
+      org.nestspark.spark.TaskDevices.bindTaskGpu();
       Iterator<MultiDataSet> batches = source.call(specs);
       if (!batches.hasNext()) {
         return java.util.Collections.emptyIterator();

@@ -62,7 +62,7 @@ class NestSubmitDryRunTest {
   @Test
   void yarnClientCpu() throws Exception {
     check("""
-        OMP_NUM_THREADS=2 LC_ALL=C.UTF-8 /opt/spark/bin/spark-submit \\
+        OMP_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE LC_ALL=C.UTF-8 /opt/spark/bin/spark-submit \\
           --master yarn \\
           --deploy-mode client \\
           --name nest-featurize \\
@@ -82,6 +82,7 @@ class NestSubmitDryRunTest {
           --conf spark.executor.memoryOverhead=4g \\
           --conf spark.task.cpus=1 \\
           --conf spark.executorEnv.OMP_NUM_THREADS=1 \\
+          --conf spark.executorEnv.OMP_WAIT_POLICY=PASSIVE \\
           --conf spark.executorEnv.LC_ALL=C.UTF-8 \\
           --conf spark.dynamicAllocation.enabled=false \\
           {JAR} featurize --config {CONF} --manifest 'hdfs:///corpus/train set.json' --out hdfs:///features
@@ -115,9 +116,11 @@ class NestSubmitDryRunTest {
           --conf spark.driver.memoryOverhead=4g \\
           --conf spark.task.cpus=4 \\
           --conf spark.executorEnv.OMP_NUM_THREADS=4 \\
+          --conf spark.executorEnv.OMP_WAIT_POLICY=PASSIVE \\
           --conf spark.executorEnv.LC_ALL=C.UTF-8 \\
           --conf spark.dynamicAllocation.enabled=false \\
           --conf spark.yarn.appMasterEnv.OMP_NUM_THREADS=2 \\
+          --conf spark.yarn.appMasterEnv.OMP_WAIT_POLICY=PASSIVE \\
           --conf spark.yarn.appMasterEnv.LC_ALL=C.UTF-8 \\
           --conf spark.executor.resource.gpu.amount=2 \\
           --conf spark.task.resource.gpu.amount=1 \\
@@ -134,7 +137,7 @@ class NestSubmitDryRunTest {
   @Test
   void kubernetesClientCpu() throws Exception {
     check("""
-        OMP_NUM_THREADS=2 LC_ALL=C.UTF-8 spark-submit \\
+        OMP_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE LC_ALL=C.UTF-8 spark-submit \\
           --master k8s://https://k8s.example:6443 \\
           --deploy-mode client \\
           --name nest-extract \\
@@ -153,6 +156,7 @@ class NestSubmitDryRunTest {
           --conf spark.executor.memoryOverhead=8g \\
           --conf spark.task.cpus=1 \\
           --conf spark.executorEnv.OMP_NUM_THREADS=1 \\
+          --conf spark.executorEnv.OMP_WAIT_POLICY=PASSIVE \\
           --conf spark.executorEnv.LC_ALL=C.UTF-8 \\
           --conf spark.dynamicAllocation.enabled=false \\
           --conf spark.kubernetes.container.image=registry.example/nest-spark:cpu \\
@@ -189,12 +193,14 @@ class NestSubmitDryRunTest {
           --conf spark.driver.memoryOverhead=4g \\
           --conf spark.task.cpus=4 \\
           --conf spark.executorEnv.OMP_NUM_THREADS=4 \\
+          --conf spark.executorEnv.OMP_WAIT_POLICY=PASSIVE \\
           --conf spark.executorEnv.LC_ALL=C.UTF-8 \\
           --conf spark.dynamicAllocation.enabled=false \\
           --conf spark.kubernetes.container.image=registry.example/nest-spark:cuda11.6 \\
           --conf spark.kubernetes.namespace=ml \\
           --conf spark.kubernetes.authenticate.driver.serviceAccountName=nest \\
           --conf spark.kubernetes.driverEnv.OMP_NUM_THREADS=2 \\
+          --conf spark.kubernetes.driverEnv.OMP_WAIT_POLICY=PASSIVE \\
           --conf spark.kubernetes.driverEnv.LC_ALL=C.UTF-8 \\
           --conf spark.kubernetes.file.upload.path=s3a://bucket/spark-upload \\
           --conf spark.executor.resource.gpu.amount=1 \\

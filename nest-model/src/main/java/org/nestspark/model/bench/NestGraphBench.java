@@ -1,43 +1,36 @@
 package org.nestspark.model.bench;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 
-import org.deeplearning4j.nn.api.Layer;
-import org.deeplearning4j.nn.api.MaskState;
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.nn.workspace.ArrayType;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
-import org.nd4j.linalg.api.memory.MemoryWorkspace;
-import org.nd4j.linalg.api.memory.conf.WorkspaceConfiguration;
-import org.nd4j.linalg.api.memory.enums.AllocationPolicy;
-import org.nd4j.linalg.api.memory.enums.LearningPolicy;
-import org.nd4j.linalg.api.memory.enums.ResetPolicy;
-import org.nd4j.linalg.api.memory.enums.SpillPolicy;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nestspark.model.NestGraph;
-import org.nestspark.model.decoder.MultiSoftmaxDecoderImpl;
-import org.nestspark.model.nn.Parallel;
+import org.nestspark.model.nn.ComputeThreads;
+import org.nestspark.model.nn.PartTimer;
+import org.nestspark.model.nn.PartTimer.Part;
 
 /**
  * Speed of the whole NEST graph on the CPU (not a test): the Small preset (d 176, 4 heads, 16 layers, 256
  * subsampling channels, 8192 classes, dropouts 0.1), a batch of 8 × 10 s (1008 frames, 1000 valid → 126
  * encoder steps, about a third of the tokens selected, as NEST's masking gives), for 1 and 2 threads:
  * eval forward, training forward + backward ({@code computeGradientAndScore}), a full {@code fit} step
- * (Adam), in milliseconds and seconds of audio per second, and a per-layer profile of forward and
- * backward (layer by layer, with workspaces like DL4J's). Arguments: {@code [iterations=3] [threads=1,2] [batch=8] [seconds=10]}.
+ * (Adam), in milliseconds and seconds of audio per second; ND4J's own sgemm GFLOP/s at the same thread
+ * count in the same run (2048³, and the feed-forward's shape); the fit step's wall time per part
+ * ({@link PartTimer}) with each part's achieved GFLOP/s ({@link NestFlops}: matrix products only) next
+ * to sgemm's. Arguments: {@code [iterations=3] [threads=1,2] [batch=8] [seconds=10]}.
  *
  * <p>Run: {@code java -Xmx5g -Dorg.bytedeco.javacpp.maxbytes=6g -Dorg.bytedeco.javacpp.maxphysicalbytes=12g
- * -cp nest-model/target/classes:$(deps) org.nestspark.model.bench.NestGraphBench}. Thread counts are set at
- * run time for ND4J (OpenMP and BLAS) and for the Java kernels. Cap JavaCPP's off-heap memory as shown:
+ * -cp nest-model/target/classes:$(deps) org.nestspark.model.bench.NestGraphBench}, or {@code bin/nest bench
+ * train}. Thread counts are set at run time for every pool ({@link ComputeThreads#apply}). Cap JavaCPP's off-heap memory as shown:
  * arrays allocated outside workspaces are freed only after a garbage collection, and with the default
  * caps (derived from -Xmx) the process can grow past a small machine's memory.
  */
@@ -57,38 +50,107 @@ public final class NestGraphBench {
     ComputationGraph g = NestGraph.builder().dModel(176).nHeads(4).nLayers(16).subsamplingConvChannels(256)
         .updater(new Adam(1e-4)).build();
     MultiDataSet ds = data(batch, frames, valid, 8192);
+    int selected = (int) ds.getLabelsMaskArray(0).sumNumber().doubleValue();
     System.out.printf(Locale.ROOT, "NEST Small graph: %,d parameters; batch %d x %.1f s (%d frames, %d valid, %d encoder steps), %d selected tokens%n",
-        g.numParams(), batch, seconds, frames, valid, ds.getLabels(0).size(2), (long) ds.getLabelsMaskArray(0).sumNumber().doubleValue());
+        g.numParams(), batch, seconds, frames, valid, ds.getLabels(0).size(2), selected);
+    System.out.println("threads: " + ComputeThreads.describe());
+    NestFlops.Shape shape = new NestFlops.Shape(batch, frames, 80, 176, 4 * 176, 256, 9, 16, 8192, selected, g.numParams());
+    Map<Part, Double> stepFlops = NestFlops.trainingStep(shape);
+    double evalFlops = NestFlops.total(NestFlops.forward(shape, false));
 
+    List<String> summary = new ArrayList<>();
     for (String ts : threadList.split(",")) {
       int threads = Integer.parseInt(ts.strip());
       setThreads(threads);
       System.out.printf(Locale.ROOT, "%n== %d thread%s ==%n", threads, threads == 1 ? "" : "s");
+      double sgemm = sgemmGflops(2048, 2048, 2048, 3);
+      double sgemmFf = sgemmGflops(batch * (int) ds.getLabels(0).size(2), 704, 176, 10);
+      System.out.printf(Locale.ROOT, "ND4J sgemm 2048^3      %8.1f GFLOP/s   (model shape %dx176 * 176x704: %.1f GFLOP/s)%n", sgemm,
+          batch * ds.getLabels(0).size(2), sgemmFf);
       // warm-up
       g.output(false, ds.getFeatures(), ds.getFeaturesMaskArrays());
       fwdBwd(g, ds);
+      g.fit(ds);
       double fwd = Double.MAX_VALUE;
       double fb = Double.MAX_VALUE;
       double step = Double.MAX_VALUE;
+      double opt = Double.MAX_VALUE;
+      Map<Part, Long> parts = null;
       for (int i = 0; i < iters; i++) {
         long t0 = System.nanoTime();
         g.output(false, ds.getFeatures(), ds.getFeaturesMaskArrays());
         long t1 = System.nanoTime();
         fwdBwd(g, ds);
         long t2 = System.nanoTime();
-        g.fit(ds);
+        optimizerStep(g, batch);
         long t3 = System.nanoTime();
+        PartTimer.reset();
+        PartTimer.setEnabled(true);
+        g.fit(ds);
+        PartTimer.setEnabled(false);
+        long t4 = System.nanoTime();
         fwd = Math.min(fwd, (t1 - t0) / 1e6);
         fb = Math.min(fb, (t2 - t1) / 1e6);
-        step = Math.min(step, (t3 - t2) / 1e6);
+        opt = Math.min(opt, (t3 - t2) / 1e6);
+        if ((t4 - t3) / 1e6 < step) {
+          step = (t4 - t3) / 1e6;
+          parts = PartTimer.snapshot();
+        }
       }
-      System.out.printf(Locale.ROOT, "eval forward            %8.0f ms  %6.1f s audio/s%n", fwd, audioSeconds / (fwd / 1e3));
+      double stepGf = NestFlops.total(stepFlops) / (step / 1e3) / 1e9;
+      double evalGf = evalFlops / (fwd / 1e3) / 1e9;
+      System.out.printf(Locale.ROOT, "eval forward            %8.0f ms  %6.1f s audio/s  %6.1f GFLOP/s (%.1f GFLOP)%n", fwd, audioSeconds / (fwd / 1e3),
+          evalGf, evalFlops / 1e9);
       System.out.printf(Locale.ROOT, "train forward+backward  %8.0f ms  %6.1f s audio/s%n", fb, audioSeconds / (fb / 1e3));
-      System.out.printf(Locale.ROOT, "fit step (incl. Adam)   %8.0f ms  %6.1f s audio/s%n", step, audioSeconds / (step / 1e3));
+      System.out.printf(Locale.ROOT, "fit step (incl. Adam)   %8.0f ms  %6.1f s audio/s  %6.1f GFLOP/s (%.1f GFLOP) = %.0f %% of ND4J sgemm%n", step,
+          audioSeconds / (step / 1e3), stepGf, NestFlops.total(stepFlops) / 1e9, 100 * stepGf / sgemm);
       System.out.printf(Locale.ROOT, "vs NeMo on this machine (full step 9.3 s = 8.6 s audio/s, forward 15 s audio/s): step %.2fx NeMo's time, forward %.2fx%n",
           step / 9300.0, (audioSeconds / 15.0) / (fwd / 1e3));
-      profile(g, ds, iters);
+      System.out.printf(Locale.ROOT, "fit step by part (FLOPs: matrix products only, see NestFlops):%n");
+      System.out.printf(Locale.ROOT, "  %-28s %8s %8s %9s %7s%n", "part", "ms", "GFLOP", "GFLOP/s", "sgemm%");
+      double measured = 0;
+      for (Part p : Part.values()) {
+        double ms = p == Part.OPTIMIZER ? opt : parts.get(p) / 1e6;
+        measured += ms;
+        double gfl = stepFlops.get(p) / 1e9;
+        String label = p == Part.LAYER_OTHER ? "layer rest (norms, residuals)" : p.name().toLowerCase(Locale.ROOT).replace('_', '-')
+            + (p == Part.OPTIMIZER ? " (Adam, timed apart)" : "");
+        if (gfl > 0) {
+          double rate = gfl / (ms / 1e3);
+          System.out.printf(Locale.ROOT, "  %-28s %8.0f %8.2f %9.1f %6.0f%%%n", label, ms, gfl, rate, 100 * rate / sgemm);
+        } else {
+          System.out.printf(Locale.ROOT, "  %-28s %8.0f %8s %9s %7s%n", label, ms, "-", "-", "-");
+        }
+      }
+      System.out.printf(Locale.ROOT, "  %-28s %8.0f %8s %9s %7s%n", "DL4J graph, rest of fit", step - measured, "-", "-", "-");
+      summary.add(String.format(Locale.ROOT, "%7d %10.0f %10.0f %10.1f %10.1f %8.0f%% %8.0f%%", threads, step, fwd, sgemm, stepGf,
+          100 * stepGf / sgemm, 100 * evalGf / sgemm));
     }
+    System.out.printf(Locale.ROOT, "%nsummary (same run)%n%7s %10s %10s %10s %10s %9s %9s%n", "threads", "fit ms", "eval ms", "sgemm GF/s",
+        "step GF/s", "step/sgemm", "eval/sgemm");
+    summary.forEach(System.out::println);
+  }
+
+  /** Best-of-{@code reps} GFLOP/s of {@code Nd4j.gemm} on {@code [m, k]·[k, n]} floats (after one warm-up). */
+  static double sgemmGflops(int m, int n, int k, int reps) {
+    Nd4j.getRandom().setSeed(3);
+    INDArray a = Nd4j.rand(DataType.FLOAT, m, k);
+    INDArray b = Nd4j.rand(DataType.FLOAT, k, n);
+    INDArray c = Nd4j.createUninitialized(DataType.FLOAT, m, n);
+    Nd4j.gemm(a, b, c, false, false, 1.0, 0.0);
+    double best = Double.MAX_VALUE;
+    for (int i = 0; i < reps; i++) {
+      long t0 = System.nanoTime();
+      Nd4j.gemm(a, b, c, false, false, 1.0, 0.0);
+      best = Math.min(best, (System.nanoTime() - t0) / 1e9);
+    }
+    return 2.0 * m * n * k / best / 1e9;
+  }
+
+  /** One optimizer step on the last gradient, as {@code fit} does it (updater, then params −= update). */
+  private static void optimizerStep(ComputationGraph g, int batch) {
+    g.getUpdater().update(g.gradient(), g.getIterationCount(), g.getEpochCount(), batch, LayerWorkspaceMgr.noWorkspaces());
+    g.params().subi(g.gradient().gradient());
   }
 
   private static void fwdBwd(ComputationGraph g, MultiDataSet ds) {
@@ -99,10 +161,7 @@ public final class NestGraphBench {
   }
 
   static void setThreads(int n) {
-    Nd4j.getEnvironment().setMaxThreads(n);
-    Nd4j.getEnvironment().setMaxMasterThreads(n);
-    Nd4j.factory().blas().setMaxThreads(n);
-    Parallel.setThreads(n);
+    ComputeThreads.apply(n);
   }
 
   static MultiDataSet data(int batch, int frames, int valid, int classes) {
@@ -124,105 +183,5 @@ public final class NestGraphBench {
       }
     }
     return new MultiDataSet(new INDArray[] {x}, new INDArray[] {labels}, new INDArray[] {fMask}, new INDArray[] {lMask});
-  }
-
-  /** Workspaces like DL4J's training loop: activations for the whole pass, working memory per layer. */
-  static LayerWorkspaceMgr workspaces() {
-    WorkspaceConfiguration cfg = WorkspaceConfiguration.builder().initialSize(0).overallocationLimit(0.05)
-        .policyLearning(LearningPolicy.FIRST_LOOP).policyReset(ResetPolicy.BLOCK_LEFT).policySpill(SpillPolicy.REALLOCATE)
-        .policyAllocation(AllocationPolicy.OVERALLOCATE).build();
-    return LayerWorkspaceMgr.builder()
-        .with(ArrayType.ACTIVATIONS, "PROFILE_ACT", cfg).with(ArrayType.INPUT, "PROFILE_ACT", cfg)
-        .with(ArrayType.ACTIVATION_GRAD, "PROFILE_GRAD", cfg)
-        .with(ArrayType.FF_WORKING_MEM, "PROFILE_WM", cfg).with(ArrayType.BP_WORKING_MEM, "PROFILE_WM", cfg)
-        .with(ArrayType.RNN_FF_LOOP_WORKING_MEM, "PROFILE_RNN", cfg).with(ArrayType.RNN_BP_LOOP_WORKING_MEM, "PROFILE_RNN", cfg)
-        .with(ArrayType.UPDATER_WORKING_MEM, "PROFILE_UPD", cfg)
-        .build();
-  }
-
-  /** Forward and backward time per vertex, layer by layer with DL4J-like workspaces. */
-  static void profile(ComputationGraph g, MultiDataSet ds, int iters) {
-    List<String> names = new ArrayList<>();
-    names.add(NestGraph.PRE_ENCODE);
-    for (int i = 0; i < NestGraph.numLayers(g); i++) {
-      names.add(NestGraph.layerName(i));
-    }
-    names.add(NestGraph.DECODER);
-    Map<String, double[]> best = new LinkedHashMap<>();
-    LayerWorkspaceMgr mgr = workspaces();
-    for (int it = 0; it <= iters; it++) {
-      try (MemoryWorkspace wsAct = mgr.notifyScopeEntered(ArrayType.ACTIVATIONS)) {
-        profileOnce(g, ds, names, mgr, best, it > 0);
-      }
-    }
-    report(g, best, iters);
-  }
-
-  private static void profileOnce(ComputationGraph g, MultiDataSet ds, List<String> names, LayerWorkspaceMgr mgr,
-      Map<String, double[]> best, boolean record) {
-    {
-      INDArray mask = ds.getFeaturesMaskArray(0);
-      INDArray act = ds.getFeatures(0);
-      Map<String, Double> fwd = new LinkedHashMap<>();
-      for (String n : names) {
-        Layer l = g.getLayer(n);
-        l.setInput(act, mgr);
-        if (n.equals(NestGraph.DECODER)) {
-          ((MultiSoftmaxDecoderImpl) l).setLabels(ds.getLabels(0));
-          l.setMaskArray(ds.getLabelsMaskArray(0));
-          fwd.put(n, 0.0); // the output layer's training forward runs inside its backward
-        } else {
-          mask = l.feedForwardMaskArray(mask, MaskState.Active, (int) act.size(0)).getFirst();
-          long t0 = System.nanoTime();
-          try (MemoryWorkspace wm = mgr.notifyScopeEntered(ArrayType.FF_WORKING_MEM)) {
-            act = l.activate(true, mgr);
-          }
-          fwd.put(n, (System.nanoTime() - t0) / 1e6);
-        }
-      }
-      try (MemoryWorkspace wsGrad = mgr.notifyScopeEntered(ArrayType.ACTIVATION_GRAD)) {
-        INDArray eps = null;
-        for (int i = names.size() - 1; i >= 0; i--) {
-          String n = names.get(i);
-          long t0 = System.nanoTime();
-          try (MemoryWorkspace wm = mgr.notifyScopeEntered(ArrayType.BP_WORKING_MEM)) {
-            eps = g.getLayer(n).backpropGradient(eps, mgr).getSecond();
-          }
-          double bwd = (System.nanoTime() - t0) / 1e6;
-          if (record) {
-            double[] b = best.computeIfAbsent(n, k -> new double[] {Double.MAX_VALUE, Double.MAX_VALUE});
-            b[0] = Math.min(b[0], fwd.get(n));
-            b[1] = Math.min(b[1], bwd);
-          }
-        }
-      }
-      for (String n : names) {
-        g.getLayer(n).clear();
-      }
-    }
-  }
-
-  private static void report(ComputationGraph g, Map<String, double[]> best, int iters) {
-    System.out.println("per-layer profile (training mode, best of " + iters + "; the decoder's forward is inside its backward):");
-    double sf = 0;
-    double sb = 0;
-    double layersF = 0;
-    double layersB = 0;
-    for (Map.Entry<String, double[]> e : best.entrySet()) {
-      double[] b = e.getValue();
-      sf += b[0];
-      sb += b[1];
-      if (e.getKey().startsWith("layer")) {
-        layersF += b[0];
-        layersB += b[1];
-        if (!e.getKey().equals("layer0")) {
-          continue;
-        }
-      }
-      System.out.printf(Locale.ROOT, "  %-10s forward %7.0f ms  backward %7.0f ms%n", e.getKey(), b[0], b[1]);
-    }
-    System.out.printf(Locale.ROOT, "  %-10s forward %7.0f ms  backward %7.0f ms  (all %d ConformerLayers)%n", "layers", layersF, layersB,
-        NestGraph.numLayers(g));
-    System.out.printf(Locale.ROOT, "  %-10s forward %7.0f ms  backward %7.0f ms%n", "total", sf, sb);
   }
 }

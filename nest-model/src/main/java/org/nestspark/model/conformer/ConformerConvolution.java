@@ -5,7 +5,6 @@ import static org.nestspark.model.conformer.ConformerLayer.*;
 import java.util.Map;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.INDArrayIndex;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
@@ -25,10 +24,9 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  */
 final class ConformerConvolution {
   private final int d;
-  private final int k;
-  private final int pad;
   private final boolean batchNorm;
   private final LayerNormOp layerNorm;
+  private final DepthwiseTimeConv depthwise;
 
   // forward cache
   private int batch;
@@ -37,7 +35,7 @@ final class ConformerConvolution {
   private INDArray x;
   private INDArray gluA;
   private INDArray gluSig;
-  private INDArray gluPadded;
+  private INDArray gluIn;
   private INDArray rowMask;
   private INDArray normXhat;
   private INDArray normRstd;
@@ -49,10 +47,9 @@ final class ConformerConvolution {
 
   ConformerConvolution(int dModel, int kernel, boolean batchNorm) {
     this.d = dModel;
-    this.k = kernel;
-    this.pad = (kernel - 1) / 2;
     this.batchNorm = batchNorm;
     this.layerNorm = batchNorm ? null : new LayerNormOp(CONV_NORM_W, CONV_NORM_B, NORM_EPS);
+    this.depthwise = new DepthwiseTimeConv(dModel, kernel);
   }
 
   INDArray forward(INDArray x, Map<String, INDArray> p, SequenceMask mask, boolean training) {
@@ -71,7 +68,8 @@ final class ConformerConvolution {
       glu.muliColumnVector(rowMask);
     }
 
-    INDArray y = depthwiseForward(glu, p.get(CONV_DW_W), p.get(CONV_DW_B));
+    gluIn = glu;
+    INDArray y = depthwise.forward(glu, p.get(CONV_DW_W), p.get(CONV_DW_B), batch, time);
     normOut = batchNorm ? batchNormForward(y, p, n) : layerNorm.forward(y, p);
     INDArray[] sw = Ops.swish(normOut);
     swishSig = sw[0];
@@ -86,7 +84,7 @@ final class ConformerConvolution {
             g.get(CONV_PW2_W).reshape('c', d, d), g.get(CONV_PW2_B), true);
     INDArray dnorm = Ops.swishBackwardInPlace(dsw, normOut, swishSig);
     INDArray ddw = batchNorm ? batchNormBackward(dnorm, p, g) : layerNorm.backward(dnorm, p, g);
-    INDArray dglu = depthwiseBackward(ddw, p.get(CONV_DW_W), g.get(CONV_DW_W), g.get(CONV_DW_B));
+    INDArray dglu = depthwise.backward(gluIn, ddw, p.get(CONV_DW_W), g.get(CONV_DW_W), g.get(CONV_DW_B), batch, time);
     if (rowMask != null) {
       dglu.muliColumnVector(rowMask);
     }
@@ -99,72 +97,6 @@ final class ConformerConvolution {
     return Ops.linearBackward(
         dg, x, p.get(CONV_PW1_W).reshape('c', 2L * d, d),
         g.get(CONV_PW1_W).reshape('c', 2L * d, d), g.get(CONV_PW1_B), true);
-  }
-
-  // ------------------------------------------------------------------ depthwise conv over time
-
-  /*
-   * The depthwise convolution works on a time-padded copy [B, T + 2·pad, d] of its input viewed as
-   * B·(T + 2·pad) contiguous rows: tap τ then is one row-shifted contiguous slice for the whole batch
-   * (the zero rows between items keep items apart), i.e. two fast ops per tap instead of strided 3-D
-   * views.
-   */
-
-  private long paddedRows() {
-    return (long) batch * (time + 2L * pad);
-  }
-
-  /** [B·T, d] → zero-padded [B·(T+2·pad), d]. */
-  private INDArray padTime(INDArray rows) {
-    INDArray padded = Nd4j.zeros(rows.dataType(), batch, time + 2L * pad, d);
-    padded.get(timeRange(pad, pad + time)).assign(rows.reshape('c', batch, time, d));
-    return padded.reshape('c', paddedRows(), d);
-  }
-
-  /** Zero-padded [B·(T+2·pad), d] → [B·T, d] (C-order copy of the centre rows). */
-  private INDArray unpadTime(INDArray padded) {
-    return padded.reshape('c', batch, time + 2L * pad, d)
-        .get(timeRange(pad, pad + time))
-        .dup('c')
-        .reshape('c', (long) batch * time, d);
-  }
-
-  private static INDArray rowRange(INDArray m, long from, long to) {
-    return m.get(NDArrayIndex.interval(from, to), NDArrayIndex.all());
-  }
-
-  private static INDArrayIndex[] timeRange(long from, long to) {
-    return new INDArrayIndex[] {NDArrayIndex.all(), NDArrayIndex.interval(from, to), NDArrayIndex.all()};
-  }
-
-  /** out[b,t,c] = bias[c] + Σ_τ w[c,0,τ]·in[b, t+τ−pad, c] (zero outside [0, T)). */
-  private INDArray depthwiseForward(INDArray in, INDArray w, INDArray bias) {
-    INDArray wt = w.reshape('c', d, k).transpose().dup('c'); // [k, d]
-    gluPadded = padTime(in);
-    long np = paddedRows();
-    INDArray outPadded = Nd4j.zeros(in.dataType(), np, d);
-    INDArray centre = rowRange(outPadded, pad, np - pad);
-    for (int tau = 0; tau < k; tau++) {
-      centre.addi(rowRange(gluPadded, tau, np - 2L * pad + tau).mulRowVector(wt.getRow(tau)));
-    }
-    return unpadTime(outPadded).addiRowVector(bias.reshape(1, d));
-  }
-
-  /** Writes dW (d,1,k) and db, returns d(in). */
-  private INDArray depthwiseBackward(INDArray dout, INDArray w, INDArray dW, INDArray db) {
-    db.assign(Ops.columnSum(dout).reshape(db.shape()));
-    INDArray wt = w.reshape('c', d, k).transpose().dup('c'); // [k, d]
-    long np = paddedRows();
-    INDArray doutCentre = rowRange(padTime(dout), pad, np - pad);
-    INDArray dinPadded = Nd4j.zeros(dout.dataType(), np, d);
-    INDArray dwt = Nd4j.createUninitialized(dout.dataType(), k, d);
-    for (int tau = 0; tau < k; tau++) {
-      INDArray src = rowRange(gluPadded, tau, np - 2L * pad + tau);
-      dwt.getRow(tau).assign(Ops.columnSum(doutCentre.mul(src)).reshape(d));
-      rowRange(dinPadded, tau, np - 2L * pad + tau).addi(doutCentre.mulRowVector(wt.getRow(tau)));
-    }
-    dW.reshape('c', d, k).assign(dwt.transpose());
-    return unpadTime(dinPadded);
   }
 
   // ------------------------------------------------------------------ batch norm
@@ -223,7 +155,7 @@ final class ConformerConvolution {
     x = null;
     gluA = null;
     gluSig = null;
-    gluPadded = null;
+    gluIn = null;
     rowMask = null;
     normXhat = null;
     normRstd = null;

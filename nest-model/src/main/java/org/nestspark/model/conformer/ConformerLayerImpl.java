@@ -16,6 +16,8 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nestspark.model.nn.PartTimer;
+import org.nestspark.model.nn.PartTimer.Part;
 
 /**
  * The runtime half of {@link ConformerLayer}: forward and backward of one FastConformer block (spec
@@ -55,6 +57,7 @@ public class ConformerLayerImpl extends BaseLayer<ConformerLayer> {
 
   public ConformerLayerImpl(NeuralNetConfiguration conf, DataType dataType) {
     super(conf, dataType);
+    org.nestspark.model.nn.ComputeThreads.ensureApplied();
   }
 
   private void buildModules() {
@@ -124,8 +127,10 @@ public class ConformerLayerImpl extends BaseLayer<ConformerLayer> {
         workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, dataType, new long[] {b, d, t}, 'c');
     // everything the backward needs lives where DL4J keeps layer inputs for backprop
     try (MemoryWorkspace ws = scope(workspaceMgr, ArrayType.INPUT, true)) {
+      long t0 = PartTimer.start();
       INDArray rows = forwardRows(toRows(input), maskArray, b, t, training);
       out.assign(rows.reshape('c', b, t, d).permute(0, 2, 1));
+      PartTimer.stop(Part.LAYER_OTHER, t0);
     }
     return out;
   }
@@ -143,8 +148,10 @@ public class ConformerLayerImpl extends BaseLayer<ConformerLayer> {
         workspaceMgr.createUninitialized(
             ArrayType.ACTIVATION_GRAD, dataType, new long[] {b, d, t}, 'c');
     try (MemoryWorkspace ws = scope(workspaceMgr, ArrayType.BP_WORKING_MEM, false)) {
+      long t0 = PartTimer.start();
       INDArray dxRows = backwardRows(toRows(epsilon));
       dx.assign(dxRows.reshape('c', b, t, d).permute(0, 2, 1));
+      PartTimer.stop(Part.LAYER_OTHER, t0);
     }
 
     Gradient g = new DefaultGradient(gradientsFlattened);
@@ -181,6 +188,10 @@ public class ConformerLayerImpl extends BaseLayer<ConformerLayer> {
     return rows.dataType() == dataType ? rows : rows.castTo(dataType);
   }
 
+  /**
+   * The block on rows. With {@link PartTimer} on, the whole layer call is timed as {@link
+   * Part#LAYER_OTHER} and each sub-module's time is moved from there to its own part ({@link #timed}).
+   */
   private INDArray forwardRows(INDArray x0, INDArray dlMask, int b, int t, boolean training) {
     ConformerLayer c = layerConf();
     Map<String, INDArray> p = params;
@@ -190,23 +201,30 @@ public class ConformerLayerImpl extends BaseLayer<ConformerLayer> {
     long n = x0.size(0);
     int d = c.getDModel();
 
+    long s = PartTimer.start();
     INDArray f1 = ff1.forward(normFf1.forward(x0, p), p, training, c.getDropout());
+    timed(Part.FEED_FORWARD, s);
     dropFf1 = Ops.dropoutMask(training, c.getDropout(), dataType, n, d);
     INDArray x1 = x0.add(Ops.applyMask(f1, dropFf1).mul(0.5));
 
     INDArray pe = RelPositionalEncoding.get(t, d, dataType);
     INDArray peDrop = Ops.dropoutMask(training, c.getDropoutEmb(), dataType, pe.shape());
-    INDArray a =
-        attn.forward(
-            normAtt.forward(x1, p), p, Ops.applyMask(pe, peDrop), mask, training, c.getDropoutAtt());
+    INDArray peIn = Ops.applyMask(pe, peDrop);
+    s = PartTimer.start();
+    INDArray a = attn.forward(normAtt.forward(x1, p), p, peIn, mask, training, c.getDropoutAtt());
+    timed(Part.ATTENTION, s);
     dropAtt = Ops.dropoutMask(training, c.getDropout(), dataType, n, d);
     INDArray x2 = x1.add(Ops.applyMask(a, dropAtt));
 
+    s = PartTimer.start();
     INDArray cv = conv.forward(normConv.forward(x2, p), p, mask, training);
+    timed(Part.CONVOLUTION, s);
     dropConv = Ops.dropoutMask(training, c.getDropout(), dataType, n, d);
     INDArray x3 = x2.add(Ops.applyMask(cv, dropConv));
 
+    s = PartTimer.start();
     INDArray f2 = ff2.forward(normFf2.forward(x3, p), p, training, c.getDropout());
+    timed(Part.FEED_FORWARD, s);
     dropFf2 = Ops.dropoutMask(training, c.getDropout(), dataType, n, d);
     INDArray x4 = x3.add(Ops.applyMask(f2, dropFf2).mul(0.5));
 
@@ -218,22 +236,43 @@ public class ConformerLayerImpl extends BaseLayer<ConformerLayer> {
     return normOut.forward(x4, p);
   }
 
+  /** Time spent since {@code s} goes to {@code part}, and is taken back from {@link Part#LAYER_OTHER}. */
+  private static void timed(Part part, long s) {
+    if (PartTimer.enabled()) {
+      long dt = System.nanoTime() - s;
+      PartTimer.add(part, dt);
+      PartTimer.add(Part.LAYER_OTHER, -dt);
+    }
+  }
+
   private INDArray backwardRows(INDArray dy) {
     Map<String, INDArray> p = params;
     Map<String, INDArray> g = gradientViews;
     INDArray dx4 = normOut.backward(dy, p, g);
 
     INDArray df2 = Ops.applyMask(dx4, dropFf2).mul(0.5);
-    INDArray dx3 = normFf2.backward(ff2.backward(df2, p, g), p, g).addi(dx4);
+    long s = PartTimer.start();
+    INDArray df2in = normFf2.backward(ff2.backward(df2, p, g), p, g);
+    timed(Part.FEED_FORWARD, s);
+    INDArray dx3 = df2in.addi(dx4);
 
     INDArray dcv = Ops.applyMask(dx3, dropConv);
-    INDArray dx2 = normConv.backward(conv.backward(dcv, p, g), p, g).addi(dx3);
+    s = PartTimer.start();
+    INDArray dcvin = normConv.backward(conv.backward(dcv, p, g), p, g);
+    timed(Part.CONVOLUTION, s);
+    INDArray dx2 = dcvin.addi(dx3);
 
     INDArray da = Ops.applyMask(dx2, dropAtt);
-    INDArray dx1 = normAtt.backward(attn.backward(da, p, g), p, g).addi(dx2);
+    s = PartTimer.start();
+    INDArray dain = normAtt.backward(attn.backward(da, p, g), p, g);
+    timed(Part.ATTENTION, s);
+    INDArray dx1 = dain.addi(dx2);
 
     INDArray df1 = Ops.applyMask(dx1, dropFf1).mul(0.5);
-    return normFf1.backward(ff1.backward(df1, p, g), p, g).addi(dx1);
+    s = PartTimer.start();
+    INDArray df1in = normFf1.backward(ff1.backward(df1, p, g), p, g);
+    timed(Part.FEED_FORWARD, s);
+    return df1in.addi(dx1);
   }
 
   /**

@@ -20,6 +20,7 @@ import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nestspark.model.nn.Linalg;
+import org.nestspark.model.nn.PartTimer;
 
 /**
  * The computation of {@link MultiSoftmaxDecoder}: the decoder's 1×1 convolution as a gemm on
@@ -52,6 +53,7 @@ public class MultiSoftmaxDecoderImpl extends BaseLayer<MultiSoftmaxDecoder> impl
 
   public MultiSoftmaxDecoderImpl(NeuralNetConfiguration conf, DataType dataType) {
     super(conf, dataType);
+    org.nestspark.model.nn.ComputeThreads.ensureApplied();
   }
 
   @Override
@@ -181,6 +183,13 @@ public class MultiSoftmaxDecoderImpl extends BaseLayer<MultiSoftmaxDecoder> impl
   /** Log-probabilities {@code [B, num_classes·H, T']} (channel {@code class·H + book}). */
   @Override
   public INDArray activate(boolean training, LayerWorkspaceMgr workspaceMgr) {
+    long t0 = PartTimer.start();
+    INDArray out = forward(workspaceMgr);
+    PartTimer.stop(PartTimer.Part.DECODER, t0);
+    return out;
+  }
+
+  private INDArray forward(LayerWorkspaceMgr workspaceMgr) {
     assertInputSet(false);
     MultiSoftmaxDecoder c = cfg();
     long batch = input.size(0);
@@ -234,6 +243,13 @@ public class MultiSoftmaxDecoderImpl extends BaseLayer<MultiSoftmaxDecoder> impl
 
   @Override
   public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr workspaceMgr) {
+    long t0 = PartTimer.start();
+    Pair<Gradient, INDArray> r = backward(workspaceMgr);
+    PartTimer.stop(PartTimer.Part.DECODER, t0);
+    return r;
+  }
+
+  private Pair<Gradient, INDArray> backward(LayerWorkspaceMgr workspaceMgr) {
     MultiSoftmaxDecoder c = cfg();
     int batch = (int) input.size(0);
     int time = (int) input.size(2);

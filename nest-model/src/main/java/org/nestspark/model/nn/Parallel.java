@@ -7,9 +7,8 @@ import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.Future;
 
 /**
- * The thread pool of the Java-loop kernels. Its size is the system property {@code nest.threads}, else
- * the environment variable {@code OMP_NUM_THREADS} (the one that sizes ND4J's own pool), else the number
- * of processors, so one setting governs both.
+ * The thread pool of the Java-loop kernels. Its size is {@link ComputeThreads#configured()}, the one
+ * setting that sizes ND4J's pools too.
  */
 public final class Parallel {
   private static volatile int THREADS = threadCount();
@@ -42,18 +41,7 @@ public final class Parallel {
   }
 
   private static int threadCount() {
-    String p = System.getProperty("nest.threads");
-    if (p == null || p.isBlank()) {
-      p = System.getenv("OMP_NUM_THREADS");
-    }
-    if (p != null && !p.isBlank()) {
-      try {
-        return Math.max(1, Integer.parseInt(p.strip()));
-      } catch (NumberFormatException e) {
-        // fall through
-      }
-    }
-    return Math.max(1, Runtime.getRuntime().availableProcessors());
+    return ComputeThreads.configured();
   }
 
   /** Work (multiply-adds) below which a chunk is not worth a thread hand-off. */

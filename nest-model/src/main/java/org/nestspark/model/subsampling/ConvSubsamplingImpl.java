@@ -17,6 +17,7 @@ import org.nd4j.linalg.ops.transforms.Transforms;
 import org.nestspark.model.nn.Dropout;
 import org.nestspark.model.nn.Linalg;
 import org.nestspark.model.nn.Masks;
+import org.nestspark.model.nn.PartTimer;
 
 /**
  * The computation of {@link ConvSubsampling} (spec §6.1, §6.2), forward and backward, on channels-last
@@ -65,6 +66,7 @@ public class ConvSubsamplingImpl extends BaseLayer<ConvSubsampling> {
 
   public ConvSubsamplingImpl(NeuralNetConfiguration conf, DataType dataType) {
     super(conf, dataType);
+    org.nestspark.model.nn.ComputeThreads.ensureApplied();
   }
 
   @Override
@@ -119,6 +121,13 @@ public class ConvSubsamplingImpl extends BaseLayer<ConvSubsampling> {
 
   @Override
   public INDArray activate(boolean training, LayerWorkspaceMgr workspaceMgr) {
+    long t0 = PartTimer.start();
+    INDArray out = forward(training, workspaceMgr);
+    PartTimer.stop(PartTimer.Part.SUBSAMPLING, t0);
+    return out;
+  }
+
+  private INDArray forward(boolean training, LayerWorkspaceMgr workspaceMgr) {
     assertInputSet(false);
     ConvSubsampling conf = layerConf();
     INDArray x = input.castTo(dataType);
@@ -224,6 +233,13 @@ public class ConvSubsamplingImpl extends BaseLayer<ConvSubsampling> {
 
   @Override
   public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr workspaceMgr) {
+    long t0 = PartTimer.start();
+    Pair<Gradient, INDArray> r = backward(epsilon, workspaceMgr);
+    PartTimer.stop(PartTimer.Part.SUBSAMPLING, t0);
+    return r;
+  }
+
+  private Pair<Gradient, INDArray> backward(INDArray epsilon, LayerWorkspaceMgr workspaceMgr) {
     assertInputSet(true);
     Cache cc = cache;
     if (cc == null) {
