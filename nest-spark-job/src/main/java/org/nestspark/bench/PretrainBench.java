@@ -28,6 +28,7 @@ import org.nestspark.pretrain.BatchSource;
 import org.nestspark.pretrain.BatchSpec;
 import org.nestspark.pretrain.DataCounters;
 import org.nestspark.pretrain.PretrainJob;
+import org.nestspark.pretrain.TrainingData;
 import org.nestspark.spark.SparkContexts;
 import org.nestspark.train.AdamW;
 import org.nestspark.train.TrainStep;
@@ -144,7 +145,7 @@ public final class PretrainBench {
         : ManifestReader.unfiltered(conf).read(cfg.getStringList("model.train_ds.noise_manifest")).entries();
     BatchPlanner planner = new BatchPlanner(cfg.getInt("model.train_ds.batch_size"), true, true, cfg.getInt("pretrain.bucket_batches"),
         cfg.getLong("data.seed"));
-    double[] d = PretrainJob.durations(train);
+    double[] d = TrainingData.durations(train);
     BatchSource source = new BatchSource(cfg, PretrainJob.TRAIN, noise, conf, true, null);
     Nd4j.getRandom().setSeed(cfg.getLong("data.seed"));
     ComputationGraph g = NestGraph.build(cfg, AdamW.fromConfig(cfg));

@@ -294,9 +294,4 @@ public final class PretrainJob {
     byte[] text = cfg.render().getBytes(StandardCharsets.UTF_8);
     AtomicFiles.write(fs, new Path(runDir, "config.conf"), o -> o.write(text));
   }
-
-  /** Manifest durations for the batch planner (-1 where an entry has none). */
-  public static double[] durations(List<org.nestspark.manifest.ManifestEntry> entries) {
-    return TrainingData.durations(entries);
-  }
 }

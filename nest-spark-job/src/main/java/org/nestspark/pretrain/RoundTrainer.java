@@ -172,27 +172,24 @@ public final class RoundTrainer implements AutoCloseable {
   }
 
   private void apply(float[] params, RoundResult sum, INDArray state) {
-    float[] v = sum.vectorSum();
-    float k = sum.contributions;
+    float[] mean = mean(sum.vectorSum(), sum.contributions);
     if (strategy.diloco()) {
-      for (int i = 0; i < v.length; i++) {
-        v[i] /= k;
-      }
-      outer.step(params, v, trainable);
+      outer.step(params, mean, trainable);
       global.params().assign(Nd4j.createFromArray(params));
     } else {
-      for (int i = 0; i < v.length; i++) {
-        v[i] /= k;
-      }
-      global.params().assign(Nd4j.createFromArray(v));
+      global.params().assign(Nd4j.createFromArray(mean));
       if (sum.stateSum != null && state != null) {
-        float[] st = sum.stateSum;
-        for (int i = 0; i < st.length; i++) {
-          st[i] /= k;
-        }
-        state.assign(Nd4j.createFromArray(st));
+        state.assign(Nd4j.createFromArray(mean(sum.stateSum, sum.contributions)));
       }
     }
+  }
+
+  /** {@code sum / k}, in place. */
+  private static float[] mean(float[] sum, int k) {
+    for (int i = 0; i < sum.length; i++) {
+      sum[i] /= k;
+    }
+    return sum;
   }
 
   /** true for each flattened parameter an optimizer updates (false: batch-norm running statistics). */

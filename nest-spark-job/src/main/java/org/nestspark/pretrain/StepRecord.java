@@ -3,7 +3,7 @@ package org.nestspark.pretrain;
 import java.io.Serializable;
 
 /**
- * What one worker reported for one optimizer step ({@link StepHook}); the driver averages the workers'
+ * What one worker reported for one optimizer step ({@link RoundWorker}); the driver averages the workers'
  * records of a step into the step's metrics.
  *
  * @param step the optimizer step (1-based, the graph's iteration count after the step)

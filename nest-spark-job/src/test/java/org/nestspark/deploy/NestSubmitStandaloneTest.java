@@ -33,7 +33,7 @@ import org.junit.jupiter.api.io.TempDir;
  * <p>The application jar is a manifest-only jar whose Class-Path names this build's classes and
  * dependency jars (Spark's class loaders follow it), so the test needs no shaded jar from a package phase.
  */
-class NestSubmitStandaloneTest {
+public class NestSubmitStandaloneTest {
   static final Path REPO = NestSubmitDryRunTest.REPO;
   static final Path CLUSTER_DIR = REPO.resolve("target/standalone-deploy-test");
   static String master;
@@ -100,6 +100,14 @@ class NestSubmitStandaloneTest {
 
   /** A jar holding only a manifest whose Class-Path is this build's classes and dependencies, Spark and Hadoop left to the cluster. */
   static Path manifestJar(Path out) throws Exception {
+    return manifestJar(out, false);
+  }
+
+  /**
+   * The same; with {@code withTestClasses} the test classes and test libraries stay on it (executors that
+   * run functions defined in tests).
+   */
+  public static Path manifestJar(Path out, boolean withTestClasses) throws Exception {
     String cp = System.getProperty("surefire.test.class.path");
     if (cp == null || cp.isEmpty()) {
       cp = System.getProperty("java.class.path");
@@ -107,9 +115,10 @@ class NestSubmitStandaloneTest {
     List<String> urls = new ArrayList<>();
     for (String e : cp.split(File.pathSeparator)) {
       String u = e.replace('\\', '/');
-      if (e.isEmpty() || u.endsWith("/test-classes") || u.contains("/org/apache/spark/") || u.contains("/org/apache/hadoop/")
-          || u.contains("/org/scala-lang/") || u.contains("/org/junit/") || u.contains("/org/opentest4j/") || u.contains("/org/apiguardian/")
-          || u.contains("/nest-model/") && u.endsWith("-tests.jar")) {
+      boolean cluster = u.contains("/org/apache/spark/") || u.contains("/org/apache/hadoop/") || u.contains("/org/scala-lang/");
+      boolean test = u.endsWith("/test-classes") || u.contains("/org/junit/") || u.contains("/org/opentest4j/") || u.contains("/org/apiguardian/")
+          || u.contains("/nest-model/") && u.endsWith("-tests.jar");
+      if (e.isEmpty() || cluster || test && !withTestClasses) {
         continue;
       }
       urls.add(Path.of(e).toUri().toString());

@@ -3,22 +3,16 @@ package org.nestspark.spark;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.File;
-import java.io.OutputStream;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.jar.Attributes;
-import java.util.jar.JarOutputStream;
-import java.util.jar.Manifest;
 
 import org.apache.spark.SparkConf;
 import org.apache.spark.TaskContext;
@@ -108,7 +102,7 @@ class TaskDevicesTest {
         .set("spark.executor.resource.gpu.amount", "2")
         .set("spark.executor.resource.gpu.discoveryScript", script.toString())
         .set("spark.task.resource.gpu.amount", "1")
-        .set("spark.executor.extraClassPath", classpathJar(tmp.resolve("executor-classpath.jar")).toString())
+        .set("spark.executor.extraClassPath", org.nestspark.deploy.NestSubmitStandaloneTest.manifestJar(tmp.resolve("executor-classpath.jar"), true).toString())
         .set("spark.executor.extraJavaOptions", OPENS);
     try (JavaSparkContext sc = new JavaSparkContext(conf)) {
       // each task holds its GPU for a moment, so the two run at the same time on the one executor
@@ -127,28 +121,5 @@ class TaskDevicesTest {
       }
       assertEquals(Set.of("0", "1"), bound, got.toString());
     }
-  }
-
-  /** A manifest-only jar naming this build's classes, test classes and dependencies (not Spark's own). */
-  private static Path classpathJar(Path out) throws Exception {
-    String cp = System.getProperty("surefire.test.class.path");
-    if (cp == null || cp.isEmpty()) {
-      cp = System.getProperty("java.class.path");
-    }
-    List<String> urls = new ArrayList<>();
-    for (String e : cp.split(File.pathSeparator)) {
-      String u = e.replace('\\', '/');
-      if (e.isEmpty() || u.contains("/org/apache/spark/") || u.contains("/org/apache/hadoop/") || u.contains("/org/scala-lang/")) {
-        continue;
-      }
-      urls.add(Path.of(e).toUri().toString());
-    }
-    Manifest m = new Manifest();
-    m.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
-    m.getMainAttributes().put(Attributes.Name.CLASS_PATH, String.join(" ", urls));
-    try (OutputStream os = Files.newOutputStream(out); JarOutputStream j = new JarOutputStream(os, m)) {
-      j.flush();
-    }
-    return out;
   }
 }
