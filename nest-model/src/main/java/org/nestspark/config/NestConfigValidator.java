@@ -155,6 +155,7 @@ final class NestConfigValidator {
     k.positiveInt("model.num_books");
     k.positiveInt("model.code_dim");
     k.oneOf("model.mask_position", "pre_conv");
+    k.oneOf("model.kernels", "auto", "java", "nd4j");
     for (String ds : List.of("model.train_ds", "model.validation_ds")) {
       k.positiveInt(ds + ".sample_rate");
       k.positiveInt(ds + ".batch_size");

@@ -119,6 +119,7 @@ public final class NestGraph {
         .numClasses(c.getInt("model.decoder.num_classes"))
         .numBooks(c.getInt("model.decoder.num_decoders"))
         .decoderUseBias(c.getBoolean("model.decoder.use_bias"))
+        .kernels(c.getString("model.kernels"))
         .seed(c.getLong("data.seed"));
   }
 
@@ -183,6 +184,7 @@ public final class NestGraph {
     private int numBooks = 1;
     private boolean decoderUseBias = true;
     private boolean withDecoder = true;
+    private String kernels = "auto";
     private long seed = 42;
     private DataType dataType = DataType.FLOAT;
     private IUpdater updater = new Adam(1e-3);
@@ -290,6 +292,12 @@ public final class NestGraph {
       return this;
     }
 
+    /** {@code model.kernels}: {@code auto} (default), {@code java} or {@code nd4j} ({@link org.nestspark.model.nn.Kernels}). */
+    public Builder kernels(String v) {
+      kernels = org.nestspark.model.nn.Kernels.parse(v).configName();
+      return this;
+    }
+
     /** Seed of the parameter initialisation ({@code Nd4j.getRandom()} is reseeded with it at init). */
     public Builder seed(long v) {
       seed = v;
@@ -324,6 +332,7 @@ public final class NestGraph {
           .xscaling(xscaling)
           .dropoutPreEncoder(dropoutPreEncoder)
           .inputGradient(false) // first layer: DL4J discards the features' gradient
+          .kernels(kernels)
           .build();
     }
 
@@ -338,6 +347,7 @@ public final class NestGraph {
           .dropout(dropout)
           .dropoutAtt(dropoutAtt)
           .dropoutEmb(dropoutEmb)
+          .kernels(kernels)
           .build();
     }
 
@@ -348,6 +358,7 @@ public final class NestGraph {
           .numClasses(numClasses)
           .numDecoders(numBooks)
           .useBias(decoderUseBias)
+          .kernels(kernels)
           .build();
     }
 

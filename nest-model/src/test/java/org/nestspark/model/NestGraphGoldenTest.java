@@ -1,5 +1,9 @@
 package org.nestspark.model;
 
+import org.nestspark.model.nn.WithKernels;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.api.AfterEach;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -36,6 +40,11 @@ import org.nestspark.model.decoder.MultiSoftmaxDecoderImpl;
  * every parameter's gradient norm and the BatchNorm running statistics after the train-mode forward.
  */
 class NestGraphGoldenTest {
+  @AfterEach
+  void defaultKernels() {
+    WithKernels.clear();
+  }
+
   static ComputationGraph graph;
   static INDArray x;
   static INDArray fMask;
@@ -69,8 +78,10 @@ class NestGraphGoldenTest {
     return GoldenModel.floats(rel).permute(0, 2, 1);
   }
 
-  @Test
-  void evalOutputsOfEveryLayerMatchNemoAtAllPositions() {
+  @ParameterizedTest
+  @ValueSource(strings = {"java", "nd4j"})
+  void evalOutputsOfEveryLayerMatchNemoAtAllPositions(String kernels) {
+    WithKernels.force(kernels);
     Map<String, INDArray> acts = evalActivations(x);
     double d0 = GoldenModel.maxAbsDiff(acts.get("layer0"), ncw("encoder_tiny/layer_0_out.npy"));
     double d1 = GoldenModel.maxAbsDiff(acts.get("layer1"), ncw("encoder_tiny/layer_1_out.npy"));
@@ -90,16 +101,20 @@ class NestGraphGoldenTest {
     assertArrayEquals(GoldenModel.ints("encoder_tiny/out_lengths.npy"), lengths);
   }
 
-  @Test
-  void evalOutputForMaskedInputMatchesNemo() {
+  @ParameterizedTest
+  @ValueSource(strings = {"java", "nd4j"})
+  void evalOutputForMaskedInputMatchesNemo(String kernels) {
+    WithKernels.force(kernels);
     Map<String, INDArray> acts = evalActivations(GoldenModel.maskedFeatures(DataType.FLOAT));
     double d = GoldenModel.maxAbsDiff(acts.get("layer1"), GoldenModel.floats("encoder_tiny/out_masked_input.npy"));
     System.out.printf("tiny graph eval, masked input: max abs diff %.3g%n", d);
     assertTrue(d <= 1e-4);
   }
 
-  @Test
-  void evalLossesMatchNemo() {
+  @ParameterizedTest
+  @ValueSource(strings = {"java", "nd4j"})
+  void evalLossesMatchNemo(String kernels) {
+    WithKernels.force(kernels);
     INDArray labels = GoldenModel.tokenLabels(DataType.FLOAT);
     INDArray lMask = GoldenModel.tokenMask(DataType.FLOAT);
     double unmasked = graph.score(new MultiDataSet(new INDArray[] {x}, new INDArray[] {labels}, new INDArray[] {fMask},
@@ -127,8 +142,10 @@ class NestGraphGoldenTest {
     }
   }
 
-  @Test
-  void trainingStepMatchesNemoTrainCheck() throws IOException {
+  @ParameterizedTest
+  @ValueSource(strings = {"java", "nd4j"})
+  void trainingStepMatchesNemoTrainCheck(String kernels) throws IOException {
+    WithKernels.force(kernels);
     ComputationGraph g = NestGraph.build(tinyConfig(), new NoOp());
     GoldenModel.encoderTinyStateDict().putAll(GoldenModel.decoderStateDict()).loadInto(g);
     INDArray[] bnBefore = new INDArray[4];

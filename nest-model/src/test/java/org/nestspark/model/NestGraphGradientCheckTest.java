@@ -1,5 +1,9 @@
 package org.nestspark.model;
 
+import org.nestspark.model.nn.WithKernels;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.api.AfterEach;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.HashSet;
@@ -22,9 +26,16 @@ import org.nestspark.model.conformer.ConformerLayer;
  * train-mode BatchNorm has an exact gradient of 0.
  */
 class NestGraphGradientCheckTest {
+  @AfterEach
+  void defaultKernels() {
+    WithKernels.clear();
+  }
 
-  @Test
-  void wholeGraphGradientsMatchFiniteDifferences() {
+
+  @ParameterizedTest
+  @ValueSource(strings = {"java", "nd4j"})
+  void wholeGraphGradientsMatchFiniteDifferences(String kernels) {
+    WithKernels.force(kernels);
     ComputationGraph g = NestGraph.builder().featIn(6).dModel(4).nHeads(2).nLayers(1).ffExpansionFactor(2).convKernelSize(3)
         .subsamplingConvChannels(2).numClasses(3).allDropouts(0).dataType(DataType.DOUBLE).updater(new NoOp()).seed(3).build();
     Nd4j.getRandom().setSeed(5);

@@ -94,6 +94,28 @@ class NestGraphTest {
   }
 
   @Test
+  void kernelsSettingReachesEveryLayerAndSurvivesJson() {
+    NestConfig c = config("model.encoder.d_model=16", "model.encoder.n_heads=2", "model.encoder.n_layers=2",
+        "model.encoder.subsampling_conv_channels=4", "model.kernels=nd4j");
+    ComputationGraphConfiguration conf = NestGraph.builder(c).configuration();
+    ComputationGraph g = new ComputationGraph(ComputationGraphConfiguration.fromJson(conf.toJson()));
+    g.init();
+    assertEquals("nd4j", ((ConvSubsampling) NemoKeys.layerConf(g, NestGraph.PRE_ENCODE)).getKernels());
+    assertEquals("nd4j", ((ConformerLayer) NemoKeys.layerConf(g, "layer1")).getKernels());
+    assertEquals("nd4j", ((MultiSoftmaxDecoder) NemoKeys.layerConf(g, NestGraph.DECODER)).getKernels());
+    // a graph JSON written before the key existed (no "kernels" field) reads as auto
+    String old = conf.toJson().replaceAll(",\\s*\"kernels\"\\s*:\\s*\"nd4j\"", "");
+    assertTrue(!old.contains("\"kernels\"") && conf.toJson().contains("\"kernels\""), "the JSON carries the field");
+    ComputationGraph g2 = new ComputationGraph(ComputationGraphConfiguration.fromJson(old));
+    g2.init();
+    assertEquals("auto", ((ConformerLayer) NemoKeys.layerConf(g2, "layer0")).getKernels());
+    // auto is the Java loops on the CPU backend, unless -Dnest.kernels says otherwise
+    assertEquals(org.nestspark.model.nn.Kernels.JAVA, org.nestspark.model.nn.Kernels.resolve("auto"));
+    NestConfigException e = assertThrows(NestConfigException.class, () -> config("model.kernels=cuda"));
+    assertTrue(e.getMessage().contains("model.kernels"), e.getMessage());
+  }
+
+  @Test
   void modelSerializerRoundTripKeepsParametersAndOutputs() throws java.io.IOException {
     ComputationGraph g = NestGraph.builder().dModel(16).nHeads(2).nLayers(1).subsamplingConvChannels(4).numClasses(32).build();
     java.io.ByteArrayOutputStream bos = new java.io.ByteArrayOutputStream();

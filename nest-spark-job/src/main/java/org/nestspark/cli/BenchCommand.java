@@ -14,7 +14,7 @@ import org.nestspark.ssl.QuantizerBench;
  * {@code nest bench featurize|train|pretrain|quantizer|extract}: prints throughput figures measured on this machine.
  * <ul>
  *   <li>{@code featurize [--seconds S]}: log-mel featurization, 1 and all threads ({@link FeaturizeBench});</li>
- *   <li>{@code train [ITERATIONS [THREADS [BATCH [SECONDS]]]]}: the Small NEST graph, batch 8 × 10 s:
+ *   <li>{@code train [ITERATIONS [THREADS [BATCH [SECONDS [KERNELS]]]]]}: the Small NEST graph, batch 8 × 10 s:
  *       forward, forward+backward, fit step, ND4J sgemm GFLOP/s in the same run, and the fit step's wall time and
  *       GFLOP/s per part ({@link NestGraphBench});</li>
  *   <li>{@code pretrain [--batches N] [--master spark://H:P] [--config F]... [key=value ...]}: the same batches

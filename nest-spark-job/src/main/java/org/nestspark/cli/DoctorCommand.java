@@ -92,6 +92,10 @@ final class DoctorCommand {
     line(out, "nd4j max threads", Integer.toString(Nd4j.getEnvironment().maxThreads()));
     line(out, "nd4j master threads", Integer.toString(Nd4j.getEnvironment().maxMasterThreads()));
     line(out, "compute threads", org.nestspark.model.nn.ComputeThreads.describe());
+    String kernels = cfg.getString("model.kernels");
+    String forced = System.getProperty(org.nestspark.model.nn.Kernels.PROPERTY);
+    line(out, "kernels", "model.kernels=" + kernels + (forced == null ? "" : ", -Dnest.kernels=" + forced) + " -> "
+        + org.nestspark.model.nn.Kernels.resolve(kernels).configName());
     line(out, "default data type", String.valueOf(Nd4j.dataType()));
     line(out, "javacpp maxbytes", gib(Pointer.maxBytes()) + " (-Dorg.bytedeco.javacpp.maxbytes)");
     line(out, "javacpp maxphysicalbytes", gib(Pointer.maxPhysicalBytes()) + " (-Dorg.bytedeco.javacpp.maxphysicalbytes)");

@@ -50,6 +50,8 @@ class DoctorCommandTest {
     // every pool's thread count, from the one setting
     assertTrue(o.matches("(?s).*compute threads:\\s+configured \\d+ .*nd4j max threads \\d+, nd4j master threads \\d+, blas threads \\d+, "
         + "java kernel threads \\d+; OMP_WAIT_POLICY=.*"), o);
+    // model.kernels and what it resolves to on this (CPU) backend
+    assertTrue(o.contains("kernels:                     model.kernels=auto -> java\n"), o);
     // the tiny model (conf/nest-tiny.conf's shape): d_model 64, 2 layers, 256 classes
     assertTrue(o.contains("model:                       d_model 64, 2 layers, 4 heads, 256 classes x 1 book(s)"), o);
     double l1 = loss(o, 1);

@@ -15,6 +15,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nestspark.model.NestGraph;
 import org.nestspark.model.nn.ComputeThreads;
+import org.nestspark.model.nn.Kernels;
 import org.nestspark.model.nn.PartTimer;
 import org.nestspark.model.nn.PartTimer.Part;
 
@@ -26,7 +27,9 @@ import org.nestspark.model.nn.PartTimer.Part;
  * (Adam), in milliseconds and seconds of audio per second; ND4J's own sgemm GFLOP/s at the same thread
  * count in the same run (2048³, and the feed-forward's shape); the fit step's wall time per part
  * ({@link PartTimer}) with each part's achieved GFLOP/s ({@link NestFlops}: matrix products only) next
- * to sgemm's. Arguments: {@code [iterations=3] [threads=1,2] [batch=8] [seconds=10]}.
+ * to sgemm's. Arguments: {@code [iterations=3] [threads=1,2] [batch=8] [seconds=10] [kernels=auto]}, the
+ * last a comma list of {@code model.kernels} values ({@link Kernels}: e.g. {@code java,nd4j} measures both
+ * in one run; each row says which ran).
  *
  * <p>Run: {@code java -Xmx5g -Dorg.bytedeco.javacpp.maxbytes=6g -Dorg.bytedeco.javacpp.maxphysicalbytes=12g
  * -cp nest-model/target/classes:$(deps) org.nestspark.model.bench.NestGraphBench}, or {@code bin/nest bench
@@ -42,6 +45,7 @@ public final class NestGraphBench {
     String threadList = args.length > 1 ? args[1] : "1,2";
     int batch = args.length > 2 ? Integer.parseInt(args[2]) : 8;
     double seconds = args.length > 3 ? Double.parseDouble(args[3]) : 10.0;
+    String kernelList = args.length > 4 ? args[4] : "auto";
     int valid = (int) Math.round(seconds * 100);
     int frames = (valid + 1 + 15) / 16 * 16; // NeMo: floor(N/160)+1 STFT frames, padded to 16
     frames = Math.max(frames, (valid + 15) / 16 * 16);
@@ -59,10 +63,13 @@ public final class NestGraphBench {
     double evalFlops = NestFlops.total(NestFlops.forward(shape, false));
 
     List<String> summary = new ArrayList<>();
+    for (String ks : kernelList.split(",")) {
+    System.setProperty(Kernels.PROPERTY, Kernels.parse(ks).configName());
+    String kernels = Kernels.resolve(null).configName();
     for (String ts : threadList.split(",")) {
       int threads = Integer.parseInt(ts.strip());
       setThreads(threads);
-      System.out.printf(Locale.ROOT, "%n== %d thread%s ==%n", threads, threads == 1 ? "" : "s");
+      System.out.printf(Locale.ROOT, "%n== %d thread%s, model.kernels=%s (%s) ==%n", threads, threads == 1 ? "" : "s", ks.strip(), kernels);
       double sgemm = sgemmGflops(2048, 2048, 2048, 3);
       double sgemmFf = sgemmGflops(batch * (int) ds.getLabels(0).size(2), 704, 176, 10);
       System.out.printf(Locale.ROOT, "ND4J sgemm 2048^3      %8.1f GFLOP/s   (model shape %dx176 * 176x704: %.1f GFLOP/s)%n", sgemm,
@@ -123,10 +130,12 @@ public final class NestGraphBench {
         }
       }
       System.out.printf(Locale.ROOT, "  %-28s %8.0f %8s %9s %7s%n", "DL4J graph, rest of fit", step - measured, "-", "-", "-");
-      summary.add(String.format(Locale.ROOT, "%7d %10.0f %10.0f %10.1f %10.1f %8.0f%% %8.0f%%", threads, step, fwd, sgemm, stepGf,
+      summary.add(String.format(Locale.ROOT, "%7s %7d %10.0f %10.0f %10.1f %10.1f %8.0f%% %8.0f%%", kernels, threads, step, fwd, sgemm, stepGf,
           100 * stepGf / sgemm, 100 * evalGf / sgemm));
     }
-    System.out.printf(Locale.ROOT, "%nsummary (same run)%n%7s %10s %10s %10s %10s %9s %9s%n", "threads", "fit ms", "eval ms", "sgemm GF/s",
+    }
+    System.clearProperty(Kernels.PROPERTY);
+    System.out.printf(Locale.ROOT, "%nsummary (same run)%n%7s %7s %10s %10s %10s %10s %9s %9s%n", "kernels", "threads", "fit ms", "eval ms", "sgemm GF/s",
         "step GF/s", "step/sgemm", "eval/sgemm");
     summary.forEach(System.out::println);
   }

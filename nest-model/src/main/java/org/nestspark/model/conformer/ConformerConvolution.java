@@ -7,6 +7,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.ops.transforms.Transforms;
+import org.nestspark.model.nn.Kernels;
 
 /**
  * NeMo's {@code ConformerConvolution} (spec §6.6) on row matrices {@code [B·T', d]}:
@@ -27,6 +28,8 @@ final class ConformerConvolution {
   private final boolean batchNorm;
   private final LayerNormOp layerNorm;
   private final DepthwiseTimeConv depthwise;
+  private final String kernels;
+  private boolean nd4j; // the last forward's resolved model.kernels
 
   // forward cache
   private int batch;
@@ -45,7 +48,8 @@ final class ConformerConvolution {
   private INDArray runningMeanDelta;
   private INDArray runningVarDelta;
 
-  ConformerConvolution(int dModel, int kernel, boolean batchNorm) {
+  ConformerConvolution(int dModel, int kernel, boolean batchNorm, String kernels) {
+    this.kernels = kernels;
     this.d = dModel;
     this.batchNorm = batchNorm;
     this.layerNorm = batchNorm ? null : new LayerNormOp(CONV_NORM_W, CONV_NORM_B, NORM_EPS);
@@ -69,7 +73,9 @@ final class ConformerConvolution {
     }
 
     gluIn = glu;
-    INDArray y = depthwise.forward(glu, p.get(CONV_DW_W), p.get(CONV_DW_B), batch, time);
+    nd4j = Kernels.nd4j(kernels);
+    INDArray y = nd4j ? depthwise.forwardNd4j(glu, p.get(CONV_DW_W), p.get(CONV_DW_B), batch, time)
+        : depthwise.forward(glu, p.get(CONV_DW_W), p.get(CONV_DW_B), batch, time);
     normOut = batchNorm ? batchNormForward(y, p, n) : layerNorm.forward(y, p);
     INDArray[] sw = Ops.swish(normOut);
     swishSig = sw[0];
@@ -84,7 +90,8 @@ final class ConformerConvolution {
             g.get(CONV_PW2_W).reshape('c', d, d), g.get(CONV_PW2_B), true);
     INDArray dnorm = Ops.swishBackwardInPlace(dsw, normOut, swishSig);
     INDArray ddw = batchNorm ? batchNormBackward(dnorm, p, g) : layerNorm.backward(dnorm, p, g);
-    INDArray dglu = depthwise.backward(gluIn, ddw, p.get(CONV_DW_W), g.get(CONV_DW_W), g.get(CONV_DW_B), batch, time);
+    INDArray dglu = nd4j ? depthwise.backwardNd4j(gluIn, ddw, p.get(CONV_DW_W), g.get(CONV_DW_W), g.get(CONV_DW_B), batch, time)
+        : depthwise.backward(gluIn, ddw, p.get(CONV_DW_W), g.get(CONV_DW_W), g.get(CONV_DW_B), batch, time);
     if (rowMask != null) {
       dglu.muliColumnVector(rowMask);
     }

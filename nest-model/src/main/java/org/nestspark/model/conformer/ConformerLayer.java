@@ -138,6 +138,7 @@ public class ConformerLayer extends FeedForwardLayer {
   private double dropout = 0.1;
   private double dropoutAtt = 0.1;
   private double dropoutEmb = 0.0;
+  private String kernels = "auto";
 
   /** For JSON; set the fields before use. */
   public ConformerLayer() {}
@@ -152,6 +153,7 @@ public class ConformerLayer extends FeedForwardLayer {
     this.dropout = b.dropout;
     this.dropoutAtt = b.dropoutAtt;
     this.dropoutEmb = b.dropoutEmb;
+    this.kernels = b.kernels;
     this.nIn = b.dModel;
     this.nOut = b.dModel;
     validate();
@@ -439,6 +441,15 @@ public class ConformerLayer extends FeedForwardLayer {
     this.dropoutEmb = dropoutEmb;
   }
 
+  /** {@code model.kernels}: {@code auto}, {@code java} or {@code nd4j} (see {@link org.nestspark.model.nn.Kernels}). */
+  public String getKernels() {
+    return kernels;
+  }
+
+  public void setKernels(String kernels) {
+    this.kernels = kernels;
+  }
+
   @Override
   public boolean equals(Object o) {
     if (this == o) {
@@ -455,7 +466,8 @@ public class ConformerLayer extends FeedForwardLayer {
         && convNormType.equals(c.convNormType)
         && dropout == c.dropout
         && dropoutAtt == c.dropoutAtt
-        && dropoutEmb == c.dropoutEmb;
+        && dropoutEmb == c.dropoutEmb
+        && java.util.Objects.equals(kernels, c.kernels);
   }
 
   @Override
@@ -469,7 +481,8 @@ public class ConformerLayer extends FeedForwardLayer {
         convNormType,
         dropout,
         dropoutAtt,
-        dropoutEmb);
+        dropoutEmb,
+        kernels);
   }
 
   @Override
@@ -492,6 +505,8 @@ public class ConformerLayer extends FeedForwardLayer {
         + dropoutAtt
         + ", dropout_emb="
         + dropoutEmb
+        + ", kernels="
+        + kernels
         + ")";
   }
 
@@ -508,6 +523,7 @@ public class ConformerLayer extends FeedForwardLayer {
     private double dropout = 0.1;
     private double dropoutAtt = 0.1;
     private double dropoutEmb = 0.0;
+    private String kernels = "auto";
 
     /** {@code d_model}. */
     public Builder dModel(int v) {
@@ -556,6 +572,12 @@ public class ConformerLayer extends FeedForwardLayer {
     /** {@code dropout_emb}. */
     public Builder dropoutEmb(double v) {
       this.dropoutEmb = v;
+      return this;
+    }
+
+    /** {@code model.kernels} (see {@link org.nestspark.model.nn.Kernels}). */
+    public Builder kernels(String v) {
+      this.kernels = org.nestspark.model.nn.Kernels.parse(v).configName();
       return this;
     }
 

@@ -68,7 +68,7 @@ public class ConformerLayerImpl extends BaseLayer<ConformerLayer> {
     ff1 = new ConformerFeedForward(FF1_LINEAR1_W, FF1_LINEAR1_B, FF1_LINEAR2_W, FF1_LINEAR2_B);
     ff2 = new ConformerFeedForward(FF2_LINEAR1_W, FF2_LINEAR1_B, FF2_LINEAR2_W, FF2_LINEAR2_B);
     attn = new RelPositionMultiHeadAttention(c.getDModel(), c.getNHeads());
-    conv = new ConformerConvolution(c.getDModel(), c.getConvKernelSize(), c.usesBatchNorm());
+    conv = new ConformerConvolution(c.getDModel(), c.getConvKernelSize(), c.usesBatchNorm(), c.getKernels());
     normFf1 = new LayerNormOp(NORM_FF1_W, NORM_FF1_B, NORM_EPS);
     normAtt = new LayerNormOp(NORM_ATT_W, NORM_ATT_B, NORM_EPS);
     normConv = new LayerNormOp(NORM_CONV_W, NORM_CONV_B, NORM_EPS);

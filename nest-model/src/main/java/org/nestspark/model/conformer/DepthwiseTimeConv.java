@@ -4,6 +4,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nestspark.model.nn.HeapArrays;
+import org.nestspark.model.nn.Nd4jConv;
 import org.nestspark.model.nn.Parallel;
 
 /**
@@ -202,6 +203,37 @@ final class DepthwiseTimeConv {
     }
     dW.assign(Nd4j.create(wck, new long[] {d, 1, k}, 'c').castTo(dW.dataType()).reshape(dW.shape()));
     db.assign(Nd4j.create(sb, new long[] {d}, 'c').castTo(db.dataType()).reshape(db.shape()));
+    return din;
+  }
+
+  // ------------------------------------------------------------------ libnd4j ops (model.kernels = nd4j)
+
+  /** The rows as NHWC {@code [B, T, 1, d]} (a view when {@code rows} is C-order contiguous). */
+  private INDArray image(INDArray rows, int batch, int time) {
+    return rows.reshape('c', batch, time, 1, d);
+  }
+
+  /** PyTorch's {@code (d, 1, k)} taps as libnd4j's depthwise {@code [1, d, k, 1]} (same order). */
+  private INDArray taps(INDArray w) {
+    return w.reshape('c', 1, d, k, 1);
+  }
+
+  /** {@link #forward} with libnd4j's {@code depthwise_conv2d} (kernel k×1, padding (k−1)/2 in time). */
+  INDArray forwardNd4j(INDArray in, INDArray w, INDArray bias, int batch, int time) {
+    INDArray out = Nd4j.createUninitialized(in.dataType(), new long[] {(long) batch * time, d}, 'c');
+    Nd4jConv.depthwise(image(in, batch, time), taps(w), bias.reshape(d), image(out, batch, time), 1, pad, 0);
+    return out;
+  }
+
+  /** {@link #backward} with libnd4j's {@code depthwise_conv2d_bp}. */
+  INDArray backwardNd4j(INDArray in, INDArray dout, INDArray w, INDArray dW, INDArray db, int batch, int time) {
+    INDArray din = Nd4j.createUninitialized(dout.dataType(), new long[] {(long) batch * time, d}, 'c');
+    INDArray gw = Nd4j.createUninitialized(dout.dataType(), new long[] {1, d, k, 1}, 'c');
+    INDArray gb = Nd4j.createUninitialized(dout.dataType(), new long[] {d}, 'c');
+    Nd4jConv.depthwiseBp(image(in, batch, time), taps(w), Nd4j.zeros(dout.dataType(), d), image(dout, batch, time), image(din, batch, time),
+        gw, gb, 1, pad, 0);
+    dW.assign(gw.reshape(dW.shape()));
+    db.assign(gb.reshape(db.shape()));
     return din;
   }
 

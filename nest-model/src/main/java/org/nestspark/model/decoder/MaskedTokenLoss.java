@@ -3,6 +3,7 @@ package org.nestspark.model.decoder;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.LogSoftMax;
+import org.nd4j.linalg.api.ops.impl.shape.OneHot;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.ops.transforms.Transforms;
@@ -110,6 +111,63 @@ public final class MaskedTokenLoss {
           int t = targets[i][h];
           p.putScalar(i, t, p.getDouble(i, t) - 1.0);
         }
+        p.muli(gradScale / ((double) numBooks * n));
+        if (numBooks == 1) {
+          grad.assign(p);
+        } else {
+          grad.reshape('c', n, numClasses, numBooks).get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.point(h)).assign(p);
+        }
+      }
+    }
+    return new Result(total / numBooks, correct, n, grad, perPos);
+  }
+
+  /**
+   * {@link #compute} with libnd4j ops on the logits ({@code model.kernels = nd4j}): the targets become a
+   * one-hot matrix on the device; the log-likelihoods are {@code Σ_c onehot · log p}, the gradient
+   * {@code softmax − onehot}; only the per-position losses and the argmax hits (n values each) come to the
+   * host. The same numbers as {@link #compute}: each row's sum holds one non-zero term.
+   */
+  public static Result computeNd4j(INDArray logits, int[][] targets, int numClasses, int numBooks, boolean withGradient,
+      double gradScale) {
+    int n = (int) logits.size(0);
+    if (logits.rank() != 2 || logits.size(1) != (long) numClasses * numBooks || targets.length != n) {
+      throw new IllegalArgumentException("logits " + java.util.Arrays.toString(logits.shape()) + " do not match "
+          + n + " targets × " + numClasses + " classes × " + numBooks + " books");
+    }
+    if (n == 0) {
+      return empty();
+    }
+    INDArray grad = withGradient ? Nd4j.createUninitialized(logits.dataType(), logits.shape(), 'c') : null;
+    double[] perPos = new double[n];
+    double total = 0;
+    long correct = 0;
+    for (int h = 0; h < numBooks; h++) {
+      int[] th = new int[n];
+      for (int i = 0; i < n; i++) {
+        int t = targets[i][h];
+        if (t < 0 || t >= numClasses) {
+          throw new IllegalArgumentException("target " + t + " at selected position " + i + ", book " + h
+              + " is outside [0, " + numClasses + ")");
+        }
+        th[i] = t;
+      }
+      INDArray zh = numBooks == 1 ? logits
+          : logits.reshape('c', n, numClasses, numBooks).get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.point(h)).dup('c');
+      INDArray logp = Nd4j.createUninitialized(zh.dataType(), zh.shape(), 'c');
+      Nd4j.exec(new LogSoftMax(zh, logp));
+      INDArray idx = Nd4j.createFromArray(th);
+      INDArray onehot = Nd4j.exec(new OneHot(idx, numClasses, -1, 1.0, 0.0, logp.dataType()))[0];
+      double[] nll = logp.mul(onehot).sum(1).negi().castTo(DataType.DOUBLE).toDoubleVector();
+      double sumH = 0;
+      for (int i = 0; i < n; i++) {
+        sumH += nll[i];
+        perPos[i] += nll[i] / numBooks;
+      }
+      correct += logp.argMax(1).castTo(DataType.INT).eq(idx).castTo(DataType.INT).sumNumber().longValue();
+      total += sumH / n;
+      if (withGradient) {
+        INDArray p = Transforms.exp(logp, false).subi(onehot);
         p.muli(gradScale / ((double) numBooks * n));
         if (numBooks == 1) {
           grad.assign(p);

@@ -53,6 +53,7 @@ public class MultiSoftmaxDecoder extends FeedForwardLayer {
   private int numClasses = 8192;
   private int numDecoders = 1;
   private boolean useBias = true;
+  private String kernels = "auto";
 
   /** For JSON; set the fields before use. */
   public MultiSoftmaxDecoder() {}
@@ -63,6 +64,7 @@ public class MultiSoftmaxDecoder extends FeedForwardLayer {
     this.numClasses = b.numClasses;
     this.numDecoders = b.numDecoders;
     this.useBias = b.useBias;
+    this.kernels = b.kernels;
     this.nIn = b.featIn;
     this.nOut = (long) b.numClasses * b.numDecoders;
     validate();
@@ -209,6 +211,15 @@ public class MultiSoftmaxDecoder extends FeedForwardLayer {
     this.useBias = useBias;
   }
 
+  /** {@code model.kernels}: {@code auto}, {@code java} or {@code nd4j} (see {@link org.nestspark.model.nn.Kernels}). */
+  public String getKernels() {
+    return kernels;
+  }
+
+  public void setKernels(String kernels) {
+    this.kernels = kernels;
+  }
+
   @Override
   public boolean equals(Object o) {
     if (this == o) {
@@ -218,18 +229,19 @@ public class MultiSoftmaxDecoder extends FeedForwardLayer {
       return false;
     }
     MultiSoftmaxDecoder c = (MultiSoftmaxDecoder) o;
-    return featIn == c.featIn && numClasses == c.numClasses && numDecoders == c.numDecoders && useBias == c.useBias;
+    return featIn == c.featIn && numClasses == c.numClasses && numDecoders == c.numDecoders && useBias == c.useBias
+        && java.util.Objects.equals(kernels, c.kernels);
   }
 
   @Override
   public int hashCode() {
-    return java.util.Objects.hash(super.hashCode(), featIn, numClasses, numDecoders, useBias);
+    return java.util.Objects.hash(super.hashCode(), featIn, numClasses, numDecoders, useBias, kernels);
   }
 
   @Override
   public String toString() {
     return "MultiSoftmaxDecoder(name=" + layerName + ", feat_in=" + featIn + ", num_classes=" + numClasses
-        + ", num_decoders=" + numDecoders + ", use_bias=" + useBias + ")";
+        + ", num_decoders=" + numDecoders + ", use_bias=" + useBias + ", kernels=" + kernels + ")";
   }
 
   /** Builder; NeMo's NEST defaults except feat_in (= d_model), which is required. */
@@ -238,6 +250,7 @@ public class MultiSoftmaxDecoder extends FeedForwardLayer {
     private int numClasses = 8192;
     private int numDecoders = 1;
     private boolean useBias = true;
+    private String kernels = "auto";
 
     /** {@code feat_in} (the encoder's d_model). */
     public Builder featIn(int v) {
@@ -261,6 +274,12 @@ public class MultiSoftmaxDecoder extends FeedForwardLayer {
     /** {@code use_bias}. */
     public Builder useBias(boolean v) {
       this.useBias = v;
+      return this;
+    }
+
+    /** {@code model.kernels} (see {@link org.nestspark.model.nn.Kernels}). */
+    public Builder kernels(String v) {
+      this.kernels = org.nestspark.model.nn.Kernels.parse(v).configName();
       return this;
     }
 

@@ -226,7 +226,9 @@ public class MultiSoftmaxDecoderImpl extends BaseLayer<MultiSoftmaxDecoder> impl
       r = MaskedTokenLoss.empty();
     } else {
       xs = Nd4j.pullRows(rows(input), 1, sel);
-      r = MaskedTokenLoss.compute(logits(xs), tg, cfg().getNumClasses(), cfg().getNumDecoders(), withGradient, batch);
+      r = org.nestspark.model.nn.Kernels.nd4j(cfg().getKernels())
+          ? MaskedTokenLoss.computeNd4j(logits(xs), tg, cfg().getNumClasses(), cfg().getNumDecoders(), withGradient, batch)
+          : MaskedTokenLoss.compute(logits(xs), tg, cfg().getNumClasses(), cfg().getNumDecoders(), withGradient, batch);
     }
     lastNumSelected = r.numSelected;
     lastAccuracy = r.accuracy(cfg().getNumDecoders());

@@ -57,6 +57,7 @@ public class ConvSubsampling extends FeedForwardLayer {
   private boolean xscaling = true;
   private double dropoutPreEncoder = 0.1;
   private boolean inputGradient = true;
+  private String kernels = "auto";
 
   /** For JSON; set the fields before use. */
   public ConvSubsampling() {}
@@ -70,6 +71,7 @@ public class ConvSubsampling extends FeedForwardLayer {
     this.xscaling = b.xscaling;
     this.dropoutPreEncoder = b.dropoutPreEncoder;
     this.inputGradient = b.inputGradient;
+    this.kernels = b.kernels;
     this.nIn = b.featIn;
     this.nOut = b.dModel;
     validate();
@@ -319,6 +321,15 @@ public class ConvSubsampling extends FeedForwardLayer {
     this.inputGradient = inputGradient;
   }
 
+  /** {@code model.kernels}: {@code auto}, {@code java} or {@code nd4j} (see {@link org.nestspark.model.nn.Kernels}). */
+  public String getKernels() {
+    return kernels;
+  }
+
+  public void setKernels(String kernels) {
+    this.kernels = kernels;
+  }
+
   @Override
   public boolean equals(Object o) {
     if (this == o) {
@@ -330,20 +341,20 @@ public class ConvSubsampling extends FeedForwardLayer {
     ConvSubsampling c = (ConvSubsampling) o;
     return featIn == c.featIn && dModel == c.dModel && subsamplingFactor == c.subsamplingFactor
         && convChannels == c.convChannels && xscaling == c.xscaling && dropoutPreEncoder == c.dropoutPreEncoder
-        && inputGradient == c.inputGradient;
+        && inputGradient == c.inputGradient && java.util.Objects.equals(kernels, c.kernels);
   }
 
   @Override
   public int hashCode() {
     return java.util.Objects.hash(super.hashCode(), featIn, dModel, subsamplingFactor, convChannels, xscaling, dropoutPreEncoder,
-        inputGradient);
+        inputGradient, kernels);
   }
 
   @Override
   public String toString() {
     return "ConvSubsampling(name=" + layerName + ", feat_in=" + featIn + ", d_model=" + dModel
         + ", subsampling_factor=" + subsamplingFactor + ", subsampling_conv_channels=" + convChannels
-        + ", xscaling=" + xscaling + ", dropout_pre_encoder=" + dropoutPreEncoder + ", input_gradient=" + inputGradient + ")";
+        + ", xscaling=" + xscaling + ", dropout_pre_encoder=" + dropoutPreEncoder + ", input_gradient=" + inputGradient + ", kernels=" + kernels + ")";
   }
 
   /**
@@ -358,6 +369,7 @@ public class ConvSubsampling extends FeedForwardLayer {
     private boolean xscaling = true;
     private double dropoutPreEncoder = 0.1;
     private boolean inputGradient = true;
+    private String kernels = "auto";
 
     /** {@code feat_in}. */
     public Builder featIn(int v) {
@@ -400,6 +412,12 @@ public class ConvSubsampling extends FeedForwardLayer {
     /** See {@link ConvSubsampling#isInputGradient()}. */
     public Builder inputGradient(boolean v) {
       this.inputGradient = v;
+      return this;
+    }
+
+    /** {@code model.kernels} (see {@link org.nestspark.model.nn.Kernels}). */
+    public Builder kernels(String v) {
+      this.kernels = org.nestspark.model.nn.Kernels.parse(v).configName();
       return this;
     }
 

@@ -16,7 +16,9 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.ops.transforms.Transforms;
 import org.nestspark.model.nn.Dropout;
 import org.nestspark.model.nn.Linalg;
+import org.nestspark.model.nn.Kernels;
 import org.nestspark.model.nn.Masks;
+import org.nestspark.model.nn.Nd4jConv;
 import org.nestspark.model.nn.PartTimer;
 
 /**
@@ -62,6 +64,8 @@ public class ConvSubsamplingImpl extends BaseLayer<ConvSubsampling> {
     INDArray[] dwOut; // dwOut[s] = masked depthwise output of stage s (s = 2..k), [B, T_s, F_s, C]
     INDArray flat; // [B·Tk, C·Fk]
     INDArray dropMask; // [B·Tk, d] or null
+    boolean nd4j; // model.kernels resolved to nd4j: the fields below replace the heap arrays
+    INDArray image; // [B, T, F0, 1] masked features (nd4j)
   }
 
   public ConvSubsamplingImpl(NeuralNetConfiguration conf, DataType dataType) {
@@ -148,6 +152,17 @@ public class ConvSubsamplingImpl extends BaseLayer<ConvSubsampling> {
     cc.act = new INDArray[k + 1];
     cc.dwOut = new INDArray[k + 1];
 
+    cc.nd4j = Kernels.nd4j(conf.getKernels());
+    if (cc.nd4j) {
+      // stage 0 with libnd4j ops: mask the frames, conv(1 -> C) as NHWC [B, T, F, 1], mask, ReLU
+      cc.image = alloc(training, workspaceMgr, dataType, batch, cc.time, cc.featIn, 1);
+      cc.image.reshape('c', batch, cc.time, cc.featIn).assign(x.permute(0, 2, 1));
+      Masks.applyTimeMask(cc.image.reshape('c', batch, cc.time, cc.featIn), cc.masks[0]);
+      cc.act[1] = alloc(training, workspaceMgr, dataType, batch, cc.times[1], cc.freqs[1], c);
+      Nd4jConv.conv2d(cc.image, getParam(ConvSubsampling.convW(0)), getParam(ConvSubsampling.convB(0)), cc.act[1], 2, 1, 1);
+      Masks.applyTimeMask(cc.act[1].reshape('c', batch, cc.times[1], (long) cc.freqs[1] * c), cc.masks[1]);
+      Transforms.relu(cc.act[1], false);
+    } else {
     // stage 0: conv(1 -> C) + masks + ReLU
     cc.inputHeap = kn.toHeap(x, "input");
     Object a = kn.buffer("act1", (long) batch * cc.times[1] * cc.freqs[1] * c);
@@ -158,6 +173,7 @@ public class ConvSubsamplingImpl extends BaseLayer<ConvSubsampling> {
       cc.act[1] = alloc(training, workspaceMgr, dataType, batch, cc.times[1], cc.freqs[1], c);
       kn.toArray(a, cc.act[1]);
     }
+    }
 
     // stages 1..k-1: depthwise (masked) -> pointwise -> mask -> ReLU
     for (int s = 1; s < k; s++) {
@@ -166,11 +182,16 @@ public class ConvSubsamplingImpl extends BaseLayer<ConvSubsampling> {
       long rows = (long) batch * tn * fn;
       int dw = ConvSubsampling.depthwiseIndex(s);
       int pw = ConvSubsampling.pointwiseIndex(s);
-      Object dwoHeap = kn.buffer("dwOut", rows * c);
-      kn.dwForward(cc.actHeap[s], batch, cc.times[s], cc.freqs[s], c, kn.toHeap(getParam(ConvSubsampling.convW(dw)), "w"),
-          kn.toHeap(getParam(ConvSubsampling.convB(dw)), "b"), cc.lengths[s + 1], dwoHeap);
       INDArray dwo = alloc(training, workspaceMgr, dataType, batch, tn, fn, c);
-      kn.toArray(dwoHeap, dwo);
+      if (cc.nd4j) {
+        Nd4jConv.depthwise(cc.act[s], depthwiseWeights(dw), getParam(ConvSubsampling.convB(dw)), dwo, 2, 1, 1);
+        Masks.applyTimeMask(dwo.reshape('c', batch, tn, (long) fn * c), cc.masks[s + 1]);
+      } else {
+        Object dwoHeap = kn.buffer("dwOut", rows * c);
+        kn.dwForward(cc.actHeap[s], batch, cc.times[s], cc.freqs[s], c, kn.toHeap(getParam(ConvSubsampling.convW(dw)), "w"),
+            kn.toHeap(getParam(ConvSubsampling.convB(dw)), "b"), cc.lengths[s + 1], dwoHeap);
+        kn.toArray(dwoHeap, dwo);
+      }
       INDArray p = alloc(training, workspaceMgr, dataType, rows, c);
       Linalg.mmulInto(dwo.reshape('c', rows, c), false, getParam(ConvSubsampling.convW(pw)).reshape('c', c, c), true, p);
       p.addiRowVector(getParam(ConvSubsampling.convB(pw)));
@@ -178,7 +199,7 @@ public class ConvSubsamplingImpl extends BaseLayer<ConvSubsampling> {
       Transforms.relu(p, false);
       cc.dwOut[s + 1] = dwo;
       cc.act[s + 1] = p.reshape('c', batch, tn, fn, c);
-      if (s + 1 < k) {
+      if (s + 1 < k && !cc.nd4j) {
         cc.actHeap[s + 1] = kn.toHeap(p, "act" + (s + 1));
       }
     }
@@ -278,6 +299,18 @@ public class ConvSubsamplingImpl extends BaseLayer<ConvSubsampling> {
       Linalg.mmulInto(dp2, true, cc.dwOut[s + 1].reshape('c', rows, c), false, gradientViews.get(ConvSubsampling.convW(pw)).reshape('c', c, c));
       gradientViews.get(ConvSubsampling.convB(pw)).assign(Linalg.columnSums(dp2).reshape(c));
       INDArray dd = Linalg.mmul(dp2, false, wpw, false); // 0 at masked steps, as dp
+      if (cc.nd4j) {
+        // depthwise backward with libnd4j's op, then the ReLU gate of stage s (0 at masked steps too)
+        INDArray wdw = depthwiseWeights(dw);
+        INDArray dx = Nd4j.createUninitialized(dataType, new long[] {batch, cc.times[s], cc.freqs[s], c}, 'c');
+        INDArray gw = Nd4j.createUninitialized(dataType, wdw.shape(), 'c');
+        INDArray gb = Nd4j.createUninitialized(dataType, new long[] {c}, 'c');
+        Nd4jConv.depthwiseBp(cc.act[s], wdw, getParam(ConvSubsampling.convB(dw)), dd.reshape('c', batch, tn, fn, c), dx, gw, gb, 2, 1, 1);
+        gradientViews.get(ConvSubsampling.convW(dw)).assign(gw.reshape('c', c, 1, 3, 3));
+        gradientViews.get(ConvSubsampling.convB(dw)).assign(gb);
+        dp = Linalg.reluBackpropInPlace(cc.act[s], dx);
+        continue;
+      }
       Object ddHeap = kn.toHeap(dd, "dd");
       Object gw = kn.allocate(9 * c);
       Object gb = kn.allocate(c);
@@ -290,6 +323,9 @@ public class ConvSubsamplingImpl extends BaseLayer<ConvSubsampling> {
       if (s > 1) {
         dp = kn.newArray(dz, batch, cc.times[s], cc.freqs[s], c);
       }
+    }
+    if (cc.nd4j) {
+      return new Pair<>(gradient(conf), firstBackwardNd4j(cc, conf, dp, c, workspaceMgr));
     }
     if (k == 1) {
       dz = kn.toHeap(dp, "dz1");
@@ -311,11 +347,45 @@ public class ConvSubsamplingImpl extends BaseLayer<ConvSubsampling> {
       eps = workspaceMgr.create(ArrayType.ACTIVATION_GRAD, dataType, new long[] {batch, cc.featIn, cc.time}, 'c');
     }
 
+    return new Pair<>(gradient(conf), eps);
+  }
+
+  private Gradient gradient(ConvSubsampling conf) {
     Gradient g = new DefaultGradient();
-    for (String name : conf().getLayer().initializer().paramKeys(conf().getLayer())) {
+    for (String name : conf.initializer().paramKeys(conf)) {
       g.gradientForVariable().put(name, gradientViews.get(name));
     }
-    return new Pair<>(g, eps);
+    return g;
+  }
+
+  /** A depthwise convolution's weights {@code (C, 1, 3, 3)} as libnd4j's {@code [1, C, 3, 3]} (same order). */
+  private INDArray depthwiseWeights(int index) {
+    INDArray w = getParam(ConvSubsampling.convW(index));
+    return w.reshape('c', 1, w.size(0), w.size(2), w.size(3));
+  }
+
+  /**
+   * The first convolution's backward with libnd4j's {@code conv2d_bp} ({@code dz}: the gradient before
+   * its ReLU, {@code [B, T1, F1, C]}); returns the features' gradient {@code [B, F0, T]} (zeros unless
+   * {@link ConvSubsampling#isInputGradient()}).
+   */
+  private INDArray firstBackwardNd4j(Cache cc, ConvSubsampling conf, INDArray dz, int c, LayerWorkspaceMgr workspaceMgr) {
+    INDArray w0 = getParam(ConvSubsampling.convW(0));
+    INDArray dImage = Nd4j.createUninitialized(dataType, cc.image.shape(), 'c');
+    INDArray gw = Nd4j.createUninitialized(dataType, w0.shape(), 'c');
+    INDArray gb = Nd4j.createUninitialized(dataType, new long[] {c}, 'c');
+    Nd4jConv.conv2dBp(cc.image, w0, getParam(ConvSubsampling.convB(0)), dz, dImage, gw, gb, 2, 1, 1);
+    gradientViews.get(ConvSubsampling.convW(0)).assign(gw);
+    gradientViews.get(ConvSubsampling.convB(0)).assign(gb);
+    long[] shape = {cc.batch, cc.featIn, cc.time};
+    if (!conf.isInputGradient()) {
+      return workspaceMgr.create(ArrayType.ACTIVATION_GRAD, dataType, shape, 'c');
+    }
+    INDArray d3 = dImage.reshape('c', cc.batch, cc.time, cc.featIn);
+    Masks.applyTimeMask(d3, cc.masks[0]); // masked frames entered as zeros
+    INDArray eps = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, shape, 'c');
+    eps.assign(d3.permute(0, 2, 1));
+    return eps;
   }
 
   @Override

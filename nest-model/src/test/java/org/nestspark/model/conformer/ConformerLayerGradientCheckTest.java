@@ -1,5 +1,8 @@
 package org.nestspark.model.conformer;
 
+import org.nestspark.model.nn.WithKernels;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.params.provider.CsvSource;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -27,6 +30,11 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * steps cannot reach valid outputs in eval mode.
  */
 class ConformerLayerGradientCheckTest {
+  @AfterEach
+  void defaultKernels() {
+    WithKernels.clear();
+  }
+
   private static final int B = 3;
   private static final int D = 8;
   private static final int T = 7;
@@ -77,8 +85,10 @@ class ConformerLayerGradientCheckTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {ConformerLayer.BATCH_NORM, ConformerLayer.LAYER_NORM})
-  void gradientsMatchFiniteDifferences(String norm) {
+  @CsvSource({ConformerLayer.BATCH_NORM + ",java", ConformerLayer.LAYER_NORM + ",java", ConformerLayer.BATCH_NORM + ",nd4j",
+      ConformerLayer.LAYER_NORM + ",nd4j"})
+  void gradientsMatchFiniteDifferences(String norm, String kernels) {
+    WithKernels.force(kernels);
     ComputationGraph g = net(norm);
     Nd4j.getRandom().setSeed(11);
     INDArray x = Nd4j.randn(DataType.DOUBLE, B, D, T);

@@ -1,5 +1,9 @@
 package org.nestspark.model.conformer;
 
+import org.nestspark.model.nn.WithKernels;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.api.AfterEach;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -20,6 +24,11 @@ import org.nd4j.linalg.factory.Nd4j;
  * within 1e-4.
  */
 class ConformerLayerParityTest {
+  @AfterEach
+  void defaultKernels() {
+    WithKernels.clear();
+  }
+
   private static final double TOL = 1e-4;
   private static final int T = 138;
 
@@ -61,8 +70,10 @@ class ConformerLayerParityTest {
     assertTrue(diff <= TOL, what + ": max |diff| " + diff + " > " + TOL);
   }
 
-  @Test
-  void layer0SubModulesAndOutput() {
+  @ParameterizedTest
+  @ValueSource(strings = {"java", "nd4j"})
+  void layer0SubModulesAndOutput(String kernels) {
+    WithKernels.force(kernels);
     ConformerLayerImpl l0 = (ConformerLayerImpl) graph.getLayer("layer0");
     LayerWorkspaceMgr mgr = LayerWorkspaceMgr.noWorkspaces();
     l0.setInput(x, mgr);
@@ -78,8 +89,10 @@ class ConformerLayerParityTest {
         TinyGolden.array("layer_0_out.npy", DataType.FLOAT));
   }
 
-  @Test
-  void layer1ThroughTheGraph() {
+  @ParameterizedTest
+  @ValueSource(strings = {"java", "nd4j"})
+  void layer1ThroughTheGraph(String kernels) {
+    WithKernels.force(kernels);
     INDArray[] out = graph.output(false, new INDArray[] {x}, new INDArray[] {mask});
     assertClose("layer_1_out (graph)", out[0].permute(0, 2, 1),
         TinyGolden.array("layer_1_out.npy", DataType.FLOAT));

@@ -11,7 +11,10 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nestspark.model.nn.ComputeThreads;
 import org.nestspark.model.nn.Parallel;
 
-/** The Java depthwise convolution against a direct reference (zero padding per item, no mixing across items). */
+/**
+ * The depthwise convolution over time, Java loops and libnd4j's op ({@code model.kernels = nd4j}), against a
+ * direct reference (zero padding per item, no mixing across items).
+ */
 class DepthwiseTimeConvTest {
   @AfterEach
   void restore() {
@@ -78,5 +81,12 @@ class DepthwiseTimeConvTest {
     assertArrayEquals(dx, conv.backward(in, ga, wa, dW, dB, batch, time).castTo(DataType.DOUBLE).data().asDouble(), tol);
     assertArrayEquals(dw, dW.castTo(DataType.DOUBLE).data().asDouble(), tol * 10);
     assertArrayEquals(db, dB.castTo(DataType.DOUBLE).data().asDouble(), tol * 10);
+    // model.kernels = nd4j: libnd4j's depthwise_conv2d and its backward give the same numbers
+    INDArray dW2 = Nd4j.create(dt, d, 1, k);
+    INDArray dB2 = Nd4j.create(dt, d);
+    assertArrayEquals(y, conv.forwardNd4j(in, wa, ba, batch, time).castTo(DataType.DOUBLE).data().asDouble(), tol);
+    assertArrayEquals(dx, conv.backwardNd4j(in, ga, wa, dW2, dB2, batch, time).castTo(DataType.DOUBLE).data().asDouble(), tol);
+    assertArrayEquals(dw, dW2.castTo(DataType.DOUBLE).data().asDouble(), tol * 10);
+    assertArrayEquals(db, dB2.castTo(DataType.DOUBLE).data().asDouble(), tol * 10);
   }
 }

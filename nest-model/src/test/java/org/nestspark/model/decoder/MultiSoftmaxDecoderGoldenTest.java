@@ -1,5 +1,9 @@
 package org.nestspark.model.decoder;
 
+import org.nestspark.model.nn.WithKernels;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.api.AfterEach;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -27,6 +31,11 @@ import org.nestspark.model.NestGraph;
  * {@code encoder_tiny/out_masked_input.npy}).
  */
 class MultiSoftmaxDecoderGoldenTest {
+  @AfterEach
+  void defaultKernels() {
+    WithKernels.clear();
+  }
+
   static ComputationGraph graph;
   static INDArray logp; // [6, 8192, 138]
   static INDArray encOut;
@@ -108,8 +117,10 @@ class MultiSoftmaxDecoderGoldenTest {
     return graph.score(ds, false);
   }
 
-  @Test
-  void evalLossesMatchNemo() {
+  @ParameterizedTest
+  @ValueSource(strings = {"java", "nd4j"})
+  void evalLossesMatchNemo(String kernels) {
+    WithKernels.force(kernels);
     double unmasked = score(encOut);
     double masked = score(GoldenModel.floats("encoder_tiny/out_masked_input.npy"));
     double gUnmasked = GoldenModel.scalar("loss/loss_eval_unmasked_input.npy");
@@ -122,8 +133,10 @@ class MultiSoftmaxDecoderGoldenTest {
     assertTrue(dec.getLastAccuracy() >= 0 && dec.getLastAccuracy() <= 1);
   }
 
-  @Test
-  void accuracyAndPerExampleScoresAgreeWithNemosOutputs() {
+  @ParameterizedTest
+  @ValueSource(strings = {"java", "nd4j"})
+  void accuracyAndPerExampleScoresAgreeWithNemosOutputs(String kernels) {
+    WithKernels.force(kernels);
     double loss = score(encOut);
     int[] tokens = GoldenModel.ints("train_check/inputs/tokens_batch.npy");
     int[] argmax = GoldenModel.ints("decoder/argmax.npy");
@@ -152,8 +165,10 @@ class MultiSoftmaxDecoderGoldenTest {
     assertEquals(loss, weighted / n, 1e-5);
   }
 
-  @Test
-  void noSelectedTokenGivesZeroScoreAndZeroGradients() {
+  @ParameterizedTest
+  @ValueSource(strings = {"java", "nd4j"})
+  void noSelectedTokenGivesZeroScoreAndZeroGradients(String kernels) {
+    WithKernels.force(kernels);
     ComputationGraph g = decoderOnly();
     g.setInputs(encOut);
     g.setLabels(GoldenModel.tokenLabels(DataType.FLOAT));

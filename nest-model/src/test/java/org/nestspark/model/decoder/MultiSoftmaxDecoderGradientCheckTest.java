@@ -1,5 +1,8 @@
 package org.nestspark.model.decoder;
 
+import org.nestspark.model.nn.WithKernels;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.AfterEach;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
@@ -25,10 +28,16 @@ import org.nestspark.model.GradientChecks;
  * subset of the valid steps; a 1×1 Conv1D in front checks the decoder's input gradient.
  */
 class MultiSoftmaxDecoderGradientCheckTest {
+  @AfterEach
+  void defaultKernels() {
+    WithKernels.clear();
+  }
+
 
   @ParameterizedTest
-  @CsvSource({"1,true", "2,true", "2,false"})
-  void gradientsMatchFiniteDifferences(int books, boolean bias) {
+  @CsvSource({"1,true,java", "2,true,java", "2,false,java", "1,true,nd4j", "2,true,nd4j", "2,false,nd4j"})
+  void gradientsMatchFiniteDifferences(int books, boolean bias, String kernels) {
+    WithKernels.force(kernels);
     int d = 4;
     int classes = 6;
     int batch = 3;

@@ -1,5 +1,9 @@
 package org.nestspark.model.subsampling;
 
+import org.nestspark.model.nn.WithKernels;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.params.provider.CsvSource;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -20,6 +24,11 @@ import org.nestspark.model.NestGraph;
  * lengths {@code encoder_tiny/pre_encode_lengths.npy}.
  */
 class ConvSubsamplingGoldenTest {
+  @AfterEach
+  void defaultKernels() {
+    WithKernels.clear();
+  }
+
 
   static ComputationGraph tinyPreEncode(WorkspaceMode ws) {
     ComputationGraph g = NestGraph.builder().dModel(64).nHeads(4).nLayers(0).subsamplingConvChannels(32)
@@ -29,8 +38,9 @@ class ConvSubsamplingGoldenTest {
   }
 
   @ParameterizedTest
-  @EnumSource(value = WorkspaceMode.class, names = {"ENABLED", "NONE"})
-  void matchesNemoPreEncodeAtAllPositions(WorkspaceMode ws) {
+  @CsvSource({"ENABLED,java", "NONE,java", "ENABLED,nd4j", "NONE,nd4j"})
+  void matchesNemoPreEncodeAtAllPositions(WorkspaceMode ws, String kernels) {
+    WithKernels.force(kernels);
     ComputationGraph g = tinyPreEncode(ws);
     INDArray x = GoldenModel.features(DataType.FLOAT);
     INDArray mask = GoldenModel.featuresMask(DataType.FLOAT);

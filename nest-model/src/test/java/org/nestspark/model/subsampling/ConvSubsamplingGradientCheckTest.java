@@ -1,5 +1,9 @@
 package org.nestspark.model.subsampling;
 
+import org.nestspark.model.nn.WithKernels;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.api.AfterEach;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
@@ -25,9 +29,16 @@ import org.nestspark.model.decoder.MultiSoftmaxDecoder;
  * variable lengths in one batch, dropout 0, and the decoder as the output layer with a partial labels mask.
  */
 class ConvSubsamplingGradientCheckTest {
+  @AfterEach
+  void defaultKernels() {
+    WithKernels.clear();
+  }
 
-  @Test
-  void gradientsMatchFiniteDifferences() {
+
+  @ParameterizedTest
+  @ValueSource(strings = {"java", "nd4j"})
+  void gradientsMatchFiniteDifferences(String kernels) {
+    WithKernels.force(kernels);
     int featIn = 5;
     int time = 21;
     int batch = 3;
