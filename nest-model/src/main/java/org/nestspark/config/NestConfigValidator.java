@@ -155,6 +155,7 @@ final class NestConfigValidator {
     k.positiveInt("model.num_books");
     k.positiveInt("model.code_dim");
     k.oneOf("model.mask_position", "pre_conv");
+    k.autoOrPositiveInt("trainer.batch_slices");
     k.oneOf("model.kernels", "auto", "java", "nd4j");
     for (String ds : List.of("model.train_ds", "model.validation_ds")) {
       k.positiveInt(ds + ".sample_rate");
@@ -420,6 +421,25 @@ final class NestConfigValidator {
       } catch (ConfigException.WrongType e) {
         add(key, "expected a number");
       }
+    }
+
+    void autoOrPositiveInt(String key) {
+      if (!c.hasPath(key)) {
+        add(key, "must be set (auto or a positive integer)");
+        return;
+      }
+      String v = c.getValue(key).unwrapped().toString().strip();
+      if (v.equals("auto")) {
+        return;
+      }
+      try {
+        if (Integer.parseInt(v) >= 1) {
+          return;
+        }
+      } catch (NumberFormatException e) {
+        // reported below
+      }
+      add(key, "'" + v + "' is not supported; expected auto or a positive integer");
     }
 
     void oneOf(String key, String... allowed) {

@@ -14,6 +14,7 @@ import org.nd4j.linalg.indexing.BooleanIndexing;
 import org.nd4j.linalg.indexing.conditions.Conditions;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.nestspark.config.NestConfig;
+import org.nestspark.model.nn.ComputeThreads;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -84,6 +85,7 @@ public final class TrainStep {
   private final ComputationGraph graph;
   private final long seed;
   private final GradientClipping clipping;
+  private final SlicedStep sliced;
   private long stepsDone;
   private long skippedEmpty;
   private long skippedNonFinite;
@@ -96,17 +98,33 @@ public final class TrainStep {
    * @param gradientClipVal global-norm clip ({@code model.optim.gradient_clip_val}), 0 = off
    */
   public TrainStep(ComputationGraph graph, long seed, double gradientClipVal) {
+    this(graph, seed, gradientClipVal, 1);
+  }
+
+  /**
+   * As {@link #TrainStep(ComputationGraph, long, double)}, each batch cut into {@code batchSlices} slices run
+   * concurrently on replicas of the graph ({@link SlicedStep}; 1 = the whole batch on this thread, with
+   * multi-threaded ops).
+   */
+  public TrainStep(ComputationGraph graph, long seed, double gradientClipVal, int batchSlices) {
+    if (batchSlices < 1) {
+      throw new IllegalArgumentException("batch_slices must be >= 1, got " + batchSlices);
+    }
     if (!(gradientClipVal >= 0)) {
       throw new IllegalArgumentException("gradient_clip_val must be >= 0, got " + gradientClipVal);
     }
     this.graph = graph;
     this.seed = seed;
     this.clipping = gradientClipVal > 0 ? new GradientClipping(gradientClipVal) : null;
+    this.sliced = batchSlices > 1 ? new SlicedStep(graph, batchSlices) : null;
     List<TrainingListener> listeners = new ArrayList<>();
+    if (sliced != null) {
+      listeners.add(sliced.listener()); // the slices' gradients are merged before clipping and decay see them
+    }
     Collection<TrainingListener> existing = graph.getListeners();
     if (existing != null) {
       for (TrainingListener l : existing) {
-        if (!(l instanceof DecoupledWeightDecay) && !(l instanceof GradientClipping)) {
+        if (!(l instanceof DecoupledWeightDecay) && !(l instanceof GradientClipping) && !SlicedStep.isMergeListener(l)) {
           listeners.add(l);
         }
       }
@@ -118,9 +136,30 @@ public final class TrainStep {
     graph.setListeners(listeners);
   }
 
-  /** A step with {@code data.seed} and {@code model.optim.gradient_clip_val} from the configuration. */
+  /**
+   * A step with {@code data.seed}, {@code model.optim.gradient_clip_val} and {@code trainer.batch_slices}
+   * from the configuration.
+   */
   public static TrainStep fromConfig(ComputationGraph graph, NestConfig cfg) {
-    return new TrainStep(graph, cfg.getLong("data.seed"), cfg.getDouble("model.optim.gradient_clip_val"));
+    return new TrainStep(graph, cfg.getLong("data.seed"), cfg.getDouble("model.optim.gradient_clip_val"), batchSlices(cfg));
+  }
+
+  /**
+   * {@code trainer.batch_slices}: a positive number, or {@code auto} = the compute thread count
+   * ({@link ComputeThreads#configured()}) on the CPU backend and 1 on a GPU backend (where one device
+   * runs the whole batch).
+   */
+  public static int batchSlices(NestConfig cfg) {
+    String v = cfg.config().getValue("trainer.batch_slices").unwrapped().toString().strip();
+    if ("auto".equals(v)) {
+      return org.nestspark.model.nn.Kernels.cpuBackend() ? ComputeThreads.configured() : 1;
+    }
+    return Integer.parseInt(v);
+  }
+
+  /** Slices per batch (1: unsliced). */
+  public int batchSlices() {
+    return sliced == null ? 1 : sliced.slices();
   }
 
   /**
@@ -145,9 +184,14 @@ public final class TrainStep {
       return new StepResult(Outcome.SKIPPED_EMPTY, step, Double.NaN, lr);
     }
     snapshot();
-    Nd4j.getRandom().setSeed(stepSeed(seed, iteration));
-    graph.fit(batch);
-    double score = graph.score();
+    double score;
+    if (sliced != null && batch.getFeatures(0).size(0) > 1) {
+      score = sliced.fit(batch, stepSeed(seed, iteration));
+    } else {
+      Nd4j.getRandom().setSeed(stepSeed(seed, iteration));
+      graph.fit(batch);
+      score = graph.score();
+    }
     if (!Double.isFinite(score) || !allFinite(graph.params())) {
       restore(iteration);
       skippedNonFinite++;

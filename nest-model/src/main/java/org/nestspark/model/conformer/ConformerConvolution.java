@@ -8,6 +8,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.ops.transforms.Transforms;
 import org.nestspark.model.nn.Kernels;
+import org.nestspark.model.nn.SliceGroup;
 
 /**
  * NeMo's {@code ConformerConvolution} (spec §6.6) on row matrices {@code [B·T', d]}:
@@ -119,13 +120,15 @@ final class ConformerConvolution {
         throw new IllegalStateException(
             "BatchNorm in training needs more than 1 value per channel (B·T' = " + n + ")");
       }
-      INDArray mean = Ops.columnMean(y); // [1, d]
+      // over the whole batch: a sliced step sums every slice's columns (SliceGroup), as SyncBatchNorm
+      long rows = batchRows(n);
+      INDArray mean = SliceGroup.allReduceSum(Ops.columnSum(y)).divi(rows); // [1, d]
       xc = y.subRowVector(mean);
-      INDArray var = Ops.columnMean(xc.mul(xc)); // biased
+      INDArray var = SliceGroup.allReduceSum(Ops.columnSum(xc.mul(xc))).divi(rows); // biased
       normRstd = Transforms.pow(var.add(NORM_EPS), -0.5, false);
       // running ← (1−m)·running + m·batch, as "gradient" old − new = m·(old − batch)
       runningMeanDelta = runMean.sub(mean).muli(BN_MOMENTUM);
-      INDArray unbiased = var.mul((double) n / (n - 1));
+      INDArray unbiased = var.mul((double) rows / (rows - 1));
       runningVarDelta = runVar.sub(unbiased).muli(BN_MOMENTUM);
     } else {
       xc = y.subRowVector(runMean);
@@ -147,8 +150,12 @@ final class ConformerConvolution {
       g.get(CONV_BN_MEAN).assign(runningMeanDelta.reshape(d));
       g.get(CONV_BN_VAR).assign(runningVarDelta.reshape(d));
       g.get(CONV_BN_COUNT).assign(-1.0);
-      INDArray meanG = Ops.columnMean(dxhat);
-      INDArray meanGx = Ops.columnMean(dxhat.mul(normXhat));
+      INDArray sums = Nd4j.createUninitialized(dxhat.dataType(), 2, d);
+      sums.getRow(0).assign(Ops.columnSum(dxhat));
+      sums.getRow(1).assign(Ops.columnSum(dxhat.mul(normXhat)));
+      sums = SliceGroup.allReduceSum(sums).divi(batchRows(dxhat.size(0)));
+      INDArray meanG = sums.getRow(0, true);
+      INDArray meanGx = sums.getRow(1, true);
       dxhat.subiRowVector(meanG).subi(normXhat.mulRowVector(meanGx));
     } else {
       g.get(CONV_BN_MEAN).assign(0.0);
@@ -156,6 +163,12 @@ final class ConformerConvolution {
       g.get(CONV_BN_COUNT).assign(0.0);
     }
     return dxhat.muliRowVector(normRstd);
+  }
+
+  /** Rows the batch statistics are over: this call's rows, or every slice's in a sliced step (same T'). */
+  private long batchRows(long localRows) {
+    SliceGroup.Member m = SliceGroup.current();
+    return m == null ? localRows : m.group().batch() * time;
   }
 
   void clear() {

@@ -72,6 +72,17 @@ public final class MaskedTokenLoss {
    */
   public static Result compute(INDArray logits, int[][] targets, int numClasses, int numBooks, boolean withGradient,
       double gradScale) {
+    return compute(logits, targets, numClasses, numBooks, withGradient, gradScale, targets.length);
+  }
+
+  /**
+   * As {@link #compute(INDArray, int[][], int, int, boolean, double)} with the mean taken over
+   * {@code normalizer} positions instead of the {@code targets.length} given: a slice of a batch
+   * ({@link org.nestspark.model.nn.SliceGroup}) divides by the selected positions of the whole batch, so the
+   * slices' losses and gradients add up to the batch's.
+   */
+  public static Result compute(INDArray logits, int[][] targets, int numClasses, int numBooks, boolean withGradient,
+      double gradScale, long normalizer) {
     int n = (int) logits.size(0);
     if (logits.rank() != 2 || logits.size(1) != (long) numClasses * numBooks || targets.length != n) {
       throw new IllegalArgumentException("logits " + java.util.Arrays.toString(logits.shape()) + " do not match "
@@ -104,14 +115,14 @@ public final class MaskedTokenLoss {
           correct++;
         }
       }
-      total += sumH / n;
+      total += sumH / normalizer;
       if (withGradient) {
         INDArray p = Transforms.exp(logp, false);
         for (int i = 0; i < n; i++) {
           int t = targets[i][h];
           p.putScalar(i, t, p.getDouble(i, t) - 1.0);
         }
-        p.muli(gradScale / ((double) numBooks * n));
+        p.muli(gradScale / ((double) numBooks * normalizer));
         if (numBooks == 1) {
           grad.assign(p);
         } else {
@@ -129,7 +140,7 @@ public final class MaskedTokenLoss {
    * host. The same numbers as {@link #compute}: each row's sum holds one non-zero term.
    */
   public static Result computeNd4j(INDArray logits, int[][] targets, int numClasses, int numBooks, boolean withGradient,
-      double gradScale) {
+      double gradScale, long normalizer) {
     int n = (int) logits.size(0);
     if (logits.rank() != 2 || logits.size(1) != (long) numClasses * numBooks || targets.length != n) {
       throw new IllegalArgumentException("logits " + java.util.Arrays.toString(logits.shape()) + " do not match "
@@ -165,10 +176,10 @@ public final class MaskedTokenLoss {
         perPos[i] += nll[i] / numBooks;
       }
       correct += logp.argMax(1).castTo(DataType.INT).eq(idx).castTo(DataType.INT).sumNumber().longValue();
-      total += sumH / n;
+      total += sumH / normalizer;
       if (withGradient) {
         INDArray p = Transforms.exp(logp, false).subi(onehot);
-        p.muli(gradScale / ((double) numBooks * n));
+        p.muli(gradScale / ((double) numBooks * normalizer));
         if (numBooks == 1) {
           grad.assign(p);
         } else {

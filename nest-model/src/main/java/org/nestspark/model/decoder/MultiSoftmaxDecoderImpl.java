@@ -19,6 +19,7 @@ import org.nd4j.linalg.dataset.api.DataSet;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nestspark.model.nn.SliceGroup;
 import org.nestspark.model.nn.Linalg;
 import org.nestspark.model.nn.PartTimer;
 
@@ -95,6 +96,16 @@ public class MultiSoftmaxDecoderImpl extends BaseLayer<MultiSoftmaxDecoder> impl
   /** The loss of the last loss computation, without regularization (NeMo's value). */
   public double getLastLoss() {
     return lastLoss;
+  }
+
+  /**
+   * Sets the last metrics to those of a whole batch whose slices ran on replicas of this graph ({@code
+   * TrainStep} with {@code trainer.batch_slices} &gt; 1): selected positions, accuracy and loss over every slice.
+   */
+  public void setLastMetrics(int numSelected, double accuracy, double loss) {
+    lastNumSelected = numSelected;
+    lastAccuracy = accuracy;
+    lastLoss = loss;
   }
 
   // ------------------------------------------------------------------ shapes and selection
@@ -226,9 +237,15 @@ public class MultiSoftmaxDecoderImpl extends BaseLayer<MultiSoftmaxDecoder> impl
       r = MaskedTokenLoss.empty();
     } else {
       xs = Nd4j.pullRows(rows(input), 1, sel);
+      // a slice of a batch divides by the whole batch's selected positions (SliceGroup)
+      SliceGroup.Member slice = SliceGroup.current();
+      // and scales its gradient by the whole batch's size (DL4J's summed-over-the-minibatch form), so every
+      // slice's gradients, and the BatchNorm sums taken across slices in backprop, are on one scale
+      long normalizer = slice == null ? sel.length : slice.group().selected();
+      double gradScale = slice == null ? batch : slice.group().batch();
       r = org.nestspark.model.nn.Kernels.nd4j(cfg().getKernels())
-          ? MaskedTokenLoss.computeNd4j(logits(xs), tg, cfg().getNumClasses(), cfg().getNumDecoders(), withGradient, batch)
-          : MaskedTokenLoss.compute(logits(xs), tg, cfg().getNumClasses(), cfg().getNumDecoders(), withGradient, batch);
+          ? MaskedTokenLoss.computeNd4j(logits(xs), tg, cfg().getNumClasses(), cfg().getNumDecoders(), withGradient, gradScale, normalizer)
+          : MaskedTokenLoss.compute(logits(xs), tg, cfg().getNumClasses(), cfg().getNumDecoders(), withGradient, gradScale, normalizer);
     }
     lastNumSelected = r.numSelected;
     lastAccuracy = r.accuracy(cfg().getNumDecoders());

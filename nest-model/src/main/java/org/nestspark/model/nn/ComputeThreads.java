@@ -96,6 +96,37 @@ public final class ComputeThreads {
     applied = true;
   }
 
+  private static int slicedSteps;
+  private static int savedMaster;
+  private static int savedBlas;
+
+  /**
+   * A batch-sliced training step starts ({@code org.nestspark.train.SlicedStep}): each slice runs on its own
+   * thread, so libnd4j's loops and BLAS run on the calling thread only (1 thread each) until the last
+   * sliced step in this JVM ends ({@link #exitSlicedStep()}).
+   */
+  public static synchronized void enterSlicedStep() {
+    if (slicedSteps++ == 0) {
+      savedMaster = Nd4j.getEnvironment().maxMasterThreads();
+      savedBlas = Nd4j.factory().blas().getMaxThreads();
+      Nd4j.getEnvironment().setMaxMasterThreads(1);
+      Nd4j.factory().blas().setMaxThreads(1);
+    }
+  }
+
+  /** See {@link #enterSlicedStep()}: restores libnd4j's and BLAS's thread counts after the last one. */
+  public static synchronized void exitSlicedStep() {
+    if (slicedSteps > 0 && --slicedSteps == 0) {
+      Nd4j.getEnvironment().setMaxMasterThreads(savedMaster);
+      Nd4j.factory().blas().setMaxThreads(savedBlas);
+    }
+  }
+
+  /** The Java kernels called from this thread run on it alone ({@link Parallel#singleThreadedHere}). */
+  public static void singleThreadedHere(boolean single) {
+    Parallel.singleThreadedHere(single);
+  }
+
   /** What each pool got, one line (for {@code bench} and {@code doctor}). */
   public static String describe() {
     return String.format(Locale.ROOT,

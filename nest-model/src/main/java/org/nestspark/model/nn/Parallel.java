@@ -22,9 +22,23 @@ public final class Parallel {
     void run(int chunk, int from, int to);
   }
 
-  /** The number of threads the kernels use. */
+  private static final ThreadLocal<Boolean> SINGLE = ThreadLocal.withInitial(() -> Boolean.FALSE);
+
+  /** The number of threads the kernels use on the calling thread (1 inside a batch slice). */
   public static int threads() {
-    return THREADS;
+    return SINGLE.get() ? 1 : THREADS;
+  }
+
+  /**
+   * Whether kernels called from this thread run on it alone (a batch slice: every core already runs a
+   * slice, see {@code org.nestspark.train.SlicedStep}).
+   */
+  public static void singleThreadedHere(boolean single) {
+    if (single) {
+      SINGLE.set(Boolean.TRUE);
+    } else {
+      SINGLE.remove();
+    }
   }
 
   /** Changes the number of threads (benchmarks); not to be called while kernels run. */
@@ -53,7 +67,7 @@ public final class Parallel {
    */
   public static int chunks(int n, long workPerItem) {
     long byWork = Math.max(1, (long) n * Math.max(1, workPerItem) / MIN_CHUNK_WORK);
-    return (int) Math.max(1, Math.min(Math.min(n, THREADS * 4L), byWork));
+    return (int) Math.max(1, Math.min(Math.min(n, threads() * 4L), byWork));
   }
 
   /**
@@ -62,7 +76,7 @@ public final class Parallel {
    */
   public static void forRange(int n, long workPerItem, RangeTask task) {
     int chunks = chunks(n, workPerItem);
-    ForkJoinPool pool = POOL;
+    ForkJoinPool pool = SINGLE.get() ? null : POOL;
     if (pool == null || chunks == 1) {
       for (int k = 0; k < chunks; k++) {
         task.run(k, (int) ((long) k * n / chunks), (int) ((long) (k + 1) * n / chunks));

@@ -1,0 +1,132 @@
+package org.nestspark.model.nn;
+
+import java.util.concurrent.BrokenBarrierException;
+import java.util.concurrent.CyclicBarrier;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * The slices of one training batch, each run on its own thread by its own replica of the graph
+ * ({@code org.nestspark.train.TrainStep} with {@code trainer.batch_slices} &gt; 1), and what they share so
+ * that the sliced step computes what the whole batch would:
+ *
+ * <ul>
+ *   <li>batch statistics: the conformer convolution module's BatchNorm (spec §6.6) sums its columns over
+ *       every slice ({@link #allReduceSum}), as NeMo's {@code SyncBatchNorm} does across devices
+ *       ({@code trainer.sync_batchnorm});
+ *   <li>the loss normaliser: the masked-token loss divides by the selected positions of the whole batch
+ *       ({@link #selected()}), not of the slice;
+ *   <li>the row count of the whole batch ({@link #batch()}).
+ * </ul>
+ *
+ * <p>A thread joins with {@link #enter(int)} and leaves with {@link #leave()}; code that runs outside a
+ * group (every other caller) sees {@link #current()} null and computes on its own rows. {@link #allReduceSum}
+ * is a rendezvous of all slices: two barriers around a shared slot per slice, the sum taken in slice order
+ * (so every slice gets the same bits). A slice that fails calls {@link #abort()}, which breaks the barrier
+ * for the others instead of leaving them waiting.
+ */
+public final class SliceGroup {
+  private static final ThreadLocal<Member> CURRENT = new ThreadLocal<>();
+
+  private final int slices;
+  private final long batch;
+  private final long selected;
+  private final CyclicBarrier barrier;
+  private final INDArray[] slots;
+
+  /** The membership of one thread. */
+  public record Member(SliceGroup group, int index) {}
+
+  /**
+   * @param slices number of slices (threads)
+   * @param batch rows (utterances) of the whole batch
+   * @param selected selected positions of the whole batch (the loss normaliser)
+   */
+  public SliceGroup(int slices, long batch, long selected) {
+    if (slices < 1) {
+      throw new IllegalArgumentException("slices must be >= 1: " + slices);
+    }
+    this.slices = slices;
+    this.batch = batch;
+    this.selected = selected;
+    this.barrier = new CyclicBarrier(slices);
+    this.slots = new INDArray[slices];
+  }
+
+  /** The calling thread's membership, or null outside a sliced step. */
+  public static Member current() {
+    return CURRENT.get();
+  }
+
+  /** The calling thread runs slice {@code index} until {@link #leave()}. */
+  public void enter(int index) {
+    CURRENT.set(new Member(this, index));
+  }
+
+  /** The calling thread leaves its group. */
+  public static void leave() {
+    CURRENT.remove();
+  }
+
+  public int slices() {
+    return slices;
+  }
+
+  /** Rows (utterances) of the whole batch. */
+  public long batch() {
+    return batch;
+  }
+
+  /** Selected positions of the whole batch. */
+  public long selected() {
+    return selected;
+  }
+
+  /** Breaks the rendezvous: slices waiting in {@link #allReduceSum} fail instead of waiting for ever. */
+  public void abort() {
+    barrier.reset();
+  }
+
+  /**
+   * The element-wise sum of {@code local} over every slice of the calling thread's group (a new array in
+   * the current workspace), or {@code local} itself outside a group. Every slice must call it the same
+   * number of times with arrays of the same shape.
+   */
+  public static INDArray allReduceSum(INDArray local) {
+    Member m = CURRENT.get();
+    if (m == null || m.group.slices == 1) {
+      return local;
+    }
+    return m.group.reduce(m.index, local);
+  }
+
+  private INDArray reduce(int index, INDArray local) {
+    slots[index] = local;
+    await();
+    INDArray sum = slots[0].dup();
+    for (int i = 1; i < slices; i++) {
+      sum.addi(slots[i]);
+    }
+    await(); // nobody overwrites a slot before every slice has read them all
+    return sum;
+  }
+
+  private void await() {
+    try {
+      barrier.await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("a batch slice was interrupted", e);
+    } catch (BrokenBarrierException e) {
+      throw new Aborted();
+    }
+  }
+
+  /** Thrown in a slice whose group was {@link #abort() aborted} because another slice failed. */
+  public static final class Aborted extends IllegalStateException {
+    private static final long serialVersionUID = 1L;
+
+    Aborted() {
+      super("another slice of this batch failed");
+    }
+  }
+}

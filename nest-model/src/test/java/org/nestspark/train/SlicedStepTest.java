@@ -1,0 +1,125 @@
+package org.nestspark.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Random;
+import org.apache.hadoop.conf.Configuration;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.MultiDataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nestspark.config.NestConfig;
+import org.nestspark.config.NestConfigException;
+import org.nestspark.model.NestGraph;
+import org.nestspark.model.decoder.MultiSoftmaxDecoderImpl;
+import org.nestspark.model.nn.ComputeThreads;
+
+/**
+ * A batch cut into slices on replicas ({@code trainer.batch_slices}) trains exactly as the whole batch: in
+ * double precision, with the conformer BatchNorm in training mode (batch statistics shared across slices),
+ * padded items of different lengths, a partial token selection, gradient clipping that bites and AdamW's
+ * weight decay, three steps give the same scores, metrics, parameters (BatchNorm running statistics
+ * included) and optimizer state as the unsliced step, for equal and unequal slices.
+ */
+class SlicedStepTest {
+  private static final int CLASSES = 32;
+
+  static NestConfig config(String... more) {
+    List<String> o = new java.util.ArrayList<>(List.of("model.encoder.d_model=16", "model.encoder.n_heads=2", "model.encoder.n_layers=2",
+        "model.encoder.subsampling_conv_channels=4", "model.encoder.dropout=0", "model.encoder.dropout_pre_encoder=0",
+        "model.encoder.dropout_att=0", "model.encoder.dropout_emb=0", "model.num_classes=" + CLASSES,
+        "model.decoder.num_classes=" + CLASSES, "model.decoder.feat_in=16", "model.optim.gradient_clip_val=0.05"));
+    o.addAll(List.of(more));
+    return NestConfig.load(List.of(), o, new Configuration(false));
+  }
+
+  static ComputationGraph graph(NestConfig c) {
+    return NestGraph.builder(c).dataType(DataType.DOUBLE).updater(AdamW.fromConfig(c)).build();
+  }
+
+  static MultiDataSet batch(int b, int frames, long seed) {
+    Random r = new Random(seed);
+    Nd4j.getRandom().setSeed(seed);
+    INDArray x = Nd4j.randn(DataType.DOUBLE, b, 80, frames);
+    int tEnc = (frames + 7) / 8;
+    INDArray fMask = Nd4j.zeros(DataType.DOUBLE, b, frames);
+    INDArray labels = Nd4j.zeros(DataType.DOUBLE, b, 1, tEnc);
+    INDArray lMask = Nd4j.zeros(DataType.DOUBLE, b, tEnc);
+    for (int i = 0; i < b; i++) {
+      int len = i == 0 ? frames : frames - 7 * i - r.nextInt(5); // padded items of different lengths
+      for (int t = 0; t < len; t++) {
+        fMask.putScalar(i, t, 1);
+      }
+      for (int t = 0; t < tEnc; t++) {
+        labels.putScalar(i, 0, t, r.nextInt(CLASSES));
+        if (t < (len + 7) / 8 && r.nextDouble() < 0.4) {
+          lMask.putScalar(i, t, 1);
+        }
+      }
+    }
+    return new MultiDataSet(new INDArray[] {x}, new INDArray[] {labels}, new INDArray[] {fMask}, new INDArray[] {lMask});
+  }
+
+  @ParameterizedTest
+  @CsvSource({"4, 2", "5, 3", "3, 4"})
+  void slicedStepsEqualUnslicedSteps(int batchSize, int slices) {
+    NestConfig c = config();
+    ComputationGraph whole = graph(c);
+    ComputationGraph cut = graph(c);
+    assertEquals(whole.params(), cut.params());
+    TrainStep a = new TrainStep(whole, 7, 0.05, 1);
+    TrainStep s = new TrainStep(cut, 7, 0.05, slices);
+    for (int step = 0; step < 3; step++) {
+      MultiDataSet ds = batch(batchSize, 96, 100 + step);
+      TrainStep.StepResult ra = a.fit(ds);
+      TrainStep.StepResult rs = s.fit(ds);
+      assertTrue(ra.done() && rs.done());
+      assertEquals(ra.score(), rs.score(), 1e-12 * Math.abs(ra.score()), "score at step " + step);
+      MultiSoftmaxDecoderImpl da = (MultiSoftmaxDecoderImpl) whole.getLayer(NestGraph.DECODER);
+      MultiSoftmaxDecoderImpl ds2 = (MultiSoftmaxDecoderImpl) cut.getLayer(NestGraph.DECODER);
+      assertEquals(da.getLastNumSelected(), ds2.getLastNumSelected());
+      assertEquals(da.getLastAccuracy(), ds2.getLastAccuracy(), 1e-12);
+      assertEquals(da.getLastLoss(), ds2.getLastLoss(), 1e-12 * Math.abs(da.getLastLoss()));
+    }
+    assertTrue(a.clipping().lastFactor() < 1.0, "clipping bit, so it saw the merged gradient: " + a.clipping().lastFactor());
+    assertEquals(a.clipping().lastFactor(), s.clipping().lastFactor(), 1e-10);
+    double dp = whole.params().sub(cut.params()).amaxNumber().doubleValue();
+    double du = whole.getUpdater().getStateViewArray().sub(cut.getUpdater().getStateViewArray()).amaxNumber().doubleValue();
+    assertTrue(dp < 1e-10, "parameters differ by " + dp);
+    assertTrue(du < 1e-10, "optimizer state differs by " + du);
+    assertEquals(whole.getIterationCount(), cut.getIterationCount());
+    assertTrue(whole.params().sub(graph(c).params()).amaxNumber().doubleValue() > 1e-4, "the steps moved the parameters");
+  }
+
+  @Test
+  void aFailingSliceFailsTheStepWithoutHangingTheOthers() {
+    ComputationGraph g = graph(config());
+    TrainStep s = new TrainStep(g, 7, 0.05, 2);
+    MultiDataSet ds = batch(4, 96, 5);
+    ds.getLabels(0).putScalar(3, 0, 0, CLASSES + 3); // a token outside the codebook, in the second slice
+    ds.getLabelsMaskArray(0).putScalar(3, 0, 1);
+    IllegalArgumentException e = assertTimeoutPreemptively(Duration.ofSeconds(60), () -> assertThrows(IllegalArgumentException.class,
+        () -> s.fit(ds)));
+    assertTrue(e.getMessage().contains("outside [0, " + CLASSES + ")"), e.getMessage());
+    // the graph is usable afterwards
+    assertTrue(s.fit(batch(4, 96, 6)).done());
+  }
+
+  @Test
+  void batchSlicesSetting() {
+    assertEquals(3, TrainStep.batchSlices(config("trainer.batch_slices=3")));
+    assertEquals(ComputeThreads.configured(), TrainStep.batchSlices(config()));
+    NestConfigException e = assertThrows(NestConfigException.class, () -> config("trainer.batch_slices=0"));
+    assertTrue(e.getMessage().contains("trainer.batch_slices"), e.getMessage());
+    assertThrows(NestConfigException.class, () -> config("trainer.batch_slices=many"));
+  }
+}
