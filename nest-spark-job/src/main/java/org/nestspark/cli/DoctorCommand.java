@@ -96,6 +96,8 @@ final class DoctorCommand {
     String forced = System.getProperty(org.nestspark.model.nn.Kernels.PROPERTY);
     line(out, "kernels", "model.kernels=" + kernels + (forced == null ? "" : ", -Dnest.kernels=" + forced) + " -> "
         + org.nestspark.model.nn.Kernels.resolve(kernels).configName());
+    line(out, "batch slices", "trainer.batch_slices=" + cfg.config().getValue("trainer.batch_slices").unwrapped() + " -> "
+        + org.nestspark.train.TrainStep.batchSlices(cfg) + " (slices of a training batch run at once, one thread each)");
     line(out, "default data type", String.valueOf(Nd4j.dataType()));
     line(out, "javacpp maxbytes", gib(Pointer.maxBytes()) + " (-Dorg.bytedeco.javacpp.maxbytes)");
     line(out, "javacpp maxphysicalbytes", gib(Pointer.maxPhysicalBytes()) + " (-Dorg.bytedeco.javacpp.maxphysicalbytes)");

@@ -52,6 +52,7 @@ class DoctorCommandTest {
         + "java kernel threads \\d+; OMP_WAIT_POLICY=.*"), o);
     // model.kernels and what it resolves to on this (CPU) backend
     assertTrue(o.contains("kernels:                     model.kernels=auto -> java\n"), o);
+    assertTrue(o.matches("(?s).*batch slices:\\s+trainer.batch_slices=auto -> \\d+ .*"), o);
     // the tiny model (conf/nest-tiny.conf's shape): d_model 64, 2 layers, 256 classes
     assertTrue(o.contains("model:                       d_model 64, 2 layers, 4 heads, 256 classes x 1 book(s)"), o);
     double l1 = loss(o, 1);
