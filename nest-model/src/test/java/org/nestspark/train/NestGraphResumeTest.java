@@ -110,7 +110,7 @@ class NestGraphResumeTest {
     Path file = CheckpointIO.save(ckptDir, Checkpoint.of(p, String.valueOf(n), c, java.util.Map.of()), conf);
     Checkpoint back = CheckpointIO.load(file, conf);
     assertEquals(n, back.step());
-    TrainStep resumed = new TrainStep(back.model(), back.seed(), c.getDouble("model.optim.gradient_clip_val"));
+    TrainStep resumed = new TrainStep(back.model(), back.seed(), c.getDouble("model.optim.gradient_clip_val"), TrainStep.batchSlices(c));
     resumed.restoreCounters(back.counters());
     for (int i = n; i < n + m; i++) {
       resumed.fit(data.get(i % data.size()));

@@ -1,7 +1,5 @@
 package org.nestspark.model.nn;
 
-import java.util.concurrent.BrokenBarrierException;
-import java.util.concurrent.CyclicBarrier;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -30,8 +28,12 @@ public final class SliceGroup {
   private final int slices;
   private final long batch;
   private final long selected;
-  private final CyclicBarrier barrier;
   private final INDArray[] slots;
+  // the rendezvous: a generation counter under this object's monitor (an abort is seen by a slice whether it
+  // arrives before or after it, unlike CyclicBarrier.reset)
+  private int arrived;
+  private long generation;
+  private boolean aborted;
 
   /** The membership of one thread. */
   public record Member(SliceGroup group, int index) {}
@@ -48,7 +50,6 @@ public final class SliceGroup {
     this.slices = slices;
     this.batch = batch;
     this.selected = selected;
-    this.barrier = new CyclicBarrier(slices);
     this.slots = new INDArray[slices];
   }
 
@@ -82,8 +83,9 @@ public final class SliceGroup {
   }
 
   /** Breaks the rendezvous: slices waiting in {@link #allReduceSum} fail instead of waiting for ever. */
-  public void abort() {
-    barrier.reset();
+  public synchronized void abort() {
+    aborted = true;
+    notifyAll();
   }
 
   /**
@@ -110,13 +112,28 @@ public final class SliceGroup {
     return sum;
   }
 
-  private void await() {
-    try {
-      barrier.await();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("a batch slice was interrupted", e);
-    } catch (BrokenBarrierException e) {
+  private synchronized void await() {
+    if (aborted) {
+      throw new Aborted();
+    }
+    long gen = generation;
+    if (++arrived == slices) {
+      arrived = 0;
+      generation++;
+      notifyAll();
+      return;
+    }
+    while (gen == generation && !aborted) {
+      try {
+        wait();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        aborted = true;
+        notifyAll();
+        throw new IllegalStateException("a batch slice was interrupted", e);
+      }
+    }
+    if (gen == generation) {
       throw new Aborted();
     }
   }
