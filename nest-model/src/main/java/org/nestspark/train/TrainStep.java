@@ -150,11 +150,21 @@ public final class TrainStep {
    * runs the whole batch).
    */
   public static int batchSlices(NestConfig cfg) {
+    return resolveBatchSlices(batchSlicesSetting(cfg));
+  }
+
+  /** {@code trainer.batch_slices} as written: a positive number, or 0 for {@code auto} (resolved where the step runs). */
+  public static int batchSlicesSetting(NestConfig cfg) {
     String v = cfg.config().getValue("trainer.batch_slices").unwrapped().toString().strip();
-    if ("auto".equals(v)) {
-      return org.nestspark.model.nn.Kernels.cpuBackend() ? ComputeThreads.configured() : 1;
+    return "auto".equals(v) ? 0 : Integer.parseInt(v);
+  }
+
+  /** A {@link #batchSlicesSetting} in this JVM: 0 (auto) is the compute thread count on the CPU backend, else 1. */
+  public static int resolveBatchSlices(int setting) {
+    if (setting > 0) {
+      return setting;
     }
-    return Integer.parseInt(v);
+    return org.nestspark.model.nn.Kernels.cpuBackend() ? ComputeThreads.configured() : 1;
   }
 
   /** Slices per batch (1: unsliced). */

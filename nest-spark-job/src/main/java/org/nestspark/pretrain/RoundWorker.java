@@ -159,7 +159,9 @@ final class RoundWorker implements FlatMapFunction<Iterator<RoundWorker.Task>, R
     ComputationGraph g = new ComputationGraph(ComputationGraphConfiguration.fromJson(a.configurationJson()));
     g.init();
     // dropout differs between workers and is reproducible per (worker, step)
-    TrainStep step = new TrainStep(g, a.seed() ^ (0x632BE59BD9B4E019L * (worker + 1L)), a.gradientClip());
+    // trainer.batch_slices resolved here: auto is this executor's compute threads (CPU) or 1 (GPU)
+    TrainStep step = new TrainStep(g, a.seed() ^ (0x632BE59BD9B4E019L * (worker + 1L)), a.gradientClip(),
+        TrainStep.resolveBatchSlices(a.strategy().batchSlices()));
     return new WorkerSlots.Slot(owner, worker, g, step);
   }
 

@@ -5,6 +5,7 @@ import java.util.Locale;
 
 import org.nestspark.config.NestConfig;
 import org.nestspark.train.DeltaDtype;
+import org.nestspark.train.TrainStep;
 
 /**
  * How the workers' steps are combined ({@code pretrain.strategy} and {@code pretrain.diloco.*}), read once
@@ -34,7 +35,7 @@ import org.nestspark.train.DeltaDtype;
  * @param workerSlots worker graphs an executor keeps between rounds (0 = its task slots)
  */
 public record TrainingStrategy(Kind kind, int workers, int stepsPerRound, boolean averageUpdaterState, double outerLr, double outerMomentum,
-    boolean nesterov, DeltaDtype deltaDtype, int prefetchBatches, int workerSlots) implements Serializable {
+    boolean nesterov, DeltaDtype deltaDtype, int prefetchBatches, int workerSlots, int batchSlices) implements Serializable {
 
   /** {@code pretrain.strategy}. */
   public enum Kind {
@@ -60,7 +61,8 @@ public record TrainingStrategy(Kind kind, int workers, int stepsPerRound, boolea
     int steps = kind == Kind.DILOCO ? cfg.getInt("pretrain.diloco.inner_steps") : cfg.getInt("pretrain.averaging_frequency");
     return new TrainingStrategy(kind, workers, steps, cfg.getBoolean("pretrain.average_updater_state"), cfg.getDouble("pretrain.diloco.outer_lr"),
         cfg.getDouble("pretrain.diloco.outer_momentum"), cfg.getBoolean("pretrain.diloco.nesterov"),
-        DeltaDtype.of(cfg.getString("pretrain.diloco.delta_dtype")), cfg.getInt("pretrain.prefetch_batches"), cfg.getInt("pretrain.worker_slots"));
+        DeltaDtype.of(cfg.getString("pretrain.diloco.delta_dtype")), cfg.getInt("pretrain.prefetch_batches"), cfg.getInt("pretrain.worker_slots"),
+        TrainStep.batchSlicesSetting(cfg));
   }
 
   public boolean diloco() {
