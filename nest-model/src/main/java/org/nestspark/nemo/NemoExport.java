@@ -28,6 +28,11 @@ import org.nestspark.ssl.FrozenModules;
  * otherwise computed; both equal torch's bit for bit ({@link org.nestspark.features.Windows}, {@link MelFilterbank}).
  */
 public final class NemoExport {
+  /** NeMo's key of the STFT window. */
+  public static final String WINDOW = "preprocessor.featurizer.window";
+  /** NeMo's key of the mel filterbank. */
+  public static final String FB = "preprocessor.featurizer.fb";
+
   private NemoExport() {}
 
   /**
@@ -68,17 +73,12 @@ public final class NemoExport {
     NemoArchive.write(toNemo(c, graph, modules, preprocessor), out, conf);
   }
 
-  /** NeMo's key of the STFT window. */
-  public static final String WINDOW = "preprocessor.featurizer.window";
-  /** NeMo's key of the mel filterbank. */
-  public static final String FB = "preprocessor.featurizer.fb";
-
   /** The preprocessor's window and filterbank as nest-spark computes them for a configuration (torch's values bit for bit). */
   public static Map<String, NemoTensor> preprocessorTensors(NestConfig c) {
     Map<String, NemoTensor> m = new LinkedHashMap<>();
     FilterbankFeatures f = new FilterbankFeatures(ModelConfigs.preprocessor(c));
     float[] w = f.window();
-    m.put("preprocessor.featurizer.window", NemoTensor.of("preprocessor.featurizer.window", new int[] {w.length}, w));
+    m.put(WINDOW, NemoTensor.of(WINDOW, new int[] {w.length}, w));
     MelFilterbank fb = f.filterbank();
     int nf = fb.numFilters();
     int nb = fb.numBins();
@@ -87,7 +87,7 @@ public final class NemoExport {
     for (int i = 0; i < nf; i++) {
       System.arraycopy(rows[i], 0, fbData, i * nb, nb);
     }
-    m.put("preprocessor.featurizer.fb", NemoTensor.of("preprocessor.featurizer.fb", new int[] {1, nf, nb}, fbData));
+    m.put(FB, NemoTensor.of(FB, new int[] {1, nf, nb}, fbData));
     return m;
   }
 }
