@@ -8,7 +8,8 @@ package org.nestspark.features;
  * <p>Construction reproduces librosa's arithmetic: band edges from the Slaney mel scale in float64,
  * triangle weights {@code max(0, min(lower, upper))} computed in float64 and <b>stored as float32</b>, then
  * multiplied by the Slaney area norm {@code 2 / (mel_f[i+2] − mel_f[i])} in float64 and stored as
- * float32 again. For the NEST settings the result equals the golden {@code mel_fb.npy} to within 1e-7.
+ * float32 again. For the NEST settings the result equals NeMo's {@code fb} (the golden {@code mel_fb.npy})
+ * bit for bit, including the sign of its one {@code -0.0}.
  *
  * <p>Each filter is non-zero only on a short contiguous run of FFT bins ({@link #start(int)} inclusive to
  * {@link #end(int)} exclusive); {@link #apply(double[], double[])} uses only those runs. Immutable and
@@ -115,7 +116,10 @@ public final class MelFilterbank {
       for (int k = 0; k < nBins; k++) {
         double lower = -(melF[i] - fftFreqs[k]) / fdiffLo;
         double upper = (melF[i + 2] - fftFreqs[k]) / fdiffHi;
-        float v = (float) Math.max(0.0, Math.min(lower, upper)); // stored float32 (librosa dtype)
+        // np.maximum(0, m) keeps m when m is ±0 (numpy's SIMD max returns its second operand on ties): the
+        // first filter's weight at 0 Hz is -0.0 in NeMo's fb, where Math.max(0.0, -0.0) would give +0.0
+        double m = Math.min(lower, upper);
+        float v = (float) (m < 0 ? 0.0 : m); // stored float32 (librosa dtype)
         if (slaneyNorm) {
           v = (float) ((double) v * enorm); // float64 multiply, stored float32
         }

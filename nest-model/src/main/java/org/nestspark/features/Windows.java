@@ -6,11 +6,12 @@ import java.util.Arrays;
  * The STFT windows of NeMo's {@code torch_windows} map, built with {@code periodic=False} as
  * {@code FilterbankFeatures} does (spec §1: "Hann, symmetric").
  *
- * <p>The values reproduce PyTorch's own float32 arithmetic ({@code arange} in float32, multiplied by the
- * float32-rounded step, {@code cos}, then {@code ·(−β) + α} in float32): for
- * {@code torch.hann_window(400, periodic=False)} 391 of the 400 values are bit-identical to PyTorch's and
- * the rest differ by one float32 ulp (≤ 6e-8), where PyTorch's vectorised {@code cosf} is not correctly
- * rounded. A plain float64 formula rounded once differs by up to 1.8e-7.
+ * <p>The values are PyTorch 1.13's own, bit for bit: {@code hamming_window} in {@code TensorFactories.cpp}
+ * is {@code arange(n)} in float32, {@code mul_} by the step {@code 2π/(n−1)} (the double scalar rounded to
+ * float32), {@code cos_()} (SLEEF's vectorised {@code cosf_u10}, {@link TorchCpuCos}, not a correctly rounded
+ * cosine: 9 of the 400 taps of {@code hann_window(400, periodic=False)} differ by one ulp from one), then
+ * {@code mul_(−β)} and {@code add_(α)}, each rounded to float32. A plain float64 formula rounded once differs
+ * by up to 1.8e-7.
  */
 public final class Windows {
   private Windows() {}
@@ -70,7 +71,7 @@ public final class Windows {
     float a = (float) alpha;
     for (int k = 0; k < n; k++) {
       float x = (float) k * step;
-      float c = (float) StrictMath.cos(x);
+      float c = TorchCpuCos.cos(x);
       w[k] = c * negBeta + a;
     }
     return w;
@@ -89,8 +90,8 @@ public final class Windows {
     float step = (float) (Math.PI / (n - 1));
     for (int k = 0; k < n; k++) {
       float x = (float) k * step;
-      float c4 = (float) StrictMath.cos(x * 4f) * 0.08f;
-      float c2 = (float) StrictMath.cos(x * 2f) * 0.5f;
+      float c4 = TorchCpuCos.cos(x * 4f) * 0.08f;
+      float c2 = TorchCpuCos.cos(x * 2f) * 0.5f;
       w[k] = (c4 - c2) + 0.42f;
     }
     return w;

@@ -12,9 +12,8 @@ import org.nestspark.config.NestConfig;
 import org.nestspark.features.FilterbankFeatures;
 import org.nestspark.features.MelFilterbank;
 import org.nestspark.model.NemoStateDict;
-import org.nestspark.ssl.RandomBlockMasking;
-import org.nestspark.ssl.RandomProjectionVectorQuantizer;
-import org.nestspark.ssl.SslModules;
+import org.nestspark.io.NpyArray;
+import org.nestspark.ssl.FrozenModules;
 
 /**
  * Writes a nest-spark model as a {@code .nemo} that NeMo's {@code restore_from} loads (spec §11): the
@@ -24,18 +23,30 @@ import org.nestspark.ssl.SslModules;
  * and {@code fb} (computed by {@link FilterbankFeatures}), {@code encoder.*}, {@code quantizer.codebooks}
  * (float64) and {@code quantizer.proj.weight}, {@code mask_processor.mask_embedding}, {@code decoder.*}.
  *
- * <p>The frozen tensors are taken from {@code frozen} where given (a model imported from a {@code .nemo}
- * keeps NeMo's own); otherwise they are the run's, drawn from {@code data.seed} by {@link SslModules}.
+ * <p>The quantizer and mask embedding are the model's {@link FrozenModules} (NeMo's own after an import,
+ * stored in every checkpoint). The preprocessor's window and filterbank are an archive's own where given,
+ * otherwise computed; both equal torch's bit for bit ({@link org.nestspark.features.Windows}, {@link MelFilterbank}).
  */
 public final class NemoExport {
+  /** NeMo's key of the STFT window. */
+  public static final String WINDOW = "preprocessor.featurizer.window";
+  /** NeMo's key of the mel filterbank. */
+  public static final String FB = "preprocessor.featurizer.fb";
+
   private NemoExport() {}
 
-  /** The model as a {@link NemoModel}; {@code frozen} may be empty. */
-  public static NemoModel toNemo(NestConfig c, ComputationGraph graph, Map<String, NemoTensor> frozen) {
-    Map<String, NemoTensor> own = ownFrozen(c);
+  /**
+   * The model as a {@link NemoModel}.
+   *
+   * @param modules the model's quantizer and mask embedding
+   * @param preprocessor {@code preprocessor.featurizer.window} / {@code fb} to write instead of the computed
+   *     ones (e.g. an imported archive's); may be empty, other keys are ignored
+   */
+  public static NemoModel toNemo(NestConfig c, ComputationGraph graph, FrozenModules modules, Map<String, NemoTensor> preprocessor) {
+    Map<String, NemoTensor> own = preprocessorTensors(c);
     Map<String, NemoTensor> sd = new LinkedHashMap<>();
-    for (String k : List.of("preprocessor.featurizer.window", "preprocessor.featurizer.fb")) {
-      sd.put(k, frozen.getOrDefault(k, own.get(k)));
+    for (String k : List.of(WINDOW, FB)) {
+      sd.put(k, preprocessor.getOrDefault(k, own.get(k)));
     }
     NemoStateDict g = NemoStateDict.fromGraph(graph);
     for (String k : g.keys()) {
@@ -44,8 +55,9 @@ public final class NemoExport {
       }
       sd.put(k, NemoTensor.fromNpy(k, g.get(k)));
     }
-    for (String k : List.of("quantizer.codebooks", "quantizer.proj.weight", "mask_processor.mask_embedding")) {
-      sd.put(k, frozen.getOrDefault(k, own.get(k)));
+    modules.quantizer(c); // the modules fit this configuration
+    for (Map.Entry<String, NpyArray> e : modules.tensors().entrySet()) {
+      sd.put(e.getKey(), NemoTensor.fromNpy(e.getKey(), e.getValue()));
     }
     for (String k : g.keys()) {
       if (k.startsWith("decoder.")) {
@@ -56,17 +68,17 @@ public final class NemoExport {
   }
 
   /** Writes {@link #toNemo} to a path (any Hadoop file system; temporary name, then rename). */
-  public static void write(NestConfig c, ComputationGraph graph, Map<String, NemoTensor> frozen, Path out, Configuration conf)
-      throws IOException {
-    NemoArchive.write(toNemo(c, graph, frozen), out, conf);
+  public static void write(NestConfig c, ComputationGraph graph, FrozenModules modules, Map<String, NemoTensor> preprocessor, Path out,
+      Configuration conf) throws IOException {
+    NemoArchive.write(toNemo(c, graph, modules, preprocessor), out, conf);
   }
 
-  /** The frozen tensors nest-spark itself uses for a configuration (window, filterbank, quantizer, mask embedding). */
-  public static Map<String, NemoTensor> ownFrozen(NestConfig c) {
+  /** The preprocessor's window and filterbank as nest-spark computes them for a configuration (torch's values bit for bit). */
+  public static Map<String, NemoTensor> preprocessorTensors(NestConfig c) {
     Map<String, NemoTensor> m = new LinkedHashMap<>();
     FilterbankFeatures f = new FilterbankFeatures(ModelConfigs.preprocessor(c));
     float[] w = f.window();
-    m.put("preprocessor.featurizer.window", NemoTensor.of("preprocessor.featurizer.window", new int[] {w.length}, w));
+    m.put(WINDOW, NemoTensor.of(WINDOW, new int[] {w.length}, w));
     MelFilterbank fb = f.filterbank();
     int nf = fb.numFilters();
     int nb = fb.numBins();
@@ -75,14 +87,7 @@ public final class NemoExport {
     for (int i = 0; i < nf; i++) {
       System.arraycopy(rows[i], 0, fbData, i * nb, nb);
     }
-    m.put("preprocessor.featurizer.fb", NemoTensor.of("preprocessor.featurizer.fb", new int[] {1, nf, nb}, fbData));
-    RandomProjectionVectorQuantizer q = SslModules.quantizer(c);
-    m.put("quantizer.codebooks", NemoTensor.of("quantizer.codebooks", new int[] {q.numBooks(), q.numClasses(), q.codeDim()}, q.codebooks()));
-    m.put("quantizer.proj.weight", NemoTensor.of("quantizer.proj.weight",
-        new int[] {q.numBooks() * q.codeDim(), q.featIn() * q.combineTimeSteps()}, q.projWeight()));
-    RandomBlockMasking mask = SslModules.masking(c);
-    float[] e = mask.maskEmbedding();
-    m.put("mask_processor.mask_embedding", NemoTensor.of("mask_processor.mask_embedding", new int[] {e.length}, e));
+    m.put(FB, NemoTensor.of(FB, new int[] {1, nf, nb}, fbData));
     return m;
   }
 }

@@ -12,9 +12,11 @@ import org.apache.hadoop.fs.Path;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nestspark.config.NestConfig;
 import org.nestspark.io.NestPaths;
+import org.nestspark.io.NpyArray;
 import org.nestspark.model.NemoStateDict;
 import org.nestspark.model.NemoStateDictException;
 import org.nestspark.model.NestGraph;
+import org.nestspark.ssl.FrozenModules;
 import org.nestspark.train.AdamW;
 
 /**
@@ -26,8 +28,10 @@ import org.nestspark.train.AdamW;
  * and mis-shaped keys are listed). The frozen tensors outside the graph ({@code quantizer.codebooks},
  * {@code quantizer.proj.weight}, {@code mask_processor.mask_embedding},
  * {@code preprocessor.featurizer.window} / {@code fb}) are checked against the configuration's shapes and
- * kept in {@link Imported#frozen()} (NeMo draws the quantizer and mask embedding from torch's RNG, so they
- * cannot be recomputed; {@link NemoExport} writes them back unchanged).
+ * kept in {@link Imported#frozen()}; the quantizer and mask embedding become the model's
+ * {@link Imported#frozenModules()} (NeMo draws them from torch's RNG, so they cannot be recomputed: a
+ * checkpoint of the import keeps them, training continues against NeMo's codebook, and {@link NemoExport}
+ * writes them back unchanged).
  *
  * <p>The graph gets NEST's AdamW updater from the imported {@code model.optim} (fresh state), so a
  * checkpoint written from it can continue pretraining.
@@ -40,13 +44,17 @@ public final class NemoImport {
    *
    * @param config nest-spark's configuration (model keys from the archive, then the user's overrides)
    * @param graph the graph with every NeMo tensor loaded
-   * @param frozen the NeMo tensors that live outside the graph, by NeMo key, in saved order
-   * @param notes NeMo settings that were ignored (data-loading options and the like)
+   * @param frozen the NeMo tensors that live outside the graph, by NeMo key, in saved order (empty for a checkpoint)
+   * @param notes NeMo settings that were ignored (data-loading options and the like), frozen modules drawn from the seed
+   * @param frozenModules the model's quantizer and mask embedding: the archive's (or checkpoint's) own; any it
+   *     lacks drawn from {@code data.seed} (and noted)
    */
-  public record Imported(NestConfig config, ComputationGraph graph, Map<String, NemoTensor> frozen, List<String> notes) {
+  public record Imported(NestConfig config, ComputationGraph graph, Map<String, NemoTensor> frozen, List<String> notes,
+      FrozenModules frozenModules) {
     public Imported {
       frozen = Collections.unmodifiableMap(new LinkedHashMap<>(frozen));
       notes = List.copyOf(notes);
+      java.util.Objects.requireNonNull(frozenModules, "frozenModules");
     }
   }
 
@@ -66,13 +74,17 @@ public final class NemoImport {
    */
   public static Imported read(Path path, Configuration conf, List<String> configFiles, List<String> overrides) throws IOException {
     NemoModel m = NemoArchive.read(path, conf);
-    return of(m, NestPaths.display(path) + ": " + NemoArchive.CONFIG_MEMBER, configFiles, overrides, conf);
+    return of(m, NestPaths.display(path), configFiles, overrides, conf);
   }
 
-  /** Imports an archive already read. */
-  public static Imported of(NemoModel m, String where, List<String> configFiles, List<String> overrides, Configuration conf) {
+  /**
+   * Imports an archive already read.
+   *
+   * @param source the archive's name in messages and in {@link FrozenModules#origin()}
+   */
+  public static Imported of(NemoModel m, String source, List<String> configFiles, List<String> overrides, Configuration conf) {
     List<String> notes = new ArrayList<>();
-    NestConfig c = NemoConfigs.load(m, where, configFiles, overrides, conf, notes);
+    NestConfig c = NemoConfigs.load(m, source + ": " + NemoArchive.CONFIG_MEMBER, configFiles, overrides, conf, notes);
     ComputationGraph graph = NestGraph.build(c, AdamW.fromConfig(c));
     NemoStateDict sd = new NemoStateDict();
     for (Map.Entry<String, NemoTensor> e : m.stateDict().entrySet()) {
@@ -96,12 +108,24 @@ public final class NemoImport {
     if (!problems.isEmpty()) {
       throw new NemoStateDictException(problems);
     }
+    Map<String, NpyArray> modules = new LinkedHashMap<>();
     for (String k : expected.keySet()) {
       if (!frozen.containsKey(k)) {
-        notes.add("no " + k + " in the archive; an export will write nest-spark's own (seeded by data.seed)");
+        notes.add("no " + k + " in the archive; " + (FrozenModules.KEYS.contains(k) ? "the model's is " + FrozenModules.drawnOrigin(c)
+            : "nest-spark computes it (bit for bit as torch does)"));
+      } else if (FrozenModules.KEYS.contains(k)) {
+        modules.put(k, frozen.get(k).toNpy());
       }
     }
-    return new Imported(c, graph, frozen, notes);
+    FrozenModules fm;
+    if (modules.size() == FrozenModules.KEYS.size()) {
+      fm = FrozenModules.of(c, modules, null, source);
+    } else if (modules.isEmpty()) {
+      fm = FrozenModules.drawn(c);
+    } else {
+      fm = FrozenModules.of(c, modules, FrozenModules.drawn(c), source + " (the missing ones " + FrozenModules.drawnOrigin(c) + ")");
+    }
+    return new Imported(c, graph, frozen, notes, fm);
   }
 
   /** NeMo key → shape of every frozen tensor outside the graph, for a configuration (spec §11). */
@@ -110,11 +134,7 @@ public final class NemoImport {
     int win = (int) Math.round(c.getDouble("model.preprocessor.window_size") * c.getInt("model.preprocessor.sample_rate"));
     m.put("preprocessor.featurizer.window", new int[] {win});
     m.put("preprocessor.featurizer.fb", new int[] {1, c.getInt("model.preprocessor.features"), c.getInt("model.preprocessor.n_fft") / 2 + 1});
-    m.put("quantizer.codebooks", new int[] {c.getInt("model.quantizer.num_books"), c.getInt("model.quantizer.num_classes"),
-        c.getInt("model.quantizer.code_dim")});
-    m.put("quantizer.proj.weight", new int[] {c.getInt("model.quantizer.num_books") * c.getInt("model.quantizer.code_dim"),
-        c.getInt("model.quantizer.feat_in") * c.getInt("model.quantizer.combine_time_steps")});
-    m.put("mask_processor.mask_embedding", new int[] {c.getInt("model.masking.feat_in")});
+    m.putAll(FrozenModules.shapes(c));
     return m;
   }
 }

@@ -21,6 +21,7 @@ import org.nestspark.config.NestConfig;
 import org.nestspark.config.NestConfigException;
 import org.nestspark.io.NestPaths;
 import org.nestspark.model.NestGraph;
+import org.nestspark.ssl.FrozenModules;
 import org.nestspark.train.Checkpoint;
 import org.nestspark.train.CheckpointException;
 import org.nestspark.train.CheckpointIO;
@@ -80,7 +81,9 @@ public final class NestModels {
       throw new NestConfigException(path + ": the checkpoint's graph has " + NestGraph.numLayers(g) + " layers but model.encoder.n_layers is "
           + c.getInt("model.encoder.n_layers") + " (model settings cannot be overridden for a trained model)");
     }
-    return new NemoImport.Imported(c, g, Map.of(), List.of());
+    List<String> notes = new ArrayList<>();
+    FrozenModules frozen = ckpt.frozenModules(c, w -> notes.add(path + ": " + w));
+    return new NemoImport.Imported(c, g, Map.of(), notes, frozen);
   }
 
   /** {@code key=value} overrides of every {@code model.*} leaf and {@code data.seed} of a rendered configuration. */
@@ -104,10 +107,10 @@ public final class NestModels {
     return out;
   }
 
-  /** A fresh checkpoint (step 0, fresh updater state) of a model, e.g. one imported from a {@code .nemo}. */
+  /** A fresh checkpoint (step 0, fresh updater state) of a model, e.g. one imported from a {@code .nemo}, with its frozen modules. */
   public static Checkpoint checkpointOf(NemoImport.Imported m) {
     NestConfig c = m.config();
     return new Checkpoint(m.graph(), m.graph().getIterationCount(), m.graph().getEpochCount(), "0", c.getLong("data.seed"),
-        TrainStep.Counters.ZERO, c.render(), Provenance.capture(c, Map.of()));
+        TrainStep.Counters.ZERO, c.render(), Provenance.capture(c, Map.of()), m.frozenModules());
   }
 }

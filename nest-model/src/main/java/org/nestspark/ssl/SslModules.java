@@ -12,11 +12,11 @@ import org.nestspark.features.FilterbankFeatures;
 import org.nestspark.manifest.ManifestEntry;
 
 /**
- * The frozen, non-graph modules of one NEST model (spec §4, §5) as a run builds them from its configuration.
- * NeMo draws the quantizer's projection and codebooks and the mask embedding from torch's RNG at model
- * construction and saves them in the state dict; nest-spark draws them from {@code data.seed} so that every
- * executor, a resumed run and an exported {@code .nemo} see the same ones without shipping them:
- * the quantizer from {@link #quantizerSeed}, the mask embedding from {@link #maskEmbeddingSeed}.
+ * The non-graph modules of one NEST model (spec §4, §5) and the batch builders made of them. NeMo draws the
+ * quantizer's projection and codebooks and the mask embedding from torch's RNG at model construction and
+ * saves them in the state dict; a new nest-spark run draws its own from {@code data.seed} (the quantizer from
+ * {@link #quantizerSeed}, the mask embedding from {@link #maskEmbeddingSeed}; {@link FrozenModules#drawn}),
+ * and from then on they travel with the model ({@link FrozenModules}: checkpoints, imports, exports).
  */
 public final class SslModules {
   private SslModules() {}
@@ -31,19 +31,20 @@ public final class SslModules {
     return c.getLong("data.seed") + 1;
   }
 
-  /** The quantizer of a run configured by {@code c}. */
+  /** The quantizer a new run configured by {@code c} draws. */
   public static RandomProjectionVectorQuantizer quantizer(NestConfig c) {
     return RandomProjectionVectorQuantizer.fromConfig(c, quantizerSeed(c));
   }
 
-  /** The block masking (with its embedding) of a run configured by {@code c}. */
+  /** The block masking (with the embedding) a new run configured by {@code c} draws. */
   public static RandomBlockMasking masking(NestConfig c) {
     return RandomBlockMasking.fromConfig(c, maskEmbeddingSeed(c));
   }
 
-  /** Features → tokens → masks → selection for {@code c}. */
-  public static NestBatchPipeline pipeline(NestConfig c) {
-    return new NestBatchPipeline(new FilterbankFeatures(ModelConfigs.preprocessor(c)), quantizer(c), masking(c), TokenSelection.fromConfig(c));
+  /** Features → tokens → masks → selection for {@code c}, with the model's frozen modules. */
+  public static NestBatchPipeline pipeline(NestConfig c, FrozenModules frozen) {
+    return new NestBatchPipeline(new FilterbankFeatures(ModelConfigs.preprocessor(c)), frozen.quantizer(c), frozen.masking(c),
+        TokenSelection.fromConfig(c));
   }
 
   /**
@@ -51,10 +52,12 @@ public final class SslModules {
    *
    * @param dataset {@code model.train_ds} or {@code model.validation_ds}
    * @param noise the noise corpus entries (empty: no noise)
+   * @param frozen the model's quantizer and mask embedding
    */
-  public static NestBatchBuilder batchBuilder(NestConfig c, String dataset, List<ManifestEntry> noise, Configuration hadoopConf) {
+  public static NestBatchBuilder batchBuilder(NestConfig c, String dataset, List<ManifestEntry> noise, Configuration hadoopConf,
+      FrozenModules frozen) {
     int sr = c.getInt("model.sample_rate");
-    return new NestBatchBuilder(pipeline(c), MultiSpeakerNoiseAugmentation.fromConfig(c, dataset + ".batch_augmentor"),
+    return new NestBatchBuilder(pipeline(c, frozen), MultiSpeakerNoiseAugmentation.fromConfig(c, dataset + ".batch_augmentor"),
         NoiseSampler.withAudio(noise, sr, hadoopConf), ModelConfigs.padding(c, dataset), UtteranceLoader.fromConfig(c));
   }
 }

@@ -3,6 +3,7 @@ package org.nestspark.train;
 import java.io.IOException;
 import java.util.Map;
 import java.util.Objects;
+import java.util.function.Consumer;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -10,12 +11,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nestspark.config.NestConfig;
+import org.nestspark.ssl.FrozenModules;
 
 /**
  * Everything needed to continue a pretraining run exactly where it stopped (written and read by
  * {@link CheckpointIO}): the graph with its updater state (Adam m, v; iteration and epoch counts live in its
  * configuration), the step and epoch, the data layer's position, the RNG seed, the {@link TrainStep}
- * counters, the resolved configuration text and the {@link Provenance}.
+ * counters, the resolved configuration text, the {@link Provenance} and the model's frozen modules (quantizer
+ * and mask embedding, {@link FrozenModules}: the targets the decoder learns to predict).
  *
  * <p><b>RNG state.</b> {@link TrainStep} reseeds ND4J's RNG before every step from {@code (seed, iteration)},
  * so the seed and the step are the complete RNG state of the training loop; the data layer keeps its own
@@ -30,9 +33,11 @@ import org.nestspark.config.NestConfig;
  * @param counters the {@link TrainStep} counters
  * @param config the resolved configuration, {@link NestConfig#render()}
  * @param provenance versions, hashes and time of writing
+ * @param frozen the quantizer and mask embedding; null only for a checkpoint read from a schema-1 file, which
+ *     does not hold them (see {@link #frozenModules})
  */
 public record Checkpoint(ComputationGraph model, long step, long epoch, String dataPosition, long seed, TrainStep.Counters counters,
-    String config, Provenance provenance) {
+    String config, Provenance provenance, FrozenModules frozen) {
   private static final ObjectMapper JSON = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
   public Checkpoint {
@@ -53,11 +58,28 @@ public record Checkpoint(ComputationGraph model, long step, long epoch, String d
    * @param dataPosition the data layer's position as JSON text
    * @param config the resolved configuration
    * @param manifestSha256 manifest → SHA-256, as the data layer computed them
+   * @param frozen the run's quantizer and mask embedding
    */
-  public static Checkpoint of(TrainStep trainStep, String dataPosition, NestConfig config, Map<String, String> manifestSha256) {
+  public static Checkpoint of(TrainStep trainStep, String dataPosition, NestConfig config, Map<String, String> manifestSha256,
+      FrozenModules frozen) {
     ComputationGraph g = trainStep.graph();
     return new Checkpoint(g, g.getIterationCount(), g.getEpochCount(), dataPosition, trainStep.seed(), trainStep.counters(), config.render(),
-        Provenance.capture(config, manifestSha256));
+        Provenance.capture(config, manifestSha256), Objects.requireNonNull(frozen, "frozen"));
+  }
+
+  /**
+   * The model's frozen modules: the stored ones, or, for a schema-1 checkpoint (written before checkpoints
+   * held them), the ones a run configured by {@code c} draws from {@code data.seed}, reported to
+   * {@code warnings} by name (a model trained on other codebooks predicts tokens of a codebook it never saw).
+   */
+  public FrozenModules frozenModules(NestConfig c, Consumer<String> warnings) {
+    if (frozen != null) {
+      return frozen;
+    }
+    FrozenModules drawn = FrozenModules.drawn(c);
+    warnings.accept("this checkpoint (schema 1) holds no quantizer or mask embedding: " + String.join(", ", FrozenModules.KEYS) + " were "
+        + drawn.origin() + ", not the ones its model was trained with");
+    return drawn;
   }
 
   /** The data position as a number (when the data layer stored one). */

@@ -46,6 +46,9 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.util.ModelSerializer;
 import org.nestspark.io.AtomicFiles;
 import org.nestspark.io.NestPaths;
+import org.nestspark.io.Npy;
+import org.nestspark.io.NpyArray;
+import org.nestspark.ssl.FrozenModules;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -61,13 +64,21 @@ import org.slf4j.LoggerFactory;
  *       {@code schema_version}, {@code step}, {@code epoch}, {@code data_position} (any JSON value),
  *       {@code rng} {@code {seed, scheme}}, {@code counters} {@code {steps_done, skipped_empty,
  *       skipped_non_finite}}, {@code provenance} {@code {nest_spark_version, dl4j_version, java_version,
- *       config_sha256, manifest_sha256 {name: hex}, created_at}}.</li>
+ *       config_sha256, manifest_sha256 {name: hex}, created_at}}, {@code frozen_modules {origin}}.</li>
  *   <li>{@value #ENTRY_CONFIG}: the resolved configuration, {@code NestConfig.render()} (HOCON, UTF-8).</li>
  *   <li>{@value #ENTRY_MODEL}: DL4J {@code ModelSerializer} output of the ComputationGraph with its updater
  *       state (deflate level 0: it is compressed already).</li>
+ *   <li>{@code frozen/quantizer.codebooks.npy} ({@code <f8}, {@code (H, C, D)}), {@code frozen/quantizer.proj.weight.npy}
+ *       ({@code <f4}, {@code (H·D, F·combine)}), {@code frozen/mask_processor.mask_embedding.npy} ({@code <f4},
+ *       {@code (F)}): the model's frozen modules ({@link FrozenModules}) under NeMo's state-dict keys, as NeMo
+ *       holds them; {@code checkpoint.json}'s {@code frozen_modules.origin} says where they come from.</li>
  *   <li>{@value #ENTRY_CHECKSUMS}: one line {@code <sha256 hex>  <entry name>} per entry above, in order
  *       ({@code sha256sum} format).</li>
  * </ol>
+ *
+ * <p><b>Schema 1</b> (before the frozen modules were stored: no {@code frozen/} entries, no
+ * {@code frozen_modules}) still loads, with {@link Checkpoint#frozen()} null and a warning;
+ * {@link Checkpoint#frozenModules} then draws them from {@code data.seed} and says so.
  *
  * <p><b>Verification on load.</b> The zip must be complete (its end record ends the file — checkpoints
  * carry no zip comment, and a truncated checkpoint could otherwise expose the end record of the embedded
@@ -81,13 +92,22 @@ public final class CheckpointIO {
   private static final Logger LOG = LoggerFactory.getLogger(CheckpointIO.class);
 
   public static final String FORMAT = "nest-spark-checkpoint";
-  public static final int SCHEMA_VERSION = 1;
+  public static final int SCHEMA_VERSION = 2;
+  /** The oldest schema this version reads. */
+  public static final int OLDEST_SCHEMA_VERSION = 1;
   public static final String ENTRY_METADATA = "checkpoint.json";
   public static final String ENTRY_CONFIG = "config.conf";
   public static final String ENTRY_MODEL = "model.zip";
   public static final String ENTRY_CHECKSUMS = "SHA256SUMS";
+  /** Folder of the frozen modules' entries ({@code frozen/<NeMo key>.npy}). */
+  public static final String FROZEN_PREFIX = "frozen/";
+  /** The frozen modules' entries, in file order. */
+  public static final List<String> FROZEN_ENTRIES = FrozenModules.KEYS.stream().map(k -> FROZEN_PREFIX + k + ".npy").toList();
   /** The entries in file order. */
-  public static final List<String> ENTRIES = List.of(ENTRY_METADATA, ENTRY_CONFIG, ENTRY_MODEL, ENTRY_CHECKSUMS);
+  public static final List<String> ENTRIES = List.of(ENTRY_METADATA, ENTRY_CONFIG, ENTRY_MODEL, FROZEN_ENTRIES.get(0), FROZEN_ENTRIES.get(1),
+      FROZEN_ENTRIES.get(2), ENTRY_CHECKSUMS);
+  /** The entries of a schema-1 checkpoint, in file order. */
+  public static final List<String> ENTRIES_SCHEMA_1 = List.of(ENTRY_METADATA, ENTRY_CONFIG, ENTRY_MODEL, ENTRY_CHECKSUMS);
   /** How the RNG is driven, recorded in {@code rng.scheme}. */
   public static final String RNG_SCHEME = "nd4j-reseeded-per-step:splitmix64(seed,iteration)";
 
@@ -136,6 +156,9 @@ public final class CheckpointIO {
 
   /** The zip content of a checkpoint (see the class description), written to {@code out} (not closed). */
   public static void writeZip(OutputStream out, Checkpoint ckpt) throws IOException {
+    if (ckpt.frozen() == null) {
+      throw new IllegalArgumentException("a checkpoint without its frozen modules (quantizer, mask embedding) cannot be written");
+    }
     ZipOutputStream zip = new ZipOutputStream(out, StandardCharsets.UTF_8);
     Map<String, String> sums = new LinkedHashMap<>();
     sums.put(ENTRY_METADATA, putEntry(zip, ENTRY_METADATA, metadata(ckpt)));
@@ -150,6 +173,12 @@ public final class CheckpointIO {
     zip.closeEntry();
     zip.setLevel(Deflater.DEFAULT_COMPRESSION);
     sums.put(ENTRY_MODEL, HexFormat.of().formatHex(md.digest()));
+    Map<String, NpyArray> frozen = ckpt.frozen().tensors();
+    for (int i = 0; i < FrozenModules.KEYS.size(); i++) {
+      ByteArrayOutputStream npy = new ByteArrayOutputStream();
+      Npy.write(npy, frozen.get(FrozenModules.KEYS.get(i)));
+      sums.put(FROZEN_ENTRIES.get(i), putEntry(zip, FROZEN_ENTRIES.get(i), npy.toByteArray()));
+    }
 
     StringBuilder sb = new StringBuilder();
     for (Map.Entry<String, String> e : sums.entrySet()) {
@@ -192,6 +221,7 @@ public final class CheckpointIO {
       manifests.put(e.getKey(), e.getValue());
     }
     prov.put("created_at", p.createdAt());
+    root.putObject("frozen_modules").put("origin", c.frozen().origin());
     return JSON.writeValueAsBytes(root);
   }
 
@@ -237,13 +267,14 @@ public final class CheckpointIO {
       for (Enumeration<? extends ZipEntry> en = zip.entries(); en.hasMoreElements();) {
         ZipEntry e = en.nextElement();
         if (!ENTRIES.contains(e.getName())) {
-          throw new CheckpointException(shown, "unexpected entry '" + e.getName() + "': damaged, or not a nest-spark checkpoint of schema " + SCHEMA_VERSION);
+          throw new CheckpointException(shown, "unexpected entry '" + e.getName() + "': damaged, or not a nest-spark checkpoint of schema "
+              + OLDEST_SCHEMA_VERSION + " to " + SCHEMA_VERSION);
         }
         if (entries.put(e.getName(), e) != null) {
           throw new CheckpointException(shown, "entry '" + e.getName() + "' occurs twice");
         }
       }
-      for (String name : ENTRIES) {
+      for (String name : ENTRIES_SCHEMA_1) {
         if (!entries.containsKey(name)) {
           throw new CheckpointException(shown, "incomplete: no entry '" + name + "'");
         }
@@ -256,6 +287,36 @@ public final class CheckpointIO {
       verify(shown, ENTRY_MODEL, sums, digestOf(zip, entries.get(ENTRY_MODEL), shown));
 
       JsonNode meta = parseMetadata(metadata, shown);
+      int schema = meta.get("schema_version").asInt();
+      FrozenModules frozen = null;
+      if (schema == 1) {
+        for (String name : FROZEN_ENTRIES) {
+          if (entries.containsKey(name)) {
+            throw new CheckpointException(shown, "unexpected entry '" + name + "' in a checkpoint of schema 1: damaged");
+          }
+        }
+        LOG.warn("{}: checkpoint of schema 1 holds no quantizer or mask embedding; they will be drawn from data.seed", shown);
+      } else {
+        Map<String, NpyArray> tensors = new LinkedHashMap<>();
+        for (int i = 0; i < FROZEN_ENTRIES.size(); i++) {
+          String name = FROZEN_ENTRIES.get(i);
+          if (!entries.containsKey(name)) {
+            throw new CheckpointException(shown, "incomplete: no entry '" + name + "'");
+          }
+          byte[] npy = readSmall(zip, entries.get(name), shown);
+          verify(shown, name, sums, sha256().digest(npy));
+          try {
+            tensors.put(FrozenModules.KEYS.get(i), Npy.read(new java.io.ByteArrayInputStream(npy)));
+          } catch (IOException e) {
+            throw new CheckpointException(shown, name + " is not a valid .npy: " + e.getMessage(), e);
+          }
+        }
+        try {
+          frozen = FrozenModules.of(tensors, meta.get("frozen_modules").get("origin").asText());
+        } catch (IllegalArgumentException e) {
+          throw new CheckpointException(shown, e.getMessage(), e);
+        }
+      }
       ComputationGraph model;
       try (InputStream in = zip.getInputStream(entries.get(ENTRY_MODEL))) {
         model = ModelSerializer.restoreComputationGraph(in, true);
@@ -280,7 +341,7 @@ public final class CheckpointIO {
       TrainStep.Counters counters = new TrainStep.Counters(c.get("steps_done").asLong(), c.get("skipped_empty").asLong(),
           c.get("skipped_non_finite").asLong());
       return new Checkpoint(model, step, epoch, JSON.writeValueAsString(meta.get("data_position")), meta.get("rng").get("seed").asLong(),
-          counters, new String(config, StandardCharsets.UTF_8), prov);
+          counters, new String(config, StandardCharsets.UTF_8), prov, frozen);
     } catch (CheckpointException e) {
       throw e;
     } catch (IOException | RuntimeException e) {
@@ -374,8 +435,12 @@ public final class CheckpointIO {
       throw new CheckpointException(shown, ENTRY_METADATA + ": format is not '" + FORMAT + "'");
     }
     int version = meta.path("schema_version").asInt(-1);
-    if (version != SCHEMA_VERSION) {
-      throw new CheckpointException(shown, "schema version " + version + " is not supported (this nest-spark reads version " + SCHEMA_VERSION + ")");
+    if (version < OLDEST_SCHEMA_VERSION || version > SCHEMA_VERSION) {
+      throw new CheckpointException(shown, "schema version " + version + " is not supported (this nest-spark reads versions "
+          + OLDEST_SCHEMA_VERSION + " to " + SCHEMA_VERSION + ")");
+    }
+    if (version >= 2 && meta.path("frozen_modules").path("origin").isMissingNode()) {
+      throw new CheckpointException(shown, ENTRY_METADATA + ": missing 'frozen_modules.origin'");
     }
     String[][] required = {
       {"step"}, {"epoch"}, {"data_position"}, {"rng", "seed"}, {"counters", "steps_done"}, {"counters", "skipped_empty"},

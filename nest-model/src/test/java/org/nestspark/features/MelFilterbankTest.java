@@ -23,13 +23,15 @@ class MelFilterbankTest {
       for (int k = 0; k < 257; k++) {
         float w = want[i * 257 + k];
         max = Math.max(max, Math.abs(fb.weight(i, k) - w));
-        if (fb.weight(i, k) == w) {
+        if (Float.floatToRawIntBits(fb.weight(i, k)) == Float.floatToRawIntBits(w)) {
           bitExact++;
         }
       }
     }
-    System.out.printf("mel filterbank: max abs diff %.3g, %d of %d values equal%n", max, bitExact, 80 * 257);
-    assertTrue(max <= 1e-7, "max abs diff " + max);
+    System.out.printf("mel filterbank: max abs diff %.3g, %d of %d values bit-identical%n", max, bitExact, 80 * 257);
+    assertEquals(0.0, max, "max abs diff " + max);
+    assertEquals(80 * 257, bitExact, "every value bit for bit, the sign of NeMo's one -0.0 (filter 0, 0 Hz) included");
+    assertEquals(Float.floatToRawIntBits(-0f), Float.floatToRawIntBits(fb.weight(0, 0)));
   }
 
   @Test

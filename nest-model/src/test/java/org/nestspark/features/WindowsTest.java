@@ -10,21 +10,28 @@ import org.nestspark.io.NpyArray;
 
 class WindowsTest {
   @Test
-  void hannMatchesTorchWindow() {
+  void hannIsTorchsWindowBitForBit() {
     NpyArray g = Golden.npy("window.npy");
     assertArrayEquals(new int[] {400}, g.shape());
-    float[] want = g.floatData();
-    float[] w = Windows.hann(400);
-    double max = Golden.maxAbsDiff(w, want);
-    int equal = 0;
-    for (int i = 0; i < 400; i++) {
-      equal += w[i] == want[i] ? 1 : 0;
-    }
-    System.out.printf("hann window: max abs diff %.3g, %d of 400 bit-identical%n", max, equal);
-    assertTrue(max <= 1e-7, "max abs diff " + max);
-    assertTrue(equal >= 380, "bit-identical " + equal);
+    assertBits(g.floatData(), Windows.hann(400), "NeMo's preprocessor window");
     // the featurizer uses this window
-    assertArrayEquals(w, new FilterbankFeatures().window());
+    assertArrayEquals(Windows.hann(400), new FilterbankFeatures().window());
+  }
+
+  @Test
+  void everyTorchWindowBitForBit() {
+    for (int n : new int[] {200, 320, 400, 512, 1024}) {
+      assertBits(TorchCpuCosTest.torchNpy("window_hann_" + n + ".npy"), Windows.hann(n), "hann " + n);
+      assertBits(TorchCpuCosTest.torchNpy("window_hamming_" + n + ".npy"), Windows.hamming(n), "hamming " + n);
+      assertBits(TorchCpuCosTest.torchNpy("window_blackman_" + n + ".npy"), Windows.blackman(n), "blackman " + n);
+    }
+  }
+
+  private static void assertBits(float[] want, float[] got, String what) {
+    assertEquals(want.length, got.length, what);
+    for (int i = 0; i < want.length; i++) {
+      assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(got[i]), what + " tap " + i + ": " + got[i] + ", torch " + want[i]);
+    }
   }
 
   @Test

@@ -16,6 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.nestspark.config.NestConfig;
 import org.nestspark.config.NestConfigException;
 import org.nestspark.model.NestGraph;
+import org.nestspark.ssl.FrozenModules;
 
 /**
  * {@link NemoExport} (spec §11): a nest-spark model written as a {@code .nemo} in NeMo's layout and read
@@ -36,7 +37,7 @@ class NemoExportTest {
   void goldenArchiveImportedAndExportedKeepsEveryTensor() throws Exception {
     NemoModel golden = NemoArchive.read(new ByteArrayInputStream(NemoGolden.gzipArchive()), "tiny_gz.nemo");
     NemoImport.Imported imp = NemoImport.of(golden, "tiny_gz.nemo", List.of(), List.of(), CONF);
-    NemoModel exported = roundTrip(NemoExport.toNemo(imp.config(), imp.graph(), imp.frozen()));
+    NemoModel exported = roundTrip(NemoExport.toNemo(imp.config(), imp.graph(), imp.frozenModules(), imp.frozen()));
     assertEquals(List.copyOf(golden.stateDict().keySet()), List.copyOf(exported.stateDict().keySet()));
     for (String k : golden.stateDict().keySet()) {
       assertTrue(golden.tensor(k).sameValues(exported.tensor(k)), k);
@@ -71,16 +72,19 @@ class NemoExportTest {
     ComputationGraph graph = NestGraph.build(c);
     // non-trivial values everywhere
     graph.params().addi(org.nd4j.linalg.factory.Nd4j.rand(graph.params().shape()).muli(0.01));
-    NemoModel first = roundTrip(NemoExport.toNemo(c, graph, Map.of()));
+    NemoModel first = roundTrip(NemoExport.toNemo(c, graph, FrozenModules.drawn(c), Map.of()));
     NemoImport.Imported imp = NemoImport.of(first, "exported.nemo", List.of(), List.of(), CONF);
     assertEquals(modelJson(c), modelJson(imp.config()));
     assertEquals(7L, imp.config().getLong("data.seed"));
     assertEquals(graph.params(), imp.graph().params());
-    assertEquals(NemoExport.ownFrozen(c).keySet(), imp.frozen().keySet());
-    for (Map.Entry<String, NemoTensor> t : NemoExport.ownFrozen(c).entrySet()) {
+    assertEquals(NemoImport.frozenShapes(c).keySet(), imp.frozen().keySet());
+    for (Map.Entry<String, NemoTensor> t : NemoExport.preprocessorTensors(c).entrySet()) {
       assertTrue(t.getValue().sameValues(imp.frozen().get(t.getKey())), t.getKey());
     }
-    NemoModel second = roundTrip(NemoExport.toNemo(imp.config(), imp.graph(), imp.frozen()));
+    assertTrue(FrozenModules.drawn(c).sameValues(imp.frozenModules()), "the drawn modules come back as the model's own");
+    assertEquals("exported.nemo", imp.frozenModules().origin());
+    // exported again without the archive's window and filterbank: the computed ones are the same bits
+    NemoModel second = roundTrip(NemoExport.toNemo(imp.config(), imp.graph(), imp.frozenModules(), Map.of()));
     assertEquals(List.copyOf(first.stateDict().keySet()), List.copyOf(second.stateDict().keySet()));
     for (String k : first.stateDict().keySet()) {
       assertTrue(first.tensor(k).sameValues(second.tensor(k)), k);

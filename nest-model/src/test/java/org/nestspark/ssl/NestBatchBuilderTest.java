@@ -90,19 +90,19 @@ class NestBatchBuilderTest {
         new ManifestEntry("m.json", 2, 1, new java.io.File(stereo).toURI(), stereo, null, 0, "{}"));
     String tiny = SAMPLE.getParent().getParent().resolve("conf/nest-tiny.conf").toString();
     NestConfig noResample = NestConfig.load(List.of(tiny), List.of("data.resample=false"), conf);
-    NestBatchBuilder.Result refused = SslModules.batchBuilder(noResample, "model.train_ds", List.of(), conf).build(entries, conf, true, 7);
+    NestBatchBuilder.Result refused = SslModules.batchBuilder(noResample, "model.train_ds", List.of(), conf, FrozenModules.drawn(noResample)).build(entries, conf, true, 7);
     assertNull(refused.batch());
     assertEquals(2, refused.skipped().size(), refused.skipped().toString());
     assertTrue(refused.skipped().get(0).startsWith("m.json:1: ") && refused.skipped().get(0).contains("8000 Hz, expected 16000 Hz (data.resample=false)"),
         refused.skipped().toString());
     NestConfig noDownmix = NestConfig.load(List.of(tiny), List.of("data.downmix=false"), conf);
-    NestBatchBuilder.Result mono = SslModules.batchBuilder(noDownmix, "model.train_ds", List.of(), conf).build(entries, conf, true, 7);
+    NestBatchBuilder.Result mono = SslModules.batchBuilder(noDownmix, "model.train_ds", List.of(), conf, FrozenModules.drawn(noDownmix)).build(entries, conf, true, 7);
     assertEquals(1, mono.skipped().size(), mono.skipped().toString());
     assertTrue(mono.skipped().get(0).startsWith("m.json:2: ") && mono.skipped().get(0).contains("expected mono (data.downmix=false)"),
         mono.skipped().toString());
     assertEquals(1, mono.batch().batchSize());
     NestConfig lenient = NestConfig.load(List.of(tiny), List.of(), conf);
-    NestBatchBuilder.Result built = SslModules.batchBuilder(lenient, "model.train_ds", List.of(), conf).build(entries, conf, true, 7);
+    NestBatchBuilder.Result built = SslModules.batchBuilder(lenient, "model.train_ds", List.of(), conf, FrozenModules.drawn(lenient)).build(entries, conf, true, 7);
     assertNotNull(built.batch());
     assertEquals(List.of(), built.skipped());
   }

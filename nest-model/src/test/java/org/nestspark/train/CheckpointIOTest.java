@@ -3,6 +3,7 @@ package org.nestspark.train;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -44,11 +45,16 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nestspark.config.NestConfig;
+import org.nestspark.io.Npy;
+import org.nestspark.io.NpyArray;
+import org.nestspark.io.NpyDtype;
+import org.nestspark.ssl.FrozenModules;
 
 /** {@link CheckpointIO}: round trip, pinned layout, rejection of bad files, listing, exact resume. */
 class CheckpointIOTest {
   private static final Configuration CONF = new Configuration(false);
   private static final NestConfig CFG = NestConfig.defaults();
+  private static final FrozenModules FROZEN = FrozenModules.drawn(CFG);
 
   @TempDir
   java.nio.file.Path tmp;
@@ -72,7 +78,7 @@ class CheckpointIOTest {
   }
 
   private static Checkpoint checkpoint(TrainStep t, String position) {
-    return Checkpoint.of(t, position, CFG, Map.of("train.json", "ab".repeat(32), "noise.json", "cd".repeat(32)));
+    return Checkpoint.of(t, position, CFG, Map.of("train.json", "ab".repeat(32), "noise.json", "cd".repeat(32)), FROZEN);
   }
 
   private static byte[] bytes(Checkpoint c) throws IOException {
@@ -147,7 +153,7 @@ class CheckpointIOTest {
     assertArrayEquals(TestGraphs.flat(t.graph().getUpdater().getStateViewArray()), TestGraphs.flat(back.model().getUpdater().getStateViewArray()));
     assertEquals(t.graph().getConfiguration().toJson(), back.model().getConfiguration().toJson());
     assertEquals("12", Checkpoint.normaliseJson(" 12 "));
-    assertEquals(1234L, new Checkpoint(back.model(), 3, 0, "1234", 1, TrainStep.Counters.ZERO, "x", back.provenance()).dataPositionAsLong());
+    assertEquals(1234L, new Checkpoint(back.model(), 3, 0, "1234", 1, TrainStep.Counters.ZERO, "x", back.provenance(), FROZEN).dataPositionAsLong());
     assertThrows(IllegalArgumentException.class, () -> Checkpoint.normaliseJson("{not json"));
     assertThrows(IllegalArgumentException.class, () -> Checkpoint.normaliseJson("1 2"));
   }
@@ -156,15 +162,18 @@ class CheckpointIOTest {
   void layoutIsPinned() throws Exception {
     byte[] z = bytes(checkpoint(trained(1), "7"));
     LinkedHashMap<String, byte[]> e = entries(z);
-    assertEquals(List.of("checkpoint.json", "config.conf", "model.zip", "SHA256SUMS"), new ArrayList<>(e.keySet()));
+    assertEquals(List.of("checkpoint.json", "config.conf", "model.zip", "frozen/quantizer.codebooks.npy", "frozen/quantizer.proj.weight.npy",
+        "frozen/mask_processor.mask_embedding.npy", "SHA256SUMS"), new ArrayList<>(e.keySet()));
     assertEquals(CheckpointIO.ENTRIES, new ArrayList<>(e.keySet()));
 
     JsonNode meta = new ObjectMapper().readTree(e.get("checkpoint.json"));
     List<String> keys = new ArrayList<>();
     meta.fieldNames().forEachRemaining(keys::add);
-    assertEquals(List.of("format", "schema_version", "step", "epoch", "data_position", "rng", "counters", "provenance"), keys);
+    assertEquals(List.of("format", "schema_version", "step", "epoch", "data_position", "rng", "counters", "provenance", "frozen_modules"), keys);
     assertEquals("nest-spark-checkpoint", meta.get("format").asText());
-    assertEquals(1, meta.get("schema_version").asInt());
+    assertEquals(2, meta.get("schema_version").asInt());
+    assertEquals("drawn from data.seed=" + CFG.getLong("data.seed"), meta.get("frozen_modules").get("origin").asText());
+    assertEquals(List.of("origin"), names(meta.get("frozen_modules")));
     assertEquals(1, meta.get("step").asLong());
     assertEquals(7, meta.get("data_position").asLong());
     assertEquals(List.of("seed", "scheme"), names(meta.get("rng")));
@@ -178,6 +187,65 @@ class CheckpointIOTest {
     // model.zip is a DL4J ModelSerializer archive with the updater state
     List<String> model = new ArrayList<>(entries(e.get("model.zip")).keySet());
     assertTrue(model.containsAll(List.of("configuration.json", "coefficients.bin", "updaterState.bin")), model.toString());
+    // the frozen modules as NeMo holds them: float64 codebooks, float32 projection and embedding, NeMo's shapes
+    NpyArray cb = Npy.read(new ByteArrayInputStream(e.get("frozen/quantizer.codebooks.npy")));
+    NpyArray proj = Npy.read(new ByteArrayInputStream(e.get("frozen/quantizer.proj.weight.npy")));
+    NpyArray emb = Npy.read(new ByteArrayInputStream(e.get("frozen/mask_processor.mask_embedding.npy")));
+    assertEquals(NpyDtype.FLOAT64, cb.dtype());
+    assertArrayEquals(new int[] {1, 8192, 16}, cb.shape());
+    assertEquals(NpyDtype.FLOAT32, proj.dtype());
+    assertArrayEquals(new int[] {16, 640}, proj.shape());
+    assertEquals(NpyDtype.FLOAT32, emb.dtype());
+    assertArrayEquals(new int[] {80}, emb.shape());
+    assertArrayEquals(FROZEN.quantizer(CFG).codebooks(), cb.doubleData());
+    assertArrayEquals(FROZEN.quantizer(CFG).projWeight(), proj.floatData());
+    assertArrayEquals(FROZEN.masking(CFG).maskEmbedding(), emb.floatData());
+  }
+
+  @Test
+  void frozenModulesRoundTripWithTheirOrigin() throws IOException {
+    NestConfig small = NestConfig.load(List.of(), List.of("model.num_classes=64", "model.code_dim=4", "model.num_books=2", "data.seed=3"), CONF);
+    FrozenModules f = FrozenModules.drawn(small).withOrigin("/models/nemo.nemo");
+    Checkpoint c = Checkpoint.of(trained(1), "1", small, Map.of(), f);
+    Checkpoint back = CheckpointIO.load(CheckpointIO.save(dir(), c, CONF), CONF);
+    assertTrue(f.sameValues(back.frozen()));
+    assertEquals("/models/nemo.nemo", back.frozen().origin());
+    List<String> warnings = new ArrayList<>();
+    assertTrue(back.frozenModules(small, warnings::add) == back.frozen());
+    assertEquals(List.of(), warnings);
+    assertFalse(f.sameValues(FrozenModules.drawn(CFG)));
+    assertThrows(IllegalArgumentException.class, () -> back.frozen().quantizer(CFG), "8192 codes do not fit a 64-code checkpoint");
+  }
+
+  /** A checkpoint written before checkpoints held the frozen modules still loads, and says what it lacks. */
+  @Test
+  void schemaOneCheckpointStillLoads() throws Exception {
+    Path old = new Path(CheckpointIOTest.class.getResource("/checkpoints/schema1-step-000000.ckpt").toURI());
+    Checkpoint c = CheckpointIO.load(old, CONF);
+    assertEquals(0, c.step());
+    assertEquals("{\"epoch\":0,\"batch\":0}", c.dataPosition());
+    assertEquals(7, c.seed());
+    assertEquals(9057, c.model().numParams());
+    assertEquals(119.2115, c.model().params().sumNumber().doubleValue(), 1e-3);
+    assertNull(c.frozen());
+    NestConfig cfg = NestConfig.load(List.of(), org.nestspark.nemo.NestModels.modelOverrides(c.config()), CONF);
+    List<String> warnings = new ArrayList<>();
+    FrozenModules f = c.frozenModules(cfg, warnings::add);
+    assertTrue(f.sameValues(FrozenModules.drawn(cfg)));
+    assertEquals(1, warnings.size());
+    String w = warnings.get(0);
+    assertTrue(w.contains("schema 1") && w.contains("quantizer.codebooks, quantizer.proj.weight, mask_processor.mask_embedding")
+        && w.contains("drawn from data.seed=7"), w);
+    // written again, it is a schema-2 checkpoint holding what was drawn
+    Checkpoint again = new Checkpoint(c.model(), 0, 0, c.dataPosition(), c.seed(), c.counters(), c.config(), c.provenance(), f);
+    LinkedHashMap<String, byte[]> e = entries(bytes(again));
+    assertEquals(CheckpointIO.ENTRIES, new ArrayList<>(e.keySet()));
+    // a schema-1 file with frozen entries is damaged
+    LinkedHashMap<String, byte[]> v1 = entries(Files.readAllBytes(java.nio.file.Path.of(old.toUri())));
+    v1.put("frozen/quantizer.codebooks.npy", e.get("frozen/quantizer.codebooks.npy"));
+    v1.put("SHA256SUMS", sums(v1).getBytes(StandardCharsets.UTF_8));
+    CheckpointException x = rejected(writeRaw("v1-frozen.ckpt", zip(v1)));
+    assertTrue(x.reason().contains("unexpected entry 'frozen/quantizer.codebooks.npy' in a checkpoint of schema 1"), x.reason());
   }
 
   private static List<String> names(JsonNode n) {
@@ -248,8 +316,28 @@ class CheckpointIOTest {
     e = rejected(writeRaw("extra.ckpt", zip(extra)));
     assertTrue(e.reason().contains("unexpected entry 'evil.bin'"), e.reason());
 
-    e = rejected(writeRaw("v2.ckpt", zip(withMetadata(entries, m -> m.put("schema_version", 2)))));
-    assertTrue(e.reason().contains("schema version 2 is not supported"), e.reason());
+    e = rejected(writeRaw("v3.ckpt", zip(withMetadata(entries, m -> m.put("schema_version", 3)))));
+    assertTrue(e.reason().contains("schema version 3 is not supported (this nest-spark reads versions 1 to 2)"), e.reason());
+
+    partial = new LinkedHashMap<>(entries);
+    partial.remove("frozen/quantizer.proj.weight.npy");
+    partial.put("SHA256SUMS", sums(partial).getBytes(StandardCharsets.UTF_8));
+    e = rejected(writeRaw("noproj.ckpt", zip(partial)));
+    assertTrue(e.reason().contains("incomplete: no entry 'frozen/quantizer.proj.weight.npy'"), e.reason());
+
+    LinkedHashMap<String, byte[]> badShape = new LinkedHashMap<>(entries);
+    ByteArrayOutputStream npy = new ByteArrayOutputStream();
+    Npy.write(npy, new int[] {15, 640}, new float[15 * 640]);
+    badShape.put("frozen/quantizer.proj.weight.npy", npy.toByteArray());
+    badShape.put("SHA256SUMS", sums(badShape).getBytes(StandardCharsets.UTF_8));
+    e = rejected(writeRaw("badproj.ckpt", zip(badShape)));
+    assertTrue(e.reason().contains("quantizer.proj.weight [15, 640] does not project to quantizer.codebooks [1, 8192, 16]"), e.reason());
+
+    e = rejected(writeRaw("noorigin.ckpt", zip(withMetadata(entries, m -> {
+      m.remove("frozen_modules");
+      return m;
+    }))));
+    assertTrue(e.reason().contains("missing 'frozen_modules.origin'"), e.reason());
 
     e = rejected(writeRaw("steps.ckpt", zip(withMetadata(entries, m -> m.put("step", 5)))));
     assertTrue(e.reason().contains("inconsistent"), e.reason());

@@ -43,7 +43,8 @@ class InitFromPretrainedTest {
     ComputationGraph source = graph(c, 1);
     Path file = dir.resolve("src.ckpt");
     CheckpointIO.write(org.apache.hadoop.fs.FileSystem.getLocal(new Configuration(false)), new org.apache.hadoop.fs.Path(file.toUri()),
-        new Checkpoint(source, 0, 0, "0", 1, TrainStep.Counters.ZERO, c.render(), Provenance.capture(c, Map.of())));
+        new Checkpoint(source, 0, 0, "0", 1, TrainStep.Counters.ZERO, c.render(), Provenance.capture(c, Map.of()),
+            org.nestspark.ssl.FrozenModules.drawn(c)));
     ComputationGraph target = graph(cfg("data.seed=7"), 2);
     NemoStateDict decoderBefore = NemoStateDict.fromGraph(target).withPrefix("decoder.");
     NestConfig init = cfg("init_from_pretrained.path=" + file, "init_from_pretrained.include=[encoder]",

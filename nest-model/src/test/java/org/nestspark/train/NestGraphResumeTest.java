@@ -107,7 +107,7 @@ class NestGraphResumeTest {
     }
     Configuration conf = new Configuration(false);
     Path ckptDir = new Path(dir.toUri());
-    Path file = CheckpointIO.save(ckptDir, Checkpoint.of(p, String.valueOf(n), c, java.util.Map.of()), conf);
+    Path file = CheckpointIO.save(ckptDir, Checkpoint.of(p, String.valueOf(n), c, java.util.Map.of(), org.nestspark.ssl.FrozenModules.drawn(c)), conf);
     Checkpoint back = CheckpointIO.load(file, conf);
     assertEquals(n, back.step());
     TrainStep resumed = new TrainStep(back.model(), back.seed(), c.getDouble("model.optim.gradient_clip_val"), TrainStep.batchSlices(c));

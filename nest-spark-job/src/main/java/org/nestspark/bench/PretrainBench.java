@@ -30,6 +30,7 @@ import org.nestspark.pretrain.DataCounters;
 import org.nestspark.pretrain.PretrainJob;
 import org.nestspark.pretrain.TrainingData;
 import org.nestspark.spark.SparkContexts;
+import org.nestspark.ssl.FrozenModules;
 import org.nestspark.train.AdamW;
 import org.nestspark.train.TrainStep;
 
@@ -146,7 +147,7 @@ public final class PretrainBench {
     BatchPlanner planner = new BatchPlanner(cfg.getInt("model.train_ds.batch_size"), true, true, cfg.getInt("pretrain.bucket_batches"),
         cfg.getLong("data.seed"));
     double[] d = TrainingData.durations(train);
-    BatchSource source = new BatchSource(cfg, PretrainJob.TRAIN, noise, conf, true, null);
+    BatchSource source = new BatchSource(cfg, PretrainJob.TRAIN, noise, conf, true, null, FrozenModules.drawn(cfg)); // a run from scratch
     Nd4j.getRandom().setSeed(cfg.getLong("data.seed"));
     ComputationGraph g = NestGraph.build(cfg, AdamW.fromConfig(cfg));
     TrainStep step = TrainStep.fromConfig(g, cfg);

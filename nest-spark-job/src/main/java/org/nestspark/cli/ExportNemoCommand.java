@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.Set;
 import org.apache.hadoop.conf.Configuration;
 import org.nestspark.io.NestPaths;
+import org.nestspark.io.NpyArray;
 import org.nestspark.model.NemoStateDictException;
 import org.nestspark.nemo.NemoArchive;
 import org.nestspark.nemo.NemoExport;
@@ -15,14 +16,16 @@ import org.nestspark.nemo.NemoImport;
 import org.nestspark.nemo.NemoModel;
 import org.nestspark.nemo.NemoTensor;
 import org.nestspark.nemo.NestModels;
+import org.nestspark.ssl.FrozenModules;
 
 /**
  * {@code nest export-nemo --checkpoint C --out model.nemo [--frozen-from X.nemo] [--config F] [key=value ...]}:
  * a nest-spark checkpoint (or a folder of them: the newest valid; or a {@code .nemo}) written as a
  * {@code .nemo} that NeMo's {@code restore_from} loads ({@link NemoExport}). The quantizer and mask
- * embedding are the run's own (drawn from {@code data.seed}), or NeMo's from {@code --frozen-from}
- * (e.g. the archive a checkpoint was imported from). Exit 0 done, 1 unreadable input or write error, 2 bad
- * usage or configuration.
+ * embedding are the model's own (stored in the checkpoint: NeMo's after an import). {@code --frozen-from}
+ * takes them (and the preprocessor's window and filterbank) from a {@code .nemo} instead: for checkpoints of
+ * schema 1, which do not hold them (a warning names what was drawn from {@code data.seed}). Exit 0 done, 1
+ * unreadable input, unfit tensors or write error, 2 bad usage or configuration.
  */
 final class ExportNemoCommand {
   private ExportNemoCommand() {}
@@ -37,11 +40,17 @@ final class ExportNemoCommand {
     Configuration conf = new Configuration();
     try {
       NemoImport.Imported m = NestModels.load(ckpt, conf, cl.all("config"), cl.overrides);
-      Map<String, NemoTensor> frozen = new LinkedHashMap<>(m.frozen());
+      for (String note : m.notes()) {
+        err.println("nest export-nemo: warning: " + note);
+      }
+      FrozenModules modules = m.frozenModules();
+      Map<String, NemoTensor> preprocessor = new LinkedHashMap<>(m.frozen());
       String from = cl.optional("frozen-from");
       if (from != null) {
+        // for checkpoints written before they held the frozen modules (schema 1): put a .nemo's back
         NemoModel src = NemoArchive.read(NestPaths.fromUserString(from), conf);
         Map<String, int[]> shapes = NemoImport.frozenShapes(m.config());
+        Map<String, NpyArray> taken = new LinkedHashMap<>();
         for (Map.Entry<String, int[]> e : shapes.entrySet()) {
           NemoTensor t = src.stateDict().get(e.getKey());
           if (t == null) {
@@ -52,15 +61,21 @@ final class ExportNemoCommand {
                 + ", the model needs " + java.util.Arrays.toString(e.getValue()));
             return 1;
           }
-          frozen.put(e.getKey(), t);
+          if (FrozenModules.KEYS.contains(e.getKey())) {
+            taken.put(e.getKey(), t.toNpy());
+          } else {
+            preprocessor.put(e.getKey(), t);
+          }
+        }
+        if (!taken.isEmpty()) {
+          modules = FrozenModules.of(m.config(), taken, modules, from);
         }
       }
-      NemoExport.write(m.config(), m.graph(), frozen, NestPaths.fromUserString(outArg), conf);
+      NemoExport.write(m.config(), m.graph(), modules, preprocessor, NestPaths.fromUserString(outArg), conf);
       out.printf("exported %s -> %s (%d layers, d_model %d; quantizer and mask embedding: %s)%n", ckpt, outArg,
-          m.config().getInt("model.encoder.n_layers"), m.config().getInt("model.encoder.d_model"),
-          frozen.containsKey("quantizer.codebooks") ? "NeMo's, kept" : "drawn from data.seed=" + m.config().getLong("data.seed"));
+          m.config().getInt("model.encoder.n_layers"), m.config().getInt("model.encoder.d_model"), modules.origin());
       return 0;
-    } catch (NemoStateDictException | IOException e) {
+    } catch (NemoStateDictException | IOException | IllegalArgumentException e) {
       err.println("nest export-nemo: " + e.getMessage());
       return 1;
     }

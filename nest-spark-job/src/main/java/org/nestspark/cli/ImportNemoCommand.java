@@ -16,8 +16,8 @@ import org.nestspark.train.CheckpointIO;
 
 /**
  * {@code nest import-nemo --model X.nemo --out DIR|FILE.ckpt [--config F] [key=value ...]}: a NeMo NEST
- * model ({@link NemoImport}: config from the archive, every tensor by NeMo key) written as one of
- * nest-spark's checkpoints ({@link CheckpointIO}; a folder gets {@code step-000000.ckpt}). Exit 0 done,
+ * model ({@link NemoImport}: config from the archive, every tensor by NeMo key, NeMo's quantizer and mask
+ * embedding kept) written as one of nest-spark's checkpoints ({@link CheckpointIO}; a folder gets {@code step-000000.ckpt}). Exit 0 done,
  * 1 unreadable archive or tensors that do not fit, 2 bad usage or an unsupported NeMo setting.
  */
 final class ImportNemoCommand {
@@ -67,11 +67,7 @@ final class ImportNemoCommand {
       out.printf("imported %s: %d layers, d_model %d, %d heads, %,d trainable parameters%n", model,
           m.config().getInt("model.encoder.n_layers"), m.config().getInt("model.encoder.d_model"),
           m.config().getInt("model.encoder.n_heads"), NestGraph.numTrainableParams(m.graph()));
-      if (!m.frozen().isEmpty()) {
-        out.println("  note: the checkpoint keeps the encoder and decoder; the archive's frozen quantizer and mask embedding are not"
-            + " part of a nest-spark checkpoint (it draws its own from data.seed); export-nemo --frozen-from " + model
-            + " puts NeMo's back");
-      }
+      out.println("  quantizer and mask embedding: " + m.frozenModules().origin() + " (kept in the checkpoint)");
       out.println("checkpoint: " + NestPaths.display(written));
       return 0;
     } catch (NemoStateDictException | IOException e) {

@@ -18,6 +18,7 @@ import org.nestspark.io.SerializableHadoopConf;
 import org.nestspark.manifest.ManifestEntry;
 import org.nestspark.model.NestGraphInputs;
 import org.nestspark.ssl.NestBatch;
+import org.nestspark.ssl.FrozenModules;
 import org.nestspark.ssl.NestBatchBuilder;
 import org.nestspark.ssl.SslModules;
 
@@ -30,7 +31,7 @@ import org.nestspark.ssl.SslModules;
  * <p>A batch whose utterances cannot all be loaded is built from the rest; one with no loadable utterance,
  * or with no selected token (NeMo's NaN loss, spec §14.6), is left out. All of it is counted in
  * {@link DataCounters}. The {@link NestBatchBuilder} (filterbank, quantizer codebooks, noise corpus index)
- * is built once per configuration and concurrent user on an executor and reused by later tasks.
+ * is built once per configuration, frozen modules and concurrent user on an executor and reused by later tasks.
  */
 public final class BatchSource implements FlatMapFunction<Iterator<BatchSpec>, MultiDataSet> {
   private static final long serialVersionUID = 1L;
@@ -43,6 +44,8 @@ public final class BatchSource implements FlatMapFunction<Iterator<BatchSpec>, M
   private final SerializableHadoopConf hadoopConf;
   private final boolean training;
   private final DataCounters counters;
+  private final FrozenModules frozen;
+  private final String frozenKey;
 
   /**
    * @param dataset {@code model.train_ds} or {@code model.validation_ds}
@@ -50,9 +53,12 @@ public final class BatchSource implements FlatMapFunction<Iterator<BatchSpec>, M
    * @param training training mode (dither on; validation: off)
    * @param counters Spark accumulators counting what {@link #call} builds and skips; null when the caller
    *     counts {@link #buildOne}'s results itself (the training workers)
+   * @param frozen the model's quantizer and mask embedding (the targets and the masking of every batch)
    */
   public BatchSource(NestConfig config, String dataset, List<ManifestEntry> noise, Configuration hadoopConf, boolean training,
-      DataCounters counters) {
+      DataCounters counters, FrozenModules frozen) {
+    this.frozen = java.util.Objects.requireNonNull(frozen, "frozen");
+    this.frozenKey = frozen.sha256();
     this.config = config;
     this.dataset = dataset;
     this.noise = List.copyOf(noise);
@@ -156,13 +162,13 @@ public final class BatchSource implements FlatMapFunction<Iterator<BatchSpec>, M
   }
 
   private String key() {
-    return config.sha256() + "|" + dataset + "|" + noise.hashCode() + "|" + noise.size() + "|" + training;
+    return config.sha256() + "|" + dataset + "|" + noise.hashCode() + "|" + noise.size() + "|" + training + "|" + frozenKey;
   }
 
   /** An idle builder of this configuration, or a new one (the builder's scratch buffers are not thread-safe). */
   private NestBatchBuilder borrow() {
     NestBatchBuilder b = IDLE.computeIfAbsent(key(), k -> new ConcurrentLinkedQueue<>()).poll();
-    return b != null ? b : SslModules.batchBuilder(config, dataset, noise, hadoopConf.get());
+    return b != null ? b : SslModules.batchBuilder(config, dataset, noise, hadoopConf.get(), frozen);
   }
 
   private void giveBack(NestBatchBuilder b) {

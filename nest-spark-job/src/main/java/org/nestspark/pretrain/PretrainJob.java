@@ -24,6 +24,7 @@ import org.nestspark.io.RunLock;
 import org.nestspark.manifest.ManifestException;
 import org.nestspark.model.NestGraph;
 import org.nestspark.nemo.NemoExport;
+import org.nestspark.ssl.FrozenModules;
 import org.nestspark.train.Checkpoint;
 import org.nestspark.train.NoamAnnealing;
 import org.nestspark.train.Provenance;
@@ -133,12 +134,13 @@ public final class PretrainJob {
     writeRunConfig(fs, runDir);
 
     TrainingStrategy strategy = TrainingStrategy.fromConfig(cfg, workers);
-    BatchSource trainSource = new BatchSource(cfg, TRAIN, data.trainNoise, hadoopConf, true, null);
+    BatchSource trainSource = new BatchSource(cfg, TRAIN, data.trainNoise, hadoopConf, true, null, start.frozen);
     DataCounters valCounters = new DataCounters(sc, "validation");
-    BatchSource valSource = new BatchSource(cfg, VALIDATION, data.validationNoise, hadoopConf, false, valCounters);
+    BatchSource valSource = new BatchSource(cfg, VALIDATION, data.validationNoise, hadoopConf, false, valCounters, start.frozen);
     StepMetrics sm = new StepMetrics(metrics, out, NoamAnnealing.fromConfig(cfg), cfg.getInt("trainer.log_every_n_steps"), policy.maxSteps,
         start.counters, startNanos);
     Run run = new Run(graph, ckpts, metrics, sm, data.manifestSha256);
+    run.frozen = start.frozen;
     run.step = graph.getIterationCount();
     run.epoch = start.epoch;
     run.batchInEpoch = start.batchInEpoch;
@@ -195,7 +197,8 @@ public final class PretrainJob {
         long t0 = System.nanoTime();
         RoundTrainer.Outcome o = trainer.run(perWorker, run.epoch, stateDir);
         double wall = (System.nanoTime() - t0) / 1e9;
-        run.step = graph.getIterationCount();
+        run.frozen = start.frozen;
+    run.step = graph.getIterationCount();
         run.batchInEpoch += take;
         sm.afterRound(o, wall, run.step, run.epoch, workers);
         run.pendingState = stateDir == null ? null : new PendingState(run.step, stateDir, o.innerStateSha256());
@@ -245,6 +248,8 @@ public final class PretrainJob {
     int epoch;
     int batchInEpoch;
     PendingState pendingState;
+    /** The run's quantizer and mask embedding, saved with every checkpoint and written into the .nemo. */
+    FrozenModules frozen;
 
     Run(ComputationGraph graph, CheckpointManager ckpts, MetricsLog metrics, StepMetrics sm, Map<String, String> manifestSha) {
       this.graph = graph;
@@ -276,7 +281,8 @@ public final class PretrainJob {
       ObjectNode pos = MetricsLog.JSON.createObjectNode();
       pos.put("epoch", epoch);
       pos.put("batch", batchInEpoch);
-      Checkpoint c = new Checkpoint(graph, step, epoch, pos.toString(), seed, sm.counters, cfg.render(), Provenance.capture(cfg, manifestSha));
+      Checkpoint c = new Checkpoint(graph, step, epoch, pos.toString(), seed, sm.counters, cfg.render(), Provenance.capture(cfg, manifestSha),
+          frozen);
       Path p = ckpts.save(c, valLoss);
       metrics.flush();
       out.println("[pretrain] saved " + p);
@@ -284,7 +290,7 @@ public final class PretrainJob {
           && ckpts.bestStep().orElse(-1L) == step) {
         // NeMo's exp_manager always_save_nemo: the best weights as <name>.nemo beside the checkpoints
         Path nemo = new Path(ckpts.dir(), cfg.getString("exp_manager.name") + ".nemo");
-        NemoExport.write(cfg, graph, Map.of(), nemo, hadoopConf);
+        NemoExport.write(cfg, graph, frozen, Map.of(), nemo, hadoopConf);
         out.println("[pretrain] best val_loss so far: wrote " + nemo);
       }
     }

@@ -18,6 +18,7 @@ import org.nestspark.io.SerializableHadoopConf;
 import org.nestspark.manifest.ManifestEntry;
 import org.nestspark.ssl.NestBatch;
 import org.nestspark.ssl.NestBatchBuilder;
+import org.nestspark.ssl.FrozenModules;
 import org.nestspark.ssl.SslModules;
 
 /**
@@ -33,15 +34,16 @@ final class Preview {
 
   private Preview() {}
 
-  static void write(JavaSparkContext sc, NestConfig cfg, BatchSpec spec, List<ManifestEntry> noise, Path runDir) {
+  static void write(JavaSparkContext sc, NestConfig cfg, BatchSpec spec, List<ManifestEntry> noise, Path runDir, FrozenModules frozen) {
     SerializableHadoopConf conf = new SerializableHadoopConf(sc.hadoopConfiguration());
     String dir = new Path(runDir, DIR).toString();
     sc.setJobDescription("pretrain: preview of " + spec.where() + " -> " + dir);
-    sc.parallelize(List.of(spec), 1).foreach(s -> writeOnExecutor(cfg, s, noise, conf.get(), new Path(dir)));
+    sc.parallelize(List.of(spec), 1).foreach(s -> writeOnExecutor(cfg, s, noise, conf.get(), new Path(dir), frozen));
   }
 
-  static void writeOnExecutor(NestConfig cfg, BatchSpec spec, List<ManifestEntry> noise, Configuration conf, Path dir) throws IOException {
-    NestBatchBuilder builder = SslModules.batchBuilder(cfg, PretrainJob.TRAIN, noise, conf);
+  static void writeOnExecutor(NestConfig cfg, BatchSpec spec, List<ManifestEntry> noise, Configuration conf, Path dir, FrozenModules frozen)
+      throws IOException {
+    NestBatchBuilder builder = SslModules.batchBuilder(cfg, PretrainJob.TRAIN, noise, conf, frozen);
     NestBatchBuilder.Result r = builder.build(spec.entries(), conf, true, spec.seed());
     NestBatch b = r.batch();
     if (b == null) {

@@ -14,6 +14,7 @@ import org.nd4j.linalg.factory.Nd4j;
 
 import org.nestspark.config.NestConfig;
 import org.nestspark.model.NestGraph;
+import org.nestspark.ssl.FrozenModules;
 import org.nestspark.train.AdamW;
 import org.nestspark.train.Checkpoint;
 import org.nestspark.train.InitFromPretrained;
@@ -28,6 +29,9 @@ import org.nestspark.train.TrainStep;
  *   <li><b>new</b>: a graph drawn from {@code data.seed}, optionally initialised from pretrained weights,
  *       and the run's {@code preview/} of the first batch.</li>
  * </ul>
+ * Either way it settles the run's {@link FrozenModules} (quantizer, mask embedding): a resumed checkpoint's
+ * own (a schema-1 checkpoint's drawn from {@code data.seed}, with a warning), a pretrained source's (NeMo's
+ * own from a {@code .nemo}), or drawn from {@code data.seed} for a run from scratch.
  */
 final class RunStart {
   final ComputationGraph graph;
@@ -38,8 +42,12 @@ final class RunStart {
   final long resumedFrom;
   /** True when the metrics already hold a validation at the resumed step. */
   final boolean validatedAtStart;
+  /** The run's quantizer and mask embedding. */
+  final FrozenModules frozen;
 
-  private RunStart(ComputationGraph graph, int epoch, int batchInEpoch, TrainStep.Counters counters, long resumedFrom, boolean validatedAtStart) {
+  private RunStart(ComputationGraph graph, int epoch, int batchInEpoch, TrainStep.Counters counters, long resumedFrom, boolean validatedAtStart,
+      FrozenModules frozen) {
+    this.frozen = frozen;
     this.graph = graph;
     this.epoch = epoch;
     this.batchInEpoch = batchInEpoch;
@@ -68,7 +76,9 @@ final class RunStart {
       }
       out.printf(Locale.ROOT, "[pretrain] resuming %s at step %d (epoch %d, batch %d of the epoch); %d later metrics records dropped%n", ckpts.dir(),
           resumed.step(), epoch, batch, dropped);
-      return new RunStart(resumed.model(), epoch, batch, resumed.counters(), resumed.step(), validated);
+      long step = resumed.step();
+      FrozenModules frozen = resumed.frozenModules(cfg, w -> out.println("[pretrain] warning: " + ckpts.dir() + " step " + step + ": " + w));
+      return new RunStart(resumed.model(), epoch, batch, resumed.counters(), resumed.step(), validated, frozen);
     }
     Nd4j.getRandom().setSeed(cfg.getLong("data.seed"));
     ComputationGraph graph = NestGraph.build(cfg, AdamW.fromConfig(cfg));
@@ -76,8 +86,10 @@ final class RunStart {
     if (init != null) {
       out.println("[pretrain] " + init.summary());
     }
+    FrozenModules frozen = init != null ? init.frozenModules(cfg) : FrozenModules.drawn(cfg);
+    out.println("[pretrain] quantizer and mask embedding: " + frozen.origin());
     metrics.load(-1);
-    Preview.write(sc, cfg, data.trainingSpec(data.plan(0), 0, 0), data.trainNoise, runDir);
-    return new RunStart(graph, 0, 0, TrainStep.Counters.ZERO, -1, false);
+    Preview.write(sc, cfg, data.trainingSpec(data.plan(0), 0, 0), data.trainNoise, runDir, frozen);
+    return new RunStart(graph, 0, 0, TrainStep.Counters.ZERO, -1, false, frozen);
   }
 }

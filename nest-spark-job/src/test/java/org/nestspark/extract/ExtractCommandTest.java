@@ -181,15 +181,28 @@ class ExtractCommandTest {
     float[] last = java.util.Arrays.copyOfRange(g.floatData(), 64 * 53, 2 * 64 * 53);
     assertTrue(maxAbsDiff(a.floatData(), last) <= 1e-4);
 
-    ExtractTestSupport.Run exp = nest("export-nemo", "--checkpoint", dir.resolve("ckpt").toString(), "--out", dir.resolve("back.nemo").toString(),
-        "--frozen-from", model.toString());
+    // the checkpoint keeps NeMo's quantizer and mask embedding: export needs nothing else to give NeMo's 99 tensors back
+    assertTrue(imp.out().contains("quantizer and mask embedding: " + model + " (kept in the checkpoint)"), imp.out());
+    ExtractTestSupport.Run exp = nest("export-nemo", "--checkpoint", dir.resolve("ckpt").toString(), "--out", dir.resolve("back.nemo").toString());
     assertEquals(0, exp.code(), exp.err());
+    assertTrue(exp.out().contains("quantizer and mask embedding: " + model + ")"), exp.out());
     NemoModel original = NemoArchive.read(new ByteArrayInputStream(Files.readAllBytes(model)), "tiny.nemo");
-    NemoModel back = NemoArchive.read(new ByteArrayInputStream(Files.readAllBytes(dir.resolve("back.nemo"))), "back.nemo");
-    assertEquals(original.stateDict().keySet(), back.stateDict().keySet());
-    for (String k : original.stateDict().keySet()) {
-      assertTrue(original.tensor(k).sameValues(back.tensor(k)), k);
-    }
+    assertSameTensors(original, dir.resolve("back.nemo"));
+
+    // a checkpoint of schema 1 (no frozen modules): a warning names what was drawn; --frozen-from puts NeMo's back
+    Path old = dir.resolve("old/step-000000.ckpt");
+    Files.createDirectories(old.getParent());
+    Files.write(old, asSchemaOne(Files.readAllBytes(ckpt)));
+    ExtractTestSupport.Run drawn = nest("export-nemo", "--checkpoint", old.toString(), "--out", dir.resolve("drawn.nemo").toString());
+    assertEquals(0, drawn.code(), drawn.err());
+    assertTrue(drawn.err().contains("warning: " + old + ": this checkpoint (schema 1) holds no quantizer or mask embedding: "
+        + "quantizer.codebooks, quantizer.proj.weight, mask_processor.mask_embedding were drawn from data.seed="), drawn.err());
+    NemoModel drawnNemo = NemoArchive.read(new ByteArrayInputStream(Files.readAllBytes(dir.resolve("drawn.nemo"))), "drawn.nemo");
+    assertTrue(!original.tensor("quantizer.codebooks").sameValues(drawnNemo.tensor("quantizer.codebooks")));
+    ExtractTestSupport.Run restored = nest("export-nemo", "--checkpoint", old.toString(), "--out", dir.resolve("restored.nemo").toString(),
+        "--frozen-from", model.toString());
+    assertEquals(0, restored.code(), restored.err());
+    assertSameTensors(original, dir.resolve("restored.nemo"));
     // bad usage and bad models are named
     ExtractTestSupport.Run bad = nest("extract", "--model", model.toString(), "--input", dir.resolve("one.wav").toString(), "--output",
         dir.resolve("o2").toString(), "--layers", "2");
@@ -204,5 +217,45 @@ class ExtractCommandTest {
         "--output", dir.resolve("o3").toString());
     assertEquals(1, junk.code());
     assertTrue(junk.err().contains("junk.nemo"), junk.err());
+  }
+
+  private static void assertSameTensors(NemoModel original, Path exported) throws Exception {
+    NemoModel back = NemoArchive.read(new ByteArrayInputStream(Files.readAllBytes(exported)), exported.getFileName().toString());
+    assertEquals(java.util.List.copyOf(original.stateDict().keySet()), java.util.List.copyOf(back.stateDict().keySet()));
+    for (String k : original.stateDict().keySet()) {
+      assertTrue(original.tensor(k).sameValues(back.tensor(k)), k);
+    }
+  }
+
+  /** A checkpoint as schema 1 wrote it: without the frozen entries and frozen_modules, schema_version 1, checksums redone. */
+  static byte[] asSchemaOne(byte[] checkpoint) throws Exception {
+    java.util.LinkedHashMap<String, byte[]> entries = new java.util.LinkedHashMap<>();
+    try (java.util.zip.ZipInputStream in = new java.util.zip.ZipInputStream(new ByteArrayInputStream(checkpoint))) {
+      for (java.util.zip.ZipEntry e; (e = in.getNextEntry()) != null;) {
+        if (!e.getName().startsWith("frozen/") && !e.getName().equals("SHA256SUMS")) {
+          entries.put(e.getName(), in.readAllBytes());
+        }
+      }
+    }
+    com.fasterxml.jackson.databind.ObjectMapper om = new com.fasterxml.jackson.databind.ObjectMapper();
+    com.fasterxml.jackson.databind.node.ObjectNode meta = (com.fasterxml.jackson.databind.node.ObjectNode) om.readTree(entries.get("checkpoint.json"));
+    meta.remove("frozen_modules");
+    meta.put("schema_version", 1);
+    entries.put("checkpoint.json", om.writeValueAsBytes(meta));
+    StringBuilder sums = new StringBuilder();
+    for (java.util.Map.Entry<String, byte[]> e : entries.entrySet()) {
+      sums.append(java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(e.getValue()))).append("  ")
+          .append(e.getKey()).append('\n');
+    }
+    entries.put("SHA256SUMS", sums.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    java.io.ByteArrayOutputStream bos = new java.io.ByteArrayOutputStream();
+    try (java.util.zip.ZipOutputStream z = new java.util.zip.ZipOutputStream(bos)) {
+      for (java.util.Map.Entry<String, byte[]> e : entries.entrySet()) {
+        z.putNextEntry(new java.util.zip.ZipEntry(e.getKey()));
+        z.write(e.getValue());
+        z.closeEntry();
+      }
+    }
+    return bos.toByteArray();
   }
 }

@@ -34,7 +34,8 @@ class CheckpointManagerTest {
 
   private static Checkpoint ckpt(ComputationGraph g, long step, NestConfig c) {
     g.getConfiguration().setIterationCount((int) step);
-    return new Checkpoint(g, step, 0, "{\"epoch\":0,\"batch\":" + step + "}", 1, TrainStep.Counters.ZERO, c.render(), Provenance.capture(c, Map.of()));
+    return new Checkpoint(g, step, 0, "{\"epoch\":0,\"batch\":" + step + "}", 1, TrainStep.Counters.ZERO, c.render(), Provenance.capture(c, Map.of()),
+        org.nestspark.ssl.FrozenModules.drawn(c));
   }
 
   private static List<String> names(CheckpointManager m) throws Exception {

@@ -140,6 +140,12 @@ class PretrainJobTest {
     String key = "encoder.layers.0.feed_forward1.linear1.weight";
     org.junit.jupiter.api.Assertions.assertArrayEquals(org.nestspark.model.NemoStateDict.fromGraph(bestCkpt.model()).get(key).toFloatArray(),
         nemo.tensor(key).toFloatArray());
+    // the run's frozen modules (drawn from data.seed: a run from scratch) are in every checkpoint and in the .nemo
+    assertTrue(a.out().contains("[pretrain] quantizer and mask embedding: drawn from data.seed=" + cfg.getLong("data.seed")), a.out());
+    org.nestspark.ssl.FrozenModules drawn = org.nestspark.ssl.FrozenModules.drawn(cfg);
+    assertTrue(drawn.sameValues(c.frozen()), "checkpoint holds the run's quantizer and mask embedding");
+    org.junit.jupiter.api.Assertions.assertArrayEquals(drawn.quantizer(cfg).codebooks(), nemo.tensor("quantizer.codebooks").toDoubleArray());
+    org.junit.jupiter.api.Assertions.assertArrayEquals(drawn.masking(cfg).maskEmbedding(), nemo.tensor("mask_processor.mask_embedding").toFloatArray());
 
     // the preview of the first batch: clean and masked noisy log-mels of one utterance and its frame mask
     org.nestspark.io.NpyArray clean = org.nestspark.io.Npy.read(run.resolve("preview/clean_features.npy"));
@@ -178,6 +184,8 @@ class PretrainJobTest {
     assertEquals(List.of(3L, 6L, 9L, 12L, 15L, 18L), after);
     assertEquals(3, records(metrics, "val").size());
     assertTrue(Files.exists(ckpts.resolve("step-000018.ckpt")));
+    assertTrue(drawn.sameValues(CheckpointIO.load(new org.apache.hadoop.fs.Path(ckpts.resolve("step-000018.ckpt").toUri()), new Configuration(false))
+        .frozen()), "the resumed run kept them");
     assertTrue(!Files.exists(ckpts.resolve("step-000006.ckpt")) || best.get("step").asLong() == 6, "older checkpoints are pruned");
   }
 

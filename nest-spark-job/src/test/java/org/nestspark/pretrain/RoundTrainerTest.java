@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
 
+import org.nestspark.ssl.FrozenModules;
 import org.nestspark.config.NestConfig;
 import org.nestspark.manifest.ManifestEntry;
 import org.nestspark.manifest.ManifestReader;
@@ -65,7 +66,7 @@ class RoundTrainerTest {
 
   private static RoundWorker.Attempt attempt(NestConfig c, ComputationGraph g, TrainingStrategy s) throws Exception {
     BatchSource source = new BatchSource(c, PretrainJob.TRAIN, entries("noise_manifest.json"), new Configuration(false), true,
-        null);
+        null, FrozenModules.drawn(c));
     return new RoundWorker.Attempt(java.util.UUID.randomUUID().toString(), g.getConfiguration().toJson(), 42, 1.0, s, source,
         new org.nestspark.io.SerializableHadoopConf(new Configuration(false)), 4);
   }
@@ -129,7 +130,7 @@ class RoundTrainerTest {
     }
 
     BatchSource source = new BatchSource(c, PretrainJob.TRAIN, entries("noise_manifest.json"), new Configuration(false), true,
-        null);
+        null, FrozenModules.drawn(c));
     try (RoundTrainer trainer = new RoundTrainer(jsc, driver, s, source, 42, 1.0, new Configuration(false))) {
       RoundTrainer.Outcome first = trainer.run(perWorker(train, 0, 2), 0, null);
       assertEquals(2, first.starts());
@@ -181,7 +182,7 @@ class RoundTrainerTest {
       m[i] /= 2;
     }
     BatchSource source = new BatchSource(c, PretrainJob.TRAIN, entries("noise_manifest.json"), new Configuration(false), true,
-        null);
+        null, FrozenModules.drawn(c));
     try (RoundTrainer trainer = new RoundTrainer(jsc, driver, s, source, 42, 1.0, new Configuration(false))) {
       RoundTrainer.Outcome o = trainer.run(perWorker(train, 0, 1), 0, null);
       assertEquals(2L * 4 * (theta.length + state.length), o.bytesUp(), "parameters and moments from both workers");
@@ -224,7 +225,8 @@ class RoundTrainerTest {
     List<BatchSpec> specs = specs(entries("train_manifest.json"), 4, 3);
     {
       DataCounters counters = new DataCounters(jsc, "val");
-      BatchSource source = new BatchSource(c, PretrainJob.VALIDATION, entries("noise_manifest.json"), new Configuration(false), false, counters);
+      BatchSource source = new BatchSource(c, PretrainJob.VALIDATION, entries("noise_manifest.json"), new Configuration(false), false, counters,
+          FrozenModules.drawn(c));
       Validator.Result a = Validator.validate(jsc, g, specs, source, 2);
       Validator.Result b = Validator.validate(jsc, g, specs, source, 3);
       assertEquals(a, b);
