@@ -1,5 +1,6 @@
 package org.nestspark.cli;
 
+import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -40,14 +41,27 @@ final class ConfigArgs {
     return settings;
   }
 
-  /** The validated configuration: {@code extraOverrides} first, then the user's settings (which win). */
-  NestConfig load(List<String> extraOverrides) throws UsageException {
+  /**
+   * The validated configuration: {@code extraOverrides} first, then the user's settings (which win). The keys
+   * of NeMo YAML configs that nest-spark ignores are printed on one warning line to {@code err}.
+   */
+  NestConfig load(List<String> extraOverrides, PrintStream err) throws UsageException {
     List<String> all = new ArrayList<>(extraOverrides);
     all.addAll(overrides());
-    return NestConfig.load(files, all, new Configuration());
+    NestConfig c = NestConfig.load(files, all, new Configuration());
+    warnIgnored(c, err);
+    return c;
   }
 
-  NestConfig load() throws UsageException {
-    return load(List.of());
+  NestConfig load(PrintStream err) throws UsageException {
+    return load(List.of(), err);
+  }
+
+  /** One warning line listing the keys of NeMo YAML configs that nest-spark does not use. */
+  static void warnIgnored(NestConfig c, PrintStream err) {
+    if (!c.ignoredNemoKeys().isEmpty()) {
+      err.println("warning: " + c.ignoredNemoKeys().size() + " NeMo config key(s) nest-spark does not use were ignored: "
+          + String.join(", ", c.ignoredNemoKeys()));
+    }
   }
 }

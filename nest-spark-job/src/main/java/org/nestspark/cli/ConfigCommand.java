@@ -20,7 +20,7 @@ final class ConfigCommand extends NestCommand {
 
   @Override
   int run(PrintStream out, PrintStream err) throws UsageException {
-    NestConfig c = cl.load();
+    NestConfig c = cl.load(err);
     out.println(json ? c.renderJson() : c.render());
     return 0;
   }

@@ -67,7 +67,7 @@ final class DoctorCommand extends NestCommand {
     if (!(seconds >= 0.2 && seconds <= 60)) {
       throw new UsageException("--seconds must be between 0.2 and 60 seconds, got " + seconds);
     }
-    NestConfig cfg = cl.load(cl.configFiles().isEmpty() ? TINY : List.of());
+    NestConfig cfg = cl.load(cl.configFiles().isEmpty() ? TINY : List.of(), err);
 
     out.println("== runtime ==");
     line(out, "java", System.getProperty("java.version") + " (" + System.getProperty("java.vm.name") + ", " + System.getProperty("java.home") + ")");

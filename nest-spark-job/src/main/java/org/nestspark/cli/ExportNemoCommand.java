@@ -54,6 +54,7 @@ final class ExportNemoCommand extends NestCommand {
     Configuration conf = new Configuration();
     try {
       NemoImport.Imported m = NestModels.load(ckpt, conf, cl.configFiles(), cl.overrides());
+      ConfigArgs.warnIgnored(m.config(), err);
       Map<String, NemoTensor> frozen = new LinkedHashMap<>(m.frozen());
       String from = frozenFrom;
       if (from != null) {

@@ -81,6 +81,7 @@ final class ExtractCommand extends NestCommand {
       err.println("nest extract: --model " + model + ": " + e.getMessage());
       return 1;
     }
+    ConfigArgs.warnIgnored(m.config(), err);
     for (String n : m.notes()) {
       if (!n.startsWith("ignored ") && !n.startsWith("no ")) {
         out.println("  note: " + n);

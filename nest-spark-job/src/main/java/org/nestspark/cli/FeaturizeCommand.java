@@ -58,7 +58,7 @@ final class FeaturizeCommand extends NestCommand {
     }
     String outDir = outArg;
     // validate everything before any Spark or data work
-    NestConfig config = cl.load();
+    NestConfig config = cl.load(err);
     try (JavaSparkContext sc = SparkContexts.create(config, "featurize")) {
       FeaturizeReport r = FeaturizeJob.run(sc, config, manifests, outDir, err);
       print(r, out);

@@ -65,6 +65,7 @@ final class ImportNemoCommand extends NestCommand {
     Configuration conf = new Configuration();
     try {
       NemoImport.Imported m = NestModels.load(model, conf, cl.configFiles(), cl.overrides());
+      ConfigArgs.warnIgnored(m.config(), err);
       printNotes(m.notes(), out);
       Path target = NestPaths.fromUserString(outArg);
       FileSystem fs = target.getFileSystem(conf);

@@ -32,7 +32,7 @@ final class PretrainCommand extends NestCommand {
 
   @Override
   int run(PrintStream out, PrintStream err) throws UsageException {
-    NestConfig config = cl.load();
+    NestConfig config = cl.load(err);
     try {
       PretrainJob.checkConfig(config);
     } catch (IllegalArgumentException e) {
