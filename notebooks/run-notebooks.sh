@@ -9,7 +9,7 @@
 #
 # Local paths only (copy runs from HDFS/S3 first). The notebooks read the paths from NEST_RUN_DIR and
 # NEST_FEATURES_DIR. Needs Debian's jupyter-nbconvert, python3-ipykernel, python3-matplotlib and
-# python3-numpy (.ci/run installs them). Exit status: 0 when every notebook ran without an error, 1 when one
+# python3-numpy (bin/test installs them). Exit status: 0 when every notebook ran without an error, 1 when one
 # failed (its traceback is printed; the others still run), 2 for bad usage or missing tools.
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

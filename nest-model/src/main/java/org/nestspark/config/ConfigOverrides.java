@@ -18,22 +18,54 @@ import com.typesafe.config.ConfigValueType;
  * <p>The value is read according to the type of the key's default: keys whose default is a string (or
  * null) take the text literally, so paths with {@code //}, {@code :}, {@code #} or spaces need no quoting;
  * numbers, booleans and lists ({@code [0.9,0.98]}) are parsed as HOCON values. {@code null} sets a key to
- * null, and a value in {@code [...]} is a list for any key. A leading {@code +} (Hydra's "add") is accepted.
+ * null, and a value in {@code [...]} is a list for any key.
+ *
+ * <p>Hydra's forms are accepted: {@code +key=value} (add) and {@code ++key=value} (add or override) set the key
+ * like {@code key=value} (every reference.conf key exists, so adding and overriding are the same here), and
+ * {@code ~key} deletes the key from the configuration built so far (the presets, a NeMo YAML, earlier
+ * overrides): a reference.conf key goes back to its default, a key of a NeMo YAML is dropped (so it is neither
+ * used nor reported as ignored). Overrides apply in order.
  */
 public final class ConfigOverrides {
   private ConfigOverrides() {}
 
+  private static final String KEY = "[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*";
+
+  /** The settings alone (no deletions allowed), as a tree. */
   public static Config parse(List<String> overrides, Config reference) {
-    Config out = ConfigFactory.empty();
+    return apply(overrides, reference, ConfigFactory.empty());
+  }
+
+  /**
+   * Applies the overrides in order to {@code user} (the configuration read so far).
+   *
+   * @param reference the resolved reference (for the type of each key's value)
+   */
+  public static Config apply(List<String> overrides, Config reference, Config user) {
+    Config out = user;
     for (String raw : overrides) {
-      String arg = raw.startsWith("+") ? raw.substring(1) : raw;
+      if (raw.startsWith("~")) {
+        String key = raw.substring(1).strip();
+        if (key.contains("=")) {
+          throw new NestConfigException("override '" + raw + "': ~key=value is not supported, write ~" + key.substring(0, key.indexOf('=')));
+        }
+        if (!key.matches(KEY)) {
+          throw new NestConfigException("override '" + raw + "': '" + key + "' is not a valid key");
+        }
+        if (!out.hasPathOrNull(key) && !reference.hasPathOrNull(key)) {
+          throw new NestConfigException("override '" + raw + "': " + key + " is not in the configuration, nothing to delete");
+        }
+        out = out.withoutPath(key);
+        continue;
+      }
+      String arg = raw.startsWith("++") ? raw.substring(2) : raw.startsWith("+") ? raw.substring(1) : raw;
       int eq = arg.indexOf('=');
       if (eq <= 0) {
         throw new NestConfigException("override '" + raw + "': expected key=value");
       }
       String key = arg.substring(0, eq).strip();
       String text = arg.substring(eq + 1).strip();
-      if (!key.matches("[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*")) {
+      if (!key.matches(KEY)) {
         throw new NestConfigException("override '" + raw + "': '" + key + "' is not a valid key");
       }
       out = out.withValue(key, value(key, text, reference));

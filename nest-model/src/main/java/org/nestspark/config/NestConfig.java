@@ -34,6 +34,7 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 
 import org.nestspark.io.NestPaths;
+import org.nestspark.nemo.NemoTrainingConfig;
 
 /**
  * The one configuration tree of nest-spark: {@code reference.conf} (every default, NeMo's key names),
@@ -51,11 +52,13 @@ public final class NestConfig implements Serializable {
       "init_from_pretrained");
 
   private final String rendered;
+  private final List<String> ignoredNemoKeys;
   private transient Config config;
 
-  private NestConfig(Config resolved) {
+  private NestConfig(Config resolved, List<String> ignoredNemoKeys) {
     this.config = resolved;
     this.rendered = resolved.root().render(ConfigRenderOptions.concise());
+    this.ignoredNemoKeys = List.copyOf(ignoredNemoKeys);
   }
 
   /** The defaults alone (reference.conf), resolved and validated. */
@@ -66,18 +69,33 @@ public final class NestConfig implements Serializable {
   /**
    * Loads presets and overrides on top of the reference, resolves and validates.
    *
-   * @param configFiles preset files (local paths or Hadoop URIs), later ones win
-   * @param overrides {@code key=value} strings (a leading {@code +} as in Hydra is accepted)
+   * @param configFiles preset files (HOCON, or NeMo training configs {@code *.yaml}: {@link NemoTrainingConfig};
+   *     local paths or Hadoop URIs), later ones win
+   * @param overrides {@code key=value}, {@code ++key=value} and {@code ~key} strings as Hydra takes them
+   *     ({@link ConfigOverrides}), applied in order after the files
    * @param hadoopConf used to read the config files
    */
   public static NestConfig load(List<String> configFiles, List<String> overrides, Configuration hadoopConf) {
     Config reference = reference();
     Config typed = reference.resolve();
     Config user = ConfigFactory.empty();
+    Set<String> yamlLeaves = new java.util.LinkedHashSet<>();
     for (String f : configFiles) {
-      user = readFile(f, hadoopConf).withFallback(user);
+      if (NemoTrainingConfig.isYaml(f)) {
+        NemoTrainingConfig.Read yaml = NemoTrainingConfig.read(readText(f, hadoopConf), f);
+        user = yaml.config().withFallback(user);
+        yamlLeaves.addAll(yaml.leaves());
+      } else {
+        user = readFile(f, hadoopConf).withFallback(user);
+      }
     }
-    user = ConfigOverrides.parse(overrides, typed).withFallback(user);
+    user = ConfigOverrides.apply(overrides, typed, user);
+    List<String> ignored = List.of();
+    if (!yamlLeaves.isEmpty()) {
+      NemoTrainingConfig.Mapped mapped = NemoTrainingConfig.map(user, reference, yamlLeaves);
+      user = mapped.config();
+      ignored = mapped.ignored();
+    }
     List<String> problems = new ArrayList<>(NestConfigValidator.checkKeysAndTypes(user, typed));
     if (!problems.isEmpty()) {
       throw new NestConfigException(problems);
@@ -89,7 +107,7 @@ public final class NestConfig implements Serializable {
       throw new NestConfigException(e.getMessage());
     }
     NestConfigValidator.checkValues(resolved);
-    return new NestConfig(resolved);
+    return new NestConfig(resolved, ignored);
   }
 
   /** The unresolved reference tree (nest-spark's own reference.conf, not other libraries'). */
@@ -104,6 +122,21 @@ public final class NestConfig implements Serializable {
       }
     }
     return ours;
+  }
+
+  private static String readText(String file, Configuration hadoopConf) {
+    Path path = NestPaths.fromUserString(file);
+    try {
+      FileSystem fs = path.getFileSystem(hadoopConf);
+      if (!fs.exists(path)) {
+        throw new NestConfigException("--config " + file + ": no such file");
+      }
+      try (InputStream in = fs.open(path)) {
+        return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+      }
+    } catch (IOException e) {
+      throw new NestConfigException("--config " + file + ": cannot read: " + e.getMessage());
+    }
   }
 
   private static Config readFile(String file, Configuration hadoopConf) {
@@ -142,7 +175,16 @@ public final class NestConfig implements Serializable {
       throw new NestConfigException(problems);
     }
     NestConfigValidator.checkValues(c);
-    return new NestConfig(c);
+    return new NestConfig(c, ignoredNemoKeys);
+  }
+
+  /**
+   * Keys of the NeMo YAML configs given to {@link #load} that nest-spark does not use (e.g.
+   * {@code trainer.strategy}, {@code model.train_ds.pin_memory}), in document order; empty without a YAML.
+   * The command line prints them on one warning line.
+   */
+  public List<String> ignoredNemoKeys() {
+    return ignoredNemoKeys;
   }
 
   public int getInt(String key) {

@@ -259,6 +259,42 @@ public final class NemoConfigs {
     }
   }
 
+  /** What {@link #trainingKeyProblem} returns for a key that has no effect in nest-spark. */
+  static final String IGNORED = new String("ignored");
+
+  /**
+   * A key of a NeMo training config's {@code model} section that reference.conf lacks ({@code path} relative
+   * to {@code model}), with the same rules as a {@code .nemo}'s config: {@code null} when nest-spark implements
+   * the value, {@link #IGNORED} when the key has no effect here (data loader, SpecAugment, settings of
+   * features nest-spark does not have at their inactive value), else why the value cannot be honoured.
+   */
+  static String trainingKeyProblem(String path, Object v) {
+    String top = path.contains(".") ? path.substring(0, path.indexOf('.')) : path;
+    if (path.endsWith("._target_")) {
+      String section = path.substring(0, path.length() - "._target_".length());
+      String want = MODULES.get(section);
+      if (want == null && section.endsWith("batch_augmentor")) {
+        want = "MultiSpeakerNoiseAugmentation";
+      }
+      if (want == null) {
+        return IGNORED;
+      }
+      String cls = String.valueOf(v);
+      return cls.equals(want) || cls.endsWith("." + want) ? null : cls + " is not supported (nest-spark implements NeMo's " + want + ")";
+    }
+    if (MODULES.containsKey(top)) {
+      if (!FIXED.containsKey(path)) {
+        return "unknown key (value " + v + "); nest-spark does not implement it";
+      }
+      Object want = FIXED.get(path);
+      if (want == ANY) {
+        return IGNORED;
+      }
+      return sameValue(want, v) ? null : "value " + v + " is not supported (nest-spark implements " + want + ")";
+    }
+    return IGNORED;
+  }
+
   private static boolean sameValue(Object want, Object got) {
     if (want instanceof Number && got instanceof Number) {
       return ((Number) want).doubleValue() == ((Number) got).doubleValue();

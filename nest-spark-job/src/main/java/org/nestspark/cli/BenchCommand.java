@@ -3,7 +3,11 @@ package org.nestspark.cli;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 
 import org.nestspark.bench.FeaturizeBench;
 import org.nestspark.bench.PretrainBench;
@@ -25,48 +29,139 @@ import org.nestspark.ssl.QuantizerBench;
  *       presets ({@link org.nestspark.bench.ExtractBench}).</li>
  * </ul>
  */
-final class BenchCommand {
-  private BenchCommand() {}
+@Command(name = "bench", description = "throughput on this machine (featurizer, Small graph step, pretraining rounds, quantizer, extraction)",
+    subcommands = {BenchCommand.Featurize.class, BenchCommand.Train.class, BenchCommand.Pretrain.class, BenchCommand.Quantizer.class,
+        BenchCommand.Extract.class})
+final class BenchCommand extends NestCommand {
+  @Override
+  int run(PrintStream out, PrintStream err) throws UsageException {
+    throw new UsageException("usage: nest bench featurize|train|pretrain|quantizer|extract [args]");
+  }
 
-  static int run(List<String> args, PrintStream out, PrintStream err) throws CommandLine.UsageException {
-    CommandLine cl = CommandLine.parse("bench", args, Set.of("seconds", "batches", "master", "config", "inner-steps"), Set.of("skip-local"));
-    if (cl.positional.isEmpty()) {
-      throw new CommandLine.UsageException("usage: nest bench featurize|train|pretrain|quantizer|extract [args]");
+  @Command(name = "featurize", description = "featurization throughput, one thread and all threads, batches of 8 x 10 s")
+  static final class Featurize extends NestCommand {
+    @Option(names = "--seconds", paramLabel = "S", description = "seconds to measure each setting (default ${DEFAULT-VALUE})")
+    int seconds = 10;
+
+    @Override
+    int run(PrintStream out, PrintStream err) {
+      out.println(FeaturizeBench.run(seconds));
+      return 0;
     }
-    List<String> rest = new ArrayList<>(cl.positional.subList(1, cl.positional.size()));
-    switch (cl.positional.get(0)) {
-      case "featurize":
-        int seconds = Integer.parseInt(cl.optional("seconds") == null ? "10" : cl.optional("seconds"));
-        out.println(FeaturizeBench.run(seconds));
-        return 0;
-      case "train":
-        NestGraphBench.main(rest.toArray(new String[0]));
-        return 0;
-      case "pretrain":
-        int batches = Integer.parseInt(cl.optional("batches") == null ? "28" : cl.optional("batches"));
-        try {
-          PretrainBench.run(cl.all("config").isEmpty() ? List.of("conf/nest-tiny.conf", "conf/sample-data.conf") : cl.all("config"), cl.overrides,
-              batches, cl.optional("master"), cl.optional("inner-steps") == null ? Math.max(1, batches / 4) : Integer.parseInt(cl.optional("inner-steps")),
-              !cl.flag("skip-local"), out);
-        } catch (Exception e) {
-          err.println("nest bench pretrain: " + e);
-          return 1;
+  }
+
+  @Command(name = "train", description = {
+      "the Small graph, batch 8 x 10 s, at each thread count and model.kernels value: forward, forward + backward,",
+      "fit step (and above 1 thread the step with one batch slice per thread), sgemm GFLOP/s, and the fit step's",
+      "time and GFLOP/s per part."})
+  static final class Train extends NestCommand {
+    @Parameters(index = "0", arity = "0..1", paramLabel = "ITERATIONS", description = "timed iterations (default 3)")
+    Integer iterations;
+
+    @Parameters(index = "1", arity = "0..1", paramLabel = "THREADS", description = "comma-separated thread counts (default 1,2)")
+    String threads;
+
+    @Parameters(index = "2", arity = "0..1", paramLabel = "BATCH", description = "utterances per batch (default 8)")
+    Integer batch;
+
+    @Parameters(index = "3", arity = "0..1", paramLabel = "SECONDS", description = "seconds per utterance (default 10)")
+    Double seconds;
+
+    @Parameters(index = "4", arity = "0..1", paramLabel = "KERNELS",
+        description = "comma-separated model.kernels values, e.g. java,nd4j (default auto)")
+    String kernels;
+
+    @Override
+    int run(PrintStream out, PrintStream err) throws UsageException {
+      if (threads != null && !threads.matches("[1-9][0-9]*(,[1-9][0-9]*)*")) {
+        throw new UsageException("THREADS " + threads + ": expected comma-separated positive integers, e.g. 1,2");
+      }
+      if (kernels != null && !kernels.matches("(auto|java|nd4j)(,(auto|java|nd4j))*")) {
+        throw new UsageException("KERNELS " + kernels + ": expected comma-separated auto, java or nd4j");
+      }
+      List<String> args = new ArrayList<>();
+      for (Object a : new Object[] {iterations, threads, batch, seconds, kernels}) {
+        if (a == null) {
+          break;
         }
-        return 0;
-      case "extract":
-        int s = Integer.parseInt(cl.optional("seconds") == null ? "20" : cl.optional("seconds"));
-        try {
-          out.println(org.nestspark.bench.ExtractBench.run(s, 8, 10.0));
-        } catch (java.io.IOException e) {
-          err.println("nest bench extract: " + e.getMessage());
-          return 1;
+        args.add(a.toString());
+      }
+      NestGraphBench.main(args.toArray(new String[0]));
+      return 0;
+    }
+  }
+
+  @Command(name = "pretrain", description = {
+      "the same N batches in one process vs 2 workers on local[2] (and on a standalone cluster with --master)",
+      "Parameter averaging every 1, 4, 16 steps and DiLoCo with H inner steps: audio-s/s, speed-up, "
+          + "time shares, MB per round and per step. Default configuration: conf/nest-tiny.conf + "
+          + "conf/sample-data.conf."})
+  static final class Pretrain extends NestCommand {
+    @Option(names = "--batches", paramLabel = "N", description = "training batches per setting (default ${DEFAULT-VALUE})")
+    int batches = 28;
+
+    @Option(names = "--inner-steps", paramLabel = "H", description = "DiLoCo inner steps (default: batches / 4)")
+    Integer innerSteps;
+
+    @Option(names = "--master", paramLabel = "spark://H:P", description = "also run on this standalone cluster")
+    String master;
+
+    @Option(names = "--skip-local", description = "skip the local[2] runs")
+    boolean skipLocal;
+
+    @Mixin
+    ConfigArgs cl;
+
+    @Override
+    int run(PrintStream out, PrintStream err) throws UsageException {
+      List<String> overrides = cl.overrides();
+      try {
+        PretrainBench.run(cl.configFiles().isEmpty() ? List.of("conf/nest-tiny.conf", "conf/sample-data.conf") : cl.configFiles(), overrides,
+            batches, master, innerSteps == null ? Math.max(1, batches / 4) : innerSteps, !skipLocal, out);
+      } catch (Exception e) {
+        err.println("nest bench pretrain: " + e);
+        return 1;
+      }
+      return 0;
+    }
+  }
+
+  @Command(name = "quantizer", description = "the float64-exact quantizer on 8 x 125 tokens")
+  static final class Quantizer extends NestCommand {
+    @Parameters(index = "0", arity = "0..1", paramLabel = "ITERATIONS", description = "timed iterations of the fast path (default 50)")
+    Integer iterations;
+
+    @Parameters(index = "1", arity = "0..1", paramLabel = "SLOW_ITERATIONS", description = "timed iterations of the reference path (default 3)")
+    Integer slowIterations;
+
+    @Override
+    int run(PrintStream out, PrintStream err) {
+      List<String> args = new ArrayList<>();
+      if (iterations != null) {
+        args.add(iterations.toString());
+        if (slowIterations != null) {
+          args.add(slowIterations.toString());
         }
-        return 0;
-      case "quantizer":
-        QuantizerBench.main(rest.toArray(new String[0]));
-        return 0;
-      default:
-        throw new CommandLine.UsageException("unknown benchmark '" + cl.positional.get(0) + "': featurize, train, pretrain, quantizer or extract");
+      }
+      QuantizerBench.main(args.toArray(new String[0]));
+      return 0;
+    }
+  }
+
+  @Command(name = "extract", description = "extraction throughput (decode, featurize, encoder, write) for the Small and Large presets")
+  static final class Extract extends NestCommand {
+    @Option(names = "--seconds", paramLabel = "S", description = "seconds to measure each preset (default ${DEFAULT-VALUE})")
+    int seconds = 20;
+
+    @Override
+    int run(PrintStream out, PrintStream err) {
+      try {
+        out.println(org.nestspark.bench.ExtractBench.run(seconds, 8, 10.0));
+      } catch (java.io.IOException e) {
+        err.println("nest bench extract: " + e.getMessage());
+        return 1;
+      }
+      return 0;
     }
   }
 }

@@ -1,24 +1,27 @@
 package org.nestspark.cli;
 
 import java.io.PrintStream;
-import java.util.List;
-import java.util.Set;
-
-import org.apache.hadoop.conf.Configuration;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 import org.nestspark.config.NestConfig;
 
 /** {@code nest config}: prints the resolved, validated configuration (HOCON, or JSON with --json). */
-final class ConfigCommand {
-  private ConfigCommand() {}
+@Command(name = "config", description = {
+    "print the resolved, validated configuration",
+    "reference.conf, then the --config files, then the settings; HOCON, or one line of JSON with --json."})
+final class ConfigCommand extends NestCommand {
+  @Option(names = "--json", description = "one line of JSON (stable key order) instead of HOCON")
+  boolean json;
 
-  static int run(List<String> args, PrintStream out, PrintStream err) throws CommandLine.UsageException {
-    CommandLine cl = CommandLine.parse("config", args, Set.of("config"), Set.of("json"));
-    if (!cl.positional.isEmpty()) {
-      throw new CommandLine.UsageException("unexpected argument '" + cl.positional.get(0) + "'");
-    }
-    NestConfig c = NestConfig.load(cl.all("config"), cl.overrides, new Configuration());
-    out.println(cl.flag("json") ? c.renderJson() : c.render());
+  @Mixin
+  ConfigArgs cl;
+
+  @Override
+  int run(PrintStream out, PrintStream err) throws UsageException {
+    NestConfig c = cl.load(err);
+    out.println(json ? c.renderJson() : c.render());
     return 0;
   }
 }

@@ -8,10 +8,8 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Random;
-import java.util.Set;
 import java.util.TreeMap;
 
-import org.apache.hadoop.conf.Configuration;
 import org.bytedeco.javacpp.Pointer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -19,6 +17,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 import org.nestspark.config.NestConfig;
 import org.nestspark.model.NestGraph;
@@ -34,28 +35,39 @@ import org.nestspark.train.TrainStep;
  * <p>Exit codes: 0 healthy; 1 the training step failed or gave a non-finite loss, or {@code --expect-gpu} was
  * given and the CUDA backend is not the one loaded; 2 bad usage or configuration.
  */
-final class DoctorCommand {
+@Command(name = "doctor", description = {
+    "ND4J backend, devices, BLAS, threads, versions; one tiny training step",
+    "Without --config the model has the shape of conf/nest-tiny.conf; with it, the configured model. "
+        + "Exit 0 healthy; 1 the training step failed or gave a non-finite loss, or --expect-gpu and no "
+        + "CUDA backend."})
+final class DoctorCommand extends NestCommand {
   /** The model of {@code conf/nest-tiny.conf}, used when no {@code --config} is given. */
   static final List<String> TINY = List.of("model.num_classes=256", "model.encoder.d_model=64", "model.encoder.n_heads=4",
       "model.encoder.n_layers=2", "model.encoder.subsampling_conv_channels=32", "model.encoder.dropout=0.1",
       "model.optim.lr=5.0", "model.optim.weight_decay=0.0", "model.optim.sched.warmup_steps=50", "model.optim.sched.min_lr=1.0e-5");
   static final String CUDA_BACKEND = "org.nd4j.linalg.jcublas.JCublasBackend";
 
-  private DoctorCommand() {}
+  @Option(names = "--expect-gpu", description = "exit 1 unless ND4J's CUDA backend is the one loaded")
+  boolean expectGpu;
 
-  static int run(List<String> args, PrintStream out, PrintStream err) throws CommandLine.UsageException {
-    CommandLine cl = CommandLine.parse("doctor", args, Set.of("config", "batch", "seconds"), Set.of("expect-gpu"));
-    if (!cl.positional.isEmpty()) {
-      throw new CommandLine.UsageException("unexpected argument '" + cl.positional.get(0) + "'");
+  @Option(names = "--batch", paramLabel = "B", description = "utterances in the random training batch (default ${DEFAULT-VALUE})")
+  int batch = 2;
+
+  @Option(names = "--seconds", paramLabel = "S", description = "seconds per utterance, 0.2 to 60 (default ${DEFAULT-VALUE})")
+  double seconds = 2.0;
+
+  @Mixin
+  ConfigArgs cl;
+
+  @Override
+  int run(PrintStream out, PrintStream err) throws UsageException {
+    if (batch < 1) {
+      throw new UsageException("--batch must be a positive integer, got " + batch);
     }
-    int batch = intOption(cl, "batch", 2);
-    double seconds = doubleOption(cl, "seconds", 2.0);
-    List<String> overrides = new ArrayList<>();
-    if (cl.all("config").isEmpty()) {
-      overrides.addAll(TINY);
+    if (!(seconds >= 0.2 && seconds <= 60)) {
+      throw new UsageException("--seconds must be between 0.2 and 60 seconds, got " + seconds);
     }
-    overrides.addAll(cl.overrides);
-    NestConfig cfg = NestConfig.load(cl.all("config"), overrides, new Configuration());
+    NestConfig cfg = cl.load(cl.configFiles().isEmpty() ? TINY : List.of(), err);
 
     out.println("== runtime ==");
     line(out, "java", System.getProperty("java.version") + " (" + System.getProperty("java.vm.name") + ", " + System.getProperty("java.home") + ")");
@@ -107,7 +119,7 @@ final class DoctorCommand {
     env.forEach((k, v) -> sorted.put(String.valueOf(k), String.valueOf(v)));
     sorted.forEach((k, v) -> line(out, "env " + k, v));
 
-    boolean gpuMissing = cl.flag("expect-gpu") && !CUDA_BACKEND.equals(backend);
+    boolean gpuMissing = expectGpu && !CUDA_BACKEND.equals(backend);
     if (gpuMissing) {
       err.println("nest doctor: --expect-gpu: the loaded ND4J backend is " + backend + ", not the CUDA backend " + CUDA_BACKEND
           + " (build with mvn -Pcuda package and run on a host with CUDA 11.6)");
@@ -230,7 +242,7 @@ final class DoctorCommand {
     return v == null ? fallback : v;
   }
 
-  private static String sparkVersion() {
+  static String sparkVersion() {
     try {
       return org.apache.spark.package$.MODULE$.SPARK_VERSION();
     } catch (LinkageError e) {
@@ -249,32 +261,6 @@ final class DoctorCommand {
       return p.getProperty("version", "unknown");
     } catch (java.io.IOException e) {
       return "unknown";
-    }
-  }
-
-  private static int intOption(CommandLine cl, String name, int dflt) throws CommandLine.UsageException {
-    String v = cl.optional(name);
-    try {
-      int n = v == null ? dflt : Integer.parseInt(v);
-      if (n < 1) {
-        throw new NumberFormatException();
-      }
-      return n;
-    } catch (NumberFormatException e) {
-      throw new CommandLine.UsageException("--" + name + " must be a positive integer, got " + v);
-    }
-  }
-
-  private static double doubleOption(CommandLine cl, String name, double dflt) throws CommandLine.UsageException {
-    String v = cl.optional(name);
-    try {
-      double d = v == null ? dflt : Double.parseDouble(v);
-      if (!(d >= 0.2 && d <= 60)) {
-        throw new NumberFormatException();
-      }
-      return d;
-    } catch (NumberFormatException e) {
-      throw new CommandLine.UsageException("--" + name + " must be between 0.2 and 60 seconds, got " + v);
     }
   }
 }

@@ -5,8 +5,10 @@ import java.io.PrintStream;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.apache.hadoop.conf.Configuration;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 import org.nestspark.io.NestPaths;
 import org.nestspark.io.NpyArray;
 import org.nestspark.model.NemoStateDictException;
@@ -27,25 +29,42 @@ import org.nestspark.ssl.FrozenModules;
  * schema 1, which do not hold them (a warning names what was drawn from {@code data.seed}). Exit 0 done, 1
  * unreadable input, unfit tensors or write error, 2 bad usage or configuration.
  */
-final class ExportNemoCommand {
-  private ExportNemoCommand() {}
+@Command(name = "export-nemo", description = {
+    "a nest-spark checkpoint as a .nemo for NeMo's restore_from",
+    "C is a checkpoint, a folder of them (the newest valid) or a .nemo. The quantizer and mask "
+        + "embedding are the model's own (stored in the checkpoint: NeMo's after an import); --frozen-from takes "
+        + "them (and the preprocessor's window and filterbank) from a .nemo, for checkpoints of schema 1 that do "
+        + "not hold them. Exit 0 done, 1 unreadable input, unfit tensors or write error, 2 bad usage or configuration."})
+final class ExportNemoCommand extends NestCommand {
+  @Option(names = "--checkpoint", paramLabel = "C", description = "a checkpoint (.ckpt), a run's checkpoint folder or a .nemo")
+  String checkpoint;
 
-  static int run(List<String> args, PrintStream out, PrintStream err) throws CommandLine.UsageException {
-    CommandLine cl = CommandLine.parse("export-nemo", args, Set.of("checkpoint", "out", "frozen-from", "config"), Set.of());
-    if (!cl.positional.isEmpty()) {
-      throw new CommandLine.UsageException("unexpected argument '" + cl.positional.get(0) + "'");
+  @Option(names = "--out", paramLabel = "X.nemo", description = "the .nemo to write")
+  String outOption;
+
+  @Option(names = "--frozen-from", paramLabel = "Y.nemo", description = "take the frozen quantizer and mask embedding from this .nemo (schema-1 checkpoints)")
+  String frozenFrom;
+
+  @Mixin
+  ConfigArgs cl;
+
+  @Override
+  int run(PrintStream out, PrintStream err) throws UsageException {
+    if (checkpoint == null || outOption == null) {
+      throw new UsageException((checkpoint == null ? "--checkpoint" : "--out") + " is required");
     }
-    String ckpt = cl.required("checkpoint");
-    String outArg = cl.required("out");
+    String ckpt = checkpoint;
+    String outArg = outOption;
     Configuration conf = new Configuration();
     try {
-      NemoImport.Imported m = NestModels.load(ckpt, conf, cl.all("config"), cl.overrides);
+      NemoImport.Imported m = NestModels.load(ckpt, conf, cl.configFiles(), cl.overrides());
+      ConfigArgs.warnIgnored(m.config(), err);
       for (String note : m.notes()) {
         err.println("nest export-nemo: warning: " + note);
       }
       FrozenModules modules = m.frozenModules();
       Map<String, NemoTensor> preprocessor = new LinkedHashMap<>(m.frozen());
-      String from = cl.optional("frozen-from");
+      String from = frozenFrom;
       if (from != null) {
         // for checkpoints written before they held the frozen modules (schema 1): put a .nemo's back
         NemoModel src = NemoArchive.read(NestPaths.fromUserString(from), conf);

@@ -5,9 +5,11 @@ import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 import org.nestspark.extract.ExtractJob;
 import org.nestspark.extract.ExtractOutcome;
 import org.nestspark.extract.ExtractReport;
@@ -25,35 +27,61 @@ import org.nestspark.spark.SparkContexts;
  * reason), throughput and where the time went; exits 0 unless the model or the input cannot be read
  * (1) or the arguments are wrong (2).
  */
-final class ExtractCommand {
-  private ExtractCommand() {}
+@Command(name = "extract", description = {
+    "per-layer encoder features (.npy [L, D, T] or parquet) of a manifest, folder or file",
+    "M is a .nemo or a nest-spark checkpoint (file or folder: the newest valid). Prints how many "
+        + "utterances were extracted and skipped (each skip with its reason), throughput and where the time "
+        + "went. Exit 0 unless the model or the input cannot be read (1) or the arguments are wrong (2)."})
+final class ExtractCommand extends NestCommand {
+  @Option(names = "--model", paramLabel = "M", description = "a .nemo, a checkpoint (.ckpt) or a run's checkpoint folder")
+  String model;
 
-  static int run(List<String> args, PrintStream out, PrintStream err) throws CommandLine.UsageException {
-    CommandLine cl = CommandLine.parse("extract", args, Set.of("model", "input", "output", "layers", "format", "config"), Set.of());
-    if (!cl.positional.isEmpty()) {
-      throw new CommandLine.UsageException("unexpected argument '" + cl.positional.get(0) + "'");
+  @Option(names = "--input", paramLabel = "I", description = "a NeMo manifest, a folder of audio (searched recursively) or one audio file")
+  String input;
+
+  @Option(names = "--output", paramLabel = "O", description = "output folder")
+  String output;
+
+  @Option(names = "--layers", paramLabel = "all|last|i,j,k", description = "encoder layers to write (extract.layers)")
+  String layers;
+
+  @Option(names = "--format", paramLabel = "npy|parquet", description = "output format (extract.format)")
+  String format;
+
+  @Mixin
+  ConfigArgs cl;
+
+  private static String required(String value, String option) throws UsageException {
+    if (value == null) {
+      throw new UsageException("--" + option + " is required");
     }
-    String model = cl.required("model");
-    String input = cl.required("input");
-    String output = cl.required("output");
-    List<String> overrides = new ArrayList<>(cl.overrides);
-    if (cl.optional("format") != null) {
-      String f = cl.optional("format").toLowerCase(Locale.ROOT);
+    return value;
+  }
+
+  @Override
+  int run(PrintStream out, PrintStream err) throws UsageException {
+    String model = required(this.model, "model");
+    String input = required(this.input, "input");
+    String output = required(this.output, "output");
+    List<String> overrides = new ArrayList<>(cl.overrides());
+    if (format != null) {
+      String f = format.toLowerCase(Locale.ROOT);
       if (!f.equals("npy") && !f.equals("parquet")) {
-        throw new CommandLine.UsageException("--format " + cl.optional("format") + ": expected npy or parquet");
+        throw new UsageException("--format " + format + ": expected npy or parquet");
       }
       overrides.add("extract.format=" + f);
     }
-    if (cl.optional("layers") != null) {
-      overrides.add("extract.layers=" + cl.optional("layers"));
+    if (layers != null) {
+      overrides.add("extract.layers=" + layers);
     }
     NemoImport.Imported m;
     try {
-      m = NestModels.load(model, new Configuration(), cl.all("config"), overrides);
+      m = NestModels.load(model, new Configuration(), cl.configFiles(), overrides);
     } catch (NemoStateDictException | IOException e) {
       err.println("nest extract: --model " + model + ": " + e.getMessage());
       return 1;
     }
+    ConfigArgs.warnIgnored(m.config(), err);
     for (String n : m.notes()) {
       if (!n.startsWith("ignored ") && !n.startsWith("no ")) {
         out.println("  note: " + n);

@@ -5,10 +5,11 @@ import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
 
-import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 import org.nestspark.config.NestConfig;
 import org.nestspark.featurize.FeaturizeJob;
@@ -23,16 +24,26 @@ import org.nestspark.spark.SparkContexts;
  * Prints how many utterances were featurized and skipped, with each skip's reason; exits 0 unless a
  * manifest could not be read (or bad input met {@code data.on_error=fail}).
  */
-final class FeaturizeCommand {
-  private FeaturizeCommand() {}
+@Command(name = "featurize", description = {
+    "log-mel features of every utterance as .npy + features.json",
+    "One float32 .npy [80, T_valid] per utterance (per-utterance normalisation, as NeMo with batch "
+        + "size 1, eval mode), named as NeMo's extract_features.py names them, plus DIR/features.json. "
+        + "Reruns keep complete outputs (featurize.overwrite=true recomputes). Exit 0 unless a manifest "
+        + "cannot be read (1)."})
+final class FeaturizeCommand extends NestCommand {
+  @Option(names = "--manifest", paramLabel = "M[,M2...]", description = "NeMo JSONL manifest(s); repeatable or comma-separated")
+  List<String> manifestArgs = new ArrayList<>();
 
-  static int run(List<String> args, PrintStream out, PrintStream err) throws CommandLine.UsageException {
-    CommandLine cl = CommandLine.parse("featurize", args, Set.of("manifest", "out", "config"), Set.of());
-    if (!cl.positional.isEmpty()) {
-      throw new CommandLine.UsageException("unexpected argument '" + cl.positional.get(0) + "'");
-    }
+  @Option(names = "--out", paramLabel = "DIR", description = "output folder (local or Hadoop URI)")
+  String outArg;
+
+  @Mixin
+  ConfigArgs cl;
+
+  @Override
+  int run(PrintStream out, PrintStream err) throws UsageException {
     List<String> manifests = new ArrayList<>();
-    for (String m : cl.all("manifest")) {
+    for (String m : manifestArgs) {
       for (String part : m.split(",")) {
         if (!part.isBlank()) {
           manifests.add(part.strip());
@@ -40,11 +51,14 @@ final class FeaturizeCommand {
       }
     }
     if (manifests.isEmpty()) {
-      throw new CommandLine.UsageException("--manifest is required");
+      throw new UsageException("--manifest is required");
     }
-    String outDir = cl.required("out");
+    if (outArg == null) {
+      throw new UsageException("--out is required");
+    }
+    String outDir = outArg;
     // validate everything before any Spark or data work
-    NestConfig config = NestConfig.load(cl.all("config"), cl.overrides, new Configuration());
+    NestConfig config = cl.load(err);
     try (JavaSparkContext sc = SparkContexts.create(config, "featurize")) {
       FeaturizeReport r = FeaturizeJob.run(sc, config, manifests, outDir, err);
       print(r, out);

@@ -3,10 +3,12 @@ package org.nestspark.cli;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.util.List;
-import java.util.Set;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 import org.nestspark.io.NestPaths;
 import org.nestspark.model.NemoStateDictException;
 import org.nestspark.model.NestGraph;
@@ -20,8 +22,20 @@ import org.nestspark.train.CheckpointIO;
  * embedding kept) written as one of nest-spark's checkpoints ({@link CheckpointIO}; a folder gets {@code step-000000.ckpt}). Exit 0 done,
  * 1 unreadable archive or tensors that do not fit, 2 bad usage or an unsupported NeMo setting.
  */
-final class ImportNemoCommand {
-  private ImportNemoCommand() {}
+@Command(name = "import-nemo", description = {
+    "a NeMo NEST .nemo as a nest-spark checkpoint",
+    "The archive's config and every tensor by NeMo key, written as a nest-spark checkpoint (a folder "
+        + "gets step-000000.ckpt). Exit 0 done, 1 unreadable archive or tensors that do not fit, 2 bad "
+        + "usage or an unsupported NeMo setting."})
+final class ImportNemoCommand extends NestCommand {
+  @Option(names = "--model", paramLabel = "X.nemo", description = "the .nemo archive")
+  String modelArg;
+
+  @Option(names = "--out", paramLabel = "DIR|F.ckpt", description = "a checkpoint folder or a .ckpt file")
+  String outOption;
+
+  @Mixin
+  ConfigArgs cl;
 
   /** Notes of an import: ignored NeMo settings on one line, the others one per line. */
   static void printNotes(List<String> notes, PrintStream out) {
@@ -38,19 +52,20 @@ final class ImportNemoCommand {
     }
   }
 
-  static int run(List<String> args, PrintStream out, PrintStream err) throws CommandLine.UsageException {
-    CommandLine cl = CommandLine.parse("import-nemo", args, Set.of("model", "out", "config"), Set.of());
-    if (!cl.positional.isEmpty()) {
-      throw new CommandLine.UsageException("unexpected argument '" + cl.positional.get(0) + "'");
+  @Override
+  int run(PrintStream out, PrintStream err) throws UsageException {
+    if (modelArg == null || outOption == null) {
+      throw new UsageException((modelArg == null ? "--model" : "--out") + " is required");
     }
-    String model = cl.required("model");
-    String outArg = cl.required("out");
+    String model = modelArg;
+    String outArg = outOption;
     if (!NemoImport.isNemoPath(model)) {
-      throw new CommandLine.UsageException("--model " + model + ": expected a .nemo file");
+      throw new UsageException("--model " + model + ": expected a .nemo file");
     }
     Configuration conf = new Configuration();
     try {
-      NemoImport.Imported m = NestModels.load(model, conf, cl.all("config"), cl.overrides);
+      NemoImport.Imported m = NestModels.load(model, conf, cl.configFiles(), cl.overrides());
+      ConfigArgs.warnIgnored(m.config(), err);
       printNotes(m.notes(), out);
       Path target = NestPaths.fromUserString(outArg);
       FileSystem fs = target.getFileSystem(conf);

@@ -1,39 +1,66 @@
 package org.nestspark.cli;
 
 import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.Callable;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.UnmatchedArgumentException;
 
 import org.nestspark.config.NestConfigException;
 import org.nestspark.io.NestPaths;
 
 /**
- * The {@code nest} command line: the same entry point for {@code bin/nest} (Spark {@code local[*]}
+ * The {@code nest} command line (picocli): the same entry point for {@code bin/nest} (Spark {@code local[*]}
  * embedded) and {@code spark-submit --class org.nestspark.cli.NestCli <jar> <command> ...}.
  *
  * <p>Exit codes: 0 done (skipped inputs are reported, not failures), 1 the job could not run (unreadable
- * manifest, {@code data.on_error=fail} with bad input, I/O error), 2 bad usage or configuration.
+ * manifest, {@code data.on_error=fail} with bad input, I/O error), 2 bad usage or configuration (an unknown
+ * option, a malformed number, an invalid key or value: {@code nest <command>: <reason>}).
  */
-public final class NestCli {
-  static final String USAGE = String.join("\n",
-      "usage: nest <command> [options] [--config FILE]... [key=value]...",
-      "",
-      "commands:",
-      "  pretrain [key=value ...]                    NEST pretraining on Spark (needs model.train_ds.manifest_filepath, exp_manager.exp_dir)",
-      "  featurize --manifest M[,M2...] --out DIR    log-mel features of every utterance as .npy + features.json",
-      "  extract --model M --input I --output O     per-layer encoder features (.npy [L, D, T] or parquet) of a manifest, folder or file",
-      "  import-nemo --model X.nemo --out DIR|F.ckpt  a NeMo NEST .nemo as a nest-spark checkpoint",
-      "  export-nemo --checkpoint C --out X.nemo    a nest-spark checkpoint as a .nemo for NeMo's restore_from",
-      "  bench featurize|train|quantizer|extract     throughput on this machine (featurizer, Small graph step, quantizer, extraction)",
-      "  config                                      print the resolved configuration",
-      "  doctor [--expect-gpu]                       ND4J backend, devices, BLAS, threads, versions; one tiny training step",
-      "  help                                        this text",
-      "",
-      "Every command takes --config FILE (a preset such as conf/nest-tiny.conf; repeatable, later wins) and",
-      "key=value overrides of reference.conf keys, e.g. model.preprocessor.dither=0 data.on_error=fail.",
-      "Paths may be local or any Hadoop URI (file://, hdfs://, s3a://).");
+@Command(name = "nest", mixinStandardHelpOptions = true, versionProvider = NestVersion.class, sortOptions = false,
+    description = "NeMo's NEST self-supervised speech pretraining (FastConformer, masked-token prediction) as Apache Spark jobs.",
+    subcommands = {
+        PretrainCommand.class,
+        FeaturizeCommand.class,
+        ExtractCommand.class,
+        ImportNemoCommand.class,
+        ExportNemoCommand.class,
+        BenchCommand.class,
+        ConfigCommand.class,
+        DoctorCommand.class,
+        CompletionCommand.class,
+        CommandLine.HelpCommand.class},
+    footer = {"",
+        "Every job command takes --config FILE (a preset such as conf/nest-tiny.conf, or a NeMo training YAML; "
+            + "repeatable, later wins) and Hydra-style settings of reference.conf keys: key=value, ++key=value, ~key, "
+            + "e.g. model.preprocessor.dither=0 data.on_error=fail. Paths may be local or any Hadoop URI (file://, "
+            + "hdfs://, s3a://). 'nest COMMAND --help' describes a command."})
+public final class NestCli implements Callable<Integer> {
+  final PrintStream out;
+  final PrintStream err;
 
-  private NestCli() {}
+  @Spec
+  CommandSpec spec;
+
+  private NestCli(PrintStream out, PrintStream err) {
+    this.out = out;
+    this.err = err;
+  }
+
+  /** {@code nest} without a command: the usage on stderr, exit 2. */
+  @Override
+  public Integer call() {
+    err.print(spec.commandLine().getUsageMessage());
+    return 2;
+  }
 
   public static void main(String[] args) {
     int code = run(Arrays.asList(args), System.out, System.err);
@@ -44,44 +71,41 @@ public final class NestCli {
 
   /** Runs one command and returns its exit code (tests call this directly). */
   public static int run(List<String> args, PrintStream out, PrintStream err) {
-    if (args.isEmpty() || List.of("help", "-h", "--help").contains(args.get(0))) {
-      (args.isEmpty() ? err : out).println(USAGE);
-      return args.isEmpty() ? 2 : 0;
-    }
-    if (!NestPaths.jvmCanOpenNonAsciiNames()) {
+    if (!args.isEmpty() && !List.of("help", "-h", "--help", "-V", "--version", "completion").contains(args.get(0))
+        && !NestPaths.jvmCanOpenNonAsciiNames()) {
       err.println("warning: this JVM runs with file name encoding " + System.getProperty("sun.jnu.encoding")
           + "; files with non-ASCII names cannot be opened. Run with LC_ALL=C.UTF-8 (bin/nest does this).");
     }
-    String command = args.get(0);
-    List<String> rest = args.subList(1, args.size());
-    try {
-      switch (command) {
-        case "pretrain":
-          return PretrainCommand.run(rest, out, err);
-        case "featurize":
-          return FeaturizeCommand.run(rest, out, err);
-        case "extract":
-          return ExtractCommand.run(rest, out, err);
-        case "import-nemo":
-          return ImportNemoCommand.run(rest, out, err);
-        case "export-nemo":
-          return ExportNemoCommand.run(rest, out, err);
-        case "bench":
-          return BenchCommand.run(rest, out, err);
-        case "config":
-          return ConfigCommand.run(rest, out, err);
-        case "doctor":
-          return DoctorCommand.run(rest, out, err);
-        default:
-          err.println("unknown command '" + command + "'\n\n" + USAGE);
-          return 2;
+    return commandLine(out, err).execute(args.toArray(new String[0]));
+  }
+
+  /** The command tree with nest's parsing rules and error handling, printing to {@code out} and {@code err}. */
+  static CommandLine commandLine(PrintStream out, PrintStream err) {
+    CommandLine cl = new CommandLine(new NestCli(out, err));
+    cl.setOut(new PrintWriter(new java.io.OutputStreamWriter(out, StandardCharsets.UTF_8), true));
+    cl.setErr(new PrintWriter(new java.io.OutputStreamWriter(err, StandardCharsets.UTF_8), true));
+    cl.setUsageHelpWidth(100);
+    cl.setExpandAtFiles(false);               // a path may start with @
+    cl.setOverwrittenOptionsAllowed(true);    // --out A --out B: the last wins, as before
+    cl.getHelpSectionMap().put(CommandLine.Model.UsageMessageSpec.SECTION_KEY_COMMAND_LIST, new CommandTable());
+    cl.setParameterExceptionHandler(NestCli::usageError);
+    cl.setExecutionExceptionHandler((e, line, parsed) -> {
+      if (e instanceof UsageException || e instanceof NestConfigException) {
+        line.getErr().println(line.getCommandSpec().qualifiedName() + ": " + e.getMessage());
+        return 2;
       }
-    } catch (CommandLine.UsageException e) {
-      err.println("nest " + command + ": " + e.getMessage());
-      return 2;
-    } catch (NestConfigException e) {
-      err.println("nest " + command + ": " + e.getMessage());
-      return 2;
-    }
+      throw e;
+    });
+    return cl;
+  }
+
+  /** A malformed command line: the reason (naming the option and value), a hint, exit 2. */
+  private static int usageError(ParameterException e, String[] args) {
+    CommandLine line = e.getCommandLine();
+    PrintWriter w = line.getErr();
+    w.println(line.getCommandSpec().qualifiedName() + ": " + e.getMessage());
+    UnmatchedArgumentException.printSuggestions(e, w);
+    w.println("Try '" + line.getCommandSpec().qualifiedName() + " --help' for more information.");
+    return 2;
   }
 }

@@ -2,10 +2,10 @@ package org.nestspark.cli;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.util.Set;
 
-import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 
 import org.nestspark.config.NestConfig;
 import org.nestspark.manifest.ManifestException;
@@ -19,15 +19,20 @@ import org.nestspark.spark.SparkContexts;
  * before Spark starts. Exit 0 when the run reached {@code max_steps}/{@code max_epochs}, 1 when a manifest
  * or the run folder could not be used, 2 for bad usage or configuration.
  */
-final class PretrainCommand {
-  private PretrainCommand() {}
+@Command(name = "pretrain", description = {
+    "NEST pretraining on Spark (needs model.train_ds.manifest_filepath and exp_manager.exp_dir)",
+    "Trains in rounds on persistent workers (pretrain.strategy: parameter_averaging or diloco), "
+        + "validates, keeps checkpoints and metrics in <exp_manager.exp_dir>/<exp_manager.name>, and "
+        + "resumes from the newest valid checkpoint. Exit 0 when the run reached trainer.max_steps / "
+        + "max_epochs, 1 when a manifest or the run folder could not be used, 2 for bad usage or "
+        + "configuration."})
+final class PretrainCommand extends NestCommand {
+  @Mixin
+  ConfigArgs cl;
 
-  static int run(java.util.List<String> args, PrintStream out, PrintStream err) throws CommandLine.UsageException {
-    CommandLine cl = CommandLine.parse("pretrain", args, Set.of("config"), Set.of());
-    if (!cl.positional.isEmpty()) {
-      throw new CommandLine.UsageException("unexpected argument '" + cl.positional.get(0) + "' (settings are key=value)");
-    }
-    NestConfig config = NestConfig.load(cl.all("config"), cl.overrides, new Configuration());
+  @Override
+  int run(PrintStream out, PrintStream err) throws UsageException {
+    NestConfig config = cl.load(err);
     try {
       PretrainJob.checkConfig(config);
     } catch (IllegalArgumentException e) {

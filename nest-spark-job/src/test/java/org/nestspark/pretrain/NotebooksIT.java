@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
  * {@code notebooks/make-sample-run.sh} pretrains the tiny preset on the bundled sample corpus and extracts
  * features with its last checkpoint through {@code bin/nest}, then {@code notebooks/run-notebooks.sh} runs
  * every notebook against that run. Needs Debian's jupyter-nbconvert, python3-ipykernel, python3-matplotlib
- * and python3-numpy ({@code .ci/run} installs them).
+ * and python3-numpy ({@code bin/test} installs them).
  */
 class NotebooksIT {
   static final Path REPO = Path.of(System.getProperty("user.dir")).getParent();
