@@ -243,21 +243,7 @@ final class SlicedStep {
   }
 
   private static <T> T get(Future<T> f) {
-    try {
-      return f.get();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted while waiting for a batch slice", e);
-    } catch (ExecutionException e) {
-      Throwable c = e.getCause();
-      if (c instanceof RuntimeException) {
-        throw (RuntimeException) c;
-      }
-      if (c instanceof Error) {
-        throw (Error) c;
-      }
-      throw new IllegalStateException(c);
-    }
+    return org.nestspark.model.nn.Parallel.join(f);
   }
 
   /** A slice's score and decoder metrics. */

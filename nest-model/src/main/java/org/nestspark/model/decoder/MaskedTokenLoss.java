@@ -59,6 +59,16 @@ public final class MaskedTokenLoss {
     return labelsMask.gt(0.5).castTo(DataType.INT).sumNumber().longValue();
   }
 
+  /** The number of selected positions, after checking that the logits hold numClasses × numBooks per target. */
+  private static int checkShapes(INDArray logits, int[][] targets, int numClasses, int numBooks) {
+    int n = (int) logits.size(0);
+    if (logits.rank() != 2 || logits.size(1) != (long) numClasses * numBooks || targets.length != n) {
+      throw new IllegalArgumentException("logits " + java.util.Arrays.toString(logits.shape()) + " do not match "
+          + n + " targets × " + numClasses + " classes × " + numBooks + " books");
+    }
+    return n;
+  }
+
   /** The result for a batch without any selected position: loss 0, no gradient. */
   public static Result empty() {
     return new Result(0.0, 0, 0, null, new double[0]);
@@ -83,11 +93,7 @@ public final class MaskedTokenLoss {
    */
   public static Result compute(INDArray logits, int[][] targets, int numClasses, int numBooks, boolean withGradient,
       double gradScale, long normalizer) {
-    int n = (int) logits.size(0);
-    if (logits.rank() != 2 || logits.size(1) != (long) numClasses * numBooks || targets.length != n) {
-      throw new IllegalArgumentException("logits " + java.util.Arrays.toString(logits.shape()) + " do not match "
-          + n + " targets × " + numClasses + " classes × " + numBooks + " books");
-    }
+    int n = checkShapes(logits, targets, numClasses, numBooks);
     if (n == 0) {
       return empty();
     }
@@ -141,11 +147,7 @@ public final class MaskedTokenLoss {
    */
   public static Result computeNd4j(INDArray logits, int[][] targets, int numClasses, int numBooks, boolean withGradient,
       double gradScale, long normalizer) {
-    int n = (int) logits.size(0);
-    if (logits.rank() != 2 || logits.size(1) != (long) numClasses * numBooks || targets.length != n) {
-      throw new IllegalArgumentException("logits " + java.util.Arrays.toString(logits.shape()) + " do not match "
-          + n + " targets × " + numClasses + " classes × " + numBooks + " books");
-    }
+    int n = checkShapes(logits, targets, numClasses, numBooks);
     if (n == 0) {
       return empty();
     }

@@ -18,8 +18,10 @@ import org.nd4j.linalg.factory.Nd4j;
 public final class Nd4jConv {
   private Nd4jConv() {}
 
-  private static int[] iArgs(int kH, int kW, int s, int pH, int pW) {
-    return new int[] {kH, kW, s, s, pH, pW, 1, 1, 0, 1, 1};
+  /** Runs op {@code name}; the kernel size is read from the weights {@code w} ([., ., kH, kW]). */
+  private static void exec(String name, INDArray[] inputs, INDArray[] outputs, INDArray w, int s, int pH, int pW) {
+    Nd4j.exec(DynamicCustomOp.builder(name).addInputs(inputs).addOutputs(outputs)
+        .addIntegerArguments((int) w.size(2), (int) w.size(3), s, s, pH, pW, 1, 1, 0, 1, 1).build());
   }
 
   /** Output length of one axis. */
@@ -32,15 +34,13 @@ public final class Nd4jConv {
    * [B, Ho, Wo, oC]}.
    */
   public static void conv2d(INDArray x, INDArray w, INDArray bias, INDArray out, int stride, int pH, int pW) {
-    Nd4j.exec(DynamicCustomOp.builder("conv2d").addInputs(x, w, bias).addOutputs(out)
-        .addIntegerArguments(iArgs((int) w.size(2), (int) w.size(3), stride, pH, pW)).build());
+    exec("conv2d", new INDArray[] {x, w, bias}, new INDArray[] {out}, w, stride, pH, pW);
   }
 
   /** Gradients of {@link #conv2d}: {@code dx} like x, {@code dw} like w, {@code db} like bias. */
   public static void conv2dBp(INDArray x, INDArray w, INDArray bias, INDArray dOut, INDArray dx, INDArray dw, INDArray db,
       int stride, int pH, int pW) {
-    Nd4j.exec(DynamicCustomOp.builder("conv2d_bp").addInputs(x, w, bias, dOut).addOutputs(dx, dw, db)
-        .addIntegerArguments(iArgs((int) w.size(2), (int) w.size(3), stride, pH, pW)).build());
+    exec("conv2d_bp", new INDArray[] {x, w, bias, dOut}, new INDArray[] {dx, dw, db}, w, stride, pH, pW);
   }
 
   /**
@@ -48,14 +48,12 @@ public final class Nd4jConv {
    * {@code bias [C]} into {@code out [B, Ho, Wo, C]}.
    */
   public static void depthwise(INDArray x, INDArray w, INDArray bias, INDArray out, int stride, int pH, int pW) {
-    Nd4j.exec(DynamicCustomOp.builder("depthwise_conv2d").addInputs(x, w, bias).addOutputs(out)
-        .addIntegerArguments(iArgs((int) w.size(2), (int) w.size(3), stride, pH, pW)).build());
+    exec("depthwise_conv2d", new INDArray[] {x, w, bias}, new INDArray[] {out}, w, stride, pH, pW);
   }
 
   /** Gradients of {@link #depthwise}: {@code dx} like x, {@code dw} like w, {@code db} like bias. */
   public static void depthwiseBp(INDArray x, INDArray w, INDArray bias, INDArray dOut, INDArray dx, INDArray dw, INDArray db,
       int stride, int pH, int pW) {
-    Nd4j.exec(DynamicCustomOp.builder("depthwise_conv2d_bp").addInputs(x, w, bias, dOut).addOutputs(dx, dw, db)
-        .addIntegerArguments(iArgs((int) w.size(2), (int) w.size(3), stride, pH, pW)).build());
+    exec("depthwise_conv2d_bp", new INDArray[] {x, w, bias, dOut}, new INDArray[] {dx, dw, db}, w, stride, pH, pW);
   }
 }

@@ -91,21 +91,26 @@ public final class Parallel {
       fs.add(pool.submit(() -> task.run(chunk, from, to)));
     }
     for (Future<?> f : fs) {
-      try {
-        f.get();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException("interrupted", e);
-      } catch (ExecutionException e) {
-        Throwable c = e.getCause();
-        if (c instanceof RuntimeException) {
-          throw (RuntimeException) c;
-        }
-        if (c instanceof Error) {
-          throw (Error) c;
-        }
-        throw new IllegalStateException(c);
+      join(f);
+    }
+  }
+
+  /** The result of {@code f}, waiting for it; its failure rethrown as it was (unchecked) or wrapped. */
+  public static <T> T join(Future<T> f) {
+    try {
+      return f.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    } catch (ExecutionException e) {
+      Throwable c = e.getCause();
+      if (c instanceof RuntimeException) {
+        throw (RuntimeException) c;
       }
+      if (c instanceof Error) {
+        throw (Error) c;
+      }
+      throw new IllegalStateException(c);
     }
   }
 }
