@@ -11,7 +11,7 @@ import org.nestspark.model.bench.NestGraphBench;
 import org.nestspark.ssl.QuantizerBench;
 
 /**
- * {@code nest bench featurize|train|pretrain|quantizer|extract}: prints throughput figures measured on this machine.
+ * {@code nest bench featurize|train|pretrain|quantizer|extract|flac}: prints throughput figures measured on this machine.
  * <ul>
  *   <li>{@code featurize [--seconds S]}: log-mel featurization, 1 and all threads ({@link FeaturizeBench});</li>
  *   <li>{@code train [ITERATIONS [THREADS [BATCH [SECONDS]]]]}: the Small NEST graph, batch 8 × 10 s:
@@ -22,16 +22,23 @@ import org.nestspark.ssl.QuantizerBench;
  *       cluster ({@link PretrainBench}); default: the tiny preset on the bundled sample corpus;</li>
  *   <li>{@code quantizer}: the float64-exact quantizer on 8 × 125 tokens ({@link QuantizerBench});</li>
  *   <li>{@code extract [--seconds S]}: extraction (decode, featurize, encoder, write) for the Small and Large
- *       presets ({@link org.nestspark.bench.ExtractBench}).</li>
+ *       presets ({@link org.nestspark.bench.ExtractBench});</li>
+ *   <li>{@code flac [--segments N] [--whole-segments N] [--seconds S] [--file F]}: N segments of a 1-hour FLAC
+ *       recording (made with sox and flac unless {@code --file}), whole-file decode vs seeking
+ *       ({@link org.nestspark.bench.FlacSeekBench}).</li>
  * </ul>
  */
 final class BenchCommand {
   private BenchCommand() {}
 
+  private static int intOr(String v, int dflt) {
+    return v == null ? dflt : Integer.parseInt(v);
+  }
+
   static int run(List<String> args, PrintStream out, PrintStream err) throws CommandLine.UsageException {
-    CommandLine cl = CommandLine.parse("bench", args, Set.of("seconds", "batches", "master", "config", "inner-steps"), Set.of("skip-local"));
+    CommandLine cl = CommandLine.parse("bench", args, Set.of("seconds", "batches", "master", "config", "inner-steps", "file", "segments", "whole-segments"), Set.of("skip-local"));
     if (cl.positional.isEmpty()) {
-      throw new CommandLine.UsageException("usage: nest bench featurize|train|pretrain|quantizer|extract [args]");
+      throw new CommandLine.UsageException("usage: nest bench featurize|train|pretrain|quantizer|extract|flac [args]");
     }
     List<String> rest = new ArrayList<>(cl.positional.subList(1, cl.positional.size()));
     switch (cl.positional.get(0)) {
@@ -62,11 +69,20 @@ final class BenchCommand {
           return 1;
         }
         return 0;
+      case "flac":
+        try {
+          org.nestspark.bench.FlacSeekBench.run(cl.optional("file"), intOr(cl.optional("segments"), 100), intOr(cl.optional("whole-segments"), 5),
+              cl.optional("seconds") == null ? 10.0 : Double.parseDouble(cl.optional("seconds")), out);
+        } catch (Exception e) {
+          err.println("nest bench flac: " + e);
+          return 1;
+        }
+        return 0;
       case "quantizer":
         QuantizerBench.main(rest.toArray(new String[0]));
         return 0;
       default:
-        throw new CommandLine.UsageException("unknown benchmark '" + cl.positional.get(0) + "': featurize, train, pretrain, quantizer or extract");
+        throw new CommandLine.UsageException("unknown benchmark '" + cl.positional.get(0) + "': featurize, train, pretrain, quantizer, extract or flac");
     }
   }
 }
