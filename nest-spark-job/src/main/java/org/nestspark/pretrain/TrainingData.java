@@ -63,8 +63,8 @@ public final class TrainingData {
     this.validationPlanner = validation.isEmpty() ? null
         : planner(cfg, VALIDATION, false, seed, validation, durations(validation), out);
     if (planner.plan(durations, 0).isEmpty()) {
-      throw new ManifestException(TRAIN + ": " + train.size() + " usable utterances make no complete batch of " + planner.describe()
-          + " (drop_last=" + cfg.getBoolean(TRAIN + ".drop_last") + ")");
+      throw new ManifestException(TRAIN + ": " + train.size() + " usable utterances make no complete batch (" + planner.describe()
+          + ", drop_last=" + cfg.getBoolean(TRAIN + ".drop_last") + ")");
     }
   }
 
