@@ -45,7 +45,8 @@ public final class AudioDecoders {
 
     /**
      * Decodes frames {@code [startFrame, startFrame + frameCount)} ({@code frameCount < 0}: to the end),
-     * clipped to the end of the file. WAV reads only that range; FLAC decodes everything and slices.
+     * clipped to the end of the file. WAV reads only that range; FLAC decodes the whole stream (checking its
+     * MD5) when the whole file is asked for, and otherwise only the frames of the range ({@link FlacSeeker}).
      */
     public static DecodedAudio decodeFrames(ByteSource src, String name, long startFrame, long frameCount)
             throws AudioException {
@@ -54,7 +55,10 @@ public final class AudioDecoders {
             if (kind == Kind.WAV) {
                 return WavDecoder.decode(src, name, startFrame, frameCount);
             }
-            return FlacDecoder.decode(readAll(src, name), name, startFrame, frameCount);
+            if (startFrame == 0 && frameCount < 0) {
+                return FlacDecoder.decode(readAll(src, name), name, 0, -1);
+            }
+            return new FlacSeeker(src, name).decode(startFrame, frameCount).toFloat();
         } catch (RuntimeException e) {
             throw internal(name, e);
         }
@@ -64,6 +68,9 @@ public final class AudioDecoders {
      * NeMo's reading rule: if {@code offsetSec > 0} start at frame {@code (long) (offsetSec * sr)}; if
      * {@code durationSec > 0} read {@code (long) (durationSec * sr)} frames (fewer if the file ends first,
      * like soundfile's short read), else read to the end. {@code sr} is the file's own rate from its header.
+     * A FLAC range (offset or duration given) decodes only the frames it needs ({@link FlacSeeker}: SEEKTABLE
+     * or frame-sync search, bit-identical to decoding the whole file and cutting); a whole FLAC file is
+     * decoded and checked against its MD5.
      *
      * <p>Reported: an offset at or past the end ({@code "offset X s is beyond the end (Y s)"}), NaN or
      * infinite offset/duration, and an empty result ({@code "no audio samples"}).
@@ -82,6 +89,13 @@ public final class AudioDecoders {
                 WavDecoder.Header h = WavDecoder.readHeader(src, name);
                 long[] range = frameRange(h.info(), name, offsetSec, durationSec);
                 return WavDecoder.decode(src, h, name, range[0], range[1]);
+            }
+            if (offsetSec > 0 || durationSec > 0) {
+                FlacSeeker seeker = new FlacSeeker(src, name);
+                if (seeker.canSeek()) {
+                    long[] range = frameRange(seeker.streamInfo().info(), name, offsetSec, durationSec);
+                    return seeker.decode(range[0], range[1]).toFloat();
+                }
             }
             FlacDecoder.Result r = FlacDecoder.decodeIntegers(readAll(src, name), name);
             long[] range = frameRange(r.info(), name, offsetSec, durationSec);

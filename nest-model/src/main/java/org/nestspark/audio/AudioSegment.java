@@ -20,8 +20,8 @@ import org.apache.hadoop.fs.Path;
  *       rule: start frame {@code (long) (offset · sr_file)} when {@code offset > 0}, frame count
  *       {@code (long) (duration · sr_file)} when {@code duration > 0} (a short read if the file ends
  *       first, like soundfile), otherwise to the end. The rate always comes from the header. Scaling as
- *       soundfile's float32 ({@link DecodedAudio}). WAV reads only the needed bytes; FLAC decodes the
- *       whole file and slices.</li>
+ *       soundfile's float32 ({@link DecodedAudio}). WAV reads only the needed bytes; a FLAC range decodes
+ *       only the frames it needs ({@link FlacSeeker}); a whole FLAC file is decoded and MD5-checked.</li>
  *   <li>Down-mix to mono by averaging channels (<b>deviation</b>: NeMo does not down-mix, see
  *       {@link DecodedAudio#toMono()}).</li>
  *   <li>Resample to {@code targetSampleRate} with {@link Resampler} (<b>deviation</b>: NeMo uses librosa's

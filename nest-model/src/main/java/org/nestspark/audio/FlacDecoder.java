@@ -37,7 +37,8 @@ import java.util.TreeSet;
  *
  * <h2>Ranges</h2>
  * {@link #decode(byte[], String, long, long)} decodes the whole stream and then copies the requested frame
- * range (acceptable for utterance-length files; seeking via SEEKTABLE is not implemented yet).
+ * range. {@link FlacSeeker} decodes a range of a file read through positioned reads, only the frames it needs
+ * (SEEKTABLE or frame-sync search), with the same frame decoding.
  *
  * <p>Float conversion is {@code s / 2^(bits-1)} (soundfile's scaling of FLAC: 16-bit {@code s/32768f},
  * 24-bit {@code s/8388608f}, 8-bit {@code s/128f}).
@@ -308,7 +309,7 @@ public final class FlacDecoder {
     // ---------------------------------------------------------------------------------------------
 
     /** Thrown inside a frame; turned into an AudioException naming the frame. */
-    private static class FrameError extends Exception {
+    static class FrameError extends Exception {
         private static final long serialVersionUID = 1L;
 
         FrameError(String msg) {
@@ -317,7 +318,7 @@ public final class FlacDecoder {
     }
 
     /** The bit reader ran past the end of the file. */
-    private static final class EndOfData extends FrameError {
+    static final class EndOfData extends FrameError {
         private static final long serialVersionUID = 1L;
 
         EndOfData() {
@@ -409,23 +410,54 @@ public final class FlacDecoder {
         }
     }
 
-    private static final class Decoder {
-        private final byte[] d;
-        private final String name;
-        private final StreamInfo si;
-        private final Stats stats = new Stats();
-        private int[][] out;
-        private long count;
+    /**
+     * Frame decoding over a byte array {@code d}: the whole file ({@link #run()}), or a window of it that
+     * {@link FlacSeeker} moves along the file. Samples go to {@code out[c][sample - outBase]}.
+     */
+    static final class Decoder {
+        byte[] d;
+        final String name;
+        final StreamInfo si;
+        final Stats stats = new Stats();
+        int[][] out;
+        /** Samples per channel decoded so far, counted from the stream start (the next frame's first sample). */
+        long count;
+        /** Stream sample stored at {@code out[c][0]}. */
+        long outBase;
+        /** When false, {@link #frame} does not check the frame/sample number against {@link #count}. */
+        boolean checkNumber = true;
         private long[][] work = new long[0][];
+        // the last parsed frame header
+        int hBlockSize;
+        boolean hVariable;
+        long hNumber;
+        private int hChCode;
+        private int hBps;
+        private int hBsCode;
+        private int hSrCode;
+        private int hSsCode;
+        private int frameStart;
 
         Decoder(byte[] d, String name, StreamInfo si) {
+            this(d, name, si, si.totalSamples > 0 ? Math.min(si.totalSamples, 1 << 22) : Math.max(si.maxBlockSize, 4096));
+        }
+
+        /** {@code initialCapacity}: first size of {@link #out}, which grows by doubling. */
+        Decoder(byte[] d, String name, StreamInfo si, long initialCapacity) {
             this.d = d;
             this.name = name;
             this.si = si;
             // STREAMINFO's length is only a hint for the first allocation (a corrupt one must not allocate
             // gigabytes); the buffers grow by doubling
-            long initial = si.totalSamples > 0 ? Math.min(si.totalSamples, 1 << 22) : Math.max(si.maxBlockSize, 4096);
-            out = new int[si.channels][(int) initial];
+            out = new int[si.channels][(int) Math.max(1, initialCapacity)];
+        }
+
+        /** First sample of the last parsed header's frame, or -1 when a fixed-block-size stream's block size is not known. */
+        long headerFirstSample() {
+            if (hVariable) {
+                return hNumber;
+            }
+            return si.minBlockSize == si.maxBlockSize ? hNumber * si.maxBlockSize : -1;
         }
 
         Result run() throws AudioException {
@@ -466,7 +498,7 @@ public final class FlacDecoder {
             return new Result(si, out, stats);
         }
 
-        private boolean isSync(int p) {
+        boolean isSync(int p) {
             return p + 1 < d.length && (d[p] & 0xFF) == 0xFF && (d[p + 1] & 0xFE) == 0xF8;
         }
 
@@ -477,8 +509,34 @@ public final class FlacDecoder {
             return d[p] & 0xFF;
         }
 
-        /** Decodes one frame starting at p; returns the offset after it. */
-        private int frame(int start) throws FrameError {
+        /** Decodes one frame starting at p, stores its samples and counts it; returns the offset after it. */
+        int frame(int start) throws FrameError {
+            int p = header(start);
+            if (checkNumber) {
+                long expectedNumber = hVariable ? count : (si.minBlockSize == si.maxBlockSize ? count / si.maxBlockSize : -1);
+                if (expectedNumber >= 0 && hNumber != expectedNumber) {
+                    throw new FrameError((hVariable ? "sample number " : "frame number ") + hNumber + " where " + expectedNumber
+                            + " was expected (missing or duplicated frame?)");
+                }
+            }
+            int end = body(p);
+            store(hChCode, si.channels, hBlockSize, hBps);
+            stats.frames++;
+            stats.channelAssignments[hChCode]++;
+            stats.blockSizeCodes.add(hBsCode);
+            stats.sampleRateCodes.add(hSrCode);
+            stats.sampleSizeCodes.add(hSsCode);
+            stats.blockSizes.add(hBlockSize);
+            stats.variableBlockSize |= hVariable;
+            return end;
+        }
+
+        /**
+         * Parses and checks (CRC-8, fields against STREAMINFO) the frame header at {@code start}, which must
+         * begin with a sync code; sets the {@code h*} fields and returns the offset of the first subframe.
+         */
+        int header(int start) throws FrameError {
+            frameStart = start;
             boolean variable = (d[start + 1] & 1) != 0;
             int b2 = at(start + 2);
             int b3 = at(start + 3);
@@ -601,12 +659,28 @@ public final class FlacDecoder {
             if (blockSize > si.maxBlockSize) {
                 throw new FrameError("block size " + blockSize + " exceeds STREAMINFO maximum " + si.maxBlockSize);
             }
-            long expectedNumber = variable ? count : (si.minBlockSize == si.maxBlockSize ? count / si.maxBlockSize : -1);
-            if (expectedNumber >= 0 && number != expectedNumber) {
-                throw new FrameError((variable ? "sample number " : "frame number ") + number + " where " + expectedNumber
-                        + " was expected (missing or duplicated frame?)");
-            }
+            hBlockSize = blockSize;
+            hVariable = variable;
+            hNumber = number;
+            hChCode = chCode;
+            hBps = bps;
+            hBsCode = bsCode;
+            hSrCode = srCode;
+            hSsCode = ssCode;
+            return p;
+        }
 
+        /**
+         * Decodes the subframes of the frame whose header {@link #header} just parsed (they start at
+         * {@code p}) into the work buffers and checks the frame's CRC-16; returns the offset after the frame.
+         * Nothing is stored.
+         */
+        int body(int p) throws FrameError {
+            int start = frameStart;
+            int blockSize = hBlockSize;
+            int channels = si.channels;
+            int chCode = hChCode;
+            int bps = hBps;
             if (work.length < channels || work[0].length < blockSize) {
                 work = new long[channels][Math.max(blockSize, si.maxBlockSize)];
             }
@@ -627,22 +701,14 @@ public final class FlacDecoder {
             if (stored != computed) {
                 throw new FrameError(String.format("CRC-16 mismatch (stored 0x%04X, computed 0x%04X)", stored, computed));
             }
-            store(chCode, channels, blockSize, bps);
-            stats.frames++;
-            stats.channelAssignments[chCode]++;
-            stats.blockSizeCodes.add(bsCode);
-            stats.sampleRateCodes.add(srCode);
-            stats.sampleSizeCodes.add(ssCode);
-            stats.blockSizes.add(blockSize);
-            stats.variableBlockSize |= variable;
             return crcPos + 2;
         }
 
         private void store(int chCode, int channels, int n, int bps) throws FrameError {
-            if (count + n > Integer.MAX_VALUE - 8) {
+            if (count - outBase + n > Integer.MAX_VALUE - 8) {
                 throw new FrameError("stream longer than 2^31 samples");
             }
-            int off = (int) count;
+            int off = (int) (count - outBase);
             if (off + n > out[0].length) {
                 int cap = (int) Math.min(Integer.MAX_VALUE - 8L, Math.max((long) off + n, out[0].length * 2L));
                 for (int c = 0; c < out.length; c++) {

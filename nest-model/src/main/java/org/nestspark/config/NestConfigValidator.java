@@ -160,6 +160,9 @@ final class NestConfigValidator {
     for (String ds : List.of("model.train_ds", "model.validation_ds")) {
       k.positiveInt(ds + ".sample_rate");
       k.positiveInt(ds + ".batch_size");
+      k.positiveOrNull(ds + ".batch_duration");
+      k.positiveInt(ds + ".num_buckets");
+      k.positiveOrNull(ds + ".quadratic_duration");
       k.bool(ds + ".shuffle");
       k.bool(ds + ".drop_last");
       k.nonNegative(ds + ".min_duration");
@@ -377,6 +380,14 @@ final class NestConfigValidator {
       if (v != null && !(v > 0) || v != null && v.isInfinite()) {
         add(key, "must be positive and finite, got " + v);
       }
+    }
+
+    /** Unset/null, or a positive finite number (e.g. batch_duration). */
+    void positiveOrNull(String key) {
+      if (!c.hasPathOrNull(key) || c.getIsNull(key)) {
+        return;
+      }
+      positive(key);
     }
 
     void nonNegative(String key) {

@@ -1,6 +1,5 @@
 package org.nestspark.data;
 
-import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -24,7 +23,7 @@ import java.util.Random;
  * <p>A batch is identified by its index in the epoch's plan, so "epoch e, batch b" is a complete data
  * position for resuming.
  */
-public final class BatchPlanner implements Serializable {
+public final class BatchPlanner implements EpochPlanner {
   private static final long serialVersionUID = 1L;
 
   private final int batchSize;
@@ -59,6 +58,7 @@ public final class BatchPlanner implements Serializable {
    *
    * @param durations seconds per entry (NaN or negative when unknown: sorted as 0)
    */
+  @Override
   public List<int[]> plan(double[] durations, int epoch) {
     int n = durations.length;
     Integer[] order = new Integer[n];
@@ -110,7 +110,12 @@ public final class BatchPlanner implements Serializable {
     return out;
   }
 
-  private static long mix(long seed, int epoch) {
+  @Override
+  public String describe() {
+    return batchSize + " utterances per batch";
+  }
+
+  static long mix(long seed, int epoch) {
     long z = seed * 0x9E3779B97F4A7C15L + epoch;
     z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
     z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;

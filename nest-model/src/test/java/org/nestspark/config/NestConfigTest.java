@@ -132,6 +132,19 @@ class NestConfigTest {
   }
 
   @Test
+  void durationBatchKeysAreChecked() {
+    assertTrue(fails("model.train_ds.batch_duration=-5").getMessage().contains("model.train_ds.batch_duration: must be positive and finite, got -5"));
+    assertTrue(fails("model.train_ds.batch_duration=lots").getMessage().contains("model.train_ds.batch_duration: expected a number"));
+    assertTrue(fails("model.validation_ds.quadratic_duration=0").getMessage().contains("model.validation_ds.quadratic_duration: must be positive"));
+    assertTrue(fails("model.train_ds.num_buckets=0").getMessage().contains("model.train_ds.num_buckets: must be positive, got 0"));
+    NestConfig c = load(List.of(), "model.train_ds.batch_duration=120", "model.train_ds.quadratic_duration=30");
+    assertEquals(120.0, c.getDouble("model.train_ds.batch_duration"));
+    assertEquals(30.0, c.getDouble("model.train_ds.quadratic_duration"));
+    assertFalse(c.isSet("model.validation_ds.batch_duration"), "validation stays fixed-count unless set");
+    assertFalse(NestConfig.defaults().isSet("model.train_ds.batch_duration"), "fixed-count batches by default");
+  }
+
+  @Test
   void malformedOverride() {
     assertTrue(fails("model.optim.lr").getMessage().contains("expected key=value"));
     assertTrue(fails("model..lr=1").getMessage().contains("is not a valid key"));

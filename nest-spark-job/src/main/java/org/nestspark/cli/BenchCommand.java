@@ -15,7 +15,7 @@ import org.nestspark.model.bench.NestGraphBench;
 import org.nestspark.ssl.QuantizerBench;
 
 /**
- * {@code nest bench featurize|train|pretrain|quantizer|extract}: prints throughput figures measured on this machine.
+ * {@code nest bench featurize|train|pretrain|quantizer|extract|flac}: prints throughput figures measured on this machine.
  * <ul>
  *   <li>{@code featurize [--seconds S]}: log-mel featurization, 1 and all threads ({@link FeaturizeBench});</li>
  *   <li>{@code train [ITERATIONS [THREADS [BATCH [SECONDS [KERNELS]]]]]}: the Small NEST graph, batch 8 × 10 s:
@@ -26,16 +26,19 @@ import org.nestspark.ssl.QuantizerBench;
  *       cluster ({@link PretrainBench}); default: the tiny preset on the bundled sample corpus;</li>
  *   <li>{@code quantizer}: the float64-exact quantizer on 8 × 125 tokens ({@link QuantizerBench});</li>
  *   <li>{@code extract [--seconds S]}: extraction (decode, featurize, encoder, write) for the Small and Large
- *       presets ({@link org.nestspark.bench.ExtractBench}).</li>
+ *       presets ({@link org.nestspark.bench.ExtractBench});</li>
+ *   <li>{@code flac [--segments N] [--whole-segments N] [--seconds S] [--file F]}: N segments of a 1-hour FLAC
+ *       recording (made with sox and flac unless {@code --file}), whole-file decode vs seeking
+ *       ({@link org.nestspark.bench.FlacSeekBench}).</li>
  * </ul>
  */
-@Command(name = "bench", description = "throughput on this machine (featurizer, Small graph step, pretraining rounds, quantizer, extraction)",
+@Command(name = "bench", description = "throughput on this machine (featurizer, Small graph step, pretraining rounds, quantizer, extraction, FLAC seeking)",
     subcommands = {BenchCommand.Featurize.class, BenchCommand.Train.class, BenchCommand.Pretrain.class, BenchCommand.Quantizer.class,
-        BenchCommand.Extract.class})
+        BenchCommand.Extract.class, BenchCommand.Flac.class})
 final class BenchCommand extends NestCommand {
   @Override
   int run(PrintStream out, PrintStream err) throws UsageException {
-    throw new UsageException("usage: nest bench featurize|train|pretrain|quantizer|extract [args]");
+    throw new UsageException("usage: nest bench featurize|train|pretrain|quantizer|extract|flac [args]");
   }
 
   @Command(name = "featurize", description = "featurization throughput, one thread and all threads, batches of 8 x 10 s")
@@ -159,6 +162,34 @@ final class BenchCommand extends NestCommand {
         out.println(org.nestspark.bench.ExtractBench.run(seconds, 8, 10.0));
       } catch (java.io.IOException e) {
         err.println("nest bench extract: " + e.getMessage());
+        return 1;
+      }
+      return 0;
+    }
+  }
+
+  @Command(name = "flac", description = {
+      "N segments of a 1-hour FLAC recording (made with sox and flac unless --file): whole-file decode vs seeking,",
+      "with and without a SEEKTABLE, parity checked."})
+  static final class Flac extends NestCommand {
+    @Option(names = "--file", paramLabel = "F", description = "a FLAC file to read instead of the generated recording")
+    String file;
+
+    @Option(names = "--segments", paramLabel = "N", description = "segments read by seeking (default ${DEFAULT-VALUE})")
+    int segments = 100;
+
+    @Option(names = "--whole-segments", paramLabel = "N", description = "segments read by decoding the whole file (default ${DEFAULT-VALUE})")
+    int wholeSegments = 5;
+
+    @Option(names = "--seconds", paramLabel = "S", description = "seconds per segment (default ${DEFAULT-VALUE})")
+    double seconds = 10.0;
+
+    @Override
+    int run(PrintStream out, PrintStream err) {
+      try {
+        org.nestspark.bench.FlacSeekBench.run(file, segments, wholeSegments, seconds, out);
+      } catch (Exception e) {
+        err.println("nest bench flac: " + e);
         return 1;
       }
       return 0;

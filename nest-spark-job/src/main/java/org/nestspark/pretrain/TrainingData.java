@@ -11,6 +11,8 @@ import org.apache.hadoop.conf.Configuration;
 
 import org.nestspark.config.NestConfig;
 import org.nestspark.data.BatchPlanner;
+import org.nestspark.data.DynamicBucketingPlanner;
+import org.nestspark.data.EpochPlanner;
 import org.nestspark.manifest.ManifestEntry;
 import org.nestspark.manifest.ManifestException;
 import org.nestspark.manifest.ManifestProblem;
@@ -19,8 +21,11 @@ import org.nestspark.manifest.ManifestReader;
 
 /**
  * The run's data plan, on the driver (spec §2, §8): the training and validation manifests and their noise
- * corpora as metadata (never audio), their SHA-256 for provenance, and the batch plan of each epoch
- * ({@link BatchPlanner}: seeded shuffle, duration buckets, {@code drop_last}). A bad manifest line is
+ * corpora as metadata (never audio), their SHA-256 for provenance, and the batch plan of each epoch: fixed-count
+ * batches of {@code batch_size} ({@link BatchPlanner}: seeded shuffle, duration buckets, {@code drop_last}), or
+ * with {@code batch_duration} set duration-based batches ({@link DynamicBucketingPlanner}, NeMo's lhotse options
+ * {@code batch_duration}, {@code num_buckets}, {@code quadratic_duration}). Either plan is a pure function of
+ * ({@code data.seed}, epoch), so resuming at "epoch e, batch b" is exact. A bad manifest line is
  * reported as {@code manifest:line: reason} and skipped, or stops the run with {@code data.on_error=fail}.
  */
 public final class TrainingData {
@@ -34,7 +39,8 @@ public final class TrainingData {
   final List<ManifestEntry> validation;
   final List<ManifestEntry> validationNoise;
   final Map<String, String> manifestSha256 = new TreeMap<>();
-  private final BatchPlanner planner;
+  private final EpochPlanner planner;
+  private final EpochPlanner validationPlanner;
   private final double[] durations;
 
   /**
@@ -52,14 +58,54 @@ public final class TrainingData {
     this.validation = cfg.getStringList(VALIDATION + ".manifest_filepath").isEmpty() ? List.of()
         : readManifests(cfg, hadoopConf, VALIDATION, false, out);
     this.validationNoise = validation.isEmpty() ? List.of() : readNoise(cfg, hadoopConf, VALIDATION, out);
-    int batchSize = cfg.getInt(TRAIN + ".batch_size");
-    this.planner = new BatchPlanner(batchSize, cfg.getBoolean(TRAIN + ".shuffle"), cfg.getBoolean(TRAIN + ".drop_last"),
-        cfg.getInt("pretrain.bucket_batches"), seed);
     this.durations = durations(train);
+    this.planner = planner(cfg, TRAIN, cfg.getBoolean(TRAIN + ".shuffle"), seed, train, durations, out);
+    this.validationPlanner = validation.isEmpty() ? null
+        : planner(cfg, VALIDATION, false, seed, validation, durations(validation), out);
     if (planner.plan(durations, 0).isEmpty()) {
-      throw new ManifestException(TRAIN + ": " + train.size() + " usable utterances make no complete batch of " + batchSize + " (drop_last="
-          + cfg.getBoolean(TRAIN + ".drop_last") + ")");
+      throw new ManifestException(TRAIN + ": " + train.size() + " usable utterances make no complete batch (" + planner.describe()
+          + ", drop_last=" + cfg.getBoolean(TRAIN + ".drop_last") + ")");
     }
+  }
+
+  /**
+   * The planner of a dataset section: {@link DynamicBucketingPlanner} when {@code <section>.batch_duration} is set
+   * (every entry then needs a manifest duration, otherwise the run stops here naming the first entry without
+   * one), else {@link BatchPlanner} with {@code batch_size} and {@code pretrain.bucket_batches}. Utterances that
+   * cost more than {@code batch_duration} on their own are reported: each becomes a batch of one.
+   */
+  static EpochPlanner planner(NestConfig cfg, String section, boolean shuffle, long seed, List<ManifestEntry> entries,
+                              double[] durations, PrintStream out) throws ManifestException {
+    int batchSize = cfg.getInt(section + ".batch_size");
+    boolean dropLast = cfg.getBoolean(section + ".drop_last");
+    if (!cfg.isSet(section + ".batch_duration")) {
+      return new BatchPlanner(batchSize, shuffle, dropLast, cfg.getInt("pretrain.bucket_batches"), seed);
+    }
+    double batchDuration = cfg.getDouble(section + ".batch_duration");
+    for (int i = 0; i < durations.length; i++) {
+      if (!(durations[i] >= 0)) {
+        int missing = 0;
+        for (double d : durations) {
+          missing += d >= 0 ? 0 : 1;
+        }
+        throw new ManifestException(section + ".batch_duration needs every entry's duration: " + missing + " entries have none (first: "
+            + entries.get(i).where() + ")");
+      }
+    }
+    double quadratic = cfg.isSet(section + ".quadratic_duration") ? cfg.getDouble(section + ".quadratic_duration") : 0;
+    DynamicBucketingPlanner p = new DynamicBucketingPlanner(batchDuration, batchSize, cfg.getInt(section + ".num_buckets"), quadratic,
+        shuffle, dropLast, seed);
+    int oversize = p.oversizeCuts(durations);
+    if (oversize > 0) {
+      out.printf(java.util.Locale.ROOT, "[pretrain] %s: %d utterances cost more than batch_duration=%s s on their own; each is a batch of one%n",
+          section, oversize, batchDuration);
+    }
+    return p;
+  }
+
+  /** How the training batches are made, for logs. */
+  public String describeBatches() {
+    return planner.describe();
   }
 
   /** The batches of {@code epoch}, as indices into the training entries. */
@@ -81,9 +127,7 @@ public final class TrainingData {
     if (validation.isEmpty()) {
       return List.of();
     }
-    BatchPlanner p = new BatchPlanner(cfg.getInt(VALIDATION + ".batch_size"), false, cfg.getBoolean(VALIDATION + ".drop_last"),
-        cfg.getInt("pretrain.bucket_batches"), seed);
-    List<int[]> plan = p.plan(durations(validation), 0);
+    List<int[]> plan = validationPlanner.plan(durations(validation), 0);
     List<BatchSpec> specs = new ArrayList<>();
     for (int i = 0; i < plan.size(); i++) {
       List<ManifestEntry> entries = new ArrayList<>();

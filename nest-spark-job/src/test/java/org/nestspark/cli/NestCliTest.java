@@ -64,7 +64,7 @@ class NestCliTest {
     Run r = nest("--help");
     assertEquals(0, r.code, r.err);
     for (String c : List.of("pretrain", "featurize", "extract", "import-nemo", "export-nemo", "bench featurize", "bench train",
-        "bench pretrain", "bench quantizer", "bench extract", "config", "doctor", "completion", "help")) {
+        "bench pretrain", "bench quantizer", "bench extract", "bench flac", "config", "doctor", "completion", "help")) {
       assertTrue(r.out.contains("\n  " + c + " "), c + " missing from\n" + r.out);
     }
     Run bare = nest();
