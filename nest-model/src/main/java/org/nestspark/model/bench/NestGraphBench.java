@@ -24,7 +24,7 @@ import org.nestspark.model.nn.PartTimer.Part;
  * Speed of the whole NEST graph on the CPU (not a test): the Small preset (d 176, 4 heads, 16 layers, 256
  * subsampling channels, 8192 classes, dropouts 0.1), a batch of 8 × 10 s (1008 frames, 1000 valid → 126
  * encoder steps, about a third of the tokens selected, as NEST's masking gives), for 1 and 2 threads:
- * eval forward, training forward + backward ({@code computeGradientAndScore}), a full {@code fit} step
+ * eval forward, training forward + backward ({@code computeGradientAndScore}), a full training step ({@code TrainStep.fit}: its guards, then DL4J's {@code fit}; above 1 thread also with one batch slice per thread)
  * (Adam), in milliseconds and seconds of audio per second; ND4J's own sgemm GFLOP/s at the same thread
  * count in the same run (2048³, and the feed-forward's shape); the fit step's wall time per part
  * ({@link PartTimer}) with each part's achieved GFLOP/s ({@link NestFlops}: matrix products only) next
@@ -75,10 +75,13 @@ public final class NestGraphBench {
       double sgemmFf = sgemmGflops(batch * (int) ds.getLabels(0).size(2), 704, 176, 10);
       System.out.printf(Locale.ROOT, "ND4J sgemm 2048^3      %8.1f GFLOP/s   (model shape %dx176 * 176x704: %.1f GFLOP/s)%n", sgemm,
           batch * ds.getLabels(0).size(2), sgemmFf);
+      // the fit step is a TrainStep (what the pretraining workers run: its guards, then DL4J's fit), unsliced
+      // here and sliced below, so both rows count the same work
+      TrainStep plainStep = new TrainStep(g, 1, 0.0, 1);
       // warm-up
       g.output(false, ds.getFeatures(), ds.getFeaturesMaskArrays());
       fwdBwd(g, ds);
-      g.fit(ds);
+      plainStep.fit(ds);
       double fwd = Double.MAX_VALUE;
       double fb = Double.MAX_VALUE;
       double step = Double.MAX_VALUE;
@@ -94,7 +97,7 @@ public final class NestGraphBench {
         long t3 = System.nanoTime();
         PartTimer.reset();
         PartTimer.setEnabled(true);
-        g.fit(ds);
+        plainStep.fit(ds);
         PartTimer.setEnabled(false);
         long t4 = System.nanoTime();
         fwd = Math.min(fwd, (t1 - t0) / 1e6);
