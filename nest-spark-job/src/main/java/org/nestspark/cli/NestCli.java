@@ -12,7 +12,9 @@ import org.nestspark.io.NestPaths;
  * embedded) and {@code spark-submit --class org.nestspark.cli.NestCli <jar> <command> ...}.
  *
  * <p>Exit codes: 0 done (skipped inputs are reported, not failures), 1 the job could not run (unreadable
- * manifest, {@code data.on_error=fail} with bad input, I/O error), 2 bad usage or configuration.
+ * manifest, {@code data.on_error=fail} with bad input, I/O error), 2 bad usage or configuration; pretrain
+ * also 3 (stopped early with a checkpoint) and 75 (run folder locked), see
+ * {@link org.nestspark.pretrain.PretrainExit}.
  */
 public final class NestCli {
   static final String USAGE = String.join("\n",
@@ -31,7 +33,11 @@ public final class NestCli {
       "",
       "Every command takes --config FILE (a preset such as conf/nest-tiny.conf; repeatable, later wins) and",
       "key=value overrides of reference.conf keys, e.g. model.preprocessor.dither=0 data.on_error=fail.",
-      "Paths may be local or any Hadoop URI (file://, hdfs://, s3a://).");
+      "Paths may be local or any Hadoop URI (file://, hdfs://, s3a://).",
+      "",
+      "Exit codes: 0 done, 1 the job could not run, 2 bad usage or configuration; pretrain also:",
+      "  3   stopped early by SIGTERM or exp_manager.max_time_per_run after finishing its round and saving a checkpoint (run again to resume)",
+      "  75  refused: another live attempt holds the run folder's lock (<exp_dir>/<name>/.lock); nothing done");
 
   private NestCli() {}
 
