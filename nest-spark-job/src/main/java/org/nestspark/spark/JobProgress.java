@@ -3,6 +3,7 @@ package org.nestspark.spark;
 import java.io.PrintStream;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -145,6 +146,8 @@ public final class JobProgress implements AutoCloseable {
     private final AtomicLong finishedDone = new AtomicLong();
     private final DoubleAdder finishedAudio = new DoubleAdder();
     private final Map<Long, double[]> running = new ConcurrentHashMap<>();
+    /** Tasks that ended: a heartbeat sent before a task's end but delivered after it is not counted again. */
+    private final Set<Long> ended = ConcurrentHashMap.newKeySet();
 
     Listener(long doneId, long audioId) {
       this.doneId = doneId;
@@ -171,14 +174,16 @@ public final class JobProgress implements AutoCloseable {
     public void onExecutorMetricsUpdate(SparkListenerExecutorMetricsUpdate update) {
       for (Tuple4<Object, Object, Object, scala.collection.Seq<AccumulableInfo>> t : JavaConverters.seqAsJavaList(update.accumUpdates())) {
         double[] v = values(t._4());
-        if (v != null) {
-          running.put((Long) t._1(), v);
+        long task = (Long) t._1();
+        if (v != null && !ended.contains(task)) {
+          running.put(task, v);
         }
       }
     }
 
     @Override
     public void onTaskEnd(SparkListenerTaskEnd end) {
+      ended.add(end.taskInfo().taskId());
       running.remove(end.taskInfo().taskId());
       if (!end.taskInfo().successful()) {
         return;

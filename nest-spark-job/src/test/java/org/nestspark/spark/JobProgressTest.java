@@ -47,6 +47,13 @@ class JobProgressTest {
         .set("spark.driver.bindAddress", "127.0.0.1").set("spark.driver.host", "127.0.0.1");
     ByteArrayOutputStream log = new ByteArrayOutputStream();
     try (JavaSparkContext sc = new JavaSparkContext(conf)) {
+      List<Long> taskIds = java.util.Collections.synchronizedList(new ArrayList<>());
+      sc.sc().addSparkListener(new org.apache.spark.scheduler.SparkListener() {
+        @Override
+        public void onTaskEnd(org.apache.spark.scheduler.SparkListenerTaskEnd end) {
+          taskIds.add(end.taskInfo().taskId());
+        }
+      });
       List<Integer> items = IntStream.range(0, 40).boxed().toList();
       JobProgress p = JobProgress.start(sc, "featurize", "utterances", items.size(), 3600, new PrintStream(log, true, StandardCharsets.UTF_8));
       LongAccumulator done = p.done();
@@ -73,6 +80,13 @@ class JobProgressTest {
           new scala.collection.mutable.HashMap<Tuple2<Object, Object>, ExecutorMetrics>()));
       assertEquals(47, l.done());
       assertEquals(23.5, l.audioSeconds(), 1e-9);
+      // a heartbeat of a task that already ended (delivered late) is not counted on top of its final values
+      assertEquals(4, taskIds.size());
+      l.onExecutorMetricsUpdate(new SparkListenerExecutorMetricsUpdate("0", JavaConverters.asScalaBuffer(List.of(
+          new Tuple4<Object, Object, Object, scala.collection.Seq<AccumulableInfo>>(taskIds.get(0), 0, 0,
+              JavaConverters.asScalaBuffer(List.of(partialDone)).toSeq()))).toSeq(),
+          new scala.collection.mutable.HashMap<Tuple2<Object, Object>, ExecutorMetrics>()));
+      assertEquals(47, l.done());
       p.close();
     }
     String text = log.toString(StandardCharsets.UTF_8);
