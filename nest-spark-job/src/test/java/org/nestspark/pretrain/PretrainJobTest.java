@@ -31,7 +31,7 @@ import org.nestspark.train.NoamAnnealing;
  */
 class PretrainJobTest {
   static final Path REPO = Path.of(System.getProperty("user.dir")).getParent();
-  private static final ObjectMapper JSON = new ObjectMapper();
+  static final ObjectMapper JSON = new ObjectMapper();
 
   @TempDir Path dir;
 
