@@ -88,6 +88,36 @@ class MetricsLogTest {
   }
 
   @Test
+  void theNotebooksPythonReaderKeepsTheSameRecords() throws Exception {
+    Path python = Path.of("/usr/bin/python3");
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(python), "no /usr/bin/python3");
+    FileSystem fs = FileSystem.getLocal(new Configuration(false)).getRawFileSystem();
+    org.apache.hadoop.fs.Path run = new org.apache.hadoop.fs.Path(dir.toUri());
+    Files.writeString(dir.resolve("metrics.jsonl"), "{\"kind\":\"train\",\"step\":5}\n{\"kind\":\"train\",\"step\":10}\n");
+    try (MetricsLog a = new MetricsLog(fs, run)) {
+      a.begin(1, 5);
+      train(a, 10, 30, 1);
+    }
+    try (MetricsLog b = new MetricsLog(fs, run)) {
+      b.begin(2, 20);
+      train(b, 25, 35, 2);
+    }
+    Files.writeString(dir.resolve("metrics/attempt-0002.jsonl"), "{\"kind\":\"tra", StandardOpenOption.APPEND);
+    Process p = new ProcessBuilder(python.toString(), PretrainJobTest.REPO.resolve("notebooks/nest_metrics.py").toString(), dir.toString())
+        .redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertEquals(0, p.waitFor(), out);
+    JsonNode py = MetricsLog.JSON.readTree(out);
+    MetricsReader.Result java = MetricsReader.read(fs, run);
+    List<Long> pySteps = new ArrayList<>();
+    py.get("train_steps").forEach(n -> pySteps.add(n.asLong()));
+    assertEquals(List.of(5L, 10L, 15L, 20L, 25L, 30L, 35L), pySteps);
+    assertEquals(steps(java.ofKind("train")), pySteps);
+    assertEquals(java.records().size(), py.get("records").asInt());
+    assertEquals(java.unreadableLines(), py.get("unreadable").asInt());
+  }
+
+  @Test
   void aSingleFileRunOfEarlierVersionsReadsAndContinues() throws Exception {
     FileSystem fs = FileSystem.getLocal(new Configuration(false)).getRawFileSystem();
     org.apache.hadoop.fs.Path run = new org.apache.hadoop.fs.Path(dir.toUri());
