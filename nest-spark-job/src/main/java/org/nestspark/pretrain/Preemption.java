@@ -16,8 +16,10 @@ import org.nestspark.config.NestConfig;
  *
  * <ul>
  *   <li><b>SIGTERM</b>, what YARN, Kubernetes and SLURM send before they kill a job: the attempt finishes the
- *       round it is in, saves a checkpoint and exits 3. A second SIGTERM exits at once (143, no checkpoint),
- *       as the JVM's default would. SIGINT (Ctrl-C) keeps the JVM's default: immediate exit.</li>
+ *       round it is in, saves a checkpoint and exits 3. Further SIGTERMs are only logged: systemd
+ *       ({@code KillMode=control-group}) and SLURM signal every process of the job, so the JVM may get one
+ *       directly and another passed on by a wrapper script. To stop at once use SIGINT (Ctrl-C, the JVM's
+ *       default: immediate exit) or SIGKILL.</li>
  *   <li><b>{@code exp_manager.max_time_per_run}</b> (NeMo's key and "DD:HH:MM:SS" format, where Lightning's
  *       {@code Timer} ends the fit and NeMo saves a checkpoint): once the attempt's wall time since
  *       {@code start} has passed the budget, the attempt stops after the round it is in, as for SIGTERM. The
@@ -90,21 +92,19 @@ public final class Preemption {
 
   /**
    * Routes SIGTERM to {@link #request} until the returned handle is closed (the previous handler is then put
-   * back). A second SIGTERM exits the JVM at once with 143.
+   * back). Further SIGTERMs are logged and otherwise ignored.
    *
    * @param log where the "stopping after this round" line goes
    */
   public AutoCloseable onSigterm(PrintStream log) {
     Signal term = new Signal("TERM");
     SignalHandler previous = Signal.handle(term, sig -> {
-      if (requested.get() != null && requested.get().startsWith("SIGTERM")) {
-        log.println("[pretrain] second SIGTERM: exiting now, without a checkpoint");
-        log.flush();
-        System.exit(128 + 15);
+      if ("SIGTERM".equals(requested.get())) {
+        log.println("[pretrain] SIGTERM again: already stopping after the current round (SIGINT or SIGKILL stop at once)");
+      } else {
+        request("SIGTERM");
+        log.println("[pretrain] SIGTERM: finishing the current round, then a checkpoint and exit " + PretrainExit.STOPPED.code);
       }
-      request("SIGTERM");
-      log.println("[pretrain] SIGTERM: finishing the current round, then a checkpoint and exit " + PretrainExit.STOPPED.code
-          + " (a second SIGTERM exits at once)");
       log.flush();
     });
     return () -> Signal.handle(term, previous);
