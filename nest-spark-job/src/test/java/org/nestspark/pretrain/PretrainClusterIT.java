@@ -170,7 +170,7 @@ class PretrainClusterIT {
     Process refused = submit(exp, 30, refusedLog, lock);
     assertTrue(refused.waitFor(180, TimeUnit.SECONDS));
     String refusedOut = Files.readString(refusedLog);
-    assertEquals(1, refused.exitValue(), refusedOut);
+    assertEquals(PretrainExit.LOCKED.code, refused.exitValue(), refusedOut);
     assertTrue(refusedOut.contains("is locked by"), refusedOut);
     // once its heartbeat is older than the TTL, the next attempt takes the lock over and resumes
     long waitMs = TimeUnit.NANOSECONDS.toMillis(killedAt + TimeUnit.SECONDS.toNanos(44) - System.nanoTime());
