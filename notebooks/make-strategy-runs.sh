@@ -6,7 +6,7 @@
 #
 #   CORPUS_DIR  a folder with train_manifest.json, val_manifest.json, noise_manifest.json (deploy/sample, or a
 #               longer corpus from deploy/sample/make-sample-corpus.sh --out DIR --repeat K)
-#   OUT_DIR     gets one run folder per strategy: OUT_DIR/<strategy>/nest (metrics.jsonl, checkpoints/)
+#   OUT_DIR     gets one run folder per strategy: OUT_DIR/<strategy>/nest (metrics/, checkpoints/)
 #   STEPS       steps of the two-worker runs (default 60); the one-process run takes twice as many, so every
 #               run trains on the same batches' worth of samples
 #   VAL_EVERY   validation interval of the two-worker runs in steps (default 20; doubled for one process)
@@ -44,14 +44,15 @@ run parameter-averaging "local[2]" 2 "$STEPS" "$VAL" pretrain.strategy=parameter
 run diloco-h10 "local[2]" 2 "$STEPS" "$VAL" pretrain.strategy=diloco pretrain.diloco.inner_steps=10
 run diloco-h50 "local[2]" 2 "$STEPS" "$VAL" pretrain.strategy=diloco pretrain.diloco.inner_steps=50
 
-python3 - "$OUT" <<'PY'
+python3 - "$OUT" "$ROOT/notebooks" <<'PY'
 import json, os, sys
 out = sys.argv[1]
+sys.path.insert(0, sys.argv[2])
+from nest_metrics import read_metrics
 runs = ["one-process", "parameter-averaging", "diloco-h10", "diloco-h50"]
 def vals(name):
     res = {}
-    for line in open(os.path.join(out, name, "nest", "metrics.jsonl")):
-        r = json.loads(line)
+    for r in read_metrics(os.path.join(out, name, "nest"))[0]:
         if r.get("kind") == "val":
             res[r["step"] * (1 if name == "one-process" else 2)] = (r["val_loss"], r["val_masked_accuracy"])
     return res

@@ -9,7 +9,7 @@ The numbers are made up (a decaying loss, a Noam learning rate, random features 
 that a linear probe has something to find); the layout and keys are those of the real jobs:
 
 OUT_DIR/exp/nest/                       the run folder (<exp_manager.exp_dir>/<exp_manager.name>)
-  metrics.jsonl                         kind = train | val | epoch | timing records
+  metrics/attempt-000{1,2}.jsonl        kind = attempt | train | val | epoch | timing records (two attempts)
   checkpoints/step-000020.ckpt ...      zip: checkpoint.json, config.conf, model.zip, SHA256SUMS
   preview/clean_features.npy [F, T]     log-mel of one utterance (float32)
   preview/noisy_features.npy [F, T]     its augmented, masked input (float32)
@@ -70,9 +70,19 @@ def write_metrics(run, rng, max_steps=60, log_every=5, val_every=20, steps_per_e
                           "skipped_empty_batches": int(epoch == 1), "skipped_failed_batches": 0, "skipped_non_finite_steps": 0,
                           "time": iso(t)})
             epoch += 1
-    with open(os.path.join(run, "metrics.jsonl"), "w") as f:
-        for rec in lines:
-            f.write(json.dumps(rec) + "\n")
+    # two attempts, as nest-spark writes them (metrics/attempt-NNNN.jsonl): the first logs up to step 45 and dies
+    # after its checkpoint at 40; the second resumes from 40 and logs 41.. again (readers keep the second's records)
+    resumed_from = 40
+    first = [r for r in lines if r.get("step", 0) <= 45]
+    second = [r for r in lines if r.get("step", 0) > resumed_from]
+    os.makedirs(os.path.join(run, "metrics"), exist_ok=True)
+    for n, (start, recs) in enumerate([(-1, first), (resumed_from, second)], 1):
+        with open(os.path.join(run, "metrics", "attempt-%04d.jsonl" % n), "w") as f:
+            f.write(json.dumps({"kind": "attempt", "attempt": n, "resumed_from": start, "host": "fixture", "pid": n}) + "\n")
+            for rec in recs:
+                if n == 1 and rec.get("step", 0) > resumed_from and "train_loss" in rec:
+                    rec = dict(rec, train_loss=rec["train_loss"] + 1.0)  # the superseded work: a reader that kept it would show a jump
+                f.write(json.dumps(rec) + "\n")
 
 
 def write_checkpoint(run, step, epoch):

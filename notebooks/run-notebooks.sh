@@ -3,7 +3,7 @@
 #
 #   notebooks/run-notebooks.sh RUN_DIR FEATURES_DIR [OUT_DIR]
 #
-#   RUN_DIR       a run folder (<exp_manager.exp_dir>/<exp_manager.name>: metrics.jsonl, checkpoints/, preview/)
+#   RUN_DIR       a run folder (<exp_manager.exp_dir>/<exp_manager.name>: metrics/, checkpoints/, preview/)
 #   FEATURES_DIR  a folder written by `nest extract` ([L, D, T] .npy files + features.json)
 #   OUT_DIR       where the executed notebooks (with their outputs and figures) go; default target/notebooks
 #
@@ -15,7 +15,7 @@ set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 [[ $# -ge 2 && $# -le 3 ]] || { sed -n '2,/^set -uo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
 run_dir=$1 features_dir=$2 out_dir=${3:-$HERE/../target/notebooks}
-[[ -f "$run_dir/metrics.jsonl" ]] || { echo "run-notebooks: $run_dir/metrics.jsonl not found (not a run folder)" >&2; exit 2; }
+[[ -d "$run_dir/metrics" || -f "$run_dir/metrics.jsonl" ]] || { echo "run-notebooks: neither $run_dir/metrics/ nor $run_dir/metrics.jsonl found (not a run folder)" >&2; exit 2; }
 [[ -f "$features_dir/features.json" ]] || { echo "run-notebooks: $features_dir/features.json not found (not an extract output)" >&2; exit 2; }
 command -v jupyter >/dev/null || { echo "run-notebooks: jupyter not found: apt-get install jupyter-nbconvert python3-ipykernel python3-matplotlib python3-numpy" >&2; exit 2; }
 mkdir -p "$out_dir"

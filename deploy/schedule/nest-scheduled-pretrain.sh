@@ -22,13 +22,18 @@
 #                  -- --target yarn --deploy-mode cluster --config /etc/nest/nest-small.conf -- pretrain \
 #                     model.train_ds.manifest_filepath=hdfs:///corpus/train.json exp_manager.exp_dir=hdfs:///nest/runs
 #
-# Exit codes (attempts.tsv's meaning column says the same):
+# Exit codes (attempts.tsv's meaning column says the same); they follow `nest pretrain`'s own (README "Exit
+# codes"), which this script reads from the submitter's exit status (client deploy mode, bin/nest and
+# Kubernetes driver pods pass the driver's code on):
 #    0  the job finished: trainer.max_steps reached (a later attempt resumes, finds the run complete, and
 #       finishes at once)
 #    1  the job failed (see the attempt's log), or the attempt was stopped (SIGTERM, SIGINT, SIGHUP: passed on
-#       to the submitter); the next scheduled attempt resumes from the last checkpoint
+#       to the submitter) before the job could save; the next scheduled attempt resumes from the last checkpoint
 #    2  usage or configuration error (of this script or of the job): retrying does not help, fix the settings
-#   75  another attempt is live (this host's flock, or the job's RunLock refused the run folder): nothing done
+#    3  the job stopped early on purpose after saving a checkpoint (SIGTERM passed on by this script, or
+#       exp_manager.max_time_per_run): the next scheduled attempt resumes from there
+#   75  another attempt is live (this host's flock, or the job exited 75: its RunLock refused the run folder):
+#       nothing done
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
@@ -79,10 +84,14 @@ ln -sfn "$(basename "$log")" "$logs/latest.log"
 "$submit" "$@" >> "$log" 2>&1 &
 child=$!
 # shellcheck disable=SC2317  # called from the traps below
-stopped() { # a stop (systemctl stop, Ctrl-C, kill): pass it on, wait, record
+stopped() { # a stop (systemctl stop, Ctrl-C, kill): pass it on as SIGTERM (the job then saves), wait, record
   trap - TERM INT HUP
   kill -TERM "$child" 2>/dev/null
   wait "$child"
+  local code=$?
+  if [[ $code -eq 3 ]]; then
+    record 3 "stopped by SIG$1 after the job saved a checkpoint; the next attempt resumes from it"
+  fi
   record 1 "stopped by SIG$1; the next attempt resumes from the last checkpoint"
 }
 trap 'stopped TERM' TERM
@@ -91,11 +100,10 @@ trap 'stopped HUP' HUP
 wait "$child"
 rc=$?
 trap - TERM INT HUP
-if grep -q 'is locked by .*last heartbeat' "$log"; then
-  record 75 "another attempt is live: the run folder's lock was refused (see the log)"
-fi
 case "$rc" in
   0) record 0 "finished" ;;
   2) record 2 "usage or configuration error" ;;
+  3) record 3 "stopped early with a checkpoint (SIGTERM or exp_manager.max_time_per_run); the next attempt resumes from it" ;;
+  75) record 75 "another attempt is live: the run folder's lock was refused (see the log)" ;;
   *) record 1 "failed with exit code $rc; the next attempt resumes from the last checkpoint" ;;
 esac

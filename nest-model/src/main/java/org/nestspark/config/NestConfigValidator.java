@@ -276,6 +276,13 @@ final class NestConfigValidator {
     k.nonNegativeInt("exp_manager.checkpoint_callback_params.save_top_k");
     k.nonNegativeInt("exp_manager.checkpoint_callback_params.every_n_train_steps");
     k.nonNegativeInt("exp_manager.checkpoint_callback_params.save_last_k");
+    if (c.hasPath("exp_manager.max_time_per_run")) {
+      try {
+        MaxTimePerRun.parse(c.getValue("exp_manager.max_time_per_run").unwrapped().toString());
+      } catch (IllegalArgumentException bad) {
+        k.add("exp_manager.max_time_per_run", bad.getMessage());
+      }
+    }
     k.oneOf("pretrain.strategy", "parameter_averaging", "diloco");
     k.nonNegativeInt("pretrain.num_workers");
     k.positiveInt("pretrain.averaging_frequency");
@@ -296,10 +303,12 @@ final class NestConfigValidator {
     k.bool("data.resample");
     k.nonNegativeInt("featurize.num_partitions");
     k.bool("featurize.overwrite");
+    k.nonNegativeInt("featurize.progress_interval_seconds");
     k.oneOf("extract.format", "npy", "parquet");
     k.positiveInt("extract.batch_size");
     k.nonNegativeInt("extract.num_partitions");
     k.bool("extract.overwrite");
+    k.nonNegativeInt("extract.progress_interval_seconds");
     if (!k.problems.isEmpty()) {
       throw new NestConfigException(k.problems);
     }

@@ -415,7 +415,8 @@ public final class RunLock implements AutoCloseable {
     }
   }
 
-  private static String hostName() {
+  /** This machine's host name (as written in lock files, metrics and TensorBoard event file names). */
+  public static String hostName() {
     try {
       return InetAddress.getLocalHost().getHostName();
     } catch (IOException e) {

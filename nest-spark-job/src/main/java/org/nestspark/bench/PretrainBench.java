@@ -11,7 +11,6 @@ import java.util.List;
 import java.util.Locale;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -27,6 +26,7 @@ import org.nestspark.model.NestGraph;
 import org.nestspark.pretrain.BatchSource;
 import org.nestspark.pretrain.BatchSpec;
 import org.nestspark.pretrain.DataCounters;
+import org.nestspark.pretrain.MetricsReader;
 import org.nestspark.pretrain.PretrainJob;
 import org.nestspark.pretrain.TrainingData;
 import org.nestspark.spark.SparkContexts;
@@ -53,7 +53,6 @@ import org.nestspark.train.TrainStep;
  * receives from the workers ({@code timing} records).
  */
 public final class PretrainBench {
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   private PretrainBench() {}
 
@@ -225,19 +224,17 @@ public final class PretrainBench {
     double audio = 0;
     double bytes = 0;
     int rounds = 0;
-    for (String line : Files.readAllLines(exp.resolve("nest/metrics.jsonl"))) {
-      JsonNode n = JSON.readTree(line);
-      if ("timing".equals(n.path("kind").asText())) {
-        wall += n.get("wall_s").asDouble();
-        prep += n.get("data_prep_s").asDouble();
-        train += n.get("train_s").asDouble();
-        avg += n.get("averaging_s").asDouble();
-        steps = n.get("step").asLong();
-        audio += n.get("audio_s").asDouble();
-        batchCount += n.get("batches").asLong();
-        bytes += n.get("bytes_down").asDouble() + n.get("bytes_up").asDouble();
-        rounds++;
-      }
+    for (JsonNode n : MetricsReader.read(new org.apache.hadoop.fs.Path(exp.resolve("nest").toUri()), new Configuration(false))
+        .ofKind("timing")) {
+      wall += n.get("wall_s").asDouble();
+      prep += n.get("data_prep_s").asDouble();
+      train += n.get("train_s").asDouble();
+      avg += n.get("averaging_s").asDouble();
+      steps = n.get("step").asLong();
+      audio += n.get("audio_s").asDouble();
+      batchCount += n.get("batches").asLong();
+      bytes += n.get("bytes_down").asDouble() + n.get("bytes_up").asDouble();
+      rounds++;
     }
     deleteRecursively(exp);
     return row(label, wall, steps, batchCount, audio, audio / wall / oneAudioPerSecond, prep / wall, train / wall, avg / wall, bytes / rounds / 1e6,

@@ -23,7 +23,8 @@ import org.nestspark.io.NestPaths;
  *
  * <p>Exit codes: 0 done (skipped inputs are reported, not failures), 1 the job could not run (unreadable
  * manifest, {@code data.on_error=fail} with bad input, I/O error), 2 bad usage or configuration (an unknown
- * option, a malformed number, an invalid key or value: {@code nest <command>: <reason>}).
+ * option, a malformed number, an invalid key or value: {@code nest <command>: <reason>}); pretrain also 3
+ * (stopped early with a checkpoint) and 75 (run folder locked), see {@link org.nestspark.pretrain.PretrainExit}.
  */
 @Command(name = "nest", mixinStandardHelpOptions = true, versionProvider = NestVersion.class, sortOptions = false,
     description = "NeMo's NEST self-supervised speech pretraining (FastConformer, masked-token prediction) as Apache Spark jobs.",
@@ -42,7 +43,11 @@ import org.nestspark.io.NestPaths;
         "Every job command takes --config FILE (a preset such as conf/nest-tiny.conf, or a NeMo training YAML; "
             + "repeatable, later wins) and Hydra-style settings of reference.conf keys: key=value, ++key=value, ~key, "
             + "e.g. model.preprocessor.dither=0 data.on_error=fail. Paths may be local or any Hadoop URI (file://, "
-            + "hdfs://, s3a://). 'nest COMMAND --help' describes a command."})
+            + "hdfs://, s3a://). 'nest COMMAND --help' describes a command.",
+        "",
+        "Exit codes: 0 done, 1 the job could not run, 2 bad usage or configuration; pretrain also:",
+        "  3   stopped early by SIGTERM or exp_manager.max_time_per_run after finishing its round and saving a checkpoint (run again to resume)",
+        "  75  refused: another live attempt holds the run folder's lock (<exp_dir>/<name>/.lock); nothing done"})
 public final class NestCli implements Callable<Integer> {
   final PrintStream out;
   final PrintStream err;

@@ -27,6 +27,8 @@ import org.apache.hadoop.fs.RemoteIterator;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.util.DoubleAccumulator;
+import org.apache.spark.util.LongAccumulator;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.factory.Nd4j;
@@ -50,6 +52,7 @@ import org.nestspark.manifest.ManifestReadResult;
 import org.nestspark.manifest.ManifestReader;
 import org.nestspark.model.NestGraph;
 import org.nestspark.nemo.NemoImport;
+import org.nestspark.spark.JobProgress;
 import org.nestspark.spark.TaskDevices;
 
 /**
@@ -75,7 +78,9 @@ import org.nestspark.spark.TaskDevices;
  * batch. Reruns keep complete outputs ({@code extract.overwrite=false}) and only do what is missing; a
  * damaged output (unreadable, truncated, wrong shape) is computed again. A bad line or audio file is
  * skipped and reported with its manifest line or path and the reason; {@code data.on_error=fail} stops on
- * malformed manifest lines before any audio is read.
+ * malformed manifest lines before any audio is read. While it runs, a progress line (done/total utterances,
+ * utterances/s, audio-s/s, ETA) goes to {@code log} every {@code extract.progress_interval_seconds}
+ * ({@link JobProgress}; counted per finished batch).
  */
 public final class ExtractJob {
   private static final ObjectMapper JSON = JsonMapper.builder()
@@ -153,7 +158,12 @@ public final class ExtractJob {
       sc.setJobDescription("extract: decode, log-mel, encoder layers " + layersSpec + ", write " + format + " (" + n + " utterances, "
           + batches.size() + " batches, " + partitions + " partitions)");
       JavaRDD<Batch> rdd = sc.parallelize(batches, partitions);
-      List<BatchResult> results = rdd.mapPartitions(it -> extractPartition(it, bc.value(), conf, overwrite, format)).collect();
+      List<BatchResult> results;
+      try (JobProgress progress = JobProgress.start(sc, "extract", "utterances", n, config.getInt("extract.progress_interval_seconds"), log)) {
+        LongAccumulator done = progress.done();
+        DoubleAccumulator audio = progress.audioSeconds();
+        results = rdd.mapPartitions(it -> extractPartition(it, bc.value(), conf, overwrite, format, done, audio)).collect();
+      }
       sc.setJobDescription(null);
       bc.destroy();
       for (BatchResult r : results) {
@@ -320,7 +330,7 @@ public final class ExtractJob {
   }
 
   private static Iterator<BatchResult> extractPartition(Iterator<Batch> it, ModelPayload m, SerializableHadoopConf conf, boolean overwrite,
-      String format) {
+      String format, LongAccumulator done, DoubleAccumulator audio) {
     // on GPU executors: this task's GPU; extractors are pooled per device (their arrays live there)
     String poolKey = m.id + "@" + TaskDevices.bindTaskGpu().orElse("cpu");
     LayerExtractor x = borrow(m, poolKey);
@@ -329,7 +339,10 @@ public final class ExtractJob {
     List<BatchResult> out = new ArrayList<>();
     try {
       while (it.hasNext()) {
-        out.add(work.run(it.next()));
+        BatchResult r = work.run(it.next());
+        out.add(r);
+        done.add(r.outcomes.size());
+        audio.add(r.outcomes.stream().mapToDouble(o -> o.audioSeconds).sum());
       }
     } finally {
       POOL.get(poolKey).add(x);

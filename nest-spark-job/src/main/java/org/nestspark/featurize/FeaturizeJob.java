@@ -18,6 +18,8 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.util.DoubleAccumulator;
+import org.apache.spark.util.LongAccumulator;
 
 import org.nestspark.audio.AudioException;
 import org.nestspark.config.NestConfig;
@@ -30,6 +32,7 @@ import org.nestspark.manifest.ManifestEntry;
 import org.nestspark.manifest.ManifestException;
 import org.nestspark.manifest.ManifestReadResult;
 import org.nestspark.manifest.ManifestReader;
+import org.nestspark.spark.JobProgress;
 
 /**
  * {@code nest featurize}: log-mel features (spec §1) of every utterance of NeMo manifests, computed on
@@ -43,6 +46,9 @@ import org.nestspark.manifest.ManifestReader;
  * ({@code featurize.overwrite=false}, the default) keeps complete outputs of an earlier run and only does
  * what is missing. A bad line or file is skipped and reported with manifest, line and reason; with
  * {@code data.on_error=fail} malformed manifest lines stop the job before any audio is read.
+ *
+ * <p>While it runs, a progress line (done/total utterances, utterances/s, audio-s/s, ETA) goes to {@code log}
+ * every {@code featurize.progress_interval_seconds} ({@link JobProgress}).
  *
  * <p>The segment read is {@code [offset, offset + duration)} of the manifest entry, as NeMo's datasets
  * read it; NeMo's 1-second repeat padding is a training-time rule and is not applied here.
@@ -88,7 +94,12 @@ public final class FeaturizeJob {
       boolean overwrite = config.getBoolean("featurize.overwrite");
       sc.setJobDescription("featurize: decode audio, log-mel features, write .npy (" + work.size() + " utterances, " + partitions + " partitions)");
       JavaRDD<NamedEntry> rdd = sc.parallelize(work, partitions);
-      outcomes.addAll(rdd.mapPartitions(it -> featurizePartition(it, config, conf, overwrite)).collect());
+      try (JobProgress progress = JobProgress.start(sc, "featurize", "utterances", work.size(), config.getInt("featurize.progress_interval_seconds"),
+          log)) {
+        LongAccumulator done = progress.done();
+        DoubleAccumulator audio = progress.audioSeconds();
+        outcomes.addAll(rdd.mapPartitions(it -> featurizePartition(it, config, conf, overwrite, done, audio)).collect());
+      }
       sc.setJobDescription(null);
     }
     outcomes.sort(Comparator.comparingLong(o -> o.id));
@@ -109,13 +120,17 @@ public final class FeaturizeJob {
     return new FeaturizeReport(written, existing, skipped, read.problems(), seconds, (System.nanoTime() - t0) / 1e9, featuresJson);
   }
 
-  private static Iterator<FeaturizeOutcome> featurizePartition(Iterator<NamedEntry> it, NestConfig config, SerializableHadoopConf conf, boolean overwrite) {
+  private static Iterator<FeaturizeOutcome> featurizePartition(Iterator<NamedEntry> it, NestConfig config, SerializableHadoopConf conf, boolean overwrite,
+      LongAccumulator done, DoubleAccumulator audio) {
     UtteranceFeaturizer featurizer = new UtteranceFeaturizer(config);
     Configuration hadoopConf = conf.get();
     List<FeaturizeOutcome> result = new ArrayList<>();
     while (it.hasNext()) {
       NamedEntry n = it.next();
-      result.add(featurizeOne(n, featurizer, hadoopConf, overwrite));
+      FeaturizeOutcome o = featurizeOne(n, featurizer, hadoopConf, overwrite);
+      result.add(o);
+      done.add(1);
+      audio.add(o.audioSeconds);
     }
     return result.iterator();
   }

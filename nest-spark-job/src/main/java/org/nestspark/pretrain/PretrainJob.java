@@ -40,8 +40,12 @@ import org.nestspark.train.Provenance;
  *       weights) and its {@code preview/};</li>
  *   <li>{@link RoundTrainer}: rounds of {@link TrainingStrategy#stepsPerRound()} steps per worker
  *       (parameter averaging or DiLoCo), the batches built on the executors ({@link BatchSource});</li>
- *   <li>{@link StepMetrics}: {@code metrics.jsonl} and the progress lines;</li>
- *   <li>{@link Validator} and the {@link CheckpointManager}, when the {@link CheckpointPolicy} says so.</li>
+ *   <li>{@link StepMetrics}: the attempt's {@code metrics/attempt-NNNN.jsonl} ({@link MetricsLog}), its
+ *       TensorBoard event file ({@link TensorBoardLog}) and the progress lines; NeMo's {@code hparams.yaml}
+ *       and {@code cmd-args.log} ({@link NemoRunFiles});</li>
+ *   <li>{@link Validator} and the {@link CheckpointManager}, when the {@link CheckpointPolicy} says so;</li>
+ *   <li>{@link Preemption}: SIGTERM or {@code exp_manager.max_time_per_run} ends the attempt after the current
+ *       round with a checkpoint ({@link PretrainExit#STOPPED}).</li>
  * </ol>
  *
  * <p>A step is one worker's optimizer step on one batch, as one GPU's step under NeMo's DDP, so
@@ -60,10 +64,14 @@ public final class PretrainJob {
   private final long seed;
   private final int workers;
   private final CheckpointPolicy policy;
+  private final List<String> commandLine;
+  private final Preemption preemption;
   private RunLock lock;
 
-  private PretrainJob(JavaSparkContext sc, NestConfig cfg, PrintStream out) {
+  private PretrainJob(JavaSparkContext sc, NestConfig cfg, PrintStream out, List<String> commandLine, Preemption preemption) {
     this.sc = sc;
+    this.commandLine = commandLine;
+    this.preemption = preemption;
     this.cfg = cfg;
     this.out = out;
     this.hadoopConf = sc.hadoopConfiguration();
@@ -106,8 +114,20 @@ public final class PretrainJob {
    * @param out progress lines and the summary
    */
   public static PretrainReport run(JavaSparkContext sc, NestConfig cfg, PrintStream out) throws IOException, ManifestException {
+    return run(sc, cfg, out, List.of("nest", "pretrain"), Preemption.fromConfig(cfg));
+  }
+
+  /**
+   * As {@link #run(JavaSparkContext, NestConfig, PrintStream)}.
+   *
+   * @param commandLine the command line, for {@code cmd-args.log}
+   * @param preemption when to stop early with a checkpoint (SIGTERM, {@code exp_manager.max_time_per_run});
+   *     {@link PretrainReport#stopReason()} then says why
+   */
+  public static PretrainReport run(JavaSparkContext sc, NestConfig cfg, PrintStream out, List<String> commandLine, Preemption preemption)
+      throws IOException, ManifestException {
     checkConfig(cfg);
-    return new PretrainJob(sc, cfg, out).run();
+    return new PretrainJob(sc, cfg, out, commandLine, preemption).run();
   }
 
   private PretrainReport run() throws IOException, ManifestException {
@@ -128,18 +148,28 @@ public final class PretrainJob {
     List<BatchSpec> valSpecs = data.validationSpecs();
     CheckpointManager ckpts = new CheckpointManager(runDir, hadoopConf, cfg.getInt("exp_manager.checkpoint_callback_params.save_last_k"),
         cfg.getInt("exp_manager.checkpoint_callback_params.save_top_k"), cfg.getString("exp_manager.checkpoint_callback_params.mode"));
-    MetricsLog metrics = new MetricsLog(fs, runDir);
-    RunStart start = RunStart.open(sc, cfg, data, ckpts, metrics, runDir, hadoopConf, out);
-    ComputationGraph graph = start.graph;
+    RunStart start = RunStart.open(sc, cfg, data, ckpts, fs, runDir, hadoopConf, out);
     writeRunConfig(fs, runDir);
+    NemoRunFiles.writeHparams(fs, runDir, cfg);
+    NemoRunFiles.appendCmdArgs(fs, runDir, commandLine);
+    try (MetricsLog metrics = new MetricsLog(fs, runDir);
+        TensorBoardLog tensorBoard = new TensorBoardLog(fs, runDir, start.attempt, start.resumedFrom)) {
+      metrics.begin(start.attempt, start.resumedFrom);
+      return train(runDir, fs, startNanos, data, valSpecs, ckpts, start, metrics, tensorBoard);
+    }
+  }
+
+  private PretrainReport train(Path runDir, FileSystem fs, long startNanos, TrainingData data, List<BatchSpec> valSpecs, CheckpointManager ckpts,
+      RunStart start, MetricsLog metrics, TensorBoardLog tensorBoard) throws IOException {
+    ComputationGraph graph = start.graph;
 
     TrainingStrategy strategy = TrainingStrategy.fromConfig(cfg, workers);
     BatchSource trainSource = new BatchSource(cfg, TRAIN, data.trainNoise, hadoopConf, true, null, start.frozen);
     DataCounters valCounters = new DataCounters(sc, "validation");
     BatchSource valSource = new BatchSource(cfg, VALIDATION, data.validationNoise, hadoopConf, false, valCounters, start.frozen);
-    StepMetrics sm = new StepMetrics(metrics, out, NoamAnnealing.fromConfig(cfg), cfg.getInt("trainer.log_every_n_steps"), policy.maxSteps,
+    StepMetrics sm = new StepMetrics(metrics, tensorBoard, out, NoamAnnealing.fromConfig(cfg), cfg.getInt("trainer.log_every_n_steps"), policy.maxSteps,
         start.counters, startNanos);
-    Run run = new Run(graph, ckpts, metrics, sm, data.manifestSha256);
+    Run run = new Run(graph, ckpts, metrics, tensorBoard, sm, data.manifestSha256);
     run.frozen = start.frozen;
     run.step = graph.getIterationCount();
     run.epoch = start.epoch;
@@ -162,6 +192,8 @@ public final class PretrainJob {
 
       long lastValidated = start.validatedAtStart ? start.resumedFrom : -1;
       long lastSaved = start.resumedFrom;
+      double lastRoundWall = 0;
+      String stopReason = null;
       List<int[]> plan = data.plan(run.epoch);
       while (!policy.finished(run.step, run.epoch)) {
         if (run.batchInEpoch >= plan.size()) {
@@ -175,6 +207,10 @@ public final class PretrainJob {
           plan = data.plan(run.epoch);
           continue;
         }
+        stopReason = preemption.reasonToStop();
+        if (stopReason != null) {
+          break;
+        }
         long before = run.step;
         int stepsPerWorker = (int) Math.max(1, Math.min(strategy.stepsPerRound(), policy.nextBoundary(before) - before));
         int take = Math.min(stepsPerWorker * workers, plan.size() - run.batchInEpoch);
@@ -187,8 +223,10 @@ public final class PretrainJob {
         }
         long after = before + (take + workers - 1) / workers;
         boolean endsEpoch = run.batchInEpoch + take >= plan.size();
-        Path stateDir = strategy.diloco() && policy.checkpointAfter(before, after, run.epoch, endsEpoch, !valSpecs.isEmpty())
-            ? StrategyState.dir(ckpts.dir(), after) : null;
+        // DiLoCo's workers save their inner state with a round that ends at a checkpoint, or that the time budget will stop after
+        boolean checkpointRound = policy.checkpointAfter(before, after, run.epoch, endsEpoch, !valSpecs.isEmpty())
+            || preemption.budgetEndsWithin(lastRoundWall);
+        Path stateDir = strategy.diloco() && checkpointRound ? StrategyState.dir(ckpts.dir(), after) : null;
         if (stateDir != null) {
           fs.mkdirs(stateDir);
         }
@@ -197,8 +235,8 @@ public final class PretrainJob {
         long t0 = System.nanoTime();
         RoundTrainer.Outcome o = trainer.run(perWorker, run.epoch, stateDir);
         double wall = (System.nanoTime() - t0) / 1e9;
-        run.frozen = start.frozen;
-    run.step = graph.getIterationCount();
+        lastRoundWall = wall;
+        run.step = graph.getIterationCount();
         run.batchInEpoch += take;
         sm.afterRound(o, wall, run.step, run.epoch, workers);
         run.pendingState = stateDir == null ? null : new PendingState(run.step, stateDir, o.innerStateSha256());
@@ -212,25 +250,38 @@ public final class PretrainJob {
           run.save(Double.NaN);
           lastSaved = run.step;
         }
-        metrics.flush();
+        run.flush();
       }
-      if (run.batchInEpoch >= plan.size()) {
-        sm.endEpoch(run.epoch, run.step);
+      if (stopReason != null) {
+        // stopped early: no validation (it may take long), a checkpoint of the last round, then exit PretrainExit.STOPPED
+        out.println("[pretrain] stopping at step " + run.step + ": " + stopReason);
+        if (lastSaved != run.step && run.step > 0) {
+          run.save(Double.NaN);
+        }
+        ObjectNode stop = MetricsLog.record("stop");
+        stop.put("step", run.step);
+        stop.put("epoch", run.epoch);
+        stop.put("reason", stopReason);
+        metrics.add(stop);
+      } else {
+        if (run.batchInEpoch >= plan.size()) {
+          sm.endEpoch(run.epoch, run.step);
+        }
+        if (!valSpecs.isEmpty() && lastValidated != run.step) {
+          run.validate(valSpecs, valSource, valCounters);
+          run.save(sm.lastValLoss);
+        } else if (lastSaved != run.step) {
+          run.save(Double.NaN);
+        }
       }
-      if (!valSpecs.isEmpty() && lastValidated != run.step) {
-        run.validate(valSpecs, valSource, valCounters);
-        run.save(sm.lastValLoss);
-      } else if (lastSaved != run.step) {
-        run.save(Double.NaN);
-      }
-      metrics.flush();
+      run.flush();
+      double seconds = (System.nanoTime() - startNanos) / 1e9;
+      PretrainReport report = new PretrainReport(runDir.toString(), start.resumedFrom, run.step, run.epoch, sm.lastTrainLoss, sm.lastValLoss,
+          sm.lastValAccuracy, sm.firstTrainLoss, sm.totalAudio, seconds, ckpts.names(), ckpts.bestStep().orElse(-1L), sm.counters,
+          sm.skippedUtterances, stopReason);
+      out.println(report.summary());
+      return report;
     }
-    double seconds = (System.nanoTime() - startNanos) / 1e9;
-    PretrainReport report = new PretrainReport(runDir.toString(), start.resumedFrom, run.step, run.epoch, sm.lastTrainLoss, sm.lastValLoss,
-        sm.lastValAccuracy, sm.firstTrainLoss, sm.totalAudio, seconds, ckpts.names(), ckpts.bestStep().orElse(-1L), sm.counters,
-        sm.skippedUtterances);
-    out.println(report.summary());
-    return report;
   }
 
   /** The inner states the workers wrote at the end of the round that reached {@code step}. */
@@ -241,6 +292,7 @@ public final class PretrainJob {
     final ComputationGraph graph;
     final CheckpointManager ckpts;
     final MetricsLog metrics;
+    final TensorBoardLog tensorBoard;
     final StepMetrics sm;
     final Map<String, String> manifestSha;
     RoundTrainer trainer;
@@ -251,15 +303,17 @@ public final class PretrainJob {
     /** The run's quantizer and mask embedding, saved with every checkpoint and written into the .nemo. */
     FrozenModules frozen;
 
-    Run(ComputationGraph graph, CheckpointManager ckpts, MetricsLog metrics, StepMetrics sm, Map<String, String> manifestSha) {
+    Run(ComputationGraph graph, CheckpointManager ckpts, MetricsLog metrics, TensorBoardLog tensorBoard, StepMetrics sm,
+        Map<String, String> manifestSha) {
       this.graph = graph;
       this.ckpts = ckpts;
       this.metrics = metrics;
+      this.tensorBoard = tensorBoard;
       this.sm = sm;
       this.manifestSha = manifestSha;
     }
 
-    void validate(List<BatchSpec> specs, BatchSource source, DataCounters valCounters) {
+    void validate(List<BatchSpec> specs, BatchSource source, DataCounters valCounters) throws IOException {
       sc.setJobDescription(String.format(Locale.ROOT, "pretrain: validation at step %d (%d batches)", step, specs.size()));
       valCounters.reset();
       long t0 = System.nanoTime();
@@ -278,13 +332,15 @@ public final class PretrainJob {
           out.println("[pretrain] warning: checkpoint at step " + step + " without the workers' inner states (a resume from it starts them fresh)");
         }
       }
+      // every record up to this step is written (and visible, object stores included) before the checkpoint is
+      metrics.beforeCheckpoint();
+      tensorBoard.beforeCheckpoint();
       ObjectNode pos = MetricsLog.JSON.createObjectNode();
       pos.put("epoch", epoch);
       pos.put("batch", batchInEpoch);
       Checkpoint c = new Checkpoint(graph, step, epoch, pos.toString(), seed, sm.counters, cfg.render(), Provenance.capture(cfg, manifestSha),
           frozen);
       Path p = ckpts.save(c, valLoss);
-      metrics.flush();
       out.println("[pretrain] saved " + p);
       if (cfg.getBoolean("exp_manager.checkpoint_callback_params.always_save_nemo") && Double.isFinite(valLoss)
           && ckpts.bestStep().orElse(-1L) == step) {
@@ -293,6 +349,11 @@ public final class PretrainJob {
         NemoExport.write(cfg, graph, frozen, Map.of(), nemo, hadoopConf);
         out.println("[pretrain] best val_loss so far: wrote " + nemo);
       }
+    }
+
+    void flush() throws IOException {
+      metrics.flush();
+      tensorBoard.flush();
     }
   }
 

@@ -7,6 +7,7 @@ import java.util.Locale;
 import com.fasterxml.jackson.databind.JsonNode;
 
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -24,8 +25,9 @@ import org.nestspark.train.TrainStep;
  * Where an attempt starts (NeMo's exp_manager {@code resume_if_exists}, {@code init_from_pretrained}):
  * <ul>
  *   <li><b>resume</b>: the newest checkpoint that verifies (damaged ones skipped with a warning naming them):
- *       its weights, AdamW state, step, epoch, position in the epoch's plan and counters; metrics after its
- *       step are dropped, and the validation metrics already recorded feed the checkpoint ranking;</li>
+ *       its weights, AdamW state, step, epoch, position in the epoch's plan and counters; the metrics
+ *       ({@link MetricsReader}) up to its step stay (readers drop later ones), and the validation metrics
+ *       already recorded feed the checkpoint ranking;</li>
  *   <li><b>new</b>: a graph drawn from {@code data.seed}, optionally initialised from pretrained weights,
  *       and the run's {@code preview/} of the first batch.</li>
  * </ul>
@@ -44,10 +46,13 @@ final class RunStart {
   final boolean validatedAtStart;
   /** The run's quantizer and mask embedding. */
   final FrozenModules frozen;
+  /** This attempt's number: one more than the last attempt of the run folder's metrics (1 for the first). */
+  final int attempt;
 
   private RunStart(ComputationGraph graph, int epoch, int batchInEpoch, TrainStep.Counters counters, long resumedFrom, boolean validatedAtStart,
-      FrozenModules frozen) {
+      FrozenModules frozen, int attempt) {
     this.frozen = frozen;
+    this.attempt = attempt;
     this.graph = graph;
     this.epoch = epoch;
     this.batchInEpoch = batchInEpoch;
@@ -56,8 +61,10 @@ final class RunStart {
     this.validatedAtStart = validatedAtStart;
   }
 
-  static RunStart open(JavaSparkContext sc, NestConfig cfg, TrainingData data, CheckpointManager ckpts, MetricsLog metrics, Path runDir,
+  static RunStart open(JavaSparkContext sc, NestConfig cfg, TrainingData data, CheckpointManager ckpts, FileSystem fs, Path runDir,
       Configuration hadoopConf, PrintStream out) throws IOException {
+    MetricsReader.Result earlier = MetricsReader.read(fs, runDir);
+    int attempt = earlier.lastAttempt() + 1;
     Checkpoint resumed = null;
     if (cfg.getBoolean("exp_manager.resume_if_exists")) {
       resumed = ckpts.resume(w -> out.println("[pretrain] warning: " + w)).orElse(null);
@@ -66,19 +73,23 @@ final class RunStart {
       JsonNode pos = MetricsLog.JSON.readTree(resumed.dataPosition());
       int epoch = pos.path("epoch").asInt();
       int batch = pos.path("batch").asInt();
-      int dropped = metrics.load(resumed.step());
+      int superseded = 0;
       boolean validated = false;
-      for (JsonNode r : metrics.records()) {
+      for (JsonNode r : earlier.records()) {
+        if (r.path("step").asLong(0) > resumed.step()) {
+          superseded++;
+          continue;
+        }
         if ("val".equals(r.path("kind").asText()) && r.has("val_loss")) {
           ckpts.recordMetric(r.path("step").asLong(), r.path("val_loss").asDouble(Double.NaN));
           validated |= r.path("step").asLong() == resumed.step();
         }
       }
-      out.printf(Locale.ROOT, "[pretrain] resuming %s at step %d (epoch %d, batch %d of the epoch); %d later metrics records dropped%n", ckpts.dir(),
-          resumed.step(), epoch, batch, dropped);
+      out.printf(Locale.ROOT, "[pretrain] attempt %d resuming %s at step %d (epoch %d, batch %d of the epoch); %d metrics records of earlier "
+          + "attempts past that step are superseded%n", attempt, ckpts.dir(), resumed.step(), epoch, batch, superseded);
       long step = resumed.step();
       FrozenModules frozen = resumed.frozenModules(cfg, w -> out.println("[pretrain] warning: " + ckpts.dir() + " step " + step + ": " + w));
-      return new RunStart(resumed.model(), epoch, batch, resumed.counters(), resumed.step(), validated, frozen);
+      return new RunStart(resumed.model(), epoch, batch, resumed.counters(), resumed.step(), validated, frozen, attempt);
     }
     Nd4j.getRandom().setSeed(cfg.getLong("data.seed"));
     ComputationGraph graph = NestGraph.build(cfg, AdamW.fromConfig(cfg));
@@ -88,8 +99,7 @@ final class RunStart {
     }
     FrozenModules frozen = init != null ? init.frozenModules(cfg) : FrozenModules.drawn(cfg);
     out.println("[pretrain] quantizer and mask embedding: " + frozen.origin());
-    metrics.load(-1);
     Preview.write(sc, cfg, data.trainingSpec(data.plan(0), 0, 0), data.trainNoise, runDir, frozen);
-    return new RunStart(graph, 0, 0, TrainStep.Counters.ZERO, -1, false, frozen);
+    return new RunStart(graph, 0, 0, TrainStep.Counters.ZERO, -1, false, frozen, attempt);
   }
 }

@@ -1,5 +1,6 @@
 package org.nestspark.pretrain;
 
+import java.io.IOException;
 import java.io.PrintStream;
 import java.util.List;
 import java.util.Locale;
@@ -16,10 +17,12 @@ import org.nestspark.train.TrainStep;
  * {@code trainer.log_every_n_steps} steps (loss = mean over the steps since the last record of the mean over
  * the workers that trained each step; masked accuracy token-weighted; the learning rate of the step), a
  * {@code timing} record per round (wall, data preparation, training and averaging shares, audio, bytes moved,
- * worker starts), {@code val} and {@code epoch} records, and the totals of the run's report.
+ * worker starts), {@code val} and {@code epoch} records, the same train and validation values as TensorBoard
+ * scalars ({@link TensorBoardLog}), and the totals of the run's report.
  */
 final class StepMetrics {
   private final MetricsLog metrics;
+  private final TensorBoardLog tensorBoard;
   private final PrintStream out;
   private final NoamAnnealing schedule;
   private final int logEvery;
@@ -41,9 +44,10 @@ final class StepMetrics {
   private long winSelected;
   private EpochTally tally = new EpochTally();
 
-  StepMetrics(MetricsLog metrics, PrintStream out, NoamAnnealing schedule, int logEvery, long maxSteps, TrainStep.Counters counters,
+  StepMetrics(MetricsLog metrics, TensorBoardLog tensorBoard, PrintStream out, NoamAnnealing schedule, int logEvery, long maxSteps, TrainStep.Counters counters,
       long startNanos) {
     this.metrics = metrics;
+    this.tensorBoard = tensorBoard;
     this.out = out;
     this.schedule = schedule;
     this.logEvery = logEvery;
@@ -53,7 +57,7 @@ final class StepMetrics {
   }
 
   /** Records a round that took {@code wall} seconds and ended at {@code step}. */
-  void afterRound(RoundTrainer.Outcome o, double wall, long step, int epoch, int workers) {
+  void afterRound(RoundTrainer.Outcome o, double wall, long step, int epoch, int workers) throws IOException {
     for (String reason : o.reasons()) {
       out.println("[pretrain] skipped " + reason);
     }
@@ -128,7 +132,7 @@ final class StepMetrics {
     }
   }
 
-  private void logTrain(long s, int epoch, double audioPerSecond, double stepsPerSecond) {
+  private void logTrain(long s, int epoch, double audioPerSecond, double stepsPerSecond) throws IOException {
     double loss = winLossN == 0 ? Double.NaN : winLoss / winLossN;
     double acc = winSelected == 0 ? Double.NaN : winCorrect / winSelected;
     double lr = schedule.valueAt((int) (s - 1), epoch);
@@ -144,6 +148,7 @@ final class StepMetrics {
     r.put("steps_per_second", stepsPerSecond);
     r.put("elapsed_s", elapsed);
     metrics.add(r);
+    tensorBoard.train(s, epoch, loss, lr, acc, audioPerSecond);
     String eta = "";
     if (maxSteps > 0 && stepsThisAttempt > 0) {
       eta = " | ETA " + duration((maxSteps - s) * trainWall / stepsThisAttempt);
@@ -157,7 +162,7 @@ final class StepMetrics {
     winSelected = 0;
   }
 
-  void validation(Validator.Result v, DataCounters.Snapshot d, long step, int epoch, double seconds) {
+  void validation(Validator.Result v, DataCounters.Snapshot d, long step, int epoch, double seconds) throws IOException {
     for (String reason : d.reasons()) {
       out.println("[pretrain] validation skipped " + reason);
     }
@@ -174,6 +179,7 @@ final class StepMetrics {
     r.put("val_batches_without_tokens", d.emptyBatches());
     r.put("val_s", seconds);
     metrics.add(r);
+    tensorBoard.validation(step, epoch, v.valLoss(), v.valMaskedAccuracy());
     out.printf(Locale.ROOT, "[pretrain] validation at step %d: val_loss %.4f | val_masked_accuracy %.4f | %d batches, %d tokens%n", step,
         v.valLoss(), v.valMaskedAccuracy(), v.batches(), v.selectedTokens());
   }

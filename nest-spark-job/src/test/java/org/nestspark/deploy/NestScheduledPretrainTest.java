@@ -74,12 +74,12 @@ class NestScheduledPretrainTest {
     assertEquals(log.getFileName(), Files.readSymbolicLink(logs.resolve("latest.log")));
 
     Thread.sleep(1100); // attempt names are per second (and pid)
-    Path failing = submitter(dir, "fail.sh", "echo 'executor lost' >&2; exit 3");
+    Path failing = submitter(dir, "fail.sh", "echo 'executor lost' >&2; exit 4");
     r = finish(start(logs, failing, PRETRAIN));
     assertEquals(1, r.code);
     tsv = attempts(logs);
     assertEquals(3, tsv.size());
-    assertTrue(tsv.get(2).contains("\t1\tfailed with exit code 3; the next attempt resumes from the last checkpoint\t"), tsv.get(2));
+    assertTrue(tsv.get(2).contains("\t1\tfailed with exit code 4; the next attempt resumes from the last checkpoint\t"), tsv.get(2));
     Path second = Path.of(tsv.get(2).split("\t")[4]);
     assertTrue(Files.readString(second).contains("executor lost"));
     assertEquals(second.getFileName(), Files.readSymbolicLink(logs.resolve("latest.log")));
@@ -105,11 +105,44 @@ class NestScheduledPretrainTest {
       refusal = e.getMessage();
     }
     Path msg = Files.writeString(dir.resolve("refusal.txt"), "nest pretrain: " + refusal + "\n");
-    Path locked = submitter(dir, "locked.sh", "cat " + msg + " >&2; exit 1");
+    Path locked = submitter(dir, "locked.sh", "cat " + msg + " >&2; exit 75");
     Path logs = dir.resolve("logs");
     Result r = finish(start(logs, locked, PRETRAIN));
     assertEquals(75, r.code, r.err);
     assertTrue(attempts(logs).get(1).contains("\t75\tanother attempt is live: the run folder's lock was refused (see the log)\t"));
+  }
+
+  @Test
+  void theExitCodeDecidesNotTheLogText(@TempDir Path dir) throws Exception {
+    // a failure whose log happens to quote a lock refusal is a failure; a job that exits 3 stopped with a checkpoint
+    Path quoting = submitter(dir, "quoting.sh", "echo 'run folder is locked by host x (last heartbeat 3 s ago)' >&2; exit 1");
+    Path logs = dir.resolve("logs");
+    assertEquals(1, finish(start(logs, quoting, PRETRAIN)).code);
+    Thread.sleep(1100);
+    Path preempted = submitter(dir, "preempted.sh", "echo '[pretrain] stopping at step 40: SIGTERM'; exit 3");
+    Result r = finish(start(logs, preempted, PRETRAIN));
+    assertEquals(3, r.code, r.err);
+    assertTrue(attempts(logs).get(2).contains("\t3\tstopped early with a checkpoint (SIGTERM or exp_manager.max_time_per_run); the next attempt "
+        + "resumes from it\t"), attempts(logs).toString());
+  }
+
+  @Test
+  void aStopPassedOnToAJobThatSavesIsRecordedAs3(@TempDir Path dir) throws Exception {
+    Path logs = dir.resolve("logs");
+    Path started = dir.resolve("started");
+    // a job that, like nest pretrain, ends its round and exits 3 on SIGTERM
+    Path job = submitter(dir, "graceful.sh", "trap 'echo saved; exit 3' TERM; touch " + started + "; while true; do sleep 0.1; done");
+    Process attempt = start(logs, job, PRETRAIN);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (!Files.exists(started) && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+    }
+    assertTrue(Files.exists(started));
+    new ProcessBuilder("kill", "-TERM", Long.toString(attempt.pid())).start().waitFor();
+    Result r = finish(attempt);
+    assertEquals(3, r.code, r.err);
+    assertTrue(attempts(logs).get(1).contains("\t3\tstopped by SIGTERM after the job saved a checkpoint; the next attempt resumes from it\t"),
+        attempts(logs).toString());
   }
 
   @Test

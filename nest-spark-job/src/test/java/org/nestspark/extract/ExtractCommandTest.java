@@ -72,8 +72,10 @@ class ExtractCommandTest {
     Path manifest = manifest(dir);
     Path out = dir.resolve("out");
     ExtractTestSupport.Run r = nest("extract", "--model", model.toString(), "--input", manifest.toString(), "--output", out.toString(),
-        "extract.batch_size=2");
+        "extract.batch_size=2", "extract.progress_interval_seconds=1");
     assertEquals(0, r.code(), r.err());
+    // progress on stderr, counted per finished batch: the 6 readable manifest entries (the missing file is done too: skipped)
+    assertTrue(r.err().contains("[extract] 6/6 utterances (100.0 %) | "), r.err());
     assertTrue(r.out().startsWith("extracted 5 utterance(s) (5 written, 0 already complete), skipped 2; layers [0, 1]"), r.out());
     assertTrue(r.out().contains("golden.json:3: "), r.out());
     assertTrue(r.out().contains("golden.json:4") && r.out().contains("missing.wav"), r.out());

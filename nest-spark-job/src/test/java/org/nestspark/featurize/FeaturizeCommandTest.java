@@ -80,6 +80,9 @@ class FeaturizeCommandTest {
     Run r = nest("featurize", "--manifest", manifest.toString(), "--out", out.toString());
     assertEquals(0, r.code, r.err);
     List<JsonNode> in = readJsonLines(manifest);
+    // the progress lines go to stderr (every featurize.progress_interval_seconds, then a last one when done)
+    assertTrue(r.err.contains("[featurize] " + in.size() + "/" + in.size() + " utterances (100.0 %) | "), r.err);
+    assertTrue(!r.out.contains("[featurize]"), r.out);
     List<JsonNode> feats = readJsonLines(out.resolve("features.json"));
     assertEquals(in.size(), feats.size());
     assertTrue(r.out.startsWith("featurized " + in.size() + " utterance(s) (" + in.size() + " written, 0 already complete), skipped 0"), r.out);

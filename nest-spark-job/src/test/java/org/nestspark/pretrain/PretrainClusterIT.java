@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.File;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -14,7 +13,6 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -31,7 +29,6 @@ class PretrainClusterIT {
   static final Path REPO = Path.of(System.getProperty("user.dir")).getParent();
   static final Path CLUSTER = REPO.resolve("nest-spark-job/target/it-cluster");
   static final Path WORK = REPO.resolve("nest-spark-job/target/it-pretrain");
-  private static final ObjectMapper JSON = new ObjectMapper();
   private static String master;
 
   private static ProcessBuilder script(String... cmd) {
@@ -84,18 +81,12 @@ class PretrainClusterIT {
     return pb.redirectErrorStream(true).redirectOutput(log.toFile()).start();
   }
 
-  private static List<JsonNode> records(Path metrics, String kind) throws IOException {
-    List<JsonNode> out = new ArrayList<>();
-    if (!Files.exists(metrics)) {
-      return out;
+  /** The effective records of {@code kind} of a run folder ({@link MetricsReader}; none before it exists). */
+  private static List<JsonNode> records(Path runDir, String kind) throws IOException {
+    if (!Files.exists(runDir)) {
+      return new ArrayList<>();
     }
-    for (String line : Files.readAllLines(metrics, StandardCharsets.UTF_8)) {
-      JsonNode n = JSON.readTree(line);
-      if (kind.equals(n.path("kind").asText())) {
-        out.add(n);
-      }
-    }
-    return out;
+    return MetricsReader.read(new org.apache.hadoop.fs.Path(runDir.toUri()), new org.apache.hadoop.conf.Configuration(false)).ofKind(kind);
   }
 
   private static long lastTrainStep(Path metrics) throws IOException {
@@ -129,7 +120,7 @@ class PretrainClusterIT {
   void survivesTheLossOfAnExecutor() throws Exception {
     Path exp = WORK.resolve("executor-loss");
     Path log = WORK.resolve("executor-loss.log");
-    Path metrics = exp.resolve("nest/metrics.jsonl");
+    Path metrics = exp.resolve("nest");
     // DiLoCo: the killed executor held a worker's inner AdamW state, which the worker must start again without
     Process p = submit(exp, 30, log, "pretrain.strategy=diloco", "pretrain.diloco.inner_steps=5");
     try {
@@ -161,7 +152,7 @@ class PretrainClusterIT {
   @Test
   void aKilledDriverResumesFromItsCheckpoint() throws Exception {
     Path exp = WORK.resolve("driver-kill");
-    Path metrics = exp.resolve("nest/metrics.jsonl");
+    Path metrics = exp.resolve("nest");
     Path ckpt = exp.resolve("nest/checkpoints/step-000010.ckpt");
     String[] lock = {"pretrain.lock_ttl_seconds=40", "pretrain.lock_heartbeat_seconds=3"};
     Process first = submit(exp, 30, WORK.resolve("driver-kill-1.log"), lock);
@@ -179,7 +170,7 @@ class PretrainClusterIT {
     Process refused = submit(exp, 30, refusedLog, lock);
     assertTrue(refused.waitFor(180, TimeUnit.SECONDS));
     String refusedOut = Files.readString(refusedLog);
-    assertEquals(1, refused.exitValue(), refusedOut);
+    assertEquals(PretrainExit.LOCKED.code, refused.exitValue(), refusedOut);
     assertTrue(refusedOut.contains("is locked by"), refusedOut);
     // once its heartbeat is older than the TTL, the next attempt takes the lock over and resumes
     long waitMs = TimeUnit.NANOSECONDS.toMillis(killedAt + TimeUnit.SECONDS.toNanos(44) - System.nanoTime());

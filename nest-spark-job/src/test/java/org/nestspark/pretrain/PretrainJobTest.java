@@ -31,7 +31,7 @@ import org.nestspark.train.NoamAnnealing;
  */
 class PretrainJobTest {
   static final Path REPO = Path.of(System.getProperty("user.dir")).getParent();
-  private static final ObjectMapper JSON = new ObjectMapper();
+  static final ObjectMapper JSON = new ObjectMapper();
 
   @TempDir Path dir;
 
@@ -44,15 +44,9 @@ class PretrainJobTest {
     return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
   }
 
-  static List<JsonNode> records(Path metrics, String kind) throws Exception {
-    List<JsonNode> out = new ArrayList<>();
-    for (String line : Files.readAllLines(metrics)) {
-      JsonNode n = JSON.readTree(line);
-      if (kind.equals(n.path("kind").asText())) {
-        out.add(n);
-      }
-    }
-    return out;
+  /** The effective records of {@code kind} of a run folder ({@link MetricsReader}). */
+  static List<JsonNode> records(Path runDir, String kind) throws Exception {
+    return MetricsReader.read(new org.apache.hadoop.fs.Path(runDir.toUri()), new Configuration(false)).ofKind(kind);
   }
 
   /** The sample's training manifest with absolute paths, one malformed line and one missing file. */
@@ -84,7 +78,7 @@ class PretrainJobTest {
     Run a = nest(args(manifest, 12));
     assertEquals(0, a.code(), a.out() + a.err());
     Path run = dir.resolve("exp/nest");
-    Path metrics = run.resolve("metrics.jsonl");
+    Path metrics = run;
 
     // the bad line is reported with file and line, the missing file with its path; both are counted
     assertTrue(a.out().contains("train with damage.json:4"), a.out());
@@ -168,7 +162,7 @@ class PretrainJobTest {
     try (org.nestspark.io.RunLock held = org.nestspark.io.RunLock.acquire(new org.apache.hadoop.fs.Path(run.toUri()), new Configuration(false),
         java.time.Duration.ofMinutes(5), java.time.Duration.ofSeconds(30))) {
       Run refused = nest(args(manifest, 18));
-      assertEquals(1, refused.code(), refused.out() + refused.err());
+      assertEquals(75, refused.code(), refused.out() + refused.err());
       assertTrue(refused.err().contains(".lock"), refused.err());
       assertEquals(4, records(metrics, "train").size(), "nothing was trained");
     }
@@ -187,6 +181,39 @@ class PretrainJobTest {
     assertTrue(drawn.sameValues(CheckpointIO.load(new org.apache.hadoop.fs.Path(ckpts.resolve("step-000018.ckpt").toUri()), new Configuration(false))
         .frozen()), "the resumed run kept them");
     assertTrue(!Files.exists(ckpts.resolve("step-000006.ckpt")) || best.get("step").asLong() == 6, "older checkpoints are pruned");
+
+    // one metrics file per attempt, appended; the second starts with where it resumed from
+    assertTrue(Files.exists(run.resolve("metrics/attempt-0001.jsonl")) && Files.exists(run.resolve("metrics/attempt-0002.jsonl")));
+    JsonNode second = JSON.readTree(Files.readAllLines(run.resolve("metrics/attempt-0002.jsonl")).get(0));
+    assertEquals("attempt", second.get("kind").asText());
+    assertEquals(12, second.get("resumed_from").asLong());
+    // NeMo's run-folder files: hparams.yaml (cfg: model/trainer/exp_manager), cmd-args.log (a line per attempt)
+    String hparams = Files.readString(run.resolve("hparams.yaml"));
+    assertTrue(hparams.startsWith("cfg:\n  model:\n") && hparams.contains("\n  trainer:\n") && hparams.contains("    max_steps: 18\n")
+        && hparams.contains("\n  exp_manager:\n"), hparams);
+    List<String> cmdArgs = Files.readAllLines(run.resolve("cmd-args.log"));
+    assertEquals(2, cmdArgs.size(), cmdArgs.toString());
+    assertTrue(cmdArgs.get(0).startsWith("nest pretrain --config ") && cmdArgs.get(0).endsWith("trainer.max_steps=12 trainer.val_check_interval=6"
+        + " trainer.log_every_n_steps=3 'spark.master=local[2]'"), cmdArgs.get(0));
+    // TensorBoard: an event file per attempt whose scalars, read back, are the metrics' (NeMo's tags where NeMo has one)
+    List<Path> events;
+    try (java.util.stream.Stream<Path> files = Files.list(run)) {
+      events = files.filter(f -> f.getFileName().toString().startsWith("events.out.tfevents.")).sorted().toList();
+    }
+    assertEquals(2, events.size(), events.toString());
+    java.util.Map<String, java.util.TreeMap<Long, Float>> scalars = org.nestspark.tensorboard.EventFileReader.scalarsWithPurge(events);
+    java.util.TreeMap<Long, Float> trainLoss = scalars.get("train_loss");
+    assertEquals(List.of(3L, 6L, 9L, 12L, 15L, 18L), new ArrayList<>(trainLoss.keySet()));
+    for (JsonNode r : records(metrics, "train")) {
+      long s = r.get("step").asLong();
+      assertEquals((float) r.get("train_loss").asDouble(), trainLoss.get(s), 0f, "step " + s);
+      assertEquals((float) r.get("lr").asDouble(), scalars.get("learning_rate").get(s), 0f);
+      assertEquals((float) r.get("masked_accuracy").asDouble(), scalars.get("masked_accuracy").get(s), 0f);
+      assertEquals((float) s, scalars.get("global_step").get(s), 0f);
+    }
+    assertEquals(List.of(6L, 12L, 18L), new ArrayList<>(scalars.get("val_loss").keySet()));
+    assertEquals((float) records(metrics, "val").get(2).get("val_loss").asDouble(), scalars.get("val_loss").get(18L), 0f);
+    assertTrue(scalars.containsKey("val_masked_accuracy") && scalars.containsKey("audio_seconds_per_second"), scalars.keySet().toString());
   }
 
   private List<String> diloco(String exp, int maxSteps) {
@@ -210,16 +237,16 @@ class PretrainJobTest {
     assertEquals(0, straight.code(), straight.out() + straight.err());
     assertTrue(straight.out().contains("DiLoCo with 2 workers, 3 inner steps per round"), straight.out());
     Path run = dir.resolve("straight/nest");
-    List<JsonNode> vals = records(run.resolve("metrics.jsonl"), "val");
+    List<JsonNode> vals = records(run, "val");
     assertEquals(2, vals.size());
-    double firstTrain = records(run.resolve("metrics.jsonl"), "train").get(0).get("train_loss").asDouble();
+    double firstTrain = records(run, "train").get(0).get("train_loss").asDouble();
     // the 28-utterance sample is learnt (and soon overfitted) by the tiny preset: both validations are below
     // the untrained model's loss (the first training step's, about ln 256 = 5.55)
     for (JsonNode v : vals) {
       assertTrue(v.get("val_loss").asDouble() < firstTrain && v.get("val_loss").asDouble() < Math.log(256),
           "validation loss below the untrained model's: " + vals + ", first train loss " + firstTrain);
     }
-    List<JsonNode> timing = records(run.resolve("metrics.jsonl"), "timing");
+    List<JsonNode> timing = records(run, "timing");
     // 7 batches an epoch, rounds of up to 3 steps x 2 workers, cut at each epoch's end
     assertTrue(timing.size() >= 4, timing.toString());
     assertEquals(2, timing.get(0).get("worker_starts").asInt());
@@ -242,8 +269,8 @@ class PretrainJobTest {
     assertTrue(second.out().contains("at step 6") && !second.out().contains("warning"), second.out());
     org.junit.jupiter.api.Assertions.assertArrayEquals(params(run.resolve("checkpoints/step-000012.ckpt")),
         params(dir.resolve("resumed/nest/checkpoints/step-000012.ckpt")));
-    List<JsonNode> a = records(run.resolve("metrics.jsonl"), "train");
-    List<JsonNode> b = records(dir.resolve("resumed/nest/metrics.jsonl"), "train");
+    List<JsonNode> a = records(run, "train");
+    List<JsonNode> b = records(dir.resolve("resumed/nest"), "train");
     assertEquals(a.size(), b.size());
     for (int i = 0; i < a.size(); i++) {
       assertEquals(a.get(i).get("train_loss").asDouble(), b.get(i).get("train_loss").asDouble(), 0.0, "step " + a.get(i).get("step"));
