@@ -97,6 +97,7 @@ public final class ComputeThreads {
   }
 
   private static int slicedSteps;
+  private static int savedMax;
   private static int savedMaster;
   private static int savedBlas;
 
@@ -107,8 +108,10 @@ public final class ComputeThreads {
    */
   public static synchronized void enterSlicedStep() {
     if (slicedSteps++ == 0) {
+      savedMax = Nd4j.getEnvironment().maxThreads();
       savedMaster = Nd4j.getEnvironment().maxMasterThreads();
       savedBlas = Nd4j.factory().blas().getMaxThreads();
+      Nd4j.getEnvironment().setMaxThreads(1);
       Nd4j.getEnvironment().setMaxMasterThreads(1);
       Nd4j.factory().blas().setMaxThreads(1);
     }
@@ -117,6 +120,7 @@ public final class ComputeThreads {
   /** See {@link #enterSlicedStep()}: restores libnd4j's and BLAS's thread counts after the last one. */
   public static synchronized void exitSlicedStep() {
     if (slicedSteps > 0 && --slicedSteps == 0) {
+      Nd4j.getEnvironment().setMaxThreads(savedMax);
       Nd4j.getEnvironment().setMaxMasterThreads(savedMaster);
       Nd4j.factory().blas().setMaxThreads(savedBlas);
     }
