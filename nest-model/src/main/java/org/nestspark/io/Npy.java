@@ -36,6 +36,16 @@ public final class Npy {
   /** numpy.lib.format.GROWTH_AXIS_MAX_DIGITS. */
   private static final int GROWTH_AXIS_MAX_DIGITS = 21;
   private static final int CHUNK = 1 << 16;
+  /**
+   * Longest header accepted (1 MiB; NumPy writes a few hundred bytes and its own reader stops at 10,000 by
+   * default): a longer one is refused before anything is allocated for it.
+   */
+  static final int MAX_HEADER_BYTES = 1 << 20;
+  /**
+   * Elements allocated before any data is read; the array then grows with the data actually read, so a
+   * header claiming more elements than the file holds costs at most twice the bytes present, never the claim.
+   */
+  private static final int INITIAL_ELEMENTS = 1 << 20;
 
   private static final Pattern DESCR = Pattern.compile("'descr'\\s*:\\s*'([^']*)'");
   private static final Pattern FORTRAN = Pattern.compile("'fortran_order'\\s*:\\s*(True|False)");
@@ -87,6 +97,9 @@ public final class Npy {
       headerLen = (int) len;
     } else {
       throw new IOException("unsupported NPY format version " + major + "." + (magic[7] & 0xff));
+    }
+    if (headerLen > MAX_HEADER_BYTES) {
+      throw new IOException("NPY header of " + headerLen + " bytes is longer than the " + MAX_HEADER_BYTES + " accepted");
     }
     String header =
         new String(
@@ -158,29 +171,13 @@ public final class Npy {
     byte[] chunk = new byte[(int) Math.min(CHUNK, Math.max(item, (long) n * item))];
     ByteBuffer bb = ByteBuffer.wrap(chunk).order(h.order);
     int perChunk = chunk.length / item;
-    Object data;
-    switch (h.dtype) {
-      case FLOAT32:
-        data = new float[n];
-        break;
-      case FLOAT64:
-        data = new double[n];
-        break;
-      case INT64:
-        data = new long[n];
-        break;
-      case INT32:
-        data = new int[n];
-        break;
-      case BOOL:
-        data = new boolean[n];
-        break;
-      default:
-        throw new AssertionError(h.dtype);
-    }
+    Object data = allocate(h.dtype, Math.min(n, INITIAL_ELEMENTS));
     for (int done = 0; done < n; ) {
       int count = Math.min(perChunk, n - done);
       readFully(in, chunk, count * item);
+      if (done + count > java.lang.reflect.Array.getLength(data)) {
+        data = grow(data, (int) Math.min(n, Math.max(done + count, 2L * java.lang.reflect.Array.getLength(data))));
+      }
       bb.clear();
       switch (h.dtype) {
         case FLOAT32:
@@ -289,6 +286,30 @@ public final class Npy {
         return NpyArray.of(shape, o);
       }
     }
+  }
+
+  private static Object allocate(NpyDtype dtype, int n) {
+    switch (dtype) {
+      case FLOAT32:
+        return new float[n];
+      case FLOAT64:
+        return new double[n];
+      case INT64:
+        return new long[n];
+      case INT32:
+        return new int[n];
+      case BOOL:
+        return new boolean[n];
+      default:
+        throw new AssertionError(dtype);
+    }
+  }
+
+  /** A copy of {@code data} with room for {@code n} elements. */
+  private static Object grow(Object data, int n) {
+    Object bigger = java.lang.reflect.Array.newInstance(data.getClass().getComponentType(), n);
+    System.arraycopy(data, 0, bigger, 0, java.lang.reflect.Array.getLength(data));
+    return bigger;
   }
 
   private static byte[] readFully(InputStream in, int n) throws IOException {

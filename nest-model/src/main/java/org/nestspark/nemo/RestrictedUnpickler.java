@@ -146,6 +146,16 @@ final class RestrictedUnpickler {
    * {@link Double}, str as {@link String}, bytes as {@code byte[]}, None as {@code null}).
    */
   Object load() throws IOException {
+    try {
+      return run();
+    } catch (StackOverflowError e) {
+      // containers nested so deeply that hashing or comparing them (a dict key, a set member) exhausts the
+      // stack; the VM itself runs iteratively (found by fuzzing, NemoFuzzTest#pickle)
+      throw fail("containers nested too deeply to read");
+    }
+  }
+
+  private Object run() throws IOException {
     while (true) {
       opStart = pos;
       int op = u8();
