@@ -57,8 +57,6 @@ final class NemoYaml {
       // IllegalArgumentException: a scalar SnakeYAML's resolver takes for a number but cannot parse, e.g. a
       // 70-digit octal-looking int (found by fuzzing, NemoFuzzTest#yaml)
       throw new NemoFormatException(archive, member, "invalid YAML: " + e.getMessage(), e);
-    } catch (StackOverflowError e) {
-      throw new NemoFormatException(archive, member, "invalid YAML: nested too deeply to read");
     }
     if (!(doc instanceof Map)) {
       throw new NemoFormatException(archive, member, "the config is not a YAML mapping but "

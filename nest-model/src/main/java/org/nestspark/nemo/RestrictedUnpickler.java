@@ -40,6 +40,10 @@ import java.util.Set;
  * <p>Tensors are materialised as soon as {@code _rebuild_tensor_v2(storage, offset, size, stride,
  * requires_grad, hooks[, metadata])} is reduced: any strides (C order result), offsets, 0-d and empty
  * tensors; the storage bytes come from a {@link StorageSource}.
+ *
+ * <p>Limits: the machine itself runs iteratively (no recursion per nesting level), but containers nested
+ * so deeply that hashing them as a dict key or set member exhausts the thread's stack are refused with
+ * {@link NemoFormatException} ("containers nested too deeply to read"); a state dict nests three levels.
  */
 final class RestrictedUnpickler {
 
