@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Fuzzes nest-spark's parsers with Jazzer, one target after another, each for its @FuzzTest maxDuration
 # (30 s; raise it in the test class for a longer campaign). Usage: deploy/fuzz/fuzz.sh [TARGET ...]
-#   targets: AudioFuzzTest#wav AudioFuzzTest#flac NpyFuzzTest#npy NemoFuzzTest#yaml NemoFuzzTest#pickle (default: all)
+#   targets: AudioFuzzTest#wav AudioFuzzTest#flac NpyFuzzTest#npy NemoFuzzTest#yaml NemoFuzzTest#pickle
+#            NemoArchiveFuzzTest#tar NemoArchiveFuzzTest#torchZip ManifestFuzzTest#manifest NestConfigFuzzTest#config
+#            (default: all)
 # A crash, hang or out-of-memory is saved by Jazzer as an input file under
 # nest-model/src/test/resources/org/nestspark/<package>/<Class>Inputs/<target>/ (commit it with the fix: the
 # normal test run replays every input there); the generated corpus goes to .cifuzz-corpus/ (not committed).
@@ -9,7 +11,8 @@
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 targets=("$@")
-(( ${#targets[@]} )) || targets=(AudioFuzzTest#wav AudioFuzzTest#flac NpyFuzzTest#npy NemoFuzzTest#yaml NemoFuzzTest#pickle)
+(( ${#targets[@]} )) || targets=(AudioFuzzTest#wav AudioFuzzTest#flac NpyFuzzTest#npy NemoFuzzTest#yaml NemoFuzzTest#pickle
+  NemoArchiveFuzzTest#tar NemoArchiveFuzzTest#torchZip ManifestFuzzTest#manifest NestConfigFuzzTest#config)
 mkdir -p target/fuzz
 status=0
 for t in "${targets[@]}"; do

@@ -112,6 +112,15 @@ public final class NestConfig implements Serializable {
 
   /** The unresolved reference tree (nest-spark's own reference.conf, not other libraries'). */
   static Config reference() {
+    return Reference.TREE;
+  }
+
+  /** reference.conf, parsed once per JVM (a Config is immutable). */
+  private static final class Reference {
+    static final Config TREE = parse();
+  }
+
+  private static Config parse() {
     URL url = NestConfig.class.getResource("/reference.conf");
     Config all = ConfigFactory.parseURL(url, ConfigParseOptions.defaults().setSyntax(ConfigSyntax.CONF).setAllowMissing(false));
     // In a shaded jar reference.conf files of several libraries are concatenated: keep our sections.

@@ -143,8 +143,9 @@ final class NestConfigValidator {
     }
   }
 
+  /** The key as one element of a path expression: plain, or a JSON-escaped quoted string (any character). */
   private static String quoteIfNeeded(String k) {
-    return k.matches("[A-Za-z0-9_-]+") ? k : "\"" + k + "\"";
+    return k.matches("[A-Za-z0-9_-]+") ? k : com.typesafe.config.ConfigUtil.quoteString(k);
   }
 
   /** Impossible values in the resolved tree. Throws with every problem found. */

@@ -52,8 +52,19 @@ import org.nestspark.io.NestPaths;
  *       {@link ManifestProblem} naming manifest, line and reason. An offset beyond the end of the audio
  *       can only be seen with the audio's header and is reported when the file is loaded.</li>
  * </ul>
+ *
+ * <p>Limits: a line is at most {@link #MAX_LINE_BYTES} (16 MiB); within a line, Jackson's defaults hold
+ * (JSON nested at most 1000 deep, numbers of at most 1000 digits, strings of at most 20 M characters), and
+ * a line beyond them is skipped with Jackson's reason. The number of lines is not limited (entries are
+ * kept in memory, about a few hundred bytes each).
  */
 public final class ManifestReader {
+  /**
+   * The longest line accepted, in bytes (16 MiB; a NeMo manifest line is a few hundred bytes): a longer one
+   * is skipped and reported without being held in memory.
+   */
+  public static final int MAX_LINE_BYTES = 16 << 20;
+
   private static final ObjectMapper JSON = JsonMapper.builder()
       .enable(com.fasterxml.jackson.core.json.JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS) // Python writes NaN
       .build();
@@ -117,44 +128,62 @@ public final class ManifestReader {
       }
       MessageDigest digest = sha256();
       try (InputStream in = new BufferedInputStream(new DigestInputStream(fs.open(path), digest), 1 << 16)) {
-        CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
-            .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
-        ByteArrayOutputStream buf = new ByteArrayOutputStream(256);
-        int lineNo = 0;
-        boolean eof = false;
-        while (!eof) {
-          buf.reset();
-          int b;
-          while ((b = in.read()) != -1 && b != '\n') {
-            buf.write(b);
-          }
-          eof = b == -1;
-          if (eof && buf.size() == 0) {
-            break;
-          }
-          lineNo++;
-          String text;
-          try {
-            text = utf8.decode(ByteBuffer.wrap(buf.toByteArray())).toString();
-          } catch (CharacterCodingException e) {
-            problems.add(new ManifestProblem(manifest, lineNo, "not valid UTF-8"));
-            continue;
-          }
-          if (lineNo == 1 && text.startsWith("\uFEFF")) {
-            text = text.substring(1);
-          }
-          if (text.endsWith("\r")) {
-            text = text.substring(0, text.length() - 1);
-          }
-          if (text.isBlank()) {
-            continue;
-          }
-          parseLine(manifest, path, lineNo, text.strip(), entries, problems, filtered);
-        }
+        readLines(manifest, path, in, entries, problems, filtered);
       }
       return HexFormat.of().formatHex(digest.digest());
     } catch (IOException e) {
       throw new ManifestException(manifest + ": cannot read: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Reads the lines of one manifest from {@code in}: each well-formed entry is added to {@code entries}, each
+   * bad line to {@code problems}; a line longer than {@link #MAX_LINE_BYTES} is skipped (its bytes are read
+   * but not kept).
+   */
+  void readLines(String manifest, Path path, InputStream in, List<ManifestEntry> entries, List<ManifestProblem> problems,
+      int[] filtered) throws IOException {
+    CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
+        .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
+    ByteArrayOutputStream buf = new ByteArrayOutputStream(256);
+    int lineNo = 0;
+    boolean eof = false;
+    while (!eof) {
+      buf.reset();
+      long length = 0;
+      int b;
+      while ((b = in.read()) != -1 && b != '\n') {
+        if (length++ < MAX_LINE_BYTES) {
+          buf.write(b);
+        }
+      }
+      eof = b == -1;
+      if (eof && length == 0) {
+        break;
+      }
+      lineNo++;
+      if (length > MAX_LINE_BYTES) {
+        problems.add(new ManifestProblem(manifest, lineNo, "line of " + length + " bytes, longer than the "
+            + MAX_LINE_BYTES + " accepted"));
+        continue;
+      }
+      String text;
+      try {
+        text = utf8.decode(ByteBuffer.wrap(buf.toByteArray())).toString();
+      } catch (CharacterCodingException e) {
+        problems.add(new ManifestProblem(manifest, lineNo, "not valid UTF-8"));
+        continue;
+      }
+      if (lineNo == 1 && text.startsWith("\uFEFF")) {
+        text = text.substring(1);
+      }
+      if (text.endsWith("\r")) {
+        text = text.substring(0, text.length() - 1);
+      }
+      if (text.isBlank()) {
+        continue;
+      }
+      parseLine(manifest, path, lineNo, text.strip(), entries, problems, filtered);
     }
   }
 

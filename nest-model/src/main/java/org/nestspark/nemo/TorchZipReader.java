@@ -22,6 +22,11 @@ import java.util.zip.Inflater;
  * every record to a 64-byte boundary with an {@code FB} extra field in the <em>local</em> header only
  * (the central directory's extra length is 0), so the data offset is computed from the local header's
  * own name and extra lengths. Every record read is checked against its CRC-32.
+ *
+ * <p>Limits: the central directory is at most 256 MiB; a record is read whole, at most the size its caller
+ * accepts (and below 2 GiB); a deflated record may claim at most 1032 times its compressed size (deflate's
+ * largest ratio), so a record's claimed size cannot make the reader allocate more than the bytes present
+ * justify. Stored records are checked against the bytes present before they are read.
  */
 final class TorchZipReader {
   private static final int LOCAL_SIG = 0x04034b50;
@@ -30,6 +35,8 @@ final class TorchZipReader {
   private static final int ZIP64_LOCATOR_SIG = 0x07064b50;
   private static final int ZIP64_EOCD_SIG = 0x06064b50;
   private static final long MAX_CENTRAL_DIRECTORY = 256L << 20;
+  /** Deflate's largest expansion: 258 bytes from 2 bits, i.e. at most 1032 bytes per compressed byte. */
+  private static final long MAX_DEFLATE_RATIO = 1032;
 
   /** A central-directory entry. */
   static final class Record {
@@ -151,6 +158,10 @@ final class TorchZipReader {
     } else if (r.method == 8) {
       if (r.compressedSize > Integer.MAX_VALUE - 8) {
         throw fail(name, "compressed record too large");
+      }
+      if (r.size > r.compressedSize * MAX_DEFLATE_RATIO + 64) {
+        throw fail(name, "deflated record of " + r.compressedSize + " bytes claims " + r.size
+            + " bytes, more than deflate can produce from it");
       }
       byte[] comp = zip.read(data, (int) r.compressedSize);
       out = new byte[(int) r.size];
