@@ -25,6 +25,8 @@ import com.typesafe.config.ConfigValueType;
  * {@code ~key} deletes the key from the configuration built so far (the presets, a NeMo YAML, earlier
  * overrides): a reference.conf key goes back to its default, a key of a NeMo YAML is dropped (so it is neither
  * used nor reported as ignored). Overrides apply in order.
+ *
+ * <p>Limits: a key has at most 64 dotted parts and a parsed value nests at most 64 levels ({@link ConfigDepth}).
  */
 public final class ConfigOverrides {
   private ConfigOverrides() {}
@@ -46,6 +48,7 @@ public final class ConfigOverrides {
     for (String raw : overrides) {
       if (raw.startsWith("~")) {
         String key = raw.substring(1).strip();
+        ConfigDepth.checkKey(key, "override '" + abbreviate(raw) + "'");
         if (key.contains("=")) {
           throw new NestConfigException("override '" + raw + "': ~key=value is not supported, write ~" + key.substring(0, key.indexOf('=')));
         }
@@ -65,6 +68,7 @@ public final class ConfigOverrides {
       }
       String key = arg.substring(0, eq).strip();
       String text = arg.substring(eq + 1).strip();
+      ConfigDepth.checkKey(key, "override '" + abbreviate(raw) + "'");
       if (!key.matches(KEY)) {
         throw new NestConfigException("override '" + raw + "': '" + key + "' is not a valid key");
       }
@@ -85,11 +89,17 @@ public final class ConfigOverrides {
       }
       return ConfigValueFactory.fromAnyRef(text);
     }
+    ConfigDepth.check(text, key);
     try {
       Config c = ConfigFactory.parseString("v = " + text, ConfigParseOptions.defaults().setSyntax(ConfigSyntax.CONF));
       return c.getValue("v");
     } catch (ConfigException e) {
       throw new NestConfigException(key + ": cannot parse value '" + text + "'");
     }
+  }
+
+  /** The start of a long override, for messages. */
+  private static String abbreviate(String raw) {
+    return raw.length() <= 80 ? raw : raw.substring(0, 80) + "...";
   }
 }

@@ -2,8 +2,6 @@ package org.nestspark.config;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
-import java.io.Reader;
 import java.io.Serializable;
 import java.net.URL;
 import java.nio.charset.StandardCharsets;
@@ -155,9 +153,12 @@ public final class NestConfig implements Serializable {
       if (!fs.exists(path)) {
         throw new NestConfigException("--config " + file + ": no such file");
       }
-      try (InputStream in = fs.open(path); Reader r = new InputStreamReader(in, StandardCharsets.UTF_8)) {
-        return ConfigFactory.parseReader(r, ConfigParseOptions.defaults().setSyntax(ConfigSyntax.CONF).setOriginDescription(file));
+      String text;
+      try (InputStream in = fs.open(path)) {
+        text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
       }
+      ConfigDepth.check(text, "--config " + file);
+      return ConfigFactory.parseString(text, ConfigParseOptions.defaults().setSyntax(ConfigSyntax.CONF).setOriginDescription(file));
     } catch (ConfigException e) {
       throw new NestConfigException("--config " + file + ": " + e.getMessage());
     } catch (IOException e) {
