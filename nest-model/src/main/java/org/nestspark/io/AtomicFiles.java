@@ -20,6 +20,14 @@ public final class AtomicFiles {
 
   /** Writes the content produced by {@code writer}, replacing any existing file. */
   public static void write(FileSystem fs, Path target, Writer writer) throws IOException {
+    write(fs, target, writer, tmp -> {});
+  }
+
+  /**
+   * Writes the content produced by {@code writer}, replacing any existing file; {@code beforeRename} is called
+   * with the complete, closed temporary file just before it is renamed (a fault-injection point for tests).
+   */
+  public static void write(FileSystem fs, Path target, Writer writer, java.util.function.Consumer<Path> beforeRename) throws IOException {
     fs = withoutChecksumFiles(fs);
     Path tmp = new Path(target.getParent(), "." + target.getName() + ".tmp-" + UUID.randomUUID());
     boolean done = false;
@@ -28,6 +36,7 @@ public final class AtomicFiles {
         writer.write(out);
         out.hflush();
       }
+      beforeRename.accept(tmp);
       if (fs.exists(target)) {
         fs.delete(target, false);
       }

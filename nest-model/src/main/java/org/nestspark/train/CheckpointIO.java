@@ -142,10 +142,18 @@ public final class CheckpointIO {
 
   /** Writes {@code ckpt} as {@code dir/step-NNNNNN.ckpt} (replacing a file of that name) and returns its path. */
   public static Path save(Path dir, Checkpoint ckpt, Configuration conf) throws IOException {
+    return save(dir, ckpt, conf, tmp -> {});
+  }
+
+  /**
+   * As {@link #save(Path, Checkpoint, Configuration)}, calling {@code beforeRename} with the complete temporary
+   * file just before it gets its final name (a fault-injection point, see {@link AtomicFiles}).
+   */
+  public static Path save(Path dir, Checkpoint ckpt, Configuration conf, java.util.function.Consumer<Path> beforeRename) throws IOException {
     FileSystem fs = dir.getFileSystem(conf);
     fs.mkdirs(dir);
     Path target = new Path(dir, fileName(ckpt.step()));
-    write(fs, target, ckpt);
+    AtomicFiles.write(fs, target, out -> writeZip(out, ckpt), beforeRename);
     return target;
   }
 

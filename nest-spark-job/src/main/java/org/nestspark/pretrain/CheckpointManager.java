@@ -41,6 +41,13 @@ public final class CheckpointManager {
   private static final Logger LOG = LoggerFactory.getLogger(CheckpointManager.class);
   public static final String DIR = "checkpoints";
   public static final String BEST = "best.json";
+  /**
+   * Test hook, for fault-injection tests only (never set it in production): with this JVM system property set
+   * to a step, the driver halts at once (exit status 137, no shutdown hooks, as if SIGKILLed) when it has written
+   * that step's checkpoint completely to its temporary file and not yet renamed it. {@code PretrainChaosIT}
+   * uses it to kill the driver in the middle of writing a checkpoint.
+   */
+  public static final String HALT_BEFORE_RENAME_PROPERTY = "nest.test.halt_checkpoint_before_rename";
 
   private final Path dir;
   private final Configuration conf;
@@ -83,11 +90,22 @@ public final class CheckpointManager {
    * @param metric the monitored metric of these weights (NaN when not validated)
    */
   public Path save(Checkpoint ckpt, double metric) throws IOException {
-    Path file = CheckpointIO.save(dir, ckpt, conf);
+    Path file = CheckpointIO.save(dir, ckpt, conf, tmp -> haltIfInjected(ckpt.step(), tmp));
     recordMetric(ckpt.step(), metric);
     prune();
     writeBest();
     return file;
+  }
+
+  /** The fault-injection point of {@link #HALT_BEFORE_RENAME_PROPERTY}. */
+  private static void haltIfInjected(long step, Path tmp) {
+    String at = System.getProperty(HALT_BEFORE_RENAME_PROPERTY);
+    if (at != null && at.strip().equals(Long.toString(step))) {
+      System.err.println("[fault-injection] " + HALT_BEFORE_RENAME_PROPERTY + "=" + at + ": halting the driver with " + tmp
+          + " written and not renamed");
+      System.err.flush();
+      Runtime.getRuntime().halt(137);
+    }
   }
 
   /** The newest checkpoint that loads and verifies; unusable ones are reported to {@code warnings}. */

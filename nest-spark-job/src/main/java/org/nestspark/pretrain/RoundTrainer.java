@@ -12,6 +12,7 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.rdd.RDD;
+import org.apache.spark.util.CollectionAccumulator;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -48,10 +49,17 @@ import org.nestspark.train.TrainableParams;
  * bit, as with NCCL's all-reduce); with one or two it cannot.
  */
 public final class RoundTrainer implements AutoCloseable {
+  /**
+   * Name of the Spark accumulator each round task adds its steps' batch hashes to ({@code "step:worker:sha256"},
+   * {@link BatchHash}); Spark shows each task's update in its task-end listener event (and the event log),
+   * so a re-run task's rebuilt batches can be compared with the first run's. Reset every round.
+   */
+  public static final String BATCH_SHA256_ACCUMULATOR = "nest.batch_sha256";
   private final JavaSparkContext sc;
   private final ComputationGraph global;
   private final TrainingStrategy strategy;
   private final Broadcast<RoundWorker.Attempt> attempt;
+  private final CollectionAccumulator<String> batchHashes;
   private final boolean[] trainable;
   private final OuterNesterov outer;
   private final boolean preferLocations;
@@ -82,6 +90,7 @@ public final class RoundTrainer implements AutoCloseable {
     int capacity = strategy.workerSlots() > 0 ? strategy.workerSlots() : defaultSlots(sc, strategy.workers());
     this.attempt = sc.broadcast(new RoundWorker.Attempt(UUID.randomUUID().toString(), global.getConfiguration().toJson(), seed, gradientClip,
         strategy, source, new SerializableHadoopConf(hadoopConf), capacity));
+    this.batchHashes = sc.sc().collectionAccumulator(BATCH_SHA256_ACCUMULATOR);
   }
 
   /** Worker graphs an executor keeps: its task slots, plus one for a worker Spark moved there. */
@@ -143,11 +152,12 @@ public final class RoundTrainer implements AutoCloseable {
         resumeFrom == null ? null : resumeFrom.dir().toString(), resumeFrom == null ? null : resumeFrom.workerSha256(),
         saveStateDir == null ? null : saveStateDir.toString());
     Broadcast<RoundWorker.Input> input = sc.broadcast(in);
+    batchHashes.reset();
     RoundResult sum;
     try {
       ClassTag<RoundWorker.Task> tag = ClassTag$.MODULE$.apply(RoundWorker.Task.class);
       RDD<RoundWorker.Task> rdd = sc.sc().makeRDD(JavaConverters.asScalaBuffer(tasks).toSeq(), tag);
-      JavaRDD<RoundResult> results = JavaRDD.fromRDD(rdd, tag).mapPartitions(new RoundWorker(attempt, input));
+      JavaRDD<RoundResult> results = JavaRDD.fromRDD(rdd, tag).mapPartitions(new RoundWorker(attempt, input, batchHashes));
       sum = results.treeReduce((a, b) -> a.merge(b), 2);
     } finally {
       input.destroy();

@@ -19,6 +19,7 @@ import org.apache.spark.SparkEnv;
 import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.storage.BlockManagerId;
+import org.apache.spark.util.CollectionAccumulator;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -75,10 +76,17 @@ final class RoundWorker implements FlatMapFunction<Iterator<RoundWorker.Task>, R
 
   private final Broadcast<Attempt> attempt;
   private final Broadcast<Input> input;
+  private final CollectionAccumulator<String> batchHashes;
 
-  RoundWorker(Broadcast<Attempt> attempt, Broadcast<Input> input) {
+  /**
+   * @param batchHashes receives {@code "step:worker:sha256"} for each step the task reports (Spark's named
+   *     accumulator {@value RoundTrainer#BATCH_SHA256_ACCUMULATOR}, so each task's batch hashes appear in its
+   *     task-end listener event), or null
+   */
+  RoundWorker(Broadcast<Attempt> attempt, Broadcast<Input> input, CollectionAccumulator<String> batchHashes) {
     this.attempt = attempt;
     this.input = input;
+    this.batchHashes = batchHashes;
   }
 
   @Override
@@ -93,7 +101,13 @@ final class RoundWorker implements FlatMapFunction<Iterator<RoundWorker.Task>, R
     // on GPU executors: the device Spark assigned this task, before any array is made; a worker's kept graph
     // lives on one device, so it is kept per device (one GPU per executor keeps every worker's state)
     String device = TaskDevices.bindTaskGpu().orElse("");
-    return Collections.singletonList(run(attempt.value(), input.value(), task, device)).iterator();
+    RoundResult res = run(attempt.value(), input.value(), task, device);
+    if (batchHashes != null) {
+      for (StepRecord r : res.records) {
+        batchHashes.add(r.step() + ":" + r.worker() + ":" + r.batchSha256());
+      }
+    }
+    return Collections.singletonList(res).iterator();
   }
 
   /** Runs one worker's round in this JVM on the CPU (tests without Spark). */
@@ -217,6 +231,7 @@ final class RoundWorker implements FlatMapFunction<Iterator<RoundWorker.Task>, R
         g.getConfiguration().setIterationCount(in.iteration() + k);
         g.getConfiguration().setEpochCount(in.epoch());
         long t0 = System.nanoTime();
+        String batchSha256 = BatchHash.sha256(b.batch());
         TrainStep.StepResult r = slot.step.fit(b.batch());
         double fit = (System.nanoTime() - t0) / 1e9;
         res.fitSeconds += fit;
@@ -225,11 +240,12 @@ final class RoundWorker implements FlatMapFunction<Iterator<RoundWorker.Task>, R
           case DONE: {
             MultiSoftmaxDecoderImpl d = NestGraph.decoder(g);
             long selected = d.getLastNumSelected();
-            res.records.add(new StepRecord(step, task.worker(), r.score(), d.getLastAccuracy() * selected, selected, b.audioSeconds(), fit, false));
+            res.records.add(new StepRecord(step, task.worker(), r.score(), d.getLastAccuracy() * selected, selected, b.audioSeconds(), fit, false,
+                batchSha256));
             break;
           }
           case SKIPPED_NON_FINITE:
-            res.records.add(new StepRecord(step, task.worker(), Double.NaN, 0, 0, b.audioSeconds(), fit, true));
+            res.records.add(new StepRecord(step, task.worker(), Double.NaN, 0, 0, b.audioSeconds(), fit, true, batchSha256));
             break;
           default:
             res.emptyBatches++;

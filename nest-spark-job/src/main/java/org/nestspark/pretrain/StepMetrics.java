@@ -17,7 +17,7 @@ import org.nestspark.train.TrainStep;
  * {@code trainer.log_every_n_steps} steps (loss = mean over the steps since the last record of the mean over
  * the workers that trained each step; masked accuracy token-weighted; the learning rate of the step), a
  * {@code timing} record per round (wall, data preparation, training and averaging shares, audio, bytes moved,
- * worker starts), {@code val} and {@code epoch} records, the same train and validation values as TensorBoard
+ * worker starts, and each step's batch hash per worker as {@code "step:worker": sha256}), {@code val} and {@code epoch} records, the same train and validation values as TensorBoard
  * scalars ({@link TensorBoardLog}), and the totals of the run's report.
  */
 final class StepMetrics {
@@ -108,6 +108,10 @@ final class StepMetrics {
     timing.put("worker_starts", o.starts());
     timing.put("worker_restarts", o.restarts());
     timing.put("task_reruns", o.reruns());
+    ObjectNode hashes = timing.putObject("batch_sha256");
+    for (StepRecord r : o.records()) {
+      hashes.put(r.step() + ":" + r.worker(), r.batchSha256());
+    }
     metrics.add(timing);
 
     double stepsPerSecond = o.steps() / wall;

@@ -14,6 +14,8 @@ import java.io.Serializable;
  * @param audioSeconds seconds of valid (unpadded) input audio in the batch
  * @param fitSeconds wall time of forward + backward + update
  * @param undone true when the step gave a non-finite loss or parameters and was rolled back
+ * @param batchSha256 SHA-256 of the step's batch content ({@link BatchHash}): equal for a batch rebuilt by a
+ *     re-run task or a resumed attempt
  */
 public record StepRecord(long step, int worker, double loss, double correct, long selected, double audioSeconds, double fitSeconds,
-    boolean undone) implements Serializable {}
+    boolean undone, String batchSha256) implements Serializable {}
