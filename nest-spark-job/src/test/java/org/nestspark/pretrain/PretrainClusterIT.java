@@ -22,8 +22,9 @@ import org.junit.jupiter.api.Test;
  * The pretraining job on a real Spark standalone cluster: a master and two workers started as separate JVMs
  * by {@code deploy/standalone/cluster.sh} from Maven's Spark jars, the job submitted with
  * {@code deploy/standalone/submit.sh} (Spark's own {@code SparkSubmit}) with the shaded jar, as users do.
- * Faults are real: one executor JVM is killed with SIGKILL in the middle of training, and the driver is killed
- * after a checkpoint and started again. Runs in {@code integration-test} (after the jar is packaged).
+ * Faults are real: one executor JVM is killed with SIGKILL in the middle of a DiLoCo run (shown by Spark's own
+ * event log: the executor removed, any task it ran re-run; and by the metrics: the worker restarted, each step
+ * once), and the driver is killed after a checkpoint and started again. Repeated faults: {@link PretrainChaosIT}. Runs in {@code integration-test} (after the jar is packaged).
  */
 class PretrainClusterIT {
   static final Path REPO = Path.of(System.getProperty("user.dir")).getParent();
@@ -68,17 +69,24 @@ class PretrainClusterIT {
 
   private static Process submit(Path exp, int maxSteps, Path log, String... extra) throws IOException {
     List<String> cmd = new ArrayList<>(List.of("bash", "deploy/standalone/submit.sh", "--master", master, "--conf", "spark.executor.memory=1g",
-        "--conf", "spark.executorEnv.OMP_NUM_THREADS=1", "--conf", "spark.task.maxFailures=4", "--", "pretrain", "--config",
+        "--conf", "spark.executorEnv.OMP_NUM_THREADS=1", "--conf", "spark.task.maxFailures=4", "--conf", "spark.eventLog.enabled=true",
+        "--conf", "spark.eventLog.dir=" + events(exp).toUri(), "--", "pretrain", "--config",
         REPO.resolve("conf/nest-tiny.conf").toString(),
         "model.train_ds.manifest_filepath=" + REPO.resolve("deploy/sample/train_manifest.json"),
         "model.train_ds.noise_manifest=" + REPO.resolve("deploy/sample/noise_manifest.json"),
         "model.validation_ds.manifest_filepath=" + REPO.resolve("deploy/sample/val_manifest.json"), "exp_manager.exp_dir=" + exp,
         "trainer.max_steps=" + maxSteps, "trainer.val_check_interval=10", "trainer.log_every_n_steps=5", "pretrain.num_workers=2"));
     cmd.addAll(List.of(extra));
+    Files.createDirectories(events(exp));
     ProcessBuilder pb = script(cmd.toArray(new String[0]));
     pb.environment().put("OMP_NUM_THREADS", "1");
     pb.environment().put("NEST_DRIVER_MEMORY", "1g");
     return pb.redirectErrorStream(true).redirectOutput(log.toFile()).start();
+  }
+
+  /** Where a run's Spark event logs go (Spark's own listener events, read by {@link SparkEventLog}). */
+  private static Path events(Path exp) {
+    return WORK.resolve(exp.getFileName() + "-events");
   }
 
   /** The effective records of {@code kind} of a run folder ({@link MetricsReader}; none before it exists). */
@@ -126,12 +134,31 @@ class PretrainClusterIT {
     try {
       await("training to start", p, 240, () -> lastTrainStep(metrics) >= 5 && executors().size() == 2);
       ProcessHandle victim = executors().get(0);
+      java.util.regex.Matcher id = java.util.regex.Pattern.compile("--executor-id (\\S+)").matcher(victim.info().commandLine().orElse(""));
+      assertTrue(id.find(), "the executor's id on its command line");
+      String victimId = id.group(1);
       assertTrue(victim.destroyForcibly(), "SIGKILL the executor");
       assertTrue(p.waitFor(420, TimeUnit.SECONDS), "the job finishes");
       String out = Files.readString(log);
       assertEquals(0, p.exitValue(), out);
-      assertTrue(out.contains("Lost executor") || out.contains("ExecutorLost") || out.contains("Lost task"), "the loss was noticed:\n" + out);
       assertTrue(out.contains("[pretrain] done: step 30,"), out);
+      // Spark's own events: the executor was removed; any round task it was running failed with ExecutorLostFailure
+      // and ran again successfully elsewhere
+      SparkEventLog events = SparkEventLog.read(events(exp));
+      assertTrue(events.executorsRemoved.stream().anyMatch(r -> r.executorId().equals(victimId)),
+          "Spark removed executor " + victimId + ": " + events.executorsRemoved);
+      for (SparkEventLog.TaskEnd t : events.roundTaskEnds) {
+        if (!t.reason().equals("Success")) {
+          assertEquals("ExecutorLostFailure", t.reason(), t.toString());
+          assertEquals(victimId, t.executorId(), t.toString());
+          assertTrue(events.rerunOf(t).isPresent(), "re-run of " + t + ": " + events.roundTaskEnds);
+        }
+      }
+      List<Long> logged = new ArrayList<>();
+      for (JsonNode r : records(metrics, "train")) {
+        logged.add(r.get("step").asLong());
+      }
+      assertEquals(List.of(5L, 10L, 15L, 20L, 25L, 30L), logged, "every logged step once, in order");
       List<JsonNode> train = records(metrics, "train");
       JsonNode last = train.get(train.size() - 1);
       assertEquals(30, last.get("step").asLong());
