@@ -167,4 +167,22 @@ class ManifestReaderTest {
     ManifestReadResult r = read(reader(), m);
     assertEquals(sub.resolve("clip #1 %20 + \u00e9.wav").toString(), r.entries().get(0).audioPath().toUri().getPath());
   }
+
+  @Test
+  void aLineLongerThanTheLimitIsSkippedWithItsLengthAndTheNextLineIsRead() throws Exception {
+    Path m = dir.resolve("long.json");
+    byte[] big = new byte[ManifestReader.MAX_LINE_BYTES + 10];
+    java.util.Arrays.fill(big, (byte) 'x');
+    big[0] = '{';
+    try (var out = Files.newOutputStream(m)) {
+      out.write("{\"audio_filepath\": \"a.wav\", \"duration\": 1.0}\n".getBytes(StandardCharsets.UTF_8));
+      out.write(big);
+      out.write("\n{\"audio_filepath\": \"b.wav\", \"duration\": 2.0}\n".getBytes(StandardCharsets.UTF_8));
+    }
+    ManifestReadResult r = read(reader(), m);
+    assertEquals(List.of(1, 3), r.entries().stream().map(ManifestEntry::line).toList());
+    assertEquals(1, r.problems().size());
+    assertEquals(m + ":2: line of " + big.length + " bytes, longer than the " + ManifestReader.MAX_LINE_BYTES + " accepted",
+        r.problems().get(0).toString());
+  }
 }
