@@ -24,6 +24,13 @@ import java.util.regex.Pattern;
  * <p>Two modes: over a {@link RandomAccessBytes} (a plain tar: member contents are handed out as
  * slices, read in place) or over a sequential stream (a gzip tar: contents are copied to memory, or
  * to a temporary file when they are larger than a limit).
+ *
+ * <p>Limits: PAX and GNU long-name headers at most 1 MiB each; sizes as octal (at most 21 digits) or GNU
+ * base-256 (below 2^63); a member read whole at most the caller's limit ({@link #readContent}: the YAML
+ * config's); over a stream, a member up to the caller's memory limit (256 MiB for {@code .nemo} weights) is
+ * copied to memory in a buffer that grows with the bytes actually read, a larger one to a temporary file as
+ * it is read, so a size claimed in a header never allocates more than the archive holds. In place, a member
+ * must lie within the archive before it is handed out.
  */
 final class TarReader {
   private static final int BLOCK = 512;
@@ -183,12 +190,11 @@ final class TarReader {
           + " accepted for it");
     }
     contentTaken = true;
-    byte[] b = new byte[(int) e.size];
-    if (source != null) {
-      source.readFully(currentDataStart, b, 0, b.length);
-    } else {
-      readStreamFully(b, e.rawName);
+    if (source == null) {
+      return readStream(e.size, e.rawName);
     }
+    byte[] b = new byte[(int) e.size];
+    source.readFully(currentDataStart, b, 0, b.length);
     return b;
   }
 
@@ -204,9 +210,7 @@ final class TarReader {
       return source.slice(currentDataStart, e.size);
     }
     if (e.size <= memoryLimit && e.size <= Integer.MAX_VALUE - 8) {
-      byte[] b = new byte[(int) e.size];
-      readStreamFully(b, e.rawName);
-      return RandomAccessBytes.of(b);
+      return RandomAccessBytes.of(readStream(e.size, e.rawName));
     }
     try {
       RandomAccessBytes r = RandomAccessBytes.spool(stream, e.size);
@@ -290,6 +294,19 @@ final class TarReader {
         throw fail(name, "truncated archive: it ends inside an extended header", ex);
       }
       pos = start + padded(size);
+    }
+    return b;
+  }
+
+  /**
+   * The next {@code size} bytes of the stream, in a buffer that grows with the bytes actually read (a header
+   * claiming more than the stream holds allocates no more than about twice what is there).
+   */
+  private byte[] readStream(long size, String member) throws IOException {
+    byte[] b = stream.readNBytes((int) size);
+    pos += b.length;
+    if (b.length < size) {
+      throw fail(member, "truncated archive: it ends " + (size - b.length) + " bytes before the end of this member");
     }
     return b;
   }
