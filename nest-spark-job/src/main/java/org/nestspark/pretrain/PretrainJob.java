@@ -28,6 +28,7 @@ import org.nestspark.ssl.FrozenModules;
 import org.nestspark.train.Checkpoint;
 import org.nestspark.train.NoamAnnealing;
 import org.nestspark.train.Provenance;
+import org.nestspark.train.TrainStep;
 
 /**
  * The Spark pretraining job (spec §8, §9): NEST's denoising masked-token prediction trained in rounds on
@@ -317,7 +318,7 @@ public final class PretrainJob {
       sc.setJobDescription(String.format(Locale.ROOT, "pretrain: validation at step %d (%d batches)", step, specs.size()));
       valCounters.reset();
       long t0 = System.nanoTime();
-      Validator.Result v = Validator.validate(sc, graph, specs, source, workers);
+      Validator.Result v = Validator.validate(sc, graph, specs, source, workers, TrainStep.batchSlicesSetting(cfg));
       sm.validation(v, valCounters.snapshot(), step, epoch, (System.nanoTime() - t0) / 1e9);
     }
 

@@ -122,9 +122,25 @@ final class ConformerConvolution {
       }
       // over the whole batch: a sliced step sums every slice's columns (SliceGroup), as SyncBatchNorm
       long rows = batchRows(n);
-      INDArray mean = SliceGroup.allReduceSum(Ops.columnSum(y)).divi(rows); // [1, d]
-      xc = y.subRowVector(mean);
-      INDArray var = SliceGroup.allReduceSum(Ops.columnSum(xc.mul(xc))).divi(rows); // biased
+      INDArray mean;
+      INDArray var; // biased
+      if (SliceGroup.current() == null) {
+        mean = Ops.columnSum(y).divi(rows); // [1, d]
+        xc = y.subRowVector(mean);
+        var = Ops.columnSum(xc.mul(xc)).divi(rows);
+      } else {
+        // a sliced step: one rendezvous for both moments, taken about a shift every slice shares (the
+        // running mean, close to the batch mean), so E[(y−k)²] − (E[y−k])² loses no precision
+        INDArray yk = y.subRowVector(runMean);
+        INDArray moments = Nd4j.createUninitialized(y.dataType(), 2, d);
+        moments.getRow(0).assign(Ops.columnSum(yk));
+        moments.getRow(1).assign(Ops.columnSum(yk.muli(yk)));
+        moments = SliceGroup.allReduceSum(moments).divi(rows);
+        INDArray shiftMean = moments.getRow(0, true);
+        mean = shiftMean.add(runMean);
+        var = moments.getRow(1, true).subi(shiftMean.mul(shiftMean));
+        xc = y.subRowVector(mean);
+      }
       normRstd = Transforms.pow(var.add(NORM_EPS), -0.5, false);
       // running ← (1−m)·running + m·batch, as "gradient" old − new = m·(old − batch)
       runningMeanDelta = runMean.sub(mean).muli(BN_MOMENTUM);

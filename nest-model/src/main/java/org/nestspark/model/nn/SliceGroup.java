@@ -18,9 +18,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *
  * <p>A thread joins with {@link #enter(int)} and leaves with {@link #leave()}; code that runs outside a
  * group (every other caller) sees {@link #current()} null and computes on its own rows. {@link #allReduceSum}
- * is a rendezvous of all slices: two barriers around a shared slot per slice, the sum taken in slice order
- * (so every slice gets the same bits). A slice that fails calls {@link #abort()}, which breaks the barrier
- * for the others instead of leaving them waiting.
+ * is a rendezvous of all slices: one barrier after each slice has put a copy of its array in its slot
+ * (two sets of slots, used in turn), the sum taken in slice order (so every slice gets the same bits). A
+ * slice that fails calls {@link #abort()}, which breaks the barrier for the others instead of leaving them
+ * waiting.
  */
 public final class SliceGroup {
   private static final ThreadLocal<Member> CURRENT = new ThreadLocal<>();
@@ -28,12 +29,16 @@ public final class SliceGroup {
   private final int slices;
   private final long batch;
   private final long selected;
-  private final INDArray[] slots;
+  private final INDArray[][] slots;
+  // reduces done per slice (each slice touches only its own counter)
+  private final int[] rounds;
   // the rendezvous: a generation counter under this object's monitor (an abort is seen by a slice whether it
   // arrives before or after it, unlike CyclicBarrier.reset)
   private int arrived;
   private long generation;
   private boolean aborted;
+  // nanoseconds each slice spent waiting in the rendezvous (read by benchmarks, see SlicedStep.Timing)
+  private final long[] waitNanos;
 
   /** The membership of one thread. */
   public record Member(SliceGroup group, int index) {}
@@ -50,7 +55,9 @@ public final class SliceGroup {
     this.slices = slices;
     this.batch = batch;
     this.selected = selected;
-    this.slots = new INDArray[slices];
+    this.slots = new INDArray[2][slices];
+    this.rounds = new int[slices];
+    this.waitNanos = new long[slices];
   }
 
   /** The calling thread's membership, or null outside a sliced step. */
@@ -102,14 +109,36 @@ public final class SliceGroup {
   }
 
   private INDArray reduce(int index, INDArray local) {
-    slots[index] = local;
-    await();
-    INDArray sum = slots[0].dup();
+    // two sets of slots used in turn, so one barrier per reduce suffices: a slice can write the other set
+    // for its next reduce while a slower one still reads this set, but it cannot write this set again
+    // before every slice has arrived at the next reduce's barrier, i.e. has finished reading this one
+    int set = rounds[index]++ & 1;
+    slots[set][index] = local.detach(); // outside the slice's workspaces, which move on after the barrier
+    await(index);
+    INDArray sum = slots[set][0].dup();
     for (int i = 1; i < slices; i++) {
-      sum.addi(slots[i]);
+      sum.addi(slots[set][i]);
     }
-    await(); // nobody overwrites a slot before every slice has read them all
     return sum;
+  }
+
+  /** Nanoseconds slice {@code index} has spent waiting for the other slices in {@link #allReduceSum}. */
+  public long waitNanos(int index) {
+    synchronized (this) {
+      return waitNanos[index];
+    }
+  }
+
+  private void await(int index) {
+    long t0 = System.nanoTime();
+    try {
+      await();
+    } finally {
+      long dt = System.nanoTime() - t0;
+      synchronized (this) {
+        waitNanos[index] += dt;
+      }
+    }
   }
 
   private synchronized void await() {
