@@ -14,7 +14,7 @@ import java.util.zip.DataFormatException;
 import java.util.zip.Inflater;
 
 /**
- * Reads the records of PyTorch's zip checkpoint format ({@code model_weights.ckpt}, spec §11) from
+ * Reads the records of PyTorch's zip checkpoint format ({@code model_weights.ckpt}, docs/nest-numerics.md §11) from
  * random-access bytes, through the central directory (zip64 included).
  *
  * <p>NeMo quirk it copes with (golden README, "The checkpoint zip"): torch 1.13 writes local headers

@@ -16,7 +16,7 @@ import org.nestspark.manifest.ManifestEntry;
 
 /**
  * Builds one training or validation batch from its manifest entries, on an executor, in NeMo's order
- * (spec §2 and §8): load each utterance ({@code [offset, offset+duration)}, mono, model rate), pad clips
+ * (docs/nest-numerics.md §2 and §8): load each utterance ({@code [offset, offset+duration)}, mono, model rate), pad clips
  * shorter than {@code min_audio_len_secs} (repeat, NeMo), sample one noise per utterance from the noise
  * corpus, collate, apply {@link MultiSpeakerNoiseAugmentation}, then {@link NestBatchPipeline}: clean
  * features → tokens, noisy features → masking → token selection.

@@ -8,14 +8,14 @@ import org.nestspark.features.FilterbankFeatures;
 
 /**
  * The per-batch work of NeMo's {@code EncDecDenoiseMaskedTokenPredModel.forward} that happens before the
- * encoder (spec §8, pre_conv), on plain arrays, in NeMo's order:
+ * encoder (docs/nest-numerics.md §8, pre_conv), on plain arrays, in NeMo's order:
  * <ol>
  *   <li>clean features {@code (B, F, T)} from the clean audio ({@link FilterbankFeatures}; dither in training);</li>
  *   <li>noisy features from the noisy audio (independent dither); same T, since both waveforms have the
  *       batch width;</li>
  *   <li>tokens = quantizer(clean features) ({@link RandomProjectionVectorQuantizer});</li>
  *   <li>masking of the noisy features with the noisy lengths ({@link RandomBlockMasking}) — also in
- *       validation, as NeMo does ({@code apply_mask = true} in validation_step, spec §14.7);</li>
+ *       validation, as NeMo does ({@code apply_mask = true} in validation_step, docs/nest-numerics.md §14.7);</li>
  * </ol>
  * then the loss selection from the masks ({@link TokenSelection}). The result is a {@link NestBatch}.
  *

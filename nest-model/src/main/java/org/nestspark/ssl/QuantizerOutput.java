@@ -1,7 +1,7 @@
 package org.nestspark.ssl;
 
 /**
- * What {@link RandomProjectionVectorQuantizer} produces for a batch (spec §5, steps 2–4): the tokens
+ * What {@link RandomProjectionVectorQuantizer} produces for a batch (docs/nest-numerics.md §5, steps 2–4): the tokens
  * {@code xid (B, T/combine, H)}, the L2-normalised projections {@code z (B, T/combine, H, D)} and the
  * float64 distance of each z to its chosen code.
  *

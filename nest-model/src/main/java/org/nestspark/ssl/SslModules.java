@@ -12,7 +12,7 @@ import org.nestspark.features.FilterbankFeatures;
 import org.nestspark.manifest.ManifestEntry;
 
 /**
- * The non-graph modules of one NEST model (spec §4, §5) and the batch builders made of them. NeMo draws the
+ * The non-graph modules of one NEST model (docs/nest-numerics.md §4, §5) and the batch builders made of them. NeMo draws the
  * quantizer's projection and codebooks and the mask embedding from torch's RNG at model construction and
  * saves them in the state dict; a new nest-spark run draws its own from {@code data.seed} (the quantizer from
  * {@link #quantizerSeed}, the mask embedding from {@link #maskEmbeddingSeed}; {@link FrozenModules#drawn}),

@@ -20,7 +20,7 @@ import org.nestspark.model.nn.SliceGroup;
  * replica of the graph with single-threaded ops ({@code trainer.batch_slices}, as {@link SlicedStep} does for
  * training). In eval mode nothing is shared between the slices during the pass (BatchNorm uses its running
  * statistics, dropout is off), so the slices never wait for each other: the results equal the whole batch's up
- * to float rounding. Used by validation (loss and masked accuracy, spec §8) and by {@code bench train}'s eval
+ * to float rounding. Used by validation (loss and masked accuracy, docs/nest-numerics.md §8) and by {@code bench train}'s eval
  * forward.
  *
  * <p>The replicas take the graph's current parameters at every call, so one instance may follow a graph that

@@ -19,13 +19,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One NaN-safe optimiser step of the NEST graph (spec §8 training_step, §14.6): fits one
+ * One NaN-safe optimiser step of the NEST graph (docs/nest-numerics.md §8 training_step, §14.6): fits one
  * {@link MultiDataSet} on a {@link ComputationGraph} with these guards, in this order:
  *
  * <ol>
  *   <li><b>Empty selection.</b> If a labels mask selects no position (no masked token in the batch, easy with
  *       1-s clips), the batch is skipped and counted. NeMo has no guard and produces a NaN loss there
- *       [quirk §14.6]; DL4J would silently give score 0 and still move the parameters through Adam's
+ *       [quirk, docs/nest-numerics.md §14.6]; DL4J would silently give score 0 and still move the parameters through Adam's
  *       momentum and the weight decay.</li>
  *   <li><b>Deterministic randomness.</b> ND4J's RNG (dropout) is reseeded from {@code (seed, iteration)}
  *       before the step ({@link #stepSeed}), so a run restored from a checkpoint draws the same dropout

@@ -58,7 +58,7 @@ import org.nestspark.spark.TaskDevices;
 /**
  * {@code nest extract}: per-layer encoder features of a trained model (a {@code .nemo} or a nest-spark
  * checkpoint) for every utterance of an input, as NeMo's {@code scripts/ssl/extract_features.py} makes
- * them (spec §10), in eval mode (no dither, no dropout, BatchNorm running statistics; spec §14: the
+ * them (docs/nest-numerics.md §10), in eval mode (no dither, no dropout, BatchNorm running statistics; docs/nest-numerics.md §14: the
  * script itself forgets {@code eval()}).
  *
  * <p><b>Input</b>: a NeMo manifest ({@code .json} / {@code .jsonl}, paths relative to it), a folder

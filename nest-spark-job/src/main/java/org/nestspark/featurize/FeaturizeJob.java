@@ -35,7 +35,7 @@ import org.nestspark.manifest.ManifestReader;
 import org.nestspark.spark.JobProgress;
 
 /**
- * {@code nest featurize}: log-mel features (spec §1) of every utterance of NeMo manifests, computed on
+ * {@code nest featurize}: log-mel features (docs/nest-numerics.md §1) of every utterance of NeMo manifests, computed on
  * Spark executors and written as one float32 {@code .npy} of shape {@code [80, T_valid]} per utterance
  * (per-utterance normalisation, as NeMo with batch size 1, eval mode: no dither), named as NeMo's
  * {@code extract_features.py} names its outputs ({@link FeatureFileNames}), plus {@code features.json}:

@@ -11,7 +11,7 @@ import org.apache.spark.util.LongAccumulator;
 /**
  * Spark accumulators that the executors building batches ({@link BatchSource}) report into and the driver
  * reads after each Spark job: utterances skipped (with reasons), batches dropped because no token was
- * selected (NeMo would give a NaN loss there, spec §14.6), batches built, seconds of audio and seconds spent
+ * selected (NeMo would give a NaN loss there, docs/nest-numerics.md §14.6), batches built, seconds of audio and seconds spent
  * building. Values can over-count when Spark re-runs a task after a failure; they are for reporting only.
  */
 public final class DataCounters implements Serializable {

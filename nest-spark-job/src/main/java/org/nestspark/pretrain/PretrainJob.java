@@ -31,7 +31,7 @@ import org.nestspark.train.Provenance;
 import org.nestspark.train.TrainStep;
 
 /**
- * The Spark pretraining job (spec §8, §9): NEST's denoising masked-token prediction trained in rounds on
+ * The Spark pretraining job (docs/nest-numerics.md §8, §9): NEST's denoising masked-token prediction trained in rounds on
  * persistent Spark workers. This class only sequences the parts:
  *
  * <ol>

@@ -11,7 +11,7 @@ import org.nestspark.model.nn.Kernels;
 import org.nestspark.model.nn.SliceGroup;
 
 /**
- * NeMo's {@code ConformerConvolution} (spec §6.6) on row matrices {@code [B·T', d]}:
+ * NeMo's {@code ConformerConvolution} (docs/nest-numerics.md §6.6) on row matrices {@code [B·T', d]}:
  * {@code pointwise_conv1} (d→2d, k 1) → GLU over channels ({@code a·σ(b)}, a = channels 0..d−1) → zero
  * the padded steps → {@code depthwise_conv} (k taps, groups d, zero padding (k−1)/2 both sides) →
  * {@code batch_norm} (BatchNorm1d or LayerNorm, {@code conv_norm_type}) → Swish → {@code

@@ -8,7 +8,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * that the sliced step computes what the whole batch would:
  *
  * <ul>
- *   <li>batch statistics: the conformer convolution module's BatchNorm (spec §6.6) sums its columns over
+ *   <li>batch statistics: the conformer convolution module's BatchNorm (docs/nest-numerics.md §6.6) sums its columns over
  *       every slice ({@link #allReduceSum}), as NeMo's {@code SyncBatchNorm} does across devices
  *       ({@code trainer.sync_batchnorm});
  *   <li>the loss normaliser: the masked-token loss divides by the selected positions of the whole batch
