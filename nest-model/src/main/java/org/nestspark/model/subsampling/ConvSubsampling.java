@@ -45,7 +45,7 @@ import org.nestspark.model.nn.ParamSpec;
  * per further stage s = 1…k−1 the depthwise {@code conv(3s−1)W} (C,1,3,3) and pointwise
  * {@code conv(3s)W} (C,C,1,1) with their biases (k = 3: conv2, conv3, conv5, conv6); {@code outW}
  * (d, C·F') [{@code out.weight}], {@code outB}. See {@link #nemoKeyToParam()}. Count for factor 8 and
- * feat_in 80: {@code 2·C² + 22·C + 10·C·d + d} (590,000 for C = 256, d = 176; docs/nest-numerics.md §6.9).
+ * feat_in 80: {@code 2·C² + 32·C + 10·C·d + d} (590,000 for C = 256, d = 176; docs/nest-numerics.md §6.9).
  */
 public class ConvSubsampling extends FeedForwardLayer {
   private static final long serialVersionUID = 1L;
