@@ -182,6 +182,10 @@ public final class ExtractJob {
       sum = result._1();
       timings = result._2();
     }
+    int leftovers = AtomicFiles.deleteTemporaryFiles(fs, out);
+    if (leftovers > 0) {
+      log.println("extract: removed " + leftovers + " temporary file(s) left by writers that died before their rename (killed task attempts)");
+    }
     Path featuresJson = new Path(out, "features.json");
     Path skippedTxt = new Path(out, FeaturizeJob.SKIPPED_TXT);
     ManifestParts.merge(fs, parts, numParts, featuresJson, skippedTxt, sum.skipped > 0);

@@ -114,6 +114,10 @@ public final class FeaturizeJob {
       }
       sc.setJobDescription(null);
     }
+    int leftovers = AtomicFiles.deleteTemporaryFiles(fs, out);
+    if (leftovers > 0) {
+      log.println("featurize: removed " + leftovers + " temporary file(s) left by writers that died before their rename (killed task attempts)");
+    }
     Path featuresJson = new Path(out, "features.json");
     ManifestParts.merge(fs, parts, numParts, featuresJson, new Path(out, SKIPPED_TXT), sum.skipped > 0);
     return new FeaturizeReport(sum, read.problems(), (System.nanoTime() - t0) / 1e9, NestPaths.display(featuresJson),

@@ -42,12 +42,17 @@ public final class PartSummary implements Serializable {
     skipped++;
     if (examples.size() < MAX_EXAMPLES) {
       examples.add(new Skip(id, where, reason));
-    } else {
-      int last = examples.size() - 1;
-      examples.sort(Comparator.comparingLong(Skip::id));
-      if (id < examples.get(last).id()) {
-        examples.set(last, new Skip(id, where, reason));
+      return;
+    }
+    // full: replace the example with the largest id when this one comes earlier (extract's batches are out of order)
+    int largest = 0;
+    for (int i = 1; i < examples.size(); i++) {
+      if (examples.get(i).id() > examples.get(largest).id()) {
+        largest = i;
       }
+    }
+    if (id < examples.get(largest).id()) {
+      examples.set(largest, new Skip(id, where, reason));
     }
   }
 
