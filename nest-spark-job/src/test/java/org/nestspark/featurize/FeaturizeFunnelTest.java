@@ -166,7 +166,7 @@ class FeaturizeFunnelTest {
   void theDriverReceivesCountsOfABoundedSizeWhateverTheNumberOfUtterances() throws Exception {
     long[] maxResult = new long[2];
     long[] partBytes = new long[2];
-    int[] good = {40, 160};
+    int[] good = {40, 320};
     for (int k = 0; k < 2; k++) {
       // 3 missing files after each good one: more skips per partition than the summary keeps as examples
       Path manifest = corpus("bounded" + good[k], good[k], 1, 3);
@@ -182,11 +182,14 @@ class FeaturizeFunnelTest {
       maxResult[k] = ends.stream().mapToLong(Tasks.End::resultBytes).max().orElseThrow();
       partBytes[k] = (Files.size(out.resolve("features.json")) + Files.size(out.resolve("skipped.txt"))) / 2;
     }
-    // 4x the utterances and skips: the bytes a task sends to the driver stay the same, up to the digits of the
+    System.out.printf("FeaturizeFunnelTest: largest task result %d bytes (%d utterances + %d skips, 2 tasks), %d bytes (%d + %d); "
+        + "features.json + skipped.txt per task %d and %d bytes%n", maxResult[0], good[0], 3 * good[0], maxResult[1], good[1], 3 * good[1],
+        partBytes[0], partBytes[1]);
+    // 8x the utterances and skips: the bytes a task sends to the driver stay the same, up to the digits of the
     // line numbers and names in its capped examples
     assertTrue(Math.abs(maxResult[1] - maxResult[0]) < 400, "result bytes per task: " + maxResult[0] + " for " + good[0] + " utterances, "
         + maxResult[1] + " for " + good[1]);
     assertTrue(maxResult[1] * 4 < partBytes[1], "a task's result is far smaller than its part of the outputs: " + maxResult[1] + " vs " + partBytes[1]);
-    assertFalse(Files.exists(dir.resolve("bounded-out160").resolve(ManifestParts.DIR)));
+    assertFalse(Files.exists(dir.resolve("bounded-out320").resolve(ManifestParts.DIR)));
   }
 }
