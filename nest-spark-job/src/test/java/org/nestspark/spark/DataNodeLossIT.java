@@ -199,23 +199,23 @@ class DataNodeLossIT {
 
   @Test
   void extractFinishesCompleteWhenADataNodeStops() throws Exception {
-    String manifest = corpus(48);
+    String manifest = corpus(32);
     Path model = tmp.resolve("tiny.nemo");
     try (InputStream in = DataNodeLossIT.class.getResourceAsStream("/golden/nemo/tiny_gz.nemo")) {
       java.nio.file.Files.copy(in, model);
     }
     NemoImport.Imported m = NestModels.load(model.toString(), new Configuration(), List.of(), List.of("spark.master=local[2]",
-        "extract.batch_size=4", "extract.num_partitions=12", "extract.progress_interval_seconds=0"));
+        "extract.batch_size=4", "extract.num_partitions=8", "extract.progress_interval_seconds=0"));
     try (JavaSparkContext sc = SparkContexts.create(m.config(), "extract-datanode-loss")) {
       sc.hadoopConfiguration().addResource(cluster.getConfiguration(0));
       StopDataNodeAfterFirstTasks stopper = stopper(sc);
       ExtractReport r = ExtractJob.run(sc, m, manifest, base + "/extract", "all", new PrintStream(new ByteArrayOutputStream()));
       stopper.stopping.get();
       System.out.println("DataNodeLossIT: " + stopper.endedAfterStop.get() + " task(s) ended after the DataNode stopped");
-      assertTrue(stopper.endedAfterStop.get() >= 4, "tasks ran after the DataNode stopped: " + stopper.endedAfterStop.get() + " of 12");
-      assertEquals(48, r.extracted());
+      assertTrue(stopper.endedAfterStop.get() >= 4, "tasks ran after the DataNode stopped: " + stopper.endedAfterStop.get() + " of 8");
+      assertEquals(32, r.extracted());
       assertEquals(MISSING, r.skippedCount);
-      checkOutput("/extract", 48, new int[] {2, 64});
+      checkOutput("/extract", 32, new int[] {2, 64});
     }
   }
 }
