@@ -156,6 +156,7 @@ final class NestConfigValidator {
     k.positiveInt("model.code_dim");
     k.oneOf("model.mask_position", "pre_conv");
     k.autoOrPositiveInt("trainer.batch_slices");
+    k.bool("trainer.sync_batchnorm");
     k.oneOf("model.kernels", "auto", "java", "nd4j");
     for (String ds : List.of("model.train_ds", "model.validation_ds")) {
       k.positiveInt(ds + ".sample_rate");

@@ -51,6 +51,7 @@ final class SlicedStep {
   private final ComputationGraph graph;
   private final int slices;
   private final ComputationGraph[] replicas;
+  private final boolean syncBatchNorm;
   /** The slices' threads, shared by every sliced step of the JVM (idle ones end after a minute). */
   static final ExecutorService POOL = Executors.newCachedThreadPool(r -> {
     Thread t = new Thread(r, "nest-batch-slice");
@@ -59,13 +60,14 @@ final class SlicedStep {
   });
   private final MergeListener merge = new MergeListener();
 
-  SlicedStep(ComputationGraph graph, int slices) {
+  SlicedStep(ComputationGraph graph, int slices, boolean syncBatchNorm) {
     if (slices < 2) {
       throw new IllegalArgumentException("a sliced step needs at least 2 slices: " + slices);
     }
     this.graph = graph;
     this.slices = slices;
     this.replicas = new ComputationGraph[slices];
+    this.syncBatchNorm = syncBatchNorm;
   }
 
   /** Whether {@code l} is a sliced step's merge listener (a graph gets at most one, from its TrainStep). */
@@ -97,7 +99,7 @@ final class SlicedStep {
     int parts = Math.min(slices, b);
     long selected = batch.getLabelsMaskArrays() == null || batch.getLabelsMaskArray(0) == null
         ? (long) b * batch.getLabels(0).size(2) : MaskedTokenLoss.countSelected(batch.getLabelsMaskArray(0));
-    SliceGroup group = new SliceGroup(parts, b, selected);
+    SliceGroup group = new SliceGroup(parts, b, selected, syncBatchNorm);
     MultiDataSet[] cut = new MultiDataSet[parts];
     int[] sizes = new int[parts];
     for (int i = 0; i < parts; i++) {
@@ -332,7 +334,16 @@ final class SlicedStep {
       for (int k = 0; k < mine.size(); k++) {
         TrainableParams.Param p = mine.get(k);
         if (!p.dividedByMinibatch()) {
-          continue; // BatchNorm running statistics: the same update in every slice
+          // BatchNorm running statistics: the same update in every slice when the statistics are shared;
+          // else each slice's own, averaged by slice size (the running mean's update is then the batch's)
+          if (!syncBatchNorm) {
+            INDArray u = p.gradientIn(graph.gradient());
+            u.muli((double) sizes[0] / total);
+            for (int i = 1; i <= fs.size(); i++) {
+              u.addi(theirs.get(i - 1).get(k).gradientIn(replicas[i].gradient()).mul((double) sizes[i] / total));
+            }
+          }
+          continue;
         }
         INDArray g0 = p.gradientIn(graph.gradient());
         for (int i = 1; i <= fs.size(); i++) {

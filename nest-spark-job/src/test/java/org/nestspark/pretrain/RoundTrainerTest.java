@@ -72,7 +72,7 @@ class RoundTrainerTest {
   }
 
   private static TrainingStrategy strategy(TrainingStrategy.Kind kind, int steps, org.nestspark.train.DeltaDtype dtype) {
-    return new TrainingStrategy(kind, 2, steps, true, 0.7, 0.9, true, dtype, 0, 0, 1);
+    return new TrainingStrategy(kind, 2, steps, true, 0.7, 0.9, true, dtype, 0, 0, 1, true);
   }
 
   private static List<List<BatchSpec>> perWorker(List<ManifestEntry> train, int round, int steps) {

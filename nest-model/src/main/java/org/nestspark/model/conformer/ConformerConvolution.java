@@ -124,7 +124,7 @@ final class ConformerConvolution {
       long rows = batchRows(n);
       INDArray mean;
       INDArray var; // biased
-      if (SliceGroup.current() == null) {
+      if (!SliceGroup.sharesBatchNorm()) {
         mean = Ops.columnSum(y).divi(rows); // [1, d]
         xc = y.subRowVector(mean);
         var = Ops.columnSum(xc.mul(xc)).divi(rows);
@@ -169,7 +169,10 @@ final class ConformerConvolution {
       INDArray sums = Nd4j.createUninitialized(dxhat.dataType(), 2, d);
       sums.getRow(0).assign(Ops.columnSum(dxhat));
       sums.getRow(1).assign(Ops.columnSum(dxhat.mul(normXhat)));
-      sums = SliceGroup.allReduceSum(sums).divi(batchRows(dxhat.size(0)));
+      if (SliceGroup.sharesBatchNorm()) {
+        sums = SliceGroup.allReduceSum(sums);
+      }
+      sums.divi(batchRows(dxhat.size(0)));
       INDArray meanG = sums.getRow(0, true);
       INDArray meanGx = sums.getRow(1, true);
       dxhat.subiRowVector(meanG).subi(normXhat.mulRowVector(meanGx));
@@ -181,10 +184,12 @@ final class ConformerConvolution {
     return dxhat.muliRowVector(normRstd);
   }
 
-  /** Rows the batch statistics are over: this call's rows, or every slice's in a sliced step (same T'). */
+  /**
+   * Rows the batch statistics are over: this call's rows, or every slice's in a sliced step that shares
+   * them (same T'; {@code trainer.sync_batchnorm}).
+   */
   private long batchRows(long localRows) {
-    SliceGroup.Member m = SliceGroup.current();
-    return m == null ? localRows : m.group().batch() * time;
+    return SliceGroup.sharesBatchNorm() ? SliceGroup.current().group().batch() * time : localRows;
   }
 
   void clear() {

@@ -10,7 +10,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * <ul>
  *   <li>batch statistics: the conformer convolution module's BatchNorm (docs/nest-numerics.md §6.6) sums its columns over
  *       every slice ({@link #allReduceSum}), as NeMo's {@code SyncBatchNorm} does across devices
- *       ({@code trainer.sync_batchnorm});
+ *       ({@code trainer.sync_batchnorm=true}); with false each slice normalises with its own rows;
  *   <li>the loss normaliser: the masked-token loss divides by the selected positions of the whole batch
  *       ({@link #selected()}), not of the slice;
  *   <li>the row count of the whole batch ({@link #batch()}).
@@ -29,6 +29,7 @@ public final class SliceGroup {
   private final int slices;
   private final long batch;
   private final long selected;
+  private final boolean syncBatchNorm;
   private final INDArray[][] slots;
   // reduces done per slice (each slice touches only its own counter)
   private final int[] rounds;
@@ -49,12 +50,25 @@ public final class SliceGroup {
    * @param selected selected positions of the whole batch (the loss normaliser)
    */
   public SliceGroup(int slices, long batch, long selected) {
+    this(slices, batch, selected, true);
+  }
+
+  /**
+   * @param slices number of slices (threads)
+   * @param batch rows (utterances) of the whole batch
+   * @param selected selected positions of the whole batch (the loss normaliser)
+   * @param syncBatchNorm whether BatchNorm's training statistics are the whole batch's ({@code
+   *     trainer.sync_batchnorm=true}, NeMo's {@code SyncBatchNorm}) or each slice's own (false: as each GPU's
+   *     in NeMo without it)
+   */
+  public SliceGroup(int slices, long batch, long selected, boolean syncBatchNorm) {
     if (slices < 1) {
       throw new IllegalArgumentException("slices must be >= 1: " + slices);
     }
     this.slices = slices;
     this.batch = batch;
     this.selected = selected;
+    this.syncBatchNorm = syncBatchNorm;
     this.slots = new INDArray[2][slices];
     this.rounds = new int[slices];
     this.waitNanos = new long[slices];
@@ -87,6 +101,20 @@ public final class SliceGroup {
   /** Selected positions of the whole batch. */
   public long selected() {
     return selected;
+  }
+
+  /** Whether BatchNorm statistics are shared across the slices ({@code trainer.sync_batchnorm}). */
+  public boolean syncBatchNorm() {
+    return syncBatchNorm;
+  }
+
+  /**
+   * Whether the calling thread's BatchNorm takes its training statistics over every slice of its group
+   * ({@link #allReduceSum}): in a group of more than one slice with {@link #syncBatchNorm()}.
+   */
+  public static boolean sharesBatchNorm() {
+    Member m = CURRENT.get();
+    return m != null && m.group.slices > 1 && m.group.syncBatchNorm;
   }
 
   /** Breaks the rendezvous: slices waiting in {@link #allReduceSum} fail instead of waiting for ever. */
