@@ -7,6 +7,7 @@ import java.io.Serializable;
 import java.util.Arrays;
 import org.nestspark.io.Npy;
 import org.nestspark.io.NpyArray;
+import org.nestspark.io.NpyDtype;
 
 /**
  * The k centroids of a k-means fit ({@code centroids.npy}: float64 {@code [k, D]}) and the assignment of
@@ -131,7 +132,7 @@ public final class Centroids implements Serializable {
     if (a.rank() != 2 || a.dim(0) < 1 || a.dim(1) < 1) {
       throw new IOException(name + ": expected centroids [k, D], got shape " + Arrays.toString(a.shape()));
     }
-    if (a.floatData() == null && a.doubleData() == null) {
+    if (a.dtype() != NpyDtype.FLOAT32 && a.dtype() != NpyDtype.FLOAT64) {
       throw new IOException(name + ": expected float32 or float64 centroids, got " + a.dtype());
     }
     double[] v = a.toDoubleArray();

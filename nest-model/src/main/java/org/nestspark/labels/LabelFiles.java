@@ -11,6 +11,7 @@ import org.apache.hadoop.fs.Path;
 import org.nestspark.io.NestPaths;
 import org.nestspark.io.Npy;
 import org.nestspark.io.NpyArray;
+import org.nestspark.io.NpyDtype;
 import org.nestspark.manifest.ManifestEntry;
 
 /**
@@ -66,7 +67,7 @@ public final class LabelFiles {
     if (a.rank() != 1) {
       throw new IOException("label file " + name + ": expected one label per encoder frame (rank 1), got shape " + Arrays.toString(a.shape()));
     }
-    if (a.intData() == null && a.longData() == null) {
+    if (a.dtype() != NpyDtype.INT32 && a.dtype() != NpyDtype.INT64) {
       throw new IOException("label file " + name + ": expected integer labels (int32/int64), got " + a.dtype());
     }
     if (a.dim(0) != expectedFrames) {

@@ -51,6 +51,7 @@ import org.nestspark.io.AtomicFiles;
 import org.nestspark.io.NestPaths;
 import org.nestspark.io.Npy;
 import org.nestspark.io.NpyArray;
+import org.nestspark.io.NpyDtype;
 import org.nestspark.io.SerializableHadoopConf;
 import org.nestspark.labels.Centroids;
 import org.nestspark.labels.FrameFeatures;
@@ -534,7 +535,7 @@ public final class KMeansJob {
       }
       try (InputStream in = fs.open(p)) {
         NpyArray a = Npy.read(in);
-        return a.rank() == 1 && (a.longData() != null || a.intData() != null) ? a.dim(0) : 0;
+        return a.rank() == 1 && (a.dtype() == NpyDtype.INT64 || a.dtype() == NpyDtype.INT32) ? a.dim(0) : 0;
       }
     } catch (IOException | RuntimeException damaged) {
       return 0; // computed again
