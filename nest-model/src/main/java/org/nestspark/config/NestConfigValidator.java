@@ -323,6 +323,7 @@ final class NestConfigValidator {
     if (k.ok("kmeans.sample_fraction") && c.getDouble("kmeans.sample_fraction") == 0.0) {
       k.add("kmeans.sample_fraction", "must be above 0 (no frame would be sampled)");
     }
+    k.positiveInt("kmeans.fit_partitions");
     k.positiveInt("kmeans.batch_size");
     k.nonNegativeInt("kmeans.num_partitions");
     k.bool("kmeans.overwrite");

@@ -24,6 +24,8 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.HashPartitioner;
+import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -65,6 +67,7 @@ import org.nestspark.manifest.ManifestReader;
 import org.nestspark.model.NestGraph;
 import org.nestspark.nemo.NemoImport;
 import org.nestspark.spark.JobProgress;
+import scala.Tuple2;
 
 /**
  * {@code nest kmeans}: HuBERT-style k-means pseudo-labels (ESPnet's hubert1 / fairseq's simple_kmeans recipe)
@@ -80,8 +83,9 @@ import org.nestspark.spark.JobProgress;
  *
  * <p><b>Fit</b>: executors decode and featurize; each frame joins the fit with probability
  * {@code kmeans.sample_fraction}, drawn from (seed, manifest position, frame), so the sample does not depend on
- * partitioning; the sample is cached (memory, then disk) and MLlib fits k centroids, which are then ordered
- * lexicographically ({@link Centroids#canonical}). Written: {@code DIR/centroids.npy} (float64 {@code [k, D]})
+ * partitioning; the sample is laid out by frame key into {@code kmeans.fit_partitions} sorted partitions (MLlib's
+ * k-means|| samples per partition: this makes the fit independent of the job's partitioning), cached (memory,
+ * then disk), and MLlib fits k centroids, which are then ordered lexicographically ({@link Centroids#canonical}). Written: {@code DIR/centroids.npy} (float64 {@code [k, D]})
  * and {@code DIR/kmeans.json} (settings, fingerprint, sample size, cost). A rerun with the same settings keeps
  * the fit; {@code kmeans.centroids} labels with an earlier fit instead (the validation manifest).
  *
@@ -209,9 +213,9 @@ public final class KMeansJob {
       double fraction = config.getDouble("kmeans.sample_fraction");
       long seed = config.getLong("kmeans.seed");
       sc.setJobDescription("kmeans: " + features + " features of " + n + " utterances, frames sampled with p=" + fraction);
-      JavaRDD<Vector> sample = sc.parallelize(batches, partitions)
-          .mapPartitions(it -> samplePartition(it, bc.value(), conf, fraction, seed))
-          .persist(StorageLevel.MEMORY_AND_DISK());
+      JavaPairRDD<Long, Vector> frames = sc.parallelize(batches, partitions)
+          .mapPartitionsToPair(it -> samplePartition(it, bc.value(), conf, fraction, seed));
+      JavaRDD<Vector> sample = canonicalPartitions(frames, config.getInt("kmeans.fit_partitions")).persist(StorageLevel.MEMORY_AND_DISK());
       sampled = sample.count();
       if (sampled < k) {
         sample.unpersist(false);
@@ -219,17 +223,10 @@ public final class KMeansJob {
             + " (raise kmeans.sample_fraction or lower kmeans.num_clusters)");
       }
       sc.setJobDescription("kmeans: MLlib KMeans k=" + k + " on " + sampled + " frames (k-means||)");
-      KMeansModel m = new KMeans().setK(k).setMaxIterations(config.getInt("kmeans.max_iter"))
-          .setInitializationMode(KMeans.K_MEANS_PARALLEL()).setInitializationSteps(config.getInt("kmeans.init_steps"))
-          .setEpsilon(config.getDouble("kmeans.tol")).setSeed(seed).run(sample.rdd());
-      cost = m.trainingCost();
+      Fit f = fit(sample, config);
       sample.unpersist(false);
-      Vector[] cs = m.clusterCenters();
-      double[][] raw = new double[cs.length][];
-      for (int i = 0; i < cs.length; i++) {
-        raw[i] = cs[i].toArray();
-      }
-      centroids = Centroids.canonical(raw);
+      cost = f.cost();
+      centroids = f.centroids();
       if (centroids.k() < k) {
         log.println("kmeans: MLlib returned " + centroids.k() + " centroids for k = " + k + " (fewer distinct frames than k)");
       }
@@ -289,6 +286,35 @@ public final class KMeansJob {
     }
     return new KMeansReport(fit, centroids.k(), centroids.dim(), sampled, cost, written, existing, skipped, read.problems(), seconds,
         (System.nanoTime() - t0) / 1e9, NestPaths.display(manifestOut), NestPaths.display(centroidsPath));
+  }
+
+  /**
+   * The sample in a layout that depends on the frames only: hashed by (utterance, frame) key into
+   * {@code fitPartitions} partitions, each sorted by key. MLlib's k-means|| draws its candidates per partition
+   * (a random stream per partition index), so without this the fit would change with the job's partitioning.
+   */
+  public static JavaRDD<Vector> canonicalPartitions(JavaPairRDD<Long, Vector> frames, int fitPartitions) {
+    return frames.repartitionAndSortWithinPartitions(new HashPartitioner(fitPartitions)).values();
+  }
+
+  /** A fit: the centroids in canonical order and MLlib's training cost (sum of squared distances). */
+  public record Fit(Centroids centroids, double cost) {}
+
+  /**
+   * Spark MLlib's {@link KMeans} on {@code frames}: k = {@code kmeans.num_clusters}, k-means|| initialisation with
+   * {@code kmeans.init_steps} rounds, at most {@code kmeans.max_iter} Lloyd iterations, {@code kmeans.tol},
+   * {@code kmeans.seed}; the centroids ordered lexicographically ({@link Centroids#canonical}).
+   */
+  public static Fit fit(JavaRDD<Vector> frames, NestConfig config) {
+    KMeansModel m = new KMeans().setK(config.getInt("kmeans.num_clusters")).setMaxIterations(config.getInt("kmeans.max_iter"))
+        .setInitializationMode(KMeans.K_MEANS_PARALLEL()).setInitializationSteps(config.getInt("kmeans.init_steps"))
+        .setEpsilon(config.getDouble("kmeans.tol")).setSeed(config.getLong("kmeans.seed")).run(frames.rdd());
+    Vector[] cs = m.clusterCenters();
+    double[][] raw = new double[cs.length][];
+    for (int i = 0; i < cs.length; i++) {
+      raw[i] = cs[i].toArray();
+    }
+    return new Fit(Centroids.canonical(raw), m.trainingCost());
   }
 
   /** The settings that decide the fit, hashed: a rerun with the same fingerprint keeps the fit. */
@@ -412,11 +438,13 @@ public final class KMeansJob {
     return l;
   }
 
-  private static Iterator<Vector> samplePartition(Iterator<Batch> it, Payload p, SerializableHadoopConf conf, double fraction, long seed) {
+  /** The sampled frames of a partition's utterances, keyed by (manifest position, frame): {@code id · 2^24 + frame}. */
+  private static Iterator<Tuple2<Long, Vector>> samplePartition(Iterator<Batch> it, Payload p, SerializableHadoopConf conf, double fraction,
+      long seed) {
     FrameFeatures f = borrow(p);
     Configuration hadoopConf = conf.get();
     LabelFrames frames = LabelFrames.fromConfig(p.config());
-    List<Vector> out = new ArrayList<>();
+    List<Tuple2<Long, Vector>> out = new ArrayList<>();
     try {
       while (it.hasNext()) {
         Batch b = it.next();
@@ -428,14 +456,15 @@ public final class KMeansJob {
         for (int u = 0; u < fs.size(); u++) {
           FrameFeatures.Frames x = fs.get(u);
           // one stream per utterance, one draw per frame: the sample does not depend on batches or partitions
-          SplittableRandom rng = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + b.entries().get(l.index.get(u)).id());
+          long id = b.entries().get(l.index.get(u)).id();
+          SplittableRandom rng = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + id);
           for (int t = 0; t < x.frames(); t++) {
             if (rng.nextDouble() < fraction) {
               double[] v = new double[x.dim()];
               for (int d = 0; d < v.length; d++) {
                 v[d] = x.values()[t * x.dim() + d];
               }
-              out.add(Vectors.dense(v));
+              out.add(new Tuple2<>((id << 24) + t, Vectors.dense(v)));
             }
           }
         }
