@@ -94,7 +94,8 @@ import scala.Tuple2;
  * {@code DIR/labels/} (names as {@code nest extract}'s), one label per encoder frame ({@link LabelFrames}:
  * the source frame at the encoder frame's centre). A complete label file of the same fit is kept on reruns.
  * The driver collects only each utterance's outcome (manifest line, label path, frame count) and writes
- * {@code DIR/labels_manifest.json}: each input entry plus {@code label_filepath}. A bad line or audio file is
+ * {@code DIR/labels_manifest.json}: each input entry plus {@code label_filepath}, its {@code audio_filepath} resolved
+ * (absolute, or the URI) since the manifest lives in another folder. A bad line or audio file is
  * skipped and reported with its manifest line and reason.
  */
 public final class KMeansJob {
@@ -503,7 +504,8 @@ public final class KMeansJob {
       ManifestEntry e = b.entries().get(i);
       int complete = completeLabels(b.targets().get(i), conf);
       if (complete > 0) {
-        out.add(LabelOutcome.done(e.id(), e.where() + ": " + NestPaths.display(e.audioPath()), e.json(), b.targets().get(i), complete, 0, true));
+        out.add(LabelOutcome.done(e.id(), e.where() + ": " + NestPaths.display(e.audioPath()), e.json(), NestPaths.display(e.audioPath()),
+            b.targets().get(i), complete, 0, true));
       } else {
         todo.add(i);
       }
@@ -534,7 +536,7 @@ public final class KMeansJob {
       Path path = new Path(URI.create(target));
       try {
         AtomicFiles.write(path.getFileSystem(conf), path, os -> Npy.write(os, new int[] {labels.length}, labels));
-        out.add(LabelOutcome.done(e.id(), where, e.json(), target, labels.length, numSamples / (double) sr, false));
+        out.add(LabelOutcome.done(e.id(), where, e.json(), NestPaths.display(e.audioPath()), target, labels.length, numSamples / (double) sr, false));
       } catch (IOException | RuntimeException ex) {
         out.add(LabelOutcome.skipped(e.id(), where, e.json(), "cannot write " + NestPaths.display(path) + ": " + ex.getMessage()));
       }
@@ -578,6 +580,7 @@ public final class KMeansJob {
         continue;
       }
       ObjectNode node = (ObjectNode) JSON.readTree(o.json());
+      node.put("audio_filepath", o.audio());
       node.put(LabelFiles.FIELD, NestPaths.display(new Path(URI.create(o.labelPath()))));
       sb.append(JSON.writeValueAsString(node)).append('\n');
     }

@@ -106,13 +106,18 @@ class KMeansJobTest {
     }
   }
 
-  /** The first {@code n} training utterances of the sample with absolute paths, a missing file and a malformed line. */
+  /**
+   * The first {@code n} training utterances of the sample copied here, with a missing file and a malformed
+   * line; audio paths relative to the manifest, as the bundled manifests have them.
+   */
   private Path manifest(int n) throws Exception {
     Path sample = REPO.resolve("deploy/sample");
+    Files.createDirectories(dir.resolve("speech"));
     List<String> lines = new ArrayList<>();
     for (String line : Files.readAllLines(sample.resolve("train_manifest.json")).subList(0, n)) {
       ObjectNode node = (ObjectNode) JSON.readTree(line);
-      node.put("audio_filepath", sample.resolve(node.get("audio_filepath").asText()).toString());
+      String audio = node.get("audio_filepath").asText();
+      Files.copy(sample.resolve(audio), dir.resolve(audio));
       node.put("speaker", "v" + lines.size() % 8);
       lines.add(JSON.writeValueAsString(node));
     }
@@ -138,8 +143,8 @@ class KMeansJobTest {
     assertEquals(0, a.code(), a.out() + a.err());
     assertTrue(a.out().contains("fitted k=6 centroids of dimension 39 on "), a.out());
     assertTrue(a.out().contains("labelled 8 utterance(s) (8 written, 0 already complete), skipped 2"), a.out());
-    assertTrue(a.out().contains("in put.json:3: " + dir.resolve("gone.wav")), a.out());
-    assertTrue(a.out().contains("in put.json:5"), a.out());
+    assertTrue(a.out().contains(".json:3: " + dir.resolve("gone.wav")), a.out());
+    assertTrue(a.out().contains(m.getFileName() + ":5"), a.out());
     NpyArray cNpy = npy(out.resolve("centroids.npy"));
     assertArrayEquals(new int[] {6, 39}, cNpy.shape());
     Centroids centroids;
@@ -160,6 +165,8 @@ class KMeansJobTest {
     for (ManifestEntry e : labelled) {
       JsonNode node = JSON.readTree(e.json());
       assertTrue(node.get("speaker").asText().startsWith("v"), "the input entry is kept");
+      assertEquals(dir.resolve("speech").toString(), Path.of(node.get("audio_filepath").asText()).getParent().toString(),
+          "the audio path is resolved: the labels manifest lives elsewhere");
       float[] audio = ModelConfigs.padding(cfg, "model.train_ds").apply(UtteranceLoader.fromConfig(cfg).load(e, conf).samples());
       NpyArray labels = npy(Path.of(node.get("label_filepath").asText()));
       assertEquals(1, labels.rank());
