@@ -197,18 +197,23 @@ public final class KMeansJob {
       try (InputStream in = given.getFileSystem(hadoopConf).open(given)) {
         centroids = Centroids.read(in, NestPaths.display(given));
       }
+      int want = featureDim(config, features, model);
+      if (centroids.dim() != want) {
+        throw new IllegalArgumentException("kmeans.centroids " + NestPaths.display(given) + " holds " + centroids.dim() + "-dim centroids; "
+            + features + " features have " + want + " dims");
+      }
       fit = "given";
       summary.put("centroids_from", NestPaths.display(given));
       fingerprint = fingerprint + ":" + sha256Of(centroids);
+      if (overwrite || keptFit(fs, summaryPath, centroidsPath, fingerprint) == null) {
+        removeLabels(fs, labelsDir, log); // label files of other centroids
+      }
     } else {
       centroids = overwrite ? null : keptFit(fs, summaryPath, centroidsPath, fingerprint);
       fit = "kept";
     }
     if (centroids == null) {
-      if (fs.exists(labelsDir)) {
-        log.println("kmeans: a new fit: removing the label files of the earlier one (" + NestPaths.display(labelsDir) + ")");
-        fs.delete(labelsDir, true);
-      }
+      removeLabels(fs, labelsDir, log);
       fs.delete(summaryPath, false);
       int k = config.getInt("kmeans.num_clusters");
       double fraction = config.getDouble("kmeans.sample_fraction");
@@ -347,6 +352,23 @@ public final class KMeansJob {
       return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
+    }
+  }
+
+  /** Deletes the label files of an earlier run whose centroids were others. */
+  private static void removeLabels(FileSystem fs, Path labelsDir, PrintStream log) throws IOException {
+    if (fs.exists(labelsDir)) {
+      log.println("kmeans: new centroids: removing the label files of the earlier ones (" + NestPaths.display(labelsDir) + ")");
+      fs.delete(labelsDir, true);
+    }
+  }
+
+  /** The dimension of a frame: 39 (MFCC), the preprocessor's features (log-mel) or d_model (a layer). */
+  static int featureDim(NestConfig c, String features, NemoImport.Imported model) {
+    switch (features) {
+      case "mfcc": return org.nestspark.features.KaldiMfcc.DIM;
+      case "logmel": return c.getInt("model.preprocessor.features");
+      default: return model.config().getInt("model.encoder.d_model");
     }
   }
 

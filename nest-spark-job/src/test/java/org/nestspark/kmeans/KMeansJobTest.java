@@ -199,6 +199,23 @@ class KMeansJobTest {
     for (int i = 0; i < again.size(); i++) {
       assertArrayEquals(firstLabels.get(i), npy(Path.of(JSON.readTree(again.get(i).json()).get("label_filepath").asText())).longData());
     }
+    // other given centroids into the same folder: the earlier label files are not kept (clusters 0 and 1 swapped)
+    double[][] swapped = new double[6][];
+    for (int k = 0; k < 6; k++) {
+      swapped[k] = centroids.centroid(k == 0 ? 1 : k == 1 ? 0 : k);
+    }
+    try (java.io.OutputStream os = Files.newOutputStream(dir.resolve("swapped.npy"))) {
+      new Centroids(swapped).write(os);
+    }
+    Run d = nest("kmeans", "--manifest", m.toString(), "--out", given.toString(), "--centroids", dir.resolve("swapped.npy").toString(),
+        "--config", tiny);
+    assertEquals(0, d.code(), d.out() + d.err());
+    assertTrue(d.out().contains("(8 written, 0 already complete)"), d.out());
+    long[] swappedLabels = npy(Path.of(JSON.readTree(again.get(0).json()).get("label_filepath").asText())).longData();
+    for (int j = 0; j < swappedLabels.length; j++) {
+      long l = firstLabels.get(0)[j];
+      assertEquals(l == 0 ? 1 : l == 1 ? 0 : l, swappedLabels[j]);
+    }
 
     // training on the labels: k = 6 classes, the loss falls
     Run wrongK = nest("pretrain", "--config", tiny, "model.targets=labels", "model.train_ds.manifest_filepath=" + out.resolve("labels_manifest.json"),
@@ -241,10 +258,17 @@ class KMeansJobTest {
       NpyArray labels = npy(Path.of(JSON.readTree(e.json()).get("label_filepath").asText()));
       assertEquals(frames.encoderFrames(audio.length), labels.dim(0), e.where());
     }
+    try (java.io.OutputStream os = Files.newOutputStream(dir.resolve("c39.npy"))) {
+      new Centroids(new double[][] {new double[39], new double[39]}).write(os);
+    }
     // usage errors name the option
     Run bad = nest("kmeans", "--manifest", m.toString(), "--out", out.toString(), "--layer", "1");
     assertEquals(2, bad.code());
     assertTrue(bad.err().contains("--layer needs --model"), bad.err());
+    Run wrongDim = nest("kmeans", "--manifest", m.toString(), "--out", dir.resolve("km2").toString(), "--model", nemo.toString(), "--layer", "0",
+        "--centroids", dir.resolve("c39.npy").toString());
+    assertEquals(2, wrongDim.code(), wrongDim.out() + wrongDim.err());
+    assertTrue(wrongDim.err().contains("c39.npy holds 39-dim centroids; layer features have 64 dims"), wrongDim.err());
     Run badLayer = nest("kmeans", "--manifest", m.toString(), "--out", out.toString(), "--model", nemo.toString(), "--layer", "5");
     assertEquals(2, badLayer.code());
     assertTrue(badLayer.err().contains("--layer 5: the model has 2 layers (0..1)"), badLayer.err());
