@@ -17,11 +17,12 @@ import org.nestspark.manifest.ManifestException;
 import org.nestspark.manifest.ManifestReader;
 
 /**
- * The checks {@code model.targets = labels} (HuBERT targets in NEST's masked-token loss, spec §7/§8) needs before any training work: every entry of the training and
- * validation manifests has a {@code label_filepath} (the manifests are labels manifests of {@code nest kmeans}),
- * and where the fit is known ({@code kmeans.json} next to a manifest, written by {@code nest kmeans}) its
- * {@code num_clusters} equals {@code model.num_classes}. Each label file's own contents are checked when its
- * batch is built ({@link LabelFiles}: a bad one is skipped and counted).
+ * The checks {@code model.targets = labels} (HuBERT targets in NEST's masked-token loss, spec §7/§8) needs before
+ * any training work: every entry of the training and validation manifests has a {@code label_filepath} (the
+ * manifests are labels manifests of {@code nest kmeans}), and where the fit is known ({@code kmeans.json} next to
+ * a manifest, written by {@code nest kmeans}) its {@code num_clusters} equals {@code model.num_classes}. Each
+ * label file's own contents are checked when its batch is built ({@link LabelFiles}: a bad one is skipped and
+ * counted).
  */
 public final class LabelTargets {
   /** The fit summary {@code nest kmeans} writes next to its labels manifest. */
