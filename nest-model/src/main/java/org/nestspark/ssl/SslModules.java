@@ -9,6 +9,7 @@ import org.nestspark.config.ModelConfigs;
 import org.nestspark.config.NestConfig;
 import org.nestspark.data.NoiseSampler;
 import org.nestspark.features.FilterbankFeatures;
+import org.nestspark.labels.LabelFrames;
 import org.nestspark.manifest.ManifestEntry;
 
 /**
@@ -57,7 +58,9 @@ public final class SslModules {
   public static NestBatchBuilder batchBuilder(NestConfig c, String dataset, List<ManifestEntry> noise, Configuration hadoopConf,
       FrozenModules frozen) {
     int sr = c.getInt("model.sample_rate");
+    boolean labels = "labels".equals(c.getString("model.targets"));
     return new NestBatchBuilder(pipeline(c, frozen), MultiSpeakerNoiseAugmentation.fromConfig(c, dataset + ".batch_augmentor"),
-        NoiseSampler.withAudio(noise, sr, hadoopConf), ModelConfigs.padding(c, dataset), UtteranceLoader.fromConfig(c));
+        NoiseSampler.withAudio(noise, sr, hadoopConf), ModelConfigs.padding(c, dataset), UtteranceLoader.fromConfig(c),
+        labels ? LabelFrames.fromConfig(c) : null, c.getInt("model.num_classes"));
   }
 }

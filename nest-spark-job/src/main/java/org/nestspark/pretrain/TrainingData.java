@@ -165,6 +165,11 @@ public final class TrainingData {
     ManifestReadResult r = reader.read(files);
     report(cfg, section, r, out);
     manifestSha256.putAll(r.sha256());
+    try {
+      org.nestspark.labels.LabelTargets.check(cfg, section, r.entries(), conf);
+    } catch (IllegalArgumentException e) {
+      throw new ManifestException(e.getMessage());
+    }
     if (r.entries().isEmpty() && required) {
       throw new ManifestException(section + ".manifest_filepath: no usable entry in " + String.join(", ", files));
     }
