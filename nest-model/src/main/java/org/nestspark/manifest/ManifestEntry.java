@@ -7,7 +7,7 @@ import java.util.Objects;
 import org.apache.hadoop.fs.Path;
 
 /**
- * One line of a NeMo manifest (spec §2): the audio file, its optional {@code duration} and
+ * One line of a NeMo manifest (docs/nest-numerics.md §2): the audio file, its optional {@code duration} and
  * {@code offset} in seconds, where it came from (manifest and 1-based line, for messages) and the
  * original JSON object (extra fields are carried along untouched, e.g. into {@code features.json}).
  */

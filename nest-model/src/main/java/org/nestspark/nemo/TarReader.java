@@ -11,7 +11,7 @@ import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
- * A hand-written reader of the tar archives NeMo writes ({@code tarfile}, spec §11): ustar headers,
+ * A hand-written reader of the tar archives NeMo writes ({@code tarfile}, docs/nest-numerics.md §11): ustar headers,
  * POSIX PAX extended headers ({@code x}, and global {@code g}; Python's default format, so every member
  * of a NeMo 1.7+ archive is preceded by one), GNU long names ({@code L}/{@code K}) and GNU base-256
  * sizes. Members are returned one by one, in archive order.

@@ -32,6 +32,7 @@ import org.nestspark.io.NestPaths;
         PretrainCommand.class,
         FeaturizeCommand.class,
         ExtractCommand.class,
+        KMeansCommand.class,
         ImportNemoCommand.class,
         ExportNemoCommand.class,
         BenchCommand.class,

@@ -10,8 +10,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 
 /**
- * The SHA-256 of a training batch's content (spec §2 batches, noise-augmented as in spec §3: what the graph is
- * fitted on): for each features, labels and mask array of the {@link MultiDataSet}, in order, its role, shape
+ * The SHA-256 of a training batch's content (docs/nest-numerics.md §2 batches, noise-augmented as in §3: what
+ * the graph is fitted on): for each features, labels and mask array of the {@link MultiDataSet}, in order, its role, shape
  * and float32 values (little endian, in C order). Two batches built from the same specs with the same seeds hash equal, so a
  * batch rebuilt by a task Spark ran again, or by a resumed attempt, can be shown identical to the first
  * ({@code timing} records' {@code batch_sha256}, and the {@value RoundTrainer#BATCH_SHA256_ACCUMULATOR}
