@@ -12,7 +12,7 @@ import org.nestspark.features.KaldiMfcc;
  * source's own frame rate ({@link LabelFrames} maps them to encoder frames):
  * <ul>
  *   <li>{@code mfcc}: HuBERT iteration 0's 39-dim MFCC + Δ + ΔΔ ({@link KaldiMfcc}), 10 ms frames;</li>
- *   <li>{@code logmel}: the model's log-mel features as the encoder sees them (spec §1: per-utterance
+ *   <li>{@code logmel}: the model's log-mel features as the encoder sees them (docs/nest-numerics.md §1: per-utterance
  *       normalisation, eval mode: no dither), 10 ms frames;</li>
  *   <li>{@code layer}: one ConformerLayer's output of a trained model in eval mode ({@link LayerExtractor},
  *       the path {@code nest extract} uses), 80 ms frames.</li>

@@ -16,7 +16,7 @@ import org.nestspark.manifest.ManifestEntry;
 
 /**
  * Label files of a labels manifest ({@code nest kmeans}): the manifest entry's {@code label_filepath}
- * (a path or URI; relative paths against the manifest's folder, as audio paths, spec §2) names a rank-1
+ * (a path or URI; relative paths against the manifest's folder, as audio paths, docs/nest-numerics.md §2) names a rank-1
  * integer {@code .npy} with one class index per encoder frame ({@link LabelFrames}). Reading checks what
  * training relies on: the file exists and parses, holds integers, has exactly the encoder frames of the
  * utterance as loaded (after minimum-length padding), and every value is in {@code [0, num_classes)}.

@@ -10,8 +10,8 @@ import org.nestspark.model.subsampling.DepthwiseConv2dS2;
  * How many labels an utterance gets and which 10 ms feature frame each label comes from.
  *
  * <p><b>Count</b>: one label per encoder output frame, i.e. the encoder's output length for the
- * utterance: the preprocessor's valid frames {@code floor(N / hop)} (spec §1, {@link FilterbankFeatures#validFrames})
- * through the subsampling's {@code ceil(L / 2)} per stride-2 stage (spec §6.1: {@code ceil(L / 8)} for
+ * utterance: the preprocessor's valid frames {@code floor(N / hop)} (docs/nest-numerics.md §1, {@link FilterbankFeatures#validFrames})
+ * through the subsampling's {@code ceil(L / 2)} per stride-2 stage (docs/nest-numerics.md §6.1: {@code ceil(L / 8)} for
  * NEST), N the samples after NeMo's minimum-length padding, as the training batch sees them.
  *
  * <p><b>Which frame</b>: encoder frame j is made of preprocessor frames {@code 8j … 8j+7} (factor 8),

@@ -17,7 +17,7 @@ import org.nestspark.manifest.ManifestException;
 import org.nestspark.manifest.ManifestReader;
 
 /**
- * The checks {@code model.targets = labels} (HuBERT targets in NEST's masked-token loss, spec §7/§8) needs before
+ * The checks {@code model.targets = labels} (HuBERT targets in NEST's masked-token loss, docs/nest-numerics.md §7/§8) needs before
  * any training work: every entry of the training and validation manifests has a {@code label_filepath} (the
  * manifests are labels manifests of {@code nest kmeans}), and where the fit is known ({@code kmeans.json} next to
  * a manifest, written by {@code nest kmeans}) its {@code num_clusters} equals {@code model.num_classes}. Each

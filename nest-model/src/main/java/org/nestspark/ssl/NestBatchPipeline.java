@@ -56,7 +56,7 @@ public final class NestBatchPipeline {
   /**
    * As {@link #run(AudioNoiseBatch, MultiSpeakerNoiseAugmentation.Result, boolean, long)} with external targets
    * ({@code model.targets = labels}): {@code labels[b]} (one class per encoder frame of utterance b) replace the
-   * quantizer's tokens; masking and selection are unchanged (spec §7/§8: NeMo's loss, HuBERT's targets).
+   * quantizer's tokens; masking and selection are unchanged (docs/nest-numerics.md §7/§8: NeMo's loss, HuBERT's targets).
    */
   public NestBatch run(AudioNoiseBatch batch, MultiSpeakerNoiseAugmentation.Result noisy, boolean training, long seed, int[][] labels) {
     return run(batch.audio(), batch.audioLen(), noisy.noisyAudio(), noisy.noisyLen(), training, seed, null, labels);

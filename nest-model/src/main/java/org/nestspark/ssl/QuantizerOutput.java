@@ -30,7 +30,7 @@ public final class QuantizerOutput {
   /**
    * External targets in the quantizer's place ({@code model.targets = labels}, HuBERT's k-means labels): one
    * book, {@code labels[b]} at the first {@code labels[b].length} positions of row b, 0 after (padding: never
-   * selected by the loss, spec §7); no projections (code dimension 0) and zero distances.
+   * selected by the loss, docs/nest-numerics.md §7); no projections (code dimension 0) and zero distances.
    *
    * @param numTokens T' of the batch
    */

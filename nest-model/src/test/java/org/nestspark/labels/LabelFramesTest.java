@@ -35,8 +35,8 @@ class LabelFramesTest {
   void labelCountIsTheEncoderLengthForEveryLength() {
     LabelFrames f = LabelFrames.fromConfig(tinyConfig());
     for (int n = 0; n <= 96_000; n++) {
-      int valid = n / 160; // spec §1: floor(N / hop)
-      int enc = (valid + 7) / 8; // spec §6.1: ceil(L / 8)
+      int valid = n / 160; // docs/nest-numerics.md §1: floor(N / hop)
+      int enc = (valid + 7) / 8; // docs/nest-numerics.md §6.1: ceil(L / 8)
       assertEquals(enc, f.encoderFrames(n), "samples " + n);
     }
   }
