@@ -33,6 +33,8 @@ import org.nestspark.manifest.ManifestException;
 import org.nestspark.manifest.ManifestReadResult;
 import org.nestspark.manifest.ManifestReader;
 import org.nestspark.spark.JobProgress;
+import org.nestspark.tarred.ShardPaths;
+import org.nestspark.tarred.TarredDataset;
 
 /**
  * {@code nest featurize}: log-mel features (spec §1) of every utterance of NeMo manifests, computed on
@@ -49,6 +51,9 @@ import org.nestspark.spark.JobProgress;
  *
  * <p>While it runs, a progress line (done/total utterances, utterances/s, audio-s/s, ETA) goes to {@code log}
  * every {@code featurize.progress_interval_seconds} ({@link JobProgress}).
+ *
+ * <p>With {@code featurize.tarred_audio_filepaths} the audio comes from NeMo tar shards ({@link TarredDataset}; the
+ * manifests are then the tarred manifests) and each partition streams its shard.
  *
  * <p>The segment read is {@code [offset, offset + duration)} of the manifest entry, as NeMo's datasets
  * read it; NeMo's 1-second repeat padding is a training-time rule and is not applied here.
@@ -68,7 +73,8 @@ public final class FeaturizeJob {
       throws ManifestException, IOException {
     long t0 = System.nanoTime();
     Configuration hadoopConf = sc.hadoopConfiguration();
-    ManifestReadResult read = ManifestReader.unfiltered(hadoopConf).read(manifests);
+    ManifestReadResult read = TarredDataset.readInputs(ManifestReader.unfiltered(hadoopConf), manifests,
+        ShardPaths.configured(config, "featurize.tarred_audio_filepaths"));
     if ("fail".equals(config.getString("data.on_error"))) {
       read.failOnProblems();
     }
@@ -87,8 +93,10 @@ public final class FeaturizeJob {
     List<FeaturizeOutcome> outcomes = new ArrayList<>();
     if (!work.isEmpty()) {
       int partitions = config.getInt("featurize.num_partitions");
+      int shards = TarredDataset.shardCount(read.entries());
       if (partitions == 0) {
-        partitions = Math.max(1, Math.min(work.size(), sc.defaultParallelism() * 4));
+        // tar shards: one partition per shard, so each task streams its shard once
+        partitions = shards > 0 ? Math.min(work.size(), shards) : Math.max(1, Math.min(work.size(), sc.defaultParallelism() * 4));
       }
       SerializableHadoopConf conf = new SerializableHadoopConf(hadoopConf);
       boolean overwrite = config.getBoolean("featurize.overwrite");
