@@ -42,7 +42,7 @@ class NestCliTest {
   @Test
   void everyCommandPrintsItsUsageWithHelpAndExitsZero() {
     List<List<String>> all = commands(NestCli.commandLine(System.out, System.err), List.of());
-    assertEquals(15, all.size(), all.toString());
+    assertEquals(17, all.size(), all.toString());
     for (List<String> path : all) {
       for (String flag : List.of("--help", "-h")) {
         List<String> args = new ArrayList<>(path);
