@@ -28,7 +28,7 @@ public final class UtteranceLoader implements Serializable {
   private final long tarBufferBytes;
 
   public UtteranceLoader(int sampleRate, boolean downmix, boolean resample) {
-    this(sampleRate, downmix, resample, 256L << 20);
+    this(sampleRate, downmix, resample, 64L << 20);
   }
 
   /** @param tarBufferBytes members of a tar shard kept after they were passed, per shard (bytes) */

@@ -194,6 +194,24 @@ class TarredAudioTest {
   }
 
   @Test
+  void aRequestBehindTheBufferReadsTheShardAgain() throws Exception {
+    List<Path> f = corpus();
+    pythonTars(dir + "/audio_0.tar", "utt_0.wav=" + f.get(0), "utt_1.wav=" + f.get(1), "utt_2.wav=" + f.get(2));
+    write("m.json", "{\"audio_filepath\": \"utt_0.wav\"}", "{\"audio_filepath\": \"utt_1.wav\"}", "{\"audio_filepath\": \"utt_2.wav\"}");
+    TarredDataset t = read("m.json", "audio_0.tar");
+    UtteranceLoader oneMember = new UtteranceLoader(16000, true, true, 1); // keeps only the member just read
+    long opens = ShardCursors.opens();
+    assertArrayEquals(direct(f.get(2), 0, 0), oneMember.load(t.entries().get(2), CONF).samples());
+    assertArrayEquals(direct(f.get(2), 0, 0), oneMember.load(t.entries().get(2), CONF).samples());
+    assertEquals(1, ShardCursors.opens() - opens);
+    // utt_0 was passed and dropped: the shard is read again from its start
+    assertArrayEquals(direct(f.get(0), 0, 0), oneMember.load(t.entries().get(0), CONF).samples());
+    assertEquals(2, ShardCursors.opens() - opens);
+    assertArrayEquals(direct(f.get(1), 0, 0), oneMember.load(t.entries().get(1), CONF).samples());
+    assertEquals(2, ShardCursors.opens() - opens);
+  }
+
+  @Test
   void aMissingShardIsReportedPerEntry() throws Exception {
     corpus();
     write("m.json", "{\"audio_filepath\": \"utt_0.wav\", \"duration\": 0.5}");

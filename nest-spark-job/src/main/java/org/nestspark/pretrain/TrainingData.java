@@ -75,10 +75,10 @@ public final class TrainingData {
         : readManifests(cfg, hadoopConf, VALIDATION, false, out);
     this.validationNoise = validation.isEmpty() ? List.of() : readNoise(cfg, hadoopConf, VALIDATION, out);
     this.durations = durations(train);
-    this.planner = tarred.containsKey(TRAIN) ? tarredPlanner(cfg, TRAIN, cfg.getBoolean(TRAIN + ".shuffle"), workers)
+    this.planner = tarred.containsKey(TRAIN) ? tarredPlanner(cfg, TRAIN, cfg.getBoolean(TRAIN + ".shuffle"), workers, out)
         : planner(cfg, TRAIN, cfg.getBoolean(TRAIN + ".shuffle"), seed, train, durations, out);
     this.validationPlanner = validation.isEmpty() ? null
-        : tarred.containsKey(VALIDATION) ? tarredPlanner(cfg, VALIDATION, false, 1)
+        : tarred.containsKey(VALIDATION) ? tarredPlanner(cfg, VALIDATION, false, 1, out)
         : planner(cfg, VALIDATION, false, seed, validation, durations(validation), out);
     if (planner.plan(durations, 0).isEmpty()) {
       throw new ManifestException(TRAIN + ": " + train.size() + " usable utterances make no complete batch (" + planner.describe()
@@ -121,11 +121,13 @@ public final class TrainingData {
     return p;
   }
 
-  private EpochPlanner tarredPlanner(NestConfig cfg, String section, boolean shuffle, int workers) throws ManifestException {
+  private EpochPlanner tarredPlanner(NestConfig cfg, String section, boolean shuffle, int workers, PrintStream out) throws ManifestException {
     TarredDataset t = tarred.get(section);
     try {
-      return new TarredShardPlanner(t.shardOf(), t.shards().size(), workers, cfg.getString(section + ".tarred_shard_strategy"), shuffle,
+      EpochPlanner p = new TarredShardPlanner(t.shardOf(), t.shards().size(), workers, cfg.getString(section + ".tarred_shard_strategy"), shuffle,
           cfg.getInt(section + ".shuffle_n"), cfg.getInt(section + ".batch_size"), cfg.getBoolean(section + ".drop_last"), seed);
+      out.println("[pretrain] " + section + ": " + p.describe());
+      return p;
     } catch (IllegalArgumentException e) {
       throw new ManifestException(section + ": " + e.getMessage());
     }

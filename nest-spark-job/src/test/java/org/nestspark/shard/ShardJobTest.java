@@ -173,6 +173,30 @@ class ShardJobTest {
     }
   }
 
+  @Test
+  void twoWorkersScatterTheShards() throws Exception {
+    Path train = dir.resolve("train");
+    assertEquals(0, nest(List.of("shard", "--manifest", SAMPLE.resolve("train_manifest.json").toString(), "--out", train.toString(), "--shards", "3",
+        "spark.master=local[1]")).code());
+    Run r = nest(List.of("pretrain", "--config", REPO.resolve("conf/nest-tiny.conf").toString(), "model.train_ds.is_tarred=true",
+        "model.train_ds.manifest_filepath=" + train.resolve("tarred_audio_manifest.json"), "model.train_ds.tarred_audio_filepaths=" + train + "/audio_{0..2}.tar",
+        "model.train_ds.shuffle_n=8", "pretrain.num_workers=2", "trainer.max_steps=2", "trainer.log_every_n_steps=1",
+        "exp_manager.exp_dir=" + dir.resolve("exp"), "spark.master=local[2]"));
+    assertEquals(0, r.code(), r.out() + r.err());
+    assertTrue(r.out().contains("from 3 tar shards (scatter over 2 workers, shuffle_n=8)"), r.out());
+    List<JsonNode> steps = MetricsReader.read(new org.apache.hadoop.fs.Path(dir.resolve("exp/nest").toUri()), new Configuration(false)).ofKind("train");
+    assertEquals(2, steps.size());
+    for (JsonNode s : steps) {
+      assertTrue(Double.isFinite(s.get("train_loss").asDouble()), s.toString());
+    }
+    // more workers than shards cannot scatter: stopped before training, naming the key
+    Run refused = nest(List.of("pretrain", "--config", REPO.resolve("conf/nest-tiny.conf").toString(), "model.train_ds.is_tarred=true",
+        "model.train_ds.manifest_filepath=" + train.resolve("tarred_audio_manifest.json"), "model.train_ds.tarred_audio_filepaths=" + train + "/audio_{0..2}.tar",
+        "pretrain.num_workers=4", "trainer.max_steps=2", "exp_manager.exp_dir=" + dir.resolve("exp4"), "spark.master=local[2]"));
+    assertEquals(1, refused.code(), refused.out() + refused.err());
+    assertTrue((refused.out() + refused.err()).contains("3 shards for 4 workers"), refused.out() + refused.err());
+  }
+
   /** The tarred manifest's entries pointing at the original files again. */
   private Path unpacked(Path tarredManifest, Map<String, String> original, String name) throws Exception {
     List<String> out = new ArrayList<>();
