@@ -24,7 +24,7 @@ OPENS="-XX:+IgnoreUnrecognizedVMOptions --add-opens=java.base/java.lang=ALL-UNNA
 spark_home() {
   # Spark's launcher (used by workers to start executors) expects $SPARK_HOME/jars: link the Maven jars there
   local home=$DIR/spark-home
-  if [[ ! -s "$CP_FILE" ]]; then
+  if [[ ! -s "$CP_FILE" || "$ROOT/deploy/standalone/spark-dist-pom.xml" -nt "$CP_FILE" ]]; then
     mvn -q -B -f "$ROOT/deploy/standalone/spark-dist-pom.xml" dependency:build-classpath \
       -Dmdep.outputFile="$CP_FILE" -Dmdep.includeScope=runtime >&2
   fi

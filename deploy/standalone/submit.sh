@@ -9,7 +9,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 DIR=${NEST_CLUSTER_DIR:-$ROOT/target/standalone}
 CP_FILE=$DIR/spark-classpath.txt
-if [[ ! -s "$CP_FILE" ]]; then
+if [[ ! -s "$CP_FILE" || "$ROOT/deploy/standalone/spark-dist-pom.xml" -nt "$CP_FILE" ]]; then
   mkdir -p "$DIR"
   mvn -q -B -f "$ROOT/deploy/standalone/spark-dist-pom.xml" dependency:build-classpath -Dmdep.outputFile="$CP_FILE" -Dmdep.includeScope=runtime >&2
 fi

@@ -7,7 +7,7 @@ import java.util.Locale;
 
 /**
  * Picks the decoder by the file's magic bytes (never by its extension) and applies NeMo's offset /
- * duration semantics (spec §2, "Loading one clean utterance", step 1).
+ * duration semantics (docs/nest-numerics.md §2, "Loading one clean utterance", step 1).
  *
  * <p>Supported: RIFF/WAVE, RF64/BW64 ({@link WavDecoder}) and native FLAC, optionally behind an ID3v2 tag
  * ({@link FlacDecoder}). Everything else is an {@link AudioException} {@code "unsupported format (<kind>)"}

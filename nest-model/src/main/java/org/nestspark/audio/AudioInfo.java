@@ -6,7 +6,7 @@ import java.util.Locale;
  * What a container header says about a clip: format, sample encoding, sample rate, channel count and
  * length in frames (one frame = one sample per channel). Obtained without decoding the audio
  * ({@link AudioSegment#probe}, {@link AudioDecoders#probe}); used to validate manifest {@code offset} /
- * {@code duration} values against the real files (spec §2, "Manifest" and "Loading one clean
+ * {@code duration} values against the real files (docs/nest-numerics.md §2, "Manifest" and "Loading one clean
  * utterance").
  *
  * <p>{@link #encoding()} uses soundfile's subtype names: {@code PCM_U8}, {@code PCM_S8} (FLAC),

@@ -12,7 +12,7 @@ import org.apache.hadoop.fs.Path;
 
 /**
  * One utterance loaded for the pipeline: mono float32 samples at the target rate (NeMo's
- * {@code AudioSegment.from_file}; spec §2, "Loading one clean utterance", steps 1-3).
+ * {@code AudioSegment.from_file}; docs/nest-numerics.md §2, "Loading one clean utterance", steps 1-3).
  *
  * <p>Order of operations:
  * <ol>
@@ -28,7 +28,7 @@ import org.apache.hadoop.fs.Path;
  *       {@code soxr_hq}). No resampling when the rates are equal; {@code targetSampleRate <= 0} keeps the
  *       file's rate (NeMo's {@code target_sr=None}).</li>
  * </ol>
- * Padding to the 1-second minimum (spec §2 step 5) is the dataset's job, not this loader's. There is no
+ * Padding to the 1-second minimum (docs/nest-numerics.md §2 step 5) is the dataset's job, not this loader's. There is no
  * pydub fallback (NeMo's second chance when soundfile fails): containers other than WAV and FLAC are
  * reported as unsupported.
  *

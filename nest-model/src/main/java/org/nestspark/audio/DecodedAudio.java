@@ -2,7 +2,7 @@ package org.nestspark.audio;
 
 /**
  * Decoded float32 samples of a frame range of one file, one array per channel, at the file's own
- * sample rate (spec §2, "Loading one clean utterance", step 1).
+ * sample rate (docs/nest-numerics.md §2, "Loading one clean utterance", step 1).
  *
  * <p>Scaling follows soundfile (libsndfile) reading {@code dtype='float32'}: integer PCM is divided by
  * 2^(bits-1) of its container width (16-bit {@code s/32768f}, 24-bit {@code s/8388608f}, 32-bit
@@ -98,7 +98,7 @@ public final class DecodedAudio {
      * order. A mono clip returns its only channel (same array).
      *
      * <p><b>Deviation from NeMo:</b> NeMo's NEST data path ({@code channel_selector=None}) does not
-     * down-mix and assumes mono data (spec §2 step 2, §14 item 13); we average so that multi-channel
+     * down-mix and assumes mono data (docs/nest-numerics.md §2 step 2, §14 item 13); we average so that multi-channel
      * files still yield one waveform.
      */
     public float[] toMono() {

@@ -8,7 +8,7 @@ import java.util.TreeSet;
 /**
  * A complete, lossless FLAC decoder (native FLAC streams, RFC 9639), written from the format
  * specification without any library. It produces exactly the integer samples {@code flac -d} produces.
- * It stands in for soundfile's FLAC reading in spec §2, "Loading one clean utterance", step 1.
+ * It stands in for soundfile's FLAC reading in docs/nest-numerics.md §2, "Loading one clean utterance", step 1.
  *
  * <h2>What is decoded</h2>
  * <ul>

@@ -7,7 +7,7 @@ import java.util.List;
 /**
  * Decodes a sample range of a FLAC file through positioned reads ({@link ByteSource}), touching only the
  * frames the range needs: what a manifest entry with {@code offset}/{@code duration} into a long recording
- * (NeMo's {@code AudioSegment.from_file(offset=, duration=)}, spec §2 "Loading one clean utterance" step 1)
+ * (NeMo's {@code AudioSegment.from_file(offset=, duration=)}, docs/nest-numerics.md §2 "Loading one clean utterance" step 1)
  * must read. The samples are bit for bit those of {@link FlacDecoder#decodeIntegers} cut to the range.
  *
  * <h2>Finding the first frame (RFC 9639 §8.5 SEEKTABLE, §9.1 frame header)</h2>

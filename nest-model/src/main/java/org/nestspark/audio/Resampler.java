@@ -5,10 +5,10 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Band-limited sample-rate conversion by an exact rational ratio with a Kaiser-windowed sinc in
- * polyphase form (spec §2, "Loading one clean utterance", step 3).
+ * polyphase form (docs/nest-numerics.md §2, "Loading one clean utterance", step 3).
  *
  * <p><b>Deviation from NeMo:</b> NeMo resamples with librosa's {@code soxr_hq}; we resample in-process
- * with this filter, so samples are close to, but not bit-identical with, NeMo's (the spec itself notes
+ * with this filter, so samples are close to, but not bit-identical with, NeMo's (docs/nest-numerics.md §2 notes that
  * bit-exactness with soxr is not realistic). Corpora should ideally be stored at 16 kHz.
  *
  * <h2>Design</h2>

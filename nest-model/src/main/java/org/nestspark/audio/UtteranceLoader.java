@@ -10,7 +10,7 @@ import org.nestspark.manifest.ManifestEntry;
 import org.nestspark.tarred.ShardCursors;
 
 /**
- * Loads a manifest entry's audio the way every nest-spark job does (spec §2): {@code [offset,
+ * Loads a manifest entry's audio the way every nest-spark job does (docs/nest-numerics.md §2): {@code [offset,
  * offset+duration)} of the file, down-mixed to mono and resampled to {@code model.sample_rate} unless
  * {@code data.downmix} / {@code data.resample} are false, in which case such a file is refused with the
  * reason (an {@link AudioException} naming the file) instead of being read as something it is not.

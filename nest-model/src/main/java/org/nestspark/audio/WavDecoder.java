@@ -4,7 +4,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Reads RIFF/WAVE files (and RF64/BW64), as soundfile would for {@code sf.read(dtype='float32')} (spec §2,
+ * Reads RIFF/WAVE files (and RF64/BW64), as soundfile would for {@code sf.read(dtype='float32')} (docs/nest-numerics.md §2,
  * "Loading one clean utterance", step 1).
  *
  * <h2>Supported</h2>

@@ -1,5 +1,5 @@
 /**
- * Reading real-world audio for NeMo manifests (spec §2, "Loading one clean utterance").
+ * Reading real-world audio for NeMo manifests (docs/nest-numerics.md §2, "Loading one clean utterance").
  *
  * <ul>
  *   <li>{@link org.nestspark.audio.AudioSegment}: the loader the pipeline uses (Hadoop paths, NeMo's

@@ -7,7 +7,7 @@ import org.nestspark.features.PreprocessorParams;
 public final class ModelConfigs {
   private ModelConfigs() {}
 
-  /** {@code model.preprocessor.*} (spec §1). */
+  /** {@code model.preprocessor.*} (docs/nest-numerics.md §1). */
   public static PreprocessorParams preprocessor(NestConfig c) {
     String p = "model.preprocessor.";
     try {

@@ -48,7 +48,7 @@ import org.nestspark.nemo.NemoTrainingConfig;
 public final class NestConfig implements Serializable {
   private static final long serialVersionUID = 1L;
   /** Top-level sections that belong to nest-spark; a user key outside them is unknown. */
-  static final Set<String> ROOTS = Set.of("model", "trainer", "exp_manager", "data", "featurize", "extract", "spark", "pretrain",
+  static final Set<String> ROOTS = Set.of("model", "trainer", "exp_manager", "data", "featurize", "extract", "kmeans", "spark", "pretrain",
       "init_from_pretrained");
 
   private final String rendered;

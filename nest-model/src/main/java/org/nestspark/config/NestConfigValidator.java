@@ -156,6 +156,7 @@ final class NestConfigValidator {
     k.positiveInt("model.code_dim");
     k.oneOf("model.mask_position", "pre_conv");
     k.autoOrPositiveInt("trainer.batch_slices");
+    k.bool("trainer.sync_batchnorm");
     k.oneOf("model.kernels", "auto", "java", "nd4j");
     for (String ds : List.of("model.train_ds", "model.validation_ds")) {
       k.positiveInt(ds + ".sample_rate");
@@ -314,6 +315,25 @@ final class NestConfigValidator {
     k.nonNegativeInt("extract.num_partitions");
     k.bool("extract.overwrite");
     k.nonNegativeInt("extract.progress_interval_seconds");
+    k.oneOf("model.targets", "quantizer", "labels");
+    if (k.ok("model.targets") && "labels".equals(c.getString("model.targets")) && k.ok("model.num_books") && c.getInt("model.num_books") != 1) {
+      k.add("model.num_books", "must be 1 with model.targets = labels (one label sequence per utterance), got " + c.getInt("model.num_books"));
+    }
+    k.oneOf("kmeans.features", "mfcc", "logmel", "layer");
+    k.integer("kmeans.layer");
+    k.positiveInt("kmeans.num_clusters");
+    k.positiveInt("kmeans.max_iter");
+    k.positiveInt("kmeans.init_steps");
+    k.nonNegative("kmeans.tol");
+    k.range("kmeans.sample_fraction", 0.0, 1.0);
+    if (k.ok("kmeans.sample_fraction") && c.getDouble("kmeans.sample_fraction") == 0.0) {
+      k.add("kmeans.sample_fraction", "must be above 0 (no frame would be sampled)");
+    }
+    k.positiveInt("kmeans.fit_partitions");
+    k.positiveInt("kmeans.batch_size");
+    k.nonNegativeInt("kmeans.num_partitions");
+    k.bool("kmeans.overwrite");
+    k.nonNegativeInt("kmeans.progress_interval_seconds");
     if (!k.problems.isEmpty()) {
       throw new NestConfigException(k.problems);
     }

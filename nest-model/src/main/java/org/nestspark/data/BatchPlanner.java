@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.Random;
 
 /**
- * Plans the batches of one epoch on the driver from manifest metadata alone (spec §2 "Collate", NeMo's
+ * Plans the batches of one epoch on the driver from manifest metadata alone (docs/nest-numerics.md §2 "Collate", NeMo's
  * DataLoader with {@code shuffle} and {@code drop_last}), with duration bucketing so that a batch holds
  * clips of similar length (less padding, faster steps).
  *

@@ -12,7 +12,7 @@ import java.util.Random;
  * NeMo's lhotse data path, where {@code batch_duration} becomes lhotse's {@code DynamicBucketingSampler(
  * max_duration=batch_duration, max_cuts=batch_size, num_buckets=..., quadratic_duration=...)}, planned here
  * on the driver for a whole epoch from the manifest durations. Only the batching comes from NeMo's lhotse path
- * (spec §2, "Lhotse"); loading, padding and augmentation stay those of the classic {@code AudioNoiseDataset}.
+ * (docs/nest-numerics.md §2, "Lhotse"); loading, padding and augmentation stay those of the classic {@code AudioNoiseDataset}.
  *
  * <h2>lhotse's rules we follow</h2>
  * <ul>

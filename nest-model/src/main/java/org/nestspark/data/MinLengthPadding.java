@@ -2,7 +2,7 @@ package org.nestspark.data;
 
 
 /**
- * NeMo's minimum-length padding of a loaded utterance (spec §2, "Loading one clean utterance", step 5):
+ * NeMo's minimum-length padding of a loaded utterance (docs/nest-numerics.md §2, "Loading one clean utterance", step 5):
  * clips with fewer than {@code min_audio_len_secs · sample_rate} samples are padded up to that length,
  * by repeating the clip ({@code pad_audio_mode = repeat}, NeMo's default: tile, then cut) or with zeros
  * ({@code zero}). A zero-length clip is always zero-padded.

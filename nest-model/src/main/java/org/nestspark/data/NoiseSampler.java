@@ -16,7 +16,7 @@ import org.nestspark.manifest.ManifestEntry;
 
 /**
  * One noise clip per utterance from the noise manifest, as NeMo's {@code sample_noise} and
- * {@code load_noise_audio} do it (spec §2, "Noise manifest and sampling"; {@code model.*_ds.noise_manifest}).
+ * {@code load_noise_audio} do it (docs/nest-numerics.md §2, "Noise manifest and sampling"; {@code model.*_ds.noise_manifest}).
  *
  * <p>For an utterance of {@code audio_len} samples ({@code max_dur = audio_len / sample_rate} seconds):
  * <ol>
@@ -25,7 +25,7 @@ import org.nestspark.manifest.ManifestEntry;
  *       {@code offset ~ U(0, duration − max_dur)} and read {@code max_dur} seconds there; accept when the
  *       float32 running sum of the samples is {@code > 0}, else draw again, at most 100 times (the last read
  *       is kept). <b>[quirks, replicated]</b> the entry's own {@code offset} field is ignored in this branch,
- *       and the test is the <em>signed</em> sum, not the energy (spec §14.9). Otherwise read the entry from
+ *       and the test is the <em>signed</em> sum, not the energy (docs/nest-numerics.md §14.9). Otherwise read the entry from
  *       its {@code offset} for its {@code duration} (the whole file without one).</li>
  *   <li>If the samples sum to exactly 0 (Python's {@code sum}, a float32 running sum): add white noise
  *       {@code N(0,1)·10^(dB/20)} at an integer level dB uniform in [−90, −46) (NeMo's

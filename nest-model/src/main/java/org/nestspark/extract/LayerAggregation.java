@@ -3,7 +3,7 @@ package org.nestspark.extract;
 import java.util.Locale;
 
 /**
- * NeMo's {@code Aggregator} (spec §10, {@code multi_layer_feat.py}) over one utterance's per-layer
+ * NeMo's {@code Aggregator} (docs/nest-numerics.md §10, {@code multi_layer_feat.py}) over one utterance's per-layer
  * outputs as {@code nest extract} writes them: float32 {@code [L, D, T]} in C order.
  *
  * <ul>

@@ -16,7 +16,7 @@ import org.nestspark.model.NestGraph;
 
 /**
  * Per-layer encoder outputs of utterances, as NeMo's {@code scripts/ssl/extract_features.py} computes
- * them (spec §10) but in eval mode (spec §14: the script never calls {@code eval()}; here there is no
+ * them (docs/nest-numerics.md §10) but in eval mode (docs/nest-numerics.md §14: the script never calls {@code eval()}; here there is no
  * dither, no dropout and BatchNorm uses its running statistics): log-mel features of a zero-padded batch
  * ({@link FilterbankFeatures}, per-utterance normalisation over each utterance's valid frames), the
  * encoder up to the deepest requested ConformerLayer (the decoder is not run), and for each utterance

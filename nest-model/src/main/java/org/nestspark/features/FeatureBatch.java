@@ -7,7 +7,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nestspark.io.NpyArray;
 
 /**
- * The output of {@link FilterbankFeatures}: NeMo's {@code (features (B, F, T), seq_len (B,))} (spec §1
+ * The output of {@link FilterbankFeatures}: NeMo's {@code (features (B, F, T), seq_len (B,))} (docs/nest-numerics.md §1
  * step 11).
  *
  * <p>The features are one flat float32 array in C order, index {@code (b·F + f)·T + t}, which is exactly

@@ -7,13 +7,13 @@ import org.jtransforms.fft.DoubleFFT_1D;
 
 /**
  * NeMo's log-mel featurizer ({@code AudioToMelSpectrogramPreprocessor} → {@code FilterbankFeatures},
- * spec §1): waveforms in, {@code (B, 80, T)} normalised log-mel features and valid frame counts out.
+ * docs/nest-numerics.md §1): waveforms in, {@code (B, 80, T)} normalised log-mel features and valid frame counts out.
  *
  * <p><b>Batches.</b> A batch is given as one {@code float[]} per utterance, like NeMo's zero-padded
  * {@code (B, Ns)} tensor: the batch width {@code Ns} is the longest row, shorter rows count as
  * zero-padded, and each utterance's length {@code L_b} is its row length unless lengths are passed
  * explicitly (then a row may carry padding beyond its length, exactly as NeMo's input). The output time
- * axis is {@code T = ceil_pad_to(1 + floor(Ns / hop))} (spec §1 steps 4 and 10), so the same utterance in
+ * axis is {@code T = ceil_pad_to(1 + floor(Ns / hop))} (docs/nest-numerics.md §1 steps 4 and 10), so the same utterance in
  * a wider batch gets more padding frames but the same valid frames.
  *
  * <p><b>Precision.</b> NeMo computes in float32. Here pre-emphasis, dither and the window product are
@@ -39,7 +39,7 @@ import org.jtransforms.fft.DoubleFFT_1D;
  */
 public final class FilterbankFeatures {
   /**
-   * NeMo's {@code CONSTANT} added to the standard deviation in {@code normalize_batch} (spec §1 step 8).
+   * NeMo's {@code CONSTANT} added to the standard deviation in {@code normalize_batch} (docs/nest-numerics.md §1 step 8).
    */
   public static final double STD_EPS = 1e-5;
 
@@ -135,7 +135,7 @@ public final class FilterbankFeatures {
 
   /**
    * Valid frames of an utterance of {@code numSamples} samples: NeMo's {@code get_seq_len},
-   * {@code floor((L + 2·(n_fft/2) − n_fft) / hop)}, i.e. {@code floor(L / 160)} for NEST (spec §1 step 1);
+   * {@code floor((L + 2·(n_fft/2) − n_fft) / hop)}, i.e. {@code floor(L / 160)} for NEST (docs/nest-numerics.md §1 step 1);
    * never negative.
    */
   public int validFrames(int numSamples) {
@@ -147,7 +147,7 @@ public final class FilterbankFeatures {
 
   /**
    * STFT frames of a batch whose width (longest row) is {@code width}: {@code 1 + floor((Ns + 2·(n_fft/2)
-   * − n_fft) / hop)} (spec §1 step 4).
+   * − n_fft) / hop)} (docs/nest-numerics.md §1 step 4).
    */
   public int stftFrames(int width) {
     if (width < 0) {
@@ -191,7 +191,7 @@ public final class FilterbankFeatures {
   }
 
   /**
-   * The whole per-batch algorithm of spec §1 (steps 1–11), per utterance b:
+   * The whole per-batch algorithm of docs/nest-numerics.md §1 (steps 1–11), per utterance b:
    *
    * <ol>
    *   <li>{@code seq_len_b = floor(L_b / 160)} ({@link #validFrames});
@@ -292,7 +292,7 @@ public final class FilterbankFeatures {
   }
 
   /**
-   * Spec §1 steps 2–3: dither (training only; float32 {@code x + dither·N(0,1)} as PyTorch's
+   * docs/nest-numerics.md §1 steps 2–3: dither (training only; float32 {@code x + dither·N(0,1)} as PyTorch's
    * {@code x += dither * randn_like(x)}), then pre-emphasis {@code y[0] = x[0]},
    * {@code y[t] = x[t] − 0.97·x[t−1]} in float32. Only {@code t < len} is produced: NeMo zeroes
    * {@code t ≥ len} afterwards, which also removes the dither and pre-emphasis spill into the padding.
@@ -321,7 +321,7 @@ public final class FilterbankFeatures {
   }
 
   /**
-   * Spec §1 steps 4–5 for frame {@code t}: the samples {@code y[t·hop − n_fft/2 + 56 + j]} (zero outside
+   * docs/nest-numerics.md §1 steps 4–5 for frame {@code t}: the samples {@code y[t·hop − n_fft/2 + 56 + j]} (zero outside
    * {@code [0, len)}: center=True constant padding and the batch's zero padding) times the window, the
    * product rounded to float32 as in torch.stft's {@code input.mul(window)}, a float64 real FFT of n_fft
    * points, then {@code |X_k|^mag_power} into {@code s.power[k]} for {@code k ∈ [k0, k1)}.
@@ -376,7 +376,7 @@ public final class FilterbankFeatures {
     }
   }
 
-  /** Spec §1 step 7: {@code log(mel + 2^-24)} ("add" guard) or {@code log(max(mel, guard))} ("clamp"). */
+  /** docs/nest-numerics.md §1 step 7: {@code log(mel + 2^-24)} ("add" guard) or {@code log(max(mel, guard))} ("clamp"). */
   private double logOf(double mel) {
     if (!log) {
       return mel;
@@ -385,7 +385,7 @@ public final class FilterbankFeatures {
   }
 
   /**
-   * Spec §1 steps 8–9: normalisation over the valid frames, then only the valid frames are stored (the
+   * docs/nest-numerics.md §1 steps 8–9: normalisation over the valid frames, then only the valid frames are stored (the
    * rest stay pad_value).
    *
    * <p>per_feature (NeMo's {@code normalize_batch}): per mel bin, {@code mean = Σx/n},
@@ -471,7 +471,7 @@ public final class FilterbankFeatures {
   /**
    * NeMo's {@code linear_spec=True} output for one utterance (eval mode): the pre-emphasised
    * {@code |STFT|^mag_power}, all {@code numBins} bins and all {@code 1 + floor(N/hop)} STFT frames
-   * (including the never-valid last one), before mel, log, normalisation and padding (spec §1 steps
+   * (including the never-valid last one), before mel, log, normalisation and padding (docs/nest-numerics.md §1 steps
    * 3–5). Returned as {@code [numBins][frames]} in float64.
    */
   public double[][] linearSpectrogram(float[] audio) {

@@ -2,7 +2,7 @@ package org.nestspark.features;
 
 /**
  * librosa's mel filterbank ({@code librosa.filters.mel(sr, n_fft, n_mels, fmin, fmax, htk=False,
- * norm='slaney', dtype=float32)}), the {@code fb} buffer of NeMo's {@code FilterbankFeatures} (spec §1,
+ * norm='slaney', dtype=float32)}), the {@code fb} buffer of NeMo's {@code FilterbankFeatures} (docs/nest-numerics.md §1,
  * "Mel filterbank").
  *
  * <p>Construction reproduces librosa's arithmetic: band edges from the Slaney mel scale in float64,
@@ -81,7 +81,7 @@ public final class MelFilterbank {
 
   /**
    * {@code librosa.filters.mel(sr=sampleRate, n_fft=nFft, n_mels=nMels, fmin=fmin, fmax=fmax,
-   * htk=False, norm='slaney' if slaneyNorm else None, dtype=float32)}. Spec §1, "Mel filterbank".
+   * htk=False, norm='slaney' if slaneyNorm else None, dtype=float32)}. docs/nest-numerics.md §1, "Mel filterbank".
    */
   public static MelFilterbank create(
       int sampleRate, int nFft, int nMels, double fmin, double fmax, boolean slaneyNorm) {
@@ -197,7 +197,7 @@ public final class MelFilterbank {
   }
 
   /**
-   * {@code mel[i] = Σ_k fb[i][k] · power[k]} over the non-zero run of each filter (spec §1 step 6), in
+   * {@code mel[i] = Σ_k fb[i][k] · power[k]} over the non-zero run of each filter (docs/nest-numerics.md §1 step 6), in
    * float64. Only {@code power[minBin() .. maxBin())} is read.
    */
   public void apply(double[] power, double[] mel) {

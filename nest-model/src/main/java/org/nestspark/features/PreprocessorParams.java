@@ -6,7 +6,7 @@ import java.util.Set;
 
 /**
  * The settings of NeMo's {@code AudioToMelSpectrogramPreprocessor} / {@code FilterbankFeatures}
- * (spec §1, "Effective parameters"). Immutable; build with {@link #builder()}, whose defaults are the
+ * (docs/nest-numerics.md §1, "Effective parameters"). Immutable; build with {@link #builder()}, whose defaults are the
  * NEST defaults ({@link #defaults()}). Each setter names the NeMo config key it stands for
  * ({@code model.preprocessor.<key>}); {@link Builder#build()} rejects impossible combinations with an
  * {@link IllegalArgumentException} whose message names that key.
@@ -82,7 +82,7 @@ public final class PreprocessorParams {
     return p;
   }
 
-  /** NeMo's defaults for NEST (spec §1): the values listed on each {@link Builder} setter. */
+  /** NeMo's defaults for NEST (docs/nest-numerics.md §1): the values listed on each {@link Builder} setter. */
   public static PreprocessorParams defaults() {
     return builder().build();
   }

@@ -4,7 +4,7 @@ import java.util.Arrays;
 
 /**
  * The STFT windows of NeMo's {@code torch_windows} map, built with {@code periodic=False} as
- * {@code FilterbankFeatures} does (spec §1: "Hann, symmetric").
+ * {@code FilterbankFeatures} does (docs/nest-numerics.md §1: "Hann, symmetric").
  *
  * <p>The values are PyTorch 1.13's own, bit for bit: {@code hamming_window} in {@code TensorFactories.cpp}
  * is {@code arange(n)} in float32, {@code mul_} by the step {@code 2π/(n−1)} (the double scalar rounded to

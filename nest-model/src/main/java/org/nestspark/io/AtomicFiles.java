@@ -62,6 +62,26 @@ public final class AtomicFiles {
     return p.getName().startsWith(".") && p.getName().contains(".tmp-");
   }
 
+  /**
+   * Deletes the temporary files of this class directly in {@code dir} (not below it): what writers killed
+   * between create and rename (an executor lost with SIGKILL) leave behind. Call it only when no writer of
+   * {@code dir} is running. Lists {@code dir} as a stream (any number of files).
+   *
+   * @return how many were deleted
+   */
+  public static int deleteTemporaryFiles(FileSystem fs, Path dir) throws IOException {
+    fs = withoutChecksumFiles(fs);
+    int n = 0;
+    org.apache.hadoop.fs.RemoteIterator<org.apache.hadoop.fs.FileStatus> it = fs.listStatusIterator(dir);
+    while (it.hasNext()) {
+      org.apache.hadoop.fs.FileStatus st = it.next();
+      if (st.isFile() && isTemporary(st.getPath()) && fs.delete(st.getPath(), false)) {
+        n++;
+      }
+    }
+    return n;
+  }
+
   /** Produces a file's content. */
   @FunctionalInterface
   public interface Writer {

@@ -45,7 +45,7 @@ public final class NestPaths {
   }
 
   /**
-   * Resolves a path written inside a manifest (spec §2, {@code get_full_path}): URIs and absolute paths
+   * Resolves a path written inside a manifest (docs/nest-numerics.md §2, {@code get_full_path}): URIs and absolute paths
    * are used as given (an absolute path stays on the manifest's own file system, as in Hadoop);
    * relative paths are resolved against the manifest's folder.
    */

@@ -7,10 +7,10 @@ import java.util.Objects;
 import org.apache.hadoop.fs.Path;
 
 /**
- * One line of a NeMo manifest (spec §2): the audio file, its optional {@code duration} and
+ * One line of a NeMo manifest (docs/nest-numerics.md §2): the audio file, its optional {@code duration} and
  * {@code offset} in seconds, where it came from (manifest and 1-based line, for messages) and the
  * original JSON object (extra fields are carried along untouched, e.g. into {@code features.json}).
- * An entry of a tarred dataset (spec §2, "Other loaders") also names its shard and the member that holds
+ * An entry of a tarred dataset (docs/nest-numerics.md §2, "Other loaders") also names its shard and the member that holds
  * its audio ({@link #tarShard()}, {@link #tarMember()}).
  */
 public final class ManifestEntry implements Serializable {
@@ -53,7 +53,7 @@ public final class ManifestEntry implements Serializable {
     this.tarMember = Objects.requireNonNull(tarMember);
   }
 
-  /** This entry read from member {@code member} (its file id, spec §2) of the tar shard {@code shard} (a URI). */
+  /** This entry read from member {@code member} (its file id, docs/nest-numerics.md §2) of the tar shard {@code shard} (a URI). */
   public ManifestEntry inShard(String shard, String member) {
     return new ManifestEntry(this, shard, member);
   }

@@ -32,7 +32,7 @@ import org.apache.hadoop.fs.Path;
 import org.nestspark.io.NestPaths;
 
 /**
- * Reads NeMo manifests (spec §2, "Manifest"): JSON Lines, one object per non-empty line, through Hadoop
+ * Reads NeMo manifests (docs/nest-numerics.md §2, "Manifest"): JSON Lines, one object per non-empty line, through Hadoop
  * {@code FileSystem}.
  *
  * <ul>

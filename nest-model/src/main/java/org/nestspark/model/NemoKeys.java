@@ -14,7 +14,7 @@ import org.nestspark.model.decoder.MultiSoftmaxDecoder;
 import org.nestspark.model.subsampling.ConvSubsampling;
 
 /**
- * Which NeMo state-dict key each parameter of a NEST graph is (spec §11): {@code encoder.pre_encode.*}
+ * Which NeMo state-dict key each parameter of a NEST graph is (docs/nest-numerics.md §11): {@code encoder.pre_encode.*}
  * for {@value NestGraph#PRE_ENCODE}, {@code encoder.layers.N.*} for {@code layerN}, {@code decoder.*} for
  * {@value NestGraph#DECODER}, through each layer's own {@code nemoKeyToParam} mapping.
  */
@@ -108,7 +108,7 @@ public final class NemoKeys {
 
   /**
    * True for parameters that are buffers, not trainable (BatchNorm running statistics and counter): they
-   * are excluded from NeMo-style parameter counts (spec §6.9).
+   * are excluded from NeMo-style parameter counts (docs/nest-numerics.md §6.9).
    */
   public static boolean isBuffer(Layer layer, String param) {
     return layer instanceof ConformerLayer && ConformerLayer.isBufferParam(param);

@@ -24,7 +24,7 @@ import org.nestspark.io.NpyDtype;
 
 /**
  * A NeMo {@code state_dict}: full key (e.g. {@code encoder.layers.0.conv.batch_norm.running_mean}) →
- * tensor, in insertion order (spec §11). Loaded into a NEST graph by name through {@link NemoKeys}
+ * tensor, in insertion order (docs/nest-numerics.md §11). Loaded into a NEST graph by name through {@link NemoKeys}
  * ({@link #loadInto}), strictly: a missing, unexpected or mis-shaped key is an error that lists every
  * such key. Keys of the frozen modules that are not in the graph ({@code quantizer.*},
  * {@code mask_processor.*}, {@code preprocessor.*}) are handed back for their owners. {@link #fromGraph}

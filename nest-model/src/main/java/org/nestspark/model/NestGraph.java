@@ -20,7 +20,7 @@ import org.nestspark.model.decoder.MultiSoftmaxDecoderImpl;
 import org.nestspark.model.subsampling.ConvSubsampling;
 
 /**
- * Builds the NEST model as one DL4J {@link ComputationGraph} (spec §6, §7): input {@value #INPUT}
+ * Builds the NEST model as one DL4J {@link ComputationGraph} (docs/nest-numerics.md §6, §7): input {@value #INPUT}
  * {@code [B, feat_in, T]} (NCW, with the features mask {@code [B, T]}) → {@value #PRE_ENCODE}
  * ({@link ConvSubsampling}, incl. xscaling and dropout_pre_encoder) → {@code layer0} …
  * {@code layer{n−1}} ({@link ConformerLayer}, {@code [B, d, T']}) → {@value #DECODER}
@@ -32,7 +32,7 @@ import org.nestspark.model.subsampling.ConvSubsampling;
  * graph uses DL4J's default {@code miniBatch(true)}: the updater divides gradients by B and the decoder
  * compensates (see {@link MultiSoftmaxDecoderImpl}), so after the updater's division every gradient is
  * NeMo's. BatchNorm running statistics and counters are parameters with a NoOp updater (buffers, see
- * {@link NemoKeys#isBuffer}); {@link #numTrainableParams} excludes them (spec §6.9).
+ * {@link NemoKeys#isBuffer}); {@link #numTrainableParams} excludes them (docs/nest-numerics.md §6.9).
  *
  * <p>Resources: workspaces are ENABLED by default (both modes work). The subsampling layer keeps
  * channels-last activations in reusable Java heap arrays (about 0.5 GB for 8 × 10 s at 256 channels;
@@ -61,7 +61,7 @@ public final class NestGraph {
 
   /**
    * A builder filled from {@code model.encoder.*}, {@code model.decoder.*}, {@code model.num_classes},
-   * {@code model.num_books} (spec §6, §7); unsupported settings throw a {@link NestConfigException}.
+   * {@code model.num_books} (docs/nest-numerics.md §6, §7); unsupported settings throw a {@link NestConfigException}.
    */
   public static Builder builder(NestConfig c) {
     List<String> problems = new ArrayList<>();
@@ -139,7 +139,7 @@ public final class NestGraph {
   }
 
   /**
-   * NeMo-style parameter count of a graph (spec §6.9): every parameter except the buffers (BatchNorm
+   * NeMo-style parameter count of a graph (docs/nest-numerics.md §6.9): every parameter except the buffers (BatchNorm
    * running statistics and counters, see {@link NemoKeys#isBuffer}).
    */
   public static long numTrainableParams(ComputationGraph graph) {
@@ -164,7 +164,7 @@ public final class NestGraph {
     return n;
   }
 
-  /** Plain-parameter builder; defaults are NeMo's NEST values (spec §6, §7). */
+  /** Plain-parameter builder; defaults are NeMo's NEST values (docs/nest-numerics.md §6, §7). */
   public static final class Builder {
     private int featIn = 80;
     private int dModel = 512;

@@ -8,7 +8,7 @@ import org.nestspark.ssl.NestBatch;
 
 /**
  * The {@link MultiDataSet} layout the NEST graph ({@link NestGraph}) trains on, built from a {@link NestBatch}
- * (spec §8): features {@code [B, F, T]} (masked noisy log-mels), features mask {@code [B, T]}, labels = token
+ * (docs/nest-numerics.md §8): features {@code [B, F, T]} (masked noisy log-mels), features mask {@code [B, T]}, labels = token
  * indices as floats {@code [B, H, T']}, labels mask {@code [B, T']} (the selected tokens).
  */
 public final class NestGraphInputs {

@@ -25,7 +25,7 @@ import org.nestspark.io.AtomicFiles;
 import org.nestspark.io.NestPaths;
 
 /**
- * Reads and writes NeMo {@code .nemo} archives (spec §11; NeMo's {@code SaveRestoreConnector}).
+ * Reads and writes NeMo {@code .nemo} archives (docs/nest-numerics.md §11; NeMo's {@code SaveRestoreConnector}).
  *
  * <p><b>Reading</b> accepts what NeMo's {@code restore_from} accepts: an uncompressed tar (NeMo ≥ 1.7),
  * a gzip-compressed tar (older NeMo; told apart by the gzip magic bytes, whatever the file name), or an

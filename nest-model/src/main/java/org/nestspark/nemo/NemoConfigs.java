@@ -17,7 +17,7 @@ import org.nestspark.config.NestConfig;
 import org.nestspark.config.NestConfigException;
 
 /**
- * Translates between a {@code .nemo}'s {@code model_config.yaml} (spec §11: the model section of NeMo's
+ * Translates between a {@code .nemo}'s {@code model_config.yaml} (docs/nest-numerics.md §11: the model section of NeMo's
  * training config, {@code ${…}} resolved, {@code _target_} class paths kept) and nest-spark's
  * {@code model.*} configuration keys, which carry NeMo's names (reference.conf).
  *

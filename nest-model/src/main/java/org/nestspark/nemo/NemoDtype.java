@@ -1,7 +1,7 @@
 package org.nestspark.nemo;
 
 /**
- * The tensor element types a NeMo state dict can hold, with PyTorch's names for them (spec §11).
+ * The tensor element types a NeMo state dict can hold, with PyTorch's names for them (docs/nest-numerics.md §11).
  *
  * <p>{@link #storageClass()} is the legacy typed-storage class that {@code torch.save} names in the
  * pickle's persistent ids ({@code torch.FloatStorage}, ...), which torch 1.13 and 2.x both write.

@@ -16,7 +16,7 @@ import org.nestspark.io.NpyArray;
 import org.nestspark.ssl.FrozenModules;
 
 /**
- * Writes a nest-spark model as a {@code .nemo} that NeMo's {@code restore_from} loads (spec §11): the
+ * Writes a nest-spark model as a {@code .nemo} that NeMo's {@code restore_from} loads (docs/nest-numerics.md §11): the
  * archive layout of NeMo ≥ 1.7 ({@link NemoArchive#write}), {@code model_config.yaml} from
  * {@link NemoConfigs#fromConfig} (NeMo's structure and {@code _target_}s, our resolved values) and
  * {@code model_weights.ckpt} with the full state dict in NeMo's order: {@code preprocessor.featurizer.window}

@@ -6,7 +6,7 @@ import java.io.IOException;
  * A {@code .nemo} archive (or a {@code model_weights.ckpt} inside one) that cannot be read or must not
  * be read: not a tar/gzip tar, truncated, a member that is missing, a member path that would escape
  * the extraction folder ({@code ../x}, {@code /etc/x}), a link or device member, a checkpoint that is
- * not PyTorch's zip format, a pickle that asks for anything but a state dict (spec §11).
+ * not PyTorch's zip format, a pickle that asks for anything but a state dict (docs/nest-numerics.md §11).
  *
  * <p>The message is {@code "<archive>: <member>: <reason>"} (or {@code "<archive>: <reason>"} when the
  * problem is not about one member), so it can be printed as is; {@link #archive()}, {@link #member()}

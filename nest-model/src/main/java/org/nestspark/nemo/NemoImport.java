@@ -20,7 +20,7 @@ import org.nestspark.ssl.FrozenModules;
 import org.nestspark.train.AdamW;
 
 /**
- * A NeMo NEST model ({@code .nemo}, spec §11) as a nest-spark graph: the configuration comes from the
+ * A NeMo NEST model ({@code .nemo}, docs/nest-numerics.md §11) as a nest-spark graph: the configuration comes from the
  * archive's own {@code model_config.yaml} ({@link NemoConfigs#toOverrides}: layer count, d_model, heads,
  * feed-forward factor, conv kernel, norm type, subsampling, feat_in, num_classes, num_books, the
  * preprocessor, masking and quantizer settings, ...), the graph is built from it and every encoder and
@@ -128,7 +128,7 @@ public final class NemoImport {
     return new Imported(c, graph, frozen, notes, fm);
   }
 
-  /** NeMo key → shape of every frozen tensor outside the graph, for a configuration (spec §11). */
+  /** NeMo key → shape of every frozen tensor outside the graph, for a configuration (docs/nest-numerics.md §11). */
   public static Map<String, int[]> frozenShapes(NestConfig c) {
     Map<String, int[]> m = new LinkedHashMap<>();
     int win = (int) Math.round(c.getDouble("model.preprocessor.window_size") * c.getInt("model.preprocessor.sample_rate"));

@@ -9,7 +9,7 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * The content of a {@code .nemo} archive (spec §11): the model config ({@code model_config.yaml},
+ * The content of a {@code .nemo} archive (docs/nest-numerics.md §11): the model config ({@code model_config.yaml},
  * as text and parsed), the state dict ({@code model_weights.ckpt}) in its saved order, the
  * OrderedDict's {@code _metadata} (module path → {@code {'version': n}}; empty when absent) and the
  * names of any other members (artifacts such as tokenizer files; NEST has none).

@@ -8,7 +8,7 @@ import java.util.Objects;
 import org.nestspark.io.NpyArray;
 
 /**
- * One entry of a NeMo state dict (spec §11): a name ({@code encoder.layers.0.norm_out.weight}), a
+ * One entry of a NeMo state dict (docs/nest-numerics.md §11): a name ({@code encoder.layers.0.norm_out.weight}), a
  * {@link NemoDtype}, a shape (empty for a 0-d tensor such as {@code num_batches_tracked}) and the
  * elements in C (row-major) order.
  *

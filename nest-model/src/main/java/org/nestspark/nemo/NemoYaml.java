@@ -19,7 +19,7 @@ import org.yaml.snakeyaml.representer.Represent;
 import org.yaml.snakeyaml.representer.Representer;
 
 /**
- * {@code model_config.yaml} of a {@code .nemo} (spec §11: the OmegaConf model section with every
+ * {@code model_config.yaml} of a {@code .nemo} (docs/nest-numerics.md §11: the OmegaConf model section with every
  * interpolation resolved, plus {@code target} and {@code nemo_version}) to and from a
  * {@code Map<String, Object>}.
  *

@@ -22,7 +22,7 @@ import java.util.Set;
 
 /**
  * A pickle virtual machine (protocols 2 to 5) that can build a PyTorch state dict and nothing else
- * (spec §11: {@code data.pkl} of {@code torch.save(model.state_dict())}).
+ * (docs/nest-numerics.md §11: {@code data.pkl} of {@code torch.save(model.state_dict())}).
  *
  * <p>Accepted: the data opcodes (None, bools, ints, floats, str, bytes, tuples, lists, dicts, sets,
  * memo, marks, frames), and exactly these globals: {@code collections.OrderedDict} (called through

@@ -11,7 +11,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Writes {@code data.pkl} of a state dict exactly as torch 1.13's {@code torch.save} does (spec §11):
+ * Writes {@code data.pkl} of a state dict exactly as torch 1.13's {@code torch.save} does (docs/nest-numerics.md §11):
  * pickle protocol 2 from CPython's C pickler, an {@code collections.OrderedDict} built by REDUCE and
  * filled in batches of 1000 (SETITEMS, or SETITEM for a batch of one), each tensor as
  * {@code torch._utils._rebuild_tensor_v2(storage, 0, size, stride, False, OrderedDict())} with the

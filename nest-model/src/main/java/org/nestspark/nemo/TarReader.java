@@ -11,7 +11,7 @@ import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
- * A hand-written reader of the tar archives NeMo writes ({@code tarfile}, spec §11): ustar headers,
+ * A hand-written reader of the tar archives NeMo writes ({@code tarfile}, docs/nest-numerics.md §11): ustar headers,
  * POSIX PAX extended headers ({@code x}, and global {@code g}; Python's default format, so every member
  * of a NeMo 1.7+ archive is preceded by one), GNU long names ({@code L}/{@code K}) and GNU base-256
  * sizes. Members are returned one by one, in archive order.
@@ -25,7 +25,7 @@ import java.util.regex.Pattern;
  * slices, read in place) or over a sequential stream (a gzip tar: contents are copied to memory, or
  * to a temporary file when they are larger than a limit).
  *
- * <p>Also the reader of NeMo's tarred audio shards ({@code org.nestspark.tarred}, spec §2 "Other loaders"),
+ * <p>Also the reader of NeMo's tarred audio shards ({@code org.nestspark.tarred}, docs/nest-numerics.md §2 "Other loaders"),
  * over a sequential Hadoop stream. Limits: one member's content read into memory is at most 2 GiB; a
  * corrupt header (checksum mismatch) ends the archive, since tar has no way to find the next header.
  */

@@ -5,7 +5,7 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Writes an uncompressed POSIX tar as NeMo's {@code .nemo} archives are (spec §11: {@code tarfile}
+ * Writes an uncompressed POSIX tar as NeMo's {@code .nemo} archives are (docs/nest-numerics.md §11: {@code tarfile}
  * with arcname {@code .}): ustar headers, a PAX {@code x} header only where ustar cannot hold a name
  * (over 100 bytes) or a size (8 GiB or more), two zero blocks at the end, and the archive padded to
  * a multiple of 10240 bytes as Python's {@code tarfile} pads it. Also writes NeMo's tarred audio shards

@@ -5,7 +5,7 @@ import java.nio.ByteBuffer;
 import org.nestspark.io.HalfFloats;
 
 /**
- * Converts between checkpoint storage bytes and the Java arrays of {@link NemoTensor} (spec §11: raw
+ * Converts between checkpoint storage bytes and the Java arrays of {@link NemoTensor} (docs/nest-numerics.md §11: raw
  * little-endian storages, a tensor being a strided view {@code (offset, size, stride)} of one).
  *
  * <p>float16 and bfloat16 are widened to float exactly and narrowed with round-to-nearest-even, so a

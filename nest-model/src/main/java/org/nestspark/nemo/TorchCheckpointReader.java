@@ -12,7 +12,7 @@ import java.util.Map;
 
 /**
  * Reads {@code model_weights.ckpt}, i.e. {@code torch.save(model.state_dict())} in PyTorch's zip
- * format (spec §11), into an ordered state dict.
+ * format (docs/nest-numerics.md §11), into an ordered state dict.
  *
  * <p>Layout: {@code <root>/data.pkl} (found by suffix; {@code <root>} is normally
  * {@code model_weights/}), one storage record {@code <root>/data/<key>} per storage,

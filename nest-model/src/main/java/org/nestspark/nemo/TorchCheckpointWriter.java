@@ -13,7 +13,7 @@ import java.util.zip.CRC32;
 
 /**
  * Writes {@code model_weights.ckpt} in PyTorch's zip format the way torch's own writer (miniz in
- * {@code PyTorchStreamWriter}, torch 1.13) lays it out (spec §11, golden README "The checkpoint zip"):
+ * {@code PyTorchStreamWriter}, torch 1.13) lays it out (docs/nest-numerics.md §11):
  * records {@code model_weights/data.pkl}, {@code model_weights/byteorder} ({@code little}; written by
  * torch 2.x, harmless to 1.13), {@code model_weights/data/<key>} in string order of the key and
  * {@code model_weights/version} ({@code 3\n}); every record stored (not compressed), its data 64-byte

@@ -14,10 +14,10 @@ import java.util.zip.DataFormatException;
 import java.util.zip.Inflater;
 
 /**
- * Reads the records of PyTorch's zip checkpoint format ({@code model_weights.ckpt}, spec §11) from
+ * Reads the records of PyTorch's zip checkpoint format ({@code model_weights.ckpt}, docs/nest-numerics.md §11) from
  * random-access bytes, through the central directory (zip64 included).
  *
- * <p>NeMo quirk it copes with (golden README, "The checkpoint zip"): torch 1.13 writes local headers
+ * <p>NeMo quirk it copes with (docs/nest-numerics.md §11): torch 1.13 writes local headers
  * with general-purpose flag 0x0808 (sizes and CRC only in a data descriptor after the data) and pads
  * every record to a 64-byte boundary with an {@code FB} extra field in the <em>local</em> header only
  * (the central directory's extra length is 0), so the data offset is computed from the local header's

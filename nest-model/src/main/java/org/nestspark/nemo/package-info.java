@@ -1,5 +1,5 @@
 /**
- * NeMo {@code .nemo} archives (spec §11): reading and writing the tar, its
+ * NeMo {@code .nemo} archives (docs/nest-numerics.md §11): reading and writing the tar, its
  * {@code model_config.yaml} and its {@code model_weights.ckpt} (PyTorch's zip checkpoint format with a
  * restricted, state-dict-only unpickler). Format only: mapping the state dict onto the DL4J graph is
  * done elsewhere.

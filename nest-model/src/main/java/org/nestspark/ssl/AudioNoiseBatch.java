@@ -6,7 +6,7 @@ import java.util.Objects;
 import org.nestspark.data.NoiseSampler;
 
 /**
- * NeMo's collated {@code AudioNoiseBatch} before augmentation (spec §2, "Collate"): clean audio zero-padded
+ * NeMo's collated {@code AudioNoiseBatch} before augmentation (docs/nest-numerics.md §2, "Collate"): clean audio zero-padded
  * on the right to the batch width {@code W = max(audio_len)}, the noise of each utterance zero-padded or cut
  * to W, and both length vectors. {@link MultiSpeakerNoiseAugmentation} turns it into the noisy audio.
  *

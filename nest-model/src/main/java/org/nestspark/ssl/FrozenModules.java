@@ -13,7 +13,7 @@ import org.nestspark.io.NpyArray;
 import org.nestspark.io.NpyDtype;
 
 /**
- * NEST's frozen target modules, part of the model like its weights (spec §4, §5, §11): the quantizer's
+ * NEST's frozen target modules, part of the model like its weights (docs/nest-numerics.md §4, §5, §11): the quantizer's
  * {@code quantizer.proj.weight} (float32, {@code (H·D, F·combine)}) and {@code quantizer.codebooks}
  * (float64, {@code (H, C, D)}, as NeMo holds them) and the masking's {@code mask_processor.mask_embedding}
  * (float32, {@code (F)}). NeMo draws them once from torch's RNG and saves them in every checkpoint; a model

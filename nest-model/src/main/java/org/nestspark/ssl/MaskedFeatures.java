@@ -1,7 +1,7 @@
 package org.nestspark.ssl;
 
 /**
- * The output of {@link RandomBlockMasking} (spec §4): the masked features {@code [B, F, T]} and the frame
+ * The output of {@link RandomBlockMasking} (docs/nest-numerics.md §4): the masked features {@code [B, F, T]} and the frame
  * mask {@code [B, T]}. NeMo's {@code masks (B, F, T)} output is the frame mask broadcast over the F channels
  * ({@link #masks()}).
  *

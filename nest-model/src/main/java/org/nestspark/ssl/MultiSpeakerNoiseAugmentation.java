@@ -8,7 +8,7 @@ import java.util.SplittableRandom;
 import org.nestspark.config.NestConfig;
 
 /**
- * NeMo's batch augmentor {@code MultiSpeakerNoiseAugmentation} (spec §3): builds the <em>noisy</em> audio of
+ * NeMo's batch augmentor {@code MultiSpeakerNoiseAugmentation} (docs/nest-numerics.md §3): builds the <em>noisy</em> audio of
  * NEST's denoising objective from a collated batch (clean audio zero-padded to the batch width W, its
  * lengths, the per-utterance noise from {@code NoiseSampler} padded or cut to W, and the noise lengths).
  *
@@ -38,7 +38,7 @@ import org.nestspark.config.NestConfig;
  *
  * <p><b>Skipped rows</b> ({@link SkippedRows}, {@code batch_augmentor.skipped_rows}): {@link SkippedRows#CLEAN}
  * (default, the likely intent): {@code noisy = audio}, {@code noisy_len = L_i}. {@link SkippedRows#RAW_NOISE}
- * (NeMo's behaviour, <b>[quirk]</b> spec §14.1): {@code noisy = audio + raw dataset noise},
+ * (NeMo's behaviour, <b>[quirk]</b> docs/nest-numerics.md §14.1): {@code noisy = audio + raw dataset noise},
  * {@code noisy_len = raw noise_len} (which is shorter than L_i when the noise file was shorter). Both switch
  * settings consume the random stream identically.
  *
@@ -54,7 +54,7 @@ public final class MultiSpeakerNoiseAugmentation implements Serializable {
   public enum SkippedRows {
     /** noisy = audio, noisy_len = audio_len (the likely intent; default). */
     CLEAN,
-    /** noisy = audio + raw noise, noisy_len = raw noise length (NeMo's actual behaviour, spec §14.1). */
+    /** noisy = audio + raw noise, noisy_len = raw noise length (NeMo's actual behaviour, docs/nest-numerics.md §14.1). */
     RAW_NOISE;
 
     /** {@code clean} or {@code raw_noise} (the config values). */

@@ -1,8 +1,8 @@
 package org.nestspark.ssl;
 
 /**
- * One training or validation batch of NEST after everything that runs outside the trainable graph (spec §8,
- * steps 1–4, and the selection of spec §7 step 1), built by {@link NestBatchPipeline}. This is what the graph
+ * One training or validation batch of NEST after everything that runs outside the trainable graph (docs/nest-numerics.md §8,
+ * steps 1–4, and the selection of docs/nest-numerics.md §7 step 1), built by {@link NestBatchPipeline}. This is what the graph
  * consumes:
  *
  * <ul>

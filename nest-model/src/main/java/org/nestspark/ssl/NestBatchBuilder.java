@@ -12,14 +12,17 @@ import org.nestspark.audio.AudioSegment;
 import org.nestspark.audio.UtteranceLoader;
 import org.nestspark.data.MinLengthPadding;
 import org.nestspark.data.NoiseSampler;
+import org.nestspark.labels.LabelFiles;
+import org.nestspark.labels.LabelFrames;
 import org.nestspark.manifest.ManifestEntry;
 
 /**
  * Builds one training or validation batch from its manifest entries, on an executor, in NeMo's order
- * (spec §2 and §8): load each utterance ({@code [offset, offset+duration)}, mono, model rate), pad clips
+ * (docs/nest-numerics.md §2 and §8): load each utterance ({@code [offset, offset+duration)}, mono, model rate), pad clips
  * shorter than {@code min_audio_len_secs} (repeat, NeMo), sample one noise per utterance from the noise
  * corpus, collate, apply {@link MultiSpeakerNoiseAugmentation}, then {@link NestBatchPipeline}: clean
- * features → tokens, noisy features → masking → token selection.
+ * features → tokens, noisy features → masking → token selection. With {@code model.targets = labels} the
+ * tokens are each entry's k-means labels ({@code label_filepath}, {@link LabelFiles}) instead.
  *
  * <p>An utterance that cannot be loaded is left out of the batch and reported in
  * {@link Result#skipped()} ("manifest:line: path: reason"); a batch whose utterances all fail gives no
@@ -34,6 +37,8 @@ public final class NestBatchBuilder {
   private final MinLengthPadding padding;
   private final UtteranceLoader loader;
   private final int sampleRate;
+  private final LabelFrames labelFrames;
+  private final int numClasses;
 
   /** A builder that down-mixes and resamples every file ({@code data.downmix = data.resample = true}). */
   public NestBatchBuilder(NestBatchPipeline pipeline, MultiSpeakerNoiseAugmentation augmentation, NoiseSampler noise,
@@ -44,6 +49,21 @@ public final class NestBatchBuilder {
   /** @param loader how utterances are read ({@link UtteranceLoader#fromConfig}: rate, down-mix, resampling) */
   public NestBatchBuilder(NestBatchPipeline pipeline, MultiSpeakerNoiseAugmentation augmentation, NoiseSampler noise,
       MinLengthPadding padding, UtteranceLoader loader) {
+    this(pipeline, augmentation, noise, padding, loader, null, 0);
+  }
+
+  /**
+   * A builder whose targets are label files ({@code model.targets = labels}): each entry's
+   * {@code label_filepath} ({@link LabelFiles}) must hold one class in {@code [0, numClasses)} per encoder
+   * frame of the utterance as loaded and padded ({@code labelFrames}); an entry whose label file is missing,
+   * unreadable or mis-sized is left out of the batch with the reason, like unreadable audio.
+   *
+   * @param labelFrames null: the quantizer's tokens are the targets
+   */
+  public NestBatchBuilder(NestBatchPipeline pipeline, MultiSpeakerNoiseAugmentation augmentation, NoiseSampler noise,
+      MinLengthPadding padding, UtteranceLoader loader, LabelFrames labelFrames, int numClasses) {
+    this.labelFrames = labelFrames;
+    this.numClasses = numClasses;
     this.pipeline = Objects.requireNonNull(pipeline, "pipeline");
     this.augmentation = Objects.requireNonNull(augmentation, "augmentation");
     this.noise = Objects.requireNonNull(noise, "noise");
@@ -61,10 +81,20 @@ public final class NestBatchBuilder {
     List<float[]> audio = new ArrayList<>(entries.size());
     List<ManifestEntry> used = new ArrayList<>(entries.size());
     List<String> skipped = new ArrayList<>();
+    List<int[]> labels = new ArrayList<>(entries.size());
     for (ManifestEntry e : entries) {
       try {
         AudioSegment seg = loader.load(e, hadoopConf);
-        audio.add(padding.apply(seg.samples()));
+        float[] a = padding.apply(seg.samples());
+        if (labelFrames != null) {
+          try {
+            labels.add(LabelFiles.read(e, hadoopConf, labelFrames.encoderFrames(a.length), numClasses));
+          } catch (java.io.IOException ex) {
+            skipped.add(e.where() + ": " + e.audioFilepath() + ": " + ex.getMessage());
+            continue;
+          }
+        }
+        audio.add(a);
         used.add(e);
       } catch (AudioException ex) {
         skipped.add(e.where() + ": " + ex.getMessage());
@@ -82,7 +112,7 @@ public final class NestBatchBuilder {
     }
     AudioNoiseBatch collated = AudioNoiseBatch.collate(audio, noises);
     MultiSpeakerNoiseAugmentation.Result noisy = augmentation.apply(collated, new SplittableRandom(augmentSeed));
-    NestBatch batch = pipeline.run(collated, noisy, training, pipelineSeed);
+    NestBatch batch = pipeline.run(collated, noisy, training, pipelineSeed, labelFrames == null ? null : labels.toArray(new int[0][]));
     long samples = 0;
     for (int len : collated.audioLen()) {
       samples += len;

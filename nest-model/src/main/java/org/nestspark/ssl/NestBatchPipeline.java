@@ -8,14 +8,14 @@ import org.nestspark.features.FilterbankFeatures;
 
 /**
  * The per-batch work of NeMo's {@code EncDecDenoiseMaskedTokenPredModel.forward} that happens before the
- * encoder (spec §8, pre_conv), on plain arrays, in NeMo's order:
+ * encoder (docs/nest-numerics.md §8, pre_conv), on plain arrays, in NeMo's order:
  * <ol>
  *   <li>clean features {@code (B, F, T)} from the clean audio ({@link FilterbankFeatures}; dither in training);</li>
  *   <li>noisy features from the noisy audio (independent dither); same T, since both waveforms have the
  *       batch width;</li>
  *   <li>tokens = quantizer(clean features) ({@link RandomProjectionVectorQuantizer});</li>
  *   <li>masking of the noisy features with the noisy lengths ({@link RandomBlockMasking}) — also in
- *       validation, as NeMo does ({@code apply_mask = true} in validation_step, spec §14.7);</li>
+ *       validation, as NeMo does ({@code apply_mask = true} in validation_step, docs/nest-numerics.md §14.7);</li>
  * </ol>
  * then the loss selection from the masks ({@link TokenSelection}). The result is a {@link NestBatch}.
  *
@@ -50,7 +50,16 @@ public final class NestBatchPipeline {
 
   /** Clean audio from the collated batch, noisy audio from the augmentor. */
   public NestBatch run(AudioNoiseBatch batch, MultiSpeakerNoiseAugmentation.Result noisy, boolean training, long seed) {
-    return run(batch.audio(), batch.audioLen(), noisy.noisyAudio(), noisy.noisyLen(), training, seed);
+    return run(batch.audio(), batch.audioLen(), noisy.noisyAudio(), noisy.noisyLen(), training, seed, null, null);
+  }
+
+  /**
+   * As {@link #run(AudioNoiseBatch, MultiSpeakerNoiseAugmentation.Result, boolean, long)} with external targets
+   * ({@code model.targets = labels}): {@code labels[b]} (one class per encoder frame of utterance b) replace the
+   * quantizer's tokens; masking and selection are unchanged (spec §7/§8: NeMo's loss, HuBERT's targets).
+   */
+  public NestBatch run(AudioNoiseBatch batch, MultiSpeakerNoiseAugmentation.Result noisy, boolean training, long seed, int[][] labels) {
+    return run(batch.audio(), batch.audioLen(), noisy.noisyAudio(), noisy.noisyLen(), training, seed, null, labels);
   }
 
   /**
@@ -62,7 +71,7 @@ public final class NestBatchPipeline {
    */
   public NestBatch run(float[][] cleanAudio, int[] cleanLen, float[][] noisyAudio, int[] noisyLen, boolean training,
       long seed) {
-    return run(cleanAudio, cleanLen, noisyAudio, noisyLen, training, seed, null);
+    return run(cleanAudio, cleanLen, noisyAudio, noisyLen, training, seed, null, null);
   }
 
   /**
@@ -71,6 +80,15 @@ public final class NestBatchPipeline {
    */
   public NestBatch run(float[][] cleanAudio, int[] cleanLen, float[][] noisyAudio, int[] noisyLen, boolean training,
       long seed, boolean[] forcedFrameMask) {
+    return run(cleanAudio, cleanLen, noisyAudio, noisyLen, training, seed, forcedFrameMask, null);
+  }
+
+  /**
+   * The pipeline; {@code forcedFrameMask} as above, {@code labels} (null: the quantizer's tokens) one class per
+   * encoder frame of each utterance, in place of the tokens.
+   */
+  public NestBatch run(float[][] cleanAudio, int[] cleanLen, float[][] noisyAudio, int[] noisyLen, boolean training,
+      long seed, boolean[] forcedFrameMask, int[][] labels) {
     Objects.requireNonNull(cleanAudio, "cleanAudio");
     Objects.requireNonNull(noisyAudio, "noisyAudio");
     if (cleanAudio.length != noisyAudio.length) {
@@ -89,7 +107,11 @@ public final class NestBatchPipeline {
     int b = clean.batchSize();
     int f = clean.numFeatures();
     int t = clean.numFrames();
-    QuantizerOutput tokens = quantizer.quantize(clean);
+    if (labels != null && labels.length != b) {
+      throw new IllegalArgumentException(labels.length + " label rows for " + b + " utterances");
+    }
+    QuantizerOutput tokens = labels == null ? quantizer.quantize(clean)
+        : QuantizerOutput.fromLabels(labels, t / selection.combineTimeSteps());
     MaskedFeatures masked = forcedFrameMask == null
         ? masking.apply(noisy, maskSeed)
         : masking.apply(noisy.data(), b, f, t, forcedFrameMask);

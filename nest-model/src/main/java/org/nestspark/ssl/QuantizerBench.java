@@ -5,7 +5,7 @@ import java.util.Locale;
 import java.util.SplittableRandom;
 
 /**
- * Micro benchmark of {@link RandomProjectionVectorQuantizer} (spec §5) at NEST's size: a batch of 8 × 10 s
+ * Micro benchmark of {@link RandomProjectionVectorQuantizer} (docs/nest-numerics.md §5) at NEST's size: a batch of 8 × 10 s
  * (T = 1000 frames → 8 × 125 tokens), F = 80, combine 8, D = 16, C = 8192, one thread. Reports ms per batch
  * for the screened exact search ({@link RandomProjectionVectorQuantizer#quantize}) and NeMo's exhaustive
  * float64 search ({@link RandomProjectionVectorQuantizer#quantizeExhaustive}), and checks that both give the

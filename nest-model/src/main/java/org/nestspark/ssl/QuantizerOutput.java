@@ -1,7 +1,7 @@
 package org.nestspark.ssl;
 
 /**
- * What {@link RandomProjectionVectorQuantizer} produces for a batch (spec §5, steps 2–4): the tokens
+ * What {@link RandomProjectionVectorQuantizer} produces for a batch (docs/nest-numerics.md §5, steps 2–4): the tokens
  * {@code xid (B, T/combine, H)}, the L2-normalised projections {@code z (B, T/combine, H, D)} and the
  * float64 distance of each z to its chosen code.
  *
@@ -25,6 +25,25 @@ public final class QuantizerOutput {
     this.tokens = tokens;
     this.projected = projected;
     this.minDistance = minDistance;
+  }
+
+  /**
+   * External targets in the quantizer's place ({@code model.targets = labels}, HuBERT's k-means labels): one
+   * book, {@code labels[b]} at the first {@code labels[b].length} positions of row b, 0 after (padding: never
+   * selected by the loss, spec §7); no projections (code dimension 0) and zero distances.
+   *
+   * @param numTokens T' of the batch
+   */
+  static QuantizerOutput fromLabels(int[][] labels, int numTokens) {
+    int b = labels.length;
+    int[] tokens = new int[b * numTokens];
+    for (int i = 0; i < b; i++) {
+      if (labels[i].length > numTokens) {
+        throw new IllegalArgumentException("row " + i + " has " + labels[i].length + " labels, the batch has " + numTokens + " encoder frames");
+      }
+      System.arraycopy(labels[i], 0, tokens, i * numTokens, labels[i].length);
+    }
+    return new QuantizerOutput(b, numTokens, 1, 0, tokens, new float[0], new double[b * numTokens]);
   }
 
   /** B. */

@@ -8,7 +8,7 @@ import org.nestspark.config.NestConfig;
 import org.nestspark.features.FeatureBatch;
 
 /**
- * NeMo's {@code RandomBlockMasking} (spec §4), applied to the <em>noisy</em> features {@code [B, F, T]} with
+ * NeMo's {@code RandomBlockMasking} (docs/nest-numerics.md §4), applied to the <em>noisy</em> features {@code [B, F, T]} with
  * their lengths, outside the trainable graph.
  *
  * <p>Mask embedding: {@code mask_processor.mask_embedding}, {@code (F,)} float32, {@code N(0, 0.1²)},

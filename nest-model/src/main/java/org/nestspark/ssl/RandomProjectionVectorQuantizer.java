@@ -8,7 +8,7 @@ import org.nestspark.config.NestConfig;
 import org.nestspark.features.FeatureBatch;
 
 /**
- * NeMo's {@code RandomProjectionVectorQuantizer} with {@code dist_fn = l2} (spec §5): the BEST-RQ target
+ * NeMo's {@code RandomProjectionVectorQuantizer} with {@code dist_fn = l2} (docs/nest-numerics.md §5): the BEST-RQ target
  * tokens of NEST, computed from the <em>clean</em> features outside the trainable graph.
  *
  * <p>Parameters (both frozen, never trained): {@code proj.weight} {@code (H·D, F·combine)} float32 (no

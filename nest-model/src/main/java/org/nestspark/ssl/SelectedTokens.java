@@ -2,7 +2,7 @@ package org.nestspark.ssl;
 
 /**
  * The output of {@link TokenSelection}: which of the {@code [B, T']} token positions enter the masked-token
- * loss (spec §7). Arrays are flat, index {@code b·T' + j}, returned without copying.
+ * loss (docs/nest-numerics.md §7). Arrays are flat, index {@code b·T' + j}, returned without copying.
  */
 public final class SelectedTokens {
   private final boolean[] selected;

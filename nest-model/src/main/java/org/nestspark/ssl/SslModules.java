@@ -9,10 +9,11 @@ import org.nestspark.config.ModelConfigs;
 import org.nestspark.config.NestConfig;
 import org.nestspark.data.NoiseSampler;
 import org.nestspark.features.FilterbankFeatures;
+import org.nestspark.labels.LabelFrames;
 import org.nestspark.manifest.ManifestEntry;
 
 /**
- * The non-graph modules of one NEST model (spec §4, §5) and the batch builders made of them. NeMo draws the
+ * The non-graph modules of one NEST model (docs/nest-numerics.md §4, §5) and the batch builders made of them. NeMo draws the
  * quantizer's projection and codebooks and the mask embedding from torch's RNG at model construction and
  * saves them in the state dict; a new nest-spark run draws its own from {@code data.seed} (the quantizer from
  * {@link #quantizerSeed}, the mask embedding from {@link #maskEmbeddingSeed}; {@link FrozenModules#drawn}),
@@ -57,7 +58,9 @@ public final class SslModules {
   public static NestBatchBuilder batchBuilder(NestConfig c, String dataset, List<ManifestEntry> noise, Configuration hadoopConf,
       FrozenModules frozen) {
     int sr = c.getInt("model.sample_rate");
+    boolean labels = "labels".equals(c.getString("model.targets"));
     return new NestBatchBuilder(pipeline(c, frozen), MultiSpeakerNoiseAugmentation.fromConfig(c, dataset + ".batch_augmentor"),
-        NoiseSampler.withAudio(noise, sr, hadoopConf), ModelConfigs.padding(c, dataset), UtteranceLoader.fromConfig(c));
+        NoiseSampler.withAudio(noise, sr, hadoopConf), ModelConfigs.padding(c, dataset), UtteranceLoader.fromConfig(c),
+        labels ? LabelFrames.fromConfig(c) : null, c.getInt("model.num_classes"));
   }
 }

@@ -6,7 +6,7 @@ import java.util.Objects;
 import org.nestspark.config.NestConfig;
 
 /**
- * Which token positions count in NeMo's {@code MultiMLMLoss} (spec §7, step 1): the frame mask
+ * Which token positions count in NeMo's {@code MultiMLMLoss} (docs/nest-numerics.md §7, step 1): the frame mask
  * {@code [B, T]} is grouped into {@code T / combine} tokens of {@code combine} consecutive frames (the
  * encoder's frame rate, T' = T/8), and a token is selected when the fraction of its masked frames is
  * <em>greater than</em> {@code mask_threshold}. NeMo computes that fraction as the float32 mean of the
@@ -16,7 +16,7 @@ import org.nestspark.config.NestConfig;
  *
  * <p>The result is the labels mask the trainer gives the graph's loss, at the encoder's frame rate. NeMo's
  * loss is the mean over the selected positions of the whole batch, so a batch with none selected gives
- * NaN in NeMo (spec §14.6); {@link SelectedTokens#isEmpty()} lets the trainer detect and skip it.
+ * NaN in NeMo (docs/nest-numerics.md §14.6); {@link SelectedTokens#isEmpty()} lets the trainer detect and skip it.
  */
 public final class TokenSelection implements Serializable {
   private static final long serialVersionUID = 1L;

@@ -1,6 +1,6 @@
 /**
  * NEST's self-supervised machinery that runs with the batch, outside the trainable graph, on plain Java
- * arrays (spec §3–§5, §7 step 1, §8): the batch augmentor ({@link org.nestspark.ssl.MultiSpeakerNoiseAugmentation}),
+ * arrays (docs/nest-numerics.md §3–§5, §7 step 1, §8): the batch augmentor ({@link org.nestspark.ssl.MultiSpeakerNoiseAugmentation}),
  * the target quantizer ({@link org.nestspark.ssl.RandomProjectionVectorQuantizer}), block masking
  * ({@link org.nestspark.ssl.RandomBlockMasking}), the loss's token selection
  * ({@link org.nestspark.ssl.TokenSelection}) and the per-batch pipeline that chains them in NeMo's order

@@ -4,7 +4,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * How NeMo ties a tarred manifest's entries to shard members (spec §2, "Other loaders": item lookup by file
+ * How NeMo ties a tarred manifest's entries to shard members (docs/nest-numerics.md §2, "Other loaders": item lookup by file
  * stem). A member's file id is its base name up to the first dot (WebDataset's sample key); an entry's is the
  * base name of its {@code audio_filepath} without the extension, after removing a {@code -subN} suffix: NeMo's
  * {@code convert_to_tarred_audio_dataset.py} writes a file once per shard and names the further entries of the

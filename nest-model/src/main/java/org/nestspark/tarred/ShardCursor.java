@@ -20,7 +20,7 @@ import org.nestspark.nemo.NemoFormatException;
 import org.nestspark.nemo.TarReader;
 
 /**
- * A position in one tar shard, read front to back through Hadoop {@code FileSystem} (spec §2, "Other loaders").
+ * A position in one tar shard, read front to back through Hadoop {@code FileSystem} (docs/nest-numerics.md §2, "Other loaders").
  * {@link #take} returns the bytes of the member with a file id ({@link MemberNames}): members passed on the way
  * are kept in a buffer of at most {@code bufferBytes} (oldest dropped first), so requests that follow the shard's
  * order within the buffer's reach read the shard once, sequentially; a request for a member already dropped

@@ -7,7 +7,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * NeMo's sharded paths (spec §2, "Other loaders": {@code expand_sharded_filepaths}): the opening tokens
+ * NeMo's sharded paths (docs/nest-numerics.md §2, "Other loaders": {@code expand_sharded_filepaths}): the opening tokens
  * {@code (}, {@code [}, {@code <} and {@code _OP_} become {@code {}, the closing tokens {@code )}, {@code ]},
  * {@code >} and {@code _CL_} become {@code }}, then the string is brace-expanded as Python's
  * {@code braceexpand} does: {@code {a,b,c}} alternatives, integer ranges {@code {0..127}} (zero-padded to the

@@ -22,7 +22,7 @@ import org.nestspark.manifest.ManifestReadResult;
 import org.nestspark.manifest.ManifestReader;
 
 /**
- * A NeMo tarred audio dataset as metadata, on the driver (spec §2, "Other loaders": {@code is_tarred},
+ * A NeMo tarred audio dataset as metadata, on the driver (docs/nest-numerics.md §2, "Other loaders": {@code is_tarred},
  * {@code tarred_audio_filepaths}, {@code manifest_filepath}): the shards ({@link ShardPaths} expanded, in order)
  * and the manifest entries, each tied to its shard and member ({@link ManifestEntry#inShard}).
  *

@@ -9,7 +9,7 @@ import java.util.Random;
 import org.nestspark.data.EpochPlanner;
 
 /**
- * Batches of a tarred dataset, planned on the driver as NeMo's tarred loaders make them (spec §2, "Other
+ * Batches of a tarred dataset, planned on the driver as NeMo's tarred loaders make them (docs/nest-numerics.md §2, "Other
  * loaders"), as a pure function of ({@code data.seed}, epoch) so resuming stays exact:
  * <ol>
  *   <li>The shard order of the epoch: as configured, or shuffled (seeded) when {@code shuffle} is on.</li>

@@ -10,7 +10,7 @@ import org.nd4j.linalg.schedule.ISchedule;
 import org.nestspark.config.NestConfig;
 
 /**
- * {@code torch.optim.AdamW} as a DL4J updater configuration (spec §9): one step with the current learning
+ * {@code torch.optim.AdamW} as a DL4J updater configuration (docs/nest-numerics.md §9): one step with the current learning
  * rate η, step number t = DL4J iteration + 1 and gradient g is
  *
  * <pre>
@@ -89,7 +89,7 @@ public final class AdamW implements IUpdater {
 
   /**
    * NEST's optimiser from {@code model.optim}: betas, eps, weight_decay, and {@link NoamAnnealing} from
-   * {@code model.optim.lr} and {@code model.optim.sched} (spec §9).
+   * {@code model.optim.lr} and {@code model.optim.sched} (docs/nest-numerics.md §9).
    */
   public static AdamW fromConfig(NestConfig cfg) {
     String name = cfg.getString("model.optim.name");

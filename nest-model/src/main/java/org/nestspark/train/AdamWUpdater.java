@@ -10,7 +10,7 @@ import org.nd4j.linalg.learning.GradientUpdater;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
- * The moment/step part of {@link AdamW} (spec §9), in torch's order of float operations
+ * The moment/step part of {@link AdamW} (docs/nest-numerics.md §9), in torch's order of float operations
  * ({@code torch.optim.AdamW}, single-tensor path, amsgrad false):
  *
  * <pre>

@@ -7,7 +7,7 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.optimize.api.BaseTrainingListener;
 
 /**
- * The decoupled weight decay of {@link AdamW} (spec §9): {@code p ← p·(1 − η·wd)} with the current
+ * The decoupled weight decay of {@link AdamW} (docs/nest-numerics.md §9): {@code p ← p·(1 − η·wd)} with the current
  * learning rate η, on every parameter whose updater ({@code getUpdaterByParam}) is an {@code AdamW} with
  * {@code weightDecay > 0} — weights, biases, norm affine parameters and anything else trainable, as torch
  * does; {@code NoOp} parameters (BatchNorm running statistics) are untouched.

@@ -10,7 +10,7 @@ import org.deeplearning4j.optimize.api.BaseTrainingListener;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * Gradient clipping by global norm, {@code model.optim.gradient_clip_val} (spec §8/§9; 0 = off, NEST's
+ * Gradient clipping by global norm, {@code model.optim.gradient_clip_val} (docs/nest-numerics.md §8/§9; 0 = off, NEST's
  * default), with {@code torch.nn.utils.clip_grad_norm_} semantics as Lightning applies it before the
  * optimiser step: the total 2-norm over all trainable gradients, then every gradient is multiplied by
  * {@code min(1, clip / (norm + 1e-6))}.

@@ -25,7 +25,7 @@ import org.nestspark.ssl.FrozenModules;
 
 /**
  * Starts a new run from other weights: NeMo's {@code maybe_init_from_pretrained_checkpoint} with the dict
- * form {@code {path, include, exclude}} (spec §10), configured by {@code init_from_pretrained.*}.
+ * form {@code {path, include, exclude}} (docs/nest-numerics.md §10), configured by {@code init_from_pretrained.*}.
  *
  * <p>The source is a {@code .nemo} archive or a nest-spark checkpoint ({@code .ckpt}). A key is loaded iff
  * some {@code include} string is a substring of it and no {@code exclude} string is; then NeMo's

@@ -10,7 +10,7 @@ import org.nd4j.shade.jackson.annotation.JsonProperty;
 import org.nestspark.config.NestConfig;
 
 /**
- * NeMo's {@code NoamAnnealing} learning-rate schedule as a DL4J {@link ISchedule} (spec §9):
+ * NeMo's {@code NoamAnnealing} learning-rate schedule as a DL4J {@link ISchedule} (docs/nest-numerics.md §9):
  *
  * <pre>
  *   s = max(1, last_epoch)
@@ -27,7 +27,7 @@ import org.nestspark.config.NestConfig;
  * {@code max_steps} is passed by NeMo but not used by this schedule; min_lr is never reached in NEST's
  * 500k steps.
  *
- * <p>Values (spec §9, lr0 = 5, warmup 25000): d = 512: lr(1) 5.590170e-08, lr(25000) 1.397542e-03 (peak),
+ * <p>Values (docs/nest-numerics.md §9, lr0 = 5, warmup 25000): d = 512: lr(1) 5.590170e-08, lr(25000) 1.397542e-03 (peak),
  * lr(500000) 3.125000e-04; d = 176: lr(1) 9.534626e-08, peak 2.383656e-03.
  *
  * <p>Immutable; serialized as JSON by DL4J's configuration mapper ({@code @class} plus the four fields).

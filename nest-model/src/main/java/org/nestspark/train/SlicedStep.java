@@ -51,21 +51,23 @@ final class SlicedStep {
   private final ComputationGraph graph;
   private final int slices;
   private final ComputationGraph[] replicas;
+  private final boolean syncBatchNorm;
   /** The slices' threads, shared by every sliced step of the JVM (idle ones end after a minute). */
-  private static final ExecutorService POOL = Executors.newCachedThreadPool(r -> {
+  static final ExecutorService POOL = Executors.newCachedThreadPool(r -> {
     Thread t = new Thread(r, "nest-batch-slice");
     t.setDaemon(true);
     return t;
   });
   private final MergeListener merge = new MergeListener();
 
-  SlicedStep(ComputationGraph graph, int slices) {
+  SlicedStep(ComputationGraph graph, int slices, boolean syncBatchNorm) {
     if (slices < 2) {
       throw new IllegalArgumentException("a sliced step needs at least 2 slices: " + slices);
     }
     this.graph = graph;
     this.slices = slices;
     this.replicas = new ComputationGraph[slices];
+    this.syncBatchNorm = syncBatchNorm;
   }
 
   /** Whether {@code l} is a sliced step's merge listener (a graph gets at most one, from its TrainStep). */
@@ -92,11 +94,12 @@ final class SlicedStep {
    * Returns the whole batch's score; the decoder's last metrics are the whole batch's.
    */
   double fit(MultiDataSet batch, long stepSeed) {
+    long tStart = System.nanoTime();
     int b = (int) batch.getFeatures(0).size(0);
     int parts = Math.min(slices, b);
     long selected = batch.getLabelsMaskArrays() == null || batch.getLabelsMaskArray(0) == null
         ? (long) b * batch.getLabels(0).size(2) : MaskedTokenLoss.countSelected(batch.getLabelsMaskArray(0));
-    SliceGroup group = new SliceGroup(parts, b, selected);
+    SliceGroup group = new SliceGroup(parts, b, selected, syncBatchNorm);
     MultiDataSet[] cut = new MultiDataSet[parts];
     int[] sizes = new int[parts];
     for (int i = 0; i < parts; i++) {
@@ -106,14 +109,19 @@ final class SlicedStep {
       sizes[i] = to - from;
     }
     List<Future<Metrics>> futures = new ArrayList<>();
+    merge.threadsRestored = false;
     ComputeThreads.enterSlicedStep();
     try {
+      ComputationGraph[] rs = new ComputationGraph[parts];
       for (int i = 1; i < parts; i++) {
-        ComputationGraph r = replica(i);
-        final int idx = i;
-        futures.add(POOL.submit(() -> runSlice(group, idx, r, cut[idx], sliceSeed(stepSeed, idx))));
+        rs[i] = replica(i);
       }
-      merge.arm(futures, sizes);
+      long tRun = System.nanoTime();
+      for (int i = 1; i < parts; i++) {
+        final int idx = i;
+        futures.add(POOL.submit(() -> runSlice(group, idx, rs[idx], cut[idx], sliceSeed(stepSeed, idx))));
+      }
+      merge.arm(futures, sizes, tRun);
       Metrics m0;
       group.enter(0);
       ComputeThreads.singleThreadedHere(true);
@@ -121,6 +129,19 @@ final class SlicedStep {
         Nd4j.getRandom().setSeed(sliceSeed(stepSeed, 0));
         graph.fit(cut[0]);
         m0 = Metrics.of(graph);
+        long tEnd = System.nanoTime();
+        double[] sliceMs = new double[parts];
+        double[] waitMs = new double[parts];
+        sliceMs[0] = (merge.tListener - tRun) / 1e6;
+        for (int i = 0; i < parts; i++) {
+          waitMs[i] = group.waitNanos(i) / 1e6;
+        }
+        for (int i = 1; i < parts; i++) {
+          sliceMs[i] = get(futures.get(i - 1)).nanos / 1e6;
+        }
+        SliceTiming.record(new SliceTiming((tRun - tStart) / 1e6, sliceMs, waitMs,
+            (merge.tWaited - merge.tListener) / 1e6, (merge.tMerged - merge.tWaited) / 1e6,
+            (tEnd - merge.tMerged) / 1e6, (tEnd - tStart) / 1e6));
       } catch (RuntimeException | Error e) {
         group.abort();
         Throwable root = rootCause(e, futures);
@@ -155,7 +176,9 @@ final class SlicedStep {
       for (Future<Metrics> f : futures) {
         f.cancel(false);
       }
-      ComputeThreads.exitSlicedStep();
+      if (!merge.threadsRestored) {
+        ComputeThreads.exitSlicedStep();
+      }
     }
   }
 
@@ -183,6 +206,7 @@ final class SlicedStep {
   }
 
   private static Metrics runSlice(SliceGroup group, int index, ComputationGraph g, MultiDataSet part, long seed) {
+    long t0 = System.nanoTime();
     group.enter(index);
     ComputeThreads.singleThreadedHere(true);
     try {
@@ -191,7 +215,7 @@ final class SlicedStep {
       g.setLabels(part.getLabels());
       g.setLayerMaskArrays(part.getFeaturesMaskArrays(), part.getLabelsMaskArrays());
       g.computeGradientAndScore();
-      return Metrics.of(g);
+      return Metrics.of(g).took(System.nanoTime() - t0);
     } catch (RuntimeException | Error e) {
       group.abort();
       throw e;
@@ -212,12 +236,12 @@ final class SlicedStep {
     return replicas[i];
   }
 
-  private static MultiDataSet slice(MultiDataSet batch, int from, int to) {
+  static MultiDataSet slice(MultiDataSet batch, int from, int to) {
     return new org.nd4j.linalg.dataset.MultiDataSet(rows(batch.getFeatures(), from, to), rows(batch.getLabels(), from, to),
         rows(batch.getFeaturesMaskArrays(), from, to), rows(batch.getLabelsMaskArrays(), from, to));
   }
 
-  private static INDArray[] rows(INDArray[] arrays, int from, int to) {
+  static INDArray[] rows(INDArray[] arrays, int from, int to) {
     if (arrays == null) {
       return null;
     }
@@ -247,11 +271,15 @@ final class SlicedStep {
   }
 
   /** A slice's score and decoder metrics. */
-  private record Metrics(double score, long selected, double accuracy, double loss) {
+  private record Metrics(double score, long selected, double accuracy, double loss, long nanos) {
     static Metrics of(ComputationGraph g) {
       MultiSoftmaxDecoderImpl d = decoder(g);
-      return d == null ? new Metrics(g.score(), 0, 0.0, 0.0)
-          : new Metrics(g.score(), Math.max(0, d.getLastNumSelected()), d.getLastAccuracy(), d.getLastLoss());
+      return d == null ? new Metrics(g.score(), 0, 0.0, 0.0, 0)
+          : new Metrics(g.score(), Math.max(0, d.getLastNumSelected()), d.getLastAccuracy(), d.getLastLoss(), 0);
+    }
+
+    Metrics took(long ns) {
+      return new Metrics(score, selected, accuracy, loss, ns);
     }
   }
 
@@ -259,10 +287,20 @@ final class SlicedStep {
   private final class MergeListener extends BaseTrainingListener {
     private List<Future<Metrics>> pending;
     private int[] sizes;
+    // System.nanoTime at: the step's start, entering the listener, every slice done, the merge done
+    long tRun;
+    long tListener;
+    long tWaited;
+    long tMerged;
+    // whether the listener has given the compute threads back (ComputeThreads.exitSlicedStep)
+    boolean threadsRestored;
 
-    void arm(List<Future<Metrics>> futures, int[] sliceSizes) {
+    void arm(List<Future<Metrics>> futures, int[] sliceSizes, long runStart) {
       pending = futures;
       sizes = sliceSizes;
+      tRun = runStart;
+      tListener = tWaited = tMerged = runStart;
+      threadsRestored = false;
     }
 
     void disarm() {
@@ -276,9 +314,15 @@ final class SlicedStep {
       }
       List<Future<Metrics>> fs = pending;
       pending = null;
+      tListener = System.nanoTime();
       for (Future<Metrics> f : fs) {
         get(f);
       }
+      tWaited = System.nanoTime();
+      // every other slice is done: the merge, clipping and the optimizer may use every compute thread
+      threadsRestored = true;
+      ComputeThreads.exitSlicedStep();
+      ComputeThreads.singleThreadedHere(false);
       List<TrainableParams.Param> mine = TrainableParams.of(graph);
       List<List<TrainableParams.Param>> theirs = new ArrayList<>();
       long total = sizes[0];
@@ -290,7 +334,16 @@ final class SlicedStep {
       for (int k = 0; k < mine.size(); k++) {
         TrainableParams.Param p = mine.get(k);
         if (!p.dividedByMinibatch()) {
-          continue; // BatchNorm running statistics: the same update in every slice
+          // BatchNorm running statistics: the same update in every slice when the statistics are shared;
+          // else each slice's own, averaged by slice size (the running mean's update is then the batch's)
+          if (!syncBatchNorm) {
+            INDArray u = p.gradientIn(graph.gradient());
+            u.muli((double) sizes[0] / total);
+            for (int i = 1; i <= fs.size(); i++) {
+              u.addi(theirs.get(i - 1).get(k).gradientIn(replicas[i].gradient()).mul((double) sizes[i] / total));
+            }
+          }
+          continue;
         }
         INDArray g0 = p.gradientIn(graph.gradient());
         for (int i = 1; i <= fs.size(); i++) {
@@ -298,6 +351,7 @@ final class SlicedStep {
         }
         g0.muli(w);
       }
+      tMerged = System.nanoTime();
     }
   }
 }

@@ -19,13 +19,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One NaN-safe optimiser step of the NEST graph (spec §8 training_step, §14.6): fits one
+ * One NaN-safe optimiser step of the NEST graph (docs/nest-numerics.md §8 training_step, §14.6): fits one
  * {@link MultiDataSet} on a {@link ComputationGraph} with these guards, in this order:
  *
  * <ol>
  *   <li><b>Empty selection.</b> If a labels mask selects no position (no masked token in the batch, easy with
  *       1-s clips), the batch is skipped and counted. NeMo has no guard and produces a NaN loss there
- *       [quirk §14.6]; DL4J would silently give score 0 and still move the parameters through Adam's
+ *       [quirk, docs/nest-numerics.md §14.6]; DL4J would silently give score 0 and still move the parameters through Adam's
  *       momentum and the weight decay.</li>
  *   <li><b>Deterministic randomness.</b> ND4J's RNG (dropout) is reseeded from {@code (seed, iteration)}
  *       before the step ({@link #stepSeed}), so a run restored from a checkpoint draws the same dropout
@@ -107,6 +107,16 @@ public final class TrainStep {
    * multi-threaded ops).
    */
   public TrainStep(ComputationGraph graph, long seed, double gradientClipVal, int batchSlices) {
+    this(graph, seed, gradientClipVal, batchSlices, true);
+  }
+
+  /**
+   * As {@link #TrainStep(ComputationGraph, long, double, int)}; {@code syncBatchNorm}
+   * ({@code trainer.sync_batchnorm}) says whether the slices' BatchNorm takes its training statistics over the
+   * whole batch (true: the unsliced step up to rounding, NeMo's {@code SyncBatchNorm}) or over each slice's own
+   * rows (false: as each GPU does in NeMo without it; no slice waits for another during the pass).
+   */
+  public TrainStep(ComputationGraph graph, long seed, double gradientClipVal, int batchSlices, boolean syncBatchNorm) {
     if (batchSlices < 1) {
       throw new IllegalArgumentException("batch_slices must be >= 1, got " + batchSlices);
     }
@@ -116,7 +126,7 @@ public final class TrainStep {
     this.graph = graph;
     this.seed = seed;
     this.clipping = gradientClipVal > 0 ? new GradientClipping(gradientClipVal) : null;
-    this.sliced = batchSlices > 1 ? new SlicedStep(graph, batchSlices) : null;
+    this.sliced = batchSlices > 1 ? new SlicedStep(graph, batchSlices, syncBatchNorm) : null;
     List<TrainingListener> listeners = new ArrayList<>();
     if (sliced != null) {
       listeners.add(sliced.listener()); // the slices' gradients are merged before clipping and decay see them
@@ -137,11 +147,13 @@ public final class TrainStep {
   }
 
   /**
-   * A step with {@code data.seed}, {@code model.optim.gradient_clip_val} and {@code trainer.batch_slices}
+   * A step with {@code data.seed}, {@code model.optim.gradient_clip_val}, {@code trainer.batch_slices} and
+   * {@code trainer.sync_batchnorm}
    * from the configuration.
    */
   public static TrainStep fromConfig(ComputationGraph graph, NestConfig cfg) {
-    return new TrainStep(graph, cfg.getLong("data.seed"), cfg.getDouble("model.optim.gradient_clip_val"), batchSlices(cfg));
+    return new TrainStep(graph, cfg.getLong("data.seed"), cfg.getDouble("model.optim.gradient_clip_val"), batchSlices(cfg),
+        cfg.getBoolean("trainer.sync_batchnorm"));
   }
 
   /**

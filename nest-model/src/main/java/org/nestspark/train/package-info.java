@@ -1,5 +1,5 @@
 /**
- * Optimiser, schedule and the training step of the NEST graph, and checkpoints (spec §8, §9, §14.6).
+ * Optimiser, schedule and the training step of the NEST graph, and checkpoints (docs/nest-numerics.md §8, §9, §14.6).
  *
  * <ul>
  *   <li>{@link org.nestspark.train.AdamW} / {@link org.nestspark.train.AdamWUpdater}: {@code torch.optim.AdamW}

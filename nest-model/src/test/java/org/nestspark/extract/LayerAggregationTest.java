@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
-/** {@link LayerAggregation}: NeMo's Aggregator modes on a [L=3, D=2, T=2] example worked by hand (spec §10). */
+/** {@link LayerAggregation}: NeMo's Aggregator modes on a [L=3, D=2, T=2] example worked by hand (docs/nest-numerics.md §10). */
 class LayerAggregationTest {
   // layer 0: [[1, 2], [3, 4]], layer 1: [[10, 20], [30, 40]], layer 2: [[-2, 5], [0.5, -8]]
   static final float[] X = {1, 2, 3, 4, 10, 20, 30, 40, -2, 5, 0.5f, -8};

@@ -21,7 +21,7 @@ class FilterbankFeaturesGoldenTest {
    * the whole frame, so in near-silent mel bins next to loud ones (raw log-mel below about −13, within a
    * few powers of ten of the 2^-24 guard) NeMo's values are partly float32 noise: there a float64
    * implementation differs by up to ~1e-4 (measured 1.02e-4 raw, speech_1s f=0 t=8 at −15.08). The
-   * golden README reports the same for its own float64 re-implementation ("features within 2e-4"). In
+   * golden data's notes (docs/nest-numerics.md §1, "Golden values") report the same for a float64 re-implementation ("features within 2e-4"). In
    * low-variance channels the normalisation divides such differences by a small std (tone440: 1.21e-4
    * normalised). So the all-element bar is 1.5e-4, and {@link #TOL_ABOVE_FLOOR} holds the values above
    * the noise floor to a much tighter bound.

@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
-/** Frame counts, spec §1 golden values and the behaviour of {@link FilterbankFeatures}. */
+/** Frame counts, docs/nest-numerics.md §1 golden values and the behaviour of {@link FilterbankFeatures}. */
 class FilterbankFeaturesTest {
   private final FilterbankFeatures feats = new FilterbankFeatures();
 
@@ -31,7 +31,7 @@ class FilterbankFeaturesTest {
     return x;
   }
 
-  /** Spec §1 frame-count table: N → valid frames, STFT frames, padded T. */
+  /** docs/nest-numerics.md §1 frame-count table: N → valid frames, STFT frames, padded T. */
   @Test
   void frameCountTable() {
     int[][] table = {
@@ -134,7 +134,7 @@ class FilterbankFeaturesTest {
   }
 
   /**
-   * Spec §1 "Golden values": batch of 2 two-sine rows (16000 and 12345 samples). The spec's values come
+   * docs/nest-numerics.md §1 "Golden values": batch of 2 two-sine rows (16000 and 12345 samples). These values come
    * from a float32 PyTorch pipeline; f = 0 and f = 40 lie in spectral leakage close to float32's FFT
    * noise floor, where float32 and float64 FFTs differ by up to ~3e-5 (measured 3.2e-5), hence 5e-5.
    */

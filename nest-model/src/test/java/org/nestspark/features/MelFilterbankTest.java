@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import org.junit.jupiter.api.Test;
 import org.nestspark.io.NpyArray;
 
-/** The slaney mel filterbank against NeMo's {@code fb} buffer and the spec §1 golden values. */
+/** The slaney mel filterbank against NeMo's {@code fb} buffer and the docs/nest-numerics.md §1 golden values. */
 class MelFilterbankTest {
   private final MelFilterbank fb = MelFilterbank.of(PreprocessorParams.defaults());
 

@@ -17,14 +17,14 @@ import org.nestspark.model.conformer.ConformerLayer;
 import org.nestspark.model.decoder.MultiSoftmaxDecoder;
 import org.nestspark.model.subsampling.ConvSubsampling;
 
-/** The graph's structure from the configuration: vertices, JSON round trip, spec §6.9 parameter counts. */
+/** The graph's structure from the configuration: vertices, JSON round trip, docs/nest-numerics.md §6.9 parameter counts. */
 class NestGraphTest {
 
   static NestConfig config(String... overrides) {
     return NestConfig.load(List.of(), List.of(overrides), new Configuration(false));
   }
 
-  /** Frozen modules outside the graph: quantizer projection + codebooks, mask embedding (spec §6.9). */
+  /** Frozen modules outside the graph: quantizer projection + codebooks, mask embedding (docs/nest-numerics.md §6.9). */
   static long frozenParams(NestConfig c) {
     long featIn = c.getInt("model.preprocessor.features");
     long proj = featIn * c.getInt("model.quantizer.combine_time_steps") * c.getInt("model.code_dim");

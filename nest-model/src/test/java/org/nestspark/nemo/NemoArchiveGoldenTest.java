@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Parity with NeMo's own archives (spec §11; golden README "Archives and extraction outputs"): every
+ * Parity with NeMo's own archives (docs/nest-numerics.md §11): every
  * path of the reader on the golden tiny NEST model, and the writer against torch 1.13's bytes.
  */
 class NemoArchiveGoldenTest {

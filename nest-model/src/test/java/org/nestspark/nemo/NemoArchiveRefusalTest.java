@@ -22,7 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Archives that must be refused, each with a message naming the archive, the member and the reason
- * (spec §11: "Extraction should reject absolute paths, .. and links"), through both the in-place
+ * (docs/nest-numerics.md §11: "Extraction should reject absolute paths, .. and links"), through both the in-place
  * (Hadoop path) and the streaming reader; plus the tar and checkpoint variants that must be accepted.
  */
 class NemoArchiveRefusalTest {

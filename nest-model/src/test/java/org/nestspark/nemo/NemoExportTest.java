@@ -19,7 +19,7 @@ import org.nestspark.model.NestGraph;
 import org.nestspark.ssl.FrozenModules;
 
 /**
- * {@link NemoExport} (spec §11): a nest-spark model written as a {@code .nemo} in NeMo's layout and read
+ * {@link NemoExport} (docs/nest-numerics.md §11): a nest-spark model written as a {@code .nemo} in NeMo's layout and read
  * back with {@link NemoImport} is the same model bit for bit (every tensor, the configuration), NeMo's
  * own archive imported and exported again keeps every tensor, and the exported config has NeMo's
  * structure and {@code _target_}s.

@@ -23,7 +23,7 @@ import org.nestspark.io.NpyArray;
 import org.nestspark.model.NestGraph;
 
 /**
- * Golden parity of {@link NemoImport} (spec §10, §11): NeMo's tiny NEST model from its own {@code .nemo}
+ * Golden parity of {@link NemoImport} (docs/nest-numerics.md §10, §11): NeMo's tiny NEST model from its own {@code .nemo}
  * archives (gzip tar as written by NeMo, and the same members as the plain tar NeMo ≥ 1.7 writes), its
  * config read from the archive's {@code model_config.yaml}, every tensor loaded by NeMo key; then eval-mode
  * per-layer outputs on the golden WAVs against NeMo's {@code extract_features.py} outputs

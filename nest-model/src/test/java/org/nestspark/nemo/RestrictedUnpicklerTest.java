@@ -16,7 +16,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
- * The state-dict-only unpickler (spec §11, {@code data.pkl}): what it builds, and everything it must
+ * The state-dict-only unpickler (docs/nest-numerics.md §11, {@code data.pkl}): what it builds, and everything it must
  * refuse before calling anything.
  */
 class RestrictedUnpicklerTest {

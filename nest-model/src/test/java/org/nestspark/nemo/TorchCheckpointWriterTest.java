@@ -30,7 +30,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The written {@code model_weights.ckpt} (spec §11): record layout, storage and alignment, the pickle's
+ * The written {@code model_weights.ckpt} (docs/nest-numerics.md §11): record layout, storage and alignment, the pickle's
  * opcodes and globals, and round trips of every dtype and of state dicts larger than one SETITEMS batch.
  */
 class TorchCheckpointWriterTest {

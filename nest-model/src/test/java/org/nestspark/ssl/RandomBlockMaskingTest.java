@@ -44,7 +44,7 @@ class RandomBlockMaskingTest {
     }
   }
 
-  /** The golden frame mask is the rule of spec §4 applied to the recorded block starts. */
+  /** The golden frame mask is the rule of docs/nest-numerics.md §4 applied to the recorded block starts. */
   @Test
   void goldenFrameMaskFollowsTheBlockRule() {
     int[] lengths = SslGolden.batchLengths();

@@ -45,7 +45,7 @@ class TokenSelectionTest {
     }
   }
 
-  /** An isolated 40-frame block selects 4 or 5 tokens depending on its offset mod 8 (spec §7). */
+  /** An isolated 40-frame block selects 4 or 5 tokens depending on its offset mod 8 (docs/nest-numerics.md §7). */
   @Test
   void isolatedBlockSelectsFourOrFiveTokens() {
     TokenSelection sel = new TokenSelection(8, 0.8);

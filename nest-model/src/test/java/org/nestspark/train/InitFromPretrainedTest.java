@@ -20,7 +20,7 @@ import org.nestspark.model.NemoStateDict;
 import org.nestspark.model.NemoStateDictException;
 import org.nestspark.model.NestGraph;
 
-/** NeMo's init_from dict form (spec §10): include/exclude substrings, strict=False, shape mismatches refused. */
+/** NeMo's init_from dict form (docs/nest-numerics.md §10): include/exclude substrings, strict=False, shape mismatches refused. */
 class InitFromPretrainedTest {
   static final Path REPO = Path.of(System.getProperty("user.dir")).getParent();
   @TempDir Path dir;

@@ -18,7 +18,7 @@ import org.nd4j.linalg.learning.config.Sgd;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
 import org.nestspark.config.NestConfig;
 
-/** {@link NoamAnnealing}: spec §9 values, NeMo's step indexing on a real DL4J fit, resume, config. */
+/** {@link NoamAnnealing}: docs/nest-numerics.md §9 values, NeMo's step indexing on a real DL4J fit, resume, config. */
 class NoamAnnealingTest {
 
   private static void assertRel(double expected, double actual, double rel) {
@@ -28,7 +28,7 @@ class NoamAnnealingTest {
   @Test
   void specValuesD512() {
     NoamAnnealing n = new NoamAnnealing(5.0, 512, 25000, 1e-6);
-    // spec §9 prints 7 significant digits
+    // docs/nest-numerics.md §9 prints 7 significant digits
     assertRel(5.590170e-08, n.lr(1), 1e-6);
     assertRel(5.590170e-05, n.lr(1000), 1e-6);
     assertRel(6.987712e-04, n.lr(12500), 1e-6);

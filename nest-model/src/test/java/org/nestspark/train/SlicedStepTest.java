@@ -126,6 +126,45 @@ class SlicedStepTest {
     assertTrue(one.params().sub(whole.params()).amaxNumber().doubleValue() > 0, "different dropout draws than the unsliced run");
   }
 
+  /**
+   * {@code trainer.sync_batchnorm=false}: each slice's BatchNorm normalises with its own rows, as each GPU does
+   * in NeMo without SyncBatchNorm. The step's loss is then the slices' own training losses (each computed as an
+   * unsliced batch of its rows) weighted by their share of the selected tokens, which differs from the shared
+   * statistics' loss; the first layer's running mean, averaged over the slices by size, is still the whole batch's.
+   */
+  @Test
+  void unsyncedBatchNormUsesEachSlicesOwnStatistics() {
+    NestConfig c = config();
+    ComputationGraph synced = graph(c);
+    ComputationGraph own = graph(c);
+    ComputationGraph whole = graph(c);
+    ComputationGraph probe = graph(c);
+    MultiDataSet ds = batch(4, 96, 300);
+    // each half as a batch of its own, in training mode, before any step
+    double expected = 0;
+    long total = org.nestspark.model.decoder.MaskedTokenLoss.countSelected(ds.getLabelsMaskArray(0));
+    for (int[] r : new int[][] {{0, 2}, {2, 4}}) {
+      org.nd4j.linalg.dataset.api.MultiDataSet half = SlicedStep.slice(ds, r[0], r[1]);
+      long n = org.nestspark.model.decoder.MaskedTokenLoss.countSelected(half.getLabelsMaskArray(0));
+      expected += probe.score(half, true) * n / total;
+    }
+    double ownScore = new TrainStep(own, 7, 0.0, 2, false).fit(ds).score();
+    double syncedScore = new TrainStep(synced, 7, 0.0, 2, true).fit(ds).score();
+    new TrainStep(whole, 7, 0.0, 1).fit(ds);
+    assertEquals(expected, ownScore, 1e-12 * Math.abs(expected));
+    assertTrue(Math.abs(ownScore - syncedScore) > 1e-6 * Math.abs(syncedScore), ownScore + " vs " + syncedScore);
+    assertTrue(own.params().sub(synced.params()).amaxNumber().doubleValue() > 1e-9, "other statistics, another step");
+    // the first layer's BatchNorm input does not depend on any statistics: its running mean, averaged over the
+    // slices by size, is the whole batch's
+    for (int l = 0; l < 1; l++) {
+      INDArray mOwn = own.getLayer(NestGraph.layerName(l)).getParam(org.nestspark.model.conformer.ConformerLayer.CONV_BN_MEAN);
+      INDArray mWhole = whole.getLayer(NestGraph.layerName(l)).getParam(org.nestspark.model.conformer.ConformerLayer.CONV_BN_MEAN);
+      assertTrue(mWhole.amaxNumber().doubleValue() > 1e-6, "the running mean moved");
+      assertEquals(0.0, mOwn.sub(mWhole).amaxNumber().doubleValue(), 1e-12, "running mean of layer " + l);
+    }
+    assertThrows(NestConfigException.class, () -> config("trainer.sync_batchnorm=sometimes"));
+  }
+
   @Test
   void aFailingSliceFailsTheStepWithoutHangingTheOthers() {
     ComputationGraph g = graph(config());

@@ -11,13 +11,13 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import org.nestspark.extract.ExtractJob;
-import org.nestspark.extract.ExtractOutcome;
 import org.nestspark.extract.ExtractReport;
 import org.nestspark.manifest.ManifestException;
 import org.nestspark.manifest.ManifestProblem;
 import org.nestspark.model.NemoStateDictException;
 import org.nestspark.nemo.NemoImport;
 import org.nestspark.nemo.NestModels;
+import org.nestspark.spark.PartSummary;
 import org.nestspark.spark.SparkContexts;
 
 /**
@@ -107,8 +107,14 @@ final class ExtractCommand extends NestCommand {
     for (ManifestProblem p : r.inputProblems) {
       out.println("  skipped " + p);
     }
-    for (ExtractOutcome o : r.skipped) {
-      out.println("  skipped " + o.where + ": " + o.reason);
+    for (PartSummary.Skip o : r.skipped) {
+      out.println("  skipped " + o.where() + ": " + o.reason());
+    }
+    if (r.skippedCount > r.skipped.size()) {
+      out.printf(Locale.ROOT, "  ... and %d more skipped utterance(s)%n", r.skippedCount - r.skipped.size());
+    }
+    if (r.skippedFile != null) {
+      out.println("skipped utterances and reasons: " + r.skippedFile);
     }
     if (r.written > 0) {
       out.printf(Locale.ROOT, "%.1f s of audio in %.1f s (%.1f s of audio per second); time in tasks: %s%n",

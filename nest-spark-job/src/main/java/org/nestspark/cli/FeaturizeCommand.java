@@ -13,10 +13,10 @@ import picocli.CommandLine.Option;
 
 import org.nestspark.config.NestConfig;
 import org.nestspark.featurize.FeaturizeJob;
-import org.nestspark.featurize.FeaturizeOutcome;
 import org.nestspark.featurize.FeaturizeReport;
 import org.nestspark.manifest.ManifestException;
 import org.nestspark.manifest.ManifestProblem;
+import org.nestspark.spark.PartSummary;
 import org.nestspark.spark.SparkContexts;
 
 /**
@@ -78,8 +78,14 @@ final class FeaturizeCommand extends NestCommand {
     for (ManifestProblem p : r.manifestProblems) {
       out.println("  skipped " + p);
     }
-    for (FeaturizeOutcome o : r.skipped) {
-      out.println("  skipped " + o.where + ": " + o.reason);
+    for (PartSummary.Skip o : r.skipped) {
+      out.println("  skipped " + o.where() + ": " + o.reason());
+    }
+    if (r.skippedCount > r.skipped.size()) {
+      out.printf(Locale.ROOT, "  ... and %d more skipped utterance(s)%n", r.skippedCount - r.skipped.size());
+    }
+    if (r.skippedFile != null) {
+      out.println("skipped utterances and reasons: " + r.skippedFile);
     }
     if (r.written > 0) {
       out.printf(Locale.ROOT, "%.1f s of audio in %.1f s (%.1f s of audio per second)%n",

@@ -33,6 +33,7 @@ import org.nestspark.io.NestPaths;
         FeaturizeCommand.class,
         ShardCommand.class,
         ExtractCommand.class,
+        KMeansCommand.class,
         ImportNemoCommand.class,
         ExportNemoCommand.class,
         BenchCommand.class,

@@ -17,6 +17,7 @@ import org.nestspark.pretrain.Preemption;
 import org.nestspark.pretrain.PretrainExit;
 import org.nestspark.pretrain.PretrainJob;
 import org.nestspark.pretrain.PretrainReport;
+import org.nestspark.labels.LabelTargets;
 import org.nestspark.spark.SparkContexts;
 
 /**
@@ -44,6 +45,8 @@ final class PretrainCommand extends NestCommand {
     NestConfig config = cl.load(err);
     try {
       PretrainJob.checkConfig(config);
+      // model.targets = labels: labels manifests with a label file per entry and k = num_classes, before Spark starts
+      LabelTargets.check(config, new org.apache.hadoop.conf.Configuration());
     } catch (IllegalArgumentException e) {
       err.println("nest pretrain: " + e.getMessage());
       return 2;

@@ -8,7 +8,6 @@ import java.io.InputStream;
 import java.io.PrintStream;
 import java.io.Serializable;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.Iterator;
@@ -24,6 +23,7 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.LocatedFileStatus;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.fs.RemoteIterator;
+import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -39,6 +39,7 @@ import org.nestspark.config.ModelConfigs;
 import org.nestspark.config.NestConfig;
 import org.nestspark.data.BatchPlanner;
 import org.nestspark.featurize.FeatureFileNames;
+import org.nestspark.featurize.FeaturizeJob;
 import org.nestspark.features.FilterbankFeatures;
 import org.nestspark.io.AtomicFiles;
 import org.nestspark.io.NestPaths;
@@ -55,12 +56,15 @@ import org.nestspark.tarred.TarredDataset;
 import org.nestspark.model.NestGraph;
 import org.nestspark.nemo.NemoImport;
 import org.nestspark.spark.JobProgress;
+import org.nestspark.spark.ManifestParts;
+import org.nestspark.spark.PartSummary;
 import org.nestspark.spark.TaskDevices;
+import scala.Tuple2;
 
 /**
  * {@code nest extract}: per-layer encoder features of a trained model (a {@code .nemo} or a nest-spark
  * checkpoint) for every utterance of an input, as NeMo's {@code scripts/ssl/extract_features.py} makes
- * them (spec §10), in eval mode (no dither, no dropout, BatchNorm running statistics; spec §14: the
+ * them (docs/nest-numerics.md §10), in eval mode (no dither, no dropout, BatchNorm running statistics; docs/nest-numerics.md §14: the
  * script itself forgets {@code eval()}).
  *
  * <p><b>Input</b>: a NeMo manifest ({@code .json} / {@code .jsonl}, paths relative to it), a folder
@@ -81,7 +85,10 @@ import org.nestspark.spark.TaskDevices;
  * padding), and broadcasts the model's configuration and parameters. Executors decode, featurize,
  * run the encoder up to the deepest requested layer ({@link LayerExtractor}, the decoder is not run) and
  * write through Hadoop {@code FileSystem} under a temporary name, then rename; memory is bounded by one
- * batch. Reruns keep complete outputs ({@code extract.overwrite=false}) and only do what is missing; a
+ * batch (plus a partition's lines of {@code features.json}). Each task writes those lines as a part
+ * ({@link ManifestParts}) and returns only counts, the first skips and timings; the driver merges the parts by
+ * input order into {@code features.json} as streams and lists every skip in {@code skipped.txt}, so it never
+ * holds a record per utterance, and a retried task rewrites its own part (each utterance once). Reruns keep complete outputs ({@code extract.overwrite=false}) and only do what is missing; a
  * damaged output (unreadable, truncated, wrong shape) is computed again. A bad line or audio file is
  * skipped and reported with its manifest line or path and the reason; {@code data.on_error=fail} stops on
  * malformed manifest lines before any audio is read. While it runs, a progress line (done/total utterances,
@@ -150,8 +157,11 @@ public final class ExtractJob {
     if ("parquet".equals(format)) {
       removeStaleParts(fs, out, batches.size(), log);
     }
-    List<ExtractOutcome> outcomes = new ArrayList<>();
+    Path parts = ManifestParts.dir(out);
+    ManifestParts.clear(fs, parts);
+    PartSummary sum = new PartSummary();
     ExtractTimings timings = new ExtractTimings();
+    int numParts = 0;
     if (!batches.isEmpty()) {
       int partitions = config.getInt("extract.num_partitions");
       if (partitions == 0) {
@@ -162,37 +172,32 @@ public final class ExtractJob {
       Broadcast<ModelPayload> bc = sc.broadcast(payload);
       SerializableHadoopConf conf = new SerializableHadoopConf(hadoopConf);
       boolean overwrite = config.getBoolean("extract.overwrite");
+      String partsUri = parts.toUri().toString();
       sc.setJobDescription("extract: decode, log-mel, encoder layers " + layersSpec + ", write " + format + " (" + n + " utterances, "
           + batches.size() + " batches, " + partitions + " partitions)");
       JavaRDD<Batch> rdd = sc.parallelize(batches, partitions);
-      List<BatchResult> results;
+      numParts = rdd.getNumPartitions();
+      Tuple2<PartSummary, ExtractTimings> result;
       try (JobProgress progress = JobProgress.start(sc, "extract", "utterances", n, config.getInt("extract.progress_interval_seconds"), log)) {
         LongAccumulator done = progress.done();
         DoubleAccumulator audio = progress.audioSeconds();
-        results = rdd.mapPartitions(it -> extractPartition(it, bc.value(), conf, overwrite, format, done, audio)).collect();
+        result = rdd.mapPartitions(it -> extractPartition(it, bc.value(), conf, overwrite, format, partsUri, done, audio))
+            .reduce((x, y) -> new Tuple2<>(x._1().merge(y._1()), x._2().add(y._2())));
       }
       sc.setJobDescription(null);
       bc.destroy();
-      for (BatchResult r : results) {
-        outcomes.addAll(r.outcomes);
-        timings.add(r.timings);
-      }
+      sum = result._1();
+      timings = result._2();
     }
-    outcomes.sort(Comparator.comparingLong(o -> o.id));
-    String featuresJson = NestPaths.display(new Path(out, "features.json"));
-    writeFeaturesJson(fs, new Path(out, "features.json"), outcomes, layers);
-    int written = 0;
-    int existing = 0;
-    double seconds = 0;
-    List<ExtractOutcome> skipped = new ArrayList<>();
-    for (ExtractOutcome o : outcomes) {
-      switch (o.status) {
-        case WRITTEN: written++; seconds += o.audioSeconds; break;
-        case EXISTING: existing++; break;
-        default: skipped.add(o);
-      }
+    int leftovers = AtomicFiles.deleteTemporaryFiles(fs, out);
+    if (leftovers > 0) {
+      log.println("extract: removed " + leftovers + " temporary file(s) left by writers that died before their rename (killed task attempts)");
     }
-    return new ExtractReport(written, existing, skipped, in.problems, seconds, (System.nanoTime() - t0) / 1e9, timings, featuresJson, layers);
+    Path featuresJson = new Path(out, "features.json");
+    Path skippedTxt = new Path(out, FeaturizeJob.SKIPPED_TXT);
+    ManifestParts.merge(fs, parts, numParts, featuresJson, skippedTxt, sum.skipped > 0);
+    return new ExtractReport(sum, in.problems, (System.nanoTime() - t0) / 1e9, timings, NestPaths.display(featuresJson),
+        sum.skipped > 0 ? NestPaths.display(skippedTxt) : null, layers);
   }
 
   /** Deletes {@code part-NNNNN.parquet} files of an earlier run whose index is beyond this plan's batches. */
@@ -349,25 +354,41 @@ public final class ExtractJob {
     return new LayerExtractor(g, new FilterbankFeatures(ModelConfigs.preprocessor(m.config)), m.layers);
   }
 
-  private static Iterator<BatchResult> extractPartition(Iterator<Batch> it, ModelPayload m, SerializableHadoopConf conf, boolean overwrite,
-      String format, LongAccumulator done, DoubleAccumulator audio) {
+  /**
+   * One task: extracts its batches, writes its part of features.json ({@link ManifestParts}) and returns only
+   * counts and timings.
+   */
+  private static Iterator<Tuple2<PartSummary, ExtractTimings>> extractPartition(Iterator<Batch> it, ModelPayload m, SerializableHadoopConf conf,
+      boolean overwrite, String format, String partsUri, LongAccumulator done, DoubleAccumulator audio) throws IOException {
     // on GPU executors: this task's GPU; extractors are pooled per device (their arrays live there)
     String poolKey = m.id + "@" + TaskDevices.bindTaskGpu().orElse("cpu");
     LayerExtractor x = borrow(m, poolKey);
     Configuration hadoopConf = conf.get();
     BatchWork work = new BatchWork(x, m.config, hadoopConf, overwrite, "parquet".equals(format));
-    List<BatchResult> out = new ArrayList<>();
+    ManifestParts.Part part = new ManifestParts.Part(partsUri, TaskContext.getPartitionId());
+    PartSummary sum = new PartSummary();
+    ExtractTimings timings = new ExtractTimings();
     try {
       while (it.hasNext()) {
         BatchResult r = work.run(it.next());
-        out.add(r);
+        double seconds = 0;
+        for (ExtractOutcome o : r.outcomes) {
+          switch (o.status) {
+            case WRITTEN: sum.written(o.audioSeconds); part.features(o.id, featuresLine(o, m.layers)); break;
+            case EXISTING: sum.existing(); part.features(o.id, featuresLine(o, m.layers)); break;
+            default: sum.skipped(o.id, o.where, o.reason); part.skipped(o.id, o.where + ": " + o.reason);
+          }
+          seconds += o.audioSeconds;
+        }
+        timings.add(r.timings);
         done.add(r.outcomes.size());
-        audio.add(r.outcomes.stream().mapToDouble(o -> o.audioSeconds).sum());
+        audio.add(seconds);
       }
     } finally {
       POOL.get(poolKey).add(x);
     }
-    return out.iterator();
+    part.write(hadoopConf);
+    return List.of(new Tuple2<>(sum, timings)).iterator();
   }
 
   /** One batch on an executor: skip what is complete, decode, extract, write. */
@@ -512,22 +533,15 @@ public final class ExtractJob {
     }
   }
 
-  private static void writeFeaturesJson(FileSystem fs, Path target, List<ExtractOutcome> outcomes, int[] layers) throws IOException {
-    StringBuilder sb = new StringBuilder();
-    for (ExtractOutcome o : outcomes) {
-      if (o.status == ExtractOutcome.Status.SKIPPED) {
-        continue;
-      }
-      ObjectNode node = (ObjectNode) JSON.readTree(o.json);
-      node.put("feature_path", NestPaths.display(new Path(URI.create(o.featurePath))));
-      node.put("num_frames", o.frames);
-      com.fasterxml.jackson.databind.node.ArrayNode ls = node.putArray("layers");
-      for (int l : layers) {
-        ls.add(l);
-      }
-      sb.append(JSON.writeValueAsString(node)).append('\n');
+  /** The features.json line of an utterance with an output: its input entry plus feature_path, num_frames and layers. */
+  private static String featuresLine(ExtractOutcome o, int[] layers) throws IOException {
+    ObjectNode node = (ObjectNode) JSON.readTree(o.json);
+    node.put("feature_path", NestPaths.display(new Path(URI.create(o.featurePath))));
+    node.put("num_frames", o.frames);
+    com.fasterxml.jackson.databind.node.ArrayNode ls = node.putArray("layers");
+    for (int l : layers) {
+      ls.add(l);
     }
-    byte[] bytes = sb.toString().getBytes(StandardCharsets.UTF_8);
-    AtomicFiles.write(fs, target, os -> os.write(bytes));
+    return JSON.writeValueAsString(node);
   }
 }

@@ -6,7 +6,7 @@ import java.util.Map;
 import org.nestspark.manifest.ManifestEntry;
 
 /**
- * Output names as NeMo's {@code scripts/ssl/extract_features.py} gives them (spec §10): the audio path
+ * Output names as NeMo's {@code scripts/ssl/extract_features.py} gives them (docs/nest-numerics.md §10): the audio path
  * with every {@code /} and {@code .} replaced by {@code _}, the last 256 characters if longer, plus
  * {@code .npy}. The path is the resolved one (for local files the absolute path, for other file systems
  * the URI's path), as NeMo resolves manifest paths before naming.

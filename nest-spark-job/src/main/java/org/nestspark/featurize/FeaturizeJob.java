@@ -3,9 +3,7 @@ package org.nestspark.featurize;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.Iterator;
 import java.util.List;
 
@@ -16,6 +14,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.util.DoubleAccumulator;
@@ -33,18 +32,24 @@ import org.nestspark.manifest.ManifestException;
 import org.nestspark.manifest.ManifestReadResult;
 import org.nestspark.manifest.ManifestReader;
 import org.nestspark.spark.JobProgress;
+import org.nestspark.spark.ManifestParts;
+import org.nestspark.spark.PartSummary;
 import org.nestspark.tarred.ShardPaths;
 import org.nestspark.tarred.TarredDataset;
 
 /**
- * {@code nest featurize}: log-mel features (spec §1) of every utterance of NeMo manifests, computed on
+ * {@code nest featurize}: log-mel features (docs/nest-numerics.md §1) of every utterance of NeMo manifests, computed on
  * Spark executors and written as one float32 {@code .npy} of shape {@code [80, T_valid]} per utterance
  * (per-utterance normalisation, as NeMo with batch size 1, eval mode: no dither), named as NeMo's
  * {@code extract_features.py} names its outputs ({@link FeatureFileNames}), plus {@code features.json}:
  * each input entry with {@code feature_path} and {@code num_frames}, in manifest order.
  *
  * <p>The driver reads only the manifests; executors decode, featurize and write through Hadoop
- * {@code FileSystem}. Every file is written under a temporary name and renamed, so a rerun
+ * {@code FileSystem}, and each task writes its partition's lines of {@code features.json} as a part
+ * ({@link ManifestParts}) and returns only counts and the first skips ({@link PartSummary}); the driver merges
+ * the parts into {@code features.json} as streams, and lists every skipped utterance with its reason in
+ * {@code skipped.txt}. A retried task rewrites the same part, so each utterance is in {@code features.json}
+ * once. Every file is written under a temporary name and renamed, so a rerun
  * ({@code featurize.overwrite=false}, the default) keeps complete outputs of an earlier run and only does
  * what is missing. A bad line or file is skipped and reported with manifest, line and reason; with
  * {@code data.on_error=fail} malformed manifest lines stop the job before any audio is read.
@@ -59,6 +64,8 @@ import org.nestspark.tarred.TarredDataset;
  * read it; NeMo's 1-second repeat padding is a training-time rule and is not applied here.
  */
 public final class FeaturizeJob {
+  /** Every skipped utterance with its reason, one per line, beside features.json (only when some were skipped). */
+  public static final String SKIPPED_TXT = "skipped.txt";
   private static final ObjectMapper JSON = JsonMapper.builder().enable(com.fasterxml.jackson.core.json.JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build();
 
   private FeaturizeJob() {}
@@ -90,7 +97,10 @@ public final class FeaturizeJob {
     for (ManifestEntry e : read.entries()) {
       work.add(new NamedEntry(e, new Path(out, names.next(e)).toUri().toString()));
     }
-    List<FeaturizeOutcome> outcomes = new ArrayList<>();
+    Path parts = ManifestParts.dir(out);
+    ManifestParts.clear(fs, parts);
+    PartSummary sum = new PartSummary();
+    int numParts = 0;
     if (!work.isEmpty()) {
       int partitions = config.getInt("featurize.num_partitions");
       int shards = TarredDataset.shardCount(read.entries());
@@ -100,47 +110,51 @@ public final class FeaturizeJob {
       }
       SerializableHadoopConf conf = new SerializableHadoopConf(hadoopConf);
       boolean overwrite = config.getBoolean("featurize.overwrite");
+      String partsUri = parts.toUri().toString();
       sc.setJobDescription("featurize: decode audio, log-mel features, write .npy (" + work.size() + " utterances, " + partitions + " partitions)");
       JavaRDD<NamedEntry> rdd = sc.parallelize(work, partitions);
+      numParts = rdd.getNumPartitions();
       try (JobProgress progress = JobProgress.start(sc, "featurize", "utterances", work.size(), config.getInt("featurize.progress_interval_seconds"),
           log)) {
         LongAccumulator done = progress.done();
         DoubleAccumulator audio = progress.audioSeconds();
-        outcomes.addAll(rdd.mapPartitions(it -> featurizePartition(it, config, conf, overwrite, done, audio)).collect());
+        sum = rdd.mapPartitions(it -> featurizePartition(it, config, conf, overwrite, partsUri, done, audio)).reduce(PartSummary::merge);
       }
       sc.setJobDescription(null);
     }
-    outcomes.sort(Comparator.comparingLong(o -> o.id));
-
-    String featuresJson = NestPaths.display(new Path(out, "features.json"));
-    writeFeaturesJson(fs, new Path(out, "features.json"), outcomes);
-    int written = 0;
-    int existing = 0;
-    double seconds = 0;
-    List<FeaturizeOutcome> skipped = new ArrayList<>();
-    for (FeaturizeOutcome o : outcomes) {
-      switch (o.status) {
-        case WRITTEN: written++; seconds += o.audioSeconds; break;
-        case EXISTING: existing++; break;
-        default: skipped.add(o);
-      }
+    int leftovers = AtomicFiles.deleteTemporaryFiles(fs, out);
+    if (leftovers > 0) {
+      log.println("featurize: removed " + leftovers + " temporary file(s) left by writers that died before their rename (killed task attempts)");
     }
-    return new FeaturizeReport(written, existing, skipped, read.problems(), seconds, (System.nanoTime() - t0) / 1e9, featuresJson);
+    Path featuresJson = new Path(out, "features.json");
+    ManifestParts.merge(fs, parts, numParts, featuresJson, new Path(out, SKIPPED_TXT), sum.skipped > 0);
+    return new FeaturizeReport(sum, read.problems(), (System.nanoTime() - t0) / 1e9, NestPaths.display(featuresJson),
+        sum.skipped > 0 ? NestPaths.display(new Path(out, SKIPPED_TXT)) : null);
   }
 
-  private static Iterator<FeaturizeOutcome> featurizePartition(Iterator<NamedEntry> it, NestConfig config, SerializableHadoopConf conf, boolean overwrite,
-      LongAccumulator done, DoubleAccumulator audio) {
+  /**
+   * One task: featurizes its utterances, writes its part of features.json ({@link ManifestParts}) and returns
+   * only counts ({@link PartSummary}).
+   */
+  private static Iterator<PartSummary> featurizePartition(Iterator<NamedEntry> it, NestConfig config, SerializableHadoopConf conf, boolean overwrite,
+      String partsUri, LongAccumulator done, DoubleAccumulator audio) throws IOException {
     UtteranceFeaturizer featurizer = new UtteranceFeaturizer(config);
     Configuration hadoopConf = conf.get();
-    List<FeaturizeOutcome> result = new ArrayList<>();
+    ManifestParts.Part part = new ManifestParts.Part(partsUri, TaskContext.getPartitionId());
+    PartSummary sum = new PartSummary();
     while (it.hasNext()) {
       NamedEntry n = it.next();
       FeaturizeOutcome o = featurizeOne(n, featurizer, hadoopConf, overwrite);
-      result.add(o);
+      switch (o.status) {
+        case WRITTEN: sum.written(o.audioSeconds); part.features(o.id, featuresLine(o)); break;
+        case EXISTING: sum.existing(); part.features(o.id, featuresLine(o)); break;
+        default: sum.skipped(o.id, o.where, o.reason); part.skipped(o.id, o.where + ": " + o.reason);
+      }
       done.add(1);
       audio.add(o.audioSeconds);
     }
-    return result.iterator();
+    part.write(hadoopConf);
+    return List.of(sum).iterator();
   }
 
   static FeaturizeOutcome featurizeOne(NamedEntry n, UtteranceFeaturizer featurizer, Configuration hadoopConf, boolean overwrite) {
@@ -171,19 +185,12 @@ public final class FeaturizeJob {
     }
   }
 
-  private static void writeFeaturesJson(FileSystem fs, Path target, List<FeaturizeOutcome> outcomes) throws IOException {
-    StringBuilder sb = new StringBuilder();
-    for (FeaturizeOutcome o : outcomes) {
-      if (o.status == FeaturizeOutcome.Status.SKIPPED) {
-        continue;
-      }
-      ObjectNode node = (ObjectNode) JSON.readTree(o.json);
-      node.put("feature_path", NestPaths.display(new Path(java.net.URI.create(o.featurePath))));
-      node.put("num_frames", o.numFrames);
-      sb.append(JSON.writeValueAsString(node)).append('\n');
-    }
-    byte[] bytes = sb.toString().getBytes(StandardCharsets.UTF_8);
-    AtomicFiles.write(fs, target, os -> os.write(bytes));
+  /** The features.json line of an utterance with features: its input entry plus feature_path and num_frames. */
+  private static String featuresLine(FeaturizeOutcome o) throws IOException {
+    ObjectNode node = (ObjectNode) JSON.readTree(o.json);
+    node.put("feature_path", NestPaths.display(new Path(java.net.URI.create(o.featurePath))));
+    node.put("num_frames", o.numFrames);
+    return JSON.writeValueAsString(node);
   }
 
   /** A manifest entry with the URI of its output file. */

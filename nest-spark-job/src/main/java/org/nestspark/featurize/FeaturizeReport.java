@@ -3,35 +3,46 @@ package org.nestspark.featurize;
 import java.util.List;
 
 import org.nestspark.manifest.ManifestProblem;
+import org.nestspark.spark.PartSummary;
 
-/** The outcome of a featurize run: counts, every skip with its reason, and the manifest problems. */
+/**
+ * The outcome of a featurize run: counts, the first skipped utterances with their reasons (every one is in
+ * {@link #skippedFile}), and the manifest problems. Built from the tasks' {@link PartSummary}s: the driver
+ * never holds a record per utterance.
+ */
 public final class FeaturizeReport {
-  public final int written;
-  public final int existing;
-  public final List<FeaturizeOutcome> skipped;
+  public final long written;
+  public final long existing;
+  /** Utterances skipped by the executors (unreadable audio, an output that cannot be written). */
+  public final long skippedCount;
+  /** The first {@link PartSummary#MAX_EXAMPLES} of them, in input order. */
+  public final List<PartSummary.Skip> skipped;
   public final List<ManifestProblem> manifestProblems;
   public final double audioSeconds;
   public final double wallSeconds;
   public final String featuresJson;
+  /** {@code skipped.txt} beside features.json, every skipped utterance with its reason; null when none was skipped. */
+  public final String skippedFile;
 
-  FeaturizeReport(int written, int existing, List<FeaturizeOutcome> skipped, List<ManifestProblem> manifestProblems,
-      double audioSeconds, double wallSeconds, String featuresJson) {
-    this.written = written;
-    this.existing = existing;
-    this.skipped = List.copyOf(skipped);
+  FeaturizeReport(PartSummary sum, List<ManifestProblem> manifestProblems, double wallSeconds, String featuresJson, String skippedFile) {
+    this.written = sum.written;
+    this.existing = sum.existing;
+    this.skippedCount = sum.skipped;
+    this.skipped = List.copyOf(sum.examples());
     this.manifestProblems = List.copyOf(manifestProblems);
-    this.audioSeconds = audioSeconds;
+    this.audioSeconds = sum.audioSeconds;
     this.wallSeconds = wallSeconds;
     this.featuresJson = featuresJson;
+    this.skippedFile = skippedFile;
   }
 
   /** Utterances with features (written now or kept from an earlier run). */
-  public int featurized() {
+  public long featurized() {
     return written + existing;
   }
 
   /** Skipped utterances plus malformed manifest lines. */
-  public int skippedTotal() {
-    return skipped.size() + manifestProblems.size();
+  public long skippedTotal() {
+    return skippedCount + manifestProblems.size();
   }
 }

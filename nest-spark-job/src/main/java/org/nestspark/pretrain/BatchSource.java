@@ -23,13 +23,13 @@ import org.nestspark.ssl.NestBatchBuilder;
 import org.nestspark.ssl.SslModules;
 
 /**
- * Executor side of the data path (spec §2–§5, §8 steps 1–4): turns {@link BatchSpec}s into the
+ * Executor side of the data path (docs/nest-numerics.md §2–§5, §8 steps 1–4): turns {@link BatchSpec}s into the
  * {@link MultiDataSet}s the graph trains or validates on. Audio is decoded, mixed with noise from the noise
  * corpus, augmented, featurized, quantized and masked here, lazily, one batch at a time, so an executor
  * holds one batch (plus what the training master caches), never the corpus.
  *
  * <p>A batch whose utterances cannot all be loaded is built from the rest; one with no loadable utterance,
- * or with no selected token (NeMo's NaN loss, spec §14.6), is left out. All of it is counted in
+ * or with no selected token (NeMo's NaN loss, docs/nest-numerics.md §14.6), is left out. All of it is counted in
  * {@link DataCounters}. The {@link NestBatchBuilder} (filterbank, quantizer codebooks, noise corpus index)
  * is built once per configuration, frozen modules and concurrent user on an executor and reused by later tasks.
  */

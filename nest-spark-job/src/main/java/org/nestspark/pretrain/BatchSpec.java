@@ -9,7 +9,7 @@ import org.nestspark.manifest.ManifestEntry;
 /**
  * One planned batch as the driver sends it to an executor: manifest metadata only (never audio), its place
  * in the run and the seed everything random in it derives from (noise choice, augmentation, dither, masks;
- * spec §2–§4). A batch is a pure function of (entries, seed, training), so a task that Spark retries after
+ * docs/nest-numerics.md §2–§4). A batch is a pure function of (entries, seed, training), so a task that Spark retries after
  * an executor loss rebuilds exactly the same batch.
  *
  * @param epoch the epoch (-1 for validation)

@@ -4,19 +4,20 @@ import java.io.Serializable;
 import java.util.List;
 
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.util.CollectionAccumulator;
 import org.apache.spark.util.DoubleAccumulator;
 import org.apache.spark.util.LongAccumulator;
+
+import org.nestspark.spark.FirstItemsAccumulator;
 
 /**
  * Spark accumulators that the executors building batches ({@link BatchSource}) report into and the driver
  * reads after each Spark job: utterances skipped (with reasons), batches dropped because no token was
- * selected (NeMo would give a NaN loss there, spec §14.6), batches built, seconds of audio and seconds spent
+ * selected (NeMo would give a NaN loss there, docs/nest-numerics.md §14.6), batches built, seconds of audio and seconds spent
  * building. Values can over-count when Spark re-runs a task after a failure; they are for reporting only.
  */
 public final class DataCounters implements Serializable {
   private static final long serialVersionUID = 1L;
-  /** At most this many skip reasons are kept per driver read-out (the counts stay exact). */
+  /** At most this many skip reasons are kept per Spark job (the counts stay exact): the driver never holds one per utterance. */
   public static final int MAX_REASONS = 200;
 
   final LongAccumulator skippedUtterances;
@@ -25,7 +26,7 @@ public final class DataCounters implements Serializable {
   final LongAccumulator batches;
   final DoubleAccumulator audioSeconds;
   final DoubleAccumulator buildSeconds;
-  final CollectionAccumulator<String> reasons;
+  final FirstItemsAccumulator reasons;
 
   public DataCounters(JavaSparkContext sc, String name) {
     skippedUtterances = sc.sc().longAccumulator(name + " skipped utterances");
@@ -34,7 +35,8 @@ public final class DataCounters implements Serializable {
     batches = sc.sc().longAccumulator(name + " batches built");
     audioSeconds = sc.sc().doubleAccumulator(name + " audio seconds");
     buildSeconds = sc.sc().doubleAccumulator(name + " batch build seconds");
-    reasons = sc.sc().collectionAccumulator(name + " skip reasons");
+    reasons = new FirstItemsAccumulator(MAX_REASONS);
+    sc.sc().register(reasons, name + " skip reasons");
   }
 
   /** A read-out since the last {@link #reset()}. */
@@ -42,9 +44,8 @@ public final class DataCounters implements Serializable {
       double buildSeconds, List<String> reasons) {}
 
   public Snapshot snapshot() {
-    List<String> r = reasons.value();
     return new Snapshot(skippedUtterances.value(), emptyBatches.value(), failedBatches.value(), batches.value(), audioSeconds.value(),
-        buildSeconds.value(), List.copyOf(r.subList(0, Math.min(r.size(), MAX_REASONS))));
+        buildSeconds.value(), List.copyOf(reasons.value()));
   }
 
   public void reset() {

@@ -28,9 +28,10 @@ import org.nestspark.ssl.FrozenModules;
 import org.nestspark.train.Checkpoint;
 import org.nestspark.train.NoamAnnealing;
 import org.nestspark.train.Provenance;
+import org.nestspark.train.TrainStep;
 
 /**
- * The Spark pretraining job (spec §8, §9): NEST's denoising masked-token prediction trained in rounds on
+ * The Spark pretraining job (docs/nest-numerics.md §8, §9): NEST's denoising masked-token prediction trained in rounds on
  * persistent Spark workers. This class only sequences the parts:
  *
  * <ol>
@@ -317,7 +318,7 @@ public final class PretrainJob {
       sc.setJobDescription(String.format(Locale.ROOT, "pretrain: validation at step %d (%d batches)", step, specs.size()));
       valCounters.reset();
       long t0 = System.nanoTime();
-      Validator.Result v = Validator.validate(sc, graph, specs, source, workers);
+      Validator.Result v = Validator.validate(sc, graph, specs, source, workers, TrainStep.batchSlicesSetting(cfg));
       sm.validation(v, valCounters.snapshot(), step, epoch, (System.nanoTime() - t0) / 1e9);
     }
 

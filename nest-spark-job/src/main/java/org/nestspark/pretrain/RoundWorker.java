@@ -161,7 +161,7 @@ final class RoundWorker implements FlatMapFunction<Iterator<RoundWorker.Task>, R
     // dropout differs between workers and is reproducible per (worker, step)
     // trainer.batch_slices resolved here: auto is this executor's compute threads (CPU) or 1 (GPU)
     TrainStep step = new TrainStep(g, a.seed() ^ (0x632BE59BD9B4E019L * (worker + 1L)), a.gradientClip(),
-        TrainStep.resolveBatchSlices(a.strategy().batchSlices()));
+        TrainStep.resolveBatchSlices(a.strategy().batchSlices()), a.strategy().syncBatchNorm());
     return new WorkerSlots.Slot(owner, worker, g, step);
   }
 

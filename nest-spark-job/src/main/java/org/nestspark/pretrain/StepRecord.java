@@ -8,7 +8,7 @@ import java.io.Serializable;
  *
  * @param step the optimizer step (1-based, the graph's iteration count after the step)
  * @param worker the Spark partition that trained it
- * @param loss the masked-token loss of the step (spec §7), NaN when the step was undone
+ * @param loss the masked-token loss of the step (docs/nest-numerics.md §7), NaN when the step was undone
  * @param correct masked tokens predicted right
  * @param selected masked tokens in the loss
  * @param audioSeconds seconds of valid (unpadded) input audio in the batch

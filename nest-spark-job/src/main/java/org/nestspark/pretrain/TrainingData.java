@@ -23,7 +23,7 @@ import org.nestspark.tarred.TarredDataset;
 import org.nestspark.tarred.TarredShardPlanner;
 
 /**
- * The run's data plan, on the driver (spec §2, §8): the training and validation manifests and their noise
+ * The run's data plan, on the driver (docs/nest-numerics.md §2, §8): the training and validation manifests and their noise
  * corpora as metadata (never audio), their SHA-256 for provenance, and the batch plan of each epoch: fixed-count
  * batches of {@code batch_size} ({@link BatchPlanner}: seeded shuffle, duration buckets, {@code drop_last}), or
  * with {@code batch_duration} set duration-based batches ({@link DynamicBucketingPlanner}, NeMo's lhotse options
@@ -203,6 +203,11 @@ public final class TrainingData {
     }
     report(cfg, section, r, out);
     manifestSha256.putAll(r.sha256());
+    try {
+      org.nestspark.labels.LabelTargets.check(cfg, section, r.entries(), conf);
+    } catch (IllegalArgumentException e) {
+      throw new ManifestException(e.getMessage());
+    }
     if (r.entries().isEmpty() && required) {
       throw new ManifestException(section + ".manifest_filepath: no usable entry in " + String.join(", ", files));
     }

@@ -33,9 +33,12 @@ import org.nestspark.train.TrainStep;
  * @param deltaDtype diloco: how the deltas travel
  * @param prefetchBatches batches a worker builds ahead on a background thread (0 = build in the training thread)
  * @param workerSlots worker graphs an executor keeps between rounds (0 = its task slots)
+ * @param batchSlices {@code trainer.batch_slices} as written (0 = auto, resolved on each executor)
+ * @param syncBatchNorm {@code trainer.sync_batchnorm}: whether a worker's batch slices share BatchNorm statistics
  */
 public record TrainingStrategy(Kind kind, int workers, int stepsPerRound, boolean averageUpdaterState, double outerLr, double outerMomentum,
-    boolean nesterov, DeltaDtype deltaDtype, int prefetchBatches, int workerSlots, int batchSlices) implements Serializable {
+    boolean nesterov, DeltaDtype deltaDtype, int prefetchBatches, int workerSlots, int batchSlices, boolean syncBatchNorm)
+    implements Serializable {
 
   /** {@code pretrain.strategy}. */
   public enum Kind {
@@ -62,7 +65,7 @@ public record TrainingStrategy(Kind kind, int workers, int stepsPerRound, boolea
     return new TrainingStrategy(kind, workers, steps, cfg.getBoolean("pretrain.average_updater_state"), cfg.getDouble("pretrain.diloco.outer_lr"),
         cfg.getDouble("pretrain.diloco.outer_momentum"), cfg.getBoolean("pretrain.diloco.nesterov"),
         DeltaDtype.of(cfg.getString("pretrain.diloco.delta_dtype")), cfg.getInt("pretrain.prefetch_batches"), cfg.getInt("pretrain.worker_slots"),
-        TrainStep.batchSlicesSetting(cfg));
+        TrainStep.batchSlicesSetting(cfg), cfg.getBoolean("trainer.sync_batchnorm"));
   }
 
   public boolean diloco() {

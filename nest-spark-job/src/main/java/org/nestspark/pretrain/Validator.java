@@ -15,6 +15,8 @@ import org.nd4j.linalg.dataset.api.MultiDataSet;
 
 import org.nestspark.model.NestGraph;
 import org.nestspark.model.decoder.MultiSoftmaxDecoderImpl;
+import org.nestspark.train.SlicedEval;
+import org.nestspark.train.TrainStep;
 
 /**
  * Validation on the executors: the weights are broadcast, each partition builds its validation batches with
@@ -49,12 +51,15 @@ public final class Validator {
    *
    * @param source builds validation batches ({@code training = false})
    * @param partitions Spark partitions of the validation batches
+   * @param batchSlices {@code trainer.batch_slices} as written (0 = auto), resolved on each executor: every
+   *     batch is scored as that many slices at the same time ({@link SlicedEval}), the same numbers
    */
-  public static Result validate(JavaSparkContext sc, ComputationGraph graph, List<BatchSpec> specs, BatchSource source, int partitions) {
+  public static Result validate(JavaSparkContext sc, ComputationGraph graph, List<BatchSpec> specs, BatchSource source, int partitions,
+      int batchSlices) {
     Broadcast<Weights> weights = sc.broadcast(new Weights(graph.getConfiguration().toJson(), graph.params()));
     try {
       List<BatchScore> scores = sc.parallelize(specs, Math.max(1, Math.min(partitions, specs.size())))
-          .mapPartitions(new Score(weights, source)).collect();
+          .mapPartitions(new Score(weights, source, batchSlices)).collect();
       return combine(scores);
     } finally {
       weights.destroy();
@@ -77,6 +82,11 @@ public final class Validator {
     return new BatchScore(loss, d.getLastAccuracy() * n, n);
   }
 
+  static BatchScore score(SlicedEval eval, MultiDataSet b) {
+    SlicedEval.Score s = eval.score(b);
+    return new BatchScore(s.loss(), s.accuracy() * s.selected(), s.selected());
+  }
+
   static Result combine(List<BatchScore> scores) {
     double lossSum = 0;
     double correct = 0;
@@ -94,10 +104,12 @@ public final class Validator {
     private static final long serialVersionUID = 1L;
     private final Broadcast<Weights> weights;
     private final BatchSource source;
+    private final int batchSlices;
 
-    Score(Broadcast<Weights> weights, BatchSource source) {
+    Score(Broadcast<Weights> weights, BatchSource source, int batchSlices) {
       this.weights = weights;
       this.source = source;
+      this.batchSlices = batchSlices;
     }
 
     @Override
@@ -107,10 +119,10 @@ public final class Validator {
       if (!batches.hasNext()) {
         return java.util.Collections.emptyIterator();
       }
-      ComputationGraph g = weights.value().graph();
+      SlicedEval eval = new SlicedEval(weights.value().graph(), TrainStep.resolveBatchSlices(batchSlices));
       List<BatchScore> out = new ArrayList<>();
       while (batches.hasNext()) {
-        out.add(score(g, batches.next()));
+        out.add(score(eval, batches.next()));
       }
       return out.iterator();
     }

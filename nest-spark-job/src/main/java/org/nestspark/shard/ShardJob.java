@@ -42,7 +42,7 @@ import org.nestspark.nemo.TarWriter;
 import org.nestspark.tarred.MemberNames;
 
 /**
- * {@code nest shard}: ordinary NeMo manifests to NeMo's tarred audio format (spec §2, "Other loaders"), written by
+ * {@code nest shard}: ordinary NeMo manifests to NeMo's tarred audio format (docs/nest-numerics.md §2, "Other loaders"), written by
  * Spark executors, one task per shard, through Hadoop {@code FileSystem}. The files are those NeMo's
  * {@code convert_to_tarred_audio_dataset.py} writes: {@code audio_<i>.tar}, {@code sharded_manifests/manifest_<i>.json},
  * {@code tarred_audio_manifest.json} and {@code metadata.yaml}; member names are NeMo's squashed paths

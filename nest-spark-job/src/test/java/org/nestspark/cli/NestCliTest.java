@@ -42,7 +42,7 @@ class NestCliTest {
   @Test
   void everyCommandPrintsItsUsageWithHelpAndExitsZero() {
     List<List<String>> all = commands(NestCli.commandLine(System.out, System.err), List.of());
-    assertEquals(17, all.size(), all.toString());
+    assertEquals(18, all.size(), all.toString());
     for (List<String> path : all) {
       for (String flag : List.of("--help", "-h")) {
         List<String> args = new ArrayList<>(path);
@@ -63,7 +63,7 @@ class NestCliTest {
   void oneUsageTableListsEveryCommandNestedOnesIncluded() {
     Run r = nest("--help");
     assertEquals(0, r.code, r.err);
-    for (String c : List.of("pretrain", "featurize", "extract", "import-nemo", "export-nemo", "bench featurize", "bench train",
+    for (String c : List.of("pretrain", "featurize", "extract", "kmeans", "import-nemo", "export-nemo", "bench featurize", "bench train",
         "bench pretrain", "bench quantizer", "bench extract", "bench flac", "config", "doctor", "completion", "help")) {
       assertTrue(r.out.contains("\n  " + c + " "), c + " missing from\n" + r.out);
     }

@@ -31,7 +31,7 @@ import org.nestspark.nemo.NemoArchive;
 import org.nestspark.nemo.NemoModel;
 
 /**
- * {@code nest extract} on the local file system (spec §10): NeMo's tiny model from its own {@code .nemo},
+ * {@code nest extract} on the local file system (docs/nest-numerics.md §10): NeMo's tiny model from its own {@code .nemo},
  * the golden WAVs through a manifest in bucketed batches, outputs equal to NeMo's
  * {@code extract_features.py} within 1e-4; bad lines and files reported and skipped; reruns keep complete
  * outputs and recompute damaged or missing ones; Parquet output holds the same numbers; a checkpoint made

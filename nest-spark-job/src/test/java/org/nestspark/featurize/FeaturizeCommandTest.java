@@ -147,10 +147,14 @@ class FeaturizeCommandTest {
     assertEquals(50, feats.get(1).get("num_frames").asInt(), "[offset, offset+duration) = 8000 samples");
     assertTrue(feats.get(1).get("feature_path").asText().endsWith("tone_wav__2.npy"), "the second entry of the same file gets a suffix");
 
-    // rerun: nothing to do; a stray temporary file is ignored
+    // rerun: nothing to do; a stray temporary file (a writer killed before its rename) is removed
     Files.writeString(out.resolve(".x.npy.tmp-123"), "partial");
+    Files.writeString(out.resolve(".notes"), "not ours");
     Run again = nest("featurize", "--manifest", manifest.toString(), "--out", out.toString());
     assertEquals(0, again.code, again.err);
+    assertFalse(Files.exists(out.resolve(".x.npy.tmp-123")));
+    assertTrue(Files.exists(out.resolve(".notes")), "only our temporary names are removed");
+    assertTrue(again.err.contains("featurize: removed 1 temporary file(s) left by writers that died"), again.err);
     assertTrue(again.out.startsWith("featurized 2 utterance(s) (0 written, 2 already complete), skipped 6"), again.out);
     // a deleted or damaged output is computed again
     Path first = Path.of(feats.get(0).get("feature_path").asText());

@@ -72,7 +72,7 @@ class RoundTrainerTest {
   }
 
   private static TrainingStrategy strategy(TrainingStrategy.Kind kind, int steps, org.nestspark.train.DeltaDtype dtype) {
-    return new TrainingStrategy(kind, 2, steps, true, 0.7, 0.9, true, dtype, 0, 0, 1);
+    return new TrainingStrategy(kind, 2, steps, true, 0.7, 0.9, true, dtype, 0, 0, 1, true);
   }
 
   private static List<List<BatchSpec>> perWorker(List<ManifestEntry> train, int round, int steps) {
@@ -227,9 +227,15 @@ class RoundTrainerTest {
       DataCounters counters = new DataCounters(jsc, "val");
       BatchSource source = new BatchSource(c, PretrainJob.VALIDATION, entries("noise_manifest.json"), new Configuration(false), false, counters,
           FrozenModules.drawn(c));
-      Validator.Result a = Validator.validate(jsc, g, specs, source, 2);
-      Validator.Result b = Validator.validate(jsc, g, specs, source, 3);
+      Validator.Result a = Validator.validate(jsc, g, specs, source, 2, 1);
+      Validator.Result b = Validator.validate(jsc, g, specs, source, 3, 1);
       assertEquals(a, b);
+      // every batch scored as 3 slices at once (trainer.batch_slices): the same numbers up to float rounding
+      Validator.Result sliced = Validator.validate(jsc, g, specs, source, 2, 3);
+      assertEquals(a.batches(), sliced.batches());
+      assertEquals(a.selectedTokens(), sliced.selectedTokens());
+      assertEquals(a.valLoss(), sliced.valLoss(), 1e-5);
+      assertEquals(a.valMaskedAccuracy(), sliced.valMaskedAccuracy(), 1e-12);
       assertEquals(4, a.batches());
       assertTrue(Double.isFinite(a.valLoss()) && a.selectedTokens() > 0, a.toString());
       Validator.Result local = Validator.validateLocally(g, source.buildAll(specs));

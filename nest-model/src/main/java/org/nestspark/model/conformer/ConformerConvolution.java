@@ -11,7 +11,7 @@ import org.nestspark.model.nn.Kernels;
 import org.nestspark.model.nn.SliceGroup;
 
 /**
- * NeMo's {@code ConformerConvolution} (spec §6.6) on row matrices {@code [B·T', d]}:
+ * NeMo's {@code ConformerConvolution} (docs/nest-numerics.md §6.6) on row matrices {@code [B·T', d]}:
  * {@code pointwise_conv1} (d→2d, k 1) → GLU over channels ({@code a·σ(b)}, a = channels 0..d−1) → zero
  * the padded steps → {@code depthwise_conv} (k taps, groups d, zero padding (k−1)/2 both sides) →
  * {@code batch_norm} (BatchNorm1d or LayerNorm, {@code conv_norm_type}) → Swish → {@code
@@ -122,9 +122,25 @@ final class ConformerConvolution {
       }
       // over the whole batch: a sliced step sums every slice's columns (SliceGroup), as SyncBatchNorm
       long rows = batchRows(n);
-      INDArray mean = SliceGroup.allReduceSum(Ops.columnSum(y)).divi(rows); // [1, d]
-      xc = y.subRowVector(mean);
-      INDArray var = SliceGroup.allReduceSum(Ops.columnSum(xc.mul(xc))).divi(rows); // biased
+      INDArray mean;
+      INDArray var; // biased
+      if (!SliceGroup.sharesBatchNorm()) {
+        mean = Ops.columnSum(y).divi(rows); // [1, d]
+        xc = y.subRowVector(mean);
+        var = Ops.columnSum(xc.mul(xc)).divi(rows);
+      } else {
+        // a sliced step: one rendezvous for both moments, taken about a shift every slice shares (the
+        // running mean, close to the batch mean), so E[(y−k)²] − (E[y−k])² loses no precision
+        INDArray yk = y.subRowVector(runMean);
+        INDArray moments = Nd4j.createUninitialized(y.dataType(), 2, d);
+        moments.getRow(0).assign(Ops.columnSum(yk));
+        moments.getRow(1).assign(Ops.columnSum(yk.muli(yk)));
+        moments = SliceGroup.allReduceSum(moments).divi(rows);
+        INDArray shiftMean = moments.getRow(0, true);
+        mean = shiftMean.add(runMean);
+        var = moments.getRow(1, true).subi(shiftMean.mul(shiftMean));
+        xc = y.subRowVector(mean);
+      }
       normRstd = Transforms.pow(var.add(NORM_EPS), -0.5, false);
       // running ← (1−m)·running + m·batch, as "gradient" old − new = m·(old − batch)
       runningMeanDelta = runMean.sub(mean).muli(BN_MOMENTUM);
@@ -153,7 +169,10 @@ final class ConformerConvolution {
       INDArray sums = Nd4j.createUninitialized(dxhat.dataType(), 2, d);
       sums.getRow(0).assign(Ops.columnSum(dxhat));
       sums.getRow(1).assign(Ops.columnSum(dxhat.mul(normXhat)));
-      sums = SliceGroup.allReduceSum(sums).divi(batchRows(dxhat.size(0)));
+      if (SliceGroup.sharesBatchNorm()) {
+        sums = SliceGroup.allReduceSum(sums);
+      }
+      sums.divi(batchRows(dxhat.size(0)));
       INDArray meanG = sums.getRow(0, true);
       INDArray meanGx = sums.getRow(1, true);
       dxhat.subiRowVector(meanG).subi(normXhat.mulRowVector(meanGx));
@@ -165,10 +184,12 @@ final class ConformerConvolution {
     return dxhat.muliRowVector(normRstd);
   }
 
-  /** Rows the batch statistics are over: this call's rows, or every slice's in a sliced step (same T'). */
+  /**
+   * Rows the batch statistics are over: this call's rows, or every slice's in a sliced step that shares
+   * them (same T'; {@code trainer.sync_batchnorm}).
+   */
   private long batchRows(long localRows) {
-    SliceGroup.Member m = SliceGroup.current();
-    return m == null ? localRows : m.group().batch() * time;
+    return SliceGroup.sharesBatchNorm() ? SliceGroup.current().group().batch() * time : localRows;
   }
 
   void clear() {

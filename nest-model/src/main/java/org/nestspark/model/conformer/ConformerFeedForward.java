@@ -4,7 +4,7 @@ import java.util.Map;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * NeMo's {@code ConformerFeedForward} (spec §6.4): {@code Linear(d→f) → Swish → Dropout → Linear(f→d)},
+ * NeMo's {@code ConformerFeedForward} (docs/nest-numerics.md §6.4): {@code Linear(d→f) → Swish → Dropout → Linear(f→d)},
  * biases on, on row matrices {@code [N, d]}. Keeps what its backward needs from the last forward.
  */
 final class ConformerFeedForward {

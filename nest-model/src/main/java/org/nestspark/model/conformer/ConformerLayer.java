@@ -21,7 +21,7 @@ import org.nd4j.linalg.learning.config.NoOp;
 import org.nd4j.linalg.learning.regularization.Regularization;
 
 /**
- * One FastConformer block, NeMo's {@code ConformerLayer} (spec §6.2–6.6, §6.8), as a hand-written DL4J
+ * One FastConformer block, NeMo's {@code ConformerLayer} (docs/nest-numerics.md §6.2–6.6, §6.8), as a hand-written DL4J
  * layer: the configuration half (JSON-serializable, shipped to Spark workers); the computation is in
  * {@link ConformerLayerImpl}, the parameters in {@link ConformerLayerParamInitializer}.
  *

@@ -20,7 +20,7 @@ import org.nestspark.model.nn.PartTimer;
 import org.nestspark.model.nn.PartTimer.Part;
 
 /**
- * The runtime half of {@link ConformerLayer}: forward and backward of one FastConformer block (spec
+ * The runtime half of {@link ConformerLayer}: forward and backward of one FastConformer block (docs/nest-numerics.md
  * §6.4) written with ND4J ops on row matrices {@code [B·T', d]} (every Linear is one gemm).
  *
  * <p>Sub-modules: {@link ConformerFeedForward} ×2, {@link RelPositionMultiHeadAttention}, {@link

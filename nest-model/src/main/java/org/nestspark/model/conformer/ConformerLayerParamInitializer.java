@@ -16,7 +16,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
- * Parameter layout and initialisation of {@link ConformerLayer} (spec §6.8, §6.9).
+ * Parameter layout and initialisation of {@link ConformerLayer} (docs/nest-numerics.md §6.8, §6.9).
  *
  * <p>Every parameter is a C-order view of the layer's flat parameter vector in NeMo's shape: Linear
  * weights {@code (out, in)}, Conv1d weights {@code (out, in/groups, k)}, {@code pos_bias_u/v (h, d_k)},

@@ -10,7 +10,7 @@ import org.nd4j.linalg.factory.Broadcast;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * NeMo's {@code RelPositionMultiHeadAttention} with untied per-layer {@code pos_bias_u/v} (spec §6.5):
+ * NeMo's {@code RelPositionMultiHeadAttention} with untied per-layer {@code pos_bias_u/v} (docs/nest-numerics.md §6.5):
  *
  * <ol>
  *   <li>q, k, v = Linear(x) (with bias), split into h heads of d_k (feature index head·d_k + c);

@@ -8,7 +8,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * NeMo's relative positional table ({@code RelPositionalEncoding}, spec §6.2): for an input of length
+ * NeMo's relative positional table ({@code RelPositionalEncoding}, docs/nest-numerics.md §6.2): for an input of length
  * T' the rows are positions {@code T'−1, T'−2, …, −(T'−1)} (2T'−1 rows, descending) and
  * {@code pe[p, 2i] = sin(p·w_i)}, {@code pe[p, 2i+1] = cos(p·w_i)} with {@code w_i = exp(2i·(−ln 10000 /
  * d))}, all in float32 as PyTorch computes it (the products p·w_i are rounded to float before sin/cos).

@@ -4,7 +4,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * The encoder-rate padding mask of one forward pass (spec §6.3): {@code mask[b, t] = 1} for valid steps
+ * The encoder-rate padding mask of one forward pass (docs/nest-numerics.md §6.3): {@code mask[b, t] = 1} for valid steps
  * {@code t < L_b}, 0 for padding, or no mask at all (every step valid).
  */
 final class SequenceMask {

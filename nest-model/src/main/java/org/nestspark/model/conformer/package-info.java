@@ -1,5 +1,5 @@
 /**
- * The FastConformer block of NEST's encoder (spec §6.2–6.6, §6.8) as a hand-written DL4J layer.
+ * The FastConformer block of NEST's encoder (docs/nest-numerics.md §6.2–6.6, §6.8) as a hand-written DL4J layer.
  *
  * <ul>
  *   <li>{@link org.nestspark.model.conformer.ConformerLayer}: the layer configuration (NeMo's

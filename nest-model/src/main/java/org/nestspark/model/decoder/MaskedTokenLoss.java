@@ -9,13 +9,13 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
- * NeMo's {@code MultiMLMLoss} on already selected positions (spec §7): for each book h,
+ * NeMo's {@code MultiMLMLoss} on already selected positions (docs/nest-numerics.md §7): for each book h,
  * {@code loss_h = −(1/N) Σ_n log_softmax(z_n[·, h])[target_{n,h}]} over the N selected (b, t) of the
  * batch, and {@code loss = (1/H) Σ_h loss_h}; optionally its gradient with respect to the logits,
  * {@code scale/(H·N) · (softmax − onehot)}, and the number of correct argmax predictions.
  *
  * <p>Logits are {@code [N, num_classes·H]} with channel index {@code class·H + book} (NeMo's decoder
- * layout). N = 0 gives loss 0 and a zero gradient (NeMo would return NaN, spec §14.6).
+ * layout). N = 0 gives loss 0 and a zero gradient (NeMo would return NaN, docs/nest-numerics.md §14.6).
  */
 public final class MaskedTokenLoss {
   private MaskedTokenLoss() {}

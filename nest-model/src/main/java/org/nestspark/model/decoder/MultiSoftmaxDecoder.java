@@ -21,7 +21,7 @@ import org.nestspark.model.nn.ParamSpec;
 
 /**
  * NeMo's {@code MultiSoftmaxDecoder} with {@code MultiMLMLoss} as the output layer of the NEST graph
- * (spec §7): the configuration half (JSON-serializable); the computation is in
+ * (docs/nest-numerics.md §7): the configuration half (JSON-serializable); the computation is in
  * {@link MultiSoftmaxDecoderImpl}.
  *
  * <p>Input {@code [B, d, T']} (NCW). Decoder: Conv1d(d → num_classes·num_decoders, kernel 1, bias) =
@@ -33,7 +33,7 @@ import org.nestspark.model.nn.ParamSpec;
  * {@code [B, T']} is the token selection (1 = a masked token that counts). The score is NeMo's: the mean
  * over the selected (b, t) of −log p[target], averaged over books. Parameter gradients are exactly NeMo's
  * once DL4J's updater has divided them by the minibatch size (the layer multiplies by it). A batch
- * without any selected token scores 0 with zero gradients (NeMo: NaN, spec §14.6), detectable through
+ * without any selected token scores 0 with zero gradients (NeMo: NaN, docs/nest-numerics.md §14.6), detectable through
  * {@link MultiSoftmaxDecoderImpl#getLastNumSelected()}.
  *
  * <p>Parameters (key suffix after {@code decoder.}): {@code W} (num_classes·H, d, 1)

@@ -26,7 +26,7 @@ import org.nestspark.model.nn.PartTimer;
 /**
  * The computation of {@link MultiSoftmaxDecoder}: the decoder's 1×1 convolution as a gemm on
  * {@code [B·T', d]}, log_softmax per book, and NeMo's masked-token NLL ({@link MaskedTokenLoss}) as
- * DL4J's output layer (spec §7).
+ * DL4J's output layer (docs/nest-numerics.md §7).
  *
  * <p>Masks: the mask DL4J propagates from the encoder is not the labels mask and is ignored; the labels
  * mask {@code [B, T']} (set by DL4J from the data set's labels mask) selects the tokens that count. With

@@ -6,7 +6,7 @@ import org.nd4j.linalg.api.ops.random.impl.BernoulliDistribution;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * Inverted dropout (e.g. {@code dropout_pre_encoder}, spec §6.2) as PyTorch's {@code nn.Dropout} in training: keep with probability 1 − p and scale
+ * Inverted dropout (e.g. {@code dropout_pre_encoder}, docs/nest-numerics.md §6.2) as PyTorch's {@code nn.Dropout} in training: keep with probability 1 − p and scale
  * kept values by 1 / (1 − p). The keep mask is drawn from {@code Nd4j.getRandom()}, so reseeding that RNG
  * makes a step deterministic.
  */

@@ -8,7 +8,7 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Time masks of the NEST graph: {@code [B, T]} arrays with 1 for valid steps and 0 for padding, always a
- * prefix of ones (NeMo passes lengths, spec §6.3); helpers convert between masks and lengths and apply a
+ * prefix of ones (NeMo passes lengths, docs/nest-numerics.md §6.3); helpers convert between masks and lengths and apply a
  * mask to channels-last activations.
  */
 public final class Masks {

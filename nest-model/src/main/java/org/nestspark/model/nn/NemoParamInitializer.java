@@ -17,7 +17,7 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * A DL4J {@link ParamInitializer} for layers whose parameters are listed as {@link ParamSpec}s: the
  * flattened parameter vector holds the tensors in list order, each as a C-order view of exactly its
  * NeMo shape (so a state-dict tensor is copied in as is), gradients likewise. Initial values are
- * U(−bound, bound) drawn from {@code Nd4j.getRandom()} (PyTorch's defaults, spec §6.8; the RNG streams
+ * U(−bound, bound) drawn from {@code Nd4j.getRandom()} (PyTorch's defaults, docs/nest-numerics.md §6.8; the RNG streams
  * cannot match PyTorch, parity tests load weights).
  */
 public abstract class NemoParamInitializer implements ParamInitializer {

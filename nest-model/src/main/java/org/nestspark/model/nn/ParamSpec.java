@@ -4,7 +4,7 @@ import java.util.Arrays;
 
 /**
  * One parameter of a hand-written layer: its DL4J name (camelCase, never {@code _}), its shape, which is
- * exactly the shape of the NeMo tensor it loads from, and how it is initialised (spec §6.8, §7).
+ * exactly the shape of the NeMo tensor it loads from, and how it is initialised (docs/nest-numerics.md §6.8, §7).
  *
  * <p>Parameters are stored in C order, so the flattened parameter vector of a layer holds every tensor in
  * PyTorch's element order and NeMo state-dict tensors load by plain copy.

@@ -21,7 +21,7 @@ import org.nestspark.model.nn.ParamSpec;
 
 /**
  * NeMo's {@code ConvSubsampling} with {@code subsampling: dw_striding} followed by the encoder's
- * positional scaling (spec §6.1, §6.2), as a hand-written DL4J layer: the configuration half
+ * positional scaling (docs/nest-numerics.md §6.1, §6.2), as a hand-written DL4J layer: the configuration half
  * (JSON-serializable, shipped to Spark workers); the computation is in {@link ConvSubsamplingImpl}.
  *
  * <p>Input {@code [B, feat_in, T]} log-mel features (DL4J recurrent NCW, {@code InputType.recurrent(80)})
@@ -32,7 +32,7 @@ import org.nestspark.model.nn.ParamSpec;
  * then ×sqrt(d_model) ({@code xscaling}) and dropout {@code dropout_pre_encoder} (training only).
  * Output {@code [B, d_model, T']} NCW.
  *
- * <p><b>Masking (NeMo's {@code MaskedConvSequential}, new in mid-2025, spec §14.12):</b> before every
+ * <p><b>Masking (NeMo's {@code MaskedConvSequential}, new in mid-2025, docs/nest-numerics.md §14.12):</b> before every
  * module of the convolution stack the activation is multiplied by the time mask of the current length;
  * each stride-2 convolution maps a length L to {@code floor((L − 1) / 2) + 1 = ceil(L / 2)}; a final mask
  * follows the last ReLU. So padded steps enter {@code out} as zeros and leave it as its bias (×sqrt(d)),
@@ -45,7 +45,7 @@ import org.nestspark.model.nn.ParamSpec;
  * per further stage s = 1…k−1 the depthwise {@code conv(3s−1)W} (C,1,3,3) and pointwise
  * {@code conv(3s)W} (C,C,1,1) with their biases (k = 3: conv2, conv3, conv5, conv6); {@code outW}
  * (d, C·F') [{@code out.weight}], {@code outB}. See {@link #nemoKeyToParam()}. Count for factor 8 and
- * feat_in 80: {@code 2·C² + 22·C + 10·C·d + d} (590,000 for C = 256, d = 176; spec §6.9).
+ * feat_in 80: {@code 2·C² + 32·C + 10·C·d + d} (590,000 for C = 256, d = 176; docs/nest-numerics.md §6.9).
  */
 public class ConvSubsampling extends FeedForwardLayer {
   private static final long serialVersionUID = 1L;
@@ -137,7 +137,7 @@ public class ConvSubsampling extends FeedForwardLayer {
   /** {@code out.bias}. */
   public static final String OUT_B = "outB";
 
-  /** The parameters, in flattening order, with PyTorch's default initialisation bounds (spec §6.8). */
+  /** The parameters, in flattening order, with PyTorch's default initialisation bounds (docs/nest-numerics.md §6.8). */
   public List<ParamSpec> paramSpecs() {
     int c = convChannels;
     double b9 = 1.0 / 3.0;
@@ -179,7 +179,7 @@ public class ConvSubsampling extends FeedForwardLayer {
     return Collections.unmodifiableMap(m);
   }
 
-  /** The positional scaling factor: sqrt(d_model) with {@code xscaling}, else 1 (spec §6.2). */
+  /** The positional scaling factor: sqrt(d_model) with {@code xscaling}, else 1 (docs/nest-numerics.md §6.2). */
   public double xscale() {
     return xscaling ? Math.sqrt(dModel) : 1.0;
   }

@@ -22,7 +22,7 @@ import org.nestspark.model.nn.Nd4jConv;
 import org.nestspark.model.nn.PartTimer;
 
 /**
- * The computation of {@link ConvSubsampling} (spec §6.1, §6.2), forward and backward, on channels-last
+ * The computation of {@link ConvSubsampling} (docs/nest-numerics.md §6.1, §6.2), forward and backward, on channels-last
  * activations {@code [B, T, F, C]}:
  *
  * <ul>

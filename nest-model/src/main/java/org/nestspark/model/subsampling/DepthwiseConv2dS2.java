@@ -6,7 +6,7 @@ import org.nestspark.model.nn.VecOps;
 /**
  * Depthwise 2-D convolution with a 3×3 kernel, stride 2 and zero padding 1 on channels-last
  * ({@code [B, H, W, C]}) data, as plain Java loops: NeMo's {@code pre_encode.conv.2} and {@code .5}
- * (spec §6.1). Forward, input gradient and weight/bias gradients, in float and in double (for gradient
+ * (docs/nest-numerics.md §6.1). Forward, input gradient and weight/bias gradients, in float and in double (for gradient
  * checks). The innermost loop runs over contiguous channels so the JIT vectorises it; it is about 10×
  * faster than ND4J 1.0.0-M2.1's native {@code depthwise_conv2d} (and 20× for its backward) at the Small
  * preset's shapes.

@@ -4,7 +4,7 @@ import org.nestspark.model.nn.Parallel;
 import org.nestspark.model.nn.VecOps;
 
 /**
- * The first convolution of NeMo's dw_striding subsampling ({@code pre_encode.conv.0}, spec §6.1):
+ * The first convolution of NeMo's dw_striding subsampling ({@code pre_encode.conv.0}, docs/nest-numerics.md §6.1):
  * Conv2d(1 → C, 3×3, stride 2, padding 1) on the features read as an image (time = height), with
  * MaskedConvSequential's time masks and the following ReLU fused in, as plain Java loops (channels-last
  * output {@code [B, T1, F1, C]}, innermost loop over contiguous channels). Forward, weight/bias gradients

@@ -22,7 +22,7 @@ import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.NoOp;
 import org.nd4j.linalg.learning.regularization.WeightDecay;
 
-/** Parameter layout and counts (spec §6.9), the NeMo key mapping, JSON and model serialisation. */
+/** Parameter layout and counts (docs/nest-numerics.md §6.9), the NeMo key mapping, JSON and model serialisation. */
 class ConformerLayerConfigTest {
   /** NeMo's keys of one layer, in state-dict order (golden manifest, encoder_tiny_state_dict_keys). */
   private static final String[] NEMO_KEYS = {

@@ -18,8 +18,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * Eval-mode parity with NeMo's tiny encoder layers 0 and 1 (golden README "Encoder: position handling /
- * attention / layer"): weights loaded by plain copy, the input of layer 0 is {@code pre_encode_out ×
+ * Eval-mode parity with NeMo's tiny encoder layers 0 and 1 (docs/nest-numerics.md §6.2-§6.5): weights loaded by plain copy, the input of layer 0 is {@code pre_encode_out ×
  * √64}, the mask comes from {@code out_lengths}, and every position (padding included) must match
  * within 1e-4.
  */

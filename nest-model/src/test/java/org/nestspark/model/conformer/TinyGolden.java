@@ -13,7 +13,7 @@ import org.nestspark.io.NpyArray;
 
 /**
  * The golden data of NeMo's tiny encoder copied into test resources ({@code golden/encoder_tiny/},
- * every file gzip-compressed, byte-identical to {@code /work/shared/golden/encoder_tiny/} after
+ * every file gzip-compressed, byte-identical to NeMo's original golden files after
  * gunzip): d_model 64, 4 heads, 2 layers, conv kernel 9, batch_norm with non-trivial running
  * statistics, dropouts 0; batch of 6 with T' = 138 and lengths [5, 13, 53, 138, 25, 19].
  */

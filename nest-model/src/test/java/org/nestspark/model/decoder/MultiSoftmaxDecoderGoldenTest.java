@@ -25,7 +25,7 @@ import org.nestspark.model.GoldenModel;
 import org.nestspark.model.NestGraph;
 
 /**
- * Parity of {@link MultiSoftmaxDecoder} and its masked-token loss with NeMo (spec §7) on NeMo's own
+ * Parity of {@link MultiSoftmaxDecoder} and its masked-token loss with NeMo (docs/nest-numerics.md §7) on NeMo's own
  * encoder outputs: the reduced decoder outputs of {@code decoder/} for {@code encoder_tiny/out.npy}, and
  * both eval losses of {@code loss/} (unmasked input 9.025188, masked input 9.025287 through
  * {@code encoder_tiny/out_masked_input.npy}).

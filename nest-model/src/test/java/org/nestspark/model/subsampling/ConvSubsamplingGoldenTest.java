@@ -19,7 +19,7 @@ import org.nestspark.model.GoldenModel;
 import org.nestspark.model.NestGraph;
 
 /**
- * Parity of {@link ConvSubsampling} with NeMo's {@code pre_encode} on the golden batch (spec §6.1):
+ * Parity of {@link ConvSubsampling} with NeMo's {@code pre_encode} on the golden batch (docs/nest-numerics.md §6.1):
  * {@code encoder_tiny/pre_encode_out.npy} (before xscale) at all positions, padded ones included, and the
  * lengths {@code encoder_tiny/pre_encode_lengths.npy}.
  */
