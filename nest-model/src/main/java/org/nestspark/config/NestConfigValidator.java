@@ -172,6 +172,10 @@ final class NestConfigValidator {
       k.ordered(ds + ".min_duration", ds + ".max_duration");
       k.nonNegative(ds + ".min_audio_len_secs");
       k.oneOf(ds + ".pad_audio_mode", "repeat", "zero");
+      k.bool(ds + ".is_tarred");
+      k.nonNegativeInt(ds + ".shuffle_n");
+      k.oneOf(ds + ".tarred_shard_strategy", "scatter", "replicate");
+      k.tarred(ds);
       String a = ds + ".batch_augmentor";
       k.probability(a + ".prob");
       k.probability(a + ".noise_ratio");
@@ -303,6 +307,7 @@ final class NestConfigValidator {
     k.oneOf("data.on_error", "skip", "fail");
     k.bool("data.downmix");
     k.bool("data.resample");
+    k.positiveInt("data.tar_buffer_mb");
     k.nonNegativeInt("featurize.num_partitions");
     k.bool("featurize.overwrite");
     k.nonNegativeInt("featurize.progress_interval_seconds");
@@ -510,6 +515,19 @@ final class NestConfigValidator {
         sb.append(sb.length() == 0 ? "" : ", ").append(a);
       }
       add(key, v + " is not supported; expected " + sb);
+    }
+
+    /** {@code is_tarred} needs shards and manifests, and does not combine with {@code batch_duration}. */
+    void tarred(String ds) {
+      if (!ok(ds + ".is_tarred") || !c.hasPath(ds + ".is_tarred") || !c.getBoolean(ds + ".is_tarred")) {
+        return;
+      }
+      if (!c.hasPath(ds + ".tarred_audio_filepaths")) {
+        add(ds + ".tarred_audio_filepaths", "must be set when " + ds + ".is_tarred is true");
+      }
+      if (c.hasPath(ds + ".batch_duration")) {
+        add(ds + ".batch_duration", "duration-based batches are not supported for tarred data (is_tarred=true): use batch_size");
+      }
     }
 
     void bool(String key) {

@@ -10,6 +10,8 @@ import org.apache.hadoop.fs.Path;
  * One line of a NeMo manifest (docs/nest-numerics.md §2): the audio file, its optional {@code duration} and
  * {@code offset} in seconds, where it came from (manifest and 1-based line, for messages) and the
  * original JSON object (extra fields are carried along untouched, e.g. into {@code features.json}).
+ * An entry of a tarred dataset (docs/nest-numerics.md §2, "Other loaders") also names its shard and the member that holds
+ * its audio ({@link #tarShard()}, {@link #tarMember()}).
  */
 public final class ManifestEntry implements Serializable {
   private static final long serialVersionUID = 1L;
@@ -22,6 +24,8 @@ public final class ManifestEntry implements Serializable {
   private final Double duration;
   private final double offset;
   private final String json;
+  private final String tarShard;
+  private final String tarMember;
 
   public ManifestEntry(String manifest, int line, long id, URI audio, String audioFilepath, Double duration, double offset, String json) {
     this.manifest = Objects.requireNonNull(manifest);
@@ -32,6 +36,36 @@ public final class ManifestEntry implements Serializable {
     this.duration = duration;
     this.offset = offset;
     this.json = Objects.requireNonNull(json);
+    this.tarShard = null;
+    this.tarMember = null;
+  }
+
+  private ManifestEntry(ManifestEntry e, String tarShard, String tarMember) {
+    this.manifest = e.manifest;
+    this.line = e.line;
+    this.id = e.id;
+    this.audioUri = e.audioUri;
+    this.audioFilepath = e.audioFilepath;
+    this.duration = e.duration;
+    this.offset = e.offset;
+    this.json = e.json;
+    this.tarShard = Objects.requireNonNull(tarShard);
+    this.tarMember = Objects.requireNonNull(tarMember);
+  }
+
+  /** This entry read from member {@code member} (its file id, docs/nest-numerics.md §2) of the tar shard {@code shard} (a URI). */
+  public ManifestEntry inShard(String shard, String member) {
+    return new ManifestEntry(this, shard, member);
+  }
+
+  /** The tar shard (URI) holding this entry's audio, or null for an entry read from its own file. */
+  public String tarShard() {
+    return tarShard;
+  }
+
+  /** The file id of the shard member holding the audio (member name without extension), or null. */
+  public String tarMember() {
+    return tarMember;
   }
 
   /** The manifest this entry was read from, as given (for messages). */
@@ -85,7 +119,8 @@ public final class ManifestEntry implements Serializable {
       return false;
     }
     ManifestEntry e = (ManifestEntry) o;
-    return line == e.line && id == e.id && manifest.equals(e.manifest) && audioUri.equals(e.audioUri) && json.equals(e.json);
+    return line == e.line && id == e.id && manifest.equals(e.manifest) && audioUri.equals(e.audioUri) && json.equals(e.json)
+        && Objects.equals(tarShard, e.tarShard) && Objects.equals(tarMember, e.tarMember);
   }
 
   @Override
@@ -95,6 +130,6 @@ public final class ManifestEntry implements Serializable {
 
   @Override
   public String toString() {
-    return where() + " " + audioFilepath;
+    return where() + " " + (tarShard == null ? audioFilepath : tarShard + ":" + tarMember);
   }
 }

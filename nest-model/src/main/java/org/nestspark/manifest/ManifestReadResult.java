@@ -15,7 +15,7 @@ public final class ManifestReadResult {
   private final double totalDurationSeconds;
   private final Map<String, String> sha256;
 
-  ManifestReadResult(List<ManifestEntry> entries, List<ManifestProblem> problems, int filteredByDuration, Map<String, String> sha256) {
+  public ManifestReadResult(List<ManifestEntry> entries, List<ManifestProblem> problems, int filteredByDuration, Map<String, String> sha256) {
     this.sha256 = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(sha256));
     this.entries = List.copyOf(entries);
     this.problems = List.copyOf(problems);

@@ -40,7 +40,7 @@ import org.nestspark.config.NestConfigException;
  * NeMo's {@code trainer.gradient_clip_val} becomes {@code model.optim.gradient_clip_val}; a key of the
  * model's modules that nest-spark does not have is checked as for a {@code .nemo} ({@link NemoConfigs}:
  * {@code _target_}s must be NeMo's NEST classes, fixed-value keys must hold the value nest-spark implements);
- * a few settings nest-spark cannot honour stop the run (e.g. {@code use_lhotse: true}, tarred datasets, a
+ * a few settings nest-spark cannot honour stop the run (e.g. {@code use_lhotse: true}, a
  * W&amp;B logger); every other key is ignored and listed.
  */
 public final class NemoTrainingConfig {
@@ -65,8 +65,6 @@ public final class NemoTrainingConfig {
     Map<String, Refusal> m = new LinkedHashMap<>();
     for (String ds : List.of("model.train_ds.", "model.validation_ds.")) {
       m.put(ds + "use_lhotse", new Refusal(falseOrNull, "Lhotse data loading is not supported; nest-spark reads NeMo manifests"));
-      m.put(ds + "is_tarred", new Refusal(falseOrNull, "tarred datasets are not supported; give manifest_filepath of plain audio"));
-      m.put(ds + "tarred_audio_filepaths", new Refusal(isNull, "tarred datasets are not supported"));
       m.put(ds + "is_concat", new Refusal(falseOrNull, "concatenated datasets with sampling are not supported; list the manifests in manifest_filepath"));
       m.put(ds + "trim_silence", new Refusal(falseOrNull, "silence trimming is not implemented"));
     }

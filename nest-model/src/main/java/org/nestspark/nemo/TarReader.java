@@ -31,14 +31,19 @@ import java.util.regex.Pattern;
  * copied to memory in a buffer that grows with the bytes actually read, a larger one to a temporary file as
  * it is read, so a size claimed in a header never allocates more than the archive holds. In place, a member
  * must lie within the archive before it is handed out.
+ *
+ * <p>Also the reader of NeMo's tarred audio shards ({@code org.nestspark.tarred}, docs/nest-numerics.md §2
+ * "Other loaders"), over a sequential Hadoop stream: there a member's content read into memory is at most
+ * 2 GiB, and a corrupt header (checksum mismatch) ends the archive, since tar has no way to find the next
+ * header.
  */
-final class TarReader {
+public final class TarReader {
   private static final int BLOCK = 512;
   private static final int MAX_META = 1 << 20;
   private static final Pattern DRIVE = Pattern.compile("^[A-Za-z]:.*");
 
   /** One member. */
-  static final class Entry {
+  public static final class Entry {
     /** The member name as stored (after PAX/GNU long-name overrides), e.g. {@code ./model_config.yaml}. */
     final String rawName;
     /** The name without {@code ./} and {@code .} components or trailing slash, e.g. {@code model_config.yaml}. */
@@ -57,8 +62,19 @@ final class TarReader {
       return type == '5';
     }
 
-    boolean isFile() {
+    /** A regular file (type {@code 0} or {@code 7}). */
+    public boolean isFile() {
       return type == '0' || type == '7';
+    }
+
+    /** The normalized member name (no {@code ./}), e.g. {@code audio_1.wav}. */
+    public String name() {
+      return name;
+    }
+
+    /** Content length in bytes. */
+    public long size() {
+      return size;
     }
   }
 
@@ -84,8 +100,8 @@ final class TarReader {
     return new TarReader(archive, source, null);
   }
 
-  /** A reader over a sequential stream of tar bytes (e.g. a decompressed gzip tar). */
-  static TarReader of(String archive, InputStream stream) {
+  /** A reader over a sequential stream of tar bytes (e.g. a decompressed gzip tar); {@code archive} names it in messages. */
+  public static TarReader of(String archive, InputStream stream) {
     return new TarReader(archive, null, stream);
   }
 
@@ -95,7 +111,7 @@ final class TarReader {
    *
    * @throws NemoFormatException on a corrupt or truncated archive or an unsafe member
    */
-  Entry next() throws IOException {
+  public Entry next() throws IOException {
     if (ended) {
       return null;
     }
@@ -183,7 +199,7 @@ final class TarReader {
    *
    * @throws NemoFormatException when it is longer, or the archive ends inside it
    */
-  byte[] readContent(Entry e, int maxBytes) throws IOException {
+  public byte[] readContent(Entry e, int maxBytes) throws IOException {
     requireCurrent(e);
     if (e.size > maxBytes) {
       throw fail(e.rawName, "member is " + e.size + " bytes, more than the " + maxBytes
@@ -473,14 +489,14 @@ final class TarReader {
       case '5':
         return;
       case '1':
-        throw fail(name, "refusing hard link member (-> '" + link + "'): a .nemo holds only regular files");
+        throw fail(name, "refusing hard link member (-> '" + link + "'): only regular files are accepted");
       case '2':
-        throw fail(name, "refusing symbolic link member (-> '" + link + "'): a .nemo holds only regular files");
+        throw fail(name, "refusing symbolic link member (-> '" + link + "'): only regular files are accepted");
       case '3':
       case '4':
-        throw fail(name, "refusing device member: a .nemo holds only regular files");
+        throw fail(name, "refusing device member: only regular files are accepted");
       case '6':
-        throw fail(name, "refusing FIFO member: a .nemo holds only regular files");
+        throw fail(name, "refusing FIFO member: only regular files are accepted");
       default:
         throw fail(name, "unsupported tar entry type '" + type + "'");
     }

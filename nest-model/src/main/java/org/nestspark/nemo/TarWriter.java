@@ -8,9 +8,10 @@ import java.nio.charset.StandardCharsets;
  * Writes an uncompressed POSIX tar as NeMo's {@code .nemo} archives are (docs/nest-numerics.md §11: {@code tarfile}
  * with arcname {@code .}): ustar headers, a PAX {@code x} header only where ustar cannot hold a name
  * (over 100 bytes) or a size (8 GiB or more), two zero blocks at the end, and the archive padded to
- * a multiple of 10240 bytes as Python's {@code tarfile} pads it.
+ * a multiple of 10240 bytes as Python's {@code tarfile} pads it. Also writes NeMo's tarred audio shards
+ * ({@code nest shard}). Limits: regular files and directories only, uid/gid 0, no user names.
  */
-final class TarWriter {
+public final class TarWriter {
   private static final int BLOCK = 512;
   private static final int RECORD = 20 * BLOCK;
   private static final long MAX_OCTAL_SIZE = 077777777777L;
@@ -20,7 +21,7 @@ final class TarWriter {
   private long written;
 
   /** @param mtime modification time written into every header, seconds since the epoch */
-  TarWriter(OutputStream out, long mtime) {
+  public TarWriter(OutputStream out, long mtime) {
     this.out = out;
     this.mtime = mtime;
   }
@@ -31,7 +32,7 @@ final class TarWriter {
   }
 
   /** A regular file with its content. */
-  void file(String name, byte[] content) throws IOException {
+  public void file(String name, byte[] content) throws IOException {
     fileHeader(name, content.length);
     out.write(content);
     pad(content.length);
@@ -52,7 +53,7 @@ final class TarWriter {
   }
 
   /** The end-of-archive blocks and record padding. */
-  void finish() throws IOException {
+  public void finish() throws IOException {
     long end = written + 2 * BLOCK;
     long total = roundUp(end, RECORD);
     out.write(new byte[(int) (total - written)]);

@@ -67,7 +67,7 @@ class NemoTrainingConfigTest {
     assertEquals(List.of("name",
         "model.train_ds.pin_memory", "model.train_ds.use_start_end_token", "model.train_ds.trim_silence",
         "model.train_ds.is_concat", "model.train_ds.concat_sampling_technique", "model.train_ds.concat_sampling_temperature",
-        "model.train_ds.is_tarred", "model.train_ds.tarred_audio_filepaths", "model.train_ds.shuffle_n", "model.train_ds.bucketing_strategy",
+        "model.train_ds.bucketing_strategy",
         "model.train_ds.bucketing_batch_size",
         "model.validation_ds.pin_memory", "model.validation_ds.use_start_end_token",
         "model.spec_augment._target_", "model.spec_augment.freq_masks", "model.spec_augment.time_masks", "model.spec_augment.freq_width",

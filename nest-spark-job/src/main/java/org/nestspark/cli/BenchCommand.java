@@ -15,7 +15,7 @@ import org.nestspark.model.bench.NestGraphBench;
 import org.nestspark.ssl.QuantizerBench;
 
 /**
- * {@code nest bench featurize|train|pretrain|quantizer|extract|flac}: prints throughput figures measured on this machine.
+ * {@code nest bench featurize|train|pretrain|quantizer|extract|flac|shards}: prints throughput figures measured on this machine.
  * <ul>
  *   <li>{@code featurize [--seconds S]}: log-mel featurization, 1 and all threads ({@link FeaturizeBench});</li>
  *   <li>{@code train [ITERATIONS [THREADS [BATCH [SECONDS [KERNELS]]]]]}: the Small NEST graph, batch 8 × 10 s:
@@ -29,16 +29,18 @@ import org.nestspark.ssl.QuantizerBench;
  *       presets ({@link org.nestspark.bench.ExtractBench});</li>
  *   <li>{@code flac [--segments N] [--whole-segments N] [--seconds S] [--file F]}: N segments of a 1-hour FLAC
  *       recording (made with sox and flac unless {@code --file}), whole-file decode vs seeking
- *       ({@link org.nestspark.bench.FlacSeekBench}).</li>
+ *       ({@link org.nestspark.bench.FlacSeekBench});</li>
+ *   <li>{@code shards [N]}: N one-second utterances on a MiniDFSCluster, single files vs 32 tar shards
+ *       ({@link org.nestspark.bench.ShardsBench}).</li>
  * </ul>
  */
-@Command(name = "bench", description = "throughput on this machine (featurizer, Small graph step, pretraining rounds, quantizer, extraction, FLAC seeking)",
+@Command(name = "bench", description = "throughput on this machine (featurizer, Small graph step, pretraining rounds, quantizer, extraction, FLAC seeking, tar shards on HDFS)",
     subcommands = {BenchCommand.Featurize.class, BenchCommand.Train.class, BenchCommand.Pretrain.class, BenchCommand.Quantizer.class,
-        BenchCommand.Extract.class, BenchCommand.Flac.class})
+        BenchCommand.Extract.class, BenchCommand.Flac.class, BenchCommand.Shards.class})
 final class BenchCommand extends NestCommand {
   @Override
   int run(PrintStream out, PrintStream err) throws UsageException {
-    throw new UsageException("usage: nest bench featurize|train|pretrain|quantizer|extract|flac [args]");
+    throw new UsageException("usage: nest bench featurize|train|pretrain|quantizer|extract|flac|shards [args]");
   }
 
   @Command(name = "featurize", description = "featurization throughput, one thread and all threads, batches of 8 x 10 s")
@@ -190,6 +192,29 @@ final class BenchCommand extends NestCommand {
         org.nestspark.bench.FlacSeekBench.run(file, segments, wholeSegments, seconds, out);
       } catch (Exception e) {
         err.println("nest bench flac: " + e);
+        return 1;
+      }
+      return 0;
+    }
+  }
+
+  @Command(name = "shards", description = {
+      "N one-second utterances on a MiniDFSCluster as single WAV files vs 32 tar shards: read + decode and featurize",
+      "throughput and NameNode operations for both (local only: the mini cluster runs in this JVM)."})
+  static final class Shards extends NestCommand {
+    @Parameters(index = "0", arity = "0..1", paramLabel = "N", description = "utterances (default 20000)")
+    Integer n;
+
+    @Override
+    int run(PrintStream out, PrintStream err) throws UsageException {
+      int count = n == null ? 20000 : n;
+      if (count < org.nestspark.bench.ShardsBench.SHARDS) {
+        throw new UsageException("N " + count + ": at least " + org.nestspark.bench.ShardsBench.SHARDS + " (one utterance per shard)");
+      }
+      try {
+        org.nestspark.bench.ShardsBench.run(count, out, err);
+      } catch (Exception e) {
+        err.println("nest bench shards: " + e);
         return 1;
       }
       return 0;

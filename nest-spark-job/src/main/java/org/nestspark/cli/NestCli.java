@@ -31,6 +31,7 @@ import org.nestspark.io.NestPaths;
     subcommands = {
         PretrainCommand.class,
         FeaturizeCommand.class,
+        ShardCommand.class,
         ExtractCommand.class,
         KMeansCommand.class,
         ImportNemoCommand.class,

@@ -51,6 +51,8 @@ import org.nestspark.manifest.ManifestException;
 import org.nestspark.manifest.ManifestProblem;
 import org.nestspark.manifest.ManifestReadResult;
 import org.nestspark.manifest.ManifestReader;
+import org.nestspark.tarred.ShardPaths;
+import org.nestspark.tarred.TarredDataset;
 import org.nestspark.model.NestGraph;
 import org.nestspark.nemo.NemoImport;
 import org.nestspark.spark.JobProgress;
@@ -72,6 +74,10 @@ import scala.Tuple2;
  * with {@code __n} for repeated paths); {@code parquet} writes one file per batch
  * ({@link ParquetFeatureWriter}: one row per utterance and layer). Both write {@code features.json}: each
  * input entry plus {@code feature_path} (and {@code num_frames}, {@code layers}).
+ *
+ * <p>With {@code extract.tarred_audio_filepaths} the audio comes from NeMo tar shards ({@link TarredDataset}; the
+ * input is then the tarred manifest(s)); batches are then consecutive entries in shard order, so each shard is
+ * streamed once.
  *
  * <p><b>How</b>: the driver lists the input only (manifest lines or file names and sizes), sorts the
  * utterances by duration (manifest {@code duration}; for files without one the file size stands in) into
@@ -128,7 +134,8 @@ public final class ExtractJob {
     // the plan: batches of similar durations, in a fixed order (the parquet part files are named by it)
     int n = in.entries.size();
     int batchSize = config.getInt("extract.batch_size");
-    List<int[]> plan = n == 0 ? List.of()
+    // tar shards: consecutive entries (shard and member order), so each shard is streamed once
+    List<int[]> plan = n == 0 ? List.of() : TarredDataset.shardCount(in.entries) > 0 ? consecutive(n, batchSize)
         : new BatchPlanner(batchSize, false, false, Math.max(1, (n + batchSize - 1) / batchSize), 0L).plan(in.durations, 0);
     FeatureFileNames names = new FeatureFileNames();
     String[] targets = new String[n];
@@ -224,7 +231,20 @@ public final class ExtractJob {
     return s.endsWith(".json") || s.endsWith(".jsonl");
   }
 
+  private static List<int[]> consecutive(int n, int batchSize) {
+    List<int[]> plan = new ArrayList<>();
+    for (int i = 0; i < n; i += batchSize) {
+      plan.add(java.util.stream.IntStream.range(i, Math.min(n, i + batchSize)).toArray());
+    }
+    return plan;
+  }
+
   static Inputs listInputs(String input, NestConfig config, Configuration conf) throws ManifestException, IOException {
+    List<String> shards = ShardPaths.configured(config, "extract.tarred_audio_filepaths");
+    if (!shards.isEmpty()) {
+      ManifestReadResult r = TarredDataset.read(ManifestReader.unfiltered(conf), List.of(input), shards).result();
+      return new Inputs(r.entries(), new double[r.entries().size()], r.problems());
+    }
     if (isManifest(input)) {
       ManifestReadResult r = ManifestReader.unfiltered(conf).read(List.of(input));
       List<ManifestEntry> es = r.entries();

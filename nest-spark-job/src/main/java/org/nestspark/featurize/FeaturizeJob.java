@@ -34,6 +34,8 @@ import org.nestspark.manifest.ManifestReader;
 import org.nestspark.spark.JobProgress;
 import org.nestspark.spark.ManifestParts;
 import org.nestspark.spark.PartSummary;
+import org.nestspark.tarred.ShardPaths;
+import org.nestspark.tarred.TarredDataset;
 
 /**
  * {@code nest featurize}: log-mel features (docs/nest-numerics.md §1) of every utterance of NeMo manifests, computed on
@@ -55,6 +57,9 @@ import org.nestspark.spark.PartSummary;
  * <p>While it runs, a progress line (done/total utterances, utterances/s, audio-s/s, ETA) goes to {@code log}
  * every {@code featurize.progress_interval_seconds} ({@link JobProgress}).
  *
+ * <p>With {@code featurize.tarred_audio_filepaths} the audio comes from NeMo tar shards ({@link TarredDataset}; the
+ * manifests are then the tarred manifests) and each partition streams its shard.
+ *
  * <p>The segment read is {@code [offset, offset + duration)} of the manifest entry, as NeMo's datasets
  * read it; NeMo's 1-second repeat padding is a training-time rule and is not applied here.
  */
@@ -75,7 +80,8 @@ public final class FeaturizeJob {
       throws ManifestException, IOException {
     long t0 = System.nanoTime();
     Configuration hadoopConf = sc.hadoopConfiguration();
-    ManifestReadResult read = ManifestReader.unfiltered(hadoopConf).read(manifests);
+    ManifestReadResult read = TarredDataset.readInputs(ManifestReader.unfiltered(hadoopConf), manifests,
+        ShardPaths.configured(config, "featurize.tarred_audio_filepaths"));
     if ("fail".equals(config.getString("data.on_error"))) {
       read.failOnProblems();
     }
@@ -97,8 +103,10 @@ public final class FeaturizeJob {
     int numParts = 0;
     if (!work.isEmpty()) {
       int partitions = config.getInt("featurize.num_partitions");
+      int shards = TarredDataset.shardCount(read.entries());
       if (partitions == 0) {
-        partitions = Math.max(1, Math.min(work.size(), sc.defaultParallelism() * 4));
+        // tar shards: one partition per shard, so each task streams its shard once
+        partitions = shards > 0 ? Math.min(work.size(), shards) : Math.max(1, Math.min(work.size(), sc.defaultParallelism() * 4));
       }
       SerializableHadoopConf conf = new SerializableHadoopConf(hadoopConf);
       boolean overwrite = config.getBoolean("featurize.overwrite");

@@ -145,7 +145,7 @@ public final class PretrainJob {
 
   private PretrainReport runLocked(Path runDir, FileSystem fs, long startNanos) throws IOException, ManifestException {
     sc.setJobDescription("pretrain: reading manifests");
-    TrainingData data = new TrainingData(cfg, hadoopConf, out);
+    TrainingData data = new TrainingData(cfg, hadoopConf, out, workers);
     List<BatchSpec> valSpecs = data.validationSpecs();
     CheckpointManager ckpts = new CheckpointManager(runDir, hadoopConf, cfg.getInt("exp_manager.checkpoint_callback_params.save_last_k"),
         cfg.getInt("exp_manager.checkpoint_callback_params.save_top_k"), cfg.getString("exp_manager.checkpoint_callback_params.mode"));

@@ -18,6 +18,9 @@ import org.nestspark.manifest.ManifestException;
 import org.nestspark.manifest.ManifestProblem;
 import org.nestspark.manifest.ManifestReadResult;
 import org.nestspark.manifest.ManifestReader;
+import org.nestspark.tarred.ShardPaths;
+import org.nestspark.tarred.TarredDataset;
+import org.nestspark.tarred.TarredShardPlanner;
 
 /**
  * The run's data plan, on the driver (docs/nest-numerics.md §2, §8): the training and validation manifests and their noise
@@ -27,6 +30,10 @@ import org.nestspark.manifest.ManifestReader;
  * {@code batch_duration}, {@code num_buckets}, {@code quadratic_duration}). Either plan is a pure function of
  * ({@code data.seed}, epoch), so resuming at "epoch e, batch b" is exact. A bad manifest line is
  * reported as {@code manifest:line: reason} and skipped, or stops the run with {@code data.on_error=fail}.
+ *
+ * <p>A dataset with {@code is_tarred} is read as NeMo's tarred audio ({@link TarredDataset}: entries tied to
+ * their shard and member) and planned by {@link TarredShardPlanner} ({@code tarred_shard_strategy},
+ * {@code shuffle_n}, the number of training workers); executors then read the audio from the shards.
  */
 public final class TrainingData {
   public static final String TRAIN = "model.train_ds";
@@ -42,16 +49,25 @@ public final class TrainingData {
   private final EpochPlanner planner;
   private final EpochPlanner validationPlanner;
   private final double[] durations;
+  private final int workers;
+  private final Map<String, TarredDataset> tarred = new TreeMap<>();
+
+  /** Reads every manifest, for one training worker (see {@link #TrainingData(NestConfig, Configuration, PrintStream, int)}). */
+  public TrainingData(NestConfig cfg, Configuration hadoopConf, PrintStream out) throws IOException, ManifestException {
+    this(cfg, hadoopConf, out, 1);
+  }
 
   /**
    * Reads every manifest.
    *
    * @param out where skipped lines are reported
+   * @param workers training workers (a tarred dataset's shards are dealt to them)
    * @throws ManifestException when a manifest cannot be read, has no usable entry, makes no batch, or has a
    *     bad line with {@code data.on_error=fail}
    */
-  public TrainingData(NestConfig cfg, Configuration hadoopConf, PrintStream out) throws IOException, ManifestException {
+  public TrainingData(NestConfig cfg, Configuration hadoopConf, PrintStream out, int workers) throws IOException, ManifestException {
     this.cfg = cfg;
+    this.workers = workers;
     this.seed = cfg.getLong("data.seed");
     this.train = readManifests(cfg, hadoopConf, TRAIN, true, out);
     this.trainNoise = readNoise(cfg, hadoopConf, TRAIN, out);
@@ -59,8 +75,10 @@ public final class TrainingData {
         : readManifests(cfg, hadoopConf, VALIDATION, false, out);
     this.validationNoise = validation.isEmpty() ? List.of() : readNoise(cfg, hadoopConf, VALIDATION, out);
     this.durations = durations(train);
-    this.planner = planner(cfg, TRAIN, cfg.getBoolean(TRAIN + ".shuffle"), seed, train, durations, out);
+    this.planner = tarred.containsKey(TRAIN) ? tarredPlanner(cfg, TRAIN, cfg.getBoolean(TRAIN + ".shuffle"), workers, out)
+        : planner(cfg, TRAIN, cfg.getBoolean(TRAIN + ".shuffle"), seed, train, durations, out);
     this.validationPlanner = validation.isEmpty() ? null
+        : tarred.containsKey(VALIDATION) ? tarredPlanner(cfg, VALIDATION, false, 1, out)
         : planner(cfg, VALIDATION, false, seed, validation, durations(validation), out);
     if (planner.plan(durations, 0).isEmpty()) {
       throw new ManifestException(TRAIN + ": " + train.size() + " usable utterances make no complete batch (" + planner.describe()
@@ -101,6 +119,18 @@ public final class TrainingData {
           section, oversize, batchDuration);
     }
     return p;
+  }
+
+  private EpochPlanner tarredPlanner(NestConfig cfg, String section, boolean shuffle, int workers, PrintStream out) throws ManifestException {
+    TarredDataset t = tarred.get(section);
+    try {
+      EpochPlanner p = new TarredShardPlanner(t.shardOf(), t.shards().size(), workers, cfg.getString(section + ".tarred_shard_strategy"), shuffle,
+          cfg.getInt(section + ".shuffle_n"), cfg.getInt(section + ".batch_size"), cfg.getBoolean(section + ".drop_last"), seed);
+      out.println("[pretrain] " + section + ": " + p.describe());
+      return p;
+    } catch (IllegalArgumentException e) {
+      throw new ManifestException(section + ": " + e.getMessage());
+    }
   }
 
   /** How the training batches are made, for logs. */
@@ -162,7 +192,15 @@ public final class TrainingData {
       throws ManifestException, IOException {
     List<String> files = cfg.getStringList(section + ".manifest_filepath");
     ManifestReader reader = new ManifestReader(conf, cfg.getDouble(section + ".min_duration"), cfg.getDouble(section + ".max_duration"));
-    ManifestReadResult r = reader.read(files);
+    ManifestReadResult r;
+    if (cfg.getBoolean(section + ".is_tarred")) {
+      TarredDataset t = TarredDataset.read(reader, files, ShardPaths.configured(cfg, section + ".tarred_audio_filepaths"));
+      tarred.put(section, t);
+      r = t.result();
+      out.printf(java.util.Locale.ROOT, "[pretrain] %s: %d utterances in %d tar shards%n", section, r.entries().size(), t.shards().size());
+    } else {
+      r = reader.read(files);
+    }
     report(cfg, section, r, out);
     manifestSha256.putAll(r.sha256());
     try {
