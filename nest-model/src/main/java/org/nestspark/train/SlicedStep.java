@@ -331,25 +331,52 @@ final class SlicedStep {
         total += sizes[i];
       }
       double w = (double) sizes[0] / total;
+      // BatchNorm running statistics are not divided by the minibatch: the same update in every slice when
+      // the statistics are shared (slice 0's is kept); else each slice's own, averaged by slice size (the
+      // running mean's update is then the batch's). Set aside before the gradients are summed.
+      List<Integer> fixed = new ArrayList<>();
+      List<INDArray> fixedValues = new ArrayList<>();
       for (int k = 0; k < mine.size(); k++) {
-        TrainableParams.Param p = mine.get(k);
-        if (!p.dividedByMinibatch()) {
-          // BatchNorm running statistics: the same update in every slice when the statistics are shared;
-          // else each slice's own, averaged by slice size (the running mean's update is then the batch's)
-          if (!syncBatchNorm) {
-            INDArray u = p.gradientIn(graph.gradient());
-            u.muli((double) sizes[0] / total);
-            for (int i = 1; i <= fs.size(); i++) {
-              u.addi(theirs.get(i - 1).get(k).gradientIn(replicas[i].gradient()).mul((double) sizes[i] / total));
-            }
-          }
+        if (mine.get(k).dividedByMinibatch()) {
           continue;
         }
-        INDArray g0 = p.gradientIn(graph.gradient());
-        for (int i = 1; i <= fs.size(); i++) {
-          g0.addi(theirs.get(i - 1).get(k).gradientIn(replicas[i].gradient()));
+        INDArray u = mine.get(k).gradientIn(graph.gradient()).dup();
+        if (!syncBatchNorm) {
+          u.muli(w);
+          for (int i = 1; i <= fs.size(); i++) {
+            u.addi(theirs.get(i - 1).get(k).gradientIn(replicas[i].gradient()).mul((double) sizes[i] / total));
+          }
         }
-        g0.muli(w);
+        fixed.add(k);
+        fixedValues.add(u);
+      }
+      INDArray flat = graph.getGradientsViewArray();
+      boolean flatMerge = flat != null;
+      for (int i = 1; i <= fs.size() && flatMerge; i++) {
+        INDArray other = replicas[i].getGradientsViewArray();
+        flatMerge = other != null && other.length() == flat.length();
+      }
+      if (flatMerge) {
+        // every gradient is a view of the graph's one flat gradient array: one pass over all of them
+        for (int i = 1; i <= fs.size(); i++) {
+          flat.addi(replicas[i].getGradientsViewArray());
+        }
+        flat.muli(w);
+      } else {
+        for (int k = 0; k < mine.size(); k++) {
+          TrainableParams.Param p = mine.get(k);
+          if (!p.dividedByMinibatch()) {
+            continue;
+          }
+          INDArray g0 = p.gradientIn(graph.gradient());
+          for (int i = 1; i <= fs.size(); i++) {
+            g0.addi(theirs.get(i - 1).get(k).gradientIn(replicas[i].gradient()));
+          }
+          g0.muli(w);
+        }
+      }
+      for (int j = 0; j < fixed.size(); j++) {
+        mine.get(fixed.get(j)).gradientIn(graph.gradient()).assign(fixedValues.get(j));
       }
       tMerged = System.nanoTime();
     }
