@@ -196,8 +196,11 @@ public final class PretrainJob {
       double lastRoundWall = 0;
       String stopReason = null;
       List<int[]> plan = data.plan(run.epoch);
+      double audioAtEpochStart = sm.totalAudio;
       while (!policy.finished(run.step, run.epoch)) {
         if (run.batchInEpoch >= plan.size()) {
+          requireAudio(sm.totalAudio - audioAtEpochStart, "epoch " + run.epoch, data.train.size());
+          audioAtEpochStart = sm.totalAudio;
           sm.endEpoch(run.epoch, run.step);
           run.epoch++;
           run.batchInEpoch = 0;
@@ -265,6 +268,9 @@ public final class PretrainJob {
         stop.put("reason", stopReason);
         metrics.add(stop);
       } else {
+        if (run.step > start.resumedFrom) {
+          requireAudio(sm.totalAudio, "this run (steps " + (Math.max(0, start.resumedFrom) + 1) + "-" + run.step + ")", data.train.size());
+        }
         if (run.batchInEpoch >= plan.size()) {
           sm.endEpoch(run.epoch, run.step);
         }
@@ -289,6 +295,19 @@ public final class PretrainJob {
   private record PendingState(long step, Path dir, Map<Integer, String> workerSha256) {}
 
   /** The attempt's position and what it does at validation and checkpoint time. */
+
+  /**
+   * Fails the run when {@code what} trained on no audio at all: every utterance of its batches was skipped
+   * (missing files, wrong paths, unreadable audio), so its steps moved nothing but the step counter. The
+   * skip reasons were printed as they happened; the exit code is {@link PretrainExit#FAILED}.
+   */
+  static void requireAudio(double audioSeconds, String what, int utterances) throws IOException {
+    if (audioSeconds <= 0) {
+      throw new IOException(what + " trained on no audio: every utterance of its batches was skipped (" + utterances
+          + " training utterances; the reasons are printed above as 'skipped ...'). Check model.train_ds.manifest_filepath and"
+          + " the audio paths it names");
+    }
+  }
   private final class Run {
     final ComputationGraph graph;
     final CheckpointManager ckpts;

@@ -277,6 +277,23 @@ class PretrainJobTest {
     }
   }
 
+  /** A run whose every training utterance is skipped fails (exit 1) instead of counting steps that trained nothing. */
+  @Test
+  void aRunThatTrainsOnNoAudioFails() throws Exception {
+    List<String> lines = new ArrayList<>();
+    for (String line : Files.readAllLines(REPO.resolve("deploy/sample/train_manifest.json"))) {
+      JsonNode n = JSON.readTree(line);
+      ((com.fasterxml.jackson.databind.node.ObjectNode) n).put("audio_filepath", dir.resolve("moved").resolve(n.get("audio_filepath").asText()).toString());
+      lines.add(JSON.writeValueAsString(n));
+    }
+    Path m = dir.resolve("moved.json");
+    Files.write(m, lines);
+    Run r = nest(args(m, 3));
+    assertEquals(PretrainExit.FAILED.code, r.code(), r.out() + r.err());
+    assertTrue(r.err().contains("trained on no audio: every utterance of its batches was skipped (28 training utterances"), r.err());
+    assertTrue(r.out().contains("no such file"), "the reasons are printed as they happen");
+  }
+
   @Test
   void refusesAConfigurationWithoutManifestOrRunFolder() {
     Run r = nest(List.of("pretrain", "--config", REPO.resolve("conf/nest-tiny.conf").toString(), "spark.master=local[1]"));
