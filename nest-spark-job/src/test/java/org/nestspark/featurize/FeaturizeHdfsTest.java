@@ -13,65 +13,39 @@ import java.util.List;
 
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
-import org.apache.hadoop.hdfs.MiniDFSCluster;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import org.nestspark.io.Npy;
+import org.nestspark.testkit.MiniHdfs;
 
 /** Manifest, audio and outputs on a real HDFS (Hadoop's own mini cluster), hdfs:// paths end to end. */
 class FeaturizeHdfsTest {
-  private static MiniDFSCluster cluster;
-  private static FileSystem hdfs;
-  private static String base;
+  @RegisterExtension static final MiniHdfs HDFS = new MiniHdfs();
 
-  @BeforeAll
-  static void startHdfs(@TempDir Path tmp) throws Exception {
-    Configuration conf = new Configuration();
-    conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, tmp.resolve("hdfs").toString());
-    cluster = new MiniDFSCluster.Builder(conf).numDataNodes(1).build();
-    cluster.waitActive();
-    hdfs = cluster.getFileSystem();
-    base = hdfs.getUri().toString();
-  }
-
-  @AfterAll
-  static void stopHdfs() {
-    if (cluster != null) {
-      cluster.shutdown();
-    }
-  }
-
-  private static void put(String resource, String hdfsPath) throws Exception {
-    try (InputStream in = FeaturizeHdfsTest.class.getResourceAsStream(resource);
-         OutputStream out = hdfs.create(new org.apache.hadoop.fs.Path(hdfsPath))) {
-      in.transferTo(out);
-    }
-  }
 
   @Test
   void featurizesFromAndToHdfs(@TempDir Path local) throws Exception {
-    put("/golden/features/wav/speech_1s.wav", "/corpus/wav/speech 1s #1.wav");
-    put("/golden/features/wav/tone440_1p5s.wav", "/corpus/wav/tone.wav");
-    try (OutputStream out = hdfs.create(new org.apache.hadoop.fs.Path("/corpus/manifest.json"))) {
+    HDFS.put("/golden/features/wav/speech_1s.wav", "/corpus/wav/speech 1s #1.wav");
+    HDFS.put("/golden/features/wav/tone440_1p5s.wav", "/corpus/wav/tone.wav");
+    try (OutputStream out = HDFS.fs().create(new org.apache.hadoop.fs.Path("/corpus/manifest.json"))) {
       out.write(String.join("\n",
           "{\"audio_filepath\": \"wav/speech 1s #1.wav\", \"duration\": 1.0}",
           "{\"audio_filepath\": \"/corpus/wav/tone.wav\"}",
           "{\"audio_filepath\": \"wav/missing.wav\"}", "").getBytes(StandardCharsets.UTF_8));
     }
-    FeaturizeCommandTest.Run r = FeaturizeCommandTest.nest("featurize", "--manifest", base + "/corpus/manifest.json", "--out", base + "/features");
+    FeaturizeCommandTest.Run r = FeaturizeCommandTest.nest("featurize", "--manifest", HDFS.uri() + "/corpus/manifest.json", "--out", HDFS.uri() + "/features");
     assertEquals(0, r.code, r.err);
     assertTrue(r.out.startsWith("featurized 2 utterance(s) (2 written, 0 already complete), skipped 1"), r.out);
     assertTrue(r.out.contains("missing.wav"), r.out);
     List<String> lines;
-    try (InputStream in = hdfs.open(new org.apache.hadoop.fs.Path("/features/features.json"))) {
+    try (InputStream in = HDFS.fs().open(new org.apache.hadoop.fs.Path("/features/features.json"))) {
       lines = List.of(new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n"));
     }
     assertEquals(2, lines.size());
-    assertTrue(lines.get(0).contains("\"feature_path\":\"" + base + "/features/_corpus_wav_speech 1s #1_wav.npy\""), lines.get(0));
-    assertTrue(hdfs.exists(new org.apache.hadoop.fs.Path("/features/_corpus_wav_tone_wav.npy")));
+    assertTrue(lines.get(0).contains("\"feature_path\":\"" + HDFS.uri() + "/features/_corpus_wav_speech 1s #1_wav.npy\""), lines.get(0));
+    assertTrue(HDFS.fs().exists(new org.apache.hadoop.fs.Path("/features/_corpus_wav_tone_wav.npy")));
 
     // the same audio featurized from the local file system gives the same numbers
     Path wav = local.resolve("speech_1s.wav");
@@ -83,7 +57,7 @@ class FeaturizeHdfsTest {
     assertEquals(0, l.code, l.err);
     float[] fromLocal = Npy.read(local.resolve("out").resolve(wav.toString().replace('/', '_').replace('.', '_') + ".npy")).floatData();
     float[] fromHdfs;
-    try (InputStream in = hdfs.open(new org.apache.hadoop.fs.Path("/features/_corpus_wav_speech 1s #1_wav.npy"))) {
+    try (InputStream in = HDFS.fs().open(new org.apache.hadoop.fs.Path("/features/_corpus_wav_speech 1s #1_wav.npy"))) {
       fromHdfs = Npy.read(in).floatData();
     }
     assertArrayEquals(fromLocal, fromHdfs);

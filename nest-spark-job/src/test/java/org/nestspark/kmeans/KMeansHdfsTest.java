@@ -13,10 +13,8 @@ import java.util.ArrayList;
 import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
-import org.apache.hadoop.hdfs.MiniDFSCluster;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.nestspark.audio.UtteranceLoader;
 import org.nestspark.config.ModelConfigs;
@@ -25,6 +23,7 @@ import org.nestspark.labels.LabelFiles;
 import org.nestspark.labels.LabelFrames;
 import org.nestspark.manifest.ManifestEntry;
 import org.nestspark.manifest.ManifestReader;
+import org.nestspark.testkit.MiniHdfs;
 
 /**
  * {@code nest kmeans} with the manifest, audio and outputs on a real HDFS (Hadoop's mini cluster): the labels
@@ -32,26 +31,7 @@ import org.nestspark.manifest.ManifestReader;
  */
 class KMeansHdfsTest {
   static final Path REPO = Path.of(System.getProperty("user.dir")).getParent();
-  private static MiniDFSCluster cluster;
-  private static FileSystem hdfs;
-  private static String base;
-
-  @BeforeAll
-  static void startHdfs(@TempDir Path tmp) throws Exception {
-    Configuration conf = new Configuration();
-    conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, tmp.resolve("hdfs").toString());
-    cluster = new MiniDFSCluster.Builder(conf).numDataNodes(1).build();
-    cluster.waitActive();
-    hdfs = cluster.getFileSystem();
-    base = hdfs.getUri().toString();
-  }
-
-  @AfterAll
-  static void stopHdfs() {
-    if (cluster != null) {
-      cluster.shutdown();
-    }
-  }
+  @RegisterExtension static final MiniHdfs HDFS = new MiniHdfs();
 
   @Test
   void labelsAnHdfsCorpusIntoHdfs() throws Exception {
@@ -59,26 +39,26 @@ class KMeansHdfsTest {
     List<String> lines = Files.readAllLines(sample.resolve("train_manifest.json")).subList(0, 3);
     for (String line : lines) {
       String audio = new ObjectMapper().readTree(line).get("audio_filepath").asText();
-      hdfs.copyFromLocalFile(new org.apache.hadoop.fs.Path(sample.resolve(audio).toUri()), new org.apache.hadoop.fs.Path("/corpus/" + audio));
+      HDFS.fs().copyFromLocalFile(new org.apache.hadoop.fs.Path(sample.resolve(audio).toUri()), new org.apache.hadoop.fs.Path("/corpus/" + audio));
     }
-    try (OutputStream os = hdfs.create(new org.apache.hadoop.fs.Path("/corpus/train.json"))) {
+    try (OutputStream os = HDFS.fs().create(new org.apache.hadoop.fs.Path("/corpus/train.json"))) {
       os.write((String.join("\n", lines) + "\n").getBytes(StandardCharsets.UTF_8));
     }
-    KMeansJobTest.Run r = KMeansJobTest.nest("kmeans", "--manifest", base + "/corpus/train.json", "--out", base + "/labels", "--k", "5",
+    KMeansJobTest.Run r = KMeansJobTest.nest("kmeans", "--manifest", HDFS.uri() + "/corpus/train.json", "--out", HDFS.uri() + "/labels", "--k", "5",
         "--sample-fraction", "0.5");
     assertEquals(0, r.code(), r.out() + r.err());
     assertTrue(r.out().contains("labelled 3 utterance(s) (3 written, 0 already complete), skipped 0"), r.out());
-    assertTrue(hdfs.exists(new org.apache.hadoop.fs.Path("/labels/centroids.npy")));
-    Configuration conf = hdfs.getConf();
+    assertTrue(HDFS.fs().exists(new org.apache.hadoop.fs.Path("/labels/centroids.npy")));
+    Configuration conf = HDFS.fs().getConf();
     NestConfig cfg = NestConfig.load(List.of(), List.of(), conf);
     LabelFrames frames = LabelFrames.fromConfig(cfg);
-    List<ManifestEntry> es = ManifestReader.unfiltered(conf).read(List.of(base + "/labels/labels_manifest.json")).entries();
+    List<ManifestEntry> es = ManifestReader.unfiltered(conf).read(List.of(HDFS.uri() + "/labels/labels_manifest.json")).entries();
     assertEquals(3, es.size());
     List<Integer> counts = new ArrayList<>();
     for (ManifestEntry e : es) {
       JsonNode n = new ObjectMapper().readTree(e.json());
-      assertTrue(n.get("audio_filepath").asText().startsWith(base + "/corpus/speech/"), e.json());
-      assertTrue(n.get("label_filepath").asText().startsWith(base + "/labels/labels/"), e.json());
+      assertTrue(n.get("audio_filepath").asText().startsWith(HDFS.uri() + "/corpus/speech/"), e.json());
+      assertTrue(n.get("label_filepath").asText().startsWith(HDFS.uri() + "/labels/labels/"), e.json());
       int samples = ModelConfigs.padding(cfg, "model.train_ds").apply(UtteranceLoader.fromConfig(cfg).load(e, conf).samples()).length;
       int[] labels = LabelFiles.read(e, conf, frames.encoderFrames(samples), 5);
       counts.add(labels.length);

@@ -17,13 +17,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
-import org.apache.hadoop.hdfs.MiniDFSCluster;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import org.nestspark.io.Npy;
+import org.nestspark.testkit.MiniHdfs;
 
 /**
  * Tarred corpora on a real HDFS (Hadoop's mini cluster), hdfs:// end to end: {@code shard} writes the shards there,
@@ -32,43 +31,13 @@ import org.nestspark.io.Npy;
  */
 class TarredHdfsTest {
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static MiniDFSCluster cluster;
-  private static FileSystem hdfs;
-  private static String base;
+  @RegisterExtension static final MiniHdfs HDFS = new MiniHdfs();
 
-  @BeforeAll
-  static void startHdfs(@TempDir Path tmp) throws Exception {
-    Configuration conf = new Configuration();
-    conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, tmp.resolve("hdfs").toString());
-    cluster = new MiniDFSCluster.Builder(conf).numDataNodes(1).build();
-    cluster.waitActive();
-    hdfs = cluster.getFileSystem();
-    base = hdfs.getUri().toString();
-  }
 
-  @AfterAll
-  static void stopHdfs() {
-    if (cluster != null) {
-      cluster.shutdown();
-    }
-  }
-
-  private static void put(String resource, String hdfsPath) throws Exception {
-    try (InputStream in = TarredHdfsTest.class.getResourceAsStream(resource);
-         OutputStream out = hdfs.create(new org.apache.hadoop.fs.Path(hdfsPath))) {
-      in.transferTo(out);
-    }
-  }
-
-  private static void write(String hdfsPath, String text) throws Exception {
-    try (OutputStream out = hdfs.create(new org.apache.hadoop.fs.Path(hdfsPath))) {
-      out.write(text.getBytes(StandardCharsets.UTF_8));
-    }
-  }
 
   private static List<JsonNode> lines(String hdfsPath) throws Exception {
     List<JsonNode> out = new ArrayList<>();
-    try (InputStream in = hdfs.open(new org.apache.hadoop.fs.Path(hdfsPath))) {
+    try (InputStream in = HDFS.fs().open(new org.apache.hadoop.fs.Path(hdfsPath))) {
       for (String l : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
         if (!l.isBlank()) {
           out.add(JSON.readTree(l));
@@ -79,7 +48,7 @@ class TarredHdfsTest {
   }
 
   private static float[] npy(String uri) throws Exception {
-    try (InputStream in = hdfs.open(new org.apache.hadoop.fs.Path(java.net.URI.create(uri)))) {
+    try (InputStream in = HDFS.fs().open(new org.apache.hadoop.fs.Path(java.net.URI.create(uri)))) {
       return Npy.read(in).toFloatArray();
     }
   }
@@ -103,36 +72,36 @@ class TarredHdfsTest {
     double[] durations = {0.37, 1.0, 4.2, 1.5};
     StringBuilder manifest = new StringBuilder();
     for (int i = 0; i < wavs.length; i++) {
-      put("/golden/features/wav/" + wavs[i] + ".wav", "/corpus/wav/" + wavs[i] + ".wav");
+      HDFS.put("/golden/features/wav/" + wavs[i] + ".wav", "/corpus/wav/" + wavs[i] + ".wav");
       manifest.append("{\"audio_filepath\": \"wav/").append(wavs[i]).append(".wav\", \"duration\": ").append(durations[i])
           .append(", \"utt\": \"").append(wavs[i]).append("\"}\n");
     }
-    write("/corpus/manifest.json", manifest.toString());
-    put("/golden/nemo/tiny_gz.nemo", "/models/tiny.nemo");
+    HDFS.write("/corpus/manifest.json", manifest.toString());
+    HDFS.put("/golden/nemo/tiny_gz.nemo", "/models/tiny.nemo");
 
-    ShardJobTest.Run shard = ShardJobTest.nest(List.of("shard", "--manifest", base + "/corpus/manifest.json", "--out", base + "/tarred", "--shards", "2",
+    ShardJobTest.Run shard = ShardJobTest.nest(List.of("shard", "--manifest", HDFS.uri() + "/corpus/manifest.json", "--out", HDFS.uri() + "/tarred", "--shards", "2",
         "spark.master=local[2]"));
     assertEquals(0, shard.code(), shard.out() + shard.err());
-    assertTrue(hdfs.exists(new org.apache.hadoop.fs.Path("/tarred/audio_1.tar")) && hdfs.exists(new org.apache.hadoop.fs.Path("/tarred/sharded_manifests/manifest_1.json")));
+    assertTrue(HDFS.fs().exists(new org.apache.hadoop.fs.Path("/tarred/audio_1.tar")) && HDFS.fs().exists(new org.apache.hadoop.fs.Path("/tarred/sharded_manifests/manifest_1.json")));
     // one entry more, whose member no shard has
-    write("/tarred/with_ghost.json", new String(hdfs.open(new org.apache.hadoop.fs.Path("/tarred/tarred_audio_manifest.json")).readAllBytes(),
+    HDFS.write("/tarred/with_ghost.json", new String(HDFS.fs().open(new org.apache.hadoop.fs.Path("/tarred/tarred_audio_manifest.json")).readAllBytes(),
         StandardCharsets.UTF_8) + "{\"audio_filepath\": \"ghost.wav\", \"duration\": 1.0, \"shard_id\": 1, \"utt\": \"ghost\"}\n");
 
-    String shards = "featurize.tarred_audio_filepaths=" + base + "/tarred/audio__OP_0..1_CL_.tar";
-    ShardJobTest.Run plain = ShardJobTest.nest(List.of("featurize", "--manifest", base + "/corpus/manifest.json", "--out", base + "/f-plain", "spark.master=local[2]"));
+    String shards = "featurize.tarred_audio_filepaths=" + HDFS.uri() + "/tarred/audio__OP_0..1_CL_.tar";
+    ShardJobTest.Run plain = ShardJobTest.nest(List.of("featurize", "--manifest", HDFS.uri() + "/corpus/manifest.json", "--out", HDFS.uri() + "/f-plain", "spark.master=local[2]"));
     assertEquals(0, plain.code(), plain.err());
-    ShardJobTest.Run tarred = ShardJobTest.nest(List.of("featurize", "--manifest", base + "/tarred/with_ghost.json", "--out", base + "/f-tar", shards,
+    ShardJobTest.Run tarred = ShardJobTest.nest(List.of("featurize", "--manifest", HDFS.uri() + "/tarred/with_ghost.json", "--out", HDFS.uri() + "/f-tar", shards,
         "spark.master=local[2]"));
     assertEquals(0, tarred.code(), tarred.err());
     assertTrue(tarred.out().startsWith("featurized 4 utterance(s) (4 written, 0 already complete), skipped 1"), tarred.out());
     assertTrue(tarred.out().contains("audio_1.tar: no member for file id 'ghost' in this shard"), tarred.out());
     sameOutputs("/f-plain/features.json", "/f-tar/features.json", 4);
 
-    ShardJobTest.Run xPlain = ShardJobTest.nest(List.of("extract", "--model", base + "/models/tiny.nemo", "--input", base + "/corpus/manifest.json",
-        "--output", base + "/x-plain", "spark.master=local[2]"));
+    ShardJobTest.Run xPlain = ShardJobTest.nest(List.of("extract", "--model", HDFS.uri() + "/models/tiny.nemo", "--input", HDFS.uri() + "/corpus/manifest.json",
+        "--output", HDFS.uri() + "/x-plain", "spark.master=local[2]"));
     assertEquals(0, xPlain.code(), xPlain.err());
-    ShardJobTest.Run xTar = ShardJobTest.nest(List.of("extract", "--model", base + "/models/tiny.nemo", "--input", base + "/tarred/tarred_audio_manifest.json",
-        "--output", base + "/x-tar", "extract.tarred_audio_filepaths=" + base + "/tarred/audio_{0..1}.tar", "spark.master=local[2]"));
+    ShardJobTest.Run xTar = ShardJobTest.nest(List.of("extract", "--model", HDFS.uri() + "/models/tiny.nemo", "--input", HDFS.uri() + "/tarred/tarred_audio_manifest.json",
+        "--output", HDFS.uri() + "/x-tar", "extract.tarred_audio_filepaths=" + HDFS.uri() + "/tarred/audio_{0..1}.tar", "spark.master=local[2]"));
     assertEquals(0, xTar.code(), xTar.err());
     assertTrue(xTar.out().startsWith("extracted 4 utterance(s) (4 written, 0 already complete), skipped 0"), xTar.out());
     sameOutputs("/x-plain/features.json", "/x-tar/features.json", 4);
