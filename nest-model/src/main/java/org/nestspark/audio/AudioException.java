@@ -13,28 +13,28 @@ package org.nestspark.audio;
  * still reported with the usual unchecked exceptions.
  */
 public class AudioException extends Exception {
-    private static final long serialVersionUID = 1L;
+  private static final long serialVersionUID = 1L;
 
-    private final String path;
-    private final String reason;
+  private final String path;
+  private final String reason;
 
-    public AudioException(String path, String reason) {
-        this(path, reason, null);
-    }
+  public AudioException(String path, String reason) {
+    this(path, reason, null);
+  }
 
-    public AudioException(String path, String reason, Throwable cause) {
-        super(path + ": " + reason, cause);
-        this.path = path;
-        this.reason = reason;
-    }
+  public AudioException(String path, String reason, Throwable cause) {
+    super(path + ": " + reason, cause);
+    this.path = path;
+    this.reason = reason;
+  }
 
-    /** The file (or the name given for in-memory bytes) the problem is about. */
-    public String path() {
-        return path;
-    }
+  /** The file (or the name given for in-memory bytes) the problem is about. */
+  public String path() {
+    return path;
+  }
 
-    /** What is wrong, without the path. */
-    public String reason() {
-        return reason;
-    }
+  /** What is wrong, without the path. */
+  public String reason() {
+    return reason;
+  }
 }

@@ -14,59 +14,72 @@ import java.util.Locale;
  * for other FLAC bit depths.
  */
 public final class AudioInfo {
-    private final String format;
-    private final String encoding;
-    private final int sampleRate;
-    private final int channels;
-    private final long frames;
-    private final int bitsPerSample;
+  private final String format;
+  private final String encoding;
+  private final int sampleRate;
+  private final int channels;
+  private final long frames;
+  private final int bitsPerSample;
 
-    public AudioInfo(String format, String encoding, int sampleRate, int channels, long frames, int bitsPerSample) {
-        this.format = format;
-        this.encoding = encoding;
-        this.sampleRate = sampleRate;
-        this.channels = channels;
-        this.frames = frames;
-        this.bitsPerSample = bitsPerSample;
-    }
+  public AudioInfo(
+      String format,
+      String encoding,
+      int sampleRate,
+      int channels,
+      long frames,
+      int bitsPerSample) {
+    this.format = format;
+    this.encoding = encoding;
+    this.sampleRate = sampleRate;
+    this.channels = channels;
+    this.frames = frames;
+    this.bitsPerSample = bitsPerSample;
+  }
 
-    /** Container: {@code "WAV"}, {@code "RF64"} (also used for BW64) or {@code "FLAC"}. */
-    public String format() {
-        return format;
-    }
+  /** Container: {@code "WAV"}, {@code "RF64"} (also used for BW64) or {@code "FLAC"}. */
+  public String format() {
+    return format;
+  }
 
-    /** Sample encoding, soundfile subtype names (see the class comment). */
-    public String encoding() {
-        return encoding;
-    }
+  /** Sample encoding, soundfile subtype names (see the class comment). */
+  public String encoding() {
+    return encoding;
+  }
 
-    /** Sample rate from the header, in Hz (never guessed). */
-    public int sampleRate() {
-        return sampleRate;
-    }
+  /** Sample rate from the header, in Hz (never guessed). */
+  public int sampleRate() {
+    return sampleRate;
+  }
 
-    public int channels() {
-        return channels;
-    }
+  public int channels() {
+    return channels;
+  }
 
-    /** Length in frames (samples per channel). */
-    public long frames() {
-        return frames;
-    }
+  /** Length in frames (samples per channel). */
+  public long frames() {
+    return frames;
+  }
 
-    /** Bits per sample of the stored samples (container width for WAV, stream bit depth for FLAC). */
-    public int bitsPerSample() {
-        return bitsPerSample;
-    }
+  /** Bits per sample of the stored samples (container width for WAV, stream bit depth for FLAC). */
+  public int bitsPerSample() {
+    return bitsPerSample;
+  }
 
-    /** {@code frames / sampleRate}. */
-    public double durationSeconds() {
-        return frames / (double) sampleRate;
-    }
+  /** {@code frames / sampleRate}. */
+  public double durationSeconds() {
+    return frames / (double) sampleRate;
+  }
 
-    @Override
-    public String toString() {
-        return String.format(Locale.ROOT, "%s %s %d Hz x%d, %d frames (%.6f s)",
-                format, encoding, sampleRate, channels, frames, durationSeconds());
-    }
+  @Override
+  public String toString() {
+    return String.format(
+        Locale.ROOT,
+        "%s %s %d Hz x%d, %d frames (%.6f s)",
+        format,
+        encoding,
+        sampleRate,
+        channels,
+        frames,
+        durationSeconds());
+  }
 }

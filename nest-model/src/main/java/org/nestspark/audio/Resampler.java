@@ -51,184 +51,194 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>Instances are immutable and thread-safe.
  */
 public final class Resampler {
-    /** Passband edge as a fraction of the lower rate's Nyquist frequency. */
-    public static final double PASSBAND = 0.90;
-    /** Stopband edge as a fraction of the lower rate's Nyquist frequency. */
-    public static final double STOPBAND = 1.00;
-    /** Stopband attenuation the Kaiser window is designed for (Kaiser's formulas), in dB. */
-    public static final double DESIGN_ATTENUATION_DB = 100.0;
-    /** Largest number of polyphase phases that are tabulated. */
-    public static final int MAX_TABLE_PHASES = 4096;
+  /** Passband edge as a fraction of the lower rate's Nyquist frequency. */
+  public static final double PASSBAND = 0.90;
 
-    private static final ConcurrentHashMap<Long, Resampler> CACHE = new ConcurrentHashMap<>();
+  /** Stopband edge as a fraction of the lower rate's Nyquist frequency. */
+  public static final double STOPBAND = 1.00;
 
-    private final int inRate;
-    private final int outRate;
-    private final int up;      // L
-    private final int down;    // M
-    private final double rho;  // cutoff in cycles per input sample
-    private final double halfWidth; // window half width in input samples
-    private final double beta;
-    private final double i0Beta;
-    private final int span;    // J: taps j in [-J+1, J]
-    private final double[][] table; // [phase][j + J - 1], null when computed on the fly
+  /** Stopband attenuation the Kaiser window is designed for (Kaiser's formulas), in dB. */
+  public static final double DESIGN_ATTENUATION_DB = 100.0;
 
-    /** A converter from {@code inRate} to {@code outRate} (both &gt; 0). */
-    public Resampler(int inRate, int outRate) {
-        if (inRate <= 0 || outRate <= 0) {
-            throw new IllegalArgumentException("sample rates must be positive: " + inRate + " -> " + outRate);
+  /** Largest number of polyphase phases that are tabulated. */
+  public static final int MAX_TABLE_PHASES = 4096;
+
+  private static final ConcurrentHashMap<Long, Resampler> CACHE = new ConcurrentHashMap<>();
+
+  private final int inRate;
+  private final int outRate;
+  private final int up; // L
+  private final int down; // M
+  private final double rho; // cutoff in cycles per input sample
+  private final double halfWidth; // window half width in input samples
+  private final double beta;
+  private final double i0Beta;
+  private final int span; // J: taps j in [-J+1, J]
+  private final double[][] table; // [phase][j + J - 1], null when computed on the fly
+
+  /** A converter from {@code inRate} to {@code outRate} (both &gt; 0). */
+  public Resampler(int inRate, int outRate) {
+    if (inRate <= 0 || outRate <= 0) {
+      throw new IllegalArgumentException(
+          "sample rates must be positive: " + inRate + " -> " + outRate);
+    }
+    this.inRate = inRate;
+    this.outRate = outRate;
+    int g = BigInteger.valueOf(inRate).gcd(BigInteger.valueOf(outRate)).intValue();
+    this.up = outRate / g;
+    this.down = inRate / g;
+    double low = Math.min(inRate, outRate);
+    double cutoffHz = (PASSBAND + STOPBAND) / 2 * low / 2;
+    this.rho = cutoffHz / inRate;
+    double transition = (STOPBAND - PASSBAND) / 2; // cycles per sample at the lower rate
+    double a = DESIGN_ATTENUATION_DB;
+    this.beta =
+        a > 50
+            ? 0.1102 * (a - 8.7)
+            : a >= 21 ? 0.5842 * Math.pow(a - 21, 0.4) + 0.07886 * (a - 21) : 0;
+    double lengthLow = Math.ceil((a - 7.95) / (14.36 * transition)) + 1; // taps at the lower rate
+    this.halfWidth = (lengthLow - 1) / 2 * (inRate / low);
+    this.i0Beta = bessI0(beta);
+    this.span = (int) Math.ceil(halfWidth) + 1;
+    if (inRate == outRate || up > MAX_TABLE_PHASES) {
+      this.table = null;
+    } else {
+      double[][] t = new double[up][2 * span];
+      for (int p = 0; p < up; p++) {
+        double frac = p / (double) up;
+        for (int j = -span + 1; j <= span; j++) {
+          t[p][j + span - 1] = kernel(frac - j);
         }
-        this.inRate = inRate;
-        this.outRate = outRate;
-        int g = BigInteger.valueOf(inRate).gcd(BigInteger.valueOf(outRate)).intValue();
-        this.up = outRate / g;
-        this.down = inRate / g;
-        double low = Math.min(inRate, outRate);
-        double cutoffHz = (PASSBAND + STOPBAND) / 2 * low / 2;
-        this.rho = cutoffHz / inRate;
-        double transition = (STOPBAND - PASSBAND) / 2; // cycles per sample at the lower rate
-        double a = DESIGN_ATTENUATION_DB;
-        this.beta = a > 50 ? 0.1102 * (a - 8.7) : a >= 21 ? 0.5842 * Math.pow(a - 21, 0.4) + 0.07886 * (a - 21) : 0;
-        double lengthLow = Math.ceil((a - 7.95) / (14.36 * transition)) + 1; // taps at the lower rate
-        this.halfWidth = (lengthLow - 1) / 2 * (inRate / low);
-        this.i0Beta = bessI0(beta);
-        this.span = (int) Math.ceil(halfWidth) + 1;
-        if (inRate == outRate || up > MAX_TABLE_PHASES) {
-            this.table = null;
-        } else {
-            double[][] t = new double[up][2 * span];
-            for (int p = 0; p < up; p++) {
-                double frac = p / (double) up;
-                for (int j = -span + 1; j <= span; j++) {
-                    t[p][j + span - 1] = kernel(frac - j);
-                }
-            }
-            this.table = t;
+      }
+      this.table = t;
+    }
+  }
+
+  /** A shared instance for this pair of rates. */
+  public static Resampler get(int inRate, int outRate) {
+    long key = ((long) inRate << 32) | (outRate & 0xFFFFFFFFL);
+    return CACHE.computeIfAbsent(key, k -> new Resampler(inRate, outRate));
+  }
+
+  /** Resamples {@code x} from {@code inRate} to {@code outRate}; a copy when the rates are equal. */
+  public static float[] resample(float[] x, int inRate, int outRate) {
+    return get(inRate, outRate).process(x);
+  }
+
+  /** {@code round(n · outRate / inRate)}, halves up, exactly (sox's {@code rate} output length). */
+  public static long outputLength(long n, int inRate, int outRate) {
+    BigInteger num =
+        BigInteger.valueOf(n)
+            .multiply(BigInteger.valueOf(2L * outRate))
+            .add(BigInteger.valueOf(inRate));
+    return num.divide(BigInteger.valueOf(2L * inRate)).longValueExact();
+  }
+
+  public int inputRate() {
+    return inRate;
+  }
+
+  public int outputRate() {
+    return outRate;
+  }
+
+  /** Passband edge in Hz ({@link #PASSBAND} x the lower rate's Nyquist). */
+  public double passbandEdgeHz() {
+    return PASSBAND * Math.min(inRate, outRate) / 2.0;
+  }
+
+  /** Stopband edge in Hz (the lower rate's Nyquist). */
+  public double stopbandEdgeHz() {
+    return STOPBAND * Math.min(inRate, outRate) / 2.0;
+  }
+
+  /** Number of input samples each output sample is computed from (about). */
+  public int tapsPerOutput() {
+    return 2 * span;
+  }
+
+  /** Continuous impulse response at {@code t} input samples from the output instant (DC gain 1). */
+  double kernel(double t) {
+    double at = Math.abs(t);
+    if (at >= halfWidth) {
+      return 0.0;
+    }
+    double x = 2 * rho * t;
+    double sinc = x == 0 ? 1.0 : Math.sin(Math.PI * x) / (Math.PI * x);
+    double r = t / halfWidth;
+    double w = bessI0(beta * Math.sqrt(1 - r * r)) / i0Beta;
+    return 2 * rho * sinc * w;
+  }
+
+  /** Converts a whole signal (zeros assumed outside it); output length {@link #outputLength}. */
+  public float[] process(float[] x) {
+    return process(x, table);
+  }
+
+  /** Like {@link #process} but always computing the coefficients on the fly (for tests). */
+  float[] processDirect(float[] x) {
+    return process(x, null);
+  }
+
+  private float[] process(float[] x, double[][] table) {
+    if (inRate == outRate) {
+      return x.clone();
+    }
+    long nOutL = outputLength(x.length, inRate, outRate);
+    if (nOutL > Integer.MAX_VALUE - 8) {
+      throw new IllegalArgumentException("output of " + nOutL + " samples is too long");
+    }
+    int nOut = (int) nOutL;
+    float[] y = new float[nOut];
+    int nIn = x.length;
+    int j0 = -span + 1;
+    double[] coef = table == null ? new double[2 * span] : null;
+    for (int n = 0; n < nOut; n++) {
+      long nm = (long) n * down;
+      long q = nm / up;
+      int p = (int) (nm - q * up);
+      double[] c;
+      if (table != null) {
+        c = table[p];
+      } else {
+        double frac = p / (double) up;
+        for (int j = j0; j <= span; j++) {
+          coef[j - j0] = kernel(frac - j);
         }
-    }
-
-    /** A shared instance for this pair of rates. */
-    public static Resampler get(int inRate, int outRate) {
-        long key = ((long) inRate << 32) | (outRate & 0xFFFFFFFFL);
-        return CACHE.computeIfAbsent(key, k -> new Resampler(inRate, outRate));
-    }
-
-    /** Resamples {@code x} from {@code inRate} to {@code outRate}; a copy when the rates are equal. */
-    public static float[] resample(float[] x, int inRate, int outRate) {
-        return get(inRate, outRate).process(x);
-    }
-
-    /** {@code round(n · outRate / inRate)}, halves up, exactly (sox's {@code rate} output length). */
-    public static long outputLength(long n, int inRate, int outRate) {
-        BigInteger num = BigInteger.valueOf(n).multiply(BigInteger.valueOf(2L * outRate)).add(BigInteger.valueOf(inRate));
-        return num.divide(BigInteger.valueOf(2L * inRate)).longValueExact();
-    }
-
-    public int inputRate() {
-        return inRate;
-    }
-
-    public int outputRate() {
-        return outRate;
-    }
-
-    /** Passband edge in Hz ({@link #PASSBAND} x the lower rate's Nyquist). */
-    public double passbandEdgeHz() {
-        return PASSBAND * Math.min(inRate, outRate) / 2.0;
-    }
-
-    /** Stopband edge in Hz (the lower rate's Nyquist). */
-    public double stopbandEdgeHz() {
-        return STOPBAND * Math.min(inRate, outRate) / 2.0;
-    }
-
-    /** Number of input samples each output sample is computed from (about). */
-    public int tapsPerOutput() {
-        return 2 * span;
-    }
-
-    /** Continuous impulse response at {@code t} input samples from the output instant (DC gain 1). */
-    double kernel(double t) {
-        double at = Math.abs(t);
-        if (at >= halfWidth) {
-            return 0.0;
+        c = coef;
+      }
+      long k0 = q + j0;
+      double acc = 0;
+      if (k0 >= 0 && q + span < nIn) {
+        int k = (int) k0;
+        for (int i = 0; i < c.length; i++) {
+          acc += c[i] * x[k + i];
         }
-        double x = 2 * rho * t;
-        double sinc = x == 0 ? 1.0 : Math.sin(Math.PI * x) / (Math.PI * x);
-        double r = t / halfWidth;
-        double w = bessI0(beta * Math.sqrt(1 - r * r)) / i0Beta;
-        return 2 * rho * sinc * w;
-    }
-
-    /** Converts a whole signal (zeros assumed outside it); output length {@link #outputLength}. */
-    public float[] process(float[] x) {
-        return process(x, table);
-    }
-
-    /** Like {@link #process} but always computing the coefficients on the fly (for tests). */
-    float[] processDirect(float[] x) {
-        return process(x, null);
-    }
-
-    private float[] process(float[] x, double[][] table) {
-        if (inRate == outRate) {
-            return x.clone();
+      } else {
+        for (int i = 0; i < c.length; i++) {
+          long k = k0 + i;
+          if (k >= 0 && k < nIn) {
+            acc += c[i] * x[(int) k];
+          }
         }
-        long nOutL = outputLength(x.length, inRate, outRate);
-        if (nOutL > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException("output of " + nOutL + " samples is too long");
-        }
-        int nOut = (int) nOutL;
-        float[] y = new float[nOut];
-        int nIn = x.length;
-        int j0 = -span + 1;
-        double[] coef = table == null ? new double[2 * span] : null;
-        for (int n = 0; n < nOut; n++) {
-            long nm = (long) n * down;
-            long q = nm / up;
-            int p = (int) (nm - q * up);
-            double[] c;
-            if (table != null) {
-                c = table[p];
-            } else {
-                double frac = p / (double) up;
-                for (int j = j0; j <= span; j++) {
-                    coef[j - j0] = kernel(frac - j);
-                }
-                c = coef;
-            }
-            long k0 = q + j0;
-            double acc = 0;
-            if (k0 >= 0 && q + span < nIn) {
-                int k = (int) k0;
-                for (int i = 0; i < c.length; i++) {
-                    acc += c[i] * x[k + i];
-                }
-            } else {
-                for (int i = 0; i < c.length; i++) {
-                    long k = k0 + i;
-                    if (k >= 0 && k < nIn) {
-                        acc += c[i] * x[(int) k];
-                    }
-                }
-            }
-            y[n] = (float) acc;
-        }
-        return y;
+      }
+      y[n] = (float) acc;
     }
+    return y;
+  }
 
-    /** Modified Bessel function of the first kind, order 0 (power series). */
-    static double bessI0(double x) {
-        double sum = 1.0;
-        double term = 1.0;
-        double h = x / 2;
-        for (int k = 1; k < 500; k++) {
-            term *= (h / k) * (h / k);
-            sum += term;
-            if (term < sum * 1e-17) {
-                break;
-            }
-        }
-        return sum;
+  /** Modified Bessel function of the first kind, order 0 (power series). */
+  static double bessI0(double x) {
+    double sum = 1.0;
+    double term = 1.0;
+    double h = x / 2;
+    for (int k = 1; k < 500; k++) {
+      term *= (h / k) * (h / k);
+      sum += term;
+      if (term < sum * 1e-17) {
+        break;
+      }
     }
+    return sum;
+  }
 }

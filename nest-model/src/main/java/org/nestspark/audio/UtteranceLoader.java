@@ -1,9 +1,7 @@
 package org.nestspark.audio;
 
 import java.io.Serializable;
-
 import org.apache.hadoop.conf.Configuration;
-
 import org.nestspark.config.NestConfig;
 import org.nestspark.io.NestPaths;
 import org.nestspark.manifest.ManifestEntry;
@@ -41,7 +39,10 @@ public final class UtteranceLoader implements Serializable {
 
   /** {@code model.sample_rate}, {@code data.downmix}, {@code data.resample}, {@code data.tar_buffer_mb}. */
   public static UtteranceLoader fromConfig(NestConfig c) {
-    return new UtteranceLoader(c.getInt("model.sample_rate"), c.getBoolean("data.downmix"), c.getBoolean("data.resample"),
+    return new UtteranceLoader(
+        c.getInt("model.sample_rate"),
+        c.getBoolean("data.downmix"),
+        c.getBoolean("data.resample"),
         (long) c.getInt("data.tar_buffer_mb") << 20);
   }
 
@@ -58,10 +59,17 @@ public final class UtteranceLoader implements Serializable {
       seg = AudioSegment.load(e.audioPath(), hadoopConf, e.offset(), duration, sampleRate);
     }
     if (!resample && seg.originalSampleRate() != sampleRate) {
-      throw new AudioException(name, "sample rate " + seg.originalSampleRate() + " Hz, expected " + sampleRate + " Hz (data.resample=false)");
+      throw new AudioException(
+          name,
+          "sample rate "
+              + seg.originalSampleRate()
+              + " Hz, expected "
+              + sampleRate
+              + " Hz (data.resample=false)");
     }
     if (!downmix && seg.originalChannels() != 1) {
-      throw new AudioException(name, seg.originalChannels() + " channels, expected mono (data.downmix=false)");
+      throw new AudioException(
+          name, seg.originalChannels() + " channels, expected mono (data.downmix=false)");
     }
     return seg;
   }

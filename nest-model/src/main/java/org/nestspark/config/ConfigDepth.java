@@ -62,8 +62,13 @@ final class ConfigDepth {
       }
       if (brackets + dots > MAX_DEPTH) {
         long line = 1 + text.substring(0, i).chars().filter(ch -> ch == '\n').count();
-        throw new NestConfigException(what + ": line " + line + ": nested more than " + MAX_DEPTH
-            + " levels deep (brackets and dotted keys), more than any configuration needs");
+        throw new NestConfigException(
+            what
+                + ": line "
+                + line
+                + ": nested more than "
+                + MAX_DEPTH
+                + " levels deep (brackets and dotted keys), more than any configuration needs");
       }
       i++;
     }
@@ -74,7 +79,8 @@ final class ConfigDepth {
     int parts = 1;
     for (int i = 0; i < key.length(); i++) {
       if (key.charAt(i) == '.' && ++parts > MAX_DEPTH) {
-        throw new NestConfigException(what + ": the key has more than " + MAX_DEPTH + " dotted parts");
+        throw new NestConfigException(
+            what + ": the key has more than " + MAX_DEPTH + " dotted parts");
       }
     }
   }

@@ -1,7 +1,5 @@
 package org.nestspark.config;
 
-import java.util.List;
-
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
@@ -10,6 +8,7 @@ import com.typesafe.config.ConfigSyntax;
 import com.typesafe.config.ConfigValue;
 import com.typesafe.config.ConfigValueFactory;
 import com.typesafe.config.ConfigValueType;
+import java.util.List;
 
 /**
  * Parses {@code key=value} overrides the way NeMo users write Hydra overrides on the command line:
@@ -50,18 +49,24 @@ public final class ConfigOverrides {
         String key = raw.substring(1).strip();
         ConfigDepth.checkKey(key, "override '" + abbreviate(raw) + "'");
         if (key.contains("=")) {
-          throw new NestConfigException("override '" + raw + "': ~key=value is not supported, write ~" + key.substring(0, key.indexOf('=')));
+          throw new NestConfigException(
+              "override '"
+                  + raw
+                  + "': ~key=value is not supported, write ~"
+                  + key.substring(0, key.indexOf('=')));
         }
         if (!key.matches(KEY)) {
           throw new NestConfigException("override '" + raw + "': '" + key + "' is not a valid key");
         }
         if (!out.hasPathOrNull(key) && !reference.hasPathOrNull(key)) {
-          throw new NestConfigException("override '" + raw + "': " + key + " is not in the configuration, nothing to delete");
+          throw new NestConfigException(
+              "override '" + raw + "': " + key + " is not in the configuration, nothing to delete");
         }
         out = out.withoutPath(key);
         continue;
       }
-      String arg = raw.startsWith("++") ? raw.substring(2) : raw.startsWith("+") ? raw.substring(1) : raw;
+      String arg =
+          raw.startsWith("++") ? raw.substring(2) : raw.startsWith("+") ? raw.substring(1) : raw;
       int eq = arg.indexOf('=');
       if (eq <= 0) {
         throw new NestConfigException("override '" + raw + "': expected key=value");
@@ -91,7 +96,9 @@ public final class ConfigOverrides {
     }
     ConfigDepth.check(text, key);
     try {
-      Config c = ConfigFactory.parseString("v = " + text, ConfigParseOptions.defaults().setSyntax(ConfigSyntax.CONF));
+      Config c =
+          ConfigFactory.parseString(
+              "v = " + text, ConfigParseOptions.defaults().setSyntax(ConfigSyntax.CONF));
       return c.getValue("v");
     } catch (ConfigException e) {
       throw new NestConfigException(key + ": cannot parse value '" + text + "'");

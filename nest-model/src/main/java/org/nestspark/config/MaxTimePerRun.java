@@ -20,14 +20,18 @@ public final class MaxTimePerRun {
   public static Duration parse(String text) {
     String[] f = text.strip().split(":", -1);
     if (f.length != 4) {
-      throw new IllegalArgumentException("expected \"DD:HH:MM:SS\" (days:hours:minutes:seconds, NeMo's format), got '" + text + "'");
+      throw new IllegalArgumentException(
+          "expected \"DD:HH:MM:SS\" (days:hours:minutes:seconds, NeMo's format), got '"
+              + text
+              + "'");
     }
     long[] v = new long[4];
     for (int i = 0; i < 4; i++) {
       try {
         v[i] = Long.parseLong(f[i].strip());
       } catch (NumberFormatException e) {
-        throw new IllegalArgumentException("expected \"DD:HH:MM:SS\" with whole numbers, got '" + text + "'");
+        throw new IllegalArgumentException(
+            "expected \"DD:HH:MM:SS\" with whole numbers, got '" + text + "'");
       }
       if (v[i] < 0) {
         throw new IllegalArgumentException("negative field in '" + text + "'");
@@ -35,7 +39,10 @@ public final class MaxTimePerRun {
     }
     Duration d = Duration.ofDays(v[0]).plusHours(v[1]).plusMinutes(v[2]).plusSeconds(v[3]);
     if (d.isZero()) {
-      throw new IllegalArgumentException("a zero budget ('" + text + "') would stop before the first round; use null for no limit");
+      throw new IllegalArgumentException(
+          "a zero budget ('"
+              + text
+              + "') would stop before the first round; use null for no limit");
     }
     return d;
   }

@@ -37,7 +37,9 @@ public final class ModelConfigs {
 
   /** NeMo's minimum-length padding of a dataset section, e.g. {@code model.train_ds}. */
   public static MinLengthPadding padding(NestConfig c, String dataset) {
-    return new MinLengthPadding(c.getDouble(dataset + ".min_audio_len_secs"), c.getInt(dataset + ".sample_rate"),
+    return new MinLengthPadding(
+        c.getDouble(dataset + ".min_audio_len_secs"),
+        c.getInt(dataset + ".sample_rate"),
         MinLengthPadding.mode(c.getString(dataset + ".pad_audio_mode")));
   }
 }

@@ -1,5 +1,16 @@
 package org.nestspark.config;
 
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigObject;
+import com.typesafe.config.ConfigParseOptions;
+import com.typesafe.config.ConfigRenderOptions;
+import com.typesafe.config.ConfigResolveOptions;
+import com.typesafe.config.ConfigSyntax;
+import com.typesafe.config.ConfigValue;
+import com.typesafe.config.ConfigValueFactory;
+import com.typesafe.config.ConfigValueType;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.Serializable;
@@ -14,23 +25,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-
-import com.typesafe.config.Config;
-import com.typesafe.config.ConfigException;
-import com.typesafe.config.ConfigFactory;
-import com.typesafe.config.ConfigObject;
-import com.typesafe.config.ConfigParseOptions;
-import com.typesafe.config.ConfigRenderOptions;
-import com.typesafe.config.ConfigResolveOptions;
-import com.typesafe.config.ConfigSyntax;
-import com.typesafe.config.ConfigValue;
-import com.typesafe.config.ConfigValueFactory;
-import com.typesafe.config.ConfigValueType;
-
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
-
 import org.nestspark.io.NestPaths;
 import org.nestspark.nemo.NemoTrainingConfig;
 
@@ -45,9 +42,20 @@ import org.nestspark.nemo.NemoTrainingConfig;
  */
 public final class NestConfig implements Serializable {
   private static final long serialVersionUID = 1L;
+
   /** Top-level sections that belong to nest-spark; a user key outside them is unknown. */
-  static final Set<String> ROOTS = Set.of("model", "trainer", "exp_manager", "data", "featurize", "extract", "kmeans", "spark", "pretrain",
-      "init_from_pretrained");
+  static final Set<String> ROOTS =
+      Set.of(
+          "model",
+          "trainer",
+          "exp_manager",
+          "data",
+          "featurize",
+          "extract",
+          "kmeans",
+          "spark",
+          "pretrain",
+          "init_from_pretrained");
 
   private final String rendered;
   private final List<String> ignoredNemoKeys;
@@ -73,7 +81,8 @@ public final class NestConfig implements Serializable {
    *     ({@link ConfigOverrides}), applied in order after the files
    * @param hadoopConf used to read the config files
    */
-  public static NestConfig load(List<String> configFiles, List<String> overrides, Configuration hadoopConf) {
+  public static NestConfig load(
+      List<String> configFiles, List<String> overrides, Configuration hadoopConf) {
     Config reference = reference();
     Config typed = reference.resolve();
     Config user = ConfigFactory.empty();
@@ -100,7 +109,9 @@ public final class NestConfig implements Serializable {
     }
     Config resolved;
     try {
-      resolved = user.withFallback(reference).resolve(ConfigResolveOptions.defaults().setAllowUnresolved(false));
+      resolved =
+          user.withFallback(reference)
+              .resolve(ConfigResolveOptions.defaults().setAllowUnresolved(false));
     } catch (ConfigException e) {
       throw new NestConfigException(e.getMessage());
     }
@@ -120,8 +131,11 @@ public final class NestConfig implements Serializable {
 
   private static Config parse() {
     URL url = NestConfig.class.getResource("/reference.conf");
-    Config all = ConfigFactory.parseURL(url, ConfigParseOptions.defaults().setSyntax(ConfigSyntax.CONF).setAllowMissing(false));
-    // In a shaded jar reference.conf files of several libraries are concatenated: keep our sections.
+    Config all =
+        ConfigFactory.parseURL(
+            url, ConfigParseOptions.defaults().setSyntax(ConfigSyntax.CONF).setAllowMissing(false));
+    // In a shaded jar reference.conf files of several libraries are concatenated: keep our
+    // sections.
     Config ours = ConfigFactory.empty();
     for (String root : ROOTS) {
       if (all.hasPath(root)) {
@@ -158,7 +172,9 @@ public final class NestConfig implements Serializable {
         text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
       }
       ConfigDepth.check(text, "--config " + file);
-      return ConfigFactory.parseString(text, ConfigParseOptions.defaults().setSyntax(ConfigSyntax.CONF).setOriginDescription(file));
+      return ConfigFactory.parseString(
+          text,
+          ConfigParseOptions.defaults().setSyntax(ConfigSyntax.CONF).setOriginDescription(file));
     } catch (ConfigException e) {
       throw new NestConfigException("--config " + file + ": " + e.getMessage());
     } catch (IOException e) {
@@ -169,7 +185,9 @@ public final class NestConfig implements Serializable {
   /** The resolved Typesafe tree. */
   public Config config() {
     if (config == null) {
-      config = ConfigFactory.parseString(rendered, ConfigParseOptions.defaults().setSyntax(ConfigSyntax.JSON));
+      config =
+          ConfigFactory.parseString(
+              rendered, ConfigParseOptions.defaults().setSyntax(ConfigSyntax.JSON));
     }
     return config;
   }
@@ -254,7 +272,9 @@ public final class NestConfig implements Serializable {
 
   /** The resolved tree as pretty HOCON, for run folders and provenance. */
   public String render() {
-    return config().root().render(ConfigRenderOptions.defaults().setOriginComments(false).setJson(false));
+    return config()
+        .root()
+        .render(ConfigRenderOptions.defaults().setOriginComments(false).setJson(false));
   }
 
   /** The resolved tree as one-line JSON (stable key order). */
@@ -282,7 +302,9 @@ public final class NestConfig implements Serializable {
           sb.append(',');
         }
         first = false;
-        sb.append(ConfigValueFactory.fromAnyRef(e.getKey()).render(ConfigRenderOptions.concise())).append(':').append(canonical(e.getValue()));
+        sb.append(ConfigValueFactory.fromAnyRef(e.getKey()).render(ConfigRenderOptions.concise()))
+            .append(':')
+            .append(canonical(e.getValue()));
       }
       return sb.append('}').toString();
     }
@@ -292,7 +314,10 @@ public final class NestConfig implements Serializable {
   /** Every leaf key of the reference with its default rendered, in file order (for docs and `nest config`). */
   public static Map<String, String> referenceKeys() {
     Map<String, String> out = new LinkedHashMap<>();
-    NestConfigValidator.leaves(reference().resolve().root(), "", (k, v) -> out.put(k, v == null ? "null" : v.render(ConfigRenderOptions.concise())));
+    NestConfigValidator.leaves(
+        reference().resolve().root(),
+        "",
+        (k, v) -> out.put(k, v == null ? "null" : v.render(ConfigRenderOptions.concise())));
     return out;
   }
 

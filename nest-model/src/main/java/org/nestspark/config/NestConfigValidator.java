@@ -1,18 +1,17 @@
 package org.nestspark.config;
 
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Locale;
-import java.util.Map;
-import java.util.Set;
-import java.util.function.BiConsumer;
-
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigObject;
 import com.typesafe.config.ConfigRenderOptions;
 import com.typesafe.config.ConfigValue;
 import com.typesafe.config.ConfigValueType;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.BiConsumer;
 
 /**
  * Checks a configuration before any data moves: every user key must exist in {@code reference.conf}
@@ -28,26 +27,29 @@ final class NestConfigValidator {
     List<String> problems = new ArrayList<>();
     List<String> known = new ArrayList<>();
     leaves(reference.root(), "", (k, v) -> known.add(k));
-    leaves(user.root(), "", (key, value) -> {
-      String root = key.contains(".") ? key.substring(0, key.indexOf('.')) : key;
-      if (!NestConfig.ROOTS.contains(root) || !reference.hasPathOrNull(key)) {
-        // a user object where the reference has a leaf (or nothing) is unknown too
-        problems.add(key + ": unknown key" + suggestion(key, known));
-        return;
-      }
-      if (value == null || reference.getIsNull(key)) {
-        return; // null is allowed everywhere; a null default accepts any type
-      }
-      ConfigValue ref = reference.getValue(key);
-      if (ref.valueType() == ConfigValueType.OBJECT) {
-        problems.add(key + ": is a section, not a value");
-        return;
-      }
-      String wrong = typeProblem(ref, value);
-      if (wrong != null) {
-        problems.add(key + ": " + wrong);
-      }
-    });
+    leaves(
+        user.root(),
+        "",
+        (key, value) -> {
+          String root = key.contains(".") ? key.substring(0, key.indexOf('.')) : key;
+          if (!NestConfig.ROOTS.contains(root) || !reference.hasPathOrNull(key)) {
+            // a user object where the reference has a leaf (or nothing) is unknown too
+            problems.add(key + ": unknown key" + suggestion(key, known));
+            return;
+          }
+          if (value == null || reference.getIsNull(key)) {
+            return; // null is allowed everywhere; a null default accepts any type
+          }
+          ConfigValue ref = reference.getValue(key);
+          if (ref.valueType() == ConfigValueType.OBJECT) {
+            problems.add(key + ": is a section, not a value");
+            return;
+          }
+          String wrong = typeProblem(ref, value);
+          if (wrong != null) {
+            problems.add(key + ": " + wrong);
+          }
+        });
     return problems;
   }
 
@@ -73,7 +75,8 @@ final class NestConfigValidator {
       }
       return "expected true or false, got " + shown;
     }
-    if (want == ConfigValueType.STRING && (got == ConfigValueType.NUMBER || got == ConfigValueType.BOOLEAN)) {
+    if (want == ConfigValueType.STRING
+        && (got == ConfigValueType.NUMBER || got == ConfigValueType.BOOLEAN)) {
       return null; // HOCON reads unquoted 123 as a number; a string key takes its text
     }
     return "expected " + name(want) + ", got " + name(got) + " " + shown;
@@ -81,12 +84,18 @@ final class NestConfigValidator {
 
   private static String name(ConfigValueType t) {
     switch (t) {
-      case NUMBER: return "a number";
-      case BOOLEAN: return "true or false";
-      case STRING: return "a string";
-      case LIST: return "a list";
-      case OBJECT: return "a section";
-      default: return t.name().toLowerCase(Locale.ROOT);
+      case NUMBER:
+        return "a number";
+      case BOOLEAN:
+        return "true or false";
+      case STRING:
+        return "a string";
+      case LIST:
+        return "a list";
+      case OBJECT:
+        return "a section";
+      default:
+        return t.name().toLowerCase(Locale.ROOT);
     }
   }
 
@@ -108,7 +117,9 @@ final class NestConfigValidator {
         break;
       }
     }
-    return best != null && bestD <= Math.max(3, key.length() / 4) ? " (did you mean " + best + "?)" : "";
+    return best != null && bestD <= Math.max(3, key.length() / 4)
+        ? " (did you mean " + best + "?)"
+        : "";
   }
 
   static int levenshtein(String a, String b) {
@@ -133,7 +144,8 @@ final class NestConfigValidator {
   /** Visits every leaf (including nulls and lists) with its dotted path. */
   static void leaves(ConfigObject obj, String prefix, BiConsumer<String, ConfigValue> visit) {
     for (Map.Entry<String, ConfigValue> e : obj.entrySet()) {
-      String key = prefix.isEmpty() ? quoteIfNeeded(e.getKey()) : prefix + "." + quoteIfNeeded(e.getKey());
+      String key =
+          prefix.isEmpty() ? quoteIfNeeded(e.getKey()) : prefix + "." + quoteIfNeeded(e.getKey());
       ConfigValue v = e.getValue();
       if (v != null && v.valueType() == ConfigValueType.OBJECT) {
         leaves((ConfigObject) v, key, visit);
@@ -213,7 +225,14 @@ final class NestConfigValidator {
       int win = (int) (c.getDouble(p + ".window_size") * sr);
       int hop = (int) (c.getDouble(p + ".window_stride") * sr);
       if (c.getInt(p + ".n_fft") < win) {
-        k.add(p + ".n_fft", c.getInt(p + ".n_fft") + " is smaller than the window (" + p + ".window_size = " + win + " samples)");
+        k.add(
+            p + ".n_fft",
+            c.getInt(p + ".n_fft")
+                + " is smaller than the window ("
+                + p
+                + ".window_size = "
+                + win
+                + " samples)");
       }
       if (hop < 1) {
         k.add(p + ".window_stride", "is shorter than one sample");
@@ -221,7 +240,9 @@ final class NestConfigValidator {
       if (c.hasPath(p + ".highfreq") && k.ok(p + ".highfreq", p + ".lowfreq")) {
         double hi = k.number(p + ".highfreq");
         if (hi <= c.getDouble(p + ".lowfreq") || hi > sr / 2.0) {
-          k.add(p + ".highfreq", hi + " must be above lowfreq and at most sample_rate / 2 = " + sr / 2.0);
+          k.add(
+              p + ".highfreq",
+              hi + " must be above lowfreq and at most sample_rate / 2 = " + sr / 2.0);
         }
       }
     }
@@ -240,8 +261,12 @@ final class NestConfigValidator {
     k.positiveInt(e + ".n_layers");
     k.positiveInt(e + ".d_model");
     k.positiveInt(e + ".n_heads");
-    if (k.ok(e + ".d_model", e + ".n_heads") && c.getInt(e + ".n_heads") > 0 && c.getInt(e + ".d_model") % c.getInt(e + ".n_heads") != 0) {
-      k.add(e + ".n_heads", c.getInt(e + ".n_heads") + " does not divide d_model " + c.getInt(e + ".d_model"));
+    if (k.ok(e + ".d_model", e + ".n_heads")
+        && c.getInt(e + ".n_heads") > 0
+        && c.getInt(e + ".d_model") % c.getInt(e + ".n_heads") != 0) {
+      k.add(
+          e + ".n_heads",
+          c.getInt(e + ".n_heads") + " does not divide d_model " + c.getInt(e + ".d_model"));
     }
     k.equal(e + ".feat_in", p + ".features");
     k.oneOf(e + ".subsampling", "dw_striding");
@@ -317,8 +342,14 @@ final class NestConfigValidator {
     k.bool("extract.overwrite");
     k.nonNegativeInt("extract.progress_interval_seconds");
     k.oneOf("model.targets", "quantizer", "labels");
-    if (k.ok("model.targets") && "labels".equals(c.getString("model.targets")) && k.ok("model.num_books") && c.getInt("model.num_books") != 1) {
-      k.add("model.num_books", "must be 1 with model.targets = labels (one label sequence per utterance), got " + c.getInt("model.num_books"));
+    if (k.ok("model.targets")
+        && "labels".equals(c.getString("model.targets"))
+        && k.ok("model.num_books")
+        && c.getInt("model.num_books") != 1) {
+      k.add(
+          "model.num_books",
+          "must be 1 with model.targets = labels (one label sequence per utterance), got "
+              + c.getInt("model.num_books"));
     }
     k.oneOf("kmeans.features", "mfcc", "logmel", "layer");
     k.integer("kmeans.layer");
@@ -462,7 +493,14 @@ final class NestConfigValidator {
       }
       try {
         if (c.getDouble(key) != c.getDouble(other)) {
-          add(key, "must equal " + other + " (" + c.getValue(other).unwrapped() + "), got " + c.getValue(key).unwrapped());
+          add(
+              key,
+              "must equal "
+                  + other
+                  + " ("
+                  + c.getValue(other).unwrapped()
+                  + "), got "
+                  + c.getValue(key).unwrapped());
         }
       } catch (ConfigException.WrongType e) {
         add(key, "expected a number");
@@ -519,14 +557,18 @@ final class NestConfigValidator {
 
     /** {@code is_tarred} needs shards and manifests, and does not combine with {@code batch_duration}. */
     void tarred(String ds) {
-      if (!ok(ds + ".is_tarred") || !c.hasPath(ds + ".is_tarred") || !c.getBoolean(ds + ".is_tarred")) {
+      if (!ok(ds + ".is_tarred")
+          || !c.hasPath(ds + ".is_tarred")
+          || !c.getBoolean(ds + ".is_tarred")) {
         return;
       }
       if (!c.hasPath(ds + ".tarred_audio_filepaths")) {
         add(ds + ".tarred_audio_filepaths", "must be set when " + ds + ".is_tarred is true");
       }
       if (c.hasPath(ds + ".batch_duration")) {
-        add(ds + ".batch_duration", "duration-based batches are not supported for tarred data (is_tarred=true): use batch_size");
+        add(
+            ds + ".batch_duration",
+            "duration-based batches are not supported for tarred data (is_tarred=true): use batch_size");
       }
     }
 

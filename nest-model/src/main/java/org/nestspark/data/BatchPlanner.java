@@ -39,7 +39,8 @@ public final class BatchPlanner implements EpochPlanner {
    * @param bucketBatches batches per duration-sorting pool; 1 = no bucketing
    * @param seed base seed ({@code data.seed})
    */
-  public BatchPlanner(int batchSize, boolean shuffle, boolean dropLast, int bucketBatches, long seed) {
+  public BatchPlanner(
+      int batchSize, boolean shuffle, boolean dropLast, int bucketBatches, long seed) {
     if (batchSize <= 0) {
       throw new IllegalArgumentException("batch_size must be positive, got " + batchSize);
     }
@@ -69,7 +70,8 @@ public final class BatchPlanner implements EpochPlanner {
     if (shuffle) {
       Collections.shuffle(Arrays.asList(order), rng);
     }
-    Comparator<Integer> byDuration = Comparator.comparingDouble(i -> durations[i] >= 0 ? durations[i] : 0.0);
+    Comparator<Integer> byDuration =
+        Comparator.comparingDouble(i -> durations[i] >= 0 ? durations[i] : 0.0);
     int pool = bucketBatches * batchSize;
     List<int[]> batches = new ArrayList<>();
     List<Integer> remainder = new ArrayList<>();

@@ -67,8 +67,14 @@ public final class DynamicBucketingPlanner implements EpochPlanner {
    * @param dropLast drop each bucket's last batch unless it is close to full
    * @param seed base seed ({@code data.seed})
    */
-  public DynamicBucketingPlanner(double batchDuration, int maxCuts, int numBuckets, double quadraticDuration, boolean shuffle,
-                                 boolean dropLast, long seed) {
+  public DynamicBucketingPlanner(
+      double batchDuration,
+      int maxCuts,
+      int numBuckets,
+      double quadraticDuration,
+      boolean shuffle,
+      boolean dropLast,
+      long seed) {
     if (!(batchDuration > 0) || Double.isInfinite(batchDuration)) {
       throw new IllegalArgumentException("batch_duration must be positive, got " + batchDuration);
     }
@@ -183,7 +189,9 @@ public final class DynamicBucketingPlanner implements EpochPlanner {
       double longest = 0;
       for (int i : bucket) {
         double c = cost(durations[i]);
-        if (!current.isEmpty() && (current.size() + 1 > maxCuts || (current.size() + 1) * Math.max(longest, c) > batchDuration)) {
+        if (!current.isEmpty()
+            && (current.size() + 1 > maxCuts
+                || (current.size() + 1) * Math.max(longest, c) > batchDuration)) {
           batches.add(toInts(current));
           current.clear();
           longest = 0;
@@ -192,7 +200,8 @@ public final class DynamicBucketingPlanner implements EpochPlanner {
         longest = Math.max(longest, c);
       }
       if (!current.isEmpty()) {
-        boolean closeToFull = current.size() >= maxCuts || (current.size() + 1) * longest > batchDuration;
+        boolean closeToFull =
+            current.size() >= maxCuts || (current.size() + 1) * longest > batchDuration;
         if (!dropLast || closeToFull) {
           batches.add(toInts(current));
         }
@@ -214,9 +223,13 @@ public final class DynamicBucketingPlanner implements EpochPlanner {
 
   @Override
   public String describe() {
-    return String.format(Locale.ROOT, "batches of at most %s s%s%s in %d duration buckets", num(batchDuration),
+    return String.format(
+        Locale.ROOT,
+        "batches of at most %s s%s%s in %d duration buckets",
+        num(batchDuration),
         Double.isNaN(quadraticDuration) ? "" : " (cost d + d²/" + num(quadraticDuration) + ")",
-        maxCuts == Integer.MAX_VALUE ? "" : " and " + maxCuts + " utterances", numBuckets);
+        maxCuts == Integer.MAX_VALUE ? "" : " and " + maxCuts + " utterances",
+        numBuckets);
   }
 
   private static String num(double v) {

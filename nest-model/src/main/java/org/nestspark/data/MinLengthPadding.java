@@ -1,6 +1,5 @@
 package org.nestspark.data;
 
-
 /**
  * NeMo's minimum-length padding of a loaded utterance (docs/nest-numerics.md §2, "Loading one clean utterance", step 5):
  * clips with fewer than {@code min_audio_len_secs · sample_rate} samples are padded up to that length,
@@ -9,7 +8,10 @@ package org.nestspark.data;
  */
 public final class MinLengthPadding {
   /** How short clips are padded. */
-  public enum Mode { REPEAT, ZERO }
+  public enum Mode {
+    REPEAT,
+    ZERO
+  }
 
   private final int minSamples;
   private final Mode mode;
@@ -22,9 +24,13 @@ public final class MinLengthPadding {
   /** {@code model.*_ds.pad_audio_mode}: "repeat" or "zero". */
   public static Mode mode(String name) {
     switch (name) {
-      case "repeat": return Mode.REPEAT;
-      case "zero": return Mode.ZERO;
-      default: throw new IllegalArgumentException("pad_audio_mode: '" + name + "' is not supported; expected repeat or zero");
+      case "repeat":
+        return Mode.REPEAT;
+      case "zero":
+        return Mode.ZERO;
+      default:
+        throw new IllegalArgumentException(
+            "pad_audio_mode: '" + name + "' is not supported; expected repeat or zero");
     }
   }
 

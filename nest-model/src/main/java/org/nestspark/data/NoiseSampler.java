@@ -5,14 +5,12 @@ import java.util.List;
 import java.util.Objects;
 import java.util.OptionalInt;
 import java.util.SplittableRandom;
-
 import org.apache.hadoop.conf.Configuration;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import org.nestspark.audio.AudioSegment;
 import org.nestspark.io.SerializableHadoopConf;
 import org.nestspark.manifest.ManifestEntry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One noise clip per utterance from the noise manifest, as NeMo's {@code sample_noise} and
@@ -48,10 +46,13 @@ public final class NoiseSampler implements Serializable {
 
   /** Entries tried per utterance before giving up (NeMo's {@code sample_noise max_trial}). */
   public static final int MAX_TRIALS = 20;
+
   /** Offsets tried for a long noise file (NeMo's {@code load_noise_audio max_trial}). */
   public static final int MAX_SEGMENT_TRIALS = 100;
+
   /** Lowest white-noise level in dB (inclusive). */
   public static final int MIN_WHITE_NOISE_DB = -90;
+
   /** Highest white-noise level in dB (exclusive). */
   public static final int MAX_WHITE_NOISE_DB = -46;
 
@@ -76,7 +77,12 @@ public final class NoiseSampler implements Serializable {
     private final int failedLoads;
     private final OptionalInt whiteNoiseDb;
 
-    Noise(float[] samples, int length, ManifestEntry entry, int failedLoads, OptionalInt whiteNoiseDb) {
+    Noise(
+        float[] samples,
+        int length,
+        ManifestEntry entry,
+        int failedLoads,
+        OptionalInt whiteNoiseDb) {
       this.samples = samples;
       this.length = length;
       this.entry = entry;
@@ -129,7 +135,8 @@ public final class NoiseSampler implements Serializable {
   }
 
   /** A sampler that reads the entries' audio through Hadoop FS ({@link #audioLoader}). */
-  public static NoiseSampler withAudio(List<ManifestEntry> entries, int sampleRate, Configuration hadoopConf) {
+  public static NoiseSampler withAudio(
+      List<ManifestEntry> entries, int sampleRate, Configuration hadoopConf) {
     return new NoiseSampler(entries, sampleRate, audioLoader(hadoopConf, sampleRate));
   }
 
@@ -137,7 +144,8 @@ public final class NoiseSampler implements Serializable {
   public static Loader audioLoader(Configuration hadoopConf, int sampleRate) {
     SerializableHadoopConf conf = new SerializableHadoopConf(hadoopConf);
     return (entry, offsetSec, durationSec) ->
-        AudioSegment.load(entry.audioPath(), conf.get(), offsetSec, durationSec, sampleRate).samples();
+        AudioSegment.load(entry.audioPath(), conf.get(), offsetSec, durationSec, sampleRate)
+            .samples();
   }
 
   public int size() {
@@ -173,28 +181,36 @@ public final class NoiseSampler implements Serializable {
         return load(entry, audioLen, rng, failed);
       } catch (Exception e) {
         failed++;
-        LOG.warn("Error loading noise audio {} ({}), attempt {} of {}", entry, e.toString(), failed, MAX_TRIALS);
+        LOG.warn(
+            "Error loading noise audio {} ({}), attempt {} of {}",
+            entry,
+            e.toString(),
+            failed,
+            MAX_TRIALS);
       }
     }
     LOG.warn("Failed to load noise audio after {} attempts, using zero noise", MAX_TRIALS);
     return new Noise(new float[audioLen], audioLen, null, failed, OptionalInt.empty());
   }
 
-  private Noise load(ManifestEntry entry, int audioLen, SplittableRandom rng, int failed) throws Exception {
+  private Noise load(ManifestEntry entry, int audioLen, SplittableRandom rng, int failed)
+      throws Exception {
     double maxDur = (double) audioLen / sampleRate;
     Double duration = entry.duration();
     float[] samples;
     if (duration != null && duration > maxDur) {
       samples = null;
       for (int trial = 0; trial < MAX_SEGMENT_TRIALS; trial++) {
-        double offset = (duration - maxDur) * rng.nextDouble(); // np.random.uniform(0, duration − max_dur)
+        double offset =
+            (duration - maxDur) * rng.nextDouble(); // np.random.uniform(0, duration − max_dur)
         samples = loaded(loader.load(entry, offset, maxDur), entry);
         if (signedSum(samples) > 0f) {
           break;
         }
       }
     } else {
-      samples = loaded(loader.load(entry, entry.offset(), duration == null ? 0.0 : duration), entry);
+      samples =
+          loaded(loader.load(entry, entry.offset(), duration == null ? 0.0 : duration), entry);
     }
     OptionalInt db = OptionalInt.empty();
     if (signedSum(samples) == 0f) {

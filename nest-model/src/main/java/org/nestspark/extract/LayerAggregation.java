@@ -98,15 +98,22 @@ public final class LayerAggregation {
    */
   public static float[] apply(String mode, float[] x, int layers, int dim, int frames) {
     switch (mode.toLowerCase(Locale.ROOT)) {
-      case "cat": return cat(x, layers, dim, frames);
-      case "sum": return sum(x, layers, dim, frames);
+      case "cat":
+        return cat(x, layers, dim, frames);
+      case "sum":
+        return sum(x, layers, dim, frames);
       case "mean":
-      case "avg": return mean(x, layers, dim, frames);
-      case "max": return extreme(x, layers, dim, frames, true);
-      case "min": return extreme(x, layers, dim, frames, false);
-      case "weighted_sum": return weightedSum(x, layers, dim, frames);
+      case "avg":
+        return mean(x, layers, dim, frames);
+      case "max":
+        return extreme(x, layers, dim, frames, true);
+      case "min":
+        return extreme(x, layers, dim, frames, false);
+      case "weighted_sum":
+        return weightedSum(x, layers, dim, frames);
       default:
-        throw new IllegalArgumentException("aggregation '" + mode + "': expected cat, sum, mean, avg, max, min or weighted_sum");
+        throw new IllegalArgumentException(
+            "aggregation '" + mode + "': expected cat, sum, mean, avg, max, min or weighted_sum");
     }
   }
 
@@ -115,7 +122,8 @@ public final class LayerAggregation {
       throw new IllegalArgumentException("bad shape [" + layers + ", " + dim + ", " + frames + "]");
     }
     if (x.length != (long) layers * dim * frames) {
-      throw new IllegalArgumentException(x.length + " values for shape [" + layers + ", " + dim + ", " + frames + "]");
+      throw new IllegalArgumentException(
+          x.length + " values for shape [" + layers + ", " + dim + ", " + frames + "]");
     }
   }
 }

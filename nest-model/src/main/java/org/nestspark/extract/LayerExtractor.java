@@ -50,7 +50,8 @@ public final class LayerExtractor {
     List<String> names = new ArrayList<>();
     for (int l : layers) {
       if (l < 0 || l >= n) {
-        throw new IllegalArgumentException("layer " + l + " does not exist (the model has " + n + " layers: 0.." + (n - 1) + ")");
+        throw new IllegalArgumentException(
+            "layer " + l + " does not exist (the model has " + n + " layers: 0.." + (n - 1) + ")");
       }
       names.add(NestGraph.layerName(l));
     }
@@ -82,14 +83,24 @@ public final class LayerExtractor {
       try {
         i = Integer.parseInt(p);
       } catch (NumberFormatException e) {
-        throw new IllegalArgumentException("--layers " + spec + ": '" + p + "' is not all, last or a layer index");
+        throw new IllegalArgumentException(
+            "--layers " + spec + ": '" + p + "' is not all, last or a layer index");
       }
       if (i < 0 || i >= numLayers) {
-        throw new IllegalArgumentException("--layers " + spec + ": layer " + i + " does not exist (the model has " + numLayers
-            + " layers, 0.." + (numLayers - 1) + ")");
+        throw new IllegalArgumentException(
+            "--layers "
+                + spec
+                + ": layer "
+                + i
+                + " does not exist (the model has "
+                + numLayers
+                + " layers, 0.."
+                + (numLayers - 1)
+                + ")");
       }
       if (!out.add(i)) {
-        throw new IllegalArgumentException("--layers " + spec + ": layer " + i + " is listed twice");
+        throw new IllegalArgumentException(
+            "--layers " + spec + ": layer " + i + " is listed twice");
       }
     }
     return out.stream().mapToInt(Integer::intValue).toArray();
@@ -131,13 +142,19 @@ public final class LayerExtractor {
     }
     INDArray fMask = Nd4j.create(mask, new long[] {b, t}, 'c');
     int[] encLengths = new int[b];
-    INDArray encMask = graph.getLayer(NestGraph.PRE_ENCODE).feedForwardMaskArray(fMask, MaskState.Active, b).getFirst();
+    INDArray encMask =
+        graph
+            .getLayer(NestGraph.PRE_ENCODE)
+            .feedForwardMaskArray(fMask, MaskState.Active, b)
+            .getFirst();
     for (int i = 0; i < b; i++) {
       encLengths[i] = encMask.getRow(i).sumNumber().intValue();
     }
-    // only the requested layers' activations leave DL4J's workspaces; nothing past the deepest one is computed
+    // only the requested layers' activations leave DL4J's workspaces; nothing past the deepest one
+    // is computed
     INDArray[] acts = graph.output(layerNames, false, new INDArray[] {x}, new INDArray[] {fMask});
-    // copy one layer at a time straight into the per-utterance outputs (heap: the outputs + one layer)
+    // copy one layer at a time straight into the per-utterance outputs (heap: the outputs + one
+    // layer)
     int d = (int) acts[0].size(1);
     int tEnc = (int) acts[0].size(2);
     float[][] values = new float[b][];

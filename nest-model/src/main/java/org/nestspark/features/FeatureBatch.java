@@ -31,7 +31,14 @@ public final class FeatureBatch {
   public FeatureBatch(float[] data, int batchSize, int numFeatures, int numFrames, int[] lengths) {
     if ((long) batchSize * numFeatures * numFrames != data.length) {
       throw new IllegalArgumentException(
-          "data has " + data.length + " values, not " + batchSize + "*" + numFeatures + "*" + numFrames);
+          "data has "
+              + data.length
+              + " values, not "
+              + batchSize
+              + "*"
+              + numFeatures
+              + "*"
+              + numFrames);
     }
     if (lengths.length != batchSize) {
       throw new IllegalArgumentException(lengths.length + " lengths for a batch of " + batchSize);
@@ -123,7 +130,14 @@ public final class FeatureBatch {
 
   @Override
   public String toString() {
-    return "FeatureBatch[B=" + batchSize + ", F=" + numFeatures + ", T=" + numFrames
-        + ", lengths=" + Arrays.toString(lengths) + "]";
+    return "FeatureBatch[B="
+        + batchSize
+        + ", F="
+        + numFeatures
+        + ", T="
+        + numFrames
+        + ", lengths="
+        + Arrays.toString(lengths)
+        + "]";
   }
 }

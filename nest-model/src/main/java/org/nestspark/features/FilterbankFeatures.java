@@ -52,10 +52,13 @@ public final class FilterbankFeatures {
   private final int nFft;
   private final int hop;
   private final int winLength;
+
   /** Zeros to the left of the window inside the n_fft frame: (n_fft − win_length) / 2 (56). */
   private final int winOffset;
+
   /** center=True padding on each side: n_fft / 2 (256). */
   private final int centerPad;
+
   private final int numBins;
   private final int numFeatures;
   private final float preemph;
@@ -274,9 +277,17 @@ public final class FilterbankFeatures {
    * are left at pad_value (steps 9 and 10).
    */
   private void featurizeOne(
-      Scratch s, float[] x, int len, int seq, SplittableRandom rng, float[] out, int base, int frames) {
+      Scratch s,
+      float[] x,
+      int len,
+      int seq,
+      SplittableRandom rng,
+      float[] out,
+      int base,
+      int frames) {
     if (seq == 0) {
-      return; // every frame is masked (step 9); NeMo's NaN statistics for n == 0 never reach the output
+      return; // every frame is masked (step 9); NeMo's NaN statistics for n == 0 never reach the
+      // output
     }
     float[] y = s.signal(len);
     preprocess(x, len, rng, y);
@@ -344,7 +355,8 @@ public final class FilterbankFeatures {
     Arrays.fill(fr, winOffset + j1, nFft, 0.0);
     s.fft.realForward(fr);
     double[] p = s.power;
-    // JTransforms packing: fr[0] = Re X_0; even n: fr[1] = Re X_{n/2}, fr[2k], fr[2k+1] = Re, Im X_k;
+    // JTransforms packing: fr[0] = Re X_0; even n: fr[1] = Re X_{n/2}, fr[2k], fr[2k+1] = Re, Im
+    // X_k;
     // odd n: fr[n-1], fr[1] = Re, Im X_{(n-1)/2}.
     int half = nFft / 2;
     boolean even = (nFft & 1) == 0;

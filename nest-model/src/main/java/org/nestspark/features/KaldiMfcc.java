@@ -24,10 +24,13 @@ package org.nestspark.features;
 public final class KaldiMfcc {
   /** Samples per frame at 16 kHz (25 ms). */
   public static final int FRAME_LENGTH = 400;
+
   /** Samples between frames at 16 kHz (10 ms). */
   public static final int FRAME_SHIFT = 160;
+
   /** Cepstra per frame. */
   public static final int NUM_CEPS = 13;
+
   /** Values per frame with deltas. */
   public static final int DIM = 3 * NUM_CEPS;
 
@@ -50,7 +53,9 @@ public final class KaldiMfcc {
   /** @param sampleRate 16000 (frame sizes are Kaldi's milliseconds at this rate) */
   public KaldiMfcc(int sampleRate) {
     if (sampleRate != 16000) {
-      throw new IllegalArgumentException("MFCC targets are defined at 16 kHz (HuBERT's recipe); model.sample_rate is " + sampleRate);
+      throw new IllegalArgumentException(
+          "MFCC targets are defined at 16 kHz (HuBERT's recipe); model.sample_rate is "
+              + sampleRate);
     }
     this.sampleRate = sampleRate;
     for (int i = 0; i < FRAME_LENGTH; i++) {
@@ -75,8 +80,10 @@ public final class KaldiMfcc {
     }
     for (int n = 0; n < MEL_BINS; n++) {
       for (int k = 0; k < NUM_CEPS; k++) {
-        dct[n][k] = k == 0 ? Math.sqrt(1.0 / MEL_BINS)
-            : Math.cos(Math.PI / MEL_BINS * (n + 0.5) * k) * Math.sqrt(2.0 / MEL_BINS);
+        dct[n][k] =
+            k == 0
+                ? Math.sqrt(1.0 / MEL_BINS)
+                : Math.cos(Math.PI / MEL_BINS * (n + 0.5) * k) * Math.sqrt(2.0 / MEL_BINS);
       }
     }
     for (int i = 0; i < NUM_CEPS; i++) {

@@ -27,8 +27,10 @@ public final class MelFilterbank {
   private final double[] melF;
   private final int[] start;
   private final int[] end;
+
   /** Non-zero weights of all filters, concatenated; filter i owns [offset[i], offset[i+1]). */
   private final double[] packed;
+
   private final int[] offset;
   private final int minBin;
   private final int maxBin;
@@ -76,7 +78,12 @@ public final class MelFilterbank {
   /** The filterbank for these preprocessor settings (sample_rate, n_fft, features, lowfreq, highfreq, mel_norm). */
   public static MelFilterbank of(PreprocessorParams p) {
     return create(
-        p.sampleRate(), p.nFft(), p.features(), p.lowFreq(), p.highFreq(), "slaney".equals(p.melNorm()));
+        p.sampleRate(),
+        p.nFft(),
+        p.features(),
+        p.lowFreq(),
+        p.highFreq(),
+        "slaney".equals(p.melNorm()));
   }
 
   /**
@@ -87,8 +94,16 @@ public final class MelFilterbank {
       int sampleRate, int nFft, int nMels, double fmin, double fmax, boolean slaneyNorm) {
     if (sampleRate <= 0 || nFft < 1 || nMels < 1 || !(fmax > fmin) || fmin < 0) {
       throw new IllegalArgumentException(
-          "bad mel filterbank settings: sr=" + sampleRate + " n_fft=" + nFft + " n_mels=" + nMels
-              + " fmin=" + fmin + " fmax=" + fmax);
+          "bad mel filterbank settings: sr="
+              + sampleRate
+              + " n_fft="
+              + nFft
+              + " n_mels="
+              + nMels
+              + " fmin="
+              + fmin
+              + " fmax="
+              + fmax);
     }
     int nBins = 1 + nFft / 2;
     // np.fft.rfftfreq(n_fft, d=1/sr): k * (1 / (n * d))
@@ -105,7 +120,8 @@ public final class MelFilterbank {
     double step = (maxMel - minMel) / (nPts - 1);
     double[] melF = new double[nPts];
     for (int i = 0; i < nPts; i++) {
-      double m = i == nPts - 1 ? maxMel : i * step + minMel; // np.linspace sets the endpoint exactly
+      double m =
+          i == nPts - 1 ? maxMel : i * step + minMel; // np.linspace sets the endpoint exactly
       melF[i] = melToHz(m);
     }
     float[][] w = new float[nMels][nBins];
@@ -116,8 +132,10 @@ public final class MelFilterbank {
       for (int k = 0; k < nBins; k++) {
         double lower = -(melF[i] - fftFreqs[k]) / fdiffLo;
         double upper = (melF[i + 2] - fftFreqs[k]) / fdiffHi;
-        // np.maximum(0, m) keeps m when m is ±0 (numpy's SIMD max returns its second operand on ties): the
-        // first filter's weight at 0 Hz is -0.0 in NeMo's fb, where Math.max(0.0, -0.0) would give +0.0
+        // np.maximum(0, m) keeps m when m is ±0 (numpy's SIMD max returns its second operand on
+        // ties): the
+        // first filter's weight at 0 Hz is -0.0 in NeMo's fb, where Math.max(0.0, -0.0) would give
+        // +0.0
         double m = Math.min(lower, upper);
         float v = (float) (m < 0 ? 0.0 : m); // stored float32 (librosa dtype)
         if (slaneyNorm) {

@@ -22,13 +22,16 @@ import java.util.Set;
 public final class PreprocessorParams {
   /** Normalisation types understood by {@link FilterbankFeatures} (NeMo's {@code normalize}). */
   public static final String NORMALIZE_PER_FEATURE = "per_feature";
+
   /** One mean and std over all features and valid frames of an utterance. */
   public static final String NORMALIZE_ALL_FEATURES = "all_features";
+
   /** No normalisation ({@code normalize: null} in NeMo). */
   public static final String NORMALIZE_NONE = "none";
 
   /** Window names of NeMo's {@code torch_windows} map. */
-  public static final Set<String> WINDOWS = Set.of("hann", "hamming", "blackman", "bartlett", "none");
+  public static final Set<String> WINDOWS =
+      Set.of("hann", "hamming", "blackman", "bartlett", "none");
 
   private final int sampleRate;
   private final double windowSize;
@@ -250,8 +253,24 @@ public final class PreprocessorParams {
   @Override
   public int hashCode() {
     return Objects.hash(
-        sampleRate, windowSize, windowStride, nFft, features, lowFreq, highFreq, preemph, dither, log,
-        logZeroGuardType, logZeroGuardValue, normalize, padTo, padValue, magPower, window, melNorm);
+        sampleRate,
+        windowSize,
+        windowStride,
+        nFft,
+        features,
+        lowFreq,
+        highFreq,
+        preemph,
+        dither,
+        log,
+        logZeroGuardType,
+        logZeroGuardValue,
+        normalize,
+        padTo,
+        padValue,
+        magPower,
+        window,
+        melNorm);
   }
 
   @Override
@@ -262,8 +281,24 @@ public final class PreprocessorParams {
             + " lowfreq=%s, highfreq=%s, preemph=%s, dither=%s, log=%s, log_zero_guard_type=%s,"
             + " log_zero_guard_value=%s, normalize=%s, pad_to=%d, pad_value=%s, mag_power=%s,"
             + " window=%s, mel_norm=%s}",
-        sampleRate, windowSize, windowStride, nFft, features, lowFreq, highFreq, preemph, dither, log,
-        logZeroGuardType, logZeroGuardValue, normalize, padTo, padValue, magPower, window, melNorm);
+        sampleRate,
+        windowSize,
+        windowStride,
+        nFft,
+        features,
+        lowFreq,
+        highFreq,
+        preemph,
+        dither,
+        log,
+        logZeroGuardType,
+        logZeroGuardValue,
+        normalize,
+        padTo,
+        padValue,
+        magPower,
+        window,
+        melNorm);
   }
 
   /** Builder with NeMo's NEST defaults. Not thread-safe. */
@@ -408,7 +443,9 @@ public final class PreprocessorParams {
     public PreprocessorParams build() {
       require(sampleRate > 0, "sample_rate", "must be > 0, got " + sampleRate);
       require(
-          windowSize > 0 && Double.isFinite(windowSize), "window_size", "must be > 0, got " + windowSize);
+          windowSize > 0 && Double.isFinite(windowSize),
+          "window_size",
+          "must be > 0, got " + windowSize);
       require(
           windowStride > 0 && Double.isFinite(windowStride),
           "window_stride",
@@ -428,7 +465,10 @@ public final class PreprocessorParams {
         require(
             nFft >= winLength,
             "n_fft",
-            "(" + nFft + ") must be >= the window length int(window_size*sample_rate) = " + winLength);
+            "("
+                + nFft
+                + ") must be >= the window length int(window_size*sample_rate) = "
+                + winLength);
       }
       require(features >= 1, "features", "must be >= 1, got " + features);
       require(lowFreq >= 0 && Double.isFinite(lowFreq), "lowfreq", "must be >= 0, got " + lowFreq);
@@ -437,7 +477,8 @@ public final class PreprocessorParams {
           Double.isFinite(hf) && hf > lowFreq,
           "highfreq",
           "(" + hf + ") must be greater than lowfreq (" + lowFreq + ")");
-      require(preemph == null || Double.isFinite(preemph), "preemph", "must be finite, got " + preemph);
+      require(
+          preemph == null || Double.isFinite(preemph), "preemph", "must be finite, got " + preemph);
       require(dither >= 0 && Double.isFinite(dither), "dither", "must be >= 0, got " + dither);
       require(
           "add".equals(logZeroGuardType) || "clamp".equals(logZeroGuardType),
@@ -455,8 +496,12 @@ public final class PreprocessorParams {
           "must be per_feature, all_features or none, got " + normalize);
       require(padTo >= 0, "pad_to", "must be >= 0 (\"max\" is not supported), got " + padTo);
       require(Double.isFinite(padValue), "pad_value", "must be finite, got " + padValue);
-      require(magPower > 0 && Double.isFinite(magPower), "mag_power", "must be > 0, got " + magPower);
-      require(window != null && WINDOWS.contains(window), "window", "must be one of " + WINDOWS + ", got " + window);
+      require(
+          magPower > 0 && Double.isFinite(magPower), "mag_power", "must be > 0, got " + magPower);
+      require(
+          window != null && WINDOWS.contains(window),
+          "window",
+          "must be one of " + WINDOWS + ", got " + window);
       require(
           "slaney".equals(melNorm) || "none".equals(melNorm),
           "mel_norm",

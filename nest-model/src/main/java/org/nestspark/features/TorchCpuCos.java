@@ -33,7 +33,8 @@ public final class TorchCpuCos {
    */
   public static float cos(float d) {
     if (!(Math.abs(d) < MAX_ARGUMENT)) {
-      throw new IllegalArgumentException("cos argument " + d + " outside the implemented range |d| < " + MAX_ARGUMENT);
+      throw new IllegalArgumentException(
+          "cos argument " + d + " outside the implemented range |d| < " + MAX_ARGUMENT);
     }
     float dq = Math.fma((float) Math.rint(Math.fma(d, ONE_OVER_PI, -0.5f)), 2f, 1f);
     int q = (int) Math.rint(dq);

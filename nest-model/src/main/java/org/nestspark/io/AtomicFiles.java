@@ -3,7 +3,6 @@ package org.nestspark.io;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.UUID;
-
 import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -27,7 +26,9 @@ public final class AtomicFiles {
    * Writes the content produced by {@code writer}, replacing any existing file; {@code beforeRename} is called
    * with the complete, closed temporary file just before it is renamed (a fault-injection point for tests).
    */
-  public static void write(FileSystem fs, Path target, Writer writer, java.util.function.Consumer<Path> beforeRename) throws IOException {
+  public static void write(
+      FileSystem fs, Path target, Writer writer, java.util.function.Consumer<Path> beforeRename)
+      throws IOException {
     fs = withoutChecksumFiles(fs);
     Path tmp = new Path(target.getParent(), "." + target.getName() + ".tmp-" + UUID.randomUUID());
     boolean done = false;
@@ -81,7 +82,8 @@ public final class AtomicFiles {
   public static int deleteTemporaryFiles(FileSystem fs, Path dir) throws IOException {
     fs = withoutChecksumFiles(fs);
     int n = 0;
-    org.apache.hadoop.fs.RemoteIterator<org.apache.hadoop.fs.FileStatus> it = fs.listStatusIterator(dir);
+    org.apache.hadoop.fs.RemoteIterator<org.apache.hadoop.fs.FileStatus> it =
+        fs.listStatusIterator(dir);
     while (it.hasNext()) {
       org.apache.hadoop.fs.FileStatus st = it.next();
       if (st.isFile() && isTemporary(st.getPath()) && fs.delete(st.getPath(), false)) {

@@ -3,7 +3,6 @@ package org.nestspark.io;
 import java.io.File;
 import java.net.URI;
 import java.util.regex.Pattern;
-
 import org.apache.hadoop.fs.Path;
 
 /**

@@ -31,16 +31,21 @@ import java.util.zip.GZIPInputStream;
  */
 public final class Npy {
   private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
+
   /** numpy.lib.format.ARRAY_ALIGN. */
   private static final int ARRAY_ALIGN = 64;
+
   /** numpy.lib.format.GROWTH_AXIS_MAX_DIGITS. */
   private static final int GROWTH_AXIS_MAX_DIGITS = 21;
+
   private static final int CHUNK = 1 << 16;
+
   /**
    * Longest header accepted (1 MiB; NumPy writes a few hundred bytes and its own reader stops at 10,000 by
    * default): a longer one is refused before anything is allocated for it.
    */
   static final int MAX_HEADER_BYTES = 1 << 20;
+
   /**
    * Elements allocated before any data is read; the array then grows with the data actually read, so a
    * header claiming more elements than the file holds costs at most twice the bytes present, never the claim.
@@ -99,7 +104,12 @@ public final class Npy {
       throw new IOException("unsupported NPY format version " + major + "." + (magic[7] & 0xff));
     }
     if (headerLen > MAX_HEADER_BYTES) {
-      throw new IOException("NPY header of " + headerLen + " bytes is longer than the " + MAX_HEADER_BYTES + " accepted");
+      throw new IOException(
+          "NPY header of "
+              + headerLen
+              + " bytes is longer than the "
+              + MAX_HEADER_BYTES
+              + " accepted");
     }
     String header =
         new String(
@@ -176,7 +186,12 @@ public final class Npy {
       int count = Math.min(perChunk, n - done);
       readFully(in, chunk, count * item);
       if (done + count > java.lang.reflect.Array.getLength(data)) {
-        data = grow(data, (int) Math.min(n, Math.max(done + count, 2L * java.lang.reflect.Array.getLength(data))));
+        data =
+            grow(
+                data,
+                (int)
+                    Math.min(
+                        n, Math.max(done + count, 2L * java.lang.reflect.Array.getLength(data))));
       }
       bb.clear();
       switch (h.dtype) {
@@ -245,46 +260,51 @@ public final class Npy {
       }
     }
     switch (f.dtype()) {
-      case FLOAT32: {
-        float[] a = f.floatData();
-        float[] o = new float[n];
-        for (int i = 0; i < n; i++) {
-          o[i] = a[src[i]];
+      case FLOAT32:
+        {
+          float[] a = f.floatData();
+          float[] o = new float[n];
+          for (int i = 0; i < n; i++) {
+            o[i] = a[src[i]];
+          }
+          return NpyArray.of(shape, o);
         }
-        return NpyArray.of(shape, o);
-      }
-      case FLOAT64: {
-        double[] a = f.doubleData();
-        double[] o = new double[n];
-        for (int i = 0; i < n; i++) {
-          o[i] = a[src[i]];
+      case FLOAT64:
+        {
+          double[] a = f.doubleData();
+          double[] o = new double[n];
+          for (int i = 0; i < n; i++) {
+            o[i] = a[src[i]];
+          }
+          return NpyArray.of(shape, o);
         }
-        return NpyArray.of(shape, o);
-      }
-      case INT64: {
-        long[] a = f.longData();
-        long[] o = new long[n];
-        for (int i = 0; i < n; i++) {
-          o[i] = a[src[i]];
+      case INT64:
+        {
+          long[] a = f.longData();
+          long[] o = new long[n];
+          for (int i = 0; i < n; i++) {
+            o[i] = a[src[i]];
+          }
+          return NpyArray.of(shape, o);
         }
-        return NpyArray.of(shape, o);
-      }
-      case INT32: {
-        int[] a = f.intData();
-        int[] o = new int[n];
-        for (int i = 0; i < n; i++) {
-          o[i] = a[src[i]];
+      case INT32:
+        {
+          int[] a = f.intData();
+          int[] o = new int[n];
+          for (int i = 0; i < n; i++) {
+            o[i] = a[src[i]];
+          }
+          return NpyArray.of(shape, o);
         }
-        return NpyArray.of(shape, o);
-      }
-      default: {
-        boolean[] a = f.booleanData();
-        boolean[] o = new boolean[n];
-        for (int i = 0; i < n; i++) {
-          o[i] = a[src[i]];
+      default:
+        {
+          boolean[] a = f.booleanData();
+          boolean[] o = new boolean[n];
+          for (int i = 0; i < n; i++) {
+            o[i] = a[src[i]];
+          }
+          return NpyArray.of(shape, o);
         }
-        return NpyArray.of(shape, o);
-      }
     }
   }
 
@@ -429,7 +449,8 @@ public final class Npy {
     sb.append(" ".repeat(padlen)).append('\n');
     byte[] dict = sb.toString().getBytes(StandardCharsets.ISO_8859_1);
     ByteBuffer bb =
-        ByteBuffer.allocate(MAGIC.length + 2 + lenBytes + dict.length).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer.allocate(MAGIC.length + 2 + lenBytes + dict.length)
+            .order(ByteOrder.LITTLE_ENDIAN);
     bb.put(MAGIC).put((byte) version).put((byte) 0);
     if (lenBytes == 2) {
       bb.putShort((short) dict.length);

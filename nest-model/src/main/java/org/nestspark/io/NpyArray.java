@@ -23,7 +23,12 @@ public final class NpyArray {
     long n = numElements(this.shape);
     if (n != length) {
       throw new IllegalArgumentException(
-          "shape " + Arrays.toString(shape) + " holds " + n + " elements but the data has " + length);
+          "shape "
+              + Arrays.toString(shape)
+              + " holds "
+              + n
+              + " elements but the data has "
+              + length);
     }
   }
 
@@ -66,7 +71,8 @@ public final class NpyArray {
       }
       n *= d;
       if (n > Integer.MAX_VALUE) {
-        throw new IllegalArgumentException("array too large for Java: shape " + Arrays.toString(shape));
+        throw new IllegalArgumentException(
+            "array too large for Java: shape " + Arrays.toString(shape));
       }
     }
     return n;

@@ -1,5 +1,7 @@
 package org.nestspark.io;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -19,9 +21,6 @@ import java.util.UUID;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileStatus;
@@ -73,8 +72,10 @@ import org.slf4j.LoggerFactory;
 public final class RunLock implements AutoCloseable {
   /** The lock file's name inside the run folder. */
   public static final String FILE_NAME = ".lock";
+
   /** The token held while a stale lock is being removed. */
   static final String TAKEOVER_FILE_NAME = ".lock.takeover";
+
   private static final int MAX_ROUNDS = 100;
   private static final long ROUND_PAUSE_MS = 50;
 
@@ -124,11 +125,13 @@ public final class RunLock implements AutoCloseable {
     this.owner = owner;
     this.ttl = ttl;
     this.lastHeartbeat = owner.heartbeat();
-    this.heartbeat = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "nest-run-lock-heartbeat");
-      t.setDaemon(true);
-      return t;
-    });
+    this.heartbeat =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "nest-run-lock-heartbeat");
+              t.setDaemon(true);
+              return t;
+            });
     long ms = Math.max(1, every.toMillis());
     heartbeat.scheduleWithFixedDelay(this::beat, ms, ms, TimeUnit.MILLISECONDS);
   }
@@ -140,14 +143,22 @@ public final class RunLock implements AutoCloseable {
    * @param heartbeat how often the heartbeat is renewed (must be shorter than {@code ttl})
    * @throws RunLockException when a live run holds the lock
    */
-  public static RunLock acquire(Path runDir, Configuration conf, Duration ttl, Duration heartbeat) throws IOException {
+  public static RunLock acquire(Path runDir, Configuration conf, Duration ttl, Duration heartbeat)
+      throws IOException {
     return acquire(runDir, conf, ttl, heartbeat, UUID.randomUUID().toString());
   }
 
   /** As {@link #acquire(Path, Configuration, Duration, Duration)} with a given attempt id (e.g. the Spark application id). */
-  public static RunLock acquire(Path runDir, Configuration conf, Duration ttl, Duration heartbeat, String attempt) throws IOException {
-    if (ttl.isNegative() || ttl.isZero() || heartbeat.isNegative() || heartbeat.isZero() || heartbeat.compareTo(ttl) >= 0) {
-      throw new IllegalArgumentException("RunLock: need 0 < heartbeat < ttl, got heartbeat " + heartbeat + ", ttl " + ttl);
+  public static RunLock acquire(
+      Path runDir, Configuration conf, Duration ttl, Duration heartbeat, String attempt)
+      throws IOException {
+    if (ttl.isNegative()
+        || ttl.isZero()
+        || heartbeat.isNegative()
+        || heartbeat.isZero()
+        || heartbeat.compareTo(ttl) >= 0) {
+      throw new IllegalArgumentException(
+          "RunLock: need 0 < heartbeat < ttl, got heartbeat " + heartbeat + ", ttl " + ttl);
     }
     FileSystem fs = AtomicFiles.withoutChecksumFiles(runDir.getFileSystem(conf));
     Path dir = fs.makeQualified(runDir);
@@ -176,7 +187,12 @@ public final class RunLock implements AutoCloseable {
     }
     Observed seen = observe(fs, file);
     if (seen == null) {
-      throw new IOException("run lock " + file + ": could not be created in " + MAX_ROUNDS + " rounds (the file keeps changing)");
+      throw new IOException(
+          "run lock "
+              + file
+              + ": could not be created in "
+              + MAX_ROUNDS
+              + " rounds (the file keeps changing)");
     }
     throw refusal(file, seen, Duration.between(seen.heartbeat(), Instant.now()), ttl);
   }
@@ -204,8 +220,12 @@ public final class RunLock implements AutoCloseable {
   /** Throws unless this process still holds the lock (check before writing checkpoints). */
   public void ensureHeld() throws IOException {
     if (!held) {
-      throw new IOException("run lock " + lockFile + " is no longer held by attempt " + owner.attempt()
-          + (lostReason == null ? " (released)" : ": " + lostReason));
+      throw new IOException(
+          "run lock "
+              + lockFile
+              + " is no longer held by attempt "
+              + owner.attempt()
+              + (lostReason == null ? " (released)" : ": " + lostReason));
     }
   }
 
@@ -229,8 +249,13 @@ public final class RunLock implements AutoCloseable {
       fs.delete(lockFile, false);
       LOG.info("run lock {} released", lockFile);
     } else if (wasHeld) {
-      LOG.warn("run lock {}: not deleted on release, it no longer names attempt {} (now: {})", lockFile, owner.attempt(),
-          seen == null ? "no lock file" : seen.owner() == null ? "unreadable" : seen.owner().describe());
+      LOG.warn(
+          "run lock {}: not deleted on release, it no longer names attempt {} (now: {})",
+          lockFile,
+          owner.attempt(),
+          seen == null
+              ? "no lock file"
+              : seen.owner() == null ? "unreadable" : seen.owner().describe());
     }
   }
 
@@ -241,9 +266,12 @@ public final class RunLock implements AutoCloseable {
     try {
       Observed seen = observe(fs, lockFile);
       if (seen == null || seen.owner() == null || !owner.attempt().equals(seen.owner().attempt())) {
-        lose(seen == null ? "the lock file was deleted"
-            : seen.owner() == null ? "the lock file became unreadable"
-            : "taken over by " + seen.owner().describe());
+        lose(
+            seen == null
+                ? "the lock file was deleted"
+                : seen.owner() == null
+                    ? "the lock file became unreadable"
+                    : "taken over by " + seen.owner().describe());
         return;
       }
       Instant now = Instant.now();
@@ -271,10 +299,22 @@ public final class RunLock implements AutoCloseable {
   record Observed(Owner owner, Instant heartbeat, byte[] raw) {}
 
   private static RunLockException refusal(Path file, Observed seen, Duration age, Duration ttl) {
-    String who = seen.owner() == null ? "an unreadable lock file (last modified " + seen.heartbeat() + ")" : seen.owner().describe();
-    return new RunLockException("run folder " + file.getParent() + " is locked by " + who + "; last heartbeat " + fmt(age)
-        + " ago, younger than the TTL of " + fmt(ttl) + ", so that run is taken to be alive. Lock file: " + file
-        + ". Stop that run first; if it is dead, wait until its heartbeat is older than the TTL (then it is taken over) or delete the lock file.",
+    String who =
+        seen.owner() == null
+            ? "an unreadable lock file (last modified " + seen.heartbeat() + ")"
+            : seen.owner().describe();
+    return new RunLockException(
+        "run folder "
+            + file.getParent()
+            + " is locked by "
+            + who
+            + "; last heartbeat "
+            + fmt(age)
+            + " ago, younger than the TTL of "
+            + fmt(ttl)
+            + ", so that run is taken to be alive. Lock file: "
+            + file
+            + ". Stop that run first; if it is dead, wait until its heartbeat is older than the TTL (then it is taken over) or delete the lock file.",
         seen.owner());
   }
 
@@ -282,7 +322,8 @@ public final class RunLock implements AutoCloseable {
     byte[] bytes = encode(me);
     if (fs instanceof RawLocalFileSystem) {
       java.nio.file.Path local = ((RawLocalFileSystem) fs).pathToFile(file).toPath();
-      try (OutputStream out = Files.newOutputStream(local, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+      try (OutputStream out =
+          Files.newOutputStream(local, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
         out.write(bytes);
       } catch (FileAlreadyExistsException e) {
         return false;
@@ -314,7 +355,8 @@ public final class RunLock implements AutoCloseable {
       Files.move(tmp, local, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
       return;
     }
-    // HDFS: create with overwrite is one namenode operation; readers may briefly see it empty (re-read)
+    // HDFS: create with overwrite is one namenode operation; readers may briefly see it empty
+    // (re-read)
     try (FSDataOutputStream out = fs.create(file, true)) {
       out.write(bytes);
       out.hflush();
@@ -329,7 +371,9 @@ public final class RunLock implements AutoCloseable {
    *
    * @return false when another acquirer holds the token (its takeover is in progress)
    */
-  private static boolean takeOver(FileSystem fs, Path file, Observed stale, Owner me, Duration ttl, Duration age) throws IOException {
+  private static boolean takeOver(
+      FileSystem fs, Path file, Observed stale, Owner me, Duration ttl, Duration age)
+      throws IOException {
     Path token = new Path(file.getParent(), TAKEOVER_FILE_NAME);
     if (!createExclusive(fs, token, me)) {
       Observed t = observe(fs, token);
@@ -342,8 +386,12 @@ public final class RunLock implements AutoCloseable {
       Observed again = observe(fs, file);
       if (again != null && java.util.Arrays.equals(again.raw(), stale.raw())) {
         fs.delete(file, false);
-        LOG.warn("run lock {}: heartbeat of {} is {} old (TTL {}): taken over as stale", file,
-            stale.owner() == null ? "an unreadable lock" : stale.owner().describe(), fmt(age), fmt(ttl));
+        LOG.warn(
+            "run lock {}: heartbeat of {} is {} old (TTL {}): taken over as stale",
+            file,
+            stale.owner() == null ? "an unreadable lock" : stale.owner().describe(),
+            fmt(age),
+            fmt(ttl));
       }
     } finally {
       fs.delete(token, false);
@@ -408,8 +456,12 @@ public final class RunLock implements AutoCloseable {
       if (n == null || !n.hasNonNull("attempt") || !n.hasNonNull("heartbeat")) {
         return null;
       }
-      return new Owner(n.path("host").asText("?"), n.path("pid").asLong(-1), n.get("attempt").asText(),
-          Instant.parse(n.path("started").asText(n.get("heartbeat").asText())), Instant.parse(n.get("heartbeat").asText()));
+      return new Owner(
+          n.path("host").asText("?"),
+          n.path("pid").asLong(-1),
+          n.get("attempt").asText(),
+          Instant.parse(n.path("started").asText(n.get("heartbeat").asText())),
+          Instant.parse(n.get("heartbeat").asText()));
     } catch (IOException | RuntimeException e) {
       return null;
     }

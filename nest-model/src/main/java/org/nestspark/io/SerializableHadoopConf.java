@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.ObjectInputStream;
 import java.io.ObjectOutputStream;
 import java.io.Serializable;
-
 import org.apache.hadoop.conf.Configuration;
 
 /** A Hadoop {@link Configuration} that can travel to Spark executors inside a closure. */

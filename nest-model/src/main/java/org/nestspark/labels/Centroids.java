@@ -31,7 +31,8 @@ public final class Centroids implements Serializable {
     this.norms = new double[centroids.length];
     for (int i = 0; i < centroids.length; i++) {
       if (centroids[i].length != d) {
-        throw new IllegalArgumentException("centroid " + i + " has " + centroids[i].length + " values, centroid 0 has " + d);
+        throw new IllegalArgumentException(
+            "centroid " + i + " has " + centroids[i].length + " values, centroid 0 has " + d);
       }
       c[i] = centroids[i].clone();
       for (double v : c[i]) {
@@ -46,15 +47,17 @@ public final class Centroids implements Serializable {
   /** The same centroids sorted lexicographically by coordinates (first coordinate, then the second, ...). */
   public static Centroids canonical(double[][] centroids) {
     double[][] s = centroids.clone();
-    Arrays.sort(s, (a, b) -> {
-      for (int i = 0; i < Math.min(a.length, b.length); i++) {
-        int r = Double.compare(a[i], b[i]);
-        if (r != 0) {
-          return r;
-        }
-      }
-      return Integer.compare(a.length, b.length);
-    });
+    Arrays.sort(
+        s,
+        (a, b) -> {
+          for (int i = 0; i < Math.min(a.length, b.length); i++) {
+            int r = Double.compare(a[i], b[i]);
+            if (r != 0) {
+              return r;
+            }
+          }
+          return Integer.compare(a.length, b.length);
+        });
     return new Centroids(s);
   }
 
@@ -130,7 +133,8 @@ public final class Centroids implements Serializable {
   public static Centroids read(InputStream in, String name) throws IOException {
     NpyArray a = Npy.read(in);
     if (a.rank() != 2 || a.dim(0) < 1 || a.dim(1) < 1) {
-      throw new IOException(name + ": expected centroids [k, D], got shape " + Arrays.toString(a.shape()));
+      throw new IOException(
+          name + ": expected centroids [k, D], got shape " + Arrays.toString(a.shape()));
     }
     if (a.dtype() != NpyDtype.FLOAT32 && a.dtype() != NpyDtype.FLOAT64) {
       throw new IOException(name + ": expected float32 or float64 centroids, got " + a.dtype());

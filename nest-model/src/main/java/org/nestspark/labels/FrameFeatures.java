@@ -28,7 +28,8 @@ public final class FrameFeatures {
   private final FilterbankFeatures logmel;
   private final LayerExtractor layer;
 
-  private FrameFeatures(LabelFrames.Source source, KaldiMfcc mfcc, FilterbankFeatures logmel, LayerExtractor layer) {
+  private FrameFeatures(
+      LabelFrames.Source source, KaldiMfcc mfcc, FilterbankFeatures logmel, LayerExtractor layer) {
     this.source = source;
     this.mfcc = mfcc;
     this.logmel = logmel;
@@ -46,7 +47,8 @@ public final class FrameFeatures {
   /** @param extractor an extractor of exactly one layer */
   public static FrameFeatures layer(LayerExtractor extractor) {
     if (extractor.layers().length != 1) {
-      throw new IllegalArgumentException("k-means on one layer; the extractor has " + extractor.layers().length);
+      throw new IllegalArgumentException(
+          "k-means on one layer; the extractor has " + extractor.layers().length);
     }
     return new FrameFeatures(LabelFrames.Source.LAYER, null, null, extractor);
   }

@@ -24,6 +24,7 @@ import org.nestspark.manifest.ManifestEntry;
 public final class LabelFiles {
   /** The manifest field naming an utterance's label file. */
   public static final String FIELD = "label_filepath";
+
   private static final ObjectMapper JSON = JsonMapper.builder().build();
 
   private LabelFiles() {}
@@ -52,7 +53,8 @@ public final class LabelFiles {
    * @throws IOException with the label file and the reason (missing field, unreadable, wrong dtype or shape,
    *     wrong length, a value out of range)
    */
-  public static int[] read(ManifestEntry e, Configuration conf, int expectedFrames, int numClasses) throws IOException {
+  public static int[] read(ManifestEntry e, Configuration conf, int expectedFrames, int numClasses)
+      throws IOException {
     Path p = path(e);
     if (p == null) {
       throw new IOException("no " + FIELD + " in the manifest entry");
@@ -65,20 +67,40 @@ public final class LabelFiles {
       throw new IOException("label file " + name + ": cannot be read: " + ex.getMessage());
     }
     if (a.rank() != 1) {
-      throw new IOException("label file " + name + ": expected one label per encoder frame (rank 1), got shape " + Arrays.toString(a.shape()));
+      throw new IOException(
+          "label file "
+              + name
+              + ": expected one label per encoder frame (rank 1), got shape "
+              + Arrays.toString(a.shape()));
     }
     if (a.dtype() != NpyDtype.INT32 && a.dtype() != NpyDtype.INT64) {
-      throw new IOException("label file " + name + ": expected integer labels (int32/int64), got " + a.dtype());
+      throw new IOException(
+          "label file " + name + ": expected integer labels (int32/int64), got " + a.dtype());
     }
     if (a.dim(0) != expectedFrames) {
-      throw new IOException("label file " + name + ": " + a.dim(0) + " labels, the utterance has " + expectedFrames
-          + " encoder frames (labels made for other audio or another min_audio_len_secs?)");
+      throw new IOException(
+          "label file "
+              + name
+              + ": "
+              + a.dim(0)
+              + " labels, the utterance has "
+              + expectedFrames
+              + " encoder frames (labels made for other audio or another min_audio_len_secs?)");
     }
     long[] v = a.toLongArray();
     int[] out = new int[v.length];
     for (int i = 0; i < v.length; i++) {
       if (v[i] < 0 || v[i] >= numClasses) {
-        throw new IOException("label file " + name + ": label " + v[i] + " at frame " + i + " is outside [0, model.num_classes = " + numClasses + ")");
+        throw new IOException(
+            "label file "
+                + name
+                + ": label "
+                + v[i]
+                + " at frame "
+                + i
+                + " is outside [0, model.num_classes = "
+                + numClasses
+                + ")");
       }
       out[i] = (int) v[i];
     }

@@ -30,7 +30,11 @@ import org.nestspark.model.subsampling.DepthwiseConv2dS2;
  */
 public final class LabelFrames {
   /** Where a feature frame sits in time. */
-  public enum Source { MFCC, LOGMEL, LAYER }
+  public enum Source {
+    MFCC,
+    LOGMEL,
+    LAYER
+  }
 
   private final FilterbankFeatures features;
   private final int factor;
@@ -39,12 +43,15 @@ public final class LabelFrames {
 
   /** For the model configured by {@code c} (preprocessor and {@code model.encoder.subsampling_factor}). */
   public static LabelFrames fromConfig(NestConfig c) {
-    return new LabelFrames(new FilterbankFeatures(ModelConfigs.preprocessor(c)), c.getInt("model.encoder.subsampling_factor"));
+    return new LabelFrames(
+        new FilterbankFeatures(ModelConfigs.preprocessor(c)),
+        c.getInt("model.encoder.subsampling_factor"));
   }
 
   public LabelFrames(FilterbankFeatures features, int subsamplingFactor) {
     if (Integer.bitCount(subsamplingFactor) != 1 || subsamplingFactor < 2) {
-      throw new IllegalArgumentException("subsampling factor must be a power of 2, got " + subsamplingFactor);
+      throw new IllegalArgumentException(
+          "subsampling factor must be a power of 2, got " + subsamplingFactor);
     }
     this.features = features;
     this.factor = subsamplingFactor;
@@ -64,9 +71,12 @@ public final class LabelFrames {
   /** The source frames an utterance of {@code numSamples} samples has. */
   public int sourceFrames(Source source, int numSamples) {
     switch (source) {
-      case MFCC: return KaldiMfcc.numFrames(numSamples);
-      case LOGMEL: return features.validFrames(numSamples);
-      default: return encoderFrames(numSamples);
+      case MFCC:
+        return KaldiMfcc.numFrames(numSamples);
+      case LOGMEL:
+        return features.validFrames(numSamples);
+      default:
+        return encoderFrames(numSamples);
     }
   }
 
@@ -78,7 +88,8 @@ public final class LabelFrames {
     int m;
     switch (source) {
       case MFCC:
-        // centre of encoder frame j minus the MFCC frame's centre offset (200 samples), in MFCC shifts, rounded
+        // centre of encoder frame j minus the MFCC frame's centre offset (200 samples), in MFCC
+        // shifts, rounded
         double centre = hop * (factor * j + (factor - 1) / 2.0);
         m = (int) Math.round((centre - KaldiMfcc.FRAME_LENGTH / 2.0) / KaldiMfcc.FRAME_SHIFT);
         break;

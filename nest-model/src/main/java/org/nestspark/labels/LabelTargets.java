@@ -61,7 +61,8 @@ public final class LabelTargets {
   }
 
   /** Checks the entries of one dataset section ({@code model.train_ds} or {@code model.validation_ds}). */
-  public static void check(NestConfig c, String section, List<ManifestEntry> entries, Configuration conf) {
+  public static void check(
+      NestConfig c, String section, List<ManifestEntry> entries, Configuration conf) {
     if (!enabled(c)) {
       return;
     }
@@ -76,17 +77,33 @@ public final class LabelTargets {
       }
     }
     if (missing > 0) {
-      throw new IllegalArgumentException(section + ".manifest_filepath: model.targets = labels needs a " + LabelFiles.FIELD
-          + " in every entry (labels manifests of nest kmeans); " + missing + " of " + entries.size() + " entries have none, first "
-          + first.where());
+      throw new IllegalArgumentException(
+          section
+              + ".manifest_filepath: model.targets = labels needs a "
+              + LabelFiles.FIELD
+              + " in every entry (labels manifests of nest kmeans); "
+              + missing
+              + " of "
+              + entries.size()
+              + " entries have none, first "
+              + first.where());
     }
     int k = c.getInt("model.num_classes");
     for (String m : manifests) {
       Path summary = new Path(NestPaths.fromUserString(m).getParent(), SUMMARY);
       Integer clusters = clusters(summary, conf);
       if (clusters != null && clusters != k) {
-        throw new IllegalArgumentException("model.num_classes = " + k + " but the labels of " + m + " come from a k-means fit with "
-            + clusters + " clusters (" + NestPaths.display(summary) + "): set model.num_classes=" + clusters);
+        throw new IllegalArgumentException(
+            "model.num_classes = "
+                + k
+                + " but the labels of "
+                + m
+                + " come from a k-means fit with "
+                + clusters
+                + " clusters ("
+                + NestPaths.display(summary)
+                + "): set model.num_classes="
+                + clusters);
       }
     }
   }

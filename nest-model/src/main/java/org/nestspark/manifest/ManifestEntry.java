@@ -3,7 +3,6 @@ package org.nestspark.manifest;
 import java.io.Serializable;
 import java.net.URI;
 import java.util.Objects;
-
 import org.apache.hadoop.fs.Path;
 
 /**
@@ -27,7 +26,15 @@ public final class ManifestEntry implements Serializable {
   private final String tarShard;
   private final String tarMember;
 
-  public ManifestEntry(String manifest, int line, long id, URI audio, String audioFilepath, Double duration, double offset, String json) {
+  public ManifestEntry(
+      String manifest,
+      int line,
+      long id,
+      URI audio,
+      String audioFilepath,
+      Double duration,
+      double offset,
+      String json) {
     this.manifest = Objects.requireNonNull(manifest);
     this.line = line;
     this.id = id;
@@ -119,8 +126,13 @@ public final class ManifestEntry implements Serializable {
       return false;
     }
     ManifestEntry e = (ManifestEntry) o;
-    return line == e.line && id == e.id && manifest.equals(e.manifest) && audioUri.equals(e.audioUri) && json.equals(e.json)
-        && Objects.equals(tarShard, e.tarShard) && Objects.equals(tarMember, e.tarMember);
+    return line == e.line
+        && id == e.id
+        && manifest.equals(e.manifest)
+        && audioUri.equals(e.audioUri)
+        && json.equals(e.json)
+        && Objects.equals(tarShard, e.tarShard)
+        && Objects.equals(tarMember, e.tarMember);
   }
 
   @Override

@@ -15,7 +15,11 @@ public final class ManifestReadResult {
   private final double totalDurationSeconds;
   private final Map<String, String> sha256;
 
-  public ManifestReadResult(List<ManifestEntry> entries, List<ManifestProblem> problems, int filteredByDuration, Map<String, String> sha256) {
+  public ManifestReadResult(
+      List<ManifestEntry> entries,
+      List<ManifestProblem> problems,
+      int filteredByDuration,
+      Map<String, String> sha256) {
     this.sha256 = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(sha256));
     this.entries = List.copyOf(entries);
     this.problems = List.copyOf(problems);
@@ -54,7 +58,9 @@ public final class ManifestReadResult {
   /** For {@code data.on_error=fail}: throws if any line was malformed. */
   public ManifestReadResult failOnProblems() throws ManifestException {
     if (!problems.isEmpty()) {
-      StringBuilder sb = new StringBuilder(problems.size() + " malformed manifest line(s) and data.on_error=fail:");
+      StringBuilder sb =
+          new StringBuilder(
+              problems.size() + " malformed manifest line(s) and data.on_error=fail:");
       problems.stream().limit(20).forEach(p -> sb.append("\n  ").append(p));
       if (problems.size() > 20) {
         sb.append("\n  ... and ").append(problems.size() - 20).append(" more");

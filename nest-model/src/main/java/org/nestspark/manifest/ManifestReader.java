@@ -1,5 +1,10 @@
 package org.nestspark.manifest;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -17,18 +22,10 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
-
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
-
 import org.nestspark.io.NestPaths;
 
 /**
@@ -65,9 +62,12 @@ public final class ManifestReader {
    */
   public static final int MAX_LINE_BYTES = 16 << 20;
 
-  private static final ObjectMapper JSON = JsonMapper.builder()
-      .enable(com.fasterxml.jackson.core.json.JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS) // Python writes NaN
-      .build();
+  private static final ObjectMapper JSON =
+      JsonMapper.builder()
+          .enable(
+              com.fasterxml.jackson.core.json.JsonReadFeature
+                  .ALLOW_NON_NUMERIC_NUMBERS) // Python writes NaN
+          .build();
 
   private final Configuration hadoopConf;
   private final Double minDuration;
@@ -108,7 +108,9 @@ public final class ManifestReader {
   }
 
   /** Reads one manifest and returns the SHA-256 (hex) of its bytes, computed while reading. */
-  private String readOne(String manifest, List<ManifestEntry> entries, List<ManifestProblem> problems, int[] filtered) throws ManifestException {
+  private String readOne(
+      String manifest, List<ManifestEntry> entries, List<ManifestProblem> problems, int[] filtered)
+      throws ManifestException {
     Path path;
     try {
       path = NestPaths.fromUserString(manifest);
@@ -127,7 +129,8 @@ public final class ManifestReader {
         throw new ManifestException(manifest + ": is a directory, not a manifest");
       }
       MessageDigest digest = sha256();
-      try (InputStream in = new BufferedInputStream(new DigestInputStream(fs.open(path), digest), 1 << 16)) {
+      try (InputStream in =
+          new BufferedInputStream(new DigestInputStream(fs.open(path), digest), 1 << 16)) {
         readLines(manifest, path, in, entries, problems, filtered);
       }
       return HexFormat.of().formatHex(digest.digest());
@@ -141,10 +144,19 @@ public final class ManifestReader {
    * bad line to {@code problems}; a line longer than {@link #MAX_LINE_BYTES} is skipped (its bytes are read
    * but not kept).
    */
-  void readLines(String manifest, Path path, InputStream in, List<ManifestEntry> entries, List<ManifestProblem> problems,
-      int[] filtered) throws IOException {
-    CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
-        .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
+  void readLines(
+      String manifest,
+      Path path,
+      InputStream in,
+      List<ManifestEntry> entries,
+      List<ManifestProblem> problems,
+      int[] filtered)
+      throws IOException {
+    CharsetDecoder utf8 =
+        StandardCharsets.UTF_8
+            .newDecoder()
+            .onMalformedInput(CodingErrorAction.REPORT)
+            .onUnmappableCharacter(CodingErrorAction.REPORT);
     ByteArrayOutputStream buf = new ByteArrayOutputStream(256);
     int lineNo = 0;
     boolean eof = false;
@@ -163,8 +175,11 @@ public final class ManifestReader {
       }
       lineNo++;
       if (length > MAX_LINE_BYTES) {
-        problems.add(new ManifestProblem(manifest, lineNo, "line of " + length + " bytes, longer than the "
-            + MAX_LINE_BYTES + " accepted"));
+        problems.add(
+            new ManifestProblem(
+                manifest,
+                lineNo,
+                "line of " + length + " bytes, longer than the " + MAX_LINE_BYTES + " accepted"));
         continue;
       }
       String text;
@@ -195,18 +210,26 @@ public final class ManifestReader {
     }
   }
 
-  private void parseLine(String manifest, Path manifestPath, int lineNo, String text, List<ManifestEntry> entries,
-      List<ManifestProblem> problems, int[] filtered) {
+  private void parseLine(
+      String manifest,
+      Path manifestPath,
+      int lineNo,
+      String text,
+      List<ManifestEntry> entries,
+      List<ManifestProblem> problems,
+      int[] filtered) {
     JsonNode node;
     try {
       JsonParser p = JSON.createParser(text);
       node = JSON.readTree(p);
       if (p.nextToken() != null) {
-        problems.add(new ManifestProblem(manifest, lineNo, "invalid JSON: more than one value on the line"));
+        problems.add(
+            new ManifestProblem(manifest, lineNo, "invalid JSON: more than one value on the line"));
         return;
       }
     } catch (JsonProcessingException e) {
-      problems.add(new ManifestProblem(manifest, lineNo, "invalid JSON: " + e.getOriginalMessage()));
+      problems.add(
+          new ManifestProblem(manifest, lineNo, "invalid JSON: " + e.getOriginalMessage()));
       return;
     } catch (IOException e) {
       problems.add(new ManifestProblem(manifest, lineNo, "invalid JSON: " + e.getMessage()));
@@ -223,7 +246,8 @@ public final class ManifestReader {
       return;
     }
     if (!audio.isTextual()) {
-      problems.add(new ManifestProblem(manifest, lineNo, key + " must be a string, got " + kind(audio)));
+      problems.add(
+          new ManifestProblem(manifest, lineNo, key + " must be a string, got " + kind(audio)));
       return;
     }
     String audioPath = audio.textValue();
@@ -251,7 +275,9 @@ public final class ManifestReader {
       }
       offset = o.doubleValue();
     }
-    if (duration != null && (minDuration != null && duration < minDuration || maxDuration != null && duration > maxDuration)) {
+    if (duration != null
+        && (minDuration != null && duration < minDuration
+            || maxDuration != null && duration > maxDuration)) {
       filtered[0]++;
       return;
     }
@@ -259,11 +285,15 @@ public final class ManifestReader {
     try {
       resolved = NestPaths.resolveAgainst(manifestPath, audioPath);
     } catch (IllegalArgumentException e) {
-      problems.add(new ManifestProblem(manifest, lineNo, key + " '" + audioPath + "' is not a valid path or URI"));
+      problems.add(
+          new ManifestProblem(
+              manifest, lineNo, key + " '" + audioPath + "' is not a valid path or URI"));
       return;
     }
     long id = entries.size();
-    entries.add(new ManifestEntry(manifest, lineNo, id, resolved.toUri(), audioPath, duration, offset, text));
+    entries.add(
+        new ManifestEntry(
+            manifest, lineNo, id, resolved.toUri(), audioPath, duration, offset, text));
   }
 
   private static String checkSeconds(JsonNode v, String name) {

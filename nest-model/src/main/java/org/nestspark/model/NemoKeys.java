@@ -4,7 +4,6 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
-
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -89,7 +88,9 @@ public final class NemoKeys {
   }
 
   static Layer layerConf(ComputationGraph graph, String vertex) {
-    return ((LayerVertex) graph.getConfiguration().getVertices().get(vertex)).getLayerConf().getLayer();
+    return ((LayerVertex) graph.getConfiguration().getVertices().get(vertex))
+        .getLayerConf()
+        .getLayer();
   }
 
   /** The NeMo key suffix → parameter name mapping of a NEST layer configuration. */

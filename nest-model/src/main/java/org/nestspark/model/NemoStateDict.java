@@ -13,7 +13,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -35,7 +34,8 @@ import org.nestspark.io.NpyDtype;
  */
 public final class NemoStateDict {
   /** Top-level NeMo modules that are frozen and live outside the graph. */
-  public static final List<String> FROZEN_PREFIXES = List.of("quantizer.", "mask_processor.", "preprocessor.");
+  public static final List<String> FROZEN_PREFIXES =
+      List.of("quantizer.", "mask_processor.", "preprocessor.");
 
   private final Map<String, NpyArray> tensors = new LinkedHashMap<>();
 
@@ -51,10 +51,14 @@ public final class NemoStateDict {
     try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
       for (Path p : ds) {
         String f = p.getFileName().toString();
-        String name = f.endsWith(".npy.gz") ? f.substring(0, f.length() - 7) : f.endsWith(".npy") ? f.substring(0, f.length() - 4) : null;
+        String name =
+            f.endsWith(".npy.gz")
+                ? f.substring(0, f.length() - 7)
+                : f.endsWith(".npy") ? f.substring(0, f.length() - 4) : null;
         if (name != null && Files.isRegularFile(p)) {
           if (files.put(prefix + name, p) != null) {
-            throw new IllegalArgumentException(dir + ": " + name + " is there both as .npy and .npy.gz");
+            throw new IllegalArgumentException(
+                dir + ": " + name + " is there both as .npy and .npy.gz");
           }
         }
       }
@@ -163,8 +167,13 @@ public final class NemoStateDict {
       }
       INDArray p = graph.getParam(b.graphParam());
       if (!shapeFits(t, p, b.isCounter())) {
-        problems.add("wrong shape for " + b.nemoKey() + ": " + Arrays.toString(t.shape()) + ", the graph expects "
-            + Arrays.toString(p.shape()));
+        problems.add(
+            "wrong shape for "
+                + b.nemoKey()
+                + ": "
+                + Arrays.toString(t.shape())
+                + ", the graph expects "
+                + Arrays.toString(p.shape()));
       }
     }
     NemoStateDict frozen = new NemoStateDict();
@@ -228,7 +237,10 @@ public final class NemoStateDict {
     long[] shape = Arrays.stream(t.shape()).asLongStream().toArray();
     INDArray a;
     if (t.dtype() == NpyDtype.FLOAT32) {
-      a = shape.length == 0 ? Nd4j.scalar(t.floatData()[0]) : Nd4j.create(t.floatData(), shape, 'c');
+      a =
+          shape.length == 0
+              ? Nd4j.scalar(t.floatData()[0])
+              : Nd4j.create(t.floatData(), shape, 'c');
     } else {
       double[] d = t.toDoubleArray();
       a = shape.length == 0 ? Nd4j.scalar(d[0]) : Nd4j.create(d, shape, 'c');

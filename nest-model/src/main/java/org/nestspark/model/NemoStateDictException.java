@@ -8,8 +8,13 @@ public class NemoStateDictException extends RuntimeException {
   private final List<String> problems;
 
   public NemoStateDictException(List<String> problems) {
-    super("NeMo state dict does not match the graph (" + problems.size() + " problem" + (problems.size() == 1 ? "" : "s")
-        + "):\n  " + String.join("\n  ", problems));
+    super(
+        "NeMo state dict does not match the graph ("
+            + problems.size()
+            + " problem"
+            + (problems.size() == 1 ? "" : "s")
+            + "):\n  "
+            + String.join("\n  ", problems));
     this.problems = List.copyOf(problems);
   }
 

@@ -2,7 +2,6 @@ package org.nestspark.model;
 
 import java.util.ArrayList;
 import java.util.List;
-
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.RNNFormat;
@@ -42,8 +41,10 @@ import org.nestspark.model.subsampling.ConvSubsampling;
 public final class NestGraph {
   /** Input vertex: log-mel features {@code [B, feat_in, T]}. */
   public static final String INPUT = "features";
+
   /** The subsampling vertex. */
   public static final String PRE_ENCODE = "preEncode";
+
   /** The output vertex. */
   public static final String DECODER = "decoder";
 
@@ -90,7 +91,11 @@ public final class NestGraph {
     }
     int d = c.getInt(e + "d_model");
     if (c.getInt("model.decoder.feat_in") != d) {
-      problems.add("model.decoder.feat_in: " + c.getInt("model.decoder.feat_in") + " must equal model.encoder.d_model " + d);
+      problems.add(
+          "model.decoder.feat_in: "
+              + c.getInt("model.decoder.feat_in")
+              + " must equal model.encoder.d_model "
+              + d);
     }
     if (c.getInt("model.decoder.num_classes") != c.getInt("model.num_classes")) {
       problems.add("model.decoder.num_classes must equal model.num_classes");
@@ -146,7 +151,8 @@ public final class NestGraph {
     long n = 0;
     for (org.deeplearning4j.nn.api.Layer l : graph.getLayers()) {
       org.deeplearning4j.nn.conf.layers.Layer conf = l.conf().getLayer();
-      for (java.util.Map.Entry<String, org.nd4j.linalg.api.ndarray.INDArray> e : l.paramTable().entrySet()) {
+      for (java.util.Map.Entry<String, org.nd4j.linalg.api.ndarray.INDArray> e :
+          l.paramTable().entrySet()) {
         if (!NemoKeys.isBuffer(conf, e.getKey())) {
           n += e.getValue().length();
         }
@@ -364,15 +370,16 @@ public final class NestGraph {
 
     /** The graph configuration (JSON-serializable; what Spark training masters ship). */
     public ComputationGraphConfiguration configuration() {
-      ComputationGraphConfiguration.GraphBuilder g = new NeuralNetConfiguration.Builder()
-          .seed(seed)
-          .dataType(dataType)
-          .updater(updater)
-          .trainingWorkspaceMode(workspaceMode)
-          .inferenceWorkspaceMode(workspaceMode)
-          .graphBuilder()
-          .addInputs(INPUT)
-          .setInputTypes(InputType.recurrent(featIn, RNNFormat.NCW));
+      ComputationGraphConfiguration.GraphBuilder g =
+          new NeuralNetConfiguration.Builder()
+              .seed(seed)
+              .dataType(dataType)
+              .updater(updater)
+              .trainingWorkspaceMode(workspaceMode)
+              .inferenceWorkspaceMode(workspaceMode)
+              .graphBuilder()
+              .addInputs(INPUT)
+              .setInputTypes(InputType.recurrent(featIn, RNNFormat.NCW));
       g.addLayer(PRE_ENCODE, preEncodeLayer(), INPUT);
       String last = PRE_ENCODE;
       for (int i = 0; i < nLayers; i++) {

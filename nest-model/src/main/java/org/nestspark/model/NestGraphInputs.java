@@ -3,7 +3,6 @@ package org.nestspark.model;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
-
 import org.nestspark.ssl.NestBatch;
 
 /**
@@ -33,7 +32,8 @@ public final class NestGraphInputs {
     }
     INDArray y = Nd4j.create(labels, new long[] {bs, h, tp}, 'c');
     INDArray lMask = Nd4j.create(b.labelsMask(), new long[] {bs, tp}, 'c');
-    return new MultiDataSet(new INDArray[] {x}, new INDArray[] {y}, new INDArray[] {fMask}, new INDArray[] {lMask});
+    return new MultiDataSet(
+        new INDArray[] {x}, new INDArray[] {y}, new INDArray[] {fMask}, new INDArray[] {lMask});
   }
 
   /** Seconds of valid (unpadded) input in {@code mds}: the features mask's sum times the hop. */

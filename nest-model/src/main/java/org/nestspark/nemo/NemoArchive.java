@@ -15,7 +15,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.zip.GZIPInputStream;
 import java.util.zip.ZipException;
-
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FileStatus;
@@ -51,6 +50,7 @@ import org.nestspark.io.NestPaths;
 public final class NemoArchive {
   /** The config member's name as NeMo writes it. */
   public static final String CONFIG_MEMBER = "./model_config.yaml";
+
   /** The weights member's name as NeMo writes it. */
   public static final String WEIGHTS_MEMBER = "./model_weights.ckpt";
 
@@ -115,8 +115,11 @@ public final class NemoArchive {
       }
       return readTar(TarReader.of(name, tar), name, memoryLimit, gzip);
     } catch (ZipException | EOFException e) {
-      throw new NemoFormatException(name, null,
-          (gzip ? "corrupt or truncated gzip data: " : "truncated archive: ") + e.getMessage(), e);
+      throw new NemoFormatException(
+          name,
+          null,
+          (gzip ? "corrupt or truncated gzip data: " : "truncated archive: ") + e.getMessage(),
+          e);
     }
   }
 
@@ -154,24 +157,30 @@ public final class NemoArchive {
       throw new NemoFormatException(name, null, "empty tar archive");
     }
     if (yaml == null) {
-      throw new NemoFormatException(name, null, "no " + CONFIG_MEMBER + " member" + listing(members));
+      throw new NemoFormatException(
+          name, null, "no " + CONFIG_MEMBER + " member" + listing(members));
     }
     if (ckpt == null) {
-      throw new NemoFormatException(name, null, "no " + WEIGHTS_MEMBER + " member" + hint(members) + listing(members));
+      throw new NemoFormatException(
+          name, null, "no " + WEIGHTS_MEMBER + " member" + hint(members) + listing(members));
     }
-    return new NemoModel(yaml, NemoYaml.load(yaml, name, yamlMember), ckpt.stateDict, ckpt.metadata, artifacts);
+    return new NemoModel(
+        yaml, NemoYaml.load(yaml, name, yamlMember), ckpt.stateDict, ckpt.metadata, artifacts);
   }
 
   private static NemoModel readFolder(FileSystem fs, Path dir, String name) throws IOException {
     Path cfg = new Path(dir, "model_config.yaml");
     Path w = new Path(dir, "model_weights.ckpt");
     if (!fs.exists(cfg) || !fs.exists(w)) {
-      throw new NemoFormatException(name, null,
+      throw new NemoFormatException(
+          name,
+          null,
           "folder without model_config.yaml and model_weights.ckpt: not an extracted .nemo");
     }
     FileStatus cs = fs.getFileStatus(cfg);
     if (cs.getLen() > CONFIG_LIMIT) {
-      throw new NemoFormatException(name, "model_config.yaml", "config of " + cs.getLen() + " bytes is too large");
+      throw new NemoFormatException(
+          name, "model_config.yaml", "config of " + cs.getLen() + " bytes is too large");
     }
     String yaml;
     try (FSDataInputStream in = fs.open(cfg)) {
@@ -181,8 +190,9 @@ public final class NemoArchive {
     }
     TorchCheckpointReader.Result ckpt;
     try (FSDataInputStream in = fs.open(w)) {
-      ckpt = TorchCheckpointReader.read(name, "model_weights.ckpt",
-          RandomAccessBytes.of(in, fs.getFileStatus(w).getLen()));
+      ckpt =
+          TorchCheckpointReader.read(
+              name, "model_weights.ckpt", RandomAccessBytes.of(in, fs.getFileStatus(w).getLen()));
     }
     List<String> artifacts = new ArrayList<>();
     for (FileStatus s : fs.listStatus(dir)) {
@@ -191,17 +201,23 @@ public final class NemoArchive {
         artifacts.add(n);
       }
     }
-    return new NemoModel(yaml, NemoYaml.load(yaml, name, "model_config.yaml"), ckpt.stateDict, ckpt.metadata,
+    return new NemoModel(
+        yaml,
+        NemoYaml.load(yaml, name, "model_config.yaml"),
+        ckpt.stateDict,
+        ckpt.metadata,
         artifacts);
   }
 
   private static String utf8(byte[] b, String archive, String member) throws NemoFormatException {
     try {
-      String s = StandardCharsets.UTF_8.newDecoder()
-          .onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT)
-          .decode(ByteBuffer.wrap(b))
-          .toString();
+      String s =
+          StandardCharsets.UTF_8
+              .newDecoder()
+              .onMalformedInput(CodingErrorAction.REPORT)
+              .onUnmappableCharacter(CodingErrorAction.REPORT)
+              .decode(ByteBuffer.wrap(b))
+              .toString();
       return s.startsWith("\uFEFF") ? s.substring(1) : s;
     } catch (CharacterCodingException e) {
       throw new NemoFormatException(archive, member, "config is not UTF-8 text");
@@ -221,7 +237,10 @@ public final class NemoArchive {
   }
 
   private static String listing(List<String> members) {
-    return " (members: " + members.subList(0, Math.min(10, members.size())) + (members.size() > 10 ? ", ..." : "") + ")";
+    return " (members: "
+        + members.subList(0, Math.min(10, members.size()))
+        + (members.size() > 10 ? ", ..." : "")
+        + ")";
   }
 
   // ---------------------------------------------------------------- writing
@@ -237,20 +256,25 @@ public final class NemoArchive {
     write(model, out, System.currentTimeMillis() / 1000, true);
   }
 
-  static void write(NemoModel model, OutputStream out, long mtime, boolean includeByteorder) throws IOException {
+  static void write(NemoModel model, OutputStream out, long mtime, boolean includeByteorder)
+      throws IOException {
     byte[] yaml = NemoYaml.dump(model.config()).getBytes(StandardCharsets.UTF_8);
-    TorchCheckpointWriter ckpt = TorchCheckpointWriter.plan(model.stateDict(), model.metadata(), includeByteorder);
-    OutputStream b = new BufferedOutputStream(new FilterOutputStream(out) {
-      @Override
-      public void write(byte[] buf, int off, int len) throws IOException {
-        out.write(buf, off, len);
-      }
+    TorchCheckpointWriter ckpt =
+        TorchCheckpointWriter.plan(model.stateDict(), model.metadata(), includeByteorder);
+    OutputStream b =
+        new BufferedOutputStream(
+            new FilterOutputStream(out) {
+              @Override
+              public void write(byte[] buf, int off, int len) throws IOException {
+                out.write(buf, off, len);
+              }
 
-      @Override
-      public void close() throws IOException {
-        flush(); // never close the caller's stream
-      }
-    }, BUFFER);
+              @Override
+              public void close() throws IOException {
+                flush(); // never close the caller's stream
+              }
+            },
+            BUFFER);
     TarWriter tar = new TarWriter(b, mtime);
     tar.directory("./");
     tar.file(CONFIG_MEMBER, yaml);

@@ -43,41 +43,56 @@ import org.nestspark.config.NestConfigException;
  */
 public final class NemoConfigs {
   /** The NeMo model class of NEST. */
-  public static final String TARGET = "nemo.collections.asr.models.ssl_models.EncDecDenoiseMaskedTokenPredModel";
+  public static final String TARGET =
+      "nemo.collections.asr.models.ssl_models.EncDecDenoiseMaskedTokenPredModel";
+
   /** The model classes whose state dict and config NEST's graph can take. */
-  static final Set<String> TARGETS = Set.of(TARGET, "nemo.collections.asr.models.ssl_models.EncDecMaskedTokenPredModel");
+  static final Set<String> TARGETS =
+      Set.of(TARGET, "nemo.collections.asr.models.ssl_models.EncDecMaskedTokenPredModel");
+
   /** Top-level YAML map of nest-spark's own keys. */
   public static final String NEST_SPARK = "nest_spark";
 
   /** Sections that define the model: checked strictly, with the class their {@code _target_} must name. */
-  private static final Map<String, String> MODULES = Map.of(
-      "preprocessor", "AudioToMelSpectrogramPreprocessor",
-      "encoder", "ConformerEncoder",
-      "decoder", "MultiSoftmaxDecoder",
-      "masking", "RandomBlockMasking",
-      "quantizer", "RandomProjectionVectorQuantizer",
-      "loss", "MultiMLMLoss");
+  private static final Map<String, String> MODULES =
+      Map.of(
+          "preprocessor", "AudioToMelSpectrogramPreprocessor",
+          "encoder", "ConformerEncoder",
+          "decoder", "MultiSoftmaxDecoder",
+          "masking", "RandomBlockMasking",
+          "quantizer", "RandomProjectionVectorQuantizer",
+          "loss", "MultiMLMLoss");
 
   /**
    * NeMo keys of the model sections that nest-spark does not have as keys but implements with one value:
    * key → the accepted value ({@link #ANY} = any value is fine, the setting has no effect here).
    */
   private static final Object ANY = new Object();
+
   private static final Map<String, Object> FIXED = fixed();
 
   /** NeMo-accepted keys that the template lacks, added to their section on export. */
-  private static final Map<String, List<String>> EXTRA_NEMO_KEYS = Map.of(
-      "preprocessor", List.of("preemph", "lowfreq", "highfreq", "mag_power", "log_zero_guard_type", "log_zero_guard_value"),
-      "masking", List.of("max_mask_ratio"),
-      "optim", List.of("eps"),
-      "train_ds", List.of("min_audio_len_secs", "pad_audio_mode"),
-      "validation_ds", List.of("drop_last", "min_audio_len_secs", "pad_audio_mode"));
+  private static final Map<String, List<String>> EXTRA_NEMO_KEYS =
+      Map.of(
+          "preprocessor",
+              List.of(
+                  "preemph",
+                  "lowfreq",
+                  "highfreq",
+                  "mag_power",
+                  "log_zero_guard_type",
+                  "log_zero_guard_value"),
+          "masking", List.of("max_mask_ratio"),
+          "optim", List.of("eps"),
+          "train_ds", List.of("min_audio_len_secs", "pad_audio_mode"),
+          "validation_ds", List.of("drop_last", "min_audio_len_secs", "pad_audio_mode"));
 
   private NemoConfigs() {}
 
   /** reference.conf's leaf keys with their rendered defaults (parsed once). */
   private static final class Ref {
     static final Map<String, String> KEYS = NestConfig.referenceKeys();
+
     /** Keys whose default in reference.conf is a floating-point number. */
     static final Set<String> FLOATS = floats();
 
@@ -94,15 +109,18 @@ public final class NemoConfigs {
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
-      java.util.regex.Pattern floatValue = java.util.regex.Pattern.compile(
-          "^\\s*[A-Za-z_0-9]+\\s*=\\s*-?[0-9]+(\\.[0-9]*([eE][-+]?[0-9]+)?|[eE][-+]?[0-9]+)\\s*(#.*)?$");
+      java.util.regex.Pattern floatValue =
+          java.util.regex.Pattern.compile(
+              "^\\s*[A-Za-z_0-9]+\\s*=\\s*-?[0-9]+(\\.[0-9]*([eE][-+]?[0-9]+)?|[eE][-+]?[0-9]+)\\s*(#.*)?$");
       Set<String> out = new java.util.HashSet<>();
       for (String k : KEYS.keySet()) {
         if (!ref.hasPath(k)) {
           continue;
         }
         int line = ref.getValue(k).origin().lineNumber();
-        if (line >= 1 && line <= lines.size() && floatValue.matcher(lines.get(line - 1)).matches()) {
+        if (line >= 1
+            && line <= lines.size()
+            && floatValue.matcher(lines.get(line - 1)).matches()) {
           out.add(k);
         }
       }
@@ -190,7 +208,8 @@ public final class NemoConfigs {
     return new Mapping(overrides, notes);
   }
 
-  private static void nestSpark(Object v, Map<String, String> reference, List<String> overrides, List<String> problems) {
+  private static void nestSpark(
+      Object v, Map<String, String> reference, List<String> overrides, List<String> problems) {
     if (!(v instanceof Map)) {
       problems.add(NEST_SPARK + ": expected a map of nest-spark keys");
       return;
@@ -205,7 +224,12 @@ public final class NemoConfigs {
     }
   }
 
-  private static void walk(String path, Object v, Map<String, String> reference, List<String> overrides, List<String> notes,
+  private static void walk(
+      String path,
+      Object v,
+      Map<String, String> reference,
+      List<String> overrides,
+      List<String> notes,
       List<String> problems) {
     String top = path.contains(".") ? path.substring(0, path.indexOf('.')) : path;
     boolean module = MODULES.containsKey(top);
@@ -218,8 +242,16 @@ public final class NemoConfigs {
           String cls = String.valueOf(e.getValue());
           String want = MODULES.get(path);
           if (want != null && !(cls.equals(want) || cls.endsWith("." + want))) {
-            problems.add(child + ": " + cls + " is not supported (nest-spark implements NeMo's " + want + ")");
-          } else if (want == null && !path.endsWith("batch_augmentor") && !path.equals("spec_augment")) {
+            problems.add(
+                child
+                    + ": "
+                    + cls
+                    + " is not supported (nest-spark implements NeMo's "
+                    + want
+                    + ")");
+          } else if (want == null
+              && !path.endsWith("batch_augmentor")
+              && !path.equals("spec_augment")) {
             notes.add("ignored " + child + " = " + cls);
           }
           continue;
@@ -244,13 +276,19 @@ public final class NemoConfigs {
       }
       Object want = FIXED.get(path);
       if (want != ANY && !sameValue(want, v)) {
-        problems.add(path + ": value " + v + " is not supported (nest-spark implements " + want + ")");
+        problems.add(
+            path + ": value " + v + " is not supported (nest-spark implements " + want + ")");
       }
       return;
     }
     if (path.equals("spec_augment.freq_masks") || path.equals("spec_augment.time_masks")) {
       if (v instanceof Number && ((Number) v).doubleValue() != 0) {
-        notes.add("spec_augment." + path.substring(path.indexOf('.') + 1) + " = " + v + ": SpecAugment is not applied by nest-spark");
+        notes.add(
+            "spec_augment."
+                + path.substring(path.indexOf('.') + 1)
+                + " = "
+                + v
+                + ": SpecAugment is not applied by nest-spark");
       }
       return;
     }
@@ -280,7 +318,9 @@ public final class NemoConfigs {
         return IGNORED;
       }
       String cls = String.valueOf(v);
-      return cls.equals(want) || cls.endsWith("." + want) ? null : cls + " is not supported (nest-spark implements NeMo's " + want + ")";
+      return cls.equals(want) || cls.endsWith("." + want)
+          ? null
+          : cls + " is not supported (nest-spark implements NeMo's " + want + ")";
     }
     if (MODULES.containsKey(top)) {
       if (!FIXED.containsKey(path)) {
@@ -290,7 +330,9 @@ public final class NemoConfigs {
       if (want == ANY) {
         return IGNORED;
       }
-      return sameValue(want, v) ? null : "value " + v + " is not supported (nest-spark implements " + want + ")";
+      return sameValue(want, v)
+          ? null
+          : "value " + v + " is not supported (nest-spark implements " + want + ")";
     }
     return IGNORED;
   }
@@ -329,8 +371,13 @@ public final class NemoConfigs {
    * Loads nest-spark's configuration for the model of a {@code .nemo}: presets, then the model's own
    * values ({@link #toOverrides}), then the user's overrides (which win).
    */
-  public static NestConfig load(NemoModel model, String where, List<String> configFiles, List<String> userOverrides,
-      Configuration hadoopConf, List<String> notesOut) {
+  public static NestConfig load(
+      NemoModel model,
+      String where,
+      List<String> configFiles,
+      List<String> userOverrides,
+      Configuration hadoopConf,
+      List<String> notesOut) {
     Mapping m = toOverrides(model.config(), where);
     notesOut.addAll(m.notes());
     List<String> all = new ArrayList<>(m.overrides());
@@ -338,7 +385,8 @@ public final class NemoConfigs {
     try {
       return NestConfig.load(configFiles, all, hadoopConf);
     } catch (NestConfigException e) {
-      throw new NestConfigException(where + ": the model's config does not fit nest-spark: " + e.getMessage());
+      throw new NestConfigException(
+          where + ": the model's config does not fit nest-spark: " + e.getMessage());
     }
   }
 
@@ -402,7 +450,8 @@ public final class NemoConfigs {
     }
     ConfigValue v = cfg.getValue(key);
     Object o = yamlValue(v.unwrapped());
-    // NestConfig travels as JSON text, where 0.0 reads back as 0: keep floats where reference.conf has a float
+    // NestConfig travels as JSON text, where 0.0 reads back as 0: keep floats where reference.conf
+    // has a float
     if ((o instanceof Integer || o instanceof Long) && Ref.FLOATS.contains(key)) {
       return ((Number) o).doubleValue();
     }
@@ -425,11 +474,16 @@ public final class NemoConfigs {
 
   /** The bundled copy of NeMo's NEST model config (the golden tiny config). */
   static Map<String, Object> template() {
-    try (InputStream in = NemoConfigs.class.getResourceAsStream("nest_model_config_template.yaml")) {
+    try (InputStream in =
+        NemoConfigs.class.getResourceAsStream("nest_model_config_template.yaml")) {
       if (in == null) {
-        throw new IllegalStateException("missing resource org/nestspark/nemo/nest_model_config_template.yaml");
+        throw new IllegalStateException(
+            "missing resource org/nestspark/nemo/nest_model_config_template.yaml");
       }
-      return NemoYaml.load(new String(in.readAllBytes(), StandardCharsets.UTF_8), "nest_model_config_template.yaml", null);
+      return NemoYaml.load(
+          new String(in.readAllBytes(), StandardCharsets.UTF_8),
+          "nest_model_config_template.yaml",
+          null);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

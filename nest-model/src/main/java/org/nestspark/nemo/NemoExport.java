@@ -11,8 +11,8 @@ import org.nestspark.config.ModelConfigs;
 import org.nestspark.config.NestConfig;
 import org.nestspark.features.FilterbankFeatures;
 import org.nestspark.features.MelFilterbank;
-import org.nestspark.model.NemoStateDict;
 import org.nestspark.io.NpyArray;
+import org.nestspark.model.NemoStateDict;
 import org.nestspark.ssl.FrozenModules;
 
 /**
@@ -30,6 +30,7 @@ import org.nestspark.ssl.FrozenModules;
 public final class NemoExport {
   /** NeMo's key of the STFT window. */
   public static final String WINDOW = "preprocessor.featurizer.window";
+
   /** NeMo's key of the mel filterbank. */
   public static final String FB = "preprocessor.featurizer.fb";
 
@@ -42,7 +43,11 @@ public final class NemoExport {
    * @param preprocessor {@code preprocessor.featurizer.window} / {@code fb} to write instead of the computed
    *     ones (e.g. an imported archive's); may be empty, other keys are ignored
    */
-  public static NemoModel toNemo(NestConfig c, ComputationGraph graph, FrozenModules modules, Map<String, NemoTensor> preprocessor) {
+  public static NemoModel toNemo(
+      NestConfig c,
+      ComputationGraph graph,
+      FrozenModules modules,
+      Map<String, NemoTensor> preprocessor) {
     Map<String, NemoTensor> own = preprocessorTensors(c);
     Map<String, NemoTensor> sd = new LinkedHashMap<>();
     for (String k : List.of(WINDOW, FB)) {
@@ -68,8 +73,14 @@ public final class NemoExport {
   }
 
   /** Writes {@link #toNemo} to a path (any Hadoop file system; temporary name, then rename). */
-  public static void write(NestConfig c, ComputationGraph graph, FrozenModules modules, Map<String, NemoTensor> preprocessor, Path out,
-      Configuration conf) throws IOException {
+  public static void write(
+      NestConfig c,
+      ComputationGraph graph,
+      FrozenModules modules,
+      Map<String, NemoTensor> preprocessor,
+      Path out,
+      Configuration conf)
+      throws IOException {
     NemoArchive.write(toNemo(c, graph, modules, preprocessor), out, conf);
   }
 

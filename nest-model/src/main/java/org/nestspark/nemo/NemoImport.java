@@ -49,7 +49,11 @@ public final class NemoImport {
    * @param frozenModules the model's quantizer and mask embedding: the archive's (or checkpoint's) own; any it
    *     lacks drawn from {@code data.seed} (and noted)
    */
-  public record Imported(NestConfig config, ComputationGraph graph, Map<String, NemoTensor> frozen, List<String> notes,
+  public record Imported(
+      NestConfig config,
+      ComputationGraph graph,
+      Map<String, NemoTensor> frozen,
+      List<String> notes,
       FrozenModules frozenModules) {
     public Imported {
       frozen = Collections.unmodifiableMap(new LinkedHashMap<>(frozen));
@@ -72,7 +76,9 @@ public final class NemoImport {
    * @throws org.nestspark.config.NestConfigException when its config holds something nest-spark does not implement
    * @throws NemoStateDictException when its tensors do not fit the graph its config describes
    */
-  public static Imported read(Path path, Configuration conf, List<String> configFiles, List<String> overrides) throws IOException {
+  public static Imported read(
+      Path path, Configuration conf, List<String> configFiles, List<String> overrides)
+      throws IOException {
     NemoModel m = NemoArchive.read(path, conf);
     return of(m, NestPaths.display(path), configFiles, overrides, conf);
   }
@@ -82,9 +88,16 @@ public final class NemoImport {
    *
    * @param source the archive's name in messages and in {@link FrozenModules#origin()}
    */
-  public static Imported of(NemoModel m, String source, List<String> configFiles, List<String> overrides, Configuration conf) {
+  public static Imported of(
+      NemoModel m,
+      String source,
+      List<String> configFiles,
+      List<String> overrides,
+      Configuration conf) {
     List<String> notes = new ArrayList<>();
-    NestConfig c = NemoConfigs.load(m, source + ": " + NemoArchive.CONFIG_MEMBER, configFiles, overrides, conf, notes);
+    NestConfig c =
+        NemoConfigs.load(
+            m, source + ": " + NemoArchive.CONFIG_MEMBER, configFiles, overrides, conf, notes);
     ComputationGraph graph = NestGraph.build(c, AdamW.fromConfig(c));
     NemoStateDict sd = new NemoStateDict();
     for (Map.Entry<String, NemoTensor> e : m.stateDict().entrySet()) {
@@ -100,7 +113,13 @@ public final class NemoImport {
       if (want == null) {
         problems.add("unexpected key " + k + " " + Arrays.toString(t.shape()));
       } else if (!Arrays.equals(want, t.shape())) {
-        problems.add("wrong shape for " + k + ": " + Arrays.toString(t.shape()) + ", the config implies " + Arrays.toString(want));
+        problems.add(
+            "wrong shape for "
+                + k
+                + ": "
+                + Arrays.toString(t.shape())
+                + ", the config implies "
+                + Arrays.toString(want));
       } else {
         frozen.put(k, t);
       }
@@ -111,8 +130,13 @@ public final class NemoImport {
     Map<String, NpyArray> modules = new LinkedHashMap<>();
     for (String k : expected.keySet()) {
       if (!frozen.containsKey(k)) {
-        notes.add("no " + k + " in the archive; " + (FrozenModules.KEYS.contains(k) ? "the model's is " + FrozenModules.drawnOrigin(c)
-            : "nest-spark computes it (bit for bit as torch does)"));
+        notes.add(
+            "no "
+                + k
+                + " in the archive; "
+                + (FrozenModules.KEYS.contains(k)
+                    ? "the model's is " + FrozenModules.drawnOrigin(c)
+                    : "nest-spark computes it (bit for bit as torch does)"));
       } else if (FrozenModules.KEYS.contains(k)) {
         modules.put(k, frozen.get(k).toNpy());
       }
@@ -123,7 +147,12 @@ public final class NemoImport {
     } else if (modules.isEmpty()) {
       fm = FrozenModules.drawn(c);
     } else {
-      fm = FrozenModules.of(c, modules, FrozenModules.drawn(c), source + " (the missing ones " + FrozenModules.drawnOrigin(c) + ")");
+      fm =
+          FrozenModules.of(
+              c,
+              modules,
+              FrozenModules.drawn(c),
+              source + " (the missing ones " + FrozenModules.drawnOrigin(c) + ")");
     }
     return new Imported(c, graph, frozen, notes, fm);
   }
@@ -131,9 +160,17 @@ public final class NemoImport {
   /** NeMo key → shape of every frozen tensor outside the graph, for a configuration (docs/nest-numerics.md §11). */
   public static Map<String, int[]> frozenShapes(NestConfig c) {
     Map<String, int[]> m = new LinkedHashMap<>();
-    int win = (int) Math.round(c.getDouble("model.preprocessor.window_size") * c.getInt("model.preprocessor.sample_rate"));
+    int win =
+        (int)
+            Math.round(
+                c.getDouble("model.preprocessor.window_size")
+                    * c.getInt("model.preprocessor.sample_rate"));
     m.put("preprocessor.featurizer.window", new int[] {win});
-    m.put("preprocessor.featurizer.fb", new int[] {1, c.getInt("model.preprocessor.features"), c.getInt("model.preprocessor.n_fft") / 2 + 1});
+    m.put(
+        "preprocessor.featurizer.fb",
+        new int[] {
+          1, c.getInt("model.preprocessor.features"), c.getInt("model.preprocessor.n_fft") / 2 + 1
+        });
     m.putAll(FrozenModules.shapes(c));
     return m;
   }

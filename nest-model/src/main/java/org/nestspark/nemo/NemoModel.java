@@ -24,8 +24,12 @@ public final class NemoModel {
   private final Map<String, Map<String, Object>> metadata;
   private final List<String> artifacts;
 
-  NemoModel(String configYaml, Map<String, Object> config, Map<String, NemoTensor> stateDict,
-      Map<String, Map<String, Object>> metadata, List<String> artifacts) {
+  NemoModel(
+      String configYaml,
+      Map<String, Object> config,
+      Map<String, NemoTensor> stateDict,
+      Map<String, Map<String, Object>> metadata,
+      List<String> artifacts) {
     this.configYaml = Objects.requireNonNull(configYaml);
     checkYamlValue("config", config);
     this.config = NemoYaml.freeze(config);
@@ -107,7 +111,8 @@ public final class NemoModel {
   public NemoTensor tensor(String key) {
     NemoTensor t = stateDict.get(key);
     if (t == null) {
-      throw new IllegalArgumentException("no tensor '" + key + "' in the state dict (" + stateDict.size() + " keys)");
+      throw new IllegalArgumentException(
+          "no tensor '" + key + "' in the state dict (" + stateDict.size() + " keys)");
     }
     return t;
   }
@@ -124,8 +129,14 @@ public final class NemoModel {
 
   /** Only what YAML (and OmegaConf) can hold: str, int, float, bool, null, lists and string-keyed maps. */
   private static void checkYamlValue(String where, Object v) {
-    if (v == null || v instanceof String || v instanceof Boolean || v instanceof Integer || v instanceof Long
-        || v instanceof java.math.BigInteger || v instanceof Double || v instanceof Float) {
+    if (v == null
+        || v instanceof String
+        || v instanceof Boolean
+        || v instanceof Integer
+        || v instanceof Long
+        || v instanceof java.math.BigInteger
+        || v instanceof Double
+        || v instanceof Float) {
       return;
     }
     if (v instanceof List) {
@@ -138,14 +149,19 @@ public final class NemoModel {
     if (v instanceof Map) {
       for (Map.Entry<?, ?> e : ((Map<?, ?>) v).entrySet()) {
         if (!(e.getKey() instanceof String)) {
-          throw new IllegalArgumentException(where + ": config key " + e.getKey() + " is not a string");
+          throw new IllegalArgumentException(
+              where + ": config key " + e.getKey() + " is not a string");
         }
-        checkYamlValue(where.equals("config") ? (String) e.getKey() : where + "." + e.getKey(), e.getValue());
+        checkYamlValue(
+            where.equals("config") ? (String) e.getKey() : where + "." + e.getKey(), e.getValue());
       }
       return;
     }
-    throw new IllegalArgumentException(where + " is a " + v.getClass().getName()
-        + "; a NeMo config holds only str, int, float, bool, null, lists and maps");
+    throw new IllegalArgumentException(
+        where
+            + " is a "
+            + v.getClass().getName()
+            + "; a NeMo config holds only str, int, float, bool, null, lists and maps");
   }
 
   @Override

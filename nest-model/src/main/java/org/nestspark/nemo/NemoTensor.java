@@ -4,7 +4,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.Objects;
-
 import org.nestspark.io.NpyArray;
 
 /**
@@ -60,30 +59,46 @@ public final class NemoTensor {
     int n = TensorCodec.checkedNumel(s);
     if (!dtype.arrayType().isInstance(data)) {
       throw new IllegalArgumentException(
-          name + ": " + dtype + " needs a " + dtype.arrayType().getSimpleName() + ", got "
+          name
+              + ": "
+              + dtype
+              + " needs a "
+              + dtype.arrayType().getSimpleName()
+              + ", got "
               + data.getClass().getSimpleName());
     }
     if (TensorCodec.length(data) != n) {
       throw new IllegalArgumentException(
-          name + ": shape " + Arrays.toString(s) + " holds " + n + " elements but the data has "
+          name
+              + ": shape "
+              + Arrays.toString(s)
+              + " holds "
+              + n
+              + " elements but the data has "
               + TensorCodec.length(data));
     }
     Object copy = copyOf(data);
     switch (dtype) {
-      case FLOAT16: {
-        float[] a = (float[]) copy;
-        for (int i = 0; i < n; i++) {
-          a[i] = org.nestspark.io.HalfFloats.halfToFloat(org.nestspark.io.HalfFloats.floatToHalf(a[i]));
+      case FLOAT16:
+        {
+          float[] a = (float[]) copy;
+          for (int i = 0; i < n; i++) {
+            a[i] =
+                org.nestspark.io.HalfFloats.halfToFloat(
+                    org.nestspark.io.HalfFloats.floatToHalf(a[i]));
+          }
+          break;
         }
-        break;
-      }
-      case BFLOAT16: {
-        float[] a = (float[]) copy;
-        for (int i = 0; i < n; i++) {
-          a[i] = org.nestspark.io.HalfFloats.bfloat16ToFloat(org.nestspark.io.HalfFloats.floatToBfloat16(a[i]));
+      case BFLOAT16:
+        {
+          float[] a = (float[]) copy;
+          for (int i = 0; i < n; i++) {
+            a[i] =
+                org.nestspark.io.HalfFloats.bfloat16ToFloat(
+                    org.nestspark.io.HalfFloats.floatToBfloat16(a[i]));
+          }
+          break;
         }
-        break;
-      }
       case INT16:
         checkRange(name, (int[]) copy, Short.MIN_VALUE, Short.MAX_VALUE, dtype);
         break;
@@ -127,7 +142,8 @@ public final class NemoTensor {
   /** Wraps {@code data} without copying (package use: the reader owns freshly decoded arrays). */
   static NemoTensor wrap(String name, NemoDtype dtype, int[] shape, Object data) {
     if (TensorCodec.length(data) != TensorCodec.checkedNumel(shape)) {
-      throw new IllegalArgumentException("data length does not match shape " + Arrays.toString(shape));
+      throw new IllegalArgumentException(
+          "data length does not match shape " + Arrays.toString(shape));
     }
     return new NemoTensor(name, dtype, shape.clone(), data);
   }
@@ -213,7 +229,8 @@ public final class NemoTensor {
         out[i] = a[i] ? 1 : 0;
       }
     } else {
-      throw new IllegalStateException(name + " is " + dtype.torchName() + ", not an integer tensor");
+      throw new IllegalStateException(
+          name + " is " + dtype.torchName() + ", not an integer tensor");
     }
     return out;
   }
@@ -243,7 +260,9 @@ public final class NemoTensor {
 
   /** The elements as the checkpoint stores them: C order, little-endian, {@link NemoDtype#itemSize()} each. */
   public byte[] toLittleEndianBytes() {
-    ByteBuffer b = ByteBuffer.allocate(Math.multiplyExact(numel(), dtype.itemSize())).order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer b =
+        ByteBuffer.allocate(Math.multiplyExact(numel(), dtype.itemSize()))
+            .order(ByteOrder.LITTLE_ENDIAN);
     TensorCodec.encode(dtype, data, 0, numel(), b);
     return b.array();
   }
@@ -278,7 +297,10 @@ public final class NemoTensor {
       return false;
     }
     NemoTensor t = (NemoTensor) o;
-    return name.equals(t.name) && dtype == t.dtype && Arrays.equals(shape, t.shape) && dataEquals(t);
+    return name.equals(t.name)
+        && dtype == t.dtype
+        && Arrays.equals(shape, t.shape)
+        && dataEquals(t);
   }
 
   /** Same dtype, shape and bit-identical elements, whatever the names. */

@@ -1,14 +1,5 @@
 package org.nestspark.nemo;
 
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
-import java.util.List;
-import java.util.Map;
-import java.util.Set;
-import java.util.function.Predicate;
-import java.util.regex.Pattern;
-
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
@@ -20,7 +11,14 @@ import com.typesafe.config.ConfigUtil;
 import com.typesafe.config.ConfigValue;
 import com.typesafe.config.ConfigValueFactory;
 import com.typesafe.config.ConfigValueType;
-
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Predicate;
+import java.util.regex.Pattern;
 import org.nestspark.config.NestConfigException;
 
 /**
@@ -46,11 +44,15 @@ import org.nestspark.config.NestConfigException;
 public final class NemoTrainingConfig {
   /** OmegaConf's marker of a mandatory value. */
   static final String MISSING = "???";
-  private static final Pattern OMEGACONF_FLOAT = Pattern.compile("[-+]?(\\d[\\d_]*)?(\\.\\d*)?([eE][-+]?\\d+)?");
-  private static final Pattern INTERPOLATION_PATH = Pattern.compile("\\.*[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*");
+
+  private static final Pattern OMEGACONF_FLOAT =
+      Pattern.compile("[-+]?(\\d[\\d_]*)?(\\.\\d*)?([eE][-+]?\\d+)?");
+  private static final Pattern INTERPOLATION_PATH =
+      Pattern.compile("\\.*[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*");
 
   /** NeMo keys that nest-spark has under another name. */
-  static final Map<String, String> RENAMED = Map.of("trainer.gradient_clip_val", "model.optim.gradient_clip_val");
+  static final Map<String, String> RENAMED =
+      Map.of("trainer.gradient_clip_val", "model.optim.gradient_clip_val");
 
   /** NeMo keys nest-spark cannot honour unless they hold an accepted value: key → (accepted?, why). */
   private static final Map<String, Refusal> REFUSED = refused();
@@ -64,17 +66,38 @@ public final class NemoTrainingConfig {
     Predicate<Object> isNull = v -> v == null;
     Map<String, Refusal> m = new LinkedHashMap<>();
     for (String ds : List.of("model.train_ds.", "model.validation_ds.")) {
-      m.put(ds + "use_lhotse", new Refusal(falseOrNull, "Lhotse data loading is not supported; nest-spark reads NeMo manifests"));
-      m.put(ds + "is_concat", new Refusal(falseOrNull, "concatenated datasets with sampling are not supported; list the manifests in manifest_filepath"));
+      m.put(
+          ds + "use_lhotse",
+          new Refusal(
+              falseOrNull,
+              "Lhotse data loading is not supported; nest-spark reads NeMo manifests"));
+      m.put(
+          ds + "is_concat",
+          new Refusal(
+              falseOrNull,
+              "concatenated datasets with sampling are not supported; list the manifests in manifest_filepath"));
       m.put(ds + "trim_silence", new Refusal(falseOrNull, "silence trimming is not implemented"));
     }
-    m.put("exp_manager.create_checkpoint_callback", new Refusal(v -> v == null || Boolean.TRUE.equals(v),
-        "nest-spark always writes checkpoints (exp_manager.checkpoint_callback_params)"));
-    m.put("exp_manager.create_wandb_logger", new Refusal(falseOrNull, "Weights & Biases logging is not supported"));
-    m.put("exp_manager.create_mlflow_logger", new Refusal(falseOrNull, "MLflow logging is not supported"));
-    m.put("init_from_nemo_model", new Refusal(isNull, "use init_from_pretrained.path (a .nemo or a checkpoint)"));
-    m.put("init_from_pretrained_model", new Refusal(isNull, "pretrained models are not downloaded; use init_from_pretrained.path"));
-    m.put("init_from_ptl_ckpt", new Refusal(isNull, "use init_from_pretrained.path (a .nemo or a nest-spark checkpoint)"));
+    m.put(
+        "exp_manager.create_checkpoint_callback",
+        new Refusal(
+            v -> v == null || Boolean.TRUE.equals(v),
+            "nest-spark always writes checkpoints (exp_manager.checkpoint_callback_params)"));
+    m.put(
+        "exp_manager.create_wandb_logger",
+        new Refusal(falseOrNull, "Weights & Biases logging is not supported"));
+    m.put(
+        "exp_manager.create_mlflow_logger",
+        new Refusal(falseOrNull, "MLflow logging is not supported"));
+    m.put(
+        "init_from_nemo_model",
+        new Refusal(isNull, "use init_from_pretrained.path (a .nemo or a checkpoint)"));
+    m.put(
+        "init_from_pretrained_model",
+        new Refusal(isNull, "pretrained models are not downloaded; use init_from_pretrained.path"));
+    m.put(
+        "init_from_ptl_ckpt",
+        new Refusal(isNull, "use init_from_pretrained.path (a .nemo or a nest-spark checkpoint)"));
     return m;
   }
 
@@ -112,14 +135,24 @@ public final class NemoTrainingConfig {
       throw new NestConfigException(msgs);
     }
     try {
-      Config c = ConfigFactory.parseString(hocon.toString(), ConfigParseOptions.defaults().setSyntax(ConfigSyntax.CONF).setOriginDescription(file));
+      Config c =
+          ConfigFactory.parseString(
+              hocon.toString(),
+              ConfigParseOptions.defaults()
+                  .setSyntax(ConfigSyntax.CONF)
+                  .setOriginDescription(file));
       return new Read(c, leaves);
     } catch (ConfigException e) {
       throw new NestConfigException("--config " + file + ": " + e.getMessage());
     }
   }
 
-  private static void object(Map<?, ?> map, List<String> path, StringBuilder out, Set<String> leaves, List<String> problems) {
+  private static void object(
+      Map<?, ?> map,
+      List<String> path,
+      StringBuilder out,
+      Set<String> leaves,
+      List<String> problems) {
     out.append("{\n");
     for (Map.Entry<?, ?> e : map.entrySet()) {
       List<String> child = new ArrayList<>(path);
@@ -131,7 +164,8 @@ public final class NemoTrainingConfig {
     out.append("}");
   }
 
-  private static void value(Object v, List<String> path, StringBuilder out, Set<String> leaves, List<String> problems) {
+  private static void value(
+      Object v, List<String> path, StringBuilder out, Set<String> leaves, List<String> problems) {
     if (v instanceof Map && !((Map<?, ?>) v).isEmpty()) {
       object((Map<?, ?>) v, path, out, leaves, problems);
       return;
@@ -157,7 +191,8 @@ public final class NemoTrainingConfig {
     }
   }
 
-  private static void scalar(Object v, List<String> path, StringBuilder out, List<String> problems) {
+  private static void scalar(
+      Object v, List<String> path, StringBuilder out, List<String> problems) {
     if (v instanceof String s) {
       if (s.contains("${")) {
         interpolation(s, path, out, problems);
@@ -178,7 +213,8 @@ public final class NemoTrainingConfig {
   }
 
   /** {@code ${a.b}}, {@code '${a}-x-${.b}'} → HOCON substitutions (a concatenation when there is text around). */
-  private static void interpolation(String s, List<String> path, StringBuilder out, List<String> problems) {
+  private static void interpolation(
+      String s, List<String> path, StringBuilder out, List<String> problems) {
     String key = ConfigUtil.joinPath(path);
     List<String> parts = new ArrayList<>();
     int i = 0;
@@ -191,11 +227,13 @@ public final class NemoTrainingConfig {
         int end = s.indexOf('}', i);
         String ref = end < 0 ? "" : s.substring(i + 2, end);
         if (end < 0 || ref.contains("${")) {
-          problems.add(key + ": nested or unterminated interpolation in '" + s + "' is not supported");
+          problems.add(
+              key + ": nested or unterminated interpolation in '" + s + "' is not supported");
           return;
         }
         if (ref.contains(":")) {
-          problems.add(key + ": the resolver ${" + ref + "} is not supported; give the value directly");
+          problems.add(
+              key + ": the resolver ${" + ref + "} is not supported; give the value directly");
           return;
         }
         if (!INTERPOLATION_PATH.matcher(ref).matches()) {
@@ -204,7 +242,8 @@ public final class NemoTrainingConfig {
         }
         String absolute = absolute(ref, path);
         if (absolute == null) {
-          problems.add(key + ": relative interpolation ${" + ref + "} goes above the top of the config");
+          problems.add(
+              key + ": relative interpolation ${" + ref + "} goes above the top of the config");
           return;
         }
         if (literal.length() > 0) {
@@ -271,7 +310,8 @@ public final class NemoTrainingConfig {
     List<String> problems = new ArrayList<>();
     Map<String, ConfigValue> leaves = new LinkedHashMap<>();
     for (String p : paths(user.root(), "")) {
-      ConfigValue v = resolved.hasPath(p) ? resolved.getValue(p) : ConfigValueFactory.fromAnyRef(null);
+      ConfigValue v =
+          resolved.hasPath(p) ? resolved.getValue(p) : ConfigValueFactory.fromAnyRef(null);
       expand(p, v, leaves);
     }
     for (Map.Entry<String, ConfigValue> e : leaves.entrySet()) {
@@ -280,7 +320,11 @@ public final class NemoTrainingConfig {
       Object raw = v.unwrapped();
       boolean fromYaml = fromYaml(key, yamlLeaves);
       if (MISSING.equals(raw) && (typed.hasPathOrNull(key) || RENAMED.containsKey(key))) {
-        problems.add(key + ": ??? (a mandatory value the NeMo config leaves to the command line): give " + key + "=...");
+        problems.add(
+            key
+                + ": ??? (a mandatory value the NeMo config leaves to the command line): give "
+                + key
+                + "=...");
         continue;
       }
       if (typed.hasPathOrNull(key) || !fromYaml) {
@@ -289,8 +333,17 @@ public final class NemoTrainingConfig {
       }
       if (RENAMED.containsKey(key)) {
         String ours = RENAMED.get(key);
-        if (leaves.containsKey(ours) && !java.util.Objects.equals(leaves.get(ours).unwrapped(), raw)) {
-          problems.add(key + ": " + raw + " conflicts with " + ours + " = " + leaves.get(ours).unwrapped() + " (the same setting)");
+        if (leaves.containsKey(ours)
+            && !java.util.Objects.equals(leaves.get(ours).unwrapped(), raw)) {
+          problems.add(
+              key
+                  + ": "
+                  + raw
+                  + " conflicts with "
+                  + ours
+                  + " = "
+                  + leaves.get(ours).unwrapped()
+                  + " (the same setting)");
         } else if (!leaves.containsKey(ours)) {
           out = out.withValue(ours, v);
         }

@@ -8,7 +8,6 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-
 import org.yaml.snakeyaml.DumperOptions;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
@@ -43,7 +42,8 @@ final class NemoYaml {
    *
    * @throws NemoFormatException on invalid YAML or a non-mapping document
    */
-  static Map<String, Object> load(String text, String archive, String member) throws NemoFormatException {
+  static Map<String, Object> load(String text, String archive, String member)
+      throws NemoFormatException {
     LoaderOptions opts = new LoaderOptions();
     opts.setMaxAliasesForCollections(50);
     opts.setNestingDepthLimit(100);
@@ -54,18 +54,23 @@ final class NemoYaml {
     try {
       doc = new Yaml(new StringTimestampsConstructor(opts)).load(text);
     } catch (YAMLException | IllegalArgumentException e) {
-      // IllegalArgumentException: a scalar SnakeYAML's resolver takes for a number but cannot parse, e.g. a
+      // IllegalArgumentException: a scalar SnakeYAML's resolver takes for a number but cannot
+      // parse, e.g. a
       // 70-digit octal-looking int (found by fuzzing, NemoFuzzTest#yaml)
       throw new NemoFormatException(archive, member, "invalid YAML: " + e.getMessage(), e);
     }
     if (!(doc instanceof Map)) {
-      throw new NemoFormatException(archive, member, "the config is not a YAML mapping but "
-          + (doc == null ? "empty" : doc instanceof List ? "a sequence" : "a scalar"));
+      throw new NemoFormatException(
+          archive,
+          member,
+          "the config is not a YAML mapping but "
+              + (doc == null ? "empty" : doc instanceof List ? "a sequence" : "a scalar"));
     }
     Map<String, Object> out = new LinkedHashMap<>();
     for (Map.Entry<?, ?> e : ((Map<?, ?>) doc).entrySet()) {
       if (!(e.getKey() instanceof String)) {
-        throw new NemoFormatException(archive, member, "top-level config key " + e.getKey() + " is not a string");
+        throw new NemoFormatException(
+            archive, member, "top-level config key " + e.getKey() + " is not a string");
       }
       out.put((String) e.getKey(), e.getValue());
     }
@@ -146,7 +151,9 @@ final class NemoYaml {
         s.append("0.").append("0".repeat(-exp10 - 1)).append(digits);
       }
     } else {
-      s.append(digits.charAt(0)).append('.').append(digits.length() > 1 ? digits.substring(1) : "0");
+      s.append(digits.charAt(0))
+          .append('.')
+          .append(digits.length() > 1 ? digits.substring(1) : "0");
       s.append('e').append(exp10 < 0 ? '-' : '+');
       int a = Math.abs(exp10);
       s.append(a < 10 ? "0" : "").append(a);
@@ -166,7 +173,8 @@ final class NemoYaml {
   private static final class PyRepresenter extends Representer {
     PyRepresenter(DumperOptions d) {
       super(d);
-      Represent floats = data -> representScalar(Tag.FLOAT, pythonFloat(((Number) data).doubleValue()));
+      Represent floats =
+          data -> representScalar(Tag.FLOAT, pythonFloat(((Number) data).doubleValue()));
       this.representers.put(Double.class, floats);
       this.representers.put(Float.class, floats);
     }

@@ -44,7 +44,8 @@ public final class NestModels {
    * @throws IOException the path cannot be read, or is neither a {@code .nemo} nor a checkpoint (the
    *     message names the path and the reason)
    */
-  public static NemoImport.Imported load(String path, Configuration conf, List<String> configFiles, List<String> overrides)
+  public static NemoImport.Imported load(
+      String path, Configuration conf, List<String> configFiles, List<String> overrides)
       throws IOException {
     Path p = NestPaths.fromUserString(path);
     FileSystem fs = p.getFileSystem(conf);
@@ -52,20 +53,27 @@ public final class NestModels {
       throw new FileNotFoundException(path + ": no such file or folder");
     }
     FileStatus st = fs.getFileStatus(p);
-    if (NemoImport.isNemoPath(path) || (st.isDirectory() && fs.exists(new Path(p, "model_config.yaml")))) {
+    if (NemoImport.isNemoPath(path)
+        || (st.isDirectory() && fs.exists(new Path(p, "model_config.yaml")))) {
       return NemoImport.read(p, conf, configFiles, overrides);
     }
     Checkpoint ckpt;
     if (st.isDirectory()) {
       List<String> warnings = new ArrayList<>();
-      ckpt = CheckpointIO.loadNewestValid(p, conf, warnings::add)
-          .orElseThrow(() -> new IOException(path + ": no usable checkpoint (step-NNNNNN.ckpt) in this folder"
-              + (warnings.isEmpty() ? "" : ": " + String.join("; ", warnings))));
+      ckpt =
+          CheckpointIO.loadNewestValid(p, conf, warnings::add)
+              .orElseThrow(
+                  () ->
+                      new IOException(
+                          path
+                              + ": no usable checkpoint (step-NNNNNN.ckpt) in this folder"
+                              + (warnings.isEmpty() ? "" : ": " + String.join("; ", warnings))));
     } else {
       try {
         ckpt = CheckpointIO.load(p, conf);
       } catch (CheckpointException e) {
-        throw new IOException("not a .nemo (by name) and not a nest-spark checkpoint: " + e.getMessage(), e);
+        throw new IOException(
+            "not a .nemo (by name) and not a nest-spark checkpoint: " + e.getMessage(), e);
       }
     }
     List<String> all = new ArrayList<>(modelOverrides(ckpt.config()));
@@ -74,12 +82,18 @@ public final class NestModels {
     try {
       c = NestConfig.load(configFiles, all, conf);
     } catch (NestConfigException e) {
-      throw new NestConfigException(path + ": the checkpoint's configuration does not load: " + e.getMessage());
+      throw new NestConfigException(
+          path + ": the checkpoint's configuration does not load: " + e.getMessage());
     }
     ComputationGraph g = ckpt.model();
     if (NestGraph.numLayers(g) != c.getInt("model.encoder.n_layers")) {
-      throw new NestConfigException(path + ": the checkpoint's graph has " + NestGraph.numLayers(g) + " layers but model.encoder.n_layers is "
-          + c.getInt("model.encoder.n_layers") + " (model settings cannot be overridden for a trained model)");
+      throw new NestConfigException(
+          path
+              + ": the checkpoint's graph has "
+              + NestGraph.numLayers(g)
+              + " layers but model.encoder.n_layers is "
+              + c.getInt("model.encoder.n_layers")
+              + " (model settings cannot be overridden for a trained model)");
     }
     List<String> notes = new ArrayList<>();
     FrozenModules frozen = ckpt.frozenModules(c, w -> notes.add(path + ": " + w));
@@ -88,13 +102,19 @@ public final class NestModels {
 
   /** {@code key=value} overrides of every {@code model.*} leaf and {@code data.seed} of a rendered configuration. */
   public static List<String> modelOverrides(String rendered) {
-    Config cfg = ConfigFactory.parseString(rendered, ConfigParseOptions.defaults().setSyntax(ConfigSyntax.CONF)).resolve();
+    Config cfg =
+        ConfigFactory.parseString(
+                rendered, ConfigParseOptions.defaults().setSyntax(ConfigSyntax.CONF))
+            .resolve();
     List<String> out = new ArrayList<>();
     for (Map.Entry<String, ConfigValue> e : cfg.entrySet()) {
       String k = e.getKey();
       if (k.startsWith("model.") || k.equals("data.seed")) {
         ConfigValue v = e.getValue();
-        String text = v.valueType() == ConfigValueType.STRING ? (String) v.unwrapped() : v.render(ConfigRenderOptions.concise());
+        String text =
+            v.valueType() == ConfigValueType.STRING
+                ? (String) v.unwrapped()
+                : v.render(ConfigRenderOptions.concise());
         out.add(k + "=" + text);
       }
     }
@@ -110,7 +130,15 @@ public final class NestModels {
   /** A fresh checkpoint (step 0, fresh updater state) of a model, e.g. one imported from a {@code .nemo}, with its frozen modules. */
   public static Checkpoint checkpointOf(NemoImport.Imported m) {
     NestConfig c = m.config();
-    return new Checkpoint(m.graph(), m.graph().getIterationCount(), m.graph().getEpochCount(), "0", c.getLong("data.seed"),
-        TrainStep.Counters.ZERO, c.render(), Provenance.capture(c, Map.of()), m.frozenModules());
+    return new Checkpoint(
+        m.graph(),
+        m.graph().getIterationCount(),
+        m.graph().getEpochCount(),
+        "0",
+        c.getLong("data.seed"),
+        TrainStep.Counters.ZERO,
+        c.render(),
+        Provenance.capture(c, Map.of()),
+        m.frozenModules());
   }
 }

@@ -9,7 +9,6 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-
 import org.apache.hadoop.fs.PositionedReadable;
 
 /**
@@ -103,8 +102,12 @@ interface RandomAccessBytes extends Closeable {
     boolean ok = false;
     FileChannel ch = null;
     try {
-      ch = FileChannel.open(tmp, StandardOpenOption.READ, StandardOpenOption.WRITE,
-          StandardOpenOption.DELETE_ON_CLOSE);
+      ch =
+          FileChannel.open(
+              tmp,
+              StandardOpenOption.READ,
+              StandardOpenOption.WRITE,
+              StandardOpenOption.DELETE_ON_CLOSE);
       byte[] buf = new byte[1 << 16];
       long left = len;
       while (left > 0) {
@@ -165,7 +168,8 @@ interface RandomAccessBytes extends Closeable {
   /** Throws {@link EOFException} unless {@code [pos, pos + len)} lies within {@code size} bytes. */
   static void check(long pos, int len, long size) throws EOFException {
     if (pos < 0 || len < 0 || pos > size - len) {
-      throw new EOFException("read of " + len + " bytes at " + pos + " passes the end (" + size + " bytes)");
+      throw new EOFException(
+          "read of " + len + " bytes at " + pos + " passes the end (" + size + " bytes)");
     }
   }
 }

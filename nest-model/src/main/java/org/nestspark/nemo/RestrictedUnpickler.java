@@ -153,7 +153,8 @@ final class RestrictedUnpickler {
     try {
       return run();
     } catch (StackOverflowError e) {
-      // containers nested so deeply that hashing or comparing them (a dict key, a set member) exhausts the
+      // containers nested so deeply that hashing or comparing them (a dict key, a set member)
+      // exhausts the
       // stack; the VM itself runs iteratively (found by fuzzing, NemoFuzzTest#pickle)
       throw fail("containers nested too deeply to read");
     }
@@ -164,13 +165,14 @@ final class RestrictedUnpickler {
       opStart = pos;
       int op = u8();
       switch (op) {
-        case 0x80: { // PROTO
-          int v = u8();
-          if (v > 5) {
-            throw fail("pickle protocol " + v + " is not supported (2 to 5 are)");
+        case 0x80:
+          { // PROTO
+            int v = u8();
+            if (v > 5) {
+              throw fail("pickle protocol " + v + " is not supported (2 to 5 are)");
+            }
+            break;
           }
-          break;
-        }
         case 0x95: // FRAME: the frame length is a hint only
           u64();
           break;
@@ -217,14 +219,15 @@ final class RestrictedUnpickler {
         case 0x8a: // LONG1
           push(decodeLong(bytes(u8())));
           break;
-        case 0x8b: { // LONG4
-          int n = i32();
-          if (n < 0) {
-            throw fail("negative LONG4 length");
+        case 0x8b:
+          { // LONG4
+            int n = i32();
+            if (n < 0) {
+              throw fail("negative LONG4 length");
+            }
+            push(decodeLong(bytes(n)));
+            break;
           }
-          push(decodeLong(bytes(n)));
-          break;
-        }
         case 'G':
           push(ByteBuffer.wrap(bytes(8)).order(ByteOrder.BIG_ENDIAN).getDouble());
           break;
@@ -274,50 +277,56 @@ final class RestrictedUnpickler {
         case 'l':
           push(new ArrayList<>(popMark()));
           break;
-        case 'a': {
-          Object v = pop();
-          asList(peek(), "APPEND").add(v);
-          break;
-        }
-        case 'e': {
-          List<Object> items = popMark();
-          asList(peek(), "APPENDS").addAll(items);
-          break;
-        }
+        case 'a':
+          {
+            Object v = pop();
+            asList(peek(), "APPEND").add(v);
+            break;
+          }
+        case 'e':
+          {
+            List<Object> items = popMark();
+            asList(peek(), "APPENDS").addAll(items);
+            break;
+          }
         case '}':
           push(new LinkedHashMap<>());
           break;
-        case 'd': {
-          Map<Object, Object> m = new LinkedHashMap<>();
-          putPairs(m, popMark());
-          push(m);
-          break;
-        }
-        case 's': {
-          Object v = pop();
-          Object k = pop();
-          asMap(peek(), "SETITEM").put(k, v);
-          break;
-        }
-        case 'u': {
-          List<Object> items = popMark();
-          putPairs(asMap(peek(), "SETITEMS"), items);
-          break;
-        }
+        case 'd':
+          {
+            Map<Object, Object> m = new LinkedHashMap<>();
+            putPairs(m, popMark());
+            push(m);
+            break;
+          }
+        case 's':
+          {
+            Object v = pop();
+            Object k = pop();
+            asMap(peek(), "SETITEM").put(k, v);
+            break;
+          }
+        case 'u':
+          {
+            List<Object> items = popMark();
+            putPairs(asMap(peek(), "SETITEMS"), items);
+            break;
+          }
         case 0x8f: // EMPTY_SET
           push(new LinkedHashSet<>());
           break;
-        case 0x90: { // ADDITEMS
-          List<Object> items = popMark();
-          Object s = peek();
-          if (!(s instanceof LinkedHashSet)) {
-            throw fail("ADDITEMS on a " + typeName(s));
+        case 0x90:
+          { // ADDITEMS
+            List<Object> items = popMark();
+            Object s = peek();
+            if (!(s instanceof LinkedHashSet)) {
+              throw fail("ADDITEMS on a " + typeName(s));
+            }
+            @SuppressWarnings("unchecked")
+            Set<Object> set = (Set<Object>) s;
+            set.addAll(items);
+            break;
           }
-          @SuppressWarnings("unchecked")
-          Set<Object> set = (Set<Object>) s;
-          set.addAll(items);
-          break;
-        }
         case 0x91: // FROZENSET
           push(Collections.unmodifiableSet(new LinkedHashSet<>(popMark())));
           break;
@@ -342,69 +351,87 @@ final class RestrictedUnpickler {
         case 0x94: // MEMOIZE
           memo.put((long) memo.size(), peek());
           break;
-        case 'c': { // GLOBAL
-          String module = line();
-          String name = line();
-          push(resolveGlobal(module, name));
-          break;
-        }
-        case 0x93: { // STACK_GLOBAL
-          Object name = pop();
-          Object module = pop();
-          if (!(module instanceof String) || !(name instanceof String)) {
-            throw fail("STACK_GLOBAL with non-string module or name");
+        case 'c':
+          { // GLOBAL
+            String module = line();
+            String name = line();
+            push(resolveGlobal(module, name));
+            break;
           }
-          push(resolveGlobal((String) module, (String) name));
-          break;
-        }
-        case 'R': { // REDUCE
-          Object args = pop();
-          Object func = pop();
-          push(call(func, args));
-          break;
-        }
-        case 0x81: { // NEWOBJ
-          Object args = pop();
-          Object cls = pop();
-          push(newObject(cls, args, null));
-          break;
-        }
-        case 0x92: { // NEWOBJ_EX
-          Object kwargs = pop();
-          Object args = pop();
-          Object cls = pop();
-          push(newObject(cls, args, kwargs));
-          break;
-        }
-        case 'b': { // BUILD
-          Object state = pop();
-          build(peek(), state);
-          break;
-        }
+        case 0x93:
+          { // STACK_GLOBAL
+            Object name = pop();
+            Object module = pop();
+            if (!(module instanceof String) || !(name instanceof String)) {
+              throw fail("STACK_GLOBAL with non-string module or name");
+            }
+            push(resolveGlobal((String) module, (String) name));
+            break;
+          }
+        case 'R':
+          { // REDUCE
+            Object args = pop();
+            Object func = pop();
+            push(call(func, args));
+            break;
+          }
+        case 0x81:
+          { // NEWOBJ
+            Object args = pop();
+            Object cls = pop();
+            push(newObject(cls, args, null));
+            break;
+          }
+        case 0x92:
+          { // NEWOBJ_EX
+            Object kwargs = pop();
+            Object args = pop();
+            Object cls = pop();
+            push(newObject(cls, args, kwargs));
+            break;
+          }
+        case 'b':
+          { // BUILD
+            Object state = pop();
+            build(peek(), state);
+            break;
+          }
         case 'Q': // BINPERSID
           push(persistentLoad(pop()));
           break;
-        case 'i': { // INST
-          String module = line();
-          String name = line();
-          throw fail("refusing to unpickle " + module + "." + name + " (INST opcode): a state dict never needs it");
-        }
+        case 'i':
+          { // INST
+            String module = line();
+            String name = line();
+            throw fail(
+                "refusing to unpickle "
+                    + module
+                    + "."
+                    + name
+                    + " (INST opcode): a state dict never needs it");
+          }
         case 'o':
-          throw fail("refusing to unpickle an object built by the OBJ opcode: a state dict never needs it");
+          throw fail(
+              "refusing to unpickle an object built by the OBJ opcode: a state dict never needs it");
         case 0x82:
         case 0x83:
         case 0x84:
-          throw fail("refusing to unpickle an object from the copyreg extension registry (EXT opcode)");
+          throw fail(
+              "refusing to unpickle an object from the copyreg extension registry (EXT opcode)");
         case 0x97:
         case 0x98:
-          throw fail("refusing out-of-band pickle buffers (protocol 5 NEXT_BUFFER/READONLY_BUFFER)");
+          throw fail(
+              "refusing out-of-band pickle buffers (protocol 5 NEXT_BUFFER/READONLY_BUFFER)");
         case 'I':
         case 'L':
         case 'F':
         case 'S':
         case 'V':
         case 'P':
-          throw fail("unsupported protocol-0 pickle opcode '" + (char) op + "' (torch.save writes protocol 2)");
+          throw fail(
+              "unsupported protocol-0 pickle opcode '"
+                  + (char) op
+                  + "' (torch.save writes protocol 2)");
         default:
           throw fail(String.format("unknown pickle opcode 0x%02x", op));
       }
@@ -426,15 +453,23 @@ final class RestrictedUnpickler {
         return new StorageType(name, d);
       }
     }
-    if ((module.equals("torch") || module.equals("torch.storage")) && name.equals("UntypedStorage")) {
+    if ((module.equals("torch") || module.equals("torch.storage"))
+        && name.equals("UntypedStorage")) {
       return new StorageType(name, NemoDtype.UINT8);
     }
     if (module.equals("torch") && name.endsWith("Storage")) {
-      throw fail("refusing to unpickle " + q + ": unsupported storage type (supported: "
-          + Arrays.toString(storageClassNames()) + ")");
+      throw fail(
+          "refusing to unpickle "
+              + q
+              + ": unsupported storage type (supported: "
+              + Arrays.toString(storageClassNames())
+              + ")");
     }
-    throw fail("refusing to unpickle " + q + ": a state dict needs only collections.OrderedDict, "
-        + "torch._utils._rebuild_tensor_v2, torch._utils._rebuild_parameter and torch.*Storage classes");
+    throw fail(
+        "refusing to unpickle "
+            + q
+            + ": a state dict needs only collections.OrderedDict, "
+            + "torch._utils._rebuild_tensor_v2, torch._utils._rebuild_parameter and torch.*Storage classes");
   }
 
   private static String[] storageClassNames() {
@@ -448,33 +483,42 @@ final class RestrictedUnpickler {
 
   private Object call(Object func, Object args) throws IOException {
     if (!(func instanceof Callable)) {
-      throw fail("refusing to call " + describe(func) + " (REDUCE): only "
-          + "collections.OrderedDict and torch._utils._rebuild_tensor_v2/_rebuild_parameter may be called");
+      throw fail(
+          "refusing to call "
+              + describe(func)
+              + " (REDUCE): only "
+              + "collections.OrderedDict and torch._utils._rebuild_tensor_v2/_rebuild_parameter may be called");
     }
     List<Object> a = tuple(args, "REDUCE arguments");
     switch ((Callable) func) {
-      case ORDERED_DICT: {
-        PyOrderedDict d = new PyOrderedDict();
-        if (a.size() > 1) {
-          throw fail("OrderedDict called with " + a.size() + " arguments");
-        }
-        if (a.size() == 1 && a.get(0) != null) {
-          Object items = a.get(0);
-          List<Object> pairs = items instanceof PyTuple ? ((PyTuple) items).items
-              : items instanceof List ? asList(items, "OrderedDict items") : null;
-          if (pairs == null) {
-            throw fail("OrderedDict called with a " + typeName(items));
+      case ORDERED_DICT:
+        {
+          PyOrderedDict d = new PyOrderedDict();
+          if (a.size() > 1) {
+            throw fail("OrderedDict called with " + a.size() + " arguments");
           }
-          for (Object p : pairs) {
-            List<Object> kv = p instanceof PyTuple ? ((PyTuple) p).items : p instanceof List ? asList(p, "pair") : null;
-            if (kv == null || kv.size() != 2) {
-              throw fail("OrderedDict item is not a pair");
+          if (a.size() == 1 && a.get(0) != null) {
+            Object items = a.get(0);
+            List<Object> pairs =
+                items instanceof PyTuple
+                    ? ((PyTuple) items).items
+                    : items instanceof List ? asList(items, "OrderedDict items") : null;
+            if (pairs == null) {
+              throw fail("OrderedDict called with a " + typeName(items));
             }
-            d.put(kv.get(0), kv.get(1));
+            for (Object p : pairs) {
+              List<Object> kv =
+                  p instanceof PyTuple
+                      ? ((PyTuple) p).items
+                      : p instanceof List ? asList(p, "pair") : null;
+              if (kv == null || kv.size() != 2) {
+                throw fail("OrderedDict item is not a pair");
+              }
+              d.put(kv.get(0), kv.get(1));
+            }
           }
+          return d;
         }
-        return d;
-      }
       case REBUILD_TENSOR_V2:
         return rebuildTensor(a);
       case REBUILD_PARAMETER:
@@ -489,7 +533,10 @@ final class RestrictedUnpickler {
 
   private Object newObject(Object cls, Object args, Object kwargs) throws NemoFormatException {
     if (cls != Callable.ORDERED_DICT) {
-      throw fail("refusing to create " + describe(cls) + " (NEWOBJ): only collections.OrderedDict may be created");
+      throw fail(
+          "refusing to create "
+              + describe(cls)
+              + " (NEWOBJ): only collections.OrderedDict may be created");
     }
     if (!tuple(args, "NEWOBJ arguments").isEmpty()
         || (kwargs != null && !(kwargs instanceof Map && ((Map<?, ?>) kwargs).isEmpty()))) {
@@ -500,7 +547,10 @@ final class RestrictedUnpickler {
 
   private void build(Object inst, Object state) throws NemoFormatException {
     if (!(inst instanceof PyOrderedDict)) {
-      throw fail("refusing BUILD on a " + typeName(inst) + ": only an OrderedDict's attributes may be set");
+      throw fail(
+          "refusing BUILD on a "
+              + typeName(inst)
+              + ": only an OrderedDict's attributes may be set");
     }
     PyOrderedDict d = (PyOrderedDict) inst;
     List<Object> parts = new ArrayList<>();
@@ -528,7 +578,10 @@ final class RestrictedUnpickler {
   private StorageRef persistentLoad(Object pid) throws NemoFormatException {
     List<Object> t = pid instanceof PyTuple ? ((PyTuple) pid).items : null;
     if (t == null || t.size() != 5 || !"storage".equals(t.get(0))) {
-      throw fail("unsupported persistent id " + pid + " (expected ('storage', <class>, key, location, numel))");
+      throw fail(
+          "unsupported persistent id "
+              + pid
+              + " (expected ('storage', <class>, key, location, numel))");
     }
     if (!(t.get(1) instanceof StorageType)) {
       throw fail("persistent id names " + describe(t.get(1)) + ", not a storage class");
@@ -545,7 +598,8 @@ final class RestrictedUnpickler {
     if (!(t.get(4) instanceof Long) || (Long) t.get(4) < 0) {
       throw fail("storage numel is not a non-negative int: " + t.get(4));
     }
-    return new StorageRef(((StorageType) t.get(1)).dtype, k, String.valueOf(location), (Long) t.get(4));
+    return new StorageRef(
+        ((StorageType) t.get(1)).dtype, k, String.valueOf(location), (Long) t.get(4));
   }
 
   private NemoTensor rebuildTensor(List<Object> a) throws IOException {
@@ -574,10 +628,20 @@ final class RestrictedUnpickler {
     }
     ByteBuffer bytes = storages.storage(s.key, s.dtype, s.numel);
     try {
-      return NemoTensor.wrap("", s.dtype, size, TensorCodec.view(s.dtype, bytes, s.numel, offset, size, stride));
+      return NemoTensor.wrap(
+          "", s.dtype, size, TensorCodec.view(s.dtype, bytes, s.numel, offset, size, stride));
     } catch (IllegalArgumentException | ArithmeticException e) {
-      throw fail("bad tensor view of storage " + s.key + " (offset " + offset + ", size "
-          + Arrays.toString(size) + ", stride " + Arrays.toString(stride) + "): " + e.getMessage());
+      throw fail(
+          "bad tensor view of storage "
+              + s.key
+              + " (offset "
+              + offset
+              + ", size "
+              + Arrays.toString(size)
+              + ", stride "
+              + Arrays.toString(stride)
+              + "): "
+              + e.getMessage());
     }
   }
 
@@ -692,7 +756,8 @@ final class RestrictedUnpickler {
 
   private String utf8(byte[] b) throws NemoFormatException {
     try {
-      return StandardCharsets.UTF_8.newDecoder()
+      return StandardCharsets.UTF_8
+          .newDecoder()
           .onMalformedInput(CodingErrorAction.REPORT)
           .onUnmappableCharacter(CodingErrorAction.REPORT)
           .decode(ByteBuffer.wrap(b))

@@ -47,7 +47,8 @@ final class StateDictPickler {
   private StateDictPickler() {}
 
   /** Pickles a state dict (and its {@code _metadata}, when not empty). */
-  static Pickled pickle(Map<String, NemoTensor> stateDict, Map<String, Map<String, Object>> metadata) {
+  static Pickled pickle(
+      Map<String, NemoTensor> stateDict, Map<String, Map<String, Object>> metadata) {
     StateDictPickler p = new StateDictPickler();
     List<NemoTensor> storages = new ArrayList<>();
     p.op(0x80);
@@ -57,12 +58,14 @@ final class StateDictPickler {
     p.op('R');
     p.put();
     List<Map.Entry<String, NemoTensor>> items = new ArrayList<>(stateDict.entrySet());
-    p.batchedItems(items.size(), i -> {
-      Map.Entry<String, NemoTensor> e = items.get(i);
-      p.string(e.getKey(), false);
-      p.tensor(e.getValue(), Integer.toString(storages.size()));
-      storages.add(e.getValue());
-    });
+    p.batchedItems(
+        items.size(),
+        i -> {
+          Map.Entry<String, NemoTensor> e = items.get(i);
+          p.string(e.getKey(), false);
+          p.tensor(e.getValue(), Integer.toString(storages.size()));
+          storages.add(e.getValue());
+        });
     if (!metadata.isEmpty()) {
       p.op('}');
       p.put();
@@ -72,10 +75,12 @@ final class StateDictPickler {
       p.op('R');
       p.put();
       List<Map.Entry<String, Map<String, Object>>> md = new ArrayList<>(metadata.entrySet());
-      p.batchedItems(md.size(), i -> {
-        p.string(md.get(i).getKey(), false);
-        p.dict(md.get(i).getValue());
-      });
+      p.batchedItems(
+          md.size(),
+          i -> {
+            p.string(md.get(i).getKey(), false);
+            p.dict(md.get(i).getValue());
+          });
       p.op('s');
       p.op('b');
     }
@@ -187,7 +192,10 @@ final class StateDictPickler {
       op('N');
     } else if (v instanceof Boolean) {
       op((Boolean) v ? 0x88 : 0x89);
-    } else if (v instanceof Long || v instanceof Integer || v instanceof Short || v instanceof Byte) {
+    } else if (v instanceof Long
+        || v instanceof Integer
+        || v instanceof Short
+        || v instanceof Byte) {
       integer(((Number) v).longValue());
     } else if (v instanceof BigInteger) {
       bigInteger((BigInteger) v);
@@ -199,7 +207,8 @@ final class StateDictPickler {
     } else if (v instanceof String) {
       string((String) v, false);
     } else {
-      throw new IllegalArgumentException("cannot pickle a " + v.getClass().getSimpleName() + " in _metadata");
+      throw new IllegalArgumentException(
+          "cannot pickle a " + v.getClass().getSimpleName() + " in _metadata");
     }
   }
 

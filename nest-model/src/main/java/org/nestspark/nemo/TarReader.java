@@ -46,8 +46,10 @@ public final class TarReader {
   public static final class Entry {
     /** The member name as stored (after PAX/GNU long-name overrides), e.g. {@code ./model_config.yaml}. */
     final String rawName;
+
     /** The name without {@code ./} and {@code .} components or trailing slash, e.g. {@code model_config.yaml}. */
     final String name;
+
     final char type;
     final long size;
 
@@ -178,8 +180,10 @@ public final class TarReader {
           throw fail(name, "negative PAX size " + size);
         }
       }
-      String link = longLink != null ? longLink
-          : pax.containsKey("linkpath") ? pax.get("linkpath") : cString(h, 157, 100);
+      String link =
+          longLink != null
+              ? longLink
+              : pax.containsKey("linkpath") ? pax.get("linkpath") : cString(h, 157, 100);
       String normalized = checkPath(name);
       checkType(name, type, link);
       entries++;
@@ -187,8 +191,13 @@ public final class TarReader {
       currentDataStart = pos;
       contentTaken = false;
       if (source != null && currentDataStart + current.size > source.size()) {
-        throw fail(name, "truncated archive: the member needs " + current.size + " bytes but only "
-            + (source.size() - currentDataStart) + " remain");
+        throw fail(
+            name,
+            "truncated archive: the member needs "
+                + current.size
+                + " bytes but only "
+                + (source.size() - currentDataStart)
+                + " remain");
       }
       return current;
     }
@@ -202,8 +211,9 @@ public final class TarReader {
   public byte[] readContent(Entry e, int maxBytes) throws IOException {
     requireCurrent(e);
     if (e.size > maxBytes) {
-      throw fail(e.rawName, "member is " + e.size + " bytes, more than the " + maxBytes
-          + " accepted for it");
+      throw fail(
+          e.rawName,
+          "member is " + e.size + " bytes, more than the " + maxBytes + " accepted for it");
     }
     contentTaken = true;
     if (source == null) {
@@ -322,7 +332,11 @@ public final class TarReader {
     byte[] b = stream.readNBytes((int) size);
     pos += b.length;
     if (b.length < size) {
-      throw fail(member, "truncated archive: it ends " + (size - b.length) + " bytes before the end of this member");
+      throw fail(
+          member,
+          "truncated archive: it ends "
+              + (size - b.length)
+              + " bytes before the end of this member");
     }
     return b;
   }
@@ -331,7 +345,11 @@ public final class TarReader {
     int got = stream.readNBytes(b, 0, b.length);
     pos += got;
     if (got < b.length) {
-      throw fail(member, "truncated archive: it ends " + (b.length - got) + " bytes before the end of this member");
+      throw fail(
+          member,
+          "truncated archive: it ends "
+              + (b.length - got)
+              + " bytes before the end of this member");
     }
   }
 
@@ -382,7 +400,9 @@ public final class TarReader {
     }
     if (stored != unsigned && stored != signed) {
       if (headerPos == 0) {
-        throw fail(null, "not a tar archive (nor a gzip-compressed one): no valid tar header at the start");
+        throw fail(
+            null,
+            "not a tar archive (nor a gzip-compressed one): no valid tar header at the start");
       }
       throw fail(null, "corrupt tar header at byte " + headerPos + " (checksum mismatch)");
     }
@@ -435,7 +455,12 @@ public final class TarReader {
   }
 
   private static boolean isPosixUstar(byte[] h) {
-    return h[257] == 'u' && h[258] == 's' && h[259] == 't' && h[260] == 'a' && h[261] == 'r' && h[262] == 0;
+    return h[257] == 'u'
+        && h[258] == 's'
+        && h[259] == 't'
+        && h[260] == 'a'
+        && h[261] == 'r'
+        && h[262] == 0;
   }
 
   private static String cString(byte[] b, int off, int len) {
@@ -468,12 +493,16 @@ public final class TarReader {
       throw fail(name, "member name contains a NUL character");
     }
     if (name.startsWith("/") || name.startsWith("\\") || DRIVE.matcher(name).matches()) {
-      throw fail(name, "refusing member with an absolute path (it would be extracted outside the target folder)");
+      throw fail(
+          name,
+          "refusing member with an absolute path (it would be extracted outside the target folder)");
     }
     List<String> parts = new ArrayList<>();
     for (String part : name.split("[/\\\\]")) {
       if (part.equals("..")) {
-        throw fail(name, "refusing member whose path contains '..' (it would be extracted outside the target folder)");
+        throw fail(
+            name,
+            "refusing member whose path contains '..' (it would be extracted outside the target folder)");
       }
       if (!part.isEmpty() && !part.equals(".")) {
         parts.add(part);
@@ -489,9 +518,12 @@ public final class TarReader {
       case '5':
         return;
       case '1':
-        throw fail(name, "refusing hard link member (-> '" + link + "'): only regular files are accepted");
+        throw fail(
+            name, "refusing hard link member (-> '" + link + "'): only regular files are accepted");
       case '2':
-        throw fail(name, "refusing symbolic link member (-> '" + link + "'): only regular files are accepted");
+        throw fail(
+            name,
+            "refusing symbolic link member (-> '" + link + "'): only regular files are accepted");
       case '3':
       case '4':
         throw fail(name, "refusing device member: only regular files are accepted");

@@ -120,7 +120,10 @@ public final class TarWriter {
 
   /** A PAX record {@code "<len> key=value\n"} whose length counts itself. */
   private static String paxRecord(String key, String value) {
-    int body = key.getBytes(StandardCharsets.UTF_8).length + value.getBytes(StandardCharsets.UTF_8).length + 3;
+    int body =
+        key.getBytes(StandardCharsets.UTF_8).length
+            + value.getBytes(StandardCharsets.UTF_8).length
+            + 3;
     int len = body + Integer.toString(body).length();
     if (Integer.toString(len).length() != Integer.toString(body).length()) {
       len = body + Integer.toString(len).length();

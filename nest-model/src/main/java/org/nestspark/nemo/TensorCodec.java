@@ -1,7 +1,6 @@
 package org.nestspark.nemo;
 
 import java.nio.ByteBuffer;
-
 import org.nestspark.io.HalfFloats;
 
 /**
@@ -110,70 +109,79 @@ final class TensorCodec {
    */
   static void encode(NemoDtype dtype, Object src, int from, int count, ByteBuffer dst) {
     switch (dtype) {
-      case FLOAT32: {
-        float[] a = (float[]) src;
-        for (int i = from; i < from + count; i++) {
-          dst.putInt(Float.floatToRawIntBits(a[i]));
+      case FLOAT32:
+        {
+          float[] a = (float[]) src;
+          for (int i = from; i < from + count; i++) {
+            dst.putInt(Float.floatToRawIntBits(a[i]));
+          }
+          return;
         }
-        return;
-      }
-      case FLOAT64: {
-        double[] a = (double[]) src;
-        for (int i = from; i < from + count; i++) {
-          dst.putLong(Double.doubleToRawLongBits(a[i]));
+      case FLOAT64:
+        {
+          double[] a = (double[]) src;
+          for (int i = from; i < from + count; i++) {
+            dst.putLong(Double.doubleToRawLongBits(a[i]));
+          }
+          return;
         }
-        return;
-      }
-      case FLOAT16: {
-        float[] a = (float[]) src;
-        for (int i = from; i < from + count; i++) {
-          dst.putShort(HalfFloats.floatToHalf(a[i]));
+      case FLOAT16:
+        {
+          float[] a = (float[]) src;
+          for (int i = from; i < from + count; i++) {
+            dst.putShort(HalfFloats.floatToHalf(a[i]));
+          }
+          return;
         }
-        return;
-      }
-      case BFLOAT16: {
-        float[] a = (float[]) src;
-        for (int i = from; i < from + count; i++) {
-          dst.putShort(HalfFloats.floatToBfloat16(a[i]));
+      case BFLOAT16:
+        {
+          float[] a = (float[]) src;
+          for (int i = from; i < from + count; i++) {
+            dst.putShort(HalfFloats.floatToBfloat16(a[i]));
+          }
+          return;
         }
-        return;
-      }
-      case INT64: {
-        long[] a = (long[]) src;
-        for (int i = from; i < from + count; i++) {
-          dst.putLong(a[i]);
+      case INT64:
+        {
+          long[] a = (long[]) src;
+          for (int i = from; i < from + count; i++) {
+            dst.putLong(a[i]);
+          }
+          return;
         }
-        return;
-      }
-      case INT32: {
-        int[] a = (int[]) src;
-        for (int i = from; i < from + count; i++) {
-          dst.putInt(a[i]);
+      case INT32:
+        {
+          int[] a = (int[]) src;
+          for (int i = from; i < from + count; i++) {
+            dst.putInt(a[i]);
+          }
+          return;
         }
-        return;
-      }
-      case INT16: {
-        int[] a = (int[]) src;
-        for (int i = from; i < from + count; i++) {
-          dst.putShort((short) a[i]);
+      case INT16:
+        {
+          int[] a = (int[]) src;
+          for (int i = from; i < from + count; i++) {
+            dst.putShort((short) a[i]);
+          }
+          return;
         }
-        return;
-      }
       case INT8:
-      case UINT8: {
-        int[] a = (int[]) src;
-        for (int i = from; i < from + count; i++) {
-          dst.put((byte) a[i]);
+      case UINT8:
+        {
+          int[] a = (int[]) src;
+          for (int i = from; i < from + count; i++) {
+            dst.put((byte) a[i]);
+          }
+          return;
         }
-        return;
-      }
-      case BOOL: {
-        boolean[] a = (boolean[]) src;
-        for (int i = from; i < from + count; i++) {
-          dst.put((byte) (a[i] ? 1 : 0));
+      case BOOL:
+        {
+          boolean[] a = (boolean[]) src;
+          for (int i = from; i < from + count; i++) {
+            dst.put((byte) (a[i] ? 1 : 0));
+          }
+          return;
         }
-        return;
-      }
       default:
         throw new AssertionError(dtype);
     }
@@ -187,9 +195,15 @@ final class TensorCodec {
    * @throws IllegalArgumentException when the view reaches outside the storage or has negative strides
    */
   static Object view(
-      NemoDtype dtype, ByteBuffer storage, long storageNumel, long offset, int[] size, long[] stride) {
+      NemoDtype dtype,
+      ByteBuffer storage,
+      long storageNumel,
+      long offset,
+      int[] size,
+      long[] stride) {
     if (size.length != stride.length) {
-      throw new IllegalArgumentException("size has " + size.length + " dims but stride " + stride.length);
+      throw new IllegalArgumentException(
+          "size has " + size.length + " dims but stride " + stride.length);
     }
     int n = checkedNumel(size);
     Object out = newArray(dtype, n);

@@ -30,8 +30,11 @@ final class TorchCheckpointReader {
     final String version;
     final ByteOrder byteOrder;
 
-    Result(LinkedHashMap<String, NemoTensor> stateDict, Map<String, Map<String, Object>> metadata,
-        String version, ByteOrder byteOrder) {
+    Result(
+        LinkedHashMap<String, NemoTensor> stateDict,
+        Map<String, Map<String, Object>> metadata,
+        String version,
+        ByteOrder byteOrder) {
       this.stateDict = stateDict;
       this.metadata = metadata;
       this.version = version;
@@ -54,7 +57,8 @@ final class TorchCheckpointReader {
     for (String n : zip.names()) {
       if (n.equals("data.pkl") || n.endsWith("/data.pkl")) {
         if (pkl != null && depth(n) == depth(pkl)) {
-          throw zip.fail(null, "two data.pkl records ('" + pkl + "', '" + n + "'): ambiguous checkpoint");
+          throw zip.fail(
+              null, "two data.pkl records ('" + pkl + "', '" + n + "'): ambiguous checkpoint");
         }
         if (pkl == null || depth(n) < depth(pkl)) {
           pkl = n;
@@ -63,12 +67,18 @@ final class TorchCheckpointReader {
     }
     if (pkl == null) {
       List<String> names = zip.names();
-      throw zip.fail(null, "no data.pkl record: not a torch.save checkpoint (records: "
-          + names.subList(0, Math.min(8, names.size())) + (names.size() > 8 ? ", ..." : "") + ")");
+      throw zip.fail(
+          null,
+          "no data.pkl record: not a torch.save checkpoint (records: "
+              + names.subList(0, Math.min(8, names.size()))
+              + (names.size() > 8 ? ", ..." : "")
+              + ")");
     }
     String root = pkl.substring(0, pkl.length() - "data.pkl".length());
-    String versionName = zip.has(root + "version") ? root + "version"
-        : zip.has(root + ".data/version") ? root + ".data/version" : null;
+    String versionName =
+        zip.has(root + "version")
+            ? root + "version"
+            : zip.has(root + ".data/version") ? root + ".data/version" : null;
     if (versionName == null) {
       throw zip.fail(null, "no " + root + "version record: not a torch.save checkpoint");
     }
@@ -82,34 +92,50 @@ final class TorchCheckpointReader {
       if (bo.equals("big")) {
         order = ByteOrder.BIG_ENDIAN;
       } else if (!bo.equals("little")) {
-        throw zip.fail(root + "byteorder", "byteorder record holds '" + bo + "', not little or big");
+        throw zip.fail(
+            root + "byteorder", "byteorder record holds '" + bo + "', not little or big");
       }
     }
     ByteOrder storageOrder = order;
     byte[] pickle = zip.read(pkl, MAX_PICKLE);
     String storagePrefix = root + "data/";
-    RestrictedUnpickler.StorageSource storages = new RestrictedUnpickler.StorageSource() {
-      private String lastKey;
-      private ByteBuffer last;
+    RestrictedUnpickler.StorageSource storages =
+        new RestrictedUnpickler.StorageSource() {
+          private String lastKey;
+          private ByteBuffer last;
 
-      @Override
-      public ByteBuffer storage(String key, NemoDtype dtype, long numel) throws IOException {
-        String name = storagePrefix + key;
-        if (!key.equals(lastKey)) {
-          if (!zip.has(name)) {
-            throw zip.fail(null, "the pickle refers to storage '" + key + "' but there is no " + name + " record");
+          @Override
+          public ByteBuffer storage(String key, NemoDtype dtype, long numel) throws IOException {
+            String name = storagePrefix + key;
+            if (!key.equals(lastKey)) {
+              if (!zip.has(name)) {
+                throw zip.fail(
+                    null,
+                    "the pickle refers to storage '"
+                        + key
+                        + "' but there is no "
+                        + name
+                        + " record");
+              }
+              last = ByteBuffer.wrap(zip.read(name, Integer.MAX_VALUE - 8)).order(storageOrder);
+              lastKey = key;
+            }
+            long want = numel * dtype.itemSize();
+            if (last.capacity() != want) {
+              throw zip.fail(
+                  name,
+                  "storage record holds "
+                      + last.capacity()
+                      + " bytes but the pickle says "
+                      + numel
+                      + " × "
+                      + dtype.itemSize()
+                      + " = "
+                      + want);
+            }
+            return last;
           }
-          last = ByteBuffer.wrap(zip.read(name, Integer.MAX_VALUE - 8)).order(storageOrder);
-          lastKey = key;
-        }
-        long want = numel * dtype.itemSize();
-        if (last.capacity() != want) {
-          throw zip.fail(name, "storage record holds " + last.capacity() + " bytes but the pickle says "
-              + numel + " × " + dtype.itemSize() + " = " + want);
-        }
-        return last;
-      }
-    };
+        };
     Object top = new RestrictedUnpickler(archive, member + "!" + pkl, pickle, storages).load();
     return new Result(stateDict(zip, pkl, top), metadata(top), version, order);
   }
@@ -124,20 +150,27 @@ final class TorchCheckpointReader {
     return d;
   }
 
-  private static LinkedHashMap<String, NemoTensor> stateDict(TorchZipReader zip, String pkl, Object top)
-      throws NemoFormatException {
+  private static LinkedHashMap<String, NemoTensor> stateDict(
+      TorchZipReader zip, String pkl, Object top) throws NemoFormatException {
     if (!(top instanceof Map)) {
-      throw zip.fail(pkl, "not a state dict: the pickle holds a " + RestrictedUnpickler.typeName(top));
+      throw zip.fail(
+          pkl, "not a state dict: the pickle holds a " + RestrictedUnpickler.typeName(top));
     }
     LinkedHashMap<String, NemoTensor> out = new LinkedHashMap<>();
     for (Map.Entry<?, ?> e : ((Map<?, ?>) top).entrySet()) {
       if (!(e.getKey() instanceof String)) {
-        throw zip.fail(pkl, "not a state dict: a key is a " + RestrictedUnpickler.typeName(e.getKey()));
+        throw zip.fail(
+            pkl, "not a state dict: a key is a " + RestrictedUnpickler.typeName(e.getKey()));
       }
       String key = (String) e.getKey();
       if (!(e.getValue() instanceof NemoTensor)) {
-        throw zip.fail(pkl, "not a state dict: '" + key + "' holds a "
-            + RestrictedUnpickler.typeName(e.getValue()) + ", not a tensor");
+        throw zip.fail(
+            pkl,
+            "not a state dict: '"
+                + key
+                + "' holds a "
+                + RestrictedUnpickler.typeName(e.getValue())
+                + ", not a tensor");
       }
       out.put(key, ((NemoTensor) e.getValue()).withName(key));
     }
@@ -164,8 +197,13 @@ final class TorchCheckpointReader {
       LinkedHashMap<String, Object> inner = new LinkedHashMap<>();
       for (Map.Entry<?, ?> f : ((Map<?, ?>) e.getValue()).entrySet()) {
         Object v = f.getValue();
-        boolean scalar = v == null || v instanceof String || v instanceof Long || v instanceof BigInteger
-            || v instanceof Double || v instanceof Boolean;
+        boolean scalar =
+            v == null
+                || v instanceof String
+                || v instanceof Long
+                || v instanceof BigInteger
+                || v instanceof Double
+                || v instanceof Boolean;
         if (!(f.getKey() instanceof String) || !scalar) {
           return Collections.emptyMap();
         }

@@ -47,7 +47,8 @@ final class TorchCheckpointWriter {
       this.nameBytes = name.getBytes(StandardCharsets.UTF_8);
       this.bytes = bytes;
       this.tensor = tensor;
-      this.length = bytes != null ? bytes.length : (long) tensor.numel() * tensor.dtype().itemSize();
+      this.length =
+          bytes != null ? bytes.length : (long) tensor.numel() * tensor.dtype().itemSize();
     }
   }
 
@@ -84,7 +85,9 @@ final class TorchCheckpointWriter {
    * @param includeByteorder whether to write the {@code byteorder} record (torch 1.13 did not; the
    *     golden checkpoint is reproduced byte for byte without it)
    */
-  static TorchCheckpointWriter plan(Map<String, NemoTensor> stateDict, Map<String, Map<String, Object>> metadata,
+  static TorchCheckpointWriter plan(
+      Map<String, NemoTensor> stateDict,
+      Map<String, Map<String, Object>> metadata,
       boolean includeByteorder) {
     StateDictPickler.Pickled p = StateDictPickler.pickle(stateDict, metadata);
     List<Rec> recs = new ArrayList<>();
@@ -116,9 +119,17 @@ final class TorchCheckpointWriter {
         throw new IllegalStateException("layout error at " + r.name);
       }
       ByteBuffer h = le(30 + r.nameBytes.length + r.extraLength);
-      h.putInt(0x04034b50).putShort((short) 0).putShort((short) 0x0808).putShort((short) 0)
-          .putShort((short) 0).putShort((short) 0).putInt(0).putInt(0).putInt(0)
-          .putShort((short) r.nameBytes.length).putShort((short) r.extraLength);
+      h.putInt(0x04034b50)
+          .putShort((short) 0)
+          .putShort((short) 0x0808)
+          .putShort((short) 0)
+          .putShort((short) 0)
+          .putShort((short) 0)
+          .putInt(0)
+          .putInt(0)
+          .putInt(0)
+          .putShort((short) r.nameBytes.length)
+          .putShort((short) r.extraLength);
       h.put(r.nameBytes);
       h.put((byte) 'F').put((byte) 'B').putShort((short) (r.extraLength - 4));
       for (int i = 4; i < r.extraLength; i++) {
@@ -141,11 +152,23 @@ final class TorchCheckpointWriter {
     for (Rec r : records) {
       boolean z64 = r.localOffset >= U32;
       ByteBuffer c = le(46 + r.nameBytes.length + (z64 ? 12 : 0));
-      c.putInt(0x02014b50).putShort((short) 0).putShort((short) 0).putShort((short) 0x0808)
-          .putShort((short) 0).putShort((short) 0).putShort((short) 0).putInt((int) r.crc)
-          .putInt((int) r.length).putInt((int) r.length).putShort((short) r.nameBytes.length)
-          .putShort((short) (z64 ? 12 : 0)).putShort((short) 0).putShort((short) 0).putShort((short) 0)
-          .putInt(0).putInt(z64 ? (int) U32 : (int) r.localOffset);
+      c.putInt(0x02014b50)
+          .putShort((short) 0)
+          .putShort((short) 0)
+          .putShort((short) 0x0808)
+          .putShort((short) 0)
+          .putShort((short) 0)
+          .putShort((short) 0)
+          .putInt((int) r.crc)
+          .putInt((int) r.length)
+          .putInt((int) r.length)
+          .putShort((short) r.nameBytes.length)
+          .putShort((short) (z64 ? 12 : 0))
+          .putShort((short) 0)
+          .putShort((short) 0)
+          .putShort((short) 0)
+          .putInt(0)
+          .putInt(z64 ? (int) U32 : (int) r.localOffset);
       c.put(r.nameBytes);
       if (z64) {
         c.putShort((short) 1).putShort((short) 8).putLong(r.localOffset);
@@ -155,12 +178,24 @@ final class TorchCheckpointWriter {
     long zip64End = centralOffset + centralSize;
     int n = records.size();
     ByteBuffer e = le(56 + 20 + 22);
-    e.putInt(0x06064b50).putLong(44).putShort((short) 0x031e).putShort((short) 45).putInt(0).putInt(0)
-        .putLong(n).putLong(n).putLong(centralSize).putLong(centralOffset);
+    e.putInt(0x06064b50)
+        .putLong(44)
+        .putShort((short) 0x031e)
+        .putShort((short) 45)
+        .putInt(0)
+        .putInt(0)
+        .putLong(n)
+        .putLong(n)
+        .putLong(centralSize)
+        .putLong(centralOffset);
     e.putInt(0x07064b50).putInt(0).putLong(zip64End).putInt(1);
-    e.putInt(0x06054b50).putShort((short) 0).putShort((short) 0)
-        .putShort((short) Math.min(n, 0xffff)).putShort((short) Math.min(n, 0xffff))
-        .putInt((int) Math.min(centralSize, U32)).putInt((int) Math.min(centralOffset, U32))
+    e.putInt(0x06054b50)
+        .putShort((short) 0)
+        .putShort((short) 0)
+        .putShort((short) Math.min(n, 0xffff))
+        .putShort((short) Math.min(n, 0xffff))
+        .putInt((int) Math.min(centralSize, U32))
+        .putInt((int) Math.min(centralOffset, U32))
         .putShort((short) 0);
     out.write(e.array());
   }

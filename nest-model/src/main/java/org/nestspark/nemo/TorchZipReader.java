@@ -35,6 +35,7 @@ final class TorchZipReader {
   private static final int ZIP64_LOCATOR_SIG = 0x07064b50;
   private static final int ZIP64_EOCD_SIG = 0x06064b50;
   private static final long MAX_CENTRAL_DIRECTORY = 256L << 20;
+
   /** Deflate's largest expansion: 258 bytes from 2 bits, i.e. at most 1032 bytes per compressed byte. */
   private static final long MAX_DEFLATE_RATIO = 1032;
 
@@ -48,7 +49,14 @@ final class TorchZipReader {
     final long size;
     final long localHeaderOffset;
 
-    Record(String name, int flags, int method, long crc, long compressedSize, long size, long localHeaderOffset) {
+    Record(
+        String name,
+        int flags,
+        int method,
+        long crc,
+        long compressedSize,
+        long size,
+        long localHeaderOffset) {
       this.name = name;
       this.flags = flags;
       this.method = method;
@@ -80,13 +88,17 @@ final class TorchZipReader {
     int sig = head.length < 4 ? 0 : ByteBuffer.wrap(head).order(ByteOrder.LITTLE_ENDIAN).getInt(0);
     if (sig != LOCAL_SIG && sig != EOCD_SIG) {
       if (head.length > 0 && (head[0] & 0xff) == 0x80) {
-        throw fail(null, "unsupported: legacy torch serialization (a bare pickle, as torch < 1.6 or "
-            + "_use_new_zipfile_serialization=False writes); re-save it with torch >= 1.6");
+        throw fail(
+            null,
+            "unsupported: legacy torch serialization (a bare pickle, as torch < 1.6 or "
+                + "_use_new_zipfile_serialization=False writes); re-save it with torch >= 1.6");
       }
-      if (head.length >= 262 && new String(head, 257, 5, StandardCharsets.US_ASCII).equals("ustar")) {
+      if (head.length >= 262
+          && new String(head, 257, 5, StandardCharsets.US_ASCII).equals("ustar")) {
         throw fail(null, "unsupported: legacy torch serialization (the tar format of torch < 0.4)");
       }
-      if (head.length >= 8 && new String(head, 0, 8, StandardCharsets.US_ASCII).equals("PYTORCH1")) {
+      if (head.length >= 8
+          && new String(head, 0, 8, StandardCharsets.US_ASCII).equals("PYTORCH1")) {
         throw fail(null, "unsupported: the PyTorch preview-release archive format");
       }
       throw fail(null, "not a PyTorch zip checkpoint (no zip signature at the start)");
@@ -125,8 +137,13 @@ final class TorchZipReader {
     int extraLen = h.getShort(28) & 0xffff;
     byte[] localName = zip.read(off + 30, nameLen);
     if (!new String(localName, StandardCharsets.UTF_8).equals(name)) {
-      throw fail(name, "local header names '" + new String(localName, StandardCharsets.UTF_8)
-          + "', the central directory '" + name + "'");
+      throw fail(
+          name,
+          "local header names '"
+              + new String(localName, StandardCharsets.UTF_8)
+              + "', the central directory '"
+              + name
+              + "'");
     }
     long data = off + 30 + nameLen + extraLen;
     if (data + r.compressedSize > zip.size()) {
@@ -146,13 +163,15 @@ final class TorchZipReader {
       throw fail(name, "encrypted zip records are not supported");
     }
     if (r.size > maxBytes || r.size > Integer.MAX_VALUE - 8) {
-      throw fail(name, "record of " + r.size + " bytes is larger than the " + maxBytes + " accepted");
+      throw fail(
+          name, "record of " + r.size + " bytes is larger than the " + maxBytes + " accepted");
     }
     long data = dataOffset(name);
     byte[] out;
     if (r.method == 0) {
       if (r.compressedSize != r.size) {
-        throw fail(name, "stored record with compressed size " + r.compressedSize + " != size " + r.size);
+        throw fail(
+            name, "stored record with compressed size " + r.compressedSize + " != size " + r.size);
       }
       out = zip.read(data, (int) r.size);
     } else if (r.method == 8) {
@@ -160,8 +179,13 @@ final class TorchZipReader {
         throw fail(name, "compressed record too large");
       }
       if (r.size > r.compressedSize * MAX_DEFLATE_RATIO + 64) {
-        throw fail(name, "deflated record of " + r.compressedSize + " bytes claims " + r.size
-            + " bytes, more than deflate can produce from it");
+        throw fail(
+            name,
+            "deflated record of "
+                + r.compressedSize
+                + " bytes claims "
+                + r.size
+                + " bytes, more than deflate can produce from it");
       }
       byte[] comp = zip.read(data, (int) r.compressedSize);
       out = new byte[(int) r.size];
@@ -190,14 +214,18 @@ final class TorchZipReader {
     CRC32 crc = new CRC32();
     crc.update(out);
     if (crc.getValue() != r.crc) {
-      throw fail(name, String.format("CRC-32 mismatch (stored %08x, computed %08x): corrupt checkpoint",
-          r.crc, crc.getValue()));
+      throw fail(
+          name,
+          String.format(
+              "CRC-32 mismatch (stored %08x, computed %08x): corrupt checkpoint",
+              r.crc, crc.getValue()));
     }
     return out;
   }
 
   NemoFormatException fail(String record, String reason) {
-    return new NemoFormatException(archive, record == null ? member : member + "!" + record, reason);
+    return new NemoFormatException(
+        archive, record == null ? member : member + "!" + record, reason);
   }
 
   private Record require(String name) throws NemoFormatException {
@@ -246,13 +274,19 @@ final class TorchZipReader {
       }
     }
     if (cdOffset < 0 || cdSize < 0 || cdOffset + cdSize > cdLimit) {
-      throw fail(null, "central directory (" + cdSize + " bytes at " + cdOffset
-          + ") lies outside the zip: truncated checkpoint?");
+      throw fail(
+          null,
+          "central directory ("
+              + cdSize
+              + " bytes at "
+              + cdOffset
+              + ") lies outside the zip: truncated checkpoint?");
     }
     if (cdSize > MAX_CENTRAL_DIRECTORY) {
       throw fail(null, "central directory of " + cdSize + " bytes is implausibly large");
     }
-    ByteBuffer cd = ByteBuffer.wrap(zip.read(cdOffset, (int) cdSize)).order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer cd =
+        ByteBuffer.wrap(zip.read(cdOffset, (int) cdSize)).order(ByteOrder.LITTLE_ENDIAN);
     int p = 0;
     for (long i = 0; i < entries; i++) {
       if (p + 46 > cd.limit() || cd.getInt(p) != CENTRAL_SIG) {

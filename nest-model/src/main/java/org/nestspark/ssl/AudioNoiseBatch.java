@@ -2,7 +2,6 @@ package org.nestspark.ssl;
 
 import java.util.List;
 import java.util.Objects;
-
 import org.nestspark.data.NoiseSampler;
 
 /**
@@ -33,13 +32,15 @@ public final class AudioNoiseBatch {
    * @param noise per utterance, e.g. {@link NoiseSampler.Noise#samples()}
    * @param noiseLen NeMo's noise_len per utterance ({@link NoiseSampler.Noise#length()})
    */
-  public static AudioNoiseBatch collate(List<float[]> utterances, List<float[]> noise, int[] noiseLen) {
+  public static AudioNoiseBatch collate(
+      List<float[]> utterances, List<float[]> noise, int[] noiseLen) {
     Objects.requireNonNull(utterances, "utterances");
     Objects.requireNonNull(noise, "noise");
     Objects.requireNonNull(noiseLen, "noiseLen");
     int b = utterances.size();
     if (noise.size() != b || noiseLen.length != b) {
-      throw new IllegalArgumentException(b + " utterances, " + noise.size() + " noises, " + noiseLen.length + " noise lengths");
+      throw new IllegalArgumentException(
+          b + " utterances, " + noise.size() + " noises, " + noiseLen.length + " noise lengths");
     }
     int width = 0;
     for (float[] u : utterances) {

@@ -7,7 +7,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-
 import org.nestspark.config.NestConfig;
 import org.nestspark.io.NpyArray;
 import org.nestspark.io.NpyDtype;
@@ -28,10 +27,13 @@ public final class FrozenModules implements Serializable {
 
   /** NeMo's state-dict key of the quantizer's codebooks. */
   public static final String CODEBOOKS = "quantizer.codebooks";
+
   /** NeMo's state-dict key of the quantizer's projection. */
   public static final String PROJ_WEIGHT = "quantizer.proj.weight";
+
   /** NeMo's state-dict key of the mask embedding. */
   public static final String MASK_EMBEDDING = "mask_processor.mask_embedding";
+
   /** The keys in NeMo's saved order. */
   public static final List<String> KEYS = List.of(CODEBOOKS, PROJ_WEIGHT, MASK_EMBEDDING);
 
@@ -42,7 +44,13 @@ public final class FrozenModules implements Serializable {
   private final float[] maskEmbedding;
   private final String origin;
 
-  private FrozenModules(int[] codebooksShape, double[] codebooks, int[] projShape, float[] projWeight, float[] maskEmbedding, String origin) {
+  private FrozenModules(
+      int[] codebooksShape,
+      double[] codebooks,
+      int[] projShape,
+      float[] projWeight,
+      float[] maskEmbedding,
+      String origin) {
     this.codebooksShape = codebooksShape.clone();
     this.codebooks = codebooks;
     this.projShape = projShape.clone();
@@ -55,8 +63,17 @@ public final class FrozenModules implements Serializable {
   public static Map<String, int[]> shapes(NestConfig c) {
     String q = "model.quantizer.";
     Map<String, int[]> m = new LinkedHashMap<>();
-    m.put(CODEBOOKS, new int[] {c.getInt(q + "num_books"), c.getInt(q + "num_classes"), c.getInt(q + "code_dim")});
-    m.put(PROJ_WEIGHT, new int[] {c.getInt(q + "num_books") * c.getInt(q + "code_dim"), c.getInt(q + "feat_in") * c.getInt(q + "combine_time_steps")});
+    m.put(
+        CODEBOOKS,
+        new int[] {
+          c.getInt(q + "num_books"), c.getInt(q + "num_classes"), c.getInt(q + "code_dim")
+        });
+    m.put(
+        PROJ_WEIGHT,
+        new int[] {
+          c.getInt(q + "num_books") * c.getInt(q + "code_dim"),
+          c.getInt(q + "feat_in") * c.getInt(q + "combine_time_steps")
+        });
     m.put(MASK_EMBEDDING, new int[] {c.getInt("model.masking.feat_in")});
     return m;
   }
@@ -65,7 +82,12 @@ public final class FrozenModules implements Serializable {
   public static FrozenModules drawn(NestConfig c) {
     RandomProjectionVectorQuantizer q = SslModules.quantizer(c);
     Map<String, int[]> s = shapes(c);
-    return new FrozenModules(s.get(CODEBOOKS), q.codebooks(), s.get(PROJ_WEIGHT), q.projWeight(), SslModules.masking(c).maskEmbedding(),
+    return new FrozenModules(
+        s.get(CODEBOOKS),
+        q.codebooks(),
+        s.get(PROJ_WEIGHT),
+        q.projWeight(),
+        SslModules.masking(c).maskEmbedding(),
         drawnOrigin(c));
   }
 
@@ -82,7 +104,8 @@ public final class FrozenModules implements Serializable {
    * @param origin where the tensors come from (e.g. the archive's path)
    * @throws IllegalArgumentException listing every tensor that is missing or whose shape or type does not fit {@code c}
    */
-  public static FrozenModules of(NestConfig c, Map<String, NpyArray> tensors, FrozenModules fallback, String origin) {
+  public static FrozenModules of(
+      NestConfig c, Map<String, NpyArray> tensors, FrozenModules fallback, String origin) {
     Map<String, int[]> want = shapes(c);
     Map<String, NpyArray> merged = new LinkedHashMap<>();
     Map<String, NpyArray> fb = fallback == null ? Map.of() : fallback.tensors();
@@ -96,11 +119,17 @@ public final class FrozenModules implements Serializable {
     for (String k : KEYS) {
       NpyArray t = merged.get(k);
       if (t != null && !Arrays.equals(want.get(k), t.shape())) {
-        problems.add(k + " has shape " + Arrays.toString(t.shape()) + ", the configuration needs " + Arrays.toString(want.get(k)));
+        problems.add(
+            k
+                + " has shape "
+                + Arrays.toString(t.shape())
+                + ", the configuration needs "
+                + Arrays.toString(want.get(k)));
       }
     }
     if (!problems.isEmpty()) {
-      throw new IllegalArgumentException(origin + ": frozen modules do not fit the model: " + String.join("; ", problems));
+      throw new IllegalArgumentException(
+          origin + ": frozen modules do not fit the model: " + String.join("; ", problems));
     }
     FrozenModules out = build(merged, origin);
     out.quantizer(c); // validates the values (finite codebooks) and the quantizer settings
@@ -116,7 +145,8 @@ public final class FrozenModules implements Serializable {
   public static FrozenModules of(Map<String, NpyArray> tensors, String origin) {
     List<String> problems = problems(tensors);
     if (!problems.isEmpty()) {
-      throw new IllegalArgumentException(origin + ": unusable frozen modules: " + String.join("; ", problems));
+      throw new IllegalArgumentException(
+          origin + ": unusable frozen modules: " + String.join("; ", problems));
     }
     return build(tensors, origin);
   }
@@ -132,15 +162,23 @@ public final class FrozenModules implements Serializable {
       } else if (a.dtype() != NpyDtype.FLOAT32 && a.dtype() != NpyDtype.FLOAT64) {
         problems.add(k + " is " + a.dtype() + ", not floating point");
       } else if (a.rank() != ranks[i]) {
-        problems.add(k + " has shape " + Arrays.toString(a.shape()) + ", expected rank " + ranks[i]);
+        problems.add(
+            k + " has shape " + Arrays.toString(a.shape()) + ", expected rank " + ranks[i]);
       }
     }
     if (problems.isEmpty()) {
       int[] cb = t.get(CODEBOOKS).shape();
       int[] proj = t.get(PROJ_WEIGHT).shape();
       if (proj[0] != cb[0] * cb[2]) {
-        problems.add(PROJ_WEIGHT + " " + Arrays.toString(proj) + " does not project to " + CODEBOOKS + " " + Arrays.toString(cb)
-            + " (rows must be num_books * code_dim)");
+        problems.add(
+            PROJ_WEIGHT
+                + " "
+                + Arrays.toString(proj)
+                + " does not project to "
+                + CODEBOOKS
+                + " "
+                + Arrays.toString(cb)
+                + " (rows must be num_books * code_dim)");
       }
     }
     return problems;
@@ -149,7 +187,13 @@ public final class FrozenModules implements Serializable {
   private static FrozenModules build(Map<String, NpyArray> t, String origin) {
     NpyArray cb = t.get(CODEBOOKS);
     NpyArray proj = t.get(PROJ_WEIGHT);
-    return new FrozenModules(cb.shape(), cb.toDoubleArray(), proj.shape(), proj.toFloatArray(), t.get(MASK_EMBEDDING).toFloatArray(), origin);
+    return new FrozenModules(
+        cb.shape(),
+        cb.toDoubleArray(),
+        proj.shape(),
+        proj.toFloatArray(),
+        t.get(MASK_EMBEDDING).toFloatArray(),
+        origin);
   }
 
   /** The quantizer with these weights and the settings of {@code model.quantizer.*}. */
@@ -169,8 +213,15 @@ public final class FrozenModules implements Serializable {
     Map<String, NpyArray> have = tensors();
     for (String k : KEYS) {
       if (!Arrays.equals(want.get(k), have.get(k).shape())) {
-        throw new IllegalArgumentException("frozen modules (" + origin + "): " + k + " has shape " + Arrays.toString(have.get(k).shape())
-            + ", the configuration needs " + Arrays.toString(want.get(k)));
+        throw new IllegalArgumentException(
+            "frozen modules ("
+                + origin
+                + "): "
+                + k
+                + " has shape "
+                + Arrays.toString(have.get(k).shape())
+                + ", the configuration needs "
+                + Arrays.toString(want.get(k)));
       }
     }
   }
@@ -191,20 +242,26 @@ public final class FrozenModules implements Serializable {
 
   /** The same tensors with another description of their origin. */
   public FrozenModules withOrigin(String newOrigin) {
-    return new FrozenModules(codebooksShape, codebooks, projShape, projWeight, maskEmbedding, newOrigin);
+    return new FrozenModules(
+        codebooksShape, codebooks, projShape, projWeight, maskEmbedding, newOrigin);
   }
 
   /** True when every tensor has the same shape and the same bits. */
   public boolean sameValues(FrozenModules o) {
-    return Arrays.equals(codebooksShape, o.codebooksShape) && Arrays.equals(projShape, o.projShape)
-        && Arrays.equals(codebooks, o.codebooks) && Arrays.equals(projWeight, o.projWeight) && Arrays.equals(maskEmbedding, o.maskEmbedding);
+    return Arrays.equals(codebooksShape, o.codebooksShape)
+        && Arrays.equals(projShape, o.projShape)
+        && Arrays.equals(codebooks, o.codebooks)
+        && Arrays.equals(projWeight, o.projWeight)
+        && Arrays.equals(maskEmbedding, o.maskEmbedding);
   }
 
   /** SHA-256 (hex) of the shapes and values, e.g. to key caches of what is built from them. */
   public String sha256() {
     try {
       java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
-      java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(8 * codebooks.length + 4 * projWeight.length + 4 * maskEmbedding.length + 64);
+      java.nio.ByteBuffer b =
+          java.nio.ByteBuffer.allocate(
+              8 * codebooks.length + 4 * projWeight.length + 4 * maskEmbedding.length + 64);
       for (int d : codebooksShape) {
         b.putInt(d);
       }
@@ -226,7 +283,14 @@ public final class FrozenModules implements Serializable {
 
   @Override
   public String toString() {
-    return "FrozenModules[codebooks " + Arrays.toString(codebooksShape) + ", proj " + Arrays.toString(projShape) + ", mask_embedding ["
-        + maskEmbedding.length + "], " + origin + "]";
+    return "FrozenModules[codebooks "
+        + Arrays.toString(codebooksShape)
+        + ", proj "
+        + Arrays.toString(projShape)
+        + ", mask_embedding ["
+        + maskEmbedding.length
+        + "], "
+        + origin
+        + "]";
   }
 }

@@ -14,7 +14,8 @@ public final class MaskedFeatures {
   private final int numFeatures;
   private final int numFrames;
 
-  MaskedFeatures(float[] features, boolean[] frameMask, int batchSize, int numFeatures, int numFrames) {
+  MaskedFeatures(
+      float[] features, boolean[] frameMask, int batchSize, int numFeatures, int numFrames) {
     this.features = features;
     this.frameMask = frameMask;
     this.batchSize = batchSize;

@@ -4,7 +4,6 @@ import java.io.Serializable;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.SplittableRandom;
-
 import org.nestspark.config.NestConfig;
 
 /**
@@ -65,13 +64,18 @@ public final class MultiSpeakerNoiseAugmentation implements Serializable {
         case "raw_noise":
           return RAW_NOISE;
         default:
-          throw new IllegalArgumentException("skipped_rows: '" + s + "' is not supported; expected clean or raw_noise");
+          throw new IllegalArgumentException(
+              "skipped_rows: '" + s + "' is not supported; expected clean or raw_noise");
       }
     }
   }
 
   /** How a row was treated. */
-  public enum Mode { SKIPPED, NOISE, SPEECH }
+  public enum Mode {
+    SKIPPED,
+    NOISE,
+    SPEECH
+  }
 
   private final double prob;
   private final double noiseRatio;
@@ -89,15 +93,29 @@ public final class MultiSpeakerNoiseAugmentation implements Serializable {
 
   private MultiSpeakerNoiseAugmentation(Builder b) {
     check(b.prob >= 0 && b.prob <= 1, "prob must be in [0, 1], got " + b.prob);
-    check(b.noiseRatio >= 0 && b.noiseRatio <= 1, "noise_ratio must be in [0, 1], got " + b.noiseRatio);
-    check(b.minRSpeech <= b.maxRSpeech, "min_r_speech " + b.minRSpeech + " > max_r_speech " + b.maxRSpeech);
-    check(b.minRNoise <= b.maxRNoise, "min_r_noise " + b.minRNoise + " > max_r_noise " + b.maxRNoise);
-    check(0 <= b.minMixRate && b.minMixRate <= b.maxMixRate && b.maxMixRate <= 1,
+    check(
+        b.noiseRatio >= 0 && b.noiseRatio <= 1,
+        "noise_ratio must be in [0, 1], got " + b.noiseRatio);
+    check(
+        b.minRSpeech <= b.maxRSpeech,
+        "min_r_speech " + b.minRSpeech + " > max_r_speech " + b.maxRSpeech);
+    check(
+        b.minRNoise <= b.maxRNoise, "min_r_noise " + b.minRNoise + " > max_r_noise " + b.maxRNoise);
+    check(
+        0 <= b.minMixRate && b.minMixRate <= b.maxMixRate && b.maxMixRate <= 1,
         "need 0 <= min_mix_rate <= max_mix_rate <= 1, got " + b.minMixRate + ", " + b.maxMixRate);
-    check(1 <= b.minNumSegments && b.minNumSegments <= b.maxNumSegments,
-        "need 1 <= min_num_segments <= max_num_segments, got " + b.minNumSegments + ", " + b.maxNumSegments);
-    check(1 <= b.minNumSpeakers && b.minNumSpeakers <= b.maxNumSpeakers,
-        "need 1 <= min_num_speakers <= max_num_speakers, got " + b.minNumSpeakers + ", " + b.maxNumSpeakers);
+    check(
+        1 <= b.minNumSegments && b.minNumSegments <= b.maxNumSegments,
+        "need 1 <= min_num_segments <= max_num_segments, got "
+            + b.minNumSegments
+            + ", "
+            + b.maxNumSegments);
+    check(
+        1 <= b.minNumSpeakers && b.minNumSpeakers <= b.maxNumSpeakers,
+        "need 1 <= min_num_speakers <= max_num_speakers, got "
+            + b.minNumSpeakers
+            + ", "
+            + b.maxNumSpeakers);
     this.prob = b.prob;
     this.noiseRatio = b.noiseRatio;
     this.minRSpeech = b.minRSpeech;
@@ -165,7 +183,8 @@ public final class MultiSpeakerNoiseAugmentation implements Serializable {
    * @param noise B rows of sampled noise; rows are zero-padded or cut to W as NeMo's collate does
    * @param noiseLen NeMo's noise lengths
    */
-  public Result apply(float[][] audio, int[] audioLen, float[][] noise, int[] noiseLen, SplittableRandom rng) {
+  public Result apply(
+      float[][] audio, int[] audioLen, float[][] noise, int[] noiseLen, SplittableRandom rng) {
     Objects.requireNonNull(audio, "audio");
     Objects.requireNonNull(audioLen, "audioLen");
     Objects.requireNonNull(noise, "noise");
@@ -173,18 +192,22 @@ public final class MultiSpeakerNoiseAugmentation implements Serializable {
     Objects.requireNonNull(rng, "rng");
     int batch = audio.length;
     if (audioLen.length != batch || noise.length != batch || noiseLen.length != batch) {
-      throw new IllegalArgumentException("audio, audioLen, noise and noiseLen must have one entry per row (" + batch + ")");
+      throw new IllegalArgumentException(
+          "audio, audioLen, noise and noiseLen must have one entry per row (" + batch + ")");
     }
     int width = batch == 0 ? 0 : audio[0].length;
     for (int i = 0; i < batch; i++) {
       if (audio[i].length != width) {
-        throw new IllegalArgumentException("audio row " + i + " has width " + audio[i].length + ", row 0 " + width);
+        throw new IllegalArgumentException(
+            "audio row " + i + " has width " + audio[i].length + ", row 0 " + width);
       }
       if (audioLen[i] < 0 || audioLen[i] > width) {
-        throw new IllegalArgumentException("audio length " + audioLen[i] + " of row " + i + " is outside [0, " + width + "]");
+        throw new IllegalArgumentException(
+            "audio length " + audioLen[i] + " of row " + i + " is outside [0, " + width + "]");
       }
       if (noiseLen[i] < 0) {
-        throw new IllegalArgumentException("noise length " + noiseLen[i] + " of row " + i + " is negative");
+        throw new IllegalArgumentException(
+            "noise length " + noiseLen[i] + " of row " + i + " is negative");
       }
     }
     float[][] outNoise = new float[batch][];
@@ -213,10 +236,12 @@ public final class MultiSpeakerNoiseAugmentation implements Serializable {
       int numSpeakers = Math.min(randint(rng, minNumSpeakers, maxNumSpeakers), batch);
       int[] segLens = multinomial(mixLen, numSegments, rng);
       boolean noiseMode = rng.nextDouble() < noiseRatio || batch == 1;
-      double r = noiseMode ? uniform(rng, minRNoise, maxRNoise) : uniform(rng, minRSpeech, maxRSpeech);
-      float[][] segments = noiseMode
-          ? noiseSegments(raw, Math.min(noiseLen[i], width), width, segLens)
-          : speechSegments(i, audio, audioLen, segLens, numSpeakers, rng);
+      double r =
+          noiseMode ? uniform(rng, minRNoise, maxRNoise) : uniform(rng, minRSpeech, maxRSpeech);
+      float[][] segments =
+          noiseMode
+              ? noiseSegments(raw, Math.min(noiseLen[i], width), width, segLens)
+              : speechSegments(i, audio, audioLen, segLens, numSpeakers, rng);
       float[] n = new float[width];
       int minStart = 0;
       int maxStart = len - mixLen;
@@ -274,7 +299,12 @@ public final class MultiSpeakerNoiseAugmentation implements Serializable {
   }
 
   /** Speech mode: slices of other rows' audio. */
-  private static float[][] speechSegments(int row, float[][] audio, int[] audioLen, int[] segLens, int numSpeakers,
+  private static float[][] speechSegments(
+      int row,
+      float[][] audio,
+      int[] audioLen,
+      int[] segLens,
+      int numSpeakers,
       SplittableRandom rng) {
     int batch = audio.length;
     int[] others = new int[batch - 1];
@@ -283,7 +313,8 @@ public final class MultiSpeakerNoiseAugmentation implements Serializable {
         others[k++] = j;
       }
     }
-    int[] prefix = RandomBlockMasking.permutationPrefix(others.length, Math.min(numSpeakers, batch - 1), rng);
+    int[] prefix =
+        RandomBlockMasking.permutationPrefix(others.length, Math.min(numSpeakers, batch - 1), rng);
     int[] candidates = new int[prefix.length];
     for (int k = 0; k < prefix.length; k++) {
       candidates[k] = others[prefix[k]];
@@ -351,7 +382,13 @@ public final class MultiSpeakerNoiseAugmentation implements Serializable {
     private final double[] ratioDb;
     private final int[] mixLen;
 
-    Result(float[][] noisyAudio, int[] noisyLen, float[][] noise, Mode[] modes, double[] ratioDb, int[] mixLen) {
+    Result(
+        float[][] noisyAudio,
+        int[] noisyLen,
+        float[][] noise,
+        Mode[] modes,
+        double[] ratioDb,
+        int[] mixLen) {
       this.noisyAudio = noisyAudio;
       this.noisyLen = noisyLen;
       this.noise = noise;
@@ -460,10 +497,22 @@ public final class MultiSpeakerNoiseAugmentation implements Serializable {
 
   @Override
   public String toString() {
-    return String.format(Locale.ROOT,
+    return String.format(
+        Locale.ROOT,
         "MultiSpeakerNoiseAugmentation(prob %s, noise_ratio %s, r_speech [%s, %s], r_noise [%s, %s], mix_rate [%s, %s],"
             + " segments %d..%d, speakers %d..%d, skipped rows %s)",
-        prob, noiseRatio, minRSpeech, maxRSpeech, minRNoise, maxRNoise, minMixRate, maxMixRate, minNumSegments,
-        maxNumSegments, minNumSpeakers, maxNumSpeakers, skippedRows);
+        prob,
+        noiseRatio,
+        minRSpeech,
+        maxRSpeech,
+        minRNoise,
+        maxRNoise,
+        minMixRate,
+        maxMixRate,
+        minNumSegments,
+        maxNumSegments,
+        minNumSpeakers,
+        maxNumSpeakers,
+        skippedRows);
   }
 }

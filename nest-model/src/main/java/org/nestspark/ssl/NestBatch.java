@@ -36,8 +36,18 @@ public final class NestBatch {
   private final float[] cleanFeatures;
   private final int[] cleanLengths;
 
-  NestBatch(float[] features, int batchSize, int numFeatures, int numFrames, int[] featureLengths, boolean[] frameMask,
-      QuantizerOutput tokens, SelectedTokens selection, int numClasses, float[] cleanFeatures, int[] cleanLengths) {
+  NestBatch(
+      float[] features,
+      int batchSize,
+      int numFeatures,
+      int numFrames,
+      int[] featureLengths,
+      boolean[] frameMask,
+      QuantizerOutput tokens,
+      SelectedTokens selection,
+      int numClasses,
+      float[] cleanFeatures,
+      int[] cleanLengths) {
     this.features = features;
     this.batchSize = batchSize;
     this.numFeatures = numFeatures;
@@ -154,7 +164,16 @@ public final class NestBatch {
 
   @Override
   public String toString() {
-    return "NestBatch[B=" + batchSize + ", F=" + numFeatures + ", T=" + numFrames + ", T'=" + numTokens() + ", "
-        + selection.count() + " tokens in the loss]";
+    return "NestBatch[B="
+        + batchSize
+        + ", F="
+        + numFeatures
+        + ", T="
+        + numFrames
+        + ", T'="
+        + numTokens()
+        + ", "
+        + selection.count()
+        + " tokens in the loss]";
   }
 }

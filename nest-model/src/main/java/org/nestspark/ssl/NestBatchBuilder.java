@@ -4,9 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.SplittableRandom;
-
 import org.apache.hadoop.conf.Configuration;
-
 import org.nestspark.audio.AudioException;
 import org.nestspark.audio.AudioSegment;
 import org.nestspark.audio.UtteranceLoader;
@@ -41,14 +39,22 @@ public final class NestBatchBuilder {
   private final int numClasses;
 
   /** A builder that down-mixes and resamples every file ({@code data.downmix = data.resample = true}). */
-  public NestBatchBuilder(NestBatchPipeline pipeline, MultiSpeakerNoiseAugmentation augmentation, NoiseSampler noise,
-      MinLengthPadding padding, int sampleRate) {
+  public NestBatchBuilder(
+      NestBatchPipeline pipeline,
+      MultiSpeakerNoiseAugmentation augmentation,
+      NoiseSampler noise,
+      MinLengthPadding padding,
+      int sampleRate) {
     this(pipeline, augmentation, noise, padding, new UtteranceLoader(sampleRate, true, true));
   }
 
   /** @param loader how utterances are read ({@link UtteranceLoader#fromConfig}: rate, down-mix, resampling) */
-  public NestBatchBuilder(NestBatchPipeline pipeline, MultiSpeakerNoiseAugmentation augmentation, NoiseSampler noise,
-      MinLengthPadding padding, UtteranceLoader loader) {
+  public NestBatchBuilder(
+      NestBatchPipeline pipeline,
+      MultiSpeakerNoiseAugmentation augmentation,
+      NoiseSampler noise,
+      MinLengthPadding padding,
+      UtteranceLoader loader) {
     this(pipeline, augmentation, noise, padding, loader, null, 0);
   }
 
@@ -60,8 +66,14 @@ public final class NestBatchBuilder {
    *
    * @param labelFrames null: the quantizer's tokens are the targets
    */
-  public NestBatchBuilder(NestBatchPipeline pipeline, MultiSpeakerNoiseAugmentation augmentation, NoiseSampler noise,
-      MinLengthPadding padding, UtteranceLoader loader, LabelFrames labelFrames, int numClasses) {
+  public NestBatchBuilder(
+      NestBatchPipeline pipeline,
+      MultiSpeakerNoiseAugmentation augmentation,
+      NoiseSampler noise,
+      MinLengthPadding padding,
+      UtteranceLoader loader,
+      LabelFrames labelFrames,
+      int numClasses) {
     this.labelFrames = labelFrames;
     this.numClasses = numClasses;
     this.pipeline = Objects.requireNonNull(pipeline, "pipeline");
@@ -73,7 +85,8 @@ public final class NestBatchBuilder {
   }
 
   /** Builds the batch; never throws for bad audio (see {@link Result#skipped()}). */
-  public Result build(List<ManifestEntry> entries, Configuration hadoopConf, boolean training, long seed) {
+  public Result build(
+      List<ManifestEntry> entries, Configuration hadoopConf, boolean training, long seed) {
     SplittableRandom rng = new SplittableRandom(seed);
     long noiseSeed = rng.nextLong();
     long augmentSeed = rng.nextLong();
@@ -88,7 +101,8 @@ public final class NestBatchBuilder {
         float[] a = padding.apply(seg.samples());
         if (labelFrames != null) {
           try {
-            labels.add(LabelFiles.read(e, hadoopConf, labelFrames.encoderFrames(a.length), numClasses));
+            labels.add(
+                LabelFiles.read(e, hadoopConf, labelFrames.encoderFrames(a.length), numClasses));
           } catch (java.io.IOException ex) {
             skipped.add(e.where() + ": " + e.audioFilepath() + ": " + ex.getMessage());
             continue;
@@ -99,7 +113,14 @@ public final class NestBatchBuilder {
       } catch (AudioException ex) {
         skipped.add(e.where() + ": " + ex.getMessage());
       } catch (RuntimeException ex) {
-        skipped.add(e.where() + ": " + e.audioFilepath() + ": unexpected " + ex.getClass().getSimpleName() + ": " + ex.getMessage());
+        skipped.add(
+            e.where()
+                + ": "
+                + e.audioFilepath()
+                + ": unexpected "
+                + ex.getClass().getSimpleName()
+                + ": "
+                + ex.getMessage());
       }
     }
     if (audio.isEmpty()) {
@@ -111,8 +132,15 @@ public final class NestBatchBuilder {
       noises.add(noise.sample(a.length, noiseRng.split()));
     }
     AudioNoiseBatch collated = AudioNoiseBatch.collate(audio, noises);
-    MultiSpeakerNoiseAugmentation.Result noisy = augmentation.apply(collated, new SplittableRandom(augmentSeed));
-    NestBatch batch = pipeline.run(collated, noisy, training, pipelineSeed, labelFrames == null ? null : labels.toArray(new int[0][]));
+    MultiSpeakerNoiseAugmentation.Result noisy =
+        augmentation.apply(collated, new SplittableRandom(augmentSeed));
+    NestBatch batch =
+        pipeline.run(
+            collated,
+            noisy,
+            training,
+            pipelineSeed,
+            labelFrames == null ? null : labels.toArray(new int[0][]));
     long samples = 0;
     for (int len : collated.audioLen()) {
       samples += len;
@@ -127,7 +155,8 @@ public final class NestBatchBuilder {
     private final List<String> skipped;
     private final double audioSeconds;
 
-    Result(NestBatch batch, List<ManifestEntry> entries, List<String> skipped, double audioSeconds) {
+    Result(
+        NestBatch batch, List<ManifestEntry> entries, List<String> skipped, double audioSeconds) {
       this.batch = batch;
       this.entries = List.copyOf(entries);
       this.skipped = List.copyOf(skipped);

@@ -2,7 +2,6 @@ package org.nestspark.ssl;
 
 import java.util.Objects;
 import java.util.SplittableRandom;
-
 import org.nestspark.features.FeatureBatch;
 import org.nestspark.features.FilterbankFeatures;
 
@@ -31,26 +30,49 @@ public final class NestBatchPipeline {
   private final RandomBlockMasking masking;
   private final TokenSelection selection;
 
-  public NestBatchPipeline(FilterbankFeatures featurizer, RandomProjectionVectorQuantizer quantizer,
-      RandomBlockMasking masking, TokenSelection selection) {
+  public NestBatchPipeline(
+      FilterbankFeatures featurizer,
+      RandomProjectionVectorQuantizer quantizer,
+      RandomBlockMasking masking,
+      TokenSelection selection) {
     this.featurizer = Objects.requireNonNull(featurizer, "featurizer");
     this.quantizer = Objects.requireNonNull(quantizer, "quantizer");
     this.masking = Objects.requireNonNull(masking, "masking");
     this.selection = Objects.requireNonNull(selection, "selection");
     int f = featurizer.params().features();
     if (quantizer.featIn() != f || masking.featIn() != f) {
-      throw new IllegalArgumentException("feature sizes differ: preprocessor " + f + ", quantizer " + quantizer.featIn()
-          + ", masking " + masking.featIn());
+      throw new IllegalArgumentException(
+          "feature sizes differ: preprocessor "
+              + f
+              + ", quantizer "
+              + quantizer.featIn()
+              + ", masking "
+              + masking.featIn());
     }
     if (quantizer.combineTimeSteps() != selection.combineTimeSteps()) {
-      throw new IllegalArgumentException("quantizer combine_time_steps " + quantizer.combineTimeSteps()
-          + " != loss combine_time_steps " + selection.combineTimeSteps());
+      throw new IllegalArgumentException(
+          "quantizer combine_time_steps "
+              + quantizer.combineTimeSteps()
+              + " != loss combine_time_steps "
+              + selection.combineTimeSteps());
     }
   }
 
   /** Clean audio from the collated batch, noisy audio from the augmentor. */
-  public NestBatch run(AudioNoiseBatch batch, MultiSpeakerNoiseAugmentation.Result noisy, boolean training, long seed) {
-    return run(batch.audio(), batch.audioLen(), noisy.noisyAudio(), noisy.noisyLen(), training, seed, null, null);
+  public NestBatch run(
+      AudioNoiseBatch batch,
+      MultiSpeakerNoiseAugmentation.Result noisy,
+      boolean training,
+      long seed) {
+    return run(
+        batch.audio(),
+        batch.audioLen(),
+        noisy.noisyAudio(),
+        noisy.noisyLen(),
+        training,
+        seed,
+        null,
+        null);
   }
 
   /**
@@ -58,8 +80,21 @@ public final class NestBatchPipeline {
    * ({@code model.targets = labels}): {@code labels[b]} (one class per encoder frame of utterance b) replace the
    * quantizer's tokens; masking and selection are unchanged (docs/nest-numerics.md §7/§8: NeMo's loss, HuBERT's targets).
    */
-  public NestBatch run(AudioNoiseBatch batch, MultiSpeakerNoiseAugmentation.Result noisy, boolean training, long seed, int[][] labels) {
-    return run(batch.audio(), batch.audioLen(), noisy.noisyAudio(), noisy.noisyLen(), training, seed, null, labels);
+  public NestBatch run(
+      AudioNoiseBatch batch,
+      MultiSpeakerNoiseAugmentation.Result noisy,
+      boolean training,
+      long seed,
+      int[][] labels) {
+    return run(
+        batch.audio(),
+        batch.audioLen(),
+        noisy.noisyAudio(),
+        noisy.noisyLen(),
+        training,
+        seed,
+        null,
+        labels);
   }
 
   /**
@@ -69,7 +104,12 @@ public final class NestBatchPipeline {
    * @param noisyAudio {@code [B][W]} noisy audio of the same width
    * @param training training mode: dither on (when the preprocessor's dither is non-zero)
    */
-  public NestBatch run(float[][] cleanAudio, int[] cleanLen, float[][] noisyAudio, int[] noisyLen, boolean training,
+  public NestBatch run(
+      float[][] cleanAudio,
+      int[] cleanLen,
+      float[][] noisyAudio,
+      int[] noisyLen,
+      boolean training,
       long seed) {
     return run(cleanAudio, cleanLen, noisyAudio, noisyLen, training, seed, null, null);
   }
@@ -78,8 +118,14 @@ public final class NestBatchPipeline {
    * The pipeline with a given frame mask {@code [B, T]} instead of random masks (golden parity, tests), or
    * {@code forcedFrameMask == null} for random masks.
    */
-  public NestBatch run(float[][] cleanAudio, int[] cleanLen, float[][] noisyAudio, int[] noisyLen, boolean training,
-      long seed, boolean[] forcedFrameMask) {
+  public NestBatch run(
+      float[][] cleanAudio,
+      int[] cleanLen,
+      float[][] noisyAudio,
+      int[] noisyLen,
+      boolean training,
+      long seed,
+      boolean[] forcedFrameMask) {
     return run(cleanAudio, cleanLen, noisyAudio, noisyLen, training, seed, forcedFrameMask, null);
   }
 
@@ -87,12 +133,20 @@ public final class NestBatchPipeline {
    * The pipeline; {@code forcedFrameMask} as above, {@code labels} (null: the quantizer's tokens) one class per
    * encoder frame of each utterance, in place of the tokens.
    */
-  public NestBatch run(float[][] cleanAudio, int[] cleanLen, float[][] noisyAudio, int[] noisyLen, boolean training,
-      long seed, boolean[] forcedFrameMask, int[][] labels) {
+  public NestBatch run(
+      float[][] cleanAudio,
+      int[] cleanLen,
+      float[][] noisyAudio,
+      int[] noisyLen,
+      boolean training,
+      long seed,
+      boolean[] forcedFrameMask,
+      int[][] labels) {
     Objects.requireNonNull(cleanAudio, "cleanAudio");
     Objects.requireNonNull(noisyAudio, "noisyAudio");
     if (cleanAudio.length != noisyAudio.length) {
-      throw new IllegalArgumentException(cleanAudio.length + " clean rows, " + noisyAudio.length + " noisy rows");
+      throw new IllegalArgumentException(
+          cleanAudio.length + " clean rows, " + noisyAudio.length + " noisy rows");
     }
     SplittableRandom seeds = new SplittableRandom(seed);
     long cleanDither = seeds.nextLong();
@@ -101,8 +155,12 @@ public final class NestBatchPipeline {
     FeatureBatch clean = featurizer.compute(cleanAudio, cleanLen, training, cleanDither);
     FeatureBatch noisy = featurizer.compute(noisyAudio, noisyLen, training, noisyDither);
     if (clean.numFrames() != noisy.numFrames()) {
-      throw new IllegalArgumentException("clean and noisy audio give " + clean.numFrames() + " and " + noisy.numFrames()
-          + " frames: both batches must have the same width");
+      throw new IllegalArgumentException(
+          "clean and noisy audio give "
+              + clean.numFrames()
+              + " and "
+              + noisy.numFrames()
+              + " frames: both batches must have the same width");
     }
     int b = clean.batchSize();
     int f = clean.numFeatures();
@@ -110,13 +168,26 @@ public final class NestBatchPipeline {
     if (labels != null && labels.length != b) {
       throw new IllegalArgumentException(labels.length + " label rows for " + b + " utterances");
     }
-    QuantizerOutput tokens = labels == null ? quantizer.quantize(clean)
-        : QuantizerOutput.fromLabels(labels, t / selection.combineTimeSteps());
-    MaskedFeatures masked = forcedFrameMask == null
-        ? masking.apply(noisy, maskSeed)
-        : masking.apply(noisy.data(), b, f, t, forcedFrameMask);
+    QuantizerOutput tokens =
+        labels == null
+            ? quantizer.quantize(clean)
+            : QuantizerOutput.fromLabels(labels, t / selection.combineTimeSteps());
+    MaskedFeatures masked =
+        forcedFrameMask == null
+            ? masking.apply(noisy, maskSeed)
+            : masking.apply(noisy.data(), b, f, t, forcedFrameMask);
     SelectedTokens sel = selection.select(masked);
-    return new NestBatch(masked.features(), b, f, t, noisy.lengths(), masked.frameMask(), tokens, sel,
-        quantizer.numClasses(), clean.data(), clean.lengths());
+    return new NestBatch(
+        masked.features(),
+        b,
+        f,
+        t,
+        noisy.lengths(),
+        masked.frameMask(),
+        tokens,
+        sel,
+        quantizer.numClasses(),
+        clean.data(),
+        clean.lengths());
   }
 }

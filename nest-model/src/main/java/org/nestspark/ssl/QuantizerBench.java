@@ -24,7 +24,8 @@ public final class QuantizerBench {
     int b = 8;
     int f = 80;
     int t = 1000;
-    RandomProjectionVectorQuantizer q = RandomProjectionVectorQuantizer.initialise(f, 16, 1, 8192, 8, 1234L);
+    RandomProjectionVectorQuantizer q =
+        RandomProjectionVectorQuantizer.initialise(f, 16, 1, 8192, 8, 1234L);
     SplittableRandom rng = new SplittableRandom(99);
     float[] feats = new float[b * f * t];
     for (int i = 0; i < b; i++) {
@@ -53,8 +54,15 @@ public final class QuantizerBench {
       q.project(feats, b, f, t);
       projNs = Math.min(projNs, System.nanoTime() - t0);
     }
-    System.out.printf(Locale.ROOT, "screened exact search: median %.2f ms, min %.2f ms per batch of %d x %d tokens"
-        + " (projection+normalisation alone: %.2f ms)%n", ns[iters / 2] / 1e6, ns[0] / 1e6, b, t / 8, projNs / 1e6);
+    System.out.printf(
+        Locale.ROOT,
+        "screened exact search: median %.2f ms, min %.2f ms per batch of %d x %d tokens"
+            + " (projection+normalisation alone: %.2f ms)%n",
+        ns[iters / 2] / 1e6,
+        ns[0] / 1e6,
+        b,
+        t / 8,
+        projNs / 1e6);
     if (slowIters > 0) {
       long best = Long.MAX_VALUE;
       QuantizerOutput slow = null;
@@ -63,9 +71,15 @@ public final class QuantizerBench {
         slow = q.quantizeExhaustive(feats, b, f, t);
         best = Math.min(best, System.nanoTime() - t0);
       }
-      boolean same = Arrays.equals(slow.tokens(), fast.tokens()) && Arrays.equals(slow.minDistance(), fast.minDistance());
-      System.out.printf(Locale.ROOT, "exhaustive float64 search (NeMo's computation): best %.1f ms per batch;"
-          + " tokens and distances identical: %s%n", best / 1e6, same);
+      boolean same =
+          Arrays.equals(slow.tokens(), fast.tokens())
+              && Arrays.equals(slow.minDistance(), fast.minDistance());
+      System.out.printf(
+          Locale.ROOT,
+          "exhaustive float64 search (NeMo's computation): best %.1f ms per batch;"
+              + " tokens and distances identical: %s%n",
+          best / 1e6,
+          same);
       if (!same) {
         System.exit(1);
       }

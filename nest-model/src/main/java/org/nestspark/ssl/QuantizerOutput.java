@@ -16,7 +16,13 @@ public final class QuantizerOutput {
   private final float[] projected;
   private final double[] minDistance;
 
-  QuantizerOutput(int batchSize, int numTokens, int numBooks, int codeDim, int[] tokens, float[] projected,
+  QuantizerOutput(
+      int batchSize,
+      int numTokens,
+      int numBooks,
+      int codeDim,
+      int[] tokens,
+      float[] projected,
       double[] minDistance) {
     this.batchSize = batchSize;
     this.numTokens = numTokens;
@@ -39,7 +45,14 @@ public final class QuantizerOutput {
     int[] tokens = new int[b * numTokens];
     for (int i = 0; i < b; i++) {
       if (labels[i].length > numTokens) {
-        throw new IllegalArgumentException("row " + i + " has " + labels[i].length + " labels, the batch has " + numTokens + " encoder frames");
+        throw new IllegalArgumentException(
+            "row "
+                + i
+                + " has "
+                + labels[i].length
+                + " labels, the batch has "
+                + numTokens
+                + " encoder frames");
       }
       System.arraycopy(labels[i], 0, tokens, i * numTokens, labels[i].length);
     }
@@ -97,6 +110,14 @@ public final class QuantizerOutput {
 
   @Override
   public String toString() {
-    return "QuantizerOutput[B=" + batchSize + ", T'=" + numTokens + ", H=" + numBooks + ", D=" + codeDim + "]";
+    return "QuantizerOutput[B="
+        + batchSize
+        + ", T'="
+        + numTokens
+        + ", H="
+        + numBooks
+        + ", D="
+        + codeDim
+        + "]";
   }
 }

@@ -3,7 +3,6 @@ package org.nestspark.ssl;
 import java.io.Serializable;
 import java.util.Objects;
 import java.util.SplittableRandom;
-
 import org.nestspark.config.NestConfig;
 import org.nestspark.features.FeatureBatch;
 
@@ -59,10 +58,16 @@ public final class RandomBlockMasking implements Serializable {
    * @param maskEmbedding {@code (featIn,)} float32, copied (NeMo checkpoint key
    *     {@code mask_processor.mask_embedding})
    */
-  public RandomBlockMasking(int featIn, double maskProb, int blockSize, boolean allowOverlap, double maxMaskRatio,
+  public RandomBlockMasking(
+      int featIn,
+      double maskProb,
+      int blockSize,
+      boolean allowOverlap,
+      double maxMaskRatio,
       float[] maskEmbedding) {
     if (featIn <= 0 || blockSize <= 0) {
-      throw new IllegalArgumentException("feat_in and block_size must be positive: " + featIn + ", " + blockSize);
+      throw new IllegalArgumentException(
+          "feat_in and block_size must be positive: " + featIn + ", " + blockSize);
     }
     if (!(maskProb >= 0 && maskProb <= 1)) {
       throw new IllegalArgumentException("mask_prob must be in [0, 1]: " + maskProb);
@@ -72,7 +77,8 @@ public final class RandomBlockMasking implements Serializable {
     }
     Objects.requireNonNull(maskEmbedding, "maskEmbedding");
     if (maskEmbedding.length != featIn) {
-      throw new IllegalArgumentException("mask embedding has " + maskEmbedding.length + " values, feat_in is " + featIn);
+      throw new IllegalArgumentException(
+          "mask embedding has " + maskEmbedding.length + " values, feat_in is " + featIn);
     }
     this.featIn = featIn;
     this.maskProb = maskProb;
@@ -100,8 +106,12 @@ public final class RandomBlockMasking implements Serializable {
   /** {@code model.masking.*} with an explicit embedding. */
   public static RandomBlockMasking fromConfig(NestConfig config, float[] maskEmbedding) {
     String m = "model.masking.";
-    return new RandomBlockMasking(config.getInt(m + "feat_in"), config.getDouble(m + "mask_prob"),
-        config.getInt(m + "block_size"), config.getBoolean(m + "allow_overlap"), config.getDouble(m + "max_mask_ratio"),
+    return new RandomBlockMasking(
+        config.getInt(m + "feat_in"),
+        config.getDouble(m + "mask_prob"),
+        config.getInt(m + "block_size"),
+        config.getBoolean(m + "allow_overlap"),
+        config.getDouble(m + "max_mask_ratio"),
         maskEmbedding);
   }
 
@@ -134,31 +144,48 @@ public final class RandomBlockMasking implements Serializable {
 
   /** Random masks for a feature batch (its lengths are the valid frames), then {@link #apply}. */
   public MaskedFeatures apply(FeatureBatch features, long seed) {
-    return apply(features.data(), features.batchSize(), features.numFeatures(), features.numFrames(),
-        features.lengths(), seed);
+    return apply(
+        features.data(),
+        features.batchSize(),
+        features.numFeatures(),
+        features.numFrames(),
+        features.lengths(),
+        seed);
   }
 
   /** Random masks ({@link #sampleFrameMask}) applied to {@code features [B, F, T]}. */
-  public MaskedFeatures apply(float[] features, int batchSize, int numFeatures, int numFrames, int[] lengths, long seed) {
-    return apply(features, batchSize, numFeatures, numFrames, sampleFrameMask(lengths, numFrames, seed));
+  public MaskedFeatures apply(
+      float[] features, int batchSize, int numFeatures, int numFrames, int[] lengths, long seed) {
+    return apply(
+        features, batchSize, numFeatures, numFrames, sampleFrameMask(lengths, numFrames, seed));
   }
 
   /**
    * The forced-mask forward: a copy of {@code features [B, F, T]} with the whole F-vector of every frame
    * where {@code frameMask [B, T]} is true replaced by the mask embedding.
    */
-  public MaskedFeatures apply(float[] features, int batchSize, int numFeatures, int numFrames, boolean[] frameMask) {
+  public MaskedFeatures apply(
+      float[] features, int batchSize, int numFeatures, int numFrames, boolean[] frameMask) {
     Objects.requireNonNull(features, "features");
     Objects.requireNonNull(frameMask, "frameMask");
     if (numFeatures != featIn) {
-      throw new IllegalArgumentException("features have " + numFeatures + " channels, the embedding " + featIn);
+      throw new IllegalArgumentException(
+          "features have " + numFeatures + " channels, the embedding " + featIn);
     }
     if ((long) batchSize * numFeatures * numFrames != features.length) {
       throw new IllegalArgumentException(
-          "features have " + features.length + " values, not " + batchSize + "*" + numFeatures + "*" + numFrames);
+          "features have "
+              + features.length
+              + " values, not "
+              + batchSize
+              + "*"
+              + numFeatures
+              + "*"
+              + numFrames);
     }
     if ((long) batchSize * numFrames != frameMask.length) {
-      throw new IllegalArgumentException("frame mask has " + frameMask.length + " values, not " + batchSize + "*" + numFrames);
+      throw new IllegalArgumentException(
+          "frame mask has " + frameMask.length + " values, not " + batchSize + "*" + numFrames);
     }
     float[] out = features.clone();
     for (int b = 0; b < batchSize; b++) {
@@ -184,7 +211,8 @@ public final class RandomBlockMasking implements Serializable {
     for (int b = 0; b < lengths.length; b++) {
       int len = lengths[b];
       if (len < 0 || len > numFrames) {
-        throw new IllegalArgumentException("length " + len + " of utterance " + b + " is outside [0, " + numFrames + "]");
+        throw new IllegalArgumentException(
+            "length " + len + " of utterance " + b + " is outside [0, " + numFrames + "]");
       }
       SplittableRandom rng = root.split();
       sampleUtterance(mask, b * numFrames, len, numFrames, rng);
@@ -278,7 +306,16 @@ public final class RandomBlockMasking implements Serializable {
 
   @Override
   public String toString() {
-    return "RandomBlockMasking(feat_in " + featIn + ", block " + blockSize + ", p " + maskProb + ", allow_overlap "
-        + allowOverlap + ", max_mask_ratio " + maxMaskRatio + ")";
+    return "RandomBlockMasking(feat_in "
+        + featIn
+        + ", block "
+        + blockSize
+        + ", p "
+        + maskProb
+        + ", allow_overlap "
+        + allowOverlap
+        + ", max_mask_ratio "
+        + maxMaskRatio
+        + ")";
   }
 }

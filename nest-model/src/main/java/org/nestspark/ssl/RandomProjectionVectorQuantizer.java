@@ -3,7 +3,6 @@ package org.nestspark.ssl;
 import java.io.Serializable;
 import java.util.Objects;
 import java.util.SplittableRandom;
-
 import org.nestspark.config.NestConfig;
 import org.nestspark.features.FeatureBatch;
 
@@ -76,8 +75,10 @@ public final class RandomProjectionVectorQuantizer implements Serializable {
   private final int numBooks;
   private final int numClasses;
   private final int combine;
+
   /** {@code [H·D, F·combine]} row-major. */
   private final float[] proj;
+
   /** {@code [H, C, D]}. */
   private final double[] codebooks;
 
@@ -90,23 +91,52 @@ public final class RandomProjectionVectorQuantizer implements Serializable {
    *     order, float32
    * @param codebooks {@code quantizer.codebooks}, {@code (numBooks, numClasses, codeDim)} C order, float64
    */
-  public RandomProjectionVectorQuantizer(int featIn, int codeDim, int numBooks, int numClasses, int combineTimeSteps,
-      float[] projWeight, double[] codebooks) {
+  public RandomProjectionVectorQuantizer(
+      int featIn,
+      int codeDim,
+      int numBooks,
+      int numClasses,
+      int combineTimeSteps,
+      float[] projWeight,
+      double[] codebooks) {
     if (featIn <= 0 || codeDim <= 0 || numBooks <= 0 || numClasses <= 0 || combineTimeSteps <= 0) {
-      throw new IllegalArgumentException("sizes must be positive: feat_in " + featIn + ", code_dim " + codeDim
-          + ", num_books " + numBooks + ", num_classes " + numClasses + ", combine_time_steps " + combineTimeSteps);
+      throw new IllegalArgumentException(
+          "sizes must be positive: feat_in "
+              + featIn
+              + ", code_dim "
+              + codeDim
+              + ", num_books "
+              + numBooks
+              + ", num_classes "
+              + numClasses
+              + ", combine_time_steps "
+              + combineTimeSteps);
     }
     Objects.requireNonNull(projWeight, "projWeight");
     Objects.requireNonNull(codebooks, "codebooks");
     long projSize = (long) numBooks * codeDim * featIn * combineTimeSteps;
     long cbSize = (long) numBooks * numClasses * codeDim;
     if (projWeight.length != projSize) {
-      throw new IllegalArgumentException("proj weight has " + projWeight.length + " values, expected ("
-          + numBooks * codeDim + ", " + featIn * combineTimeSteps + ")");
+      throw new IllegalArgumentException(
+          "proj weight has "
+              + projWeight.length
+              + " values, expected ("
+              + numBooks * codeDim
+              + ", "
+              + featIn * combineTimeSteps
+              + ")");
     }
     if (codebooks.length != cbSize) {
-      throw new IllegalArgumentException("codebooks have " + codebooks.length + " values, expected (" + numBooks
-          + ", " + numClasses + ", " + codeDim + ")");
+      throw new IllegalArgumentException(
+          "codebooks have "
+              + codebooks.length
+              + " values, expected ("
+              + numBooks
+              + ", "
+              + numClasses
+              + ", "
+              + codeDim
+              + ")");
     }
     for (double v : codebooks) {
       if (!Double.isFinite(v)) {
@@ -128,8 +158,8 @@ public final class RandomProjectionVectorQuantizer implements Serializable {
    * {@code max(‖row‖, 1e-12)}. The streams are {@link SplittableRandom} splits of {@code seed} (PyTorch's
    * stream cannot be reproduced; load a checkpoint for NeMo's exact weights).
    */
-  public static RandomProjectionVectorQuantizer initialise(int featIn, int codeDim, int numBooks, int numClasses,
-      int combineTimeSteps, long seed) {
+  public static RandomProjectionVectorQuantizer initialise(
+      int featIn, int codeDim, int numBooks, int numClasses, int combineTimeSteps, long seed) {
     SplittableRandom root = new SplittableRandom(seed);
     SplittableRandom projRng = root.split();
     SplittableRandom cbRng = root.split();
@@ -153,30 +183,43 @@ public final class RandomProjectionVectorQuantizer implements Serializable {
         cb[r * codeDim + d] /= n;
       }
     }
-    return new RandomProjectionVectorQuantizer(featIn, codeDim, numBooks, numClasses, combineTimeSteps, w, cb);
+    return new RandomProjectionVectorQuantizer(
+        featIn, codeDim, numBooks, numClasses, combineTimeSteps, w, cb);
   }
 
   /** {@link #initialise} with the sizes of {@code model.quantizer.*}; {@code dist_fn} must be l2. */
   public static RandomProjectionVectorQuantizer fromConfig(NestConfig config, long seed) {
     checkConfig(config);
     String q = "model.quantizer.";
-    return initialise(config.getInt(q + "feat_in"), config.getInt(q + "code_dim"), config.getInt(q + "num_books"),
-        config.getInt(q + "num_classes"), config.getInt(q + "combine_time_steps"), seed);
+    return initialise(
+        config.getInt(q + "feat_in"),
+        config.getInt(q + "code_dim"),
+        config.getInt(q + "num_books"),
+        config.getInt(q + "num_classes"),
+        config.getInt(q + "combine_time_steps"),
+        seed);
   }
 
   /** Explicit weights with the sizes of {@code model.quantizer.*}. */
-  public static RandomProjectionVectorQuantizer fromConfig(NestConfig config, float[] projWeight, double[] codebooks) {
+  public static RandomProjectionVectorQuantizer fromConfig(
+      NestConfig config, float[] projWeight, double[] codebooks) {
     checkConfig(config);
     String q = "model.quantizer.";
-    return new RandomProjectionVectorQuantizer(config.getInt(q + "feat_in"), config.getInt(q + "code_dim"),
-        config.getInt(q + "num_books"), config.getInt(q + "num_classes"), config.getInt(q + "combine_time_steps"),
-        projWeight, codebooks);
+    return new RandomProjectionVectorQuantizer(
+        config.getInt(q + "feat_in"),
+        config.getInt(q + "code_dim"),
+        config.getInt(q + "num_books"),
+        config.getInt(q + "num_classes"),
+        config.getInt(q + "combine_time_steps"),
+        projWeight,
+        codebooks);
   }
 
   private static void checkConfig(NestConfig config) {
     String fn = config.getString("model.quantizer.dist_fn");
     if (!"l2".equals(fn)) {
-      throw new IllegalArgumentException("model.quantizer.dist_fn: only l2 is supported, got " + fn);
+      throw new IllegalArgumentException(
+          "model.quantizer.dist_fn: only l2 is supported, got " + fn);
     }
   }
 
@@ -223,7 +266,8 @@ public final class RandomProjectionVectorQuantizer implements Serializable {
 
   /** {@link #quantize(float[], int, int, int)} on a feature batch. */
   public QuantizerOutput quantize(FeatureBatch features) {
-    return quantize(features.data(), features.batchSize(), features.numFeatures(), features.numFrames());
+    return quantize(
+        features.data(), features.batchSize(), features.numFeatures(), features.numFrames());
   }
 
   /**
@@ -240,7 +284,8 @@ public final class RandomProjectionVectorQuantizer implements Serializable {
    * The same tokens by NeMo's plain computation: the float64 distance to every code, argmin with ties to the
    * lowest index. C·D operations per token; a reference for tests and benchmarks.
    */
-  public QuantizerOutput quantizeExhaustive(float[] features, int batchSize, int numFeatures, int numFrames) {
+  public QuantizerOutput quantizeExhaustive(
+      float[] features, int batchSize, int numFeatures, int numFrames) {
     float[] z = project(features, batchSize, numFeatures, numFrames);
     return assign(z, batchSize, numFrames / combine, true);
   }
@@ -253,22 +298,36 @@ public final class RandomProjectionVectorQuantizer implements Serializable {
   public float[] project(float[] features, int batchSize, int numFeatures, int numFrames) {
     Objects.requireNonNull(features, "features");
     if (numFeatures != featIn) {
-      throw new IllegalArgumentException("features have " + numFeatures + " channels, the quantizer expects " + featIn);
+      throw new IllegalArgumentException(
+          "features have " + numFeatures + " channels, the quantizer expects " + featIn);
     }
     if (numFrames % combine != 0) {
       throw new IllegalArgumentException(
-          "T = " + numFrames + " is not a multiple of combine_time_steps = " + combine + " (pad_to must ensure it)");
+          "T = "
+              + numFrames
+              + " is not a multiple of combine_time_steps = "
+              + combine
+              + " (pad_to must ensure it)");
     }
     if ((long) batchSize * numFeatures * numFrames != features.length) {
       throw new IllegalArgumentException(
-          "features have " + features.length + " values, not " + batchSize + "*" + numFeatures + "*" + numFrames);
+          "features have "
+              + features.length
+              + " values, not "
+              + batchSize
+              + "*"
+              + numFeatures
+              + "*"
+              + numFrames);
     }
     int tokens = numFrames / combine;
     int out = numBooks * codeDim;
     double[][] w = tables().projRows;
     float[] z = new float[batchSize * tokens * out];
-    // y[o][j] accumulates over the input index i = tl·F + f; the inner loop runs over the tokens j of one
-    // utterance (contiguous), which the JIT vectorises. Accumulation in float64, rounded once to float32.
+    // y[o][j] accumulates over the input index i = tl·F + f; the inner loop runs over the tokens j
+    // of one
+    // utterance (contiguous), which the JIT vectorises. Accumulation in float64, rounded once to
+    // float32.
     double[][] y = new double[out][tokens];
     double[] x = new double[tokens];
     for (int b = 0; b < batchSize; b++) {
@@ -323,7 +382,8 @@ public final class RandomProjectionVectorQuantizer implements Serializable {
   QuantizerOutput assign(float[] z, int batchSize, int numTokens, boolean exhaustive) {
     int n = batchSize * numTokens;
     if (z.length != n * numBooks * codeDim) {
-      throw new IllegalArgumentException("z has " + z.length + " values, expected " + n * numBooks * codeDim);
+      throw new IllegalArgumentException(
+          "z has " + z.length + " values, expected " + n * numBooks * codeDim);
     }
     Tables t = tables();
     int[] tokens = new int[n * numBooks];
@@ -409,7 +469,8 @@ public final class RandomProjectionVectorQuantizer implements Serializable {
    * {@code s[c] = h[c] − z_0·f_0[c] − z_1·f_1[c] − …} in this order (D + 1 rounded float32 terms), one code
    * dimension per array so that the JIT vectorises over c.
    */
-  private static void score(float[] hn, float[][] rows, float[] z, int zOff, int dim, float[] s, int c) {
+  private static void score(
+      float[] hn, float[][] rows, float[] z, int zOff, int dim, float[] s, int c) {
     System.arraycopy(hn, 0, s, 0, c);
     int d = 0;
     for (; d + 4 <= dim; d += 4) {
@@ -434,7 +495,8 @@ public final class RandomProjectionVectorQuantizer implements Serializable {
     }
   }
 
-  private int screenedArgmin(Tables t, float[] z, int zOff, int h, float[] s, int[] cand, double[] bestOut) {
+  private int screenedArgmin(
+      Tables t, float[] z, int zOff, int h, float[] s, int[] cand, double[] bestOut) {
     final int c = numClasses;
     score(t.halfNorm[h], t.cbRows[h], z, zOff, codeDim, s, c);
     double zn = 0;
@@ -445,8 +507,10 @@ public final class RandomProjectionVectorQuantizer implements Serializable {
     double m = t.maxNorm[h];
     double eps = t.gamma * (0.5 * m * m + zn * m) * 1.01;
     double tau = 2 * eps + 1e-9 * (zn + m) * (zn + m);
-    // One pass: keep every code within tau of the running minimum. The running minimum only decreases, so
-    // the kept set contains every code within tau of the final minimum (filtered below). The thresholds are
+    // One pass: keep every code within tau of the running minimum. The running minimum only
+    // decreases, so
+    // the kept set contains every code within tau of the final minimum (filtered below). The
+    // thresholds are
     // the float just above min + tau, so rounding never drops a code the bound requires.
     float run = Float.POSITIVE_INFINITY;
     float runThreshold = Float.POSITIVE_INFINITY;
@@ -501,8 +565,10 @@ public final class RandomProjectionVectorQuantizer implements Serializable {
   private static final class Tables {
     /** proj as float64 rows {@code [H·D][F·combine]}. */
     final double[][] projRows;
+
     /** float32 codebooks, one array per (book, dimension): {@code cbRows[h][d][c]}. */
     final float[][][] cbRows;
+
     final float[][] halfNorm;
     final double[] maxNorm;
     final double gamma;
@@ -555,7 +621,16 @@ public final class RandomProjectionVectorQuantizer implements Serializable {
 
   @Override
   public String toString() {
-    return "RandomProjectionVectorQuantizer(feat_in " + featIn + " x " + combine + " -> " + numBooks + " x " + codeDim
-        + ", " + numClasses + " codes, l2)";
+    return "RandomProjectionVectorQuantizer(feat_in "
+        + featIn
+        + " x "
+        + combine
+        + " -> "
+        + numBooks
+        + " x "
+        + codeDim
+        + ", "
+        + numClasses
+        + " codes, l2)";
   }
 }

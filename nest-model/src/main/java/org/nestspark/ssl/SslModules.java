@@ -1,9 +1,7 @@
 package org.nestspark.ssl;
 
 import java.util.List;
-
 import org.apache.hadoop.conf.Configuration;
-
 import org.nestspark.audio.UtteranceLoader;
 import org.nestspark.config.ModelConfigs;
 import org.nestspark.config.NestConfig;
@@ -44,7 +42,10 @@ public final class SslModules {
 
   /** Features → tokens → masks → selection for {@code c}, with the model's frozen modules. */
   public static NestBatchPipeline pipeline(NestConfig c, FrozenModules frozen) {
-    return new NestBatchPipeline(new FilterbankFeatures(ModelConfigs.preprocessor(c)), frozen.quantizer(c), frozen.masking(c),
+    return new NestBatchPipeline(
+        new FilterbankFeatures(ModelConfigs.preprocessor(c)),
+        frozen.quantizer(c),
+        frozen.masking(c),
         TokenSelection.fromConfig(c));
   }
 
@@ -55,12 +56,21 @@ public final class SslModules {
    * @param noise the noise corpus entries (empty: no noise)
    * @param frozen the model's quantizer and mask embedding
    */
-  public static NestBatchBuilder batchBuilder(NestConfig c, String dataset, List<ManifestEntry> noise, Configuration hadoopConf,
+  public static NestBatchBuilder batchBuilder(
+      NestConfig c,
+      String dataset,
+      List<ManifestEntry> noise,
+      Configuration hadoopConf,
       FrozenModules frozen) {
     int sr = c.getInt("model.sample_rate");
     boolean labels = "labels".equals(c.getString("model.targets"));
-    return new NestBatchBuilder(pipeline(c, frozen), MultiSpeakerNoiseAugmentation.fromConfig(c, dataset + ".batch_augmentor"),
-        NoiseSampler.withAudio(noise, sr, hadoopConf), ModelConfigs.padding(c, dataset), UtteranceLoader.fromConfig(c),
-        labels ? LabelFrames.fromConfig(c) : null, c.getInt("model.num_classes"));
+    return new NestBatchBuilder(
+        pipeline(c, frozen),
+        MultiSpeakerNoiseAugmentation.fromConfig(c, dataset + ".batch_augmentor"),
+        NoiseSampler.withAudio(noise, sr, hadoopConf),
+        ModelConfigs.padding(c, dataset),
+        UtteranceLoader.fromConfig(c),
+        labels ? LabelFrames.fromConfig(c) : null,
+        c.getInt("model.num_classes"));
   }
 }

@@ -2,7 +2,6 @@ package org.nestspark.ssl;
 
 import java.io.Serializable;
 import java.util.Objects;
-
 import org.nestspark.config.NestConfig;
 
 /**
@@ -26,7 +25,8 @@ public final class TokenSelection implements Serializable {
 
   public TokenSelection(int combineTimeSteps, double maskThreshold) {
     if (combineTimeSteps <= 0) {
-      throw new IllegalArgumentException("combine_time_steps must be positive: " + combineTimeSteps);
+      throw new IllegalArgumentException(
+          "combine_time_steps must be positive: " + combineTimeSteps);
     }
     if (!(maskThreshold >= 0 && maskThreshold <= 1)) {
       throw new IllegalArgumentException("mask_threshold must be in [0, 1]: " + maskThreshold);
@@ -37,7 +37,9 @@ public final class TokenSelection implements Serializable {
 
   /** {@code model.loss.combine_time_steps} and {@code model.loss.mask_threshold}. */
   public static TokenSelection fromConfig(NestConfig config) {
-    return new TokenSelection(config.getInt("model.loss.combine_time_steps"), config.getDouble("model.loss.mask_threshold"));
+    return new TokenSelection(
+        config.getInt("model.loss.combine_time_steps"),
+        config.getDouble("model.loss.mask_threshold"));
   }
 
   public int combineTimeSteps() {
@@ -62,10 +64,12 @@ public final class TokenSelection implements Serializable {
   public SelectedTokens select(boolean[] frameMask, int batchSize, int numFrames) {
     Objects.requireNonNull(frameMask, "frameMask");
     if ((long) batchSize * numFrames != frameMask.length) {
-      throw new IllegalArgumentException("frame mask has " + frameMask.length + " values, not " + batchSize + "*" + numFrames);
+      throw new IllegalArgumentException(
+          "frame mask has " + frameMask.length + " values, not " + batchSize + "*" + numFrames);
     }
     if (numFrames % combine != 0) {
-      throw new IllegalArgumentException("T = " + numFrames + " is not a multiple of combine_time_steps = " + combine);
+      throw new IllegalArgumentException(
+          "T = " + numFrames + " is not a multiple of combine_time_steps = " + combine);
     }
     int tokens = numFrames / combine;
     float thr = (float) threshold;

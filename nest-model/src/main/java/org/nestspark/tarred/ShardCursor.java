@@ -10,10 +10,8 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
-
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
-
 import org.nestspark.audio.AudioException;
 import org.nestspark.io.NestPaths;
 import org.nestspark.nemo.NemoFormatException;
@@ -43,10 +41,13 @@ final class ShardCursor {
   private InputStream in;
   private TarReader tar;
   private Set<String> passIds = new HashSet<>();
+
   /** All member ids, known after a complete pass; null before. */
   private Set<String> allIds;
+
   /** The damage that ended the last complete pass, or null. */
   private String damage;
+
   int opens;
 
   ShardCursor(String shard, long bufferBytes) {

@@ -2,9 +2,7 @@ package org.nestspark.tarred;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
-
 import org.apache.hadoop.conf.Configuration;
-
 import org.nestspark.audio.AudioException;
 
 /**
@@ -26,7 +24,8 @@ public final class ShardCursors {
    *
    * @throws AudioException naming shard and member: no such shard, no such member, a damaged member or archive
    */
-  public static byte[] member(String shard, String memberId, Configuration conf, long bufferBytes) throws AudioException {
+  public static byte[] member(String shard, String memberId, Configuration conf, long bufferBytes)
+      throws AudioException {
     ShardCursor c = cursor(shard, bufferBytes);
     synchronized (c) {
       int before = c.opens;

@@ -17,8 +17,10 @@ import java.util.regex.Pattern;
  * replacement applies to the whole string, so a path that itself contains {@code (} or {@code [} is changed.
  */
 public final class ShardPaths {
-  private static final Pattern INT_RANGE = Pattern.compile("(-?\\d+)\\.\\.(-?\\d+)(?:\\.\\.(-?\\d+))?");
-  private static final Pattern CHAR_RANGE = Pattern.compile("([A-Za-z])\\.\\.([A-Za-z])(?:\\.\\.(-?\\d+))?");
+  private static final Pattern INT_RANGE =
+      Pattern.compile("(-?\\d+)\\.\\.(-?\\d+)(?:\\.\\.(-?\\d+))?");
+  private static final Pattern CHAR_RANGE =
+      Pattern.compile("([A-Za-z])\\.\\.([A-Za-z])(?:\\.\\.(-?\\d+))?");
 
   private ShardPaths() {}
 
@@ -53,7 +55,10 @@ public final class ShardPaths {
       return List.of();
     }
     com.typesafe.config.Config c = cfg.config();
-    List<String> items = c.getValue(key).valueType() == com.typesafe.config.ConfigValueType.LIST ? c.getStringList(key) : List.of(c.getString(key));
+    List<String> items =
+        c.getValue(key).valueType() == com.typesafe.config.ConfigValueType.LIST
+            ? c.getStringList(key)
+            : List.of(c.getString(key));
     List<String> out = new ArrayList<>();
     for (String item : items) {
       int depth = 0;
@@ -79,7 +84,11 @@ public final class ShardPaths {
 
   /** True when {@link #expand} would change the string (it holds a brace or one of NeMo's tokens). */
   public static boolean isPattern(String s) {
-    return s.contains("{") || s.contains("_OP_") || s.contains("(") || s.contains("[") || s.contains("<");
+    return s.contains("{")
+        || s.contains("_OP_")
+        || s.contains("(")
+        || s.contains("[")
+        || s.contains("<");
   }
 
   /** Brace expansion of a string that uses only {@code { , }}. */
@@ -204,7 +213,13 @@ public final class ShardPaths {
 
   /** For messages: the first and last of a long list. */
   static String summary(List<String> paths) {
-    return paths.size() <= 2 ? String.join(", ", paths)
-        : String.format(Locale.ROOT, "%s ... %s (%d paths)", paths.get(0), paths.get(paths.size() - 1), paths.size());
+    return paths.size() <= 2
+        ? String.join(", ", paths)
+        : String.format(
+            Locale.ROOT,
+            "%s ... %s (%d paths)",
+            paths.get(0),
+            paths.get(paths.size() - 1),
+            paths.size());
   }
 }

@@ -1,5 +1,8 @@
 package org.nestspark.tarred;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -9,11 +12,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
-
 import org.nestspark.io.NestPaths;
 import org.nestspark.manifest.ManifestEntry;
 import org.nestspark.manifest.ManifestException;
@@ -37,8 +35,10 @@ import org.nestspark.manifest.ManifestReader;
  * writes), which is the order executors read the shards in.
  */
 public final class TarredDataset {
-  private static final ObjectMapper JSON = JsonMapper.builder()
-      .enable(com.fasterxml.jackson.core.json.JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build();
+  private static final ObjectMapper JSON =
+      JsonMapper.builder()
+          .enable(com.fasterxml.jackson.core.json.JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
+          .build();
   private static final Pattern SHARD_NUMBER = Pattern.compile("_(\\d+)\\.tar$");
 
   private final List<String> shards;
@@ -58,7 +58,8 @@ public final class TarredDataset {
    * @param tarredAudioFilepaths shard paths or patterns, as configured
    * @throws ManifestException when a manifest cannot be read, or the manifests do not pair with the shards
    */
-  public static TarredDataset read(ManifestReader reader, List<String> manifests, List<String> tarredAudioFilepaths)
+  public static TarredDataset read(
+      ManifestReader reader, List<String> manifests, List<String> tarredAudioFilepaths)
       throws ManifestException {
     List<String> shardPaths = ShardPaths.expandAll(tarredAudioFilepaths);
     if (shardPaths.isEmpty()) {
@@ -69,7 +70,8 @@ public final class TarredDataset {
       try {
         shards.add(NestPaths.fromUserString(s).toUri().toString());
       } catch (IllegalArgumentException e) {
-        throw new ManifestException("tarred_audio_filepaths: '" + s + "' is not a valid path or URI");
+        throw new ManifestException(
+            "tarred_audio_filepaths: '" + s + "' is not a valid path or URI");
       }
     }
     List<String> files = new ArrayList<>();
@@ -78,9 +80,14 @@ public final class TarredDataset {
     }
     boolean perShard = files.size() == shards.size() && files.size() > 1;
     if (!perShard && files.size() != 1) {
-      throw new ManifestException(String.format(Locale.ROOT,
-          "manifest_filepath gives %d manifests for %d shards (%s): give one manifest per shard, in shard order, or one "
-              + "manifest for all shards (tarred_audio_manifest.json)", files.size(), shards.size(), ShardPaths.summary(shardPaths)));
+      throw new ManifestException(
+          String.format(
+              Locale.ROOT,
+              "manifest_filepath gives %d manifests for %d shards (%s): give one manifest per shard, in shard order, or one "
+                  + "manifest for all shards (tarred_audio_manifest.json)",
+              files.size(),
+              shards.size(),
+              ShardPaths.summary(shardPaths)));
     }
     ManifestReadResult r = reader.read(files);
     Map<String, Integer> byManifest = new HashMap<>();
@@ -115,7 +122,12 @@ public final class TarredDataset {
           shard = (int) (long) id;
         } else {
           shard = -1;
-          bad = "shard_id " + id + " names none of the shards (" + ShardPaths.summary(shardPaths) + ")";
+          bad =
+              "shard_id "
+                  + id
+                  + " names none of the shards ("
+                  + ShardPaths.summary(shardPaths)
+                  + ")";
         }
         if (bad != null) {
           problems.add(new ManifestProblem(e.manifest(), e.line(), bad));
@@ -129,23 +141,31 @@ public final class TarredDataset {
     for (int i = 0; i < order.length; i++) {
       order[i] = i;
     }
-    java.util.Arrays.sort(order, Comparator.<Integer>comparingInt(keptShard::get).thenComparingLong(i -> kept.get(i).id()));
+    java.util.Arrays.sort(
+        order,
+        Comparator.<Integer>comparingInt(keptShard::get).thenComparingLong(i -> kept.get(i).id()));
     List<ManifestEntry> sorted = new ArrayList<>(kept.size());
     int[] shardOf = new int[kept.size()];
     for (int i = 0; i < order.length; i++) {
       sorted.add(kept.get(order[i]));
       shardOf[i] = keptShard.get(order[i]);
     }
-    return new TarredDataset(shards, new ManifestReadResult(sorted, problems, r.filteredByDuration(), r.sha256()), shardOf);
+    return new TarredDataset(
+        shards,
+        new ManifestReadResult(sorted, problems, r.filteredByDuration(), r.sha256()),
+        shardOf);
   }
 
   /**
    * The inputs of featurize or extract: {@link #read} when shards are given ({@code tarredAudioFilepaths}
    * not empty), else the manifests as they are.
    */
-  public static ManifestReadResult readInputs(ManifestReader reader, List<String> manifests, List<String> tarredAudioFilepaths)
+  public static ManifestReadResult readInputs(
+      ManifestReader reader, List<String> manifests, List<String> tarredAudioFilepaths)
       throws ManifestException {
-    return tarredAudioFilepaths.isEmpty() ? reader.read(manifests) : read(reader, manifests, tarredAudioFilepaths).result();
+    return tarredAudioFilepaths.isEmpty()
+        ? reader.read(manifests)
+        : read(reader, manifests, tarredAudioFilepaths).result();
   }
 
   /** How many distinct shards {@code entries} read from (0 when none is tarred). */

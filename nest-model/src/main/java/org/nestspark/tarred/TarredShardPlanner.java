@@ -5,7 +5,6 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
-
 import org.nestspark.data.EpochPlanner;
 
 /**
@@ -48,15 +47,28 @@ public final class TarredShardPlanner implements EpochPlanner {
    * @param strategy {@code scatter} or {@code replicate}
    * @throws IllegalArgumentException with {@code scatter} and fewer shards than workers, or an unknown strategy
    */
-  public TarredShardPlanner(int[] shardOf, int numShards, int workers, String strategy, boolean shuffle, int shuffleN, int batchSize,
-                            boolean dropLast, long seed) {
+  public TarredShardPlanner(
+      int[] shardOf,
+      int numShards,
+      int workers,
+      String strategy,
+      boolean shuffle,
+      int shuffleN,
+      int batchSize,
+      boolean dropLast,
+      long seed) {
     if (!strategy.equals("scatter") && !strategy.equals("replicate")) {
-      throw new IllegalArgumentException("tarred_shard_strategy must be scatter or replicate, got '" + strategy + "'");
+      throw new IllegalArgumentException(
+          "tarred_shard_strategy must be scatter or replicate, got '" + strategy + "'");
     }
     this.scatter = strategy.equals("scatter");
     if (scatter && numShards < workers) {
-      throw new IllegalArgumentException("tarred_shard_strategy=scatter needs at least one shard per worker: " + numShards + " shards for "
-          + workers + " workers (use replicate, fewer workers or more shards)");
+      throw new IllegalArgumentException(
+          "tarred_shard_strategy=scatter needs at least one shard per worker: "
+              + numShards
+              + " shards for "
+              + workers
+              + " workers (use replicate, fewer workers or more shards)");
     }
     this.shardOf = shardOf.clone();
     this.numShards = numShards;
@@ -151,7 +163,11 @@ public final class TarredShardPlanner implements EpochPlanner {
   }
 
   private static long mix(long seed, int epoch, int salt) {
-    long z = seed * 0x9E3779B97F4A7C15L + epoch * 0xBF58476D1CE4E5B9L + salt * 0x94D049BB133111EBL + 0x7A55ED0L;
+    long z =
+        seed * 0x9E3779B97F4A7C15L
+            + epoch * 0xBF58476D1CE4E5B9L
+            + salt * 0x94D049BB133111EBL
+            + 0x7A55ED0L;
     z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
     z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
     return z ^ (z >>> 31);
@@ -159,7 +175,13 @@ public final class TarredShardPlanner implements EpochPlanner {
 
   @Override
   public String describe() {
-    return String.format(Locale.ROOT, "%d utterances per batch from %d tar shards (%s over %d workers%s)", batchSize, numShards,
-        scatter ? "scatter" : "replicate", workers, shuffle ? ", shuffle_n=" + shuffleN : "");
+    return String.format(
+        Locale.ROOT,
+        "%d utterances per batch from %d tar shards (%s over %d workers%s)",
+        batchSize,
+        numShards,
+        scatter ? "scatter" : "replicate",
+        workers,
+        shuffle ? ", shuffle_n=" + shuffleN : "");
   }
 }

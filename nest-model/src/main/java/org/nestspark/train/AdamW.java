@@ -2,7 +2,6 @@ package org.nestspark.train;
 
 import java.util.Map;
 import java.util.Objects;
-
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.learning.GradientUpdater;
 import org.nd4j.linalg.learning.config.IUpdater;
@@ -63,7 +62,8 @@ public final class AdamW implements IUpdater {
   }
 
   /** A fixed learning rate. */
-  public AdamW(double learningRate, double beta1, double beta2, double epsilon, double weightDecay) {
+  public AdamW(
+      double learningRate, double beta1, double beta2, double epsilon, double weightDecay) {
     this(learningRate, null, beta1, beta2, epsilon, weightDecay);
   }
 
@@ -72,12 +72,20 @@ public final class AdamW implements IUpdater {
     this(0.0, Objects.requireNonNull(schedule, "schedule"), beta1, beta2, epsilon, weightDecay);
   }
 
-  private AdamW(double learningRate, ISchedule schedule, double beta1, double beta2, double epsilon, double weightDecay) {
+  private AdamW(
+      double learningRate,
+      ISchedule schedule,
+      double beta1,
+      double beta2,
+      double epsilon,
+      double weightDecay) {
     if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1)) {
-      throw new IllegalArgumentException("betas must be in [0, 1), got (" + beta1 + ", " + beta2 + ")");
+      throw new IllegalArgumentException(
+          "betas must be in [0, 1), got (" + beta1 + ", " + beta2 + ")");
     }
     if (!(epsilon >= 0) || !(weightDecay >= 0)) {
-      throw new IllegalArgumentException("eps and weight_decay must be >= 0, got " + epsilon + ", " + weightDecay);
+      throw new IllegalArgumentException(
+          "eps and weight_decay must be >= 0, got " + epsilon + ", " + weightDecay);
     }
     this.learningRate = learningRate;
     this.learningRateSchedule = schedule;
@@ -100,8 +108,12 @@ public final class AdamW implements IUpdater {
     if (betas.size() != 2) {
       throw new IllegalArgumentException("model.optim.betas: expected two values, got " + betas);
     }
-    return new AdamW(NoamAnnealing.fromConfig(cfg), betas.get(0), betas.get(1),
-        cfg.getDouble("model.optim.eps"), cfg.getDouble("model.optim.weight_decay"));
+    return new AdamW(
+        NoamAnnealing.fromConfig(cfg),
+        betas.get(0),
+        betas.get(1),
+        cfg.getDouble("model.optim.eps"),
+        cfg.getDouble("model.optim.weight_decay"));
   }
 
   @Override
@@ -118,7 +130,8 @@ public final class AdamW implements IUpdater {
   }
 
   @Override
-  public GradientUpdater instantiate(Map<String, INDArray> updaterState, boolean initializeStateArrays) {
+  public GradientUpdater instantiate(
+      Map<String, INDArray> updaterState, boolean initializeStateArrays) {
     AdamWUpdater u = new AdamWUpdater(this);
     u.setState(updaterState, initializeStateArrays);
     return u;
@@ -126,7 +139,9 @@ public final class AdamW implements IUpdater {
 
   @Override
   public double getLearningRate(int iteration, int epoch) {
-    return learningRateSchedule != null ? learningRateSchedule.valueAt(iteration, epoch) : learningRate;
+    return learningRateSchedule != null
+        ? learningRateSchedule.valueAt(iteration, epoch)
+        : learningRate;
   }
 
   @Override
@@ -166,7 +181,13 @@ public final class AdamW implements IUpdater {
 
   @Override
   public AdamW clone() {
-    return new AdamW(learningRate, learningRateSchedule == null ? null : learningRateSchedule.clone(), beta1, beta2, epsilon, weightDecay);
+    return new AdamW(
+        learningRate,
+        learningRateSchedule == null ? null : learningRateSchedule.clone(),
+        beta1,
+        beta2,
+        epsilon,
+        weightDecay);
   }
 
   @Override
@@ -178,9 +199,12 @@ public final class AdamW implements IUpdater {
       return false;
     }
     AdamW a = (AdamW) o;
-    return Double.compare(learningRate, a.learningRate) == 0 && Objects.equals(learningRateSchedule, a.learningRateSchedule)
-        && Double.compare(beta1, a.beta1) == 0 && Double.compare(beta2, a.beta2) == 0
-        && Double.compare(epsilon, a.epsilon) == 0 && Double.compare(weightDecay, a.weightDecay) == 0;
+    return Double.compare(learningRate, a.learningRate) == 0
+        && Objects.equals(learningRateSchedule, a.learningRateSchedule)
+        && Double.compare(beta1, a.beta1) == 0
+        && Double.compare(beta2, a.beta2) == 0
+        && Double.compare(epsilon, a.epsilon) == 0
+        && Double.compare(weightDecay, a.weightDecay) == 0;
   }
 
   @Override
@@ -190,7 +214,16 @@ public final class AdamW implements IUpdater {
 
   @Override
   public String toString() {
-    return "AdamW(lr=" + (learningRateSchedule != null ? learningRateSchedule : learningRate) + ", betas=(" + beta1 + ", " + beta2
-        + "), eps=" + epsilon + ", weight_decay=" + weightDecay + ")";
+    return "AdamW(lr="
+        + (learningRateSchedule != null ? learningRateSchedule : learningRate)
+        + ", betas=("
+        + beta1
+        + ", "
+        + beta2
+        + "), eps="
+        + epsilon
+        + ", weight_decay="
+        + weightDecay
+        + ")";
   }
 }

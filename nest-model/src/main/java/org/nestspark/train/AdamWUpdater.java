@@ -2,7 +2,6 @@ package org.nestspark.train;
 
 import java.util.HashMap;
 import java.util.Map;
-
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.shape.Shape;
 import org.nd4j.linalg.indexing.NDArrayIndex;
@@ -48,7 +47,13 @@ public final class AdamWUpdater implements GradientUpdater<AdamW> {
   @Override
   public void setState(Map<String, INDArray> stateMap, boolean initialize) {
     if (!stateMap.containsKey(M_STATE) || !stateMap.containsKey(V_STATE) || stateMap.size() != 2) {
-      throw new IllegalStateException("AdamW state must hold exactly " + M_STATE + " and " + V_STATE + ", got " + stateMap.keySet());
+      throw new IllegalStateException(
+          "AdamW state must hold exactly "
+              + M_STATE
+              + " and "
+              + V_STATE
+              + ", got "
+              + stateMap.keySet());
     }
     m = stateMap.get(M_STATE);
     v = stateMap.get(V_STATE);
@@ -67,7 +72,8 @@ public final class AdamWUpdater implements GradientUpdater<AdamW> {
   }
 
   @Override
-  public void setStateViewArray(INDArray viewArray, long[] gradientShape, char gradientOrder, boolean initialize) {
+  public void setStateViewArray(
+      INDArray viewArray, long[] gradientShape, char gradientOrder, boolean initialize) {
     if (initialize) {
       viewArray.assign(0);
     }
@@ -78,7 +84,8 @@ public final class AdamWUpdater implements GradientUpdater<AdamW> {
     m = Shape.newShapeNoCopy(mFlat, gradientShape, gradientOrder == 'f');
     v = Shape.newShapeNoCopy(vFlat, gradientShape, gradientOrder == 'f');
     if (m == null || v == null) {
-      throw new IllegalStateException("cannot view the AdamW state as shape " + java.util.Arrays.toString(gradientShape));
+      throw new IllegalStateException(
+          "cannot view the AdamW state as shape " + java.util.Arrays.toString(gradientShape));
     }
   }
 
@@ -88,8 +95,14 @@ public final class AdamWUpdater implements GradientUpdater<AdamW> {
       throw new IllegalStateException("AdamW updater has no state view");
     }
     if (config.getWeightDecay() != 0.0 && !DecoupledWeightDecay.appliedAt(iteration)) {
-      throw new IllegalStateException("AdamW weight_decay=" + config.getWeightDecay() + " but the decoupled decay did not run for iteration "
-          + iteration + ": add a " + DecoupledWeightDecay.class.getName() + " listener to the model (TrainStep does this)");
+      throw new IllegalStateException(
+          "AdamW weight_decay="
+              + config.getWeightDecay()
+              + " but the decoupled decay did not run for iteration "
+              + iteration
+              + ": add a "
+              + DecoupledWeightDecay.class.getName()
+              + " listener to the model (TrainStep does this)");
     }
     double beta1 = config.getBeta1();
     double beta2 = config.getBeta2();

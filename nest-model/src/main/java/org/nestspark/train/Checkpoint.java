@@ -1,14 +1,12 @@
 package org.nestspark.train;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.Consumer;
-
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nestspark.config.NestConfig;
 import org.nestspark.ssl.FrozenModules;
@@ -36,9 +34,18 @@ import org.nestspark.ssl.FrozenModules;
  * @param frozen the quantizer and mask embedding; null only for a checkpoint read from a schema-1 file, which
  *     does not hold them (see {@link #frozenModules})
  */
-public record Checkpoint(ComputationGraph model, long step, long epoch, String dataPosition, long seed, TrainStep.Counters counters,
-    String config, Provenance provenance, FrozenModules frozen) {
-  private static final ObjectMapper JSON = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+public record Checkpoint(
+    ComputationGraph model,
+    long step,
+    long epoch,
+    String dataPosition,
+    long seed,
+    TrainStep.Counters counters,
+    String config,
+    Provenance provenance,
+    FrozenModules frozen) {
+  private static final ObjectMapper JSON =
+      new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
   public Checkpoint {
     Objects.requireNonNull(model, "model");
@@ -60,11 +67,23 @@ public record Checkpoint(ComputationGraph model, long step, long epoch, String d
    * @param manifestSha256 manifest → SHA-256, as the data layer computed them
    * @param frozen the run's quantizer and mask embedding
    */
-  public static Checkpoint of(TrainStep trainStep, String dataPosition, NestConfig config, Map<String, String> manifestSha256,
+  public static Checkpoint of(
+      TrainStep trainStep,
+      String dataPosition,
+      NestConfig config,
+      Map<String, String> manifestSha256,
       FrozenModules frozen) {
     ComputationGraph g = trainStep.graph();
-    return new Checkpoint(g, g.getIterationCount(), g.getEpochCount(), dataPosition, trainStep.seed(), trainStep.counters(), config.render(),
-        Provenance.capture(config, manifestSha256), Objects.requireNonNull(frozen, "frozen"));
+    return new Checkpoint(
+        g,
+        g.getIterationCount(),
+        g.getEpochCount(),
+        dataPosition,
+        trainStep.seed(),
+        trainStep.counters(),
+        config.render(),
+        Provenance.capture(config, manifestSha256),
+        Objects.requireNonNull(frozen, "frozen"));
   }
 
   /**
@@ -77,8 +96,12 @@ public record Checkpoint(ComputationGraph model, long step, long epoch, String d
       return frozen;
     }
     FrozenModules drawn = FrozenModules.drawn(c);
-    warnings.accept("this checkpoint (schema 1) holds no quantizer or mask embedding: " + String.join(", ", FrozenModules.KEYS) + " were "
-        + drawn.origin() + ", not the ones its model was trained with");
+    warnings.accept(
+        "this checkpoint (schema 1) holds no quantizer or mask embedding: "
+            + String.join(", ", FrozenModules.KEYS)
+            + " were "
+            + drawn.origin()
+            + ", not the ones its model was trained with");
     return drawn;
   }
 
@@ -104,7 +127,8 @@ public record Checkpoint(ComputationGraph model, long step, long epoch, String d
       }
       return JSON.writeValueAsString(n);
     } catch (IOException e) {
-      throw new IllegalArgumentException("data position is not JSON: '" + text + "': " + e.getMessage(), e);
+      throw new IllegalArgumentException(
+          "data position is not JSON: '" + text + "': " + e.getMessage(), e);
     }
   }
 }

@@ -1,5 +1,9 @@
 package org.nestspark.train;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.io.FilterOutputStream;
@@ -30,12 +34,6 @@ import java.util.zip.Deflater;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipFile;
 import java.util.zip.ZipOutputStream;
-
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
@@ -93,21 +91,37 @@ public final class CheckpointIO {
 
   public static final String FORMAT = "nest-spark-checkpoint";
   public static final int SCHEMA_VERSION = 2;
+
   /** The oldest schema this version reads. */
   public static final int OLDEST_SCHEMA_VERSION = 1;
+
   public static final String ENTRY_METADATA = "checkpoint.json";
   public static final String ENTRY_CONFIG = "config.conf";
   public static final String ENTRY_MODEL = "model.zip";
   public static final String ENTRY_CHECKSUMS = "SHA256SUMS";
+
   /** Folder of the frozen modules' entries ({@code frozen/<NeMo key>.npy}). */
   public static final String FROZEN_PREFIX = "frozen/";
+
   /** The frozen modules' entries, in file order. */
-  public static final List<String> FROZEN_ENTRIES = FrozenModules.KEYS.stream().map(k -> FROZEN_PREFIX + k + ".npy").toList();
+  public static final List<String> FROZEN_ENTRIES =
+      FrozenModules.KEYS.stream().map(k -> FROZEN_PREFIX + k + ".npy").toList();
+
   /** The entries in file order. */
-  public static final List<String> ENTRIES = List.of(ENTRY_METADATA, ENTRY_CONFIG, ENTRY_MODEL, FROZEN_ENTRIES.get(0), FROZEN_ENTRIES.get(1),
-      FROZEN_ENTRIES.get(2), ENTRY_CHECKSUMS);
+  public static final List<String> ENTRIES =
+      List.of(
+          ENTRY_METADATA,
+          ENTRY_CONFIG,
+          ENTRY_MODEL,
+          FROZEN_ENTRIES.get(0),
+          FROZEN_ENTRIES.get(1),
+          FROZEN_ENTRIES.get(2),
+          ENTRY_CHECKSUMS);
+
   /** The entries of a schema-1 checkpoint, in file order. */
-  public static final List<String> ENTRIES_SCHEMA_1 = List.of(ENTRY_METADATA, ENTRY_CONFIG, ENTRY_MODEL, ENTRY_CHECKSUMS);
+  public static final List<String> ENTRIES_SCHEMA_1 =
+      List.of(ENTRY_METADATA, ENTRY_CONFIG, ENTRY_MODEL, ENTRY_CHECKSUMS);
+
   /** How the RNG is driven, recorded in {@code rng.scheme}. */
   public static final String RNG_SCHEME = "nd4j-reseeded-per-step:splitmix64(seed,iteration)";
 
@@ -115,7 +129,8 @@ public final class CheckpointIO {
   private static final long MAX_SMALL_ENTRY = 64L << 20;
   private static final int END_RECORD_SIZE = 22;
   private static final int END_RECORD_SIGNATURE = 0x06054b50;
-  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+  private static final ObjectMapper JSON =
+      new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
   private CheckpointIO() {}
 
@@ -149,7 +164,9 @@ public final class CheckpointIO {
    * As {@link #save(Path, Checkpoint, Configuration)}, calling {@code beforeRename} with the complete temporary
    * file just before it gets its final name (a fault-injection point, see {@link AtomicFiles}).
    */
-  public static Path save(Path dir, Checkpoint ckpt, Configuration conf, java.util.function.Consumer<Path> beforeRename) throws IOException {
+  public static Path save(
+      Path dir, Checkpoint ckpt, Configuration conf, java.util.function.Consumer<Path> beforeRename)
+      throws IOException {
     FileSystem fs = dir.getFileSystem(conf);
     fs.mkdirs(dir);
     Path target = new Path(dir, fileName(ckpt.step()));
@@ -165,12 +182,14 @@ public final class CheckpointIO {
   /** The zip content of a checkpoint (see the class description), written to {@code out} (not closed). */
   public static void writeZip(OutputStream out, Checkpoint ckpt) throws IOException {
     if (ckpt.frozen() == null) {
-      throw new IllegalArgumentException("a checkpoint without its frozen modules (quantizer, mask embedding) cannot be written");
+      throw new IllegalArgumentException(
+          "a checkpoint without its frozen modules (quantizer, mask embedding) cannot be written");
     }
     ZipOutputStream zip = new ZipOutputStream(out, StandardCharsets.UTF_8);
     Map<String, String> sums = new LinkedHashMap<>();
     sums.put(ENTRY_METADATA, putEntry(zip, ENTRY_METADATA, metadata(ckpt)));
-    sums.put(ENTRY_CONFIG, putEntry(zip, ENTRY_CONFIG, ckpt.config().getBytes(StandardCharsets.UTF_8)));
+    sums.put(
+        ENTRY_CONFIG, putEntry(zip, ENTRY_CONFIG, ckpt.config().getBytes(StandardCharsets.UTF_8)));
 
     zip.setLevel(Deflater.NO_COMPRESSION);
     zip.putNextEntry(new ZipEntry(ENTRY_MODEL));
@@ -197,7 +216,8 @@ public final class CheckpointIO {
     zip.flush();
   }
 
-  private static String putEntry(ZipOutputStream zip, String name, byte[] content) throws IOException {
+  private static String putEntry(ZipOutputStream zip, String name, byte[] content)
+      throws IOException {
     zip.putNextEntry(new ZipEntry(name));
     zip.write(content);
     zip.closeEntry();
@@ -272,11 +292,17 @@ public final class CheckpointIO {
   private static Checkpoint read(File local, String shown) throws CheckpointException {
     try (ZipFile zip = openZip(local, shown)) {
       Map<String, ZipEntry> entries = new LinkedHashMap<>();
-      for (Enumeration<? extends ZipEntry> en = zip.entries(); en.hasMoreElements();) {
+      for (Enumeration<? extends ZipEntry> en = zip.entries(); en.hasMoreElements(); ) {
         ZipEntry e = en.nextElement();
         if (!ENTRIES.contains(e.getName())) {
-          throw new CheckpointException(shown, "unexpected entry '" + e.getName() + "': damaged, or not a nest-spark checkpoint of schema "
-              + OLDEST_SCHEMA_VERSION + " to " + SCHEMA_VERSION);
+          throw new CheckpointException(
+              shown,
+              "unexpected entry '"
+                  + e.getName()
+                  + "': damaged, or not a nest-spark checkpoint of schema "
+                  + OLDEST_SCHEMA_VERSION
+                  + " to "
+                  + SCHEMA_VERSION);
         }
         if (entries.put(e.getName(), e) != null) {
           throw new CheckpointException(shown, "entry '" + e.getName() + "' occurs twice");
@@ -287,7 +313,11 @@ public final class CheckpointIO {
           throw new CheckpointException(shown, "incomplete: no entry '" + name + "'");
         }
       }
-      Map<String, String> sums = parseSums(new String(readSmall(zip, entries.get(ENTRY_CHECKSUMS), shown), StandardCharsets.UTF_8), shown);
+      Map<String, String> sums =
+          parseSums(
+              new String(
+                  readSmall(zip, entries.get(ENTRY_CHECKSUMS), shown), StandardCharsets.UTF_8),
+              shown);
       byte[] metadata = readSmall(zip, entries.get(ENTRY_METADATA), shown);
       byte[] config = readSmall(zip, entries.get(ENTRY_CONFIG), shown);
       verify(shown, ENTRY_METADATA, sums, sha256().digest(metadata));
@@ -300,10 +330,13 @@ public final class CheckpointIO {
       if (schema == 1) {
         for (String name : FROZEN_ENTRIES) {
           if (entries.containsKey(name)) {
-            throw new CheckpointException(shown, "unexpected entry '" + name + "' in a checkpoint of schema 1: damaged");
+            throw new CheckpointException(
+                shown, "unexpected entry '" + name + "' in a checkpoint of schema 1: damaged");
           }
         }
-        LOG.warn("{}: checkpoint of schema 1 holds no quantizer or mask embedding; they will be drawn from data.seed", shown);
+        LOG.warn(
+            "{}: checkpoint of schema 1 holds no quantizer or mask embedding; they will be drawn from data.seed",
+            shown);
       } else {
         Map<String, NpyArray> tensors = new LinkedHashMap<>();
         for (int i = 0; i < FROZEN_ENTRIES.size(); i++) {
@@ -316,7 +349,8 @@ public final class CheckpointIO {
           try {
             tensors.put(FrozenModules.KEYS.get(i), Npy.read(new java.io.ByteArrayInputStream(npy)));
           } catch (IOException e) {
-            throw new CheckpointException(shown, name + " is not a valid .npy: " + e.getMessage(), e);
+            throw new CheckpointException(
+                shown, name + " is not a valid .npy: " + e.getMessage(), e);
           }
         }
         try {
@@ -329,27 +363,54 @@ public final class CheckpointIO {
       try (InputStream in = zip.getInputStream(entries.get(ENTRY_MODEL))) {
         model = ModelSerializer.restoreComputationGraph(in, true);
       } catch (IOException | RuntimeException e) {
-        throw new CheckpointException(shown, "cannot restore the model from " + ENTRY_MODEL + ": " + e, e);
+        throw new CheckpointException(
+            shown, "cannot restore the model from " + ENTRY_MODEL + ": " + e, e);
       }
       long step = meta.get("step").asLong();
       long epoch = meta.get("epoch").asLong();
       if (model.getIterationCount() != step || model.getEpochCount() != epoch) {
-        throw new CheckpointException(shown, "inconsistent: step/epoch " + step + "/" + epoch + " but the model's iteration/epoch counts are "
-            + model.getIterationCount() + "/" + model.getEpochCount());
+        throw new CheckpointException(
+            shown,
+            "inconsistent: step/epoch "
+                + step
+                + "/"
+                + epoch
+                + " but the model's iteration/epoch counts are "
+                + model.getIterationCount()
+                + "/"
+                + model.getEpochCount());
       }
       JsonNode c = meta.get("counters");
       JsonNode p = meta.get("provenance");
       Map<String, String> manifests = new TreeMap<>();
-      for (Iterator<Map.Entry<String, JsonNode>> it = p.get("manifest_sha256").fields(); it.hasNext();) {
+      for (Iterator<Map.Entry<String, JsonNode>> it = p.get("manifest_sha256").fields();
+          it.hasNext(); ) {
         Map.Entry<String, JsonNode> e = it.next();
         manifests.put(e.getKey(), e.getValue().asText());
       }
-      Provenance prov = new Provenance(p.get("nest_spark_version").asText(), p.get("dl4j_version").asText(), p.get("java_version").asText(),
-          p.get("config_sha256").asText(), manifests, p.get("created_at").asText());
-      TrainStep.Counters counters = new TrainStep.Counters(c.get("steps_done").asLong(), c.get("skipped_empty").asLong(),
-          c.get("skipped_non_finite").asLong());
-      return new Checkpoint(model, step, epoch, JSON.writeValueAsString(meta.get("data_position")), meta.get("rng").get("seed").asLong(),
-          counters, new String(config, StandardCharsets.UTF_8), prov, frozen);
+      Provenance prov =
+          new Provenance(
+              p.get("nest_spark_version").asText(),
+              p.get("dl4j_version").asText(),
+              p.get("java_version").asText(),
+              p.get("config_sha256").asText(),
+              manifests,
+              p.get("created_at").asText());
+      TrainStep.Counters counters =
+          new TrainStep.Counters(
+              c.get("steps_done").asLong(),
+              c.get("skipped_empty").asLong(),
+              c.get("skipped_non_finite").asLong());
+      return new Checkpoint(
+          model,
+          step,
+          epoch,
+          JSON.writeValueAsString(meta.get("data_position")),
+          meta.get("rng").get("seed").asLong(),
+          counters,
+          new String(config, StandardCharsets.UTF_8),
+          prov,
+          frozen);
     } catch (CheckpointException e) {
       throw e;
     } catch (IOException | RuntimeException e) {
@@ -358,7 +419,8 @@ public final class CheckpointIO {
   }
 
   private static ZipFile openZip(File local, String shown) throws CheckpointException {
-    // A zip reader looks for the last end-of-directory record; in a truncated checkpoint that can be the one
+    // A zip reader looks for the last end-of-directory record; in a truncated checkpoint that can
+    // be the one
     // of the embedded model.zip. Checkpoints carry no zip comment, so the record must end the file.
     try (RandomAccessFile raf = new RandomAccessFile(local, "r")) {
       long len = raf.length();
@@ -368,7 +430,11 @@ public final class CheckpointIO {
         sig = Integer.reverseBytes(raf.readInt());
       }
       if (sig != END_RECORD_SIGNATURE) {
-        throw new CheckpointException(shown, "truncated or not a checkpoint: no zip end record at the end of the file (" + len + " bytes)");
+        throw new CheckpointException(
+            shown,
+            "truncated or not a checkpoint: no zip end record at the end of the file ("
+                + len
+                + " bytes)");
       }
     } catch (IOException e) {
       if (e instanceof CheckpointException) {
@@ -379,13 +445,15 @@ public final class CheckpointIO {
     try {
       return new ZipFile(local, StandardCharsets.UTF_8);
     } catch (IOException e) {
-      throw new CheckpointException(shown, "not a complete zip file (truncated or corrupted): " + e.getMessage(), e);
+      throw new CheckpointException(
+          shown, "not a complete zip file (truncated or corrupted): " + e.getMessage(), e);
     }
   }
 
   private static byte[] readSmall(ZipFile zip, ZipEntry e, String shown) throws IOException {
     if (e.getSize() > MAX_SMALL_ENTRY) {
-      throw new CheckpointException(shown, "entry '" + e.getName() + "' is implausibly large (" + e.getSize() + " bytes)");
+      throw new CheckpointException(
+          shown, "entry '" + e.getName() + "' is implausibly large (" + e.getSize() + " bytes)");
     }
     try (InputStream in = zip.getInputStream(e)) {
       ByteArrayOutputStream bos = new ByteArrayOutputStream();
@@ -406,7 +474,8 @@ public final class CheckpointIO {
     return md.digest();
   }
 
-  private static Map<String, String> parseSums(String text, String shown) throws CheckpointException {
+  private static Map<String, String> parseSums(String text, String shown)
+      throws CheckpointException {
     Map<String, String> sums = new LinkedHashMap<>();
     for (String line : text.split("\n")) {
       if (line.isEmpty()) {
@@ -421,14 +490,24 @@ public final class CheckpointIO {
     return sums;
   }
 
-  private static void verify(String shown, String entry, Map<String, String> sums, byte[] digest) throws CheckpointException {
+  private static void verify(String shown, String entry, Map<String, String> sums, byte[] digest)
+      throws CheckpointException {
     String expected = sums.get(entry);
     if (expected == null) {
-      throw new CheckpointException(shown, ENTRY_CHECKSUMS + " has no checksum for '" + entry + "'");
+      throw new CheckpointException(
+          shown, ENTRY_CHECKSUMS + " has no checksum for '" + entry + "'");
     }
     String actual = HexFormat.of().formatHex(digest);
     if (!expected.equals(actual)) {
-      throw new CheckpointException(shown, "checksum mismatch for '" + entry + "' (expected " + expected + ", got " + actual + "): corrupted");
+      throw new CheckpointException(
+          shown,
+          "checksum mismatch for '"
+              + entry
+              + "' (expected "
+              + expected
+              + ", got "
+              + actual
+              + "): corrupted");
     }
   }
 
@@ -437,23 +516,41 @@ public final class CheckpointIO {
     try {
       meta = JSON.readTree(bytes);
     } catch (IOException e) {
-      throw new CheckpointException(shown, ENTRY_METADATA + " is not valid JSON: " + e.getMessage(), e);
+      throw new CheckpointException(
+          shown, ENTRY_METADATA + " is not valid JSON: " + e.getMessage(), e);
     }
     if (meta == null || !meta.isObject() || !FORMAT.equals(meta.path("format").asText())) {
       throw new CheckpointException(shown, ENTRY_METADATA + ": format is not '" + FORMAT + "'");
     }
     int version = meta.path("schema_version").asInt(-1);
     if (version < OLDEST_SCHEMA_VERSION || version > SCHEMA_VERSION) {
-      throw new CheckpointException(shown, "schema version " + version + " is not supported (this nest-spark reads versions "
-          + OLDEST_SCHEMA_VERSION + " to " + SCHEMA_VERSION + ")");
+      throw new CheckpointException(
+          shown,
+          "schema version "
+              + version
+              + " is not supported (this nest-spark reads versions "
+              + OLDEST_SCHEMA_VERSION
+              + " to "
+              + SCHEMA_VERSION
+              + ")");
     }
     if (version >= 2 && meta.path("frozen_modules").path("origin").isMissingNode()) {
       throw new CheckpointException(shown, ENTRY_METADATA + ": missing 'frozen_modules.origin'");
     }
     String[][] required = {
-      {"step"}, {"epoch"}, {"data_position"}, {"rng", "seed"}, {"counters", "steps_done"}, {"counters", "skipped_empty"},
-      {"counters", "skipped_non_finite"}, {"provenance", "nest_spark_version"}, {"provenance", "dl4j_version"},
-      {"provenance", "java_version"}, {"provenance", "config_sha256"}, {"provenance", "manifest_sha256"}, {"provenance", "created_at"}
+      {"step"},
+      {"epoch"},
+      {"data_position"},
+      {"rng", "seed"},
+      {"counters", "steps_done"},
+      {"counters", "skipped_empty"},
+      {"counters", "skipped_non_finite"},
+      {"provenance", "nest_spark_version"},
+      {"provenance", "dl4j_version"},
+      {"provenance", "java_version"},
+      {"provenance", "config_sha256"},
+      {"provenance", "manifest_sha256"},
+      {"provenance", "created_at"}
     };
     for (String[] path : required) {
       JsonNode n = meta;
@@ -461,7 +558,8 @@ public final class CheckpointIO {
         n = n.path(k);
       }
       if (n.isMissingNode()) {
-        throw new CheckpointException(shown, ENTRY_METADATA + ": missing '" + String.join(".", path) + "'");
+        throw new CheckpointException(
+            shown, ENTRY_METADATA + ": missing '" + String.join(".", path) + "'");
       }
     }
     return meta;
@@ -487,7 +585,8 @@ public final class CheckpointIO {
    * The newest checkpoint of {@code dir} that loads and verifies, skipping unusable ones (each reported
    * to {@code warnings} and logged as a warning naming the file and the reason); empty if none.
    */
-  public static Optional<Checkpoint> loadNewestValid(Path dir, Configuration conf, Consumer<String> warnings) throws IOException {
+  public static Optional<Checkpoint> loadNewestValid(
+      Path dir, Configuration conf, Consumer<String> warnings) throws IOException {
     List<Path> files = list(dir, conf);
     for (int i = files.size() - 1; i >= 0; i--) {
       try {

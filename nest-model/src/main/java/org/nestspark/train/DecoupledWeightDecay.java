@@ -1,7 +1,6 @@
 package org.nestspark.train;
 
 import java.io.Serializable;
-
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.optimize.api.BaseTrainingListener;
@@ -27,7 +26,8 @@ public final class DecoupledWeightDecay extends BaseTrainingListener implements 
   @Override
   public void onGradientCalculation(Model model) {
     if (!(model instanceof ComputationGraph)) {
-      throw new IllegalArgumentException("DecoupledWeightDecay supports ComputationGraph only, got " + model.getClass().getName());
+      throw new IllegalArgumentException(
+          "DecoupledWeightDecay supports ComputationGraph only, got " + model.getClass().getName());
     }
     ComputationGraph graph = (ComputationGraph) model;
     apply(graph, graph.getIterationCount(), graph.getEpochCount());

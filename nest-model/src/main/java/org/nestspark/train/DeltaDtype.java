@@ -1,7 +1,6 @@
 package org.nestspark.train;
 
 import java.util.Locale;
-
 import org.nestspark.io.HalfFloats;
 
 /**
@@ -41,7 +40,8 @@ public enum DeltaDtype {
         return d;
       }
     }
-    throw new IllegalArgumentException("delta dtype '" + key + "': expected float32, bfloat16 or float16");
+    throw new IllegalArgumentException(
+        "delta dtype '" + key + "': expected float32, bfloat16 or float16");
   }
 
   /** Rounds every value to this dtype and back (what the receiver of {@link #encode} decodes). */
@@ -63,7 +63,10 @@ public enum DeltaDtype {
     }
     short[] out = new short[values.length];
     for (int i = 0; i < values.length; i++) {
-      out[i] = this == BFLOAT16 ? HalfFloats.floatToBfloat16(values[i]) : HalfFloats.floatToHalf(values[i]);
+      out[i] =
+          this == BFLOAT16
+              ? HalfFloats.floatToBfloat16(values[i])
+              : HalfFloats.floatToHalf(values[i]);
     }
     return out;
   }
@@ -74,7 +77,10 @@ public enum DeltaDtype {
       throw new IllegalArgumentException("length " + codes.length + " != " + sum.length);
     }
     for (int i = 0; i < codes.length; i++) {
-      sum[i] += this == BFLOAT16 ? HalfFloats.bfloat16ToFloat(codes[i]) : HalfFloats.halfToFloat(codes[i]);
+      sum[i] +=
+          this == BFLOAT16
+              ? HalfFloats.bfloat16ToFloat(codes[i])
+              : HalfFloats.halfToFloat(codes[i]);
     }
   }
 }

@@ -2,7 +2,6 @@ package org.nestspark.train;
 
 import java.io.Serializable;
 import java.util.List;
-
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -29,6 +28,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  */
 public final class GradientClipping extends BaseTrainingListener implements Serializable {
   private static final long serialVersionUID = 1L;
+
   /** torch's constant in {@code clip_coef = max_norm / (total_norm + 1e-6)}. */
   public static final double TORCH_EPS = 1e-6;
 
@@ -39,7 +39,9 @@ public final class GradientClipping extends BaseTrainingListener implements Seri
   /** @param clipValue the maximum global norm, > 0 */
   public GradientClipping(double clipValue) {
     if (!(clipValue > 0) || Double.isInfinite(clipValue)) {
-      throw new IllegalArgumentException("gradient_clip_val must be > 0 and finite here (0 means no clipping: do not install), got " + clipValue);
+      throw new IllegalArgumentException(
+          "gradient_clip_val must be > 0 and finite here (0 means no clipping: do not install), got "
+              + clipValue);
     }
     this.clipValue = clipValue;
   }
@@ -61,7 +63,8 @@ public final class GradientClipping extends BaseTrainingListener implements Seri
   @Override
   public void onGradientCalculation(Model model) {
     if (!(model instanceof ComputationGraph)) {
-      throw new IllegalArgumentException("GradientClipping supports ComputationGraph only, got " + model.getClass().getName());
+      throw new IllegalArgumentException(
+          "GradientClipping supports ComputationGraph only, got " + model.getClass().getName());
     }
     ComputationGraph graph = (ComputationGraph) model;
     Gradient gradient = graph.gradient();

@@ -6,12 +6,10 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.ndarray.INDArray;
-
 import org.nestspark.config.NestConfig;
 import org.nestspark.io.NestPaths;
 import org.nestspark.io.NpyArray;
@@ -43,16 +41,32 @@ public final class InitFromPretrained {
   private InitFromPretrained() {}
 
   /** What was loaded. */
-  public record Report(String source, List<String> loaded, List<String> notInSource, List<String> notInGraph, List<String> filteredOut,
+  public record Report(
+      String source,
+      List<String> loaded,
+      List<String> notInSource,
+      List<String> notInGraph,
+      List<String> filteredOut,
       Map<String, NpyArray> frozen) {
     public Report {
       frozen = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(frozen));
     }
 
     public String summary() {
-      return "initialised " + loaded.size() + " tensors from " + source + " (" + filteredOut.size() + " left out by include/exclude, "
-          + notInSource.size() + " graph tensors not in the source, " + notInGraph.size() + " source tensors not in the graph); frozen modules: "
-          + (frozen.isEmpty() ? "none taken" : String.join(", ", frozen.keySet()) + " from the source");
+      return "initialised "
+          + loaded.size()
+          + " tensors from "
+          + source
+          + " ("
+          + filteredOut.size()
+          + " left out by include/exclude, "
+          + notInSource.size()
+          + " graph tensors not in the source, "
+          + notInGraph.size()
+          + " source tensors not in the graph); frozen modules: "
+          + (frozen.isEmpty()
+              ? "none taken"
+              : String.join(", ", frozen.keySet()) + " from the source");
     }
 
     /**
@@ -64,8 +78,15 @@ public final class InitFromPretrained {
       if (frozen.isEmpty()) {
         return FrozenModules.drawn(c);
       }
-      String origin = frozen.size() == FrozenModules.KEYS.size() ? source
-          : source + " (" + String.join(", ", frozen.keySet()) + "; the others " + FrozenModules.drawnOrigin(c) + ")";
+      String origin =
+          frozen.size() == FrozenModules.KEYS.size()
+              ? source
+              : source
+                  + " ("
+                  + String.join(", ", frozen.keySet())
+                  + "; the others "
+                  + FrozenModules.drawnOrigin(c)
+                  + ")";
       try {
         return FrozenModules.of(c, frozen, FrozenModules.drawn(c), origin);
       } catch (IllegalArgumentException e) {
@@ -78,7 +99,8 @@ public final class InitFromPretrained {
    * Applies {@code init_from_pretrained.*} of {@code cfg} to {@code graph}; null when {@code path} is not set.
    * The frozen modules taken are checked against {@code cfg} before any weight is copied.
    */
-  public static Report apply(NestConfig cfg, ComputationGraph graph, Configuration conf) throws IOException {
+  public static Report apply(NestConfig cfg, ComputationGraph graph, Configuration conf)
+      throws IOException {
     if (!cfg.isSet("init_from_pretrained.path")) {
       return null;
     }
@@ -86,11 +108,19 @@ public final class InitFromPretrained {
     NemoStateDict source = read(path, conf);
     List<String> include = cfg.config().getStringList("init_from_pretrained.include");
     List<String> exclude = cfg.config().getStringList("init_from_pretrained.exclude");
-    new Report(path, List.of(), List.of(), List.of(), List.of(), frozenSelected(source, include, exclude)).frozenModules(cfg);
+    new Report(
+            path,
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            frozenSelected(source, include, exclude))
+        .frozenModules(cfg);
     return apply(path, source, graph, include, exclude);
   }
 
-  private static Map<String, NpyArray> frozenSelected(NemoStateDict source, List<String> include, List<String> exclude) {
+  private static Map<String, NpyArray> frozenSelected(
+      NemoStateDict source, List<String> include, List<String> exclude) {
     Map<String, NpyArray> m = new LinkedHashMap<>();
     for (String k : FrozenModules.KEYS) {
       if (source.contains(k) && selected(k, include, exclude)) {
@@ -126,7 +156,12 @@ public final class InitFromPretrained {
   }
 
   /** Copies the selected tensors of {@code source} into {@code graph} (NeMo's strict=False load). */
-  public static Report apply(String name, NemoStateDict source, ComputationGraph graph, List<String> include, List<String> exclude) {
+  public static Report apply(
+      String name,
+      NemoStateDict source,
+      ComputationGraph graph,
+      List<String> include,
+      List<String> exclude) {
     Map<String, NemoKeys.Binding> byKey = new LinkedHashMap<>();
     for (NemoKeys.Binding b : NemoKeys.bindings(graph)) {
       byKey.put(b.nemoKey(), b);
@@ -149,10 +184,21 @@ public final class InitFromPretrained {
       }
       NpyArray t = source.get(key);
       INDArray p = graph.getParam(b.graphParam());
-      boolean fits = b.isCounter() ? t.size() == 1 : Arrays.equals(Arrays.stream(p.shape()).mapToInt(Math::toIntExact).toArray(), t.shape());
+      boolean fits =
+          b.isCounter()
+              ? t.size() == 1
+              : Arrays.equals(
+                  Arrays.stream(p.shape()).mapToInt(Math::toIntExact).toArray(), t.shape());
       if (!fits) {
-        problems.add("wrong shape for " + key + ": " + Arrays.toString(t.shape()) + " in " + name + ", the graph expects "
-            + Arrays.toString(p.shape()));
+        problems.add(
+            "wrong shape for "
+                + key
+                + ": "
+                + Arrays.toString(t.shape())
+                + " in "
+                + name
+                + ", the graph expects "
+                + Arrays.toString(p.shape()));
       } else {
         loaded.add(key);
       }
@@ -171,7 +217,8 @@ public final class InitFromPretrained {
         notInSource.add(key);
       }
     }
-    return new Report(name, loaded, notInSource, notInGraph, filtered, frozenSelected(source, include, exclude));
+    return new Report(
+        name, loaded, notInSource, notInGraph, filtered, frozenSelected(source, include, exclude));
   }
 
   /** NeMo's rule: some include string is a substring of the key and no exclude string is. */

@@ -1,7 +1,6 @@
 package org.nestspark.train;
 
 import java.util.Objects;
-
 import org.nd4j.linalg.schedule.ISchedule;
 import org.nd4j.shade.jackson.annotation.JsonAutoDetect;
 import org.nd4j.shade.jackson.annotation.JsonAutoDetect.Visibility;
@@ -32,17 +31,23 @@ import org.nestspark.config.NestConfig;
  *
  * <p>Immutable; serialized as JSON by DL4J's configuration mapper ({@code @class} plus the four fields).
  */
-@JsonAutoDetect(fieldVisibility = Visibility.ANY, getterVisibility = Visibility.NONE, isGetterVisibility = Visibility.NONE,
+@JsonAutoDetect(
+    fieldVisibility = Visibility.ANY,
+    getterVisibility = Visibility.NONE,
+    isGetterVisibility = Visibility.NONE,
     setterVisibility = Visibility.NONE)
 public final class NoamAnnealing implements ISchedule {
   private static final long serialVersionUID = 1L;
 
   @JsonProperty("initialLr")
   private final double initialLr;
+
   @JsonProperty("dModel")
   private final int dModel;
+
   @JsonProperty("warmupSteps")
   private final int warmupSteps;
+
   @JsonProperty("minLr")
   private final double minLr;
 
@@ -53,15 +58,26 @@ public final class NoamAnnealing implements ISchedule {
    * @param minLr floor applied after warm-up
    */
   @JsonCreator
-  public NoamAnnealing(@JsonProperty("initialLr") double initialLr, @JsonProperty("dModel") int dModel,
-      @JsonProperty("warmupSteps") int warmupSteps, @JsonProperty("minLr") double minLr) {
+  public NoamAnnealing(
+      @JsonProperty("initialLr") double initialLr,
+      @JsonProperty("dModel") int dModel,
+      @JsonProperty("warmupSteps") int warmupSteps,
+      @JsonProperty("minLr") double minLr) {
     if (!(initialLr > 0) || dModel <= 0 || warmupSteps < 0 || !(minLr >= 0)) {
-      throw new IllegalArgumentException("NoamAnnealing needs lr > 0, d_model > 0, warmup_steps >= 0, min_lr >= 0; got lr=" + initialLr
-          + ", d_model=" + dModel + ", warmup_steps=" + warmupSteps + ", min_lr=" + minLr);
+      throw new IllegalArgumentException(
+          "NoamAnnealing needs lr > 0, d_model > 0, warmup_steps >= 0, min_lr >= 0; got lr="
+              + initialLr
+              + ", d_model="
+              + dModel
+              + ", warmup_steps="
+              + warmupSteps
+              + ", min_lr="
+              + minLr);
     }
     if (initialLr < minLr) {
       // NeMo raises the same in get_lr()
-      throw new IllegalArgumentException("NoamAnnealing: initial lr " + initialLr + " is lower than min_lr " + minLr);
+      throw new IllegalArgumentException(
+          "NoamAnnealing: initial lr " + initialLr + " is lower than min_lr " + minLr);
     }
     this.initialLr = initialLr;
     this.dModel = dModel;
@@ -78,7 +94,8 @@ public final class NoamAnnealing implements ISchedule {
   public static NoamAnnealing fromConfig(NestConfig cfg) {
     String name = cfg.getString("model.optim.sched.name");
     if (!"NoamAnnealing".equals(name)) {
-      throw new IllegalArgumentException("model.optim.sched.name: only NoamAnnealing is supported, got " + name);
+      throw new IllegalArgumentException(
+          "model.optim.sched.name: only NoamAnnealing is supported, got " + name);
     }
     int warmup;
     if (cfg.isSet("model.optim.sched.warmup_ratio")) {
@@ -88,17 +105,22 @@ public final class NoamAnnealing implements ISchedule {
     } else {
       warmup = cfg.getInt("model.optim.sched.warmup_steps");
     }
-    return new NoamAnnealing(cfg.getDouble("model.optim.lr"), cfg.getInt("model.optim.sched.d_model"), warmup,
+    return new NoamAnnealing(
+        cfg.getDouble("model.optim.lr"),
+        cfg.getInt("model.optim.sched.d_model"),
+        warmup,
         cfg.getDouble("model.optim.sched.min_lr"));
   }
 
   /** NeMo's {@code int(warmup_ratio * max_steps)} (truncation toward zero). */
   public static int warmupFromRatio(double warmupRatio, long maxSteps) {
     if (!(warmupRatio >= 0 && warmupRatio <= 1)) {
-      throw new IllegalArgumentException("model.optim.sched.warmup_ratio must be in [0, 1], got " + warmupRatio);
+      throw new IllegalArgumentException(
+          "model.optim.sched.warmup_ratio must be in [0, 1], got " + warmupRatio);
     }
     if (maxSteps <= 0) {
-      throw new IllegalArgumentException("model.optim.sched.warmup_ratio needs trainer.max_steps > 0, got " + maxSteps);
+      throw new IllegalArgumentException(
+          "model.optim.sched.warmup_ratio needs trainer.max_steps > 0, got " + maxSteps);
     }
     return (int) (warmupRatio * maxSteps);
   }
@@ -161,7 +183,9 @@ public final class NoamAnnealing implements ISchedule {
       return false;
     }
     NoamAnnealing n = (NoamAnnealing) o;
-    return Double.compare(initialLr, n.initialLr) == 0 && dModel == n.dModel && warmupSteps == n.warmupSteps
+    return Double.compare(initialLr, n.initialLr) == 0
+        && dModel == n.dModel
+        && warmupSteps == n.warmupSteps
         && Double.compare(minLr, n.minLr) == 0;
   }
 
@@ -172,6 +196,14 @@ public final class NoamAnnealing implements ISchedule {
 
   @Override
   public String toString() {
-    return "NoamAnnealing(lr=" + initialLr + ", d_model=" + dModel + ", warmup_steps=" + warmupSteps + ", min_lr=" + minLr + ")";
+    return "NoamAnnealing(lr="
+        + initialLr
+        + ", d_model="
+        + dModel
+        + ", warmup_steps="
+        + warmupSteps
+        + ", min_lr="
+        + minLr
+        + ")";
   }
 }

@@ -34,7 +34,8 @@ public final class OuterNesterov {
    */
   public OuterNesterov(int size, double lr, double momentum, boolean nesterov) {
     if (!(lr > 0) || !(momentum >= 0 && momentum < 1)) {
-      throw new IllegalArgumentException("outer lr must be > 0 and momentum in [0, 1), got " + lr + ", " + momentum);
+      throw new IllegalArgumentException(
+          "outer lr must be > 0 and momentum in [0, 1), got " + lr + ", " + momentum);
     }
     this.lr = (float) lr;
     this.momentum = (float) momentum;
@@ -50,7 +51,8 @@ public final class OuterNesterov {
   /** Continues from a saved buffer. */
   public void restore(float[] saved) {
     if (saved.length != buffer.length) {
-      throw new IllegalArgumentException("outer momentum has " + saved.length + " values, the model " + buffer.length);
+      throw new IllegalArgumentException(
+          "outer momentum has " + saved.length + " values, the model " + buffer.length);
     }
     System.arraycopy(saved, 0, buffer, 0, buffer.length);
   }
@@ -63,9 +65,18 @@ public final class OuterNesterov {
    * @param trainable which elements the optimizer steps (others take the mean)
    */
   public void step(float[] params, float[] outerGradient, boolean[] trainable) {
-    if (params.length != buffer.length || outerGradient.length != buffer.length || trainable.length != buffer.length) {
-      throw new IllegalArgumentException("sizes differ: params " + params.length + ", gradient " + outerGradient.length + ", mask "
-          + trainable.length + ", buffer " + buffer.length);
+    if (params.length != buffer.length
+        || outerGradient.length != buffer.length
+        || trainable.length != buffer.length) {
+      throw new IllegalArgumentException(
+          "sizes differ: params "
+              + params.length
+              + ", gradient "
+              + outerGradient.length
+              + ", mask "
+              + trainable.length
+              + ", buffer "
+              + buffer.length);
     }
     for (int i = 0; i < params.length; i++) {
       float g = outerGradient[i];

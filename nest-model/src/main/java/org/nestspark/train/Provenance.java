@@ -9,7 +9,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
 import java.util.TreeMap;
-
 import org.nestspark.config.NestConfig;
 
 /**
@@ -24,8 +23,13 @@ import org.nestspark.config.NestConfig;
  * @param manifestSha256 manifest name or path → SHA-256 (as the data layer computed them), sorted by key
  * @param createdAt ISO-8601 UTC time of writing, millisecond precision
  */
-public record Provenance(String nestSparkVersion, String dl4jVersion, String javaVersion, String configSha256,
-    Map<String, String> manifestSha256, String createdAt) {
+public record Provenance(
+    String nestSparkVersion,
+    String dl4jVersion,
+    String javaVersion,
+    String configSha256,
+    Map<String, String> manifestSha256,
+    String createdAt) {
   /** The version reported when nest-spark does not run from its jar. */
   public static final String UNKNOWN_VERSION = "dev";
 
@@ -35,18 +39,28 @@ public record Provenance(String nestSparkVersion, String dl4jVersion, String jav
     Objects.requireNonNull(javaVersion, "javaVersion");
     Objects.requireNonNull(configSha256, "configSha256");
     Objects.requireNonNull(createdAt, "createdAt");
-    manifestSha256 = Collections.unmodifiableMap(new TreeMap<>(manifestSha256 == null ? Map.of() : manifestSha256));
+    manifestSha256 =
+        Collections.unmodifiableMap(
+            new TreeMap<>(manifestSha256 == null ? Map.of() : manifestSha256));
   }
 
   /** The provenance of a checkpoint written now by this JVM for {@code config}. */
   public static Provenance capture(NestConfig config, Map<String, String> manifestSha256) {
-    return new Provenance(currentNestSparkVersion(), currentDl4jVersion(), System.getProperty("java.version", "unknown"), config.sha256(),
-        manifestSha256, Instant.now().truncatedTo(ChronoUnit.MILLIS).toString());
+    return new Provenance(
+        currentNestSparkVersion(),
+        currentDl4jVersion(),
+        System.getProperty("java.version", "unknown"),
+        config.sha256(),
+        manifestSha256,
+        Instant.now().truncatedTo(ChronoUnit.MILLIS).toString());
   }
 
   /** nest-spark's version, see the record description. */
   public static String currentNestSparkVersion() {
-    String v = Provenance.class.getPackage() == null ? null : Provenance.class.getPackage().getImplementationVersion();
+    String v =
+        Provenance.class.getPackage() == null
+            ? null
+            : Provenance.class.getPackage().getImplementationVersion();
     if (v == null) {
       v = pomVersion("/META-INF/maven/org.nestspark/nest-model/pom.properties");
     }

@@ -15,8 +15,14 @@ import java.util.Locale;
  * @param updateMs after the merge: gradient clipping, the optimizer and weight decay (DL4J's rest of fit)
  * @param totalMs the whole step
  */
-public record SliceTiming(double prepMs, double[] sliceMs, double[] waitMs, double mergeWaitMs, double mergeMs,
-    double updateMs, double totalMs) {
+public record SliceTiming(
+    double prepMs,
+    double[] sliceMs,
+    double[] waitMs,
+    double mergeWaitMs,
+    double mergeMs,
+    double updateMs,
+    double totalMs) {
   private static volatile SliceTiming last;
 
   /** The timing of this JVM's last sliced step, or null before the first. */
@@ -30,14 +36,23 @@ public record SliceTiming(double prepMs, double[] sliceMs, double[] waitMs, doub
 
   @Override
   public String toString() {
-    return String.format(Locale.ROOT,
+    return String.format(
+        Locale.ROOT,
         "total %.0f ms: prepare %.0f, slices %s (of which rendezvous waits %s), merge wait %.0f, merge %.0f,"
             + " clip+optimizer %.0f",
-        totalMs, prepMs, fmt(sliceMs), fmt(waitMs), mergeWaitMs, mergeMs, updateMs);
+        totalMs,
+        prepMs,
+        fmt(sliceMs),
+        fmt(waitMs),
+        mergeWaitMs,
+        mergeMs,
+        updateMs);
   }
 
   private static String fmt(double[] ms) {
-    return Arrays.stream(ms).mapToObj(v -> String.format(Locale.ROOT, "%.0f", v))
-        .reduce((a, b) -> a + "/" + b).orElse("-");
+    return Arrays.stream(ms)
+        .mapToObj(v -> String.format(Locale.ROOT, "%.0f", v))
+        .reduce((a, b) -> a + "/" + b)
+        .orElse("-");
   }
 }

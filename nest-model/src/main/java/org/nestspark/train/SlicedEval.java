@@ -58,17 +58,23 @@ public final class SlicedEval {
     if (parts == 1) {
       return scoreOn(graph, batch);
     }
-    long selected = batch.getLabelsMaskArrays() == null || batch.getLabelsMaskArray(0) == null
-        ? (long) b * batch.getLabels(0).size(2) : MaskedTokenLoss.countSelected(batch.getLabelsMaskArray(0));
+    long selected =
+        batch.getLabelsMaskArrays() == null || batch.getLabelsMaskArray(0) == null
+            ? (long) b * batch.getLabels(0).size(2)
+            : MaskedTokenLoss.countSelected(batch.getLabelsMaskArray(0));
     SliceGroup group = new SliceGroup(parts, b, selected);
-    List<Score> scores = run(b, parts, (g, from, to, index) -> {
-      group.enter(index);
-      try {
-        return scoreOn(g, SlicedStep.slice(batch, from, to));
-      } finally {
-        SliceGroup.leave();
-      }
-    });
+    List<Score> scores =
+        run(
+            b,
+            parts,
+            (g, from, to, index) -> {
+              group.enter(index);
+              try {
+                return scoreOn(g, SlicedStep.slice(batch, from, to));
+              } finally {
+                SliceGroup.leave();
+              }
+            });
     double loss = 0;
     long sel = 0;
     double correct = 0;
@@ -91,8 +97,16 @@ public final class SlicedEval {
     if (parts == 1) {
       return graph.output(List.of(names), false, inputs, masks);
     }
-    List<INDArray[]> outs = run(b, parts, (g, from, to, index) ->
-        g.output(List.of(names), false, SlicedStep.rows(inputs, from, to), SlicedStep.rows(masks, from, to)));
+    List<INDArray[]> outs =
+        run(
+            b,
+            parts,
+            (g, from, to, index) ->
+                g.output(
+                    List.of(names),
+                    false,
+                    SlicedStep.rows(inputs, from, to),
+                    SlicedStep.rows(masks, from, to)));
     INDArray[] joined = new INDArray[names.length];
     for (int k = 0; k < names.length; k++) {
       INDArray[] pieces = new INDArray[parts];
@@ -157,7 +171,9 @@ public final class SlicedEval {
   private static Score scoreOn(ComputationGraph g, MultiDataSet batch) {
     double loss = g.score(batch, false);
     MultiSoftmaxDecoderImpl d = NestGraph.decoder(g);
-    return d == null ? new Score(loss, 0, 0.0) : new Score(loss, Math.max(0, d.getLastNumSelected()), d.getLastAccuracy());
+    return d == null
+        ? new Score(loss, 0, 0.0)
+        : new Score(loss, Math.max(0, d.getLastNumSelected()), d.getLastAccuracy());
   }
 
   /** Replica i (1..slices-1) holding the graph's current parameters (BatchNorm running statistics included). */

@@ -52,12 +52,16 @@ final class SlicedStep {
   private final int slices;
   private final ComputationGraph[] replicas;
   private final boolean syncBatchNorm;
+
   /** The slices' threads, shared by every sliced step of the JVM (idle ones end after a minute). */
-  static final ExecutorService POOL = Executors.newCachedThreadPool(r -> {
-    Thread t = new Thread(r, "nest-batch-slice");
-    t.setDaemon(true);
-    return t;
-  });
+  static final ExecutorService POOL =
+      Executors.newCachedThreadPool(
+          r -> {
+            Thread t = new Thread(r, "nest-batch-slice");
+            t.setDaemon(true);
+            return t;
+          });
+
   private final MergeListener merge = new MergeListener();
 
   SlicedStep(ComputationGraph graph, int slices, boolean syncBatchNorm) {
@@ -97,8 +101,10 @@ final class SlicedStep {
     long tStart = System.nanoTime();
     int b = (int) batch.getFeatures(0).size(0);
     int parts = Math.min(slices, b);
-    long selected = batch.getLabelsMaskArrays() == null || batch.getLabelsMaskArray(0) == null
-        ? (long) b * batch.getLabels(0).size(2) : MaskedTokenLoss.countSelected(batch.getLabelsMaskArray(0));
+    long selected =
+        batch.getLabelsMaskArrays() == null || batch.getLabelsMaskArray(0) == null
+            ? (long) b * batch.getLabels(0).size(2)
+            : MaskedTokenLoss.countSelected(batch.getLabelsMaskArray(0));
     SliceGroup group = new SliceGroup(parts, b, selected, syncBatchNorm);
     MultiDataSet[] cut = new MultiDataSet[parts];
     int[] sizes = new int[parts];
@@ -119,7 +125,8 @@ final class SlicedStep {
       long tRun = System.nanoTime();
       for (int i = 1; i < parts; i++) {
         final int idx = i;
-        futures.add(POOL.submit(() -> runSlice(group, idx, rs[idx], cut[idx], sliceSeed(stepSeed, idx))));
+        futures.add(
+            POOL.submit(() -> runSlice(group, idx, rs[idx], cut[idx], sliceSeed(stepSeed, idx))));
       }
       merge.arm(futures, sizes, tRun);
       Metrics m0;
@@ -139,9 +146,15 @@ final class SlicedStep {
         for (int i = 1; i < parts; i++) {
           sliceMs[i] = get(futures.get(i - 1)).nanos / 1e6;
         }
-        SliceTiming.record(new SliceTiming((tRun - tStart) / 1e6, sliceMs, waitMs,
-            (merge.tWaited - merge.tListener) / 1e6, (merge.tMerged - merge.tWaited) / 1e6,
-            (tEnd - merge.tMerged) / 1e6, (tEnd - tStart) / 1e6));
+        SliceTiming.record(
+            new SliceTiming(
+                (tRun - tStart) / 1e6,
+                sliceMs,
+                waitMs,
+                (merge.tWaited - merge.tListener) / 1e6,
+                (merge.tMerged - merge.tWaited) / 1e6,
+                (tEnd - merge.tMerged) / 1e6,
+                (tEnd - tStart) / 1e6));
       } catch (RuntimeException | Error e) {
         group.abort();
         Throwable root = rootCause(e, futures);
@@ -205,7 +218,8 @@ final class SlicedStep {
     return cause;
   }
 
-  private static Metrics runSlice(SliceGroup group, int index, ComputationGraph g, MultiDataSet part, long seed) {
+  private static Metrics runSlice(
+      SliceGroup group, int index, ComputationGraph g, MultiDataSet part, long seed) {
     long t0 = System.nanoTime();
     group.enter(index);
     ComputeThreads.singleThreadedHere(true);
@@ -237,8 +251,11 @@ final class SlicedStep {
   }
 
   static MultiDataSet slice(MultiDataSet batch, int from, int to) {
-    return new org.nd4j.linalg.dataset.MultiDataSet(rows(batch.getFeatures(), from, to), rows(batch.getLabels(), from, to),
-        rows(batch.getFeaturesMaskArrays(), from, to), rows(batch.getLabelsMaskArrays(), from, to));
+    return new org.nd4j.linalg.dataset.MultiDataSet(
+        rows(batch.getFeatures(), from, to),
+        rows(batch.getLabels(), from, to),
+        rows(batch.getFeaturesMaskArrays(), from, to),
+        rows(batch.getLabelsMaskArrays(), from, to));
   }
 
   static INDArray[] rows(INDArray[] arrays, int from, int to) {
@@ -274,8 +291,14 @@ final class SlicedStep {
   private record Metrics(double score, long selected, double accuracy, double loss, long nanos) {
     static Metrics of(ComputationGraph g) {
       MultiSoftmaxDecoderImpl d = decoder(g);
-      return d == null ? new Metrics(g.score(), 0, 0.0, 0.0, 0)
-          : new Metrics(g.score(), Math.max(0, d.getLastNumSelected()), d.getLastAccuracy(), d.getLastLoss(), 0);
+      return d == null
+          ? new Metrics(g.score(), 0, 0.0, 0.0, 0)
+          : new Metrics(
+              g.score(),
+              Math.max(0, d.getLastNumSelected()),
+              d.getLastAccuracy(),
+              d.getLastLoss(),
+              0);
     }
 
     Metrics took(long ns) {
@@ -319,7 +342,8 @@ final class SlicedStep {
         get(f);
       }
       tWaited = System.nanoTime();
-      // every other slice is done: the merge, clipping and the optimizer may use every compute thread
+      // every other slice is done: the merge, clipping and the optimizer may use every compute
+      // thread
       threadsRestored = true;
       ComputeThreads.exitSlicedStep();
       ComputeThreads.singleThreadedHere(false);
@@ -331,8 +355,10 @@ final class SlicedStep {
         total += sizes[i];
       }
       double w = (double) sizes[0] / total;
-      // BatchNorm running statistics are not divided by the minibatch: the same update in every slice when
-      // the statistics are shared (slice 0's is kept); else each slice's own, averaged by slice size (the
+      // BatchNorm running statistics are not divided by the minibatch: the same update in every
+      // slice when
+      // the statistics are shared (slice 0's is kept); else each slice's own, averaged by slice
+      // size (the
       // running mean's update is then the batch's). Set aside before the gradients are summed.
       List<Integer> fixed = new ArrayList<>();
       List<INDArray> fixedValues = new ArrayList<>();
@@ -344,7 +370,12 @@ final class SlicedStep {
         if (!syncBatchNorm) {
           u.muli(w);
           for (int i = 1; i <= fs.size(); i++) {
-            u.addi(theirs.get(i - 1).get(k).gradientIn(replicas[i].gradient()).mul((double) sizes[i] / total));
+            u.addi(
+                theirs
+                    .get(i - 1)
+                    .get(k)
+                    .gradientIn(replicas[i].gradient())
+                    .mul((double) sizes[i] / total));
           }
         }
         fixed.add(k);
@@ -357,7 +388,8 @@ final class SlicedStep {
         flatMerge = other != null && other.length() == flat.length();
       }
       if (flatMerge) {
-        // every gradient is a view of the graph's one flat gradient array: one pass over all of them
+        // every gradient is a view of the graph's one flat gradient array: one pass over all of
+        // them
         for (int i = 1; i <= fs.size(); i++) {
           flat.addi(replicas[i].getGradientsViewArray());
         }

@@ -3,7 +3,6 @@ package org.nestspark.train;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
-
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.updater.graph.ComputationGraphUpdater;
 import org.deeplearning4j.optimize.api.TrainingListener;
@@ -116,7 +115,12 @@ public final class TrainStep {
    * whole batch (true: the unsliced step up to rounding, NeMo's {@code SyncBatchNorm}) or over each slice's own
    * rows (false: as each GPU does in NeMo without it; no slice waits for another during the pass).
    */
-  public TrainStep(ComputationGraph graph, long seed, double gradientClipVal, int batchSlices, boolean syncBatchNorm) {
+  public TrainStep(
+      ComputationGraph graph,
+      long seed,
+      double gradientClipVal,
+      int batchSlices,
+      boolean syncBatchNorm) {
     if (batchSlices < 1) {
       throw new IllegalArgumentException("batch_slices must be >= 1, got " + batchSlices);
     }
@@ -129,12 +133,15 @@ public final class TrainStep {
     this.sliced = batchSlices > 1 ? new SlicedStep(graph, batchSlices, syncBatchNorm) : null;
     List<TrainingListener> listeners = new ArrayList<>();
     if (sliced != null) {
-      listeners.add(sliced.listener()); // the slices' gradients are merged before clipping and decay see them
+      listeners.add(
+          sliced.listener()); // the slices' gradients are merged before clipping and decay see them
     }
     Collection<TrainingListener> existing = graph.getListeners();
     if (existing != null) {
       for (TrainingListener l : existing) {
-        if (!(l instanceof DecoupledWeightDecay) && !(l instanceof GradientClipping) && !SlicedStep.isMergeListener(l)) {
+        if (!(l instanceof DecoupledWeightDecay)
+            && !(l instanceof GradientClipping)
+            && !SlicedStep.isMergeListener(l)) {
           listeners.add(l);
         }
       }
@@ -152,7 +159,11 @@ public final class TrainStep {
    * from the configuration.
    */
   public static TrainStep fromConfig(ComputationGraph graph, NestConfig cfg) {
-    return new TrainStep(graph, cfg.getLong("data.seed"), cfg.getDouble("model.optim.gradient_clip_val"), batchSlices(cfg),
+    return new TrainStep(
+        graph,
+        cfg.getLong("data.seed"),
+        cfg.getDouble("model.optim.gradient_clip_val"),
+        batchSlices(cfg),
         cfg.getBoolean("trainer.sync_batchnorm"));
   }
 
@@ -202,7 +213,10 @@ public final class TrainStep {
     double lr = learningRate(iteration, graph.getEpochCount());
     if (!selectsAnyPosition(batch)) {
       skippedEmpty++;
-      LOG.warn("step {}: the labels mask selects no position (NeMo would give a NaN loss); batch skipped ({} so far)", step, skippedEmpty);
+      LOG.warn(
+          "step {}: the labels mask selects no position (NeMo would give a NaN loss); batch skipped ({} so far)",
+          step,
+          skippedEmpty);
       return new StepResult(Outcome.SKIPPED_EMPTY, step, Double.NaN, lr);
     }
     snapshot();
@@ -217,8 +231,12 @@ public final class TrainStep {
     if (!Double.isFinite(score) || !allFinite(graph.params())) {
       restore(iteration);
       skippedNonFinite++;
-      LOG.warn("step {}: non-finite {} (score {}); step undone, parameters and optimizer state restored ({} so far)", step,
-          Double.isFinite(score) ? "parameters" : "loss", score, skippedNonFinite);
+      LOG.warn(
+          "step {}: non-finite {} (score {}); step undone, parameters and optimizer state restored ({} so far)",
+          step,
+          Double.isFinite(score) ? "parameters" : "loss",
+          score,
+          skippedNonFinite);
       return new StepResult(Outcome.SKIPPED_NON_FINITE, step, score, lr);
     }
     stepsDone++;
@@ -311,6 +329,7 @@ public final class TrainStep {
    * only then (or if finite values overflowed the sum) are the elements checked one by one.
    */
   static boolean allFinite(INDArray a) {
-    return Double.isFinite(a.sumNumber().doubleValue()) || BooleanIndexing.and(a, Conditions.isFinite());
+    return Double.isFinite(a.sumNumber().doubleValue())
+        || BooleanIndexing.and(a, Conditions.isFinite());
   }
 }

@@ -4,7 +4,6 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
-
 import org.deeplearning4j.nn.api.Trainable;
 import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -35,7 +34,13 @@ public final class TrainableParams {
    * @param updater the parameter's updater
    * @param dividedByMinibatch whether DL4J divides this gradient by the minibatch size before the updater
    */
-  public record Param(String key, Trainable owner, String name, INDArray value, IUpdater updater, boolean dividedByMinibatch) {
+  public record Param(
+      String key,
+      Trainable owner,
+      String name,
+      INDArray value,
+      IUpdater updater,
+      boolean dividedByMinibatch) {
     /** False for parameters with a {@code NoOp} updater, which are never updated, decayed or clipped. */
     public boolean trainable() {
       return !(updater instanceof NoOp);
@@ -70,7 +75,9 @@ public final class TrainableParams {
       for (Map.Entry<String, INDArray> e : table.entrySet()) {
         String name = e.getKey();
         IUpdater u = t.getConfig().getUpdaterByParam(name);
-        out.add(new Param(owner + "_" + name, t, name, e.getValue(), u, t.updaterDivideByMinibatch(name)));
+        out.add(
+            new Param(
+                owner + "_" + name, t, name, e.getValue(), u, t.updaterDivideByMinibatch(name)));
       }
     }
     return Collections.unmodifiableList(out);

@@ -1,14 +1,12 @@
 package org.nestspark.config;
 
+import com.code_intelligence.jazzer.junit.FuzzTest;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-
-import com.code_intelligence.jazzer.junit.FuzzTest;
-
 import org.apache.hadoop.conf.Configuration;
 
 /**

@@ -10,7 +10,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.stream.IntStream;
-
 import org.junit.jupiter.api.Test;
 
 class BatchPlannerTest {
@@ -39,7 +38,10 @@ class BatchPlannerTest {
   void keepLastWithoutDropLast() {
     List<int[]> plan = new BatchPlanner(8, false, false, 1, 42).plan(durations(20, 2), 0);
     assertEquals(3, plan.size());
-    assertArrayEquals(new int[] {0, 1, 2, 3, 4, 5, 6, 7}, plan.get(0), "no shuffle, no bucketing: manifest order");
+    assertArrayEquals(
+        new int[] {0, 1, 2, 3, 4, 5, 6, 7},
+        plan.get(0),
+        "no shuffle, no bucketing: manifest order");
     assertEquals(4, plan.get(2).length);
   }
 
@@ -54,8 +56,13 @@ class BatchPlannerTest {
   }
 
   private static double meanSpread(List<int[]> plan, double[] d) {
-    return plan.stream().mapToDouble(b -> Arrays.stream(b).mapToDouble(i -> d[i]).max().getAsDouble()
-        - Arrays.stream(b).mapToDouble(i -> d[i]).min().getAsDouble()).average().getAsDouble();
+    return plan.stream()
+        .mapToDouble(
+            b ->
+                Arrays.stream(b).mapToDouble(i -> d[i]).max().getAsDouble()
+                    - Arrays.stream(b).mapToDouble(i -> d[i]).min().getAsDouble())
+        .average()
+        .getAsDouble();
   }
 
   @Test

@@ -12,7 +12,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
-
 import org.junit.jupiter.api.Test;
 
 class DynamicBucketingPlannerTest {
@@ -71,7 +70,8 @@ class DynamicBucketingPlannerTest {
     double[] d = corpus();
     DynamicBucketingPlanner p = new DynamicBucketingPlanner(60, 0, 8, 0, true, false, 3);
     for (int epoch = 0; epoch < 3; epoch++) {
-      assertTrue(Arrays.stream(uses(p.plan(d, epoch), d.length)).allMatch(c -> c == 1), "epoch " + epoch);
+      assertTrue(
+          Arrays.stream(uses(p.plan(d, epoch), d.length)).allMatch(c -> c == 1), "epoch " + epoch);
     }
   }
 
@@ -96,8 +96,11 @@ class DynamicBucketingPlannerTest {
     int dropped = Arrays.stream(droppedPerBucket).sum();
     assertTrue(dropped > 0, "this corpus leaves incomplete batches");
     for (int b = 0; b <= bins.length; b++) {
-      // what was dropped would have been one batch that still had room for a cut as long as its longest
-      assertTrue((droppedPerBucket[b] + 1) * droppedLongest[b] <= 60, "bucket " + b + ": " + droppedPerBucket[b] + " cuts dropped");
+      // what was dropped would have been one batch that still had room for a cut as long as its
+      // longest
+      assertTrue(
+          (droppedPerBucket[b] + 1) * droppedLongest[b] <= 60,
+          "bucket " + b + ": " + droppedPerBucket[b] + " cuts dropped");
     }
     assertEquals(d.length - dropped, Arrays.stream(seen).sum());
   }
@@ -111,8 +114,16 @@ class DynamicBucketingPlannerTest {
     for (int i = 0; i < a.size(); i++) {
       assertArrayEquals(a.get(i), b.get(i));
     }
-    assertFalse(Arrays.equals(a.get(0), new DynamicBucketingPlanner(45, 16, 10, 20, true, true, 11).plan(d, 3).get(0)), "another epoch");
-    assertFalse(Arrays.equals(a.get(0), new DynamicBucketingPlanner(45, 16, 10, 20, true, true, 12).plan(d, 2).get(0)), "another seed");
+    assertFalse(
+        Arrays.equals(
+            a.get(0),
+            new DynamicBucketingPlanner(45, 16, 10, 20, true, true, 11).plan(d, 3).get(0)),
+        "another epoch");
+    assertFalse(
+        Arrays.equals(
+            a.get(0),
+            new DynamicBucketingPlanner(45, 16, 10, 20, true, true, 12).plan(d, 2).get(0)),
+        "another seed");
   }
 
   @Test
@@ -126,9 +137,11 @@ class DynamicBucketingPlannerTest {
       epochStart[e] = uninterrupted.size();
       uninterrupted.addAll(first.plan(d, e));
     }
-    // a run stopped after batch 17 of epoch 1 and restarted in a fresh process: a new planner, the data position (1, 17)
+    // a run stopped after batch 17 of epoch 1 and restarted in a fresh process: a new planner, the
+    // data position (1, 17)
     DynamicBucketingPlanner restarted = new DynamicBucketingPlanner(40, 0, 12, 0, true, true, 5);
-    List<int[]> resumed = new ArrayList<>(restarted.plan(d, 1).subList(17, restarted.plan(d, 1).size()));
+    List<int[]> resumed =
+        new ArrayList<>(restarted.plan(d, 1).subList(17, restarted.plan(d, 1).size()));
     resumed.addAll(restarted.plan(d, 2));
     List<int[]> expected = uninterrupted.subList(epochStart[1] + 17, uninterrupted.size());
     assertEquals(expected.size(), resumed.size());
@@ -143,7 +156,11 @@ class DynamicBucketingPlannerTest {
     assertEquals(10 + 100 / 20.0, p.cost(10), 1e-12);
     assertEquals(40, p.cost(20), 1e-12, "twice d at d = quadratic_duration");
     assertEquals(1.05, p.cost(1), 1e-12);
-    assertEquals(3.0, new DynamicBucketingPlanner(100, 0, 1, 0, false, false, 0).cost(3.0), 0, "no quadratic term when unset");
+    assertEquals(
+        3.0,
+        new DynamicBucketingPlanner(100, 0, 1, 0, false, false, 0).cost(3.0),
+        0,
+        "no quadratic term when unset");
 
     // 12 cuts of 10 s in 100 s: 10 per batch linearly, 6 with quadratic_duration = 20 (15 s each)
     double[] d = new double[12];
@@ -164,7 +181,10 @@ class DynamicBucketingPlannerTest {
     DynamicBucketingPlanner five = new DynamicBucketingPlanner(30, 0, 5, 0, true, false, 1);
     assertArrayEquals(new double[] {6, 8, 10}, five.bins(tiny));
     assertEquals(0, DynamicBucketingPlanner.bucketOf(new double[] {6, 8, 10}, 5.99));
-    assertEquals(1, DynamicBucketingPlanner.bucketOf(new double[] {6, 8, 10}, 6), "bins[i-1] <= d < bins[i]");
+    assertEquals(
+        1,
+        DynamicBucketingPlanner.bucketOf(new double[] {6, 8, 10}, 6),
+        "bins[i-1] <= d < bins[i]");
     assertEquals(3, DynamicBucketingPlanner.bucketOf(new double[] {6, 8, 10}, 10));
 
     double[] d = corpus();
@@ -177,7 +197,9 @@ class DynamicBucketingPlannerTest {
     }
     double total = Arrays.stream(d).sum();
     for (int b = 0; b < bins.length; b++) { // the last bucket takes the remainder
-      assertTrue(audio[b] > total / 10 && audio[b] < total / 10 + 50.1, "bucket " + b + " holds " + audio[b] + " s");
+      assertTrue(
+          audio[b] > total / 10 && audio[b] < total / 10 + 50.1,
+          "bucket " + b + " holds " + audio[b] + " s");
     }
     for (int[] batch : p.plan(d, 0)) {
       Set<Integer> bucketsInBatch = new HashSet<>();
@@ -197,13 +219,20 @@ class DynamicBucketingPlannerTest {
     List<int[]> plan = new DynamicBucketingPlanner(100, 8, 4, 0, false, false, 0).plan(d, 0);
     assertEquals(List.of(8, 8, 8, 8, 8, 8, 2), plan.stream().map(b -> b.length).toList());
     List<int[]> dropped = new DynamicBucketingPlanner(100, 8, 4, 0, false, true, 0).plan(d, 0);
-    assertEquals(6, dropped.size(), "the last 2 cuts are not close to full and drop_last drops them");
+    assertEquals(
+        6, dropped.size(), "the last 2 cuts are not close to full and drop_last drops them");
   }
 
   @Test
   void rejectsImpossibleSettings() {
-    assertThrows(IllegalArgumentException.class, () -> new DynamicBucketingPlanner(0, 0, 1, 0, true, true, 0));
-    assertThrows(IllegalArgumentException.class, () -> new DynamicBucketingPlanner(Double.POSITIVE_INFINITY, 0, 1, 0, true, true, 0));
-    assertThrows(IllegalArgumentException.class, () -> new DynamicBucketingPlanner(10, 0, 0, 0, true, true, 0));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> new DynamicBucketingPlanner(0, 0, 1, 0, true, true, 0));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> new DynamicBucketingPlanner(Double.POSITIVE_INFINITY, 0, 1, 0, true, true, 0));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> new DynamicBucketingPlanner(10, 0, 0, 0, true, true, 0));
   }
 }

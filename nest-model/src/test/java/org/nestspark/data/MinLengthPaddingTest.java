@@ -33,7 +33,8 @@ class MinLengthPaddingTest {
 
   @Test
   void zeroMode() {
-    float[] out = new MinLengthPadding(0.5, 8, MinLengthPadding.Mode.ZERO).apply(new float[] {1, 2});
+    float[] out =
+        new MinLengthPadding(0.5, 8, MinLengthPadding.Mode.ZERO).apply(new float[] {1, 2});
     assertArrayEquals(new float[] {1, 2, 0, 0}, out);
     assertEquals(MinLengthPadding.Mode.REPEAT, MinLengthPadding.mode("repeat"));
   }

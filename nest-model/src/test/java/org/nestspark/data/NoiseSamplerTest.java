@@ -23,7 +23,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
-
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -34,7 +33,8 @@ class NoiseSamplerTest {
   @TempDir Path dir;
 
   private static ManifestEntry entry(String name, Double duration, double offset) {
-    return new ManifestEntry("noise.json", 1, 0, URI.create("file:///noise/" + name), name, duration, offset, "{}");
+    return new ManifestEntry(
+        "noise.json", 1, 0, URI.create("file:///noise/" + name), name, duration, offset, "{}");
   }
 
   /** One recorded loader call. */
@@ -62,9 +62,13 @@ class NoiseSamplerTest {
 
   @Test
   void noEntriesGiveZerosOfAudioLength() {
-    NoiseSampler s = new NoiseSampler(List.of(), 16000, (e, o, d) -> {
-      throw new AssertionError("not called");
-    });
+    NoiseSampler s =
+        new NoiseSampler(
+            List.of(),
+            16000,
+            (e, o, d) -> {
+              throw new AssertionError("not called");
+            });
     NoiseSampler.Noise n = s.sample(12345, 1L);
     assertEquals(12345, n.length());
     assertArrayEquals(new float[12345], n.samples());
@@ -90,7 +94,9 @@ class NoiseSamplerTest {
   @Test
   void entryWithoutDurationIsReadWholeAndTruncated() {
     List<Call> calls = new ArrayList<>();
-    NoiseSampler s = new NoiseSampler(List.of(entry("long.wav", null, 0.0)), 16000, constant(calls, 50000, 0.1f));
+    NoiseSampler s =
+        new NoiseSampler(
+            List.of(entry("long.wav", null, 0.0)), 16000, constant(calls, 50000, 0.1f));
     NoiseSampler.Noise n = s.sample(16000, 4L);
     assertEquals(0.0, calls.get(0).offset);
     assertEquals(0.0, calls.get(0).duration); // to the end of the file
@@ -125,26 +131,29 @@ class NoiseSamplerTest {
   @Test
   void signedSumRuleAndTrialLimit() {
     int[] count = {0};
-    NoiseSampler.Loader negativeThenPositive = (e, o, d) -> {
-      count[0]++;
-      float[] x = new float[100];
-      Arrays.fill(x, count[0] <= 3 ? -0.1f : 0.1f);
-      x[0] = 5f * (count[0] <= 3 ? -1 : 1);
-      return x;
-    };
+    NoiseSampler.Loader negativeThenPositive =
+        (e, o, d) -> {
+          count[0]++;
+          float[] x = new float[100];
+          Arrays.fill(x, count[0] <= 3 ? -0.1f : 0.1f);
+          x[0] = 5f * (count[0] <= 3 ? -1 : 1);
+          return x;
+        };
     NoiseSampler s = new NoiseSampler(List.of(entry("n.wav", 5.0, 0)), 16000, negativeThenPositive);
     NoiseSampler.Noise n = s.sample(1600, 1L);
     assertEquals(4, count[0]);
     assertEquals(5f, n.samples()[0]);
-    // high energy but negative sum: rejected every time, the 100th read is used as it is (no white noise)
+    // high energy but negative sum: rejected every time, the 100th read is used as it is (no white
+    // noise)
     count[0] = 0;
-    NoiseSampler.Loader alwaysNegative = (e, o, d) -> {
-      count[0]++;
-      float[] x = new float[100];
-      Arrays.fill(x, -0.3f);
-      x[0] = count[0] / 1000f; // marks the read; the sum stays negative
-      return x;
-    };
+    NoiseSampler.Loader alwaysNegative =
+        (e, o, d) -> {
+          count[0]++;
+          float[] x = new float[100];
+          Arrays.fill(x, -0.3f);
+          x[0] = count[0] / 1000f; // marks the read; the sum stays negative
+          return x;
+        };
     n = new NoiseSampler(List.of(entry("n.wav", 5.0, 0)), 16000, alwaysNegative).sample(1600, 2L);
     assertEquals(NoiseSampler.MAX_SEGMENT_TRIALS, count[0]);
     assertEquals(100 / 1000f, n.samples()[0]);
@@ -155,7 +164,9 @@ class NoiseSamplerTest {
   /** Samples summing to exactly 0 get white noise at an integer level in [−90, −46) dB. */
   @Test
   void silentNoiseGetsWhiteNoise() {
-    NoiseSampler s = new NoiseSampler(List.of(entry("silent.wav", null, 0)), 16000, (e, o, d) -> new float[20000]);
+    NoiseSampler s =
+        new NoiseSampler(
+            List.of(entry("silent.wav", null, 0)), 16000, (e, o, d) -> new float[20000]);
     Set<Integer> levels = new TreeSet<>();
     for (long seed = 0; seed < 2000; seed++) {
       levels.add(s.sample(10, seed).whiteNoiseDb().orElseThrow());
@@ -179,14 +190,17 @@ class NoiseSamplerTest {
   @Test
   void failedLoadsAreRetriedThenZeros() {
     int[] calls = {0};
-    NoiseSampler.Loader flaky = (e, o, d) -> {
-      calls[0]++;
-      if (e.audioFilepath().equals("bad.wav")) {
-        throw new IOException("corrupt");
-      }
-      return new float[] {1f, 2f};
-    };
-    NoiseSampler s = new NoiseSampler(List.of(entry("bad.wav", null, 0), entry("good.wav", null, 0)), 16000, flaky);
+    NoiseSampler.Loader flaky =
+        (e, o, d) -> {
+          calls[0]++;
+          if (e.audioFilepath().equals("bad.wav")) {
+            throw new IOException("corrupt");
+          }
+          return new float[] {1f, 2f};
+        };
+    NoiseSampler s =
+        new NoiseSampler(
+            List.of(entry("bad.wav", null, 0), entry("good.wav", null, 0)), 16000, flaky);
     int sawFailures = 0;
     for (long seed = 0; seed < 50; seed++) {
       NoiseSampler.Noise n = s.sample(10, seed);
@@ -211,7 +225,11 @@ class NoiseSamplerTest {
     for (int i = 0; i < 4; i++) {
       es.add(entry("n" + i + ".wav", null, 0));
     }
-    NoiseSampler s = new NoiseSampler(es, 16000, (e, o, d) -> new float[] {Float.parseFloat(e.audioFilepath().substring(1, 2)) + 1});
+    NoiseSampler s =
+        new NoiseSampler(
+            es,
+            16000,
+            (e, o, d) -> new float[] {Float.parseFloat(e.audioFilepath().substring(1, 2)) + 1});
     java.util.SplittableRandom rng = new java.util.SplittableRandom(8);
     int[] counts = new int[4];
     for (int i = 0; i < 8000; i++) {
@@ -233,14 +251,18 @@ class NoiseSamplerTest {
     }
     Files.write(dir.resolve("ramp.wav"), wav(pcm, 16000));
     Path manifest = dir.resolve("noise.json");
-    Files.writeString(manifest, "{\"audio_filepath\": \"ramp.wav\", \"duration\": 3.0}\n"
-        + "{\"audio_filepath\": \"ramp.wav\", \"duration\": 0.5, \"offset\": 1.0}\n");
+    Files.writeString(
+        manifest,
+        "{\"audio_filepath\": \"ramp.wav\", \"duration\": 3.0}\n"
+            + "{\"audio_filepath\": \"ramp.wav\", \"duration\": 0.5, \"offset\": 1.0}\n");
     Configuration conf = new Configuration(false);
-    List<ManifestEntry> es = ManifestReader.unfiltered(conf).read(List.of(manifest.toString())).entries();
+    List<ManifestEntry> es =
+        ManifestReader.unfiltered(conf).read(List.of(manifest.toString())).entries();
     NoiseSampler longOnly = serialize(NoiseSampler.withAudio(es.subList(0, 1), 16000, conf));
     NoiseSampler.Noise a = longOnly.sample(16000, 5L);
     assertEquals(16000, a.length());
-    int start = Math.round(a.samples()[0] * 32768f) - 1; // ramp value v at frame v − 1 (before the wrap)
+    int start =
+        Math.round(a.samples()[0] * 32768f) - 1; // ramp value v at frame v − 1 (before the wrap)
     for (int i = 0; i < 16000; i++) {
       int frame = start + i;
       assertEquals(((frame % 20000) + 1) / 32768f, a.samples()[i], 0f, "sample " + i);
@@ -257,7 +279,8 @@ class NoiseSamplerTest {
     try (ObjectOutputStream out = new ObjectOutputStream(bos)) {
       out.writeObject(s);
     }
-    try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bos.toByteArray()))) {
+    try (ObjectInputStream in =
+        new ObjectInputStream(new ByteArrayInputStream(bos.toByteArray()))) {
       return (NoiseSampler) in.readObject();
     }
   }
@@ -266,7 +289,10 @@ class NoiseSamplerTest {
     ByteBuffer b = ByteBuffer.allocate(44 + 2 * pcm.length).order(ByteOrder.LITTLE_ENDIAN);
     b.put("RIFF".getBytes(StandardCharsets.US_ASCII)).putInt(36 + 2 * pcm.length);
     b.put("WAVE".getBytes(StandardCharsets.US_ASCII));
-    b.put("fmt ".getBytes(StandardCharsets.US_ASCII)).putInt(16).putShort((short) 1).putShort((short) 1);
+    b.put("fmt ".getBytes(StandardCharsets.US_ASCII))
+        .putInt(16)
+        .putShort((short) 1)
+        .putShort((short) 1);
     b.putInt(rate).putInt(rate * 2).putShort((short) 2).putShort((short) 16);
     b.put("data".getBytes(StandardCharsets.US_ASCII)).putInt(2 * pcm.length);
     for (short s : pcm) {

@@ -23,7 +23,13 @@ class LayerAggregationTest {
     for (int i = 0; i < 4; i++) {
       assertTrue(Math.abs(ws[i] - mean[i]) <= 1e-6 * Math.abs(mean[i]) + 1e-7);
     }
-    assertArrayEquals(new float[] {0.5f * 1 + 0.25f * 10 - 2, 0.5f * 2 + 0.25f * 20 + 5, 0.5f * 3 + 0.25f * 30 + 0.5f, 0.5f * 4 + 0.25f * 40 - 8},
+    assertArrayEquals(
+        new float[] {
+          0.5f * 1 + 0.25f * 10 - 2,
+          0.5f * 2 + 0.25f * 20 + 5,
+          0.5f * 3 + 0.25f * 30 + 0.5f,
+          0.5f * 4 + 0.25f * 40 - 8
+        },
         LayerAggregation.weightedSum(X, 3, 2, 2, new double[] {0.5, 0.25, 1}));
     assertArrayEquals(new float[] {10, 20, 30, 40}, LayerAggregation.apply("max", X, 3, 2, 2));
     assertArrayEquals(new float[] {-2, 2, 0.5f, -8}, LayerAggregation.apply("min", X, 3, 2, 2));
@@ -31,9 +37,13 @@ class LayerAggregationTest {
 
   @Test
   void badInputIsNamed() {
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> LayerAggregation.apply("median", X, 3, 2, 2));
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class, () -> LayerAggregation.apply("median", X, 3, 2, 2));
     assertTrue(e.getMessage().contains("median"));
     assertThrows(IllegalArgumentException.class, () -> LayerAggregation.mean(X, 2, 2, 2));
-    assertThrows(IllegalArgumentException.class, () -> LayerAggregation.weightedSum(X, 3, 2, 2, new double[] {1, 2}));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> LayerAggregation.weightedSum(X, 3, 2, 2, new double[] {1, 2}));
   }
 }

@@ -122,7 +122,9 @@ class FilterbankFeaturesGoldenTest {
       float[] mine = Arrays.copyOfRange(fn.data(), b * per, (b + 1) * per);
       float[] want = Arrays.copyOfRange(gnd, b * per, (b + 1) * per);
       double d = Golden.maxAbsDiff(mine, want);
-      System.out.printf("batch norm %-13s max abs diff = %.3g, p99.9 = %.3g%n", Golden.NAMES[b], d, p999(mine, want));
+      System.out.printf(
+          "batch norm %-13s max abs diff = %.3g, p99.9 = %.3g%n",
+          Golden.NAMES[b], d, p999(mine, want));
       if (b == 4) {
         assertSilenceNormalised(fn, b);
         assertNemoSilenceIsConstant(want, fn.length(b), fn.numFrames());
@@ -152,7 +154,13 @@ class FilterbankFeaturesGoldenTest {
       double drAbove = maxAbsDiffAboveFloor(fr.data(), gr.floatData());
       System.out.printf(
           "single %-13s raw max abs diff = %.3g (%.3g on values >= %.0f, p99.9 %.3g), norm = %.3g (p99.9 %.3g)%n",
-          name, dr, drAbove, FLOOR, p999(fr.data(), gr.floatData()), dn, p999(fn.data(), gn.floatData()));
+          name,
+          dr,
+          drAbove,
+          FLOOR,
+          p999(fr.data(), gr.floatData()),
+          dn,
+          p999(fn.data(), gn.floatData()));
       assertTrue(dr <= TOL, name + " raw " + dr);
       assertTrue(drAbove <= TOL_ABOVE_FLOOR, name + " raw above floor " + drAbove);
       if (name.equals("silence_2s")) {

@@ -87,15 +87,18 @@ class FilterbankFeaturesTest {
     float[] full = noise(20000, 5);
     float[] trimmed = Arrays.copyOf(full, 16000);
     FeatureBatch withLen = feats.compute(new float[][] {full}, new int[] {16000});
-    FeatureBatch ref = feats.compute(new float[][] {trimmed, new float[20000]}, new int[] {16000, 0});
+    FeatureBatch ref =
+        feats.compute(new float[][] {trimmed, new float[20000]}, new int[] {16000, 0});
     assertEquals(ref.numFrames(), withLen.numFrames()); // same width 20000
     assertEquals(100, withLen.length(0));
     float[] item0 = Arrays.copyOf(ref.data(), 80 * ref.numFrames());
     assertArrayEquals(item0, withLen.data());
     assertThrows(
-        IllegalArgumentException.class, () -> feats.compute(new float[][] {trimmed}, new int[] {16001}));
+        IllegalArgumentException.class,
+        () -> feats.compute(new float[][] {trimmed}, new int[] {16001}));
     assertThrows(
-        IllegalArgumentException.class, () -> feats.compute(new float[][] {trimmed}, new int[] {1, 2}));
+        IllegalArgumentException.class,
+        () -> feats.compute(new float[][] {trimmed}, new int[] {1, 2}));
   }
 
   @Test
@@ -188,7 +191,8 @@ class FilterbankFeaturesTest {
     float[] z = new float[32000];
     FeatureBatch n = feats.computeSingle(z);
     FeatureBatch r =
-        new FilterbankFeatures(PreprocessorParams.builder().normalize("none").build()).computeSingle(z);
+        new FilterbankFeatures(PreprocessorParams.builder().normalize("none").build())
+            .computeSingle(z);
     float logGuard = (float) Math.log(Math.pow(2, -24));
     for (int f = 0; f < 80; f++) {
       for (int t = 0; t < 200; t++) {
@@ -249,7 +253,8 @@ class FilterbankFeaturesTest {
       assertEquals(rawStd / (rawStd + 1e-5), normStd, 0.05, "bin " + f);
     }
     // dither 0 in training equals eval
-    FilterbankFeatures noDither = new FilterbankFeatures(PreprocessorParams.builder().dither(0).build());
+    FilterbankFeatures noDither =
+        new FilterbankFeatures(PreprocessorParams.builder().dither(0).build());
     assertArrayEquals(eval1.data(), noDither.computeTraining(audio, 42L).data());
   }
 
@@ -283,7 +288,8 @@ class FilterbankFeaturesTest {
   void normalisationVariantsFollowNemo() {
     float[] x = noise(40000, 21);
     FeatureBatch raw =
-        new FilterbankFeatures(PreprocessorParams.builder().normalize("none").build()).computeSingle(x);
+        new FilterbankFeatures(PreprocessorParams.builder().normalize("none").build())
+            .computeSingle(x);
     FeatureBatch per = feats.computeSingle(x);
     FeatureBatch all =
         new FilterbankFeatures(PreprocessorParams.builder().normalize("all_features").build())
@@ -328,17 +334,20 @@ class FilterbankFeaturesTest {
   void padValuePadToLogAndMagPowerOptions() {
     float[] x = noise(16000, 31);
     FeatureBatch padded =
-        new FilterbankFeatures(PreprocessorParams.builder().padValue(-3.5).build()).computeSingle(x);
+        new FilterbankFeatures(PreprocessorParams.builder().padValue(-3.5).build())
+            .computeSingle(x);
     FeatureBatch base = feats.computeSingle(x);
     for (int f = 0; f < 80; f++) {
       for (int t = 0; t < 112; t++) {
         assertEquals(t < 100 ? base.get(0, f, t) : -3.5f, padded.get(0, f, t), 0f);
       }
     }
-    FilterbankFeatures noPad = new FilterbankFeatures(PreprocessorParams.builder().padTo(0).build());
+    FilterbankFeatures noPad =
+        new FilterbankFeatures(PreprocessorParams.builder().padTo(0).build());
     assertEquals(101, noPad.computeSingle(x).numFrames());
     FeatureBatch logMel =
-        new FilterbankFeatures(PreprocessorParams.builder().normalize("none").build()).computeSingle(x);
+        new FilterbankFeatures(PreprocessorParams.builder().normalize("none").build())
+            .computeSingle(x);
     FeatureBatch linMel =
         new FilterbankFeatures(PreprocessorParams.builder().normalize("none").log(false).build())
             .computeSingle(x);
@@ -350,7 +359,8 @@ class FilterbankFeaturesTest {
     }
     double[][] p2 = feats.linearSpectrogram(x);
     double[][] p1 =
-        new FilterbankFeatures(PreprocessorParams.builder().magPower(1.0).build()).linearSpectrogram(x);
+        new FilterbankFeatures(PreprocessorParams.builder().magPower(1.0).build())
+            .linearSpectrogram(x);
     assertEquals(257, p2.length);
     assertEquals(101, p2[0].length);
     for (int k = 0; k < 257; k++) {
@@ -365,7 +375,8 @@ class FilterbankFeaturesTest {
   void linearSpectrogramEqualsDirectDft() {
     float[] x = noise(3000, 41);
     for (int nFft : new int[] {512, 400, 401}) {
-      FilterbankFeatures ff = new FilterbankFeatures(PreprocessorParams.builder().nFft(nFft).build());
+      FilterbankFeatures ff =
+          new FilterbankFeatures(PreprocessorParams.builder().nFft(nFft).build());
       double[][] p = ff.linearSpectrogram(x);
       int frames = ff.stftFrames(x.length);
       int bins = nFft / 2 + 1;
@@ -411,7 +422,8 @@ class FilterbankFeaturesTest {
         new FilterbankFeatures(PreprocessorParams.builder().preemph(null).build()).computeSingle(x);
     assertEquals(100, fbNoPre.length(0));
     double[][] p =
-        new FilterbankFeatures(PreprocessorParams.builder().preemph(null).build()).linearSpectrogram(x);
+        new FilterbankFeatures(PreprocessorParams.builder().preemph(null).build())
+            .linearSpectrogram(x);
     int t = 50;
     int arg = 0;
     for (int k = 0; k < 257; k++) {

@@ -60,7 +60,8 @@ class KaldiMfccTest {
   void deltasAreTorchaudiosWindowOfFiveWithReplicatedEdges() {
     double[][] x = {{0}, {1}, {4}, {9}, {16}};
     double[][] d = KaldiMfcc.deltas(x);
-    // t=0: (1·(1−0) + 2·(4−0)) / 10; t=2: (1·(9−1) + 2·(16−0)) / 10; t=4: (1·(16−9) + 2·(16−4)) / 10
+    // t=0: (1·(1−0) + 2·(4−0)) / 10; t=2: (1·(9−1) + 2·(16−0)) / 10; t=4: (1·(16−9) + 2·(16−4)) /
+    // 10
     assertEquals(0.9, d[0][0], 1e-12);
     assertEquals(4.0, d[2][0], 1e-12);
     assertEquals(3.1, d[4][0], 1e-12);

@@ -28,9 +28,14 @@ class MelFilterbankTest {
         }
       }
     }
-    System.out.printf("mel filterbank: max abs diff %.3g, %d of %d values bit-identical%n", max, bitExact, 80 * 257);
+    System.out.printf(
+        "mel filterbank: max abs diff %.3g, %d of %d values bit-identical%n",
+        max, bitExact, 80 * 257);
     assertEquals(0.0, max, "max abs diff " + max);
-    assertEquals(80 * 257, bitExact, "every value bit for bit, the sign of NeMo's one -0.0 (filter 0, 0 Hz) included");
+    assertEquals(
+        80 * 257,
+        bitExact,
+        "every value bit for bit, the sign of NeMo's one -0.0 (filter 0, 0 Hz) included");
     assertEquals(Float.floatToRawIntBits(-0f), Float.floatToRawIntBits(fb.weight(0, 0)));
   }
 
@@ -142,7 +147,9 @@ class MelFilterbankTest {
 
   @Test
   void rejectsBadSettings() {
-    assertThrows(IllegalArgumentException.class, () -> MelFilterbank.create(16000, 512, 80, 100, 50, true));
-    assertThrows(IllegalArgumentException.class, () -> MelFilterbank.create(0, 512, 80, 0, 8000, true));
+    assertThrows(
+        IllegalArgumentException.class, () -> MelFilterbank.create(16000, 512, 80, 100, 50, true));
+    assertThrows(
+        IllegalArgumentException.class, () -> MelFilterbank.create(0, 512, 80, 0, 8000, true));
   }
 }

@@ -31,11 +31,16 @@ class TorchCpuCosTest {
     int notCorrectlyRounded = 0;
     for (int i = 0; i < args.length; i++) {
       float got = TorchCpuCos.cos(args[i]);
-      assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(got), "cos(" + args[i] + ") = " + got + ", torch " + want[i]);
+      assertEquals(
+          Float.floatToRawIntBits(want[i]),
+          Float.floatToRawIntBits(got),
+          "cos(" + args[i] + ") = " + got + ", torch " + want[i]);
       notCorrectlyRounded += got != (float) StrictMath.cos(args[i]) ? 1 : 0;
     }
     // the fixture exercises the cases a correctly rounded cosine gets wrong
-    assertTrue(notCorrectlyRounded > 50, "only " + notCorrectlyRounded + " arguments where torch is not correctly rounded");
+    assertTrue(
+        notCorrectlyRounded > 50,
+        "only " + notCorrectlyRounded + " arguments where torch is not correctly rounded");
   }
 
   @Test

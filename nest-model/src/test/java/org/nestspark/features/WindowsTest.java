@@ -3,7 +3,6 @@ package org.nestspark.features;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 import org.nestspark.io.NpyArray;
@@ -21,16 +20,26 @@ class WindowsTest {
   @Test
   void everyTorchWindowBitForBit() {
     for (int n : new int[] {200, 320, 400, 512, 1024}) {
-      assertBits(TorchCpuCosTest.torchNpy("window_hann_" + n + ".npy"), Windows.hann(n), "hann " + n);
-      assertBits(TorchCpuCosTest.torchNpy("window_hamming_" + n + ".npy"), Windows.hamming(n), "hamming " + n);
-      assertBits(TorchCpuCosTest.torchNpy("window_blackman_" + n + ".npy"), Windows.blackman(n), "blackman " + n);
+      assertBits(
+          TorchCpuCosTest.torchNpy("window_hann_" + n + ".npy"), Windows.hann(n), "hann " + n);
+      assertBits(
+          TorchCpuCosTest.torchNpy("window_hamming_" + n + ".npy"),
+          Windows.hamming(n),
+          "hamming " + n);
+      assertBits(
+          TorchCpuCosTest.torchNpy("window_blackman_" + n + ".npy"),
+          Windows.blackman(n),
+          "blackman " + n);
     }
   }
 
   private static void assertBits(float[] want, float[] got, String what) {
     assertEquals(want.length, got.length, what);
     for (int i = 0; i < want.length; i++) {
-      assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(got[i]), what + " tap " + i + ": " + got[i] + ", torch " + want[i]);
+      assertEquals(
+          Float.floatToRawIntBits(want[i]),
+          Float.floatToRawIntBits(got[i]),
+          what + " tap " + i + ": " + got[i] + ", torch " + want[i]);
     }
   }
 

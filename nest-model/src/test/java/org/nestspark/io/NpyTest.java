@@ -63,7 +63,8 @@ class NpyTest {
     assertEquals(128, header.length);
     String text = new String(header, 10, 118, StandardCharsets.ISO_8859_1);
     assertEquals(
-        "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }" + " ".repeat(58) + "\n", text);
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }" + " ".repeat(58) + "\n",
+        text);
   }
 
   @Test
@@ -74,8 +75,9 @@ class NpyTest {
     assertEquals(
         "0100000000000000feffffffffffffff0300000000000000",
         HEX.formatHex(Arrays.copyOfRange(i8, 128, 152)));
-    assertTrue(new String(i8, 0, 128, StandardCharsets.ISO_8859_1)
-        .contains("{'descr': '<i8', 'fortran_order': False, 'shape': (3,), }"));
+    assertTrue(
+        new String(i8, 0, 128, StandardCharsets.ISO_8859_1)
+            .contains("{'descr': '<i8', 'fortran_order': False, 'shape': (3,), }"));
     byte[] b1 = write(NpyArray.of(new int[] {3}, new boolean[] {true, false, true}));
     assertEquals(131, b1.length);
     assertEquals("010001", HEX.formatHex(Arrays.copyOfRange(b1, 128, 131)));
@@ -84,7 +86,8 @@ class NpyTest {
     assertEquals(136, scalar.length);
     assertEquals("0000000000000440", HEX.formatHex(Arrays.copyOfRange(scalar, 128, 136)));
     String sh = new String(scalar, 10, 118, StandardCharsets.ISO_8859_1);
-    assertEquals("{'descr': '<f8', 'fortran_order': False, 'shape': (), }" + " ".repeat(62) + "\n", sh);
+    assertEquals(
+        "{'descr': '<f8', 'fortran_order': False, 'shape': (), }" + " ".repeat(62) + "\n", sh);
     byte[] i4 = write(NpyArray.of(new int[] {1, 2}, new int[] {7, -8}));
     assertEquals("07000000f8ffffff", HEX.formatHex(Arrays.copyOfRange(i4, 128, 136)));
     byte[] empty = write(NpyArray.of(new int[] {0, 3}, new float[0]));
@@ -110,7 +113,8 @@ class NpyTest {
     };
     for (NpyArray a : arrays) {
       byte[] bytes = write(a);
-      assertEquals(0, (bytes.length - a.size() * a.dtype().itemSize()) % 64, "64-byte aligned header");
+      assertEquals(
+          0, (bytes.length - a.size() * a.dtype().itemSize()) % 64, "64-byte aligned header");
       NpyArray b = read(bytes);
       assertEquals(a.dtype(), b.dtype());
       assertArrayEquals(a.shape(), b.shape());
@@ -178,7 +182,9 @@ class NpyTest {
 
   @Test
   void rejectsBadInput() {
-    assertThrows(IOException.class, () -> read("not an npy file at all".getBytes(StandardCharsets.US_ASCII)));
+    assertThrows(
+        IOException.class,
+        () -> read("not an npy file at all".getBytes(StandardCharsets.US_ASCII)));
     byte[] ok = HEX.parseHex(F4_2X3);
     assertThrows(EOFException.class, () -> read(Arrays.copyOf(ok, ok.length - 3)));
     byte[] badType = ok.clone();
@@ -186,7 +192,8 @@ class NpyTest {
     IOException e = assertThrows(IOException.class, () -> read(badType));
     assertTrue(e.getMessage().contains("<c4"), e.getMessage());
     assertThrows(IllegalArgumentException.class, () -> NpyArray.of(new int[] {2, 2}, new float[3]));
-    assertThrows(IllegalStateException.class, () -> NpyArray.of(new int[] {1}, new float[1]).longData());
+    assertThrows(
+        IllegalStateException.class, () -> NpyArray.of(new int[] {1}, new float[1]).longData());
   }
 
   private static float[] randomFloats(int n) {

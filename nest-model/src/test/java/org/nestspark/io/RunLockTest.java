@@ -21,7 +21,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
@@ -67,7 +66,9 @@ class RunLockTest {
   /** A fresh run folder on the given file system. */
   private static Path runDir(String fsKind) {
     String name = "run-" + (++runs);
-    return "hdfs".equals(fsKind) ? new Path(hdfsBase + "/exp/" + name) : new Path(tmp.resolve("local").resolve(name).toUri());
+    return "hdfs".equals(fsKind)
+        ? new Path(hdfsBase + "/exp/" + name)
+        : new Path(tmp.resolve("local").resolve(name).toUri());
   }
 
   private static FileSystem fs(Path p) throws Exception {
@@ -87,8 +88,13 @@ class RunLockTest {
   }
 
   private static String staleLock(String attempt, Instant heartbeat) {
-    return "{\"host\":\"dead-host\",\"pid\":4242,\"attempt\":\"" + attempt + "\",\"started\":\"" + heartbeat.minusSeconds(3600)
-        + "\",\"heartbeat\":\"" + heartbeat + "\"}\n";
+    return "{\"host\":\"dead-host\",\"pid\":4242,\"attempt\":\""
+        + attempt
+        + "\",\"started\":\""
+        + heartbeat.minusSeconds(3600)
+        + "\",\"heartbeat\":\""
+        + heartbeat
+        + "\"}\n";
   }
 
   @ParameterizedTest
@@ -103,8 +109,10 @@ class RunLockTest {
       assertTrue(content.contains("\"attempt\":\"attempt-A\""), content);
       assertTrue(content.contains("\"pid\":" + ProcessHandle.current().pid()), content);
       assertTrue(content.contains("\"heartbeat\":\""), content);
-      RunLock.RunLockException e = assertThrows(RunLock.RunLockException.class,
-          () -> RunLock.acquire(run, conf(), TTL, BEAT, "attempt-B"));
+      RunLock.RunLockException e =
+          assertThrows(
+              RunLock.RunLockException.class,
+              () -> RunLock.acquire(run, conf(), TTL, BEAT, "attempt-B"));
       String m = e.getMessage();
       assertTrue(m.contains(lock.lockFile().toString()), m);
       assertTrue(m.contains("pid " + ProcessHandle.current().pid()), m);
@@ -131,9 +139,12 @@ class RunLockTest {
   @ValueSource(strings = {"local", "hdfs"})
   void heartbeatIsRenewed(String kind) throws Exception {
     Path run = runDir(kind);
-    try (RunLock lock = RunLock.acquire(run, conf(), Duration.ofSeconds(5), Duration.ofMillis(200), "beating")) {
-      Instant first = RunLock.decode(read(lock.lockFile()).getBytes(StandardCharsets.UTF_8)).heartbeat();
-      // renewed every 200 ms: wait for two renewals (polling, so that a loaded machine only makes it slower)
+    try (RunLock lock =
+        RunLock.acquire(run, conf(), Duration.ofSeconds(5), Duration.ofMillis(200), "beating")) {
+      Instant first =
+          RunLock.decode(read(lock.lockFile()).getBytes(StandardCharsets.UTF_8)).heartbeat();
+      // renewed every 200 ms: wait for two renewals (polling, so that a loaded machine only makes
+      // it slower)
       int renewals = 0;
       Instant last = first;
       RunLock.Owner now = null;
@@ -148,11 +159,14 @@ class RunLockTest {
       }
       assertNotNull(now);
       assertEquals(2, renewals, "heartbeat renewed twice: " + first + " -> " + last);
-      // the process records a renewal once its write has completed (the file may show it a moment earlier)
+      // the process records a renewal once its write has completed (the file may show it a moment
+      // earlier)
       while (lock.lastHeartbeat().isBefore(last) && System.nanoTime() < deadline) {
         Thread.sleep(10);
       }
-      assertFalse(lock.lastHeartbeat().isBefore(last), "the process knows its last renewal: " + lock.lastHeartbeat() + " vs " + last);
+      assertFalse(
+          lock.lastHeartbeat().isBefore(last),
+          "the process knows its last renewal: " + lock.lastHeartbeat() + " vs " + last);
       assertEquals(lock.owner().started(), now.started(), "the start time stays");
       assertTrue(lock.isHeld());
       lock.ensureHeld();
@@ -169,9 +183,13 @@ class RunLockTest {
     fs(run).mkdirs(run);
     // heartbeat 20 s ago, TTL 30 s: alive
     write(file, staleLock("crashed", Instant.now().minusSeconds(20)));
-    RunLock.RunLockException e = assertThrows(RunLock.RunLockException.class, () -> RunLock.acquire(run, conf(), TTL, BEAT));
+    RunLock.RunLockException e =
+        assertThrows(RunLock.RunLockException.class, () -> RunLock.acquire(run, conf(), TTL, BEAT));
     assertTrue(e.getMessage().contains("host dead-host pid 4242 (attempt crashed"), e.getMessage());
-    assertTrue(e.getMessage().contains("last heartbeat 20 s ago") || e.getMessage().contains("last heartbeat 21 s ago"), e.getMessage());
+    assertTrue(
+        e.getMessage().contains("last heartbeat 20 s ago")
+            || e.getMessage().contains("last heartbeat 21 s ago"),
+        e.getMessage());
     // heartbeat 31 s ago: dead, taken over
     write(file, staleLock("crashed", Instant.now().minusSeconds(31)));
     try (RunLock lock = RunLock.acquire(run, conf(), TTL, BEAT, "successor")) {
@@ -185,7 +203,8 @@ class RunLockTest {
   @ValueSource(strings = {"local", "hdfs"})
   void releaseLeavesALockThatIsNoLongerOurs(String kind) throws Exception {
     Path run = runDir(kind);
-    RunLock lock = RunLock.acquire(run, conf(), Duration.ofSeconds(5), Duration.ofMillis(100), "mine");
+    RunLock lock =
+        RunLock.acquire(run, conf(), Duration.ofSeconds(5), Duration.ofMillis(100), "mine");
     // another process took it over (e.g. this one stalled past the TTL)
     write(lock.lockFile(), staleLock("theirs", Instant.now()));
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
@@ -194,9 +213,13 @@ class RunLockTest {
     }
     assertFalse(lock.isHeld(), "the heartbeat notices the lock is gone");
     java.io.IOException e = assertThrows(java.io.IOException.class, lock::ensureHeld);
-    assertTrue(e.getMessage().contains("taken over by host dead-host pid 4242 (attempt theirs"), e.getMessage());
+    assertTrue(
+        e.getMessage().contains("taken over by host dead-host pid 4242 (attempt theirs"),
+        e.getMessage());
     lock.close();
-    assertTrue(read(lock.lockFile()).contains("\"attempt\":\"theirs\""), "the new owner's lock stays, unrenewed by us");
+    assertTrue(
+        read(lock.lockFile()).contains("\"attempt\":\"theirs\""),
+        "the new owner's lock stays, unrenewed by us");
   }
 
   @ParameterizedTest
@@ -215,14 +238,15 @@ class RunLockTest {
       List<Future<RunLock>> results = new ArrayList<>();
       for (int i = 0; i < n; i++) {
         String attempt = "racer-" + round + "-" + i;
-        Callable<RunLock> c = () -> {
-          go.await();
-          try {
-            return RunLock.acquire(run, conf(), TTL, BEAT, attempt);
-          } catch (RunLock.RunLockException refused) {
-            return null;
-          }
-        };
+        Callable<RunLock> c =
+            () -> {
+              go.await();
+              try {
+                return RunLock.acquire(run, conf(), TTL, BEAT, attempt);
+              } catch (RunLock.RunLockException refused) {
+                return null;
+              }
+            };
         results.add(pool.submit(c));
       }
       go.countDown();
@@ -247,7 +271,9 @@ class RunLockTest {
     Path run = runDir(kind);
     fs(run).mkdirs(run);
     write(new Path(run, ".lock"), staleLock("crashed", Instant.now().minusSeconds(600)));
-    write(new Path(run, ".lock.takeover"), staleLock("crashed-taker", Instant.now().minusSeconds(300)));
+    write(
+        new Path(run, ".lock.takeover"),
+        staleLock("crashed-taker", Instant.now().minusSeconds(300)));
     try (RunLock lock = RunLock.acquire(run, conf(), TTL, BEAT, "after-two-crashes")) {
       assertTrue(read(lock.lockFile()).contains("after-two-crashes"));
       assertEquals(1, fs(run).listStatus(run).length, "the old token is gone");
@@ -261,7 +287,8 @@ class RunLockTest {
     fs(run).mkdirs(run);
     Path file = new Path(run, ".lock");
     write(file, "garbage{");
-    RunLock.RunLockException e = assertThrows(RunLock.RunLockException.class, () -> RunLock.acquire(run, conf(), TTL, BEAT));
+    RunLock.RunLockException e =
+        assertThrows(RunLock.RunLockException.class, () -> RunLock.acquire(run, conf(), TTL, BEAT));
     assertTrue(e.getMessage().contains("an unreadable lock file"), e.getMessage());
     fs(file).setTimes(file, System.currentTimeMillis() - 60_000, -1);
     try (RunLock lock = RunLock.acquire(run, conf(), TTL, BEAT, "after-garbage")) {
@@ -272,8 +299,12 @@ class RunLockTest {
   @Test
   void rejectsHeartbeatNotShorterThanTtl() {
     Path run = runDir("local");
-    assertThrows(IllegalArgumentException.class, () -> RunLock.acquire(run, conf(), Duration.ofSeconds(5), Duration.ofSeconds(5)));
-    assertThrows(IllegalArgumentException.class, () -> RunLock.acquire(run, conf(), Duration.ZERO, Duration.ofSeconds(1)));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> RunLock.acquire(run, conf(), Duration.ofSeconds(5), Duration.ofSeconds(5)));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> RunLock.acquire(run, conf(), Duration.ZERO, Duration.ofSeconds(1)));
   }
 
   /** A real crash: another JVM takes the lock and dies without releasing it. */
@@ -281,11 +312,19 @@ class RunLockTest {
   void crashedProcessHoldsTheLockOnlyUntilTheTtl() throws Exception {
     Path run = runDir("local");
     String java = ProcessHandle.current().info().command().orElse("java");
-    Process child = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Crasher.class.getName(), run.toString())
-        .redirectErrorStream(true).start();
+    Process child =
+        new ProcessBuilder(
+                java,
+                "-cp",
+                System.getProperty("java.class.path"),
+                Crasher.class.getName(),
+                run.toString())
+            .redirectErrorStream(true)
+            .start();
     String line;
     StringBuilder log = new StringBuilder();
-    try (BufferedReader r = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
+    try (BufferedReader r =
+        new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
       while ((line = r.readLine()) != null) {
         log.append(line).append('\n');
       }
@@ -294,19 +333,26 @@ class RunLockTest {
     assertTrue(log.toString().contains("locked"), log.toString());
     long childPid = child.pid();
     Duration ttl = Duration.ofSeconds(6);
-    RunLock.RunLockException e = assertThrows(RunLock.RunLockException.class, () -> RunLock.acquire(run, conf(), ttl, Duration.ofMillis(500)));
+    RunLock.RunLockException e =
+        assertThrows(
+            RunLock.RunLockException.class,
+            () -> RunLock.acquire(run, conf(), ttl, Duration.ofMillis(500)));
     assertTrue(e.getMessage().contains("pid " + childPid), e.getMessage());
-    Instant heartbeat = RunLock.decode(read(new Path(run, ".lock")).getBytes(StandardCharsets.UTF_8)).heartbeat();
-    Thread.sleep(Math.max(0, Duration.between(Instant.now(), heartbeat.plus(ttl)).toMillis()) + 200);
+    Instant heartbeat =
+        RunLock.decode(read(new Path(run, ".lock")).getBytes(StandardCharsets.UTF_8)).heartbeat();
+    Thread.sleep(
+        Math.max(0, Duration.between(Instant.now(), heartbeat.plus(ttl)).toMillis()) + 200);
     try (RunLock lock = RunLock.acquire(run, conf(), ttl, Duration.ofMillis(500))) {
-      assertNotEquals(childPid, RunLock.decode(read(lock.lockFile()).getBytes(StandardCharsets.UTF_8)).pid());
+      assertNotEquals(
+          childPid, RunLock.decode(read(lock.lockFile()).getBytes(StandardCharsets.UTF_8)).pid());
     }
   }
 
   /** The crashing child of {@link #crashedProcessHoldsTheLockOnlyUntilTheTtl}: locks, then halts. */
   public static final class Crasher {
     public static void main(String[] args) throws Exception {
-      RunLock.acquire(new Path(args[0]), new Configuration(), Duration.ofSeconds(2), Duration.ofMillis(500));
+      RunLock.acquire(
+          new Path(args[0]), new Configuration(), Duration.ofSeconds(2), Duration.ofMillis(500));
       System.out.println("locked");
       System.out.flush();
       Runtime.getRuntime().halt(0);

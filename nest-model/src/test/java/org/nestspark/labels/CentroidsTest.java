@@ -39,11 +39,17 @@ class CentroidsTest {
     assertArrayEquals(c.centroid(1), back.centroid(1));
     ByteArrayOutputStream bad = new ByteArrayOutputStream();
     Npy.write(bad, new int[] {4}, new long[] {1, 2, 3, 4});
-    IOException e = assertThrows(IOException.class, () -> Centroids.read(new ByteArrayInputStream(bad.toByteArray()), "bad.npy"));
+    IOException e =
+        assertThrows(
+            IOException.class,
+            () -> Centroids.read(new ByteArrayInputStream(bad.toByteArray()), "bad.npy"));
     assertEquals("bad.npy: expected centroids [k, D], got shape [4]", e.getMessage());
     ByteArrayOutputStream nan = new ByteArrayOutputStream();
     Npy.write(nan, new int[] {1, 2}, new double[] {1, Double.NaN});
-    e = assertThrows(IOException.class, () -> Centroids.read(new ByteArrayInputStream(nan.toByteArray()), "nan.npy"));
+    e =
+        assertThrows(
+            IOException.class,
+            () -> Centroids.read(new ByteArrayInputStream(nan.toByteArray()), "nan.npy"));
     assertEquals("nan.npy: centroid 0 is not finite", e.getMessage());
   }
 }

@@ -16,7 +16,8 @@ import org.nestspark.features.KaldiMfcc;
 class FrameFeaturesTest {
   @Test
   void mfccAndLogmelFramesAreTheFeaturizersOutputsFrameMajor() {
-    NestConfig c = NestConfig.load(List.of(), List.of(), new org.apache.hadoop.conf.Configuration(false));
+    NestConfig c =
+        NestConfig.load(List.of(), List.of(), new org.apache.hadoop.conf.Configuration(false));
     FilterbankFeatures fb = new FilterbankFeatures(ModelConfigs.preprocessor(c));
     SplittableRandom rng = new SplittableRandom(5);
     float[] a = new float[5_123];

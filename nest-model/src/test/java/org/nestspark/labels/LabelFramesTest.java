@@ -27,8 +27,14 @@ import org.nestspark.model.NestGraph;
  */
 class LabelFramesTest {
   static NestConfig tinyConfig() {
-    return NestConfig.load(List.of(), List.of("model.encoder.d_model=64", "model.encoder.n_heads=4", "model.encoder.n_layers=2",
-        "model.encoder.subsampling_conv_channels=32"), new org.apache.hadoop.conf.Configuration(false));
+    return NestConfig.load(
+        List.of(),
+        List.of(
+            "model.encoder.d_model=64",
+            "model.encoder.n_heads=4",
+            "model.encoder.n_layers=2",
+            "model.encoder.subsampling_conv_channels=32"),
+        new org.apache.hadoop.conf.Configuration(false));
   }
 
   @Test
@@ -52,8 +58,11 @@ class LabelFramesTest {
     for (int l = 1; l <= rows; l++) {
       java.util.Arrays.fill(mask, (l - 1) * t, (l - 1) * t + l, 1f);
     }
-    INDArray m = g.getLayer(NestGraph.PRE_ENCODE).feedForwardMaskArray(Nd4j.create(mask, new long[] {rows, t}, 'c'), MaskState.Active, rows)
-        .getFirst();
+    INDArray m =
+        g.getLayer(NestGraph.PRE_ENCODE)
+            .feedForwardMaskArray(
+                Nd4j.create(mask, new long[] {rows, t}, 'c'), MaskState.Active, rows)
+            .getFirst();
     for (int l = 1; l <= rows; l++) {
       int graphLen = m.getRow(l - 1).sumNumber().intValue();
       // every sample count with l valid feature frames
@@ -66,12 +75,14 @@ class LabelFramesTest {
   void labelCountIsTheLengthOfRealEncoderOutputs() {
     NestConfig c = tinyConfig();
     ComputationGraph g = NestGraph.build(c, new NoOp());
-    LayerExtractor x = new LayerExtractor(g, new FilterbankFeatures(ModelConfigs.preprocessor(c)), new int[] {1});
+    LayerExtractor x =
+        new LayerExtractor(g, new FilterbankFeatures(ModelConfigs.preprocessor(c)), new int[] {1});
     LabelFrames f = LabelFrames.fromConfig(c);
     SplittableRandom rng = new SplittableRandom(3);
     List<float[]> audio = new ArrayList<>();
     // lengths around the boundaries where the count steps (multiples of 1280 samples) and odd ones
-    for (int n : new int[] {160, 1279, 1280, 1281, 1439, 1440, 2559, 2561, 16000, 16001, 17_279, 23_456}) {
+    for (int n :
+        new int[] {160, 1279, 1280, 1281, 1439, 1440, 2559, 2561, 16000, 16001, 17_279, 23_456}) {
       float[] a = new float[n];
       for (int i = 0; i < n; i++) {
         a[i] = (float) (0.1 * rng.nextGaussian());
@@ -80,7 +91,10 @@ class LabelFramesTest {
     }
     List<LayerExtractor.Output> outs = x.extract(audio.toArray(new float[0][]));
     for (int i = 0; i < audio.size(); i++) {
-      assertEquals(outs.get(i).frames(), f.encoderFrames(audio.get(i).length), "samples " + audio.get(i).length);
+      assertEquals(
+          outs.get(i).frames(),
+          f.encoderFrames(audio.get(i).length),
+          "samples " + audio.get(i).length);
     }
     FrameFeatures layer = FrameFeatures.layer(x);
     List<FrameFeatures.Frames> fs = layer.compute(audio);

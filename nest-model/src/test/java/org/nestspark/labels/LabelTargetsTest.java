@@ -39,7 +39,8 @@ class LabelTargetsTest {
   private NestConfig config(String... extra) {
     List<String> o = new ArrayList<>(List.of("model.targets=labels", "model.num_classes=7"));
     o.addAll(List.of(extra));
-    return NestConfig.load(List.of(REPO.resolve("conf/nest-tiny.conf").toString()), o, new Configuration(false));
+    return NestConfig.load(
+        List.of(REPO.resolve("conf/nest-tiny.conf").toString()), o, new Configuration(false));
   }
 
   private static void npy(Path p, long[] v) throws Exception {
@@ -51,12 +52,18 @@ class LabelTargetsTest {
   /** The sample's first four training utterances with label files: good, too short, out of range, none. */
   private Path labelsManifest(NestConfig c, Configuration conf) throws Exception {
     Path sample = REPO.resolve("deploy/sample");
-    List<ManifestEntry> es = ManifestReader.unfiltered(conf).read(List.of(sample.resolve("train_manifest.json").toString())).entries();
+    List<ManifestEntry> es =
+        ManifestReader.unfiltered(conf)
+            .read(List.of(sample.resolve("train_manifest.json").toString()))
+            .entries();
     LabelFrames frames = LabelFrames.fromConfig(c);
     List<String> lines = new ArrayList<>();
     for (int i = 0; i < 4; i++) {
       ManifestEntry e = es.get(i);
-      int n = ModelConfigs.padding(c, "model.train_ds").apply(UtteranceLoader.fromConfig(c).load(e, conf).samples()).length;
+      int n =
+          ModelConfigs.padding(c, "model.train_ds")
+              .apply(UtteranceLoader.fromConfig(c).load(e, conf).samples())
+              .length;
       int enc = frames.encoderFrames(n);
       long[] v = new long[i == 1 ? enc - 1 : enc];
       for (int j = 0; j < v.length; j++) {
@@ -83,15 +90,27 @@ class LabelTargetsTest {
     Configuration conf = new Configuration(false);
     NestConfig c = config();
     Path m = labelsManifest(c, conf);
-    List<ManifestEntry> entries = ManifestReader.unfiltered(conf).read(List.of(m.toString())).entries();
-    NestBatchBuilder b = SslModules.batchBuilder(c, "model.train_ds", List.of(), conf, FrozenModules.drawn(c));
+    List<ManifestEntry> entries =
+        ManifestReader.unfiltered(conf).read(List.of(m.toString())).entries();
+    NestBatchBuilder b =
+        SslModules.batchBuilder(c, "model.train_ds", List.of(), conf, FrozenModules.drawn(c));
     NestBatchBuilder.Result r = b.build(entries, conf, true, 5L);
     assertEquals(3, r.skipped().size(), r.skipped().toString());
-    assertTrue(r.skipped().get(0).startsWith(m + ":2: ") && r.skipped().get(0).contains("l1.npy: ")
-        && r.skipped().get(0).contains(" labels, the utterance has "), r.skipped().get(0));
-    assertTrue(r.skipped().get(1).startsWith(m + ":3: ") && r.skipped().get(1).contains("label 7 at frame 5 is outside [0, model.num_classes = 7)"),
+    assertTrue(
+        r.skipped().get(0).startsWith(m + ":2: ")
+            && r.skipped().get(0).contains("l1.npy: ")
+            && r.skipped().get(0).contains(" labels, the utterance has "),
+        r.skipped().get(0));
+    assertTrue(
+        r.skipped().get(1).startsWith(m + ":3: ")
+            && r.skipped()
+                .get(1)
+                .contains("label 7 at frame 5 is outside [0, model.num_classes = 7)"),
         r.skipped().get(1));
-    assertTrue(r.skipped().get(2).startsWith(m + ":4: ") && r.skipped().get(2).contains("no label_filepath"), r.skipped().get(2));
+    assertTrue(
+        r.skipped().get(2).startsWith(m + ":4: ")
+            && r.skipped().get(2).contains("no label_filepath"),
+        r.skipped().get(2));
     NestBatch batch = r.batch();
     assertNotNull(batch);
     assertEquals(1, batch.batchSize());
@@ -108,9 +127,15 @@ class LabelTargetsTest {
     }
     assertTrue(selected > 0);
     // the same seed with the quantizer gives the same masks and selection: only the targets change
-    NestConfig q = NestConfig.load(List.of(REPO.resolve("conf/nest-tiny.conf").toString()), List.of("model.num_classes=7"), conf);
-    NestBatch withQuantizer = SslModules.batchBuilder(q, "model.train_ds", List.of(), conf, FrozenModules.drawn(q))
-        .build(r.entries(), conf, true, 5L).batch();
+    NestConfig q =
+        NestConfig.load(
+            List.of(REPO.resolve("conf/nest-tiny.conf").toString()),
+            List.of("model.num_classes=7"),
+            conf);
+    NestBatch withQuantizer =
+        SslModules.batchBuilder(q, "model.train_ds", List.of(), conf, FrozenModules.drawn(q))
+            .build(r.entries(), conf, true, 5L)
+            .batch();
     assertTrue(java.util.Arrays.equals(sel, withQuantizer.labelsMask()));
     assertTrue(!java.util.Arrays.equals(batch.tokens(), withQuantizer.tokens()));
   }
@@ -120,20 +145,37 @@ class LabelTargetsTest {
     Configuration conf = new Configuration(false);
     NestConfig c0 = config();
     Path m = labelsManifest(c0, conf);
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> LabelTargets.check(config("model.train_ds.manifest_filepath=" + m), conf));
-    assertEquals("model.train_ds.manifest_filepath: model.targets = labels needs a label_filepath in every entry (labels manifests of nest kmeans); "
-        + "1 of 4 entries have none, first " + m + ":4", e.getMessage());
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> LabelTargets.check(config("model.train_ds.manifest_filepath=" + m), conf));
+    assertEquals(
+        "model.train_ds.manifest_filepath: model.targets = labels needs a label_filepath in every entry (labels manifests of nest kmeans); "
+            + "1 of 4 entries have none, first "
+            + m
+            + ":4",
+        e.getMessage());
     List<String> lines = new ArrayList<>(Files.readAllLines(m));
     lines.remove(3);
     Files.write(m, lines);
     LabelTargets.check(config("model.train_ds.manifest_filepath=" + m), conf);
     Files.writeString(dir.resolve(LabelTargets.SUMMARY), "{\"num_clusters\": 9, \"dim\": 39}");
-    e = assertThrows(IllegalArgumentException.class, () -> LabelTargets.check(config("model.validation_ds.manifest_filepath=" + m), conf));
-    assertTrue(e.getMessage().startsWith("model.num_classes = 7 but the labels of " + m + " come from a k-means fit with 9 clusters"), e.getMessage());
-    LabelTargets.check(config("model.train_ds.manifest_filepath=" + m, "model.num_classes=9"), conf);
+    e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> LabelTargets.check(config("model.validation_ds.manifest_filepath=" + m), conf));
+    assertTrue(
+        e.getMessage()
+            .startsWith(
+                "model.num_classes = 7 but the labels of "
+                    + m
+                    + " come from a k-means fit with 9 clusters"),
+        e.getMessage());
+    LabelTargets.check(
+        config("model.train_ds.manifest_filepath=" + m, "model.num_classes=9"), conf);
     // the quantizer's targets need nothing of the kind
-    LabelTargets.check(NestConfig.load(List.of(), List.of("model.train_ds.manifest_filepath=" + m), conf), conf);
+    LabelTargets.check(
+        NestConfig.load(List.of(), List.of("model.train_ds.manifest_filepath=" + m), conf), conf);
     // and labels need one book
     assertThrows(org.nestspark.config.NestConfigException.class, () -> config("model.num_books=2"));
   }

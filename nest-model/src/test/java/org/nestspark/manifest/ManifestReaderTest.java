@@ -10,7 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Collectors;
-
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -19,7 +18,8 @@ class ManifestReaderTest {
   @TempDir Path dir;
 
   private ManifestReadResult read(ManifestReader r, Path... manifests) throws Exception {
-    return r.read(java.util.Arrays.stream(manifests).map(Path::toString).collect(Collectors.toList()));
+    return r.read(
+        java.util.Arrays.stream(manifests).map(Path::toString).collect(Collectors.toList()));
   }
 
   private static ManifestReader reader() {
@@ -30,15 +30,21 @@ class ManifestReaderTest {
   void nemoFieldsAndRelativePaths() throws Exception {
     Path sub = Files.createDirectories(dir.resolve("corpus dir"));
     Path m = sub.resolve("train.json");
-    Files.writeString(m, String.join("\n",
-        "{\"audio_filepath\": \"wav/a.wav\", \"duration\": 2.5, \"text\": \"hello\", \"speaker\": 3}",
-        "{\"audio_filepath\": \"/abs/b #1.wav\", \"duration\": 1.0, \"offset\": 0.25}",
-        "{\"audio_filename\": \"c.flac\", \"audio_filepath\": \"ignored.wav\"}",
-        "{\"audio_filepath\": \"hdfs://nn:8020/x/d.wav\", \"duration\": null}"));
+    Files.writeString(
+        m,
+        String.join(
+            "\n",
+            "{\"audio_filepath\": \"wav/a.wav\", \"duration\": 2.5, \"text\": \"hello\", \"speaker\": 3}",
+            "{\"audio_filepath\": \"/abs/b #1.wav\", \"duration\": 1.0, \"offset\": 0.25}",
+            "{\"audio_filename\": \"c.flac\", \"audio_filepath\": \"ignored.wav\"}",
+            "{\"audio_filepath\": \"hdfs://nn:8020/x/d.wav\", \"duration\": null}"));
     ManifestReadResult r = read(reader(), m);
     assertEquals(List.of(), r.problems());
     // the provenance hash is of the manifest's bytes, BOM and CRLF included
-    String expected = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(m)));
+    String expected =
+        java.util.HexFormat.of()
+            .formatHex(
+                java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(m)));
     assertEquals(1, r.sha256().size());
     assertEquals(expected, r.sha256().values().iterator().next());
     List<ManifestEntry> e = r.entries();
@@ -51,7 +57,10 @@ class ManifestReaderTest {
     assertTrue(e.get(0).json().contains("\"speaker\": 3"), "extra fields are kept");
     assertEquals("/abs/b #1.wav", e.get(1).audioPath().toUri().getPath());
     assertEquals(0.25, e.get(1).offset());
-    assertEquals(sub.resolve("c.flac").toString(), e.get(2).audioPath().toUri().getPath(), "audio_filename wins");
+    assertEquals(
+        sub.resolve("c.flac").toString(),
+        e.get(2).audioPath().toUri().getPath(),
+        "audio_filename wins");
     assertNull(e.get(2).duration());
     assertEquals("hdfs://nn:8020/x/d.wav", e.get(3).audioPath().toString());
     assertEquals(3, e.get(3).id());
@@ -61,8 +70,11 @@ class ManifestReaderTest {
   @Test
   void crlfBlankLinesAndByteOrderMark() throws Exception {
     Path m = dir.resolve("m.json");
-    Files.write(m, ("\uFEFF{\"audio_filepath\": \"a.wav\", \"duration\": 1.5}\r\n\r\n   \r\n"
-        + "{\"audio_filepath\": \"b.wav\", \"duration\": 2}\r\n").getBytes(StandardCharsets.UTF_8));
+    Files.write(
+        m,
+        ("\uFEFF{\"audio_filepath\": \"a.wav\", \"duration\": 1.5}\r\n\r\n   \r\n"
+                + "{\"audio_filepath\": \"b.wav\", \"duration\": 2}\r\n")
+            .getBytes(StandardCharsets.UTF_8));
     ManifestReadResult r = read(reader(), m);
     assertEquals(List.of(), r.problems());
     assertEquals(2, r.entries().size());
@@ -74,20 +86,23 @@ class ManifestReaderTest {
   @Test
   void malformedLinesAreSkippedAndReportedWithManifestLineAndReason() throws Exception {
     Path m = dir.resolve("bad.json");
-    Files.writeString(m, String.join("\n",
-        "{\"audio_filepath\": \"ok.wav\", \"duration\": 1.0}",
-        "{\"audio_filepath\": \"x.wav\", \"duration\": 1.0",
-        "{\"duration\": 1.0}",
-        "{\"audio_filepath\": 17}",
-        "{\"audio_filepath\": \"n.wav\", \"duration\": -1}",
-        "{\"audio_filepath\": \"n.wav\", \"duration\": NaN}",
-        "{\"audio_filepath\": \"n.wav\", \"duration\": \"long\"}",
-        "[1, 2]",
-        "{\"audio_filepath\": \"n.wav\", \"offset\": -0.5}",
-        "{\"audio_filepath\": \"n.wav\", \"duration\": Infinity}",
-        "{\"audio_filepath\": \"\"}",
-        "{\"audio_filepath\": \"ok2.wav\"} {\"audio_filepath\": \"ok3.wav\"}",
-        "{\"audio_filepath\": \"last.wav\"}"));
+    Files.writeString(
+        m,
+        String.join(
+            "\n",
+            "{\"audio_filepath\": \"ok.wav\", \"duration\": 1.0}",
+            "{\"audio_filepath\": \"x.wav\", \"duration\": 1.0",
+            "{\"duration\": 1.0}",
+            "{\"audio_filepath\": 17}",
+            "{\"audio_filepath\": \"n.wav\", \"duration\": -1}",
+            "{\"audio_filepath\": \"n.wav\", \"duration\": NaN}",
+            "{\"audio_filepath\": \"n.wav\", \"duration\": \"long\"}",
+            "[1, 2]",
+            "{\"audio_filepath\": \"n.wav\", \"offset\": -0.5}",
+            "{\"audio_filepath\": \"n.wav\", \"duration\": Infinity}",
+            "{\"audio_filepath\": \"\"}",
+            "{\"audio_filepath\": \"ok2.wav\"} {\"audio_filepath\": \"ok3.wav\"}",
+            "{\"audio_filepath\": \"last.wav\"}"));
     ManifestReadResult r = read(reader(), m);
     assertEquals(2, r.entries().size());
     List<String> p = r.problems().stream().map(Object::toString).collect(Collectors.toList());
@@ -105,7 +120,8 @@ class ManifestReaderTest {
     assertTrue(p.get(10).startsWith(m + ":12: invalid JSON"), p.get(10));
     assertEquals(13, r.entries().get(1).line());
     ManifestException fail = assertThrows(ManifestException.class, r::failOnProblems);
-    assertTrue(fail.getMessage().startsWith("11 malformed manifest line(s) and data.on_error=fail:"));
+    assertTrue(
+        fail.getMessage().startsWith("11 malformed manifest line(s) and data.on_error=fail:"));
   }
 
   @Test
@@ -126,14 +142,19 @@ class ManifestReaderTest {
   @Test
   void durationFilterKeepsBoundsAndEntriesWithoutDuration() throws Exception {
     Path m = dir.resolve("m.json");
-    Files.writeString(m, String.join("\n",
-        "{\"audio_filepath\": \"a.wav\", \"duration\": 0.99}",
-        "{\"audio_filepath\": \"b.wav\", \"duration\": 1.0}",
-        "{\"audio_filepath\": \"c.wav\", \"duration\": 60.0}",
-        "{\"audio_filepath\": \"d.wav\", \"duration\": 60.01}",
-        "{\"audio_filepath\": \"e.wav\"}"));
+    Files.writeString(
+        m,
+        String.join(
+            "\n",
+            "{\"audio_filepath\": \"a.wav\", \"duration\": 0.99}",
+            "{\"audio_filepath\": \"b.wav\", \"duration\": 1.0}",
+            "{\"audio_filepath\": \"c.wav\", \"duration\": 60.0}",
+            "{\"audio_filepath\": \"d.wav\", \"duration\": 60.01}",
+            "{\"audio_filepath\": \"e.wav\"}"));
     ManifestReadResult r = read(new ManifestReader(new Configuration(false), 1.0, 60.0), m);
-    assertEquals(List.of("b.wav", "c.wav", "e.wav"), r.entries().stream().map(ManifestEntry::audioFilepath).collect(Collectors.toList()));
+    assertEquals(
+        List.of("b.wav", "c.wav", "e.wav"),
+        r.entries().stream().map(ManifestEntry::audioFilepath).collect(Collectors.toList()));
     assertEquals(2, r.filteredByDuration());
   }
 
@@ -147,14 +168,19 @@ class ManifestReaderTest {
     assertEquals(3, r.entries().size());
     assertEquals(2, r.entries().get(2).id());
     assertEquals(1, r.entries().get(2).line());
-    assertEquals(dir.resolve("other/3.wav").toString(), r.entries().get(2).audioPath().toUri().getPath());
+    assertEquals(
+        dir.resolve("other/3.wav").toString(), r.entries().get(2).audioPath().toUri().getPath());
   }
 
   @Test
   void unreadableManifestsStopWithTheirName() throws Exception {
-    ManifestException missing = assertThrows(ManifestException.class, () -> reader().read(List.of(dir.resolve("nope.json").toString())));
+    ManifestException missing =
+        assertThrows(
+            ManifestException.class,
+            () -> reader().read(List.of(dir.resolve("nope.json").toString())));
     assertEquals(dir.resolve("nope.json") + ": no such manifest", missing.getMessage());
-    ManifestException isDir = assertThrows(ManifestException.class, () -> reader().read(List.of(dir.toString())));
+    ManifestException isDir =
+        assertThrows(ManifestException.class, () -> reader().read(List.of(dir.toString())));
     assertTrue(isDir.getMessage().endsWith("is a directory, not a manifest"));
     assertThrows(ManifestException.class, () -> reader().read(List.of()));
   }
@@ -165,7 +191,9 @@ class ManifestReaderTest {
     Path m = sub.resolve("man ifest%20.json");
     Files.writeString(m, "{\"audio_filepath\": \"clip #1 %20 + \u00e9.wav\"}\n");
     ManifestReadResult r = read(reader(), m);
-    assertEquals(sub.resolve("clip #1 %20 + \u00e9.wav").toString(), r.entries().get(0).audioPath().toUri().getPath());
+    assertEquals(
+        sub.resolve("clip #1 %20 + \u00e9.wav").toString(),
+        r.entries().get(0).audioPath().toUri().getPath());
   }
 
   @Test
@@ -175,14 +203,23 @@ class ManifestReaderTest {
     java.util.Arrays.fill(big, (byte) 'x');
     big[0] = '{';
     try (var out = Files.newOutputStream(m)) {
-      out.write("{\"audio_filepath\": \"a.wav\", \"duration\": 1.0}\n".getBytes(StandardCharsets.UTF_8));
+      out.write(
+          "{\"audio_filepath\": \"a.wav\", \"duration\": 1.0}\n".getBytes(StandardCharsets.UTF_8));
       out.write(big);
-      out.write("\n{\"audio_filepath\": \"b.wav\", \"duration\": 2.0}\n".getBytes(StandardCharsets.UTF_8));
+      out.write(
+          "\n{\"audio_filepath\": \"b.wav\", \"duration\": 2.0}\n"
+              .getBytes(StandardCharsets.UTF_8));
     }
     ManifestReadResult r = read(reader(), m);
     assertEquals(List.of(1, 3), r.entries().stream().map(ManifestEntry::line).toList());
     assertEquals(1, r.problems().size());
-    assertEquals(m + ":2: line of " + big.length + " bytes, longer than the " + ManifestReader.MAX_LINE_BYTES + " accepted",
+    assertEquals(
+        m
+            + ":2: line of "
+            + big.length
+            + " bytes, longer than the "
+            + ManifestReader.MAX_LINE_BYTES
+            + " accepted",
         r.problems().get(0).toString());
   }
 }

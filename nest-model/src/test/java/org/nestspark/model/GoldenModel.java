@@ -8,7 +8,6 @@ import java.net.URL;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.Arrays;
-
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -23,8 +22,10 @@ import org.nestspark.io.NpyArray;
 public final class GoldenModel {
   /** Batch size of the golden batch. */
   public static final int B = 6;
+
   /** Padded frames of the golden batch. */
   public static final int T = 1104;
+
   /** Encoder steps of the golden batch. */
   public static final int T_ENC = 138;
 
@@ -110,7 +111,10 @@ public final class GoldenModel {
     INDArray m = Nd4j.zeros(dt, lengths.length, time);
     for (int b = 0; b < lengths.length; b++) {
       if (lengths[b] > 0) {
-        m.get(org.nd4j.linalg.indexing.NDArrayIndex.point(b), org.nd4j.linalg.indexing.NDArrayIndex.interval(0, lengths[b])).assign(1);
+        m.get(
+                org.nd4j.linalg.indexing.NDArrayIndex.point(b),
+                org.nd4j.linalg.indexing.NDArrayIndex.interval(0, lengths[b]))
+            .assign(1);
       }
     }
     return m;
@@ -129,8 +133,11 @@ public final class GoldenModel {
     for (int b = 0; b < B; b++) {
       for (int t = 0; t < T; t++) {
         if (fm[b * T + t]) {
-          x.get(org.nd4j.linalg.indexing.NDArrayIndex.point(b), org.nd4j.linalg.indexing.NDArrayIndex.all(),
-              org.nd4j.linalg.indexing.NDArrayIndex.point(t)).assign(e);
+          x.get(
+                  org.nd4j.linalg.indexing.NDArrayIndex.point(b),
+                  org.nd4j.linalg.indexing.NDArrayIndex.all(),
+                  org.nd4j.linalg.indexing.NDArrayIndex.point(t))
+              .assign(e);
         }
       }
     }
@@ -150,7 +157,8 @@ public final class GoldenModel {
   /** Max |a − b|. */
   public static double maxAbsDiff(INDArray a, INDArray b) {
     if (!Arrays.equals(a.shape(), b.shape())) {
-      throw new IllegalArgumentException(Arrays.toString(a.shape()) + " vs " + Arrays.toString(b.shape()));
+      throw new IllegalArgumentException(
+          Arrays.toString(a.shape()) + " vs " + Arrays.toString(b.shape()));
     }
     return a.castTo(DataType.DOUBLE).sub(b.castTo(DataType.DOUBLE)).amaxNumber().doubleValue();
   }

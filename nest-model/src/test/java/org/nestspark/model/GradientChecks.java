@@ -10,7 +10,12 @@ import org.nd4j.linalg.factory.Nd4j;
 public final class GradientChecks {
   private GradientChecks() {}
 
-  public static boolean check(ComputationGraph g, INDArray[] inputs, INDArray[] labels, INDArray[] inputMasks, INDArray[] labelMasks) {
+  public static boolean check(
+      ComputationGraph g,
+      INDArray[] inputs,
+      INDArray[] labels,
+      INDArray[] inputMasks,
+      INDArray[] labelMasks) {
     return check(g, inputs, labels, inputMasks, labelMasks, java.util.Set.of(), 1e-10);
   }
 
@@ -18,12 +23,19 @@ public final class GradientChecks {
    * As {@link #check(ComputationGraph, INDArray[], INDArray[], INDArray[], INDArray[])}, skipping some
    * parameters (buffers), with a given absolute error below which a relative error is not counted.
    */
-  public static boolean check(ComputationGraph g, INDArray[] inputs, INDArray[] labels, INDArray[] inputMasks, INDArray[] labelMasks,
-      java.util.Set<String> exclude, double minAbsoluteError) {
+  public static boolean check(
+      ComputationGraph g,
+      INDArray[] inputs,
+      INDArray[] labels,
+      INDArray[] inputMasks,
+      INDArray[] labelMasks,
+      java.util.Set<String> exclude,
+      double minAbsoluteError) {
     DataType df = Nd4j.dataType();
     DataType fp = Nd4j.defaultFloatingPointType();
     Nd4j.setDefaultDataTypes(DataType.DOUBLE, DataType.DOUBLE);
-    // thousands of tiny forward passes: one thread avoids OpenMP spin/hand-off costs on a busy machine
+    // thousands of tiny forward passes: one thread avoids OpenMP spin/hand-off costs on a busy
+    // machine
     int threads = Nd4j.getEnvironment().maxThreads();
     int master = Nd4j.getEnvironment().maxMasterThreads();
     int blas = Nd4j.factory().blas().getMaxThreads();
@@ -31,9 +43,19 @@ public final class GradientChecks {
     Nd4j.getEnvironment().setMaxMasterThreads(1);
     Nd4j.factory().blas().setMaxThreads(1);
     try {
-      return GradientCheckUtil.checkGradients(new GradientCheckUtil.GraphConfig().net(g).inputs(inputs).labels(labels)
-          .inputMask(inputMasks).labelMask(labelMasks).epsilon(1e-6).maxRelError(1e-5).minAbsoluteError(minAbsoluteError)
-          .print(GradientCheckUtil.PrintMode.FAILURES_ONLY).exitOnFirstError(false).excludeParams(exclude));
+      return GradientCheckUtil.checkGradients(
+          new GradientCheckUtil.GraphConfig()
+              .net(g)
+              .inputs(inputs)
+              .labels(labels)
+              .inputMask(inputMasks)
+              .labelMask(labelMasks)
+              .epsilon(1e-6)
+              .maxRelError(1e-5)
+              .minAbsoluteError(minAbsoluteError)
+              .print(GradientCheckUtil.PrintMode.FAILURES_ONLY)
+              .exitOnFirstError(false)
+              .excludeParams(exclude));
     } finally {
       Nd4j.getEnvironment().setMaxThreads(threads);
       Nd4j.getEnvironment().setMaxMasterThreads(master);

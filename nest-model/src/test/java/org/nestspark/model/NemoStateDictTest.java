@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
-
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.learning.config.NoOp;
@@ -19,7 +18,14 @@ import org.nestspark.model.conformer.ConformerLayer;
 class NemoStateDictTest {
 
   static ComputationGraph tiny() {
-    return NestGraph.builder().dModel(64).nHeads(4).nLayers(2).subsamplingConvChannels(32).allDropouts(0).updater(new NoOp()).build();
+    return NestGraph.builder()
+        .dModel(64)
+        .nHeads(4)
+        .nLayers(2)
+        .subsamplingConvChannels(32)
+        .allDropouts(0)
+        .updater(new NoOp())
+        .build();
   }
 
   static NemoStateDict golden() {
@@ -35,14 +41,16 @@ class NemoStateDictTest {
     for (NemoKeys.Binding b : NemoKeys.bindings(g)) {
       bound.add(b.nemoKey());
     }
-    assertEquals(new ArrayList<>(sd.keys()).stream().sorted().toList(), bound.stream().sorted().toList());
+    assertEquals(
+        new ArrayList<>(sd.keys()).stream().sorted().toList(), bound.stream().sorted().toList());
     sd.loadInto(g);
     // element order is NeMo's: a (C, 1, 3, 3) conv weight read back flat equals the file
     float[] file = sd.get("encoder.pre_encode.conv.2.weight").floatData();
     float[] param = g.getParam("preEncode_conv2W").dup('c').data().asFloat();
     assertArrayEquals(file, param);
     float[] pos = sd.get("encoder.layers.1.self_attn.pos_bias_u").floatData();
-    assertArrayEquals(pos, g.getParam("layer1_" + ConformerLayer.ATT_POS_BIAS_U).dup('c').data().asFloat());
+    assertArrayEquals(
+        pos, g.getParam("layer1_" + ConformerLayer.ATT_POS_BIAS_U).dup('c').data().asFloat());
     assertEquals(1000.0, g.getParam("layer0_" + ConformerLayer.CONV_BN_COUNT).getDouble(0));
   }
 
@@ -60,7 +68,8 @@ class NemoStateDictTest {
       assertEquals(a.dtype(), b.dtype(), k);
       assertArrayEquals(a.toDoubleArray(), b.toDoubleArray(), 0.0, k);
     }
-    assertEquals(NpyDtype.INT64, out.get("encoder.layers.0.conv.batch_norm.num_batches_tracked").dtype());
+    assertEquals(
+        NpyDtype.INT64, out.get("encoder.layers.0.conv.batch_norm.num_batches_tracked").dtype());
     assertEquals(0, out.get("encoder.layers.0.conv.batch_norm.num_batches_tracked").rank());
     // and it loads back into a fresh graph
     ComputationGraph g2 = tiny();
@@ -70,9 +79,17 @@ class NemoStateDictTest {
 
   @Test
   void encoderOnlyGraphLoadsWithoutTheDecoderKeys() {
-    ComputationGraph enc = NestGraph.builder().dModel(64).nHeads(4).nLayers(2).subsamplingConvChannels(32).allDropouts(0)
-        .withDecoder(false).build();
-    NemoStateDictException e = assertThrows(NemoStateDictException.class, () -> golden().loadInto(enc));
+    ComputationGraph enc =
+        NestGraph.builder()
+            .dModel(64)
+            .nHeads(4)
+            .nLayers(2)
+            .subsamplingConvChannels(32)
+            .allDropouts(0)
+            .withDecoder(false)
+            .build();
+    NemoStateDictException e =
+        assertThrows(NemoStateDictException.class, () -> golden().loadInto(enc));
     assertEquals(2, e.problems().size(), e.getMessage()); // the two decoder tensors are unexpected
     golden().withoutPrefix("decoder.").loadInto(enc);
     assertEquals(92, NemoKeys.bindings(enc).size());
@@ -86,8 +103,13 @@ class NemoStateDictTest {
     sd.put("mask_processor.mask_embedding", NpyArray.of(new int[] {80}, new float[80]));
     sd.put("preprocessor.featurizer.window", NpyArray.of(new int[] {400}, new float[400]));
     NemoStateDict frozen = sd.loadInto(tiny());
-    assertEquals(List.of("quantizer.proj.weight", "quantizer.codebooks", "mask_processor.mask_embedding",
-        "preprocessor.featurizer.window"), new ArrayList<>(frozen.keys()));
+    assertEquals(
+        List.of(
+            "quantizer.proj.weight",
+            "quantizer.codebooks",
+            "mask_processor.mask_embedding",
+            "preprocessor.featurizer.window"),
+        new ArrayList<>(frozen.keys()));
   }
 
   @Test
@@ -105,9 +127,17 @@ class NemoStateDictTest {
     double before = g.params().sumNumber().doubleValue();
     NemoStateDictException e = assertThrows(NemoStateDictException.class, () -> bad.loadInto(g));
     assertEquals(3, e.problems().size(), e.getMessage());
-    assertTrue(e.getMessage().contains("missing key encoder.layers.1.norm_out.bias"), e.getMessage());
-    assertTrue(e.getMessage().contains("unexpected key encoder.layers.2.norm_out.bias"), e.getMessage());
-    assertTrue(e.getMessage().contains("wrong shape for decoder.decoder_layers.0.bias: [8191]"), e.getMessage());
-    assertEquals(before, g.params().sumNumber().doubleValue(), 0.0, "nothing is copied when the dict does not fit");
+    assertTrue(
+        e.getMessage().contains("missing key encoder.layers.1.norm_out.bias"), e.getMessage());
+    assertTrue(
+        e.getMessage().contains("unexpected key encoder.layers.2.norm_out.bias"), e.getMessage());
+    assertTrue(
+        e.getMessage().contains("wrong shape for decoder.decoder_layers.0.bias: [8191]"),
+        e.getMessage());
+    assertEquals(
+        before,
+        g.params().sumNumber().doubleValue(),
+        0.0,
+        "nothing is copied when the dict does not fit");
   }
 }

@@ -1,13 +1,11 @@
 package org.nestspark.model;
 
-import org.nestspark.model.nn.WithKernels;
-import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.api.AfterEach;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.HashSet;
@@ -15,14 +13,12 @@ import java.util.Iterator;
 import java.util.Map;
 import java.util.Set;
 import java.util.zip.GZIPInputStream;
-
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-
 import org.deeplearning4j.nn.api.MaskState;
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.MultiDataSet;
@@ -31,6 +27,7 @@ import org.nd4j.linalg.learning.config.NoOp;
 import org.nestspark.config.NestConfig;
 import org.nestspark.model.conformer.ConformerLayer;
 import org.nestspark.model.decoder.MultiSoftmaxDecoderImpl;
+import org.nestspark.model.nn.WithKernels;
 
 /**
  * The whole NEST graph against NeMo's tiny model (golden {@code encoder_tiny} configuration: d 64, 4 heads,
@@ -50,9 +47,17 @@ class NestGraphGoldenTest {
   static INDArray fMask;
 
   static NestConfig tinyConfig() {
-    return NestConfig.load(java.util.List.of(), java.util.List.of("model.encoder.d_model=64", "model.encoder.n_heads=4",
-        "model.encoder.n_layers=2", "model.encoder.subsampling_conv_channels=32", "model.encoder.dropout=0",
-        "model.encoder.dropout_pre_encoder=0", "model.encoder.dropout_att=0", "model.encoder.dropout_emb=0"),
+    return NestConfig.load(
+        java.util.List.of(),
+        java.util.List.of(
+            "model.encoder.d_model=64",
+            "model.encoder.n_heads=4",
+            "model.encoder.n_layers=2",
+            "model.encoder.subsampling_conv_channels=32",
+            "model.encoder.dropout=0",
+            "model.encoder.dropout_pre_encoder=0",
+            "model.encoder.dropout_att=0",
+            "model.encoder.dropout_emb=0"),
         new org.apache.hadoop.conf.Configuration(false));
   }
 
@@ -85,15 +90,26 @@ class NestGraphGoldenTest {
     Map<String, INDArray> acts = evalActivations(x);
     double d0 = GoldenModel.maxAbsDiff(acts.get("layer0"), ncw("encoder_tiny/layer_0_out.npy"));
     double d1 = GoldenModel.maxAbsDiff(acts.get("layer1"), ncw("encoder_tiny/layer_1_out.npy"));
-    double dOut = GoldenModel.maxAbsDiff(acts.get("layer1"), GoldenModel.floats("encoder_tiny/out.npy"));
+    double dOut =
+        GoldenModel.maxAbsDiff(acts.get("layer1"), GoldenModel.floats("encoder_tiny/out.npy"));
     INDArray logp = acts.get(NestGraph.DECODER);
-    INDArray first4 = logp.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(0, 4)).permute(0, 2, 1).dup('c')
-        .reshape(6, 4, 8192, 1);
-    double dLogp = GoldenModel.maxAbsDiff(first4, GoldenModel.floats("decoder/log_probs_first4.npy"));
-    System.out.printf("tiny graph eval max abs diffs: layer_0 %.3g, layer_1 %.3g, out %.3g, log_probs_first4 %.3g%n", d0, d1, dOut, dLogp);
+    INDArray first4 =
+        logp.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(0, 4))
+            .permute(0, 2, 1)
+            .dup('c')
+            .reshape(6, 4, 8192, 1);
+    double dLogp =
+        GoldenModel.maxAbsDiff(first4, GoldenModel.floats("decoder/log_probs_first4.npy"));
+    System.out.printf(
+        "tiny graph eval max abs diffs: layer_0 %.3g, layer_1 %.3g, out %.3g, log_probs_first4 %.3g%n",
+        d0, d1, dOut, dLogp);
     assertTrue(d0 <= 1e-4 && d1 <= 1e-4 && dOut <= 1e-4 && dLogp <= 1e-4);
 
-    INDArray encMask = graph.getLayer(NestGraph.PRE_ENCODE).feedForwardMaskArray(fMask, MaskState.Active, 6).getFirst();
+    INDArray encMask =
+        graph
+            .getLayer(NestGraph.PRE_ENCODE)
+            .feedForwardMaskArray(fMask, MaskState.Active, 6)
+            .getFirst();
     int[] lengths = new int[6];
     for (int b = 0; b < 6; b++) {
       lengths[b] = encMask.getRow(b).sumNumber().intValue();
@@ -106,7 +122,9 @@ class NestGraphGoldenTest {
   void evalOutputForMaskedInputMatchesNemo(String kernels) {
     WithKernels.force(kernels);
     Map<String, INDArray> acts = evalActivations(GoldenModel.maskedFeatures(DataType.FLOAT));
-    double d = GoldenModel.maxAbsDiff(acts.get("layer1"), GoldenModel.floats("encoder_tiny/out_masked_input.npy"));
+    double d =
+        GoldenModel.maxAbsDiff(
+            acts.get("layer1"), GoldenModel.floats("encoder_tiny/out_masked_input.npy"));
     System.out.printf("tiny graph eval, masked input: max abs diff %.3g%n", d);
     assertTrue(d <= 1e-4);
   }
@@ -117,12 +135,28 @@ class NestGraphGoldenTest {
     WithKernels.force(kernels);
     INDArray labels = GoldenModel.tokenLabels(DataType.FLOAT);
     INDArray lMask = GoldenModel.tokenMask(DataType.FLOAT);
-    double unmasked = graph.score(new MultiDataSet(new INDArray[] {x}, new INDArray[] {labels}, new INDArray[] {fMask},
-        new INDArray[] {lMask}), false);
-    double masked = graph.score(new MultiDataSet(new INDArray[] {GoldenModel.maskedFeatures(DataType.FLOAT)},
-        new INDArray[] {labels}, new INDArray[] {fMask}, new INDArray[] {lMask}), false);
-    System.out.printf("tiny graph eval losses: unmasked %.7f (NeMo %.7f), masked %.7f (NeMo %.7f)%n", unmasked,
-        GoldenModel.scalar("loss/loss_eval_unmasked_input.npy"), masked, GoldenModel.scalar("loss/loss_eval_masked_input.npy"));
+    double unmasked =
+        graph.score(
+            new MultiDataSet(
+                new INDArray[] {x},
+                new INDArray[] {labels},
+                new INDArray[] {fMask},
+                new INDArray[] {lMask}),
+            false);
+    double masked =
+        graph.score(
+            new MultiDataSet(
+                new INDArray[] {GoldenModel.maskedFeatures(DataType.FLOAT)},
+                new INDArray[] {labels},
+                new INDArray[] {fMask},
+                new INDArray[] {lMask}),
+            false);
+    System.out.printf(
+        "tiny graph eval losses: unmasked %.7f (NeMo %.7f), masked %.7f (NeMo %.7f)%n",
+        unmasked,
+        GoldenModel.scalar("loss/loss_eval_unmasked_input.npy"),
+        masked,
+        GoldenModel.scalar("loss/loss_eval_masked_input.npy"));
     assertEquals(GoldenModel.scalar("loss/loss_eval_unmasked_input.npy"), unmasked, 1e-4);
     assertEquals(GoldenModel.scalar("loss/loss_eval_masked_input.npy"), masked, 1e-4);
   }
@@ -137,7 +171,9 @@ class NestGraphGoldenTest {
   }
 
   static JsonNode trainCheckJson() throws IOException {
-    try (InputStream in = new GZIPInputStream(GoldenModel.class.getResourceAsStream("/golden/train_check/train_check.json.gz"))) {
+    try (InputStream in =
+        new GZIPInputStream(
+            GoldenModel.class.getResourceAsStream("/golden/train_check/train_check.json.gz"))) {
       return new ObjectMapper().readTree(in);
     }
   }
@@ -155,7 +191,8 @@ class NestGraphGoldenTest {
     }
     g.setInputs(GoldenModel.maskedFeatures(DataType.FLOAT));
     g.setLabels(GoldenModel.tokenLabels(DataType.FLOAT));
-    g.setLayerMaskArrays(new INDArray[] {fMask}, new INDArray[] {GoldenModel.tokenMask(DataType.FLOAT)});
+    g.setLayerMaskArrays(
+        new INDArray[] {fMask}, new INDArray[] {GoldenModel.tokenMask(DataType.FLOAT)});
     g.computeGradientAndScore();
     double loss = g.score();
     double golden = GoldenModel.scalar("train_check/loss.npy");
@@ -175,19 +212,24 @@ class NestGraphGoldenTest {
       }
       JsonNode n = norms.get(b.nemoKey());
       assertTrue(n != null, "no golden gradient for " + b.nemoKey());
-      INDArray grad = grads.get(b.graphParam()).castTo(DataType.DOUBLE).div(6.0); // DL4J's updater divides by B
+      INDArray grad =
+          grads.get(b.graphParam()).castTo(DataType.DOUBLE).div(6.0); // DL4J's updater divides by B
       double ours = grad.norm2Number().doubleValue();
       double ref = n.get("grad_norm_f64").asDouble();
       double rel = Math.abs(ours - ref) / ref;
       if (analyticallyZero(b.nemoKey())) {
         // NeMo's value is float32 round-off (1e-6 .. 1e-10); a relative comparison is meaningless
-        assertTrue(ref < 1e-5 && ours < 2e-4, b.nemoKey() + ": gradient norm " + ours + " vs NeMo " + ref + ", both should be ~0");
+        assertTrue(
+            ref < 1e-5 && ours < 2e-4,
+            b.nemoKey() + ": gradient norm " + ours + " vs NeMo " + ref + ", both should be ~0");
       } else {
         if (rel > worst) {
           worst = rel;
           worstKey = b.nemoKey();
         }
-        assertTrue(rel <= 1e-4, b.nemoKey() + ": gradient norm " + ours + " vs NeMo " + ref + " (rel " + rel + ")");
+        assertTrue(
+            rel <= 1e-4,
+            b.nemoKey() + ": gradient norm " + ours + " vs NeMo " + ref + " (rel " + rel + ")");
       }
       seen.add(b.nemoKey());
     }
@@ -199,19 +241,41 @@ class NestGraphGoldenTest {
       count++;
     }
     assertEquals(88, count);
-    System.out.printf("train check: %d gradient norms, worst relative error %.3g (%s) apart from the 4 analytically zero ones%n", count, worst, worstKey);
+    System.out.printf(
+        "train check: %d gradient norms, worst relative error %.3g (%s) apart from the 4 analytically zero ones%n",
+        count, worst, worstKey);
 
-    // BatchNorm running statistics after the train-mode forward: new = old − "gradient" (NoOp updater step)
+    // BatchNorm running statistics after the train-mode forward: new = old − "gradient" (NoOp
+    // updater step)
     double bnWorst = 0;
     for (int i = 0; i < 2; i++) {
       String p = "encoder.layers." + i + ".conv.batch_norm.";
-      INDArray mean = bnBefore[2 * i].sub(grads.get("layer" + i + "_" + ConformerLayer.CONV_BN_MEAN));
-      INDArray var = bnBefore[2 * i + 1].sub(grads.get("layer" + i + "_" + ConformerLayer.CONV_BN_VAR));
-      bnWorst = Math.max(bnWorst, GoldenModel.maxAbsDiff(mean, GoldenModel.floats("train_check/bn_after_forward/" + p + "running_mean.npy")));
-      bnWorst = Math.max(bnWorst, GoldenModel.maxAbsDiff(var, GoldenModel.floats("train_check/bn_after_forward/" + p + "running_var.npy")));
+      INDArray mean =
+          bnBefore[2 * i].sub(grads.get("layer" + i + "_" + ConformerLayer.CONV_BN_MEAN));
+      INDArray var =
+          bnBefore[2 * i + 1].sub(grads.get("layer" + i + "_" + ConformerLayer.CONV_BN_VAR));
+      bnWorst =
+          Math.max(
+              bnWorst,
+              GoldenModel.maxAbsDiff(
+                  mean,
+                  GoldenModel.floats("train_check/bn_after_forward/" + p + "running_mean.npy")));
+      bnWorst =
+          Math.max(
+              bnWorst,
+              GoldenModel.maxAbsDiff(
+                  var,
+                  GoldenModel.floats("train_check/bn_after_forward/" + p + "running_var.npy")));
       double count0 = g.getParam("layer" + i + "_" + ConformerLayer.CONV_BN_COUNT).getDouble(0);
-      double countAfter = count0 - grads.get("layer" + i + "_" + ConformerLayer.CONV_BN_COUNT).getDouble(0);
-      assertEquals(trainCheckJson().get("bn_num_batches_tracked_after_forward").get("layers." + i + ".conv.batch_norm").asDouble(), countAfter, 0.0);
+      double countAfter =
+          count0 - grads.get("layer" + i + "_" + ConformerLayer.CONV_BN_COUNT).getDouble(0);
+      assertEquals(
+          trainCheckJson()
+              .get("bn_num_batches_tracked_after_forward")
+              .get("layers." + i + ".conv.batch_norm")
+              .asDouble(),
+          countAfter,
+          0.0);
     }
     System.out.printf("train check: BatchNorm running statistics max abs diff %.3g%n", bnWorst);
     assertTrue(bnWorst <= 1e-5);

@@ -1,21 +1,19 @@
 package org.nestspark.model;
 
-import org.nestspark.model.nn.WithKernels;
-import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.api.AfterEach;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.HashSet;
 import java.util.Set;
-
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.NoOp;
 import org.nestspark.model.conformer.ConformerLayer;
+import org.nestspark.model.nn.WithKernels;
 
 /**
  * Double-precision {@code GradientCheckUtil} of a whole (tiny) NEST graph as {@link NestGraph} wires it:
@@ -31,13 +29,25 @@ class NestGraphGradientCheckTest {
     WithKernels.clear();
   }
 
-
   @ParameterizedTest
   @ValueSource(strings = {"java", "nd4j"})
   void wholeGraphGradientsMatchFiniteDifferences(String kernels) {
     WithKernels.force(kernels);
-    ComputationGraph g = NestGraph.builder().featIn(6).dModel(4).nHeads(2).nLayers(1).ffExpansionFactor(2).convKernelSize(3)
-        .subsamplingConvChannels(2).numClasses(3).allDropouts(0).dataType(DataType.DOUBLE).updater(new NoOp()).seed(3).build();
+    ComputationGraph g =
+        NestGraph.builder()
+            .featIn(6)
+            .dModel(4)
+            .nHeads(2)
+            .nLayers(1)
+            .ffExpansionFactor(2)
+            .convKernelSize(3)
+            .subsamplingConvChannels(2)
+            .numClasses(3)
+            .allDropouts(0)
+            .dataType(DataType.DOUBLE)
+            .updater(new NoOp())
+            .seed(3)
+            .build();
     Nd4j.getRandom().setSeed(5);
     int batch = 3;
     int time = 32;
@@ -52,7 +62,14 @@ class NestGraphGradientCheckTest {
     for (String p : ConformerLayer.BUFFER_PARAMS) {
       buffers.add("layer0_" + p);
     }
-    assertTrue(GradientChecks.check(g, new INDArray[] {x}, new INDArray[] {labels}, new INDArray[] {fMask}, new INDArray[] {lMask},
-        buffers, 1e-8));
+    assertTrue(
+        GradientChecks.check(
+            g,
+            new INDArray[] {x},
+            new INDArray[] {labels},
+            new INDArray[] {fMask},
+            new INDArray[] {lMask},
+            buffers,
+            1e-8));
   }
 }

@@ -27,13 +27,25 @@ class NestGraphTrainingTest {
     for (int[] s : new int[][] {{0, 1}, {0, 2}, {0, 6}, {1, 3}, {1, 4}, {2, 0}, {2, 2}}) {
       lMask.putScalar(s[0], s[1], 1);
     }
-    return new MultiDataSet(new INDArray[] {x}, new INDArray[] {labels}, new INDArray[] {fMask}, new INDArray[] {lMask});
+    return new MultiDataSet(
+        new INDArray[] {x},
+        new INDArray[] {labels},
+        new INDArray[] {fMask},
+        new INDArray[] {lMask});
   }
 
   @Test
   void fitStepsLowerTheLoss() {
-    ComputationGraph g = NestGraph.builder().dModel(32).nHeads(4).nLayers(1).subsamplingConvChannels(8).numClasses(16)
-        .allDropouts(0).updater(new Adam(3e-3)).build();
+    ComputationGraph g =
+        NestGraph.builder()
+            .dModel(32)
+            .nHeads(4)
+            .nLayers(1)
+            .subsamplingConvChannels(8)
+            .numClasses(16)
+            .allDropouts(0)
+            .updater(new Adam(3e-3))
+            .build();
     MultiDataSet ds = batch(16, 1);
     double first = g.score(ds, false);
     for (int i = 0; i < 15; i++) {
@@ -47,8 +59,18 @@ class NestGraphTrainingTest {
 
   @Test
   void dropoutActsOnlyInTrainingAndFollowsNd4jsRng() {
-    ComputationGraph g = NestGraph.builder().dModel(32).nHeads(4).nLayers(1).subsamplingConvChannels(8).numClasses(16)
-        .dropoutPreEncoder(0.3).dropout(0.1).dropoutAtt(0.1).updater(new NoOp()).build();
+    ComputationGraph g =
+        NestGraph.builder()
+            .dModel(32)
+            .nHeads(4)
+            .nLayers(1)
+            .subsamplingConvChannels(8)
+            .numClasses(16)
+            .dropoutPreEncoder(0.3)
+            .dropout(0.1)
+            .dropoutAtt(0.1)
+            .updater(new NoOp())
+            .build();
     MultiDataSet ds = batch(16, 2);
     assertEquals(g.score(ds, false), g.score(ds, false), 0.0);
     Nd4j.getRandom().setSeed(77);

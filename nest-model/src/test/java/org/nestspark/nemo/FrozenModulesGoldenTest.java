@@ -35,16 +35,19 @@ import org.nestspark.train.CheckpointIO;
  * (what checkpoints of schema 1 gave) does not.
  */
 class FrozenModulesGoldenTest {
-  private static final String[] NAMES = {"speech_0p37s", "speech_1s", "speech_4p2s", "speech_11s", "silence_2s", "tone440_1p5s"};
+  private static final String[] NAMES = {
+    "speech_0p37s", "speech_1s", "speech_4p2s", "speech_11s", "silence_2s", "tone440_1p5s"
+  };
   private static final int[] VALID_FRAMES = {37, 100, 420, 1100, 200, 150};
   private static final int TOKENS = 138;
   private static final Configuration CONF = new Configuration(false);
 
-  @TempDir
-  java.nio.file.Path tmp;
+  @TempDir java.nio.file.Path tmp;
 
   private static long[] goldenTokens() {
-    try (InputStream in = FrozenModulesGoldenTest.class.getResourceAsStream("/golden/quantizer/tokens_batch.npy.gz")) {
+    try (InputStream in =
+        FrozenModulesGoldenTest.class.getResourceAsStream(
+            "/golden/quantizer/tokens_batch.npy.gz")) {
       return Npy.read(in).longData();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -54,7 +57,11 @@ class FrozenModulesGoldenTest {
   private static List<ManifestEntry> goldenWavs() throws URISyntaxException {
     List<ManifestEntry> out = new ArrayList<>();
     for (int i = 0; i < NAMES.length; i++) {
-      File f = new File(FrozenModulesGoldenTest.class.getResource("/golden/features/wav/" + NAMES[i] + ".wav").toURI());
+      File f =
+          new File(
+              FrozenModulesGoldenTest.class
+                  .getResource("/golden/features/wav/" + NAMES[i] + ".wav")
+                  .toURI());
       out.add(new ManifestEntry("golden.json", i + 1, i, f.toURI(), f.getPath(), null, 0, "{}"));
     }
     return out;
@@ -62,9 +69,13 @@ class FrozenModulesGoldenTest {
 
   @Test
   void importedNemoTrainsOnNemosTokensAndMaskEmbedding() throws Exception {
-    NemoModel archive = NemoArchive.read(new ByteArrayInputStream(NemoGolden.gzipArchive()), "tiny_gz.nemo");
-    // dither 0 as in the golden data (NEST's 1e-5 would move features by far more than the token margins)
-    NemoImport.Imported imp = NemoImport.of(archive, "tiny_gz.nemo", List.of(), List.of("model.preprocessor.dither=0"), CONF);
+    NemoModel archive =
+        NemoArchive.read(new ByteArrayInputStream(NemoGolden.gzipArchive()), "tiny_gz.nemo");
+    // dither 0 as in the golden data (NEST's 1e-5 would move features by far more than the token
+    // margins)
+    NemoImport.Imported imp =
+        NemoImport.of(
+            archive, "tiny_gz.nemo", List.of(), List.of("model.preprocessor.dither=0"), CONF);
     Path file = new Path(tmp.resolve("step-000000.ckpt").toUri());
     CheckpointIO.write(FileSystem.getLocal(CONF), file, NestModels.checkpointOf(imp));
     Checkpoint ckpt = CheckpointIO.load(file, CONF);
@@ -73,7 +84,9 @@ class FrozenModulesGoldenTest {
     assertEquals(List.of(), warnings);
     assertEquals("tiny_gz.nemo", frozen.origin());
     for (String k : FrozenModules.KEYS) {
-      assertTrue(NemoTensor.fromNpy(k, frozen.tensors().get(k)).sameValues(archive.tensor(k)), k + " is NeMo's, bit for bit");
+      assertTrue(
+          NemoTensor.fromNpy(k, frozen.tensors().get(k)).sameValues(archive.tensor(k)),
+          k + " is NeMo's, bit for bit");
     }
 
     List<ManifestEntry> wavs = goldenWavs();
@@ -85,7 +98,8 @@ class FrozenModulesGoldenTest {
     int compared = 0;
     for (int i = 0; i < NAMES.length; i++) {
       // speech_0p37s is repeated to NeMo's 1 s minimum by the dataset (the golden batch is not);
-      // NeMo's normalised digital silence is a float32 artefact (-0.276, ours 0: see FilterbankFeaturesGoldenTest)
+      // NeMo's normalised digital silence is a float32 artefact (-0.276, ours 0: see
+      // FilterbankFeaturesGoldenTest)
       if (i == 0 || i == 4) {
         continue;
       }
@@ -104,21 +118,27 @@ class FrozenModulesGoldenTest {
         if (b.frameMask()[i * 1104 + t]) {
           maskedFrames++;
           for (int f = 0; f < 80; f++) {
-            assertEquals(embedding[f], b.features()[(i * 80 + f) * 1104 + t], NAMES[i] + " frame " + t + " feature " + f);
+            assertEquals(
+                embedding[f],
+                b.features()[(i * 80 + f) * 1104 + t],
+                NAMES[i] + " frame " + t + " feature " + f);
           }
         }
       }
     }
     assertTrue(maskedFrames >= 8, "masked frames " + maskedFrames);
 
-    // the same batch with modules drawn from data.seed: other tokens (the decoder would chase a codebook it never saw)
+    // the same batch with modules drawn from data.seed: other tokens (the decoder would chase a
+    // codebook it never saw)
     NestBatch drawn = build(imp, FrozenModules.drawn(imp.config()), wavs);
     int same = 0;
     for (int j = 0; j < 138; j++) {
       same += drawn.tokens()[3 * TOKENS + j] == want[3 * TOKENS + j] ? 1 : 0;
     }
-    assertTrue(same < 10, same + " of 138 tokens of speech_11s agree with NeMo's under a drawn codebook");
-    assertArrayEquals(b.frameMask(), drawn.frameMask(), "same seed, same masks: only the modules differ");
+    assertTrue(
+        same < 10, same + " of 138 tokens of speech_11s agree with NeMo's under a drawn codebook");
+    assertArrayEquals(
+        b.frameMask(), drawn.frameMask(), "same seed, same masks: only the modules differ");
   }
 
   /** init_from_pretrained from a .nemo takes NeMo's frozen modules under the same include/exclude rule as the weights. */
@@ -126,38 +146,74 @@ class FrozenModulesGoldenTest {
   void initFromPretrainedNemoKeepsNemosModules() throws Exception {
     java.nio.file.Path nemo = tmp.resolve("tiny.nemo");
     java.nio.file.Files.write(nemo, NemoGolden.plainArchive());
-    NemoModel archive = NemoArchive.read(new ByteArrayInputStream(NemoGolden.gzipArchive()), "tiny_gz.nemo");
+    NemoModel archive =
+        NemoArchive.read(new ByteArrayInputStream(NemoGolden.gzipArchive()), "tiny_gz.nemo");
     NemoImport.Imported imp = NemoImport.of(archive, "tiny_gz.nemo", List.of(), List.of(), CONF);
     List<String> model = NestModels.modelOverrides(imp.config().render());
 
-    org.nestspark.config.NestConfig all = org.nestspark.config.NestConfig.load(List.of(), plus(model, "init_from_pretrained.path=" + nemo,
-        "data.seed=5"), CONF);
+    org.nestspark.config.NestConfig all =
+        org.nestspark.config.NestConfig.load(
+            List.of(), plus(model, "init_from_pretrained.path=" + nemo, "data.seed=5"), CONF);
     org.deeplearning4j.nn.graph.ComputationGraph g = org.nestspark.model.NestGraph.build(all);
-    org.nestspark.train.InitFromPretrained.Report r = org.nestspark.train.InitFromPretrained.apply(all, g, CONF);
+    org.nestspark.train.InitFromPretrained.Report r =
+        org.nestspark.train.InitFromPretrained.apply(all, g, CONF);
     assertEquals(FrozenModules.KEYS, List.copyOf(r.frozen().keySet()));
-    assertTrue(r.summary().endsWith("frozen modules: quantizer.codebooks, quantizer.proj.weight, mask_processor.mask_embedding from the source"),
+    assertTrue(
+        r.summary()
+            .endsWith(
+                "frozen modules: quantizer.codebooks, quantizer.proj.weight, mask_processor.mask_embedding from the source"),
         r.summary());
-    assertTrue(r.frozenModules(all).sameValues(imp.frozenModules()), "NeMo's quantizer and mask embedding");
+    assertTrue(
+        r.frozenModules(all).sameValues(imp.frozenModules()),
+        "NeMo's quantizer and mask embedding");
     assertEquals(nemo.toString(), r.frozenModules(all).origin());
     assertTrue(!r.notInGraph().contains(FrozenModules.CODEBOOKS), r.notInGraph().toString());
 
-    org.nestspark.config.NestConfig noQuantizer = org.nestspark.config.NestConfig.load(List.of(), plus(model, "init_from_pretrained.path=" + nemo,
-        "init_from_pretrained.exclude=[quantizer]", "data.seed=5"), CONF);
-    r = org.nestspark.train.InitFromPretrained.apply(noQuantizer, org.nestspark.model.NestGraph.build(noQuantizer), CONF);
+    org.nestspark.config.NestConfig noQuantizer =
+        org.nestspark.config.NestConfig.load(
+            List.of(),
+            plus(
+                model,
+                "init_from_pretrained.path=" + nemo,
+                "init_from_pretrained.exclude=[quantizer]",
+                "data.seed=5"),
+            CONF);
+    r =
+        org.nestspark.train.InitFromPretrained.apply(
+            noQuantizer, org.nestspark.model.NestGraph.build(noQuantizer), CONF);
     FrozenModules mixed = r.frozenModules(noQuantizer);
     FrozenModules drawn = FrozenModules.drawn(noQuantizer);
-    assertArrayEquals(drawn.quantizer(noQuantizer).codebooks(), mixed.quantizer(noQuantizer).codebooks());
-    assertArrayEquals(imp.frozenModules().masking(noQuantizer).maskEmbedding(), mixed.masking(noQuantizer).maskEmbedding());
-    assertTrue(mixed.origin().contains("mask_processor.mask_embedding; the others drawn from data.seed=5"), mixed.origin());
+    assertArrayEquals(
+        drawn.quantizer(noQuantizer).codebooks(), mixed.quantizer(noQuantizer).codebooks());
+    assertArrayEquals(
+        imp.frozenModules().masking(noQuantizer).maskEmbedding(),
+        mixed.masking(noQuantizer).maskEmbedding());
+    assertTrue(
+        mixed.origin().contains("mask_processor.mask_embedding; the others drawn from data.seed=5"),
+        mixed.origin());
 
     // a codebook that does not fit the run is refused before any weight is copied
-    org.nestspark.config.NestConfig other = org.nestspark.config.NestConfig.load(List.of(), plus(model, "init_from_pretrained.path=" + nemo,
-        "init_from_pretrained.include=[quantizer]", "model.quantizer.code_dim=8"), CONF);
-    org.deeplearning4j.nn.graph.ComputationGraph target = org.nestspark.model.NestGraph.build(other);
+    org.nestspark.config.NestConfig other =
+        org.nestspark.config.NestConfig.load(
+            List.of(),
+            plus(
+                model,
+                "init_from_pretrained.path=" + nemo,
+                "init_from_pretrained.include=[quantizer]",
+                "model.quantizer.code_dim=8"),
+            CONF);
+    org.deeplearning4j.nn.graph.ComputationGraph target =
+        org.nestspark.model.NestGraph.build(other);
     org.nd4j.linalg.api.ndarray.INDArray before = target.params().dup();
-    org.nestspark.model.NemoStateDictException e = org.junit.jupiter.api.Assertions.assertThrows(org.nestspark.model.NemoStateDictException.class,
-        () -> org.nestspark.train.InitFromPretrained.apply(other, target, CONF));
-    assertTrue(e.getMessage().contains("quantizer.codebooks has shape [1, 8192, 16], the configuration needs [1, 8192, 8]"), e.getMessage());
+    org.nestspark.model.NemoStateDictException e =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            org.nestspark.model.NemoStateDictException.class,
+            () -> org.nestspark.train.InitFromPretrained.apply(other, target, CONF));
+    assertTrue(
+        e.getMessage()
+            .contains(
+                "quantizer.codebooks has shape [1, 8192, 16], the configuration needs [1, 8192, 8]"),
+        e.getMessage());
     assertEquals(before, target.params());
   }
 
@@ -167,8 +223,10 @@ class FrozenModulesGoldenTest {
     return out;
   }
 
-  private static NestBatch build(NemoImport.Imported imp, FrozenModules frozen, List<ManifestEntry> wavs) {
-    NestBatchBuilder builder = SslModules.batchBuilder(imp.config(), "model.train_ds", List.of(), CONF, frozen);
+  private static NestBatch build(
+      NemoImport.Imported imp, FrozenModules frozen, List<ManifestEntry> wavs) {
+    NestBatchBuilder builder =
+        SslModules.batchBuilder(imp.config(), "model.train_ds", List.of(), CONF, frozen);
     NestBatchBuilder.Result r = builder.build(wavs, CONF, true, 11);
     assertEquals(List.of(), r.skipped());
     return r.batch();

@@ -1,9 +1,8 @@
 package org.nestspark.nemo;
 
+import com.code_intelligence.jazzer.junit.FuzzTest;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
-
-import com.code_intelligence.jazzer.junit.FuzzTest;
 
 /**
  * Fuzz targets of the {@code .nemo} container parsers (Jazzer; see {@code org.nestspark.audio.AudioFuzzTest}
@@ -24,7 +23,8 @@ class NemoArchiveFuzzTest {
         if (e.isFile()) {
           try (RandomAccessBytes content = inPlace.openContent(e, CONTENT_LIMIT)) {
             if (content.size() != e.size) {
-              throw new AssertionError(e.rawName + ": content of " + content.size() + " bytes, header says " + e.size);
+              throw new AssertionError(
+                  e.rawName + ": content of " + content.size() + " bytes, header says " + e.size);
             }
           }
         }

@@ -13,7 +13,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -27,8 +26,7 @@ class NemoArchiveGoldenTest {
   private static List<NemoGolden.Expected> expected;
   private static NemoModel golden;
 
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
 
   @BeforeAll
   static void load() throws IOException {
@@ -55,7 +53,9 @@ class NemoArchiveGoldenTest {
   @Test
   void gzipArchiveHoldsTheGoldenTensorsConfigAndMetadata() {
     assertGoldenTensors(golden);
-    assertEquals("nemo.collections.asr.models.ssl_models.EncDecDenoiseMaskedTokenPredModel", golden.target().get());
+    assertEquals(
+        "nemo.collections.asr.models.ssl_models.EncDecDenoiseMaskedTokenPredModel",
+        golden.target().get());
     assertEquals("2.6.0rc0", golden.nemoVersion().get());
     assertEquals(NemoGolden.configText(), golden.configYaml());
     Map<?, ?> encoder = (Map<?, ?>) golden.config().get("encoder");
@@ -73,14 +73,16 @@ class NemoArchiveGoldenTest {
     assertEquals(NemoDtype.INT64, nbt.dtype());
     NemoTensor window = golden.tensor("preprocessor.featurizer.window");
     assertEquals(0.0f, window.toFloatArray()[0]);
-    assertEquals(1.0f, window.toFloatArray()[199] + 0f, 1e-4f); // hann(400, periodic=False) peaks mid-window
+    assertEquals(
+        1.0f, window.toFloatArray()[199] + 0f, 1e-4f); // hann(400, periodic=False) peaks mid-window
   }
 
   @Test
   void plainTarThroughHadoopPathReadsInPlace() throws IOException {
     Path f = tmp.resolve("tiny.nemo");
     Files.write(f, NemoGolden.plainArchive());
-    NemoModel m = NemoArchive.read(new org.apache.hadoop.fs.Path(f.toUri()), new Configuration(false));
+    NemoModel m =
+        NemoArchive.read(new org.apache.hadoop.fs.Path(f.toUri()), new Configuration(false));
     assertGoldenTensors(m);
     assertEquals(golden.config(), m.config());
     assertEquals(golden.metadata(), m.metadata());
@@ -90,14 +92,16 @@ class NemoArchiveGoldenTest {
   void gzipTarThroughHadoopPath() throws IOException {
     Path f = tmp.resolve("named-without-gz.nemo");
     Files.write(f, NemoGolden.gzipArchive());
-    assertGoldenTensors(NemoArchive.read(new org.apache.hadoop.fs.Path(f.toUri()), new Configuration(false)));
+    assertGoldenTensors(
+        NemoArchive.read(new org.apache.hadoop.fs.Path(f.toUri()), new Configuration(false)));
   }
 
   @Test
   void streamedCheckpointSpillsToATemporaryFileThatIsDeleted() throws IOException {
     Path tmpDir = Path.of(System.getProperty("java.io.tmpdir"));
     long before = countSpills(tmpDir);
-    NemoModel m = NemoArchive.read(new ByteArrayInputStream(NemoGolden.plainArchive()), "tiny.nemo", 0);
+    NemoModel m =
+        NemoArchive.read(new ByteArrayInputStream(NemoGolden.plainArchive()), "tiny.nemo", 0);
     assertGoldenTensors(m);
     assertEquals(before, countSpills(tmpDir));
   }
@@ -108,7 +112,8 @@ class NemoArchiveGoldenTest {
     Path dir = Files.createDirectory(tmp.resolve("extracted"));
     Files.write(dir.resolve("model_config.yaml"), NemoGolden.member(tar, "./model_config.yaml"));
     Files.write(dir.resolve("model_weights.ckpt"), NemoGolden.member(tar, "./model_weights.ckpt"));
-    assertGoldenTensors(NemoArchive.read(new org.apache.hadoop.fs.Path(dir.toUri()), new Configuration(false)));
+    assertGoldenTensors(
+        NemoArchive.read(new org.apache.hadoop.fs.Path(dir.toUri()), new Configuration(false)));
   }
 
   @Test
@@ -132,7 +137,10 @@ class NemoArchiveGoldenTest {
     org.apache.hadoop.fs.Path hp = new org.apache.hadoop.fs.Path(f.toUri());
     NemoArchive.write(golden, hp, new Configuration(false));
     try (Stream<Path> s = Files.list(tmp)) {
-      assertEquals(List.of("out.nemo"), s.map(p -> p.getFileName().toString()).toList(), "no temporary or .crc files");
+      assertEquals(
+          List.of("out.nemo"),
+          s.map(p -> p.getFileName().toString()).toList(),
+          "no temporary or .crc files");
     }
     NemoModel back = NemoArchive.read(hp, new Configuration(false));
     assertGoldenTensors(back);
@@ -144,7 +152,9 @@ class NemoArchiveGoldenTest {
     assertEquals(0, bytes.length % 10240);
     assertEquals("ustar", new String(bytes, 257, 5, java.nio.charset.StandardCharsets.US_ASCII));
     assertEquals("./", new String(bytes, 0, 2, java.nio.charset.StandardCharsets.US_ASCII));
-    assertArrayEquals(NemoGolden.bytes("tiny_model_config.yaml"), NemoGolden.member(bytes, "./model_config.yaml"));
+    assertArrayEquals(
+        NemoGolden.bytes("tiny_model_config.yaml"),
+        NemoGolden.member(bytes, "./model_config.yaml"));
   }
 
   private static long countSpills(Path dir) throws IOException {

@@ -23,9 +23,15 @@ class NemoFuzzTest {
   @FuzzTest(maxDuration = "30s")
   void pickle(byte[] data) {
     try {
-      new RestrictedUnpickler("fuzz.nemo", "data.pkl", data, (key, dtype, numel) -> {
-        throw new NemoFormatException("fuzz.nemo", "data.pkl", "no tensor storages in a fuzzed pickle");
-      }).load();
+      new RestrictedUnpickler(
+              "fuzz.nemo",
+              "data.pkl",
+              data,
+              (key, dtype, numel) -> {
+                throw new NemoFormatException(
+                    "fuzz.nemo", "data.pkl", "no tensor storages in a fuzzed pickle");
+              })
+          .load();
     } catch (IOException expected) {
       // refused with a reason
     }

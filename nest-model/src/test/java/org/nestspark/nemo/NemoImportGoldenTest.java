@@ -30,7 +30,9 @@ import org.nestspark.model.NestGraph;
  * ({@code golden/extract/*.npy}, {@code [L=2, D=64, T_valid]}) within 1e-4.
  */
 class NemoImportGoldenTest {
-  static final String[] SPEECH = {"speech_0p37s", "speech_1s", "speech_4p2s", "speech_11s", "tone440_1p5s"};
+  static final String[] SPEECH = {
+    "speech_0p37s", "speech_1s", "speech_4p2s", "speech_11s", "tone440_1p5s"
+  };
   static final int[] T_VALID = {5, 13, 53, 138, 19};
   static NemoImport.Imported gz;
   static NemoImport.Imported plain;
@@ -41,12 +43,14 @@ class NemoImportGoldenTest {
     Configuration conf = new Configuration(false);
     archive = NemoArchive.read(new ByteArrayInputStream(NemoGolden.gzipArchive()), "tiny_gz.nemo");
     gz = NemoImport.of(archive, "tiny_gz.nemo", List.of(), List.of(), conf);
-    NemoModel p = NemoArchive.read(new ByteArrayInputStream(NemoGolden.plainArchive()), "tiny.nemo");
+    NemoModel p =
+        NemoArchive.read(new ByteArrayInputStream(NemoGolden.plainArchive()), "tiny.nemo");
     plain = NemoImport.of(p, "tiny.nemo", List.of(), List.of(), conf);
   }
 
   static NpyArray resource(String rel) {
-    try (InputStream in = NemoImportGoldenTest.class.getResourceAsStream("/golden/" + rel + ".gz")) {
+    try (InputStream in =
+        NemoImportGoldenTest.class.getResourceAsStream("/golden/" + rel + ".gz")) {
       if (in == null) {
         throw new IllegalStateException("missing test resource /golden/" + rel + ".gz");
       }
@@ -57,7 +61,8 @@ class NemoImportGoldenTest {
   }
 
   static float[] wav(String name) throws Exception {
-    try (InputStream in = NemoImportGoldenTest.class.getResourceAsStream("/golden/features/wav/" + name + ".wav")) {
+    try (InputStream in =
+        NemoImportGoldenTest.class.getResourceAsStream("/golden/features/wav/" + name + ".wav")) {
       return AudioSegment.decode(in.readAllBytes(), name + ".wav", 0, 0, 16000).samples();
     }
   }
@@ -73,13 +78,21 @@ class NemoImportGoldenTest {
       assertEquals(1e-5, m.config().getDouble("model.preprocessor.dither"));
       assertEquals(2, NestGraph.numLayers(m.graph()));
       // the five frozen tensors outside the graph are kept bit for bit
-      assertEquals(List.of("preprocessor.featurizer.window", "preprocessor.featurizer.fb", "quantizer.codebooks",
-          "quantizer.proj.weight", "mask_processor.mask_embedding"), List.copyOf(m.frozen().keySet()));
+      assertEquals(
+          List.of(
+              "preprocessor.featurizer.window",
+              "preprocessor.featurizer.fb",
+              "quantizer.codebooks",
+              "quantizer.proj.weight",
+              "mask_processor.mask_embedding"),
+          List.copyOf(m.frozen().keySet()));
       for (String k : m.frozen().keySet()) {
         assertTrue(m.frozen().get(k).sameValues(archive.tensor(k)), k);
       }
     }
-    assertTrue(gz.notes().stream().anyMatch(n -> n.contains("train_ds.pin_memory")), gz.notes().toString());
+    assertTrue(
+        gz.notes().stream().anyMatch(n -> n.contains("train_ds.pin_memory")),
+        gz.notes().toString());
   }
 
   @Test
@@ -112,19 +125,26 @@ class NemoImportGoldenTest {
 
   @Test
   void silenceMatchesThroughNemosOwnFeatures() {
-    // NeMo normalises digital silence to -0.27594203 (float32 summation artefact); our featurizer gives 0.
+    // NeMo normalises digital silence to -0.27594203 (float32 summation artefact); our featurizer
+    // gives 0.
     // The encoder is compared on NeMo's own features of that file.
     NpyArray feats = resource("features/single/silence_2s_norm.npy");
     int t = feats.dim(2);
     FeatureBatch fb = new FeatureBatch(feats.floatData(), 1, 80, t, new int[] {200});
-    LayerExtractor x = new LayerExtractor(gz.graph(), new FilterbankFeatures(ModelConfigs.preprocessor(gz.config())), new int[] {0, 1});
+    LayerExtractor x =
+        new LayerExtractor(
+            gz.graph(),
+            new FilterbankFeatures(ModelConfigs.preprocessor(gz.config())),
+            new int[] {0, 1});
     LayerExtractor.Output o = x.extract(fb).get(0);
     NpyArray g = resource("extract/silence_2s.npy");
     assertArrayEquals(g.shape(), new int[] {o.layers(), o.dim(), o.frames()});
     double d = maxAbsDiff(o.values(), g.floatData());
     assertTrue(d <= 1e-4, "silence_2s: max abs diff " + d);
     // --layers order is kept: "1,0" swaps the two slots
-    LayerExtractor swapped = new LayerExtractor(gz.graph(), new FilterbankFeatures(), LayerExtractor.parseLayers("1,0", 2));
+    LayerExtractor swapped =
+        new LayerExtractor(
+            gz.graph(), new FilterbankFeatures(), LayerExtractor.parseLayers("1,0", 2));
     LayerExtractor.Output s = swapped.extract(fb).get(0);
     assertArrayEquals(o.layer(1), s.layer(0));
     assertArrayEquals(o.layer(0), s.layer(1));

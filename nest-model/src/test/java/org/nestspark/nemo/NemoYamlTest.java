@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-
 import org.junit.jupiter.api.Test;
 
 /** {@code model_config.yaml} parsing limits and PyYAML-compatible dumping. */
@@ -21,11 +20,22 @@ class NemoYamlTest {
   void floatsAreWrittenAsPythonReprThroughPyYaml() {
     // expected strings are what yaml.dump(float) writes in Python 3 (repr, then '.0' before 'e')
     String[][] cases = {
-      {"5.0", "5.0"}, {"1e-05", "1.0e-05"}, {"0.0001", "0.0001"}, {"1e16", "1.0e+16"}, {"1.5e16", "1.5e+16"},
-      {"1e15", "1000000000000000.0"}, {"123456789012345.6", "123456789012345.6"}, {"0.1", "0.1"},
-      {"0.3333333333333333", "0.3333333333333333"}, {"1e22", "1.0e+22"}, {"4.9e-324", "5.0e-324"},
-      {"1.7976931348623157e308", "1.7976931348623157e+308"}, {"-0.0", "-0.0"}, {"-2.5e-7", "-2.5e-07"},
-      {"100.0", "100.0"}, {"0.98", "0.98"},
+      {"5.0", "5.0"},
+      {"1e-05", "1.0e-05"},
+      {"0.0001", "0.0001"},
+      {"1e16", "1.0e+16"},
+      {"1.5e16", "1.5e+16"},
+      {"1e15", "1000000000000000.0"},
+      {"123456789012345.6", "123456789012345.6"},
+      {"0.1", "0.1"},
+      {"0.3333333333333333", "0.3333333333333333"},
+      {"1e22", "1.0e+22"},
+      {"4.9e-324", "5.0e-324"},
+      {"1.7976931348623157e308", "1.7976931348623157e+308"},
+      {"-0.0", "-0.0"},
+      {"-2.5e-7", "-2.5e-07"},
+      {"100.0", "100.0"},
+      {"0.98", "0.98"},
     };
     for (String[] c : cases) {
       assertEquals(c[1], NemoYaml.pythonFloat(Double.parseDouble(c[0])), c[0]);
@@ -35,7 +45,7 @@ class NemoYamlTest {
     // every dumped float reads back as the same double
     java.util.SplittableRandom r = new java.util.SplittableRandom(3);
     for (int i = 0; i < 20_000; i++) {
-      double d = Double.longBitsToDouble(r.nextLong()) ;
+      double d = Double.longBitsToDouble(r.nextLong());
       if (Double.isNaN(d)) {
         continue;
       }
@@ -58,9 +68,11 @@ class NemoYamlTest {
     sub.put("att_context_size", List.of(-1, -1));
     cfg.put("encoder", sub);
     String y = NemoYaml.dump(cfg);
-    assertEquals("lr: 5.0\nmin_lr: 1.0e-06\nbig: 10000000000.0\nbetas:\n- 0.9\n- 0.98\nlooks_like_number: '1.0'\n"
-        + "looks_like_bool: 'true'\nnone: null\nencoder:\n  _target_: nemo.collections.asr.modules.ConformerEncoder\n"
-        + "  att_context_size:\n  - -1\n  - -1\n", y);
+    assertEquals(
+        "lr: 5.0\nmin_lr: 1.0e-06\nbig: 10000000000.0\nbetas:\n- 0.9\n- 0.98\nlooks_like_number: '1.0'\n"
+            + "looks_like_bool: 'true'\nnone: null\nencoder:\n  _target_: nemo.collections.asr.modules.ConformerEncoder\n"
+            + "  att_context_size:\n  - -1\n  - -1\n",
+        y);
     assertEquals(cfg, load(y));
   }
 
@@ -76,10 +88,22 @@ class NemoYamlTest {
     }
     NemoFormatException e = assertThrows(NemoFormatException.class, () -> load(bomb.toString()));
     assertTrue(e.reason().startsWith("invalid YAML"), e.getMessage());
-    assertTrue(assertThrows(NemoFormatException.class, () -> load("a: 1\na: 2\n")).reason().contains("duplicate"));
-    assertTrue(assertThrows(NemoFormatException.class, () -> load("just a string")).reason().contains("not a YAML mapping"));
-    assertTrue(assertThrows(NemoFormatException.class, () -> load("a: [unclosed")).reason().startsWith("invalid YAML"));
-    assertTrue(assertThrows(NemoFormatException.class, () -> load("a: !!java.io.File /etc\n")).reason().startsWith("invalid YAML"));
+    assertTrue(
+        assertThrows(NemoFormatException.class, () -> load("a: 1\na: 2\n"))
+            .reason()
+            .contains("duplicate"));
+    assertTrue(
+        assertThrows(NemoFormatException.class, () -> load("just a string"))
+            .reason()
+            .contains("not a YAML mapping"));
+    assertTrue(
+        assertThrows(NemoFormatException.class, () -> load("a: [unclosed"))
+            .reason()
+            .startsWith("invalid YAML"));
+    assertTrue(
+        assertThrows(NemoFormatException.class, () -> load("a: !!java.io.File /etc\n"))
+            .reason()
+            .startsWith("invalid YAML"));
   }
 
   @Test

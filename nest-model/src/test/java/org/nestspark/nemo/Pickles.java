@@ -68,7 +68,14 @@ final class Pickles {
 
   /** {@code ('storage', torch.<cls>, key, 'cpu', numel)} then BINPERSID. */
   Pickles storage(String cls, String key, int numel) {
-    return mark().str("storage").global("torch", cls).str(key).str("cpu").integer(numel).tuple().op('Q');
+    return mark()
+        .str("storage")
+        .global("torch", cls)
+        .str(key)
+        .str("cpu")
+        .integer(numel)
+        .tuple()
+        .op('Q');
   }
 
   /** {@code _rebuild_tensor_v2(storage, offset, size, stride, False, OrderedDict())}. */

@@ -55,14 +55,18 @@ class MultiSpeakerNoiseAugmentationTest {
   /** 10·log10(E_a / E_noise over L_i) = r for every augmented row, both modes, over many batches. */
   @Test
   void snrIdentityHoldsForAugmentedRows() {
-    MultiSpeakerNoiseAugmentation aug = MultiSpeakerNoiseAugmentation.builder().build(); // NEST settings
+    MultiSpeakerNoiseAugmentation aug =
+        MultiSpeakerNoiseAugmentation.builder().build(); // NEST settings
     int noiseRows = 0;
     int speechRows = 0;
     int skipped = 0;
     double worst = 0;
     for (long seed = 0; seed < 40; seed++) {
-      Batch b = new Batch(new int[] {16000, 23456, 40000, 17001, 31999, 16000, 25000, 38000},
-          new int[] {16000, 5000, 40000, 17001, 100, 16000, 25000, 38000}, seed);
+      Batch b =
+          new Batch(
+              new int[] {16000, 23456, 40000, 17001, 31999, 16000, 25000, 38000},
+              new int[] {16000, 5000, 40000, 17001, 100, 16000, 25000, 38000},
+              seed);
       Result r = aug.apply(b.audio, b.audioLen, b.noise, b.noiseLen, seed);
       for (int i = 0; i < 8; i++) {
         int len = b.audioLen[i];
@@ -87,14 +91,17 @@ class MultiSpeakerNoiseAugmentationTest {
         }
       }
     }
-    assertTrue(noiseRows > 40 && speechRows > 40 && skipped > 100, noiseRows + " " + speechRows + " " + skipped);
+    assertTrue(
+        noiseRows > 40 && speechRows > 40 && skipped > 100,
+        noiseRows + " " + speechRows + " " + skipped);
     assertTrue(worst < 1e-5, "worst |SNR − r| " + worst);
   }
 
   /** One segment of mix_len = L/2 placed inside [0, L); tiled noise when the noise is shorter. */
   @Test
   void noiseModePlacesOneTiledSpanInsideTheUtterance() {
-    MultiSpeakerNoiseAugmentation aug = MultiSpeakerNoiseAugmentation.builder().prob(1).noiseRatio(1).build();
+    MultiSpeakerNoiseAugmentation aug =
+        MultiSpeakerNoiseAugmentation.builder().prob(1).noiseRatio(1).build();
     float[][] audio = {new float[1000]};
     java.util.Arrays.fill(audio[0], 0, 900, 0.5f);
     float[][] noise = {new float[1000]};
@@ -126,7 +133,8 @@ class MultiSpeakerNoiseAugmentationTest {
 
   @Test
   void noiseModeWithZeroNoiseLeavesAudioUnchanged() {
-    MultiSpeakerNoiseAugmentation aug = MultiSpeakerNoiseAugmentation.builder().prob(1).noiseRatio(1).build();
+    MultiSpeakerNoiseAugmentation aug =
+        MultiSpeakerNoiseAugmentation.builder().prob(1).noiseRatio(1).build();
     Batch b = new Batch(new int[] {16000, 20000, 18000}, new int[] {16000, 20000, 18000}, 3L);
     float[][] zeros = new float[3][20000];
     Result r = aug.apply(b.audio, b.audioLen, zeros, b.noiseLen, 9L);
@@ -139,7 +147,8 @@ class MultiSpeakerNoiseAugmentationTest {
 
   @Test
   void batchOfOneForcesNoiseMode() {
-    MultiSpeakerNoiseAugmentation aug = MultiSpeakerNoiseAugmentation.builder().prob(1).noiseRatio(0).build();
+    MultiSpeakerNoiseAugmentation aug =
+        MultiSpeakerNoiseAugmentation.builder().prob(1).noiseRatio(0).build();
     Batch b = new Batch(new int[] {16000}, new int[] {16000}, 4L);
     for (long seed = 0; seed < 20; seed++) {
       Result r = aug.apply(b.audio, b.audioLen, b.noise, b.noiseLen, seed);
@@ -151,7 +160,8 @@ class MultiSpeakerNoiseAugmentationTest {
   /** Speech mode mixes a slice of another row's audio, never the row's own. */
   @Test
   void speechModeUsesOtherRowsAudio() {
-    MultiSpeakerNoiseAugmentation aug = MultiSpeakerNoiseAugmentation.builder().prob(1).noiseRatio(0).build();
+    MultiSpeakerNoiseAugmentation aug =
+        MultiSpeakerNoiseAugmentation.builder().prob(1).noiseRatio(0).build();
     int w = 3000;
     int[] len = {3000, 2000, 2600};
     float[][] audio = new float[3][w];
@@ -172,7 +182,8 @@ class MultiSpeakerNoiseAugmentationTest {
         }
         int mix = len[i] / 2;
         assertEquals(0f, n[first + mix]);
-        // sample k is scale·(V0 + k), V0 = 10000·(c+1) + start: recover V0 from the span's ends, then the scale
+        // sample k is scale·(V0 + k), V0 = 10000·(c+1) + start: recover V0 from the span's ends,
+        // then the scale
         double n0 = n[first];
         double nl = n[first + mix - 1];
         long v0 = Math.round((mix - 1) * n0 / (nl - n0));
@@ -196,7 +207,8 @@ class MultiSpeakerNoiseAugmentationTest {
   void skippedRowsFollowTheSwitch() {
     Batch b = new Batch(new int[] {16000, 24000}, new int[] {9000, 24000}, 5L);
     for (SkippedRows mode : SkippedRows.values()) {
-      MultiSpeakerNoiseAugmentation aug = MultiSpeakerNoiseAugmentation.builder().prob(0).skippedRows(mode).build();
+      MultiSpeakerNoiseAugmentation aug =
+          MultiSpeakerNoiseAugmentation.builder().prob(0).skippedRows(mode).build();
       Result r = aug.apply(b.audio, b.audioLen, b.noise, b.noiseLen, 1L);
       for (int i = 0; i < 2; i++) {
         assertEquals(Mode.SKIPPED, r.mode(i));
@@ -217,9 +229,11 @@ class MultiSpeakerNoiseAugmentationTest {
   /** The switch does not change the random stream: augmented rows are identical under both settings. */
   @Test
   void switchDoesNotChangeAugmentedRowsAndResultsAreDeterministic() {
-    Batch b = new Batch(new int[] {16000, 24000, 20000, 30000}, new int[] {8000, 24000, 20000, 100}, 6L);
+    Batch b =
+        new Batch(new int[] {16000, 24000, 20000, 30000}, new int[] {8000, 24000, 20000, 100}, 6L);
     MultiSpeakerNoiseAugmentation clean = MultiSpeakerNoiseAugmentation.builder().build();
-    MultiSpeakerNoiseAugmentation raw = MultiSpeakerNoiseAugmentation.builder().skippedRows(SkippedRows.RAW_NOISE).build();
+    MultiSpeakerNoiseAugmentation raw =
+        MultiSpeakerNoiseAugmentation.builder().skippedRows(SkippedRows.RAW_NOISE).build();
     boolean sawSkipped = false;
     boolean sawAugmented = false;
     for (long seed = 0; seed < 10; seed++) {
@@ -251,7 +265,11 @@ class MultiSpeakerNoiseAugmentationTest {
   @Test
   void selectionRatesFollowTheConfig() {
     MultiSpeakerNoiseAugmentation aug = MultiSpeakerNoiseAugmentation.builder().build();
-    Batch b = new Batch(new int[] {1000, 1200, 900, 1100, 1000, 1000, 1000, 1000}, new int[] {1000, 1200, 900, 1100, 1000, 1000, 1000, 1000}, 7L);
+    Batch b =
+        new Batch(
+            new int[] {1000, 1200, 900, 1100, 1000, 1000, 1000, 1000},
+            new int[] {1000, 1200, 900, 1100, 1000, 1000, 1000, 1000},
+            7L);
     int augmented = 0;
     int noise = 0;
     int rows = 0;
@@ -273,8 +291,14 @@ class MultiSpeakerNoiseAugmentationTest {
   /** Several segments and speakers: the spans add up to mix_len, stay inside [0, L) and do not overlap. */
   @Test
   void multipleSegmentsAndSpeakers() {
-    MultiSpeakerNoiseAugmentation aug = MultiSpeakerNoiseAugmentation.builder().prob(1).noiseRatio(0.5)
-        .mixRate(0.2, 0.8).numSegments(1, 4).numSpeakers(1, 3).build();
+    MultiSpeakerNoiseAugmentation aug =
+        MultiSpeakerNoiseAugmentation.builder()
+            .prob(1)
+            .noiseRatio(0.5)
+            .mixRate(0.2, 0.8)
+            .numSegments(1, 4)
+            .numSpeakers(1, 3)
+            .build();
     int w = 5000;
     int[] len = {5000, 4000, 4500, 3000};
     float[][] audio = new float[4][w];
@@ -307,29 +331,58 @@ class MultiSpeakerNoiseAugmentationTest {
   @Test
   void fromConfigReadsTheAugmentorSection() {
     NestConfig c = NestConfig.defaults();
-    MultiSpeakerNoiseAugmentation a = MultiSpeakerNoiseAugmentation.fromConfig(c, "model.train_ds.batch_augmentor");
+    MultiSpeakerNoiseAugmentation a =
+        MultiSpeakerNoiseAugmentation.fromConfig(c, "model.train_ds.batch_augmentor");
     assertEquals(SkippedRows.CLEAN, a.skippedRows());
     assertEquals(MultiSpeakerNoiseAugmentation.builder().build().toString(), a.toString());
-    NestConfig raw = c.with(java.util.Map.of("model.train_ds.batch_augmentor.skipped_rows", "raw_noise",
-        "model.train_ds.batch_augmentor.prob", 0.25));
-    MultiSpeakerNoiseAugmentation b = MultiSpeakerNoiseAugmentation.fromConfig(raw, "model.train_ds.batch_augmentor.");
+    NestConfig raw =
+        c.with(
+            java.util.Map.of(
+                "model.train_ds.batch_augmentor.skipped_rows",
+                "raw_noise",
+                "model.train_ds.batch_augmentor.prob",
+                0.25));
+    MultiSpeakerNoiseAugmentation b =
+        MultiSpeakerNoiseAugmentation.fromConfig(raw, "model.train_ds.batch_augmentor.");
     assertEquals(SkippedRows.RAW_NOISE, b.skippedRows());
     assertTrue(b.toString().contains("prob 0.25"));
-    assertEquals(SkippedRows.CLEAN,
-        MultiSpeakerNoiseAugmentation.fromConfig(c, "model.validation_ds.batch_augmentor").skippedRows());
+    assertEquals(
+        SkippedRows.CLEAN,
+        MultiSpeakerNoiseAugmentation.fromConfig(c, "model.validation_ds.batch_augmentor")
+            .skippedRows());
   }
 
   @Test
   void rejectsBadSettingsAndShapes() {
-    assertThrows(IllegalArgumentException.class, () -> MultiSpeakerNoiseAugmentation.builder().prob(1.5).build());
-    assertThrows(IllegalArgumentException.class, () -> MultiSpeakerNoiseAugmentation.builder().mixRate(0.6, 0.5).build());
-    assertThrows(IllegalArgumentException.class, () -> MultiSpeakerNoiseAugmentation.builder().numSegments(0, 1).build());
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> MultiSpeakerNoiseAugmentation.builder().prob(1.5).build());
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> MultiSpeakerNoiseAugmentation.builder().mixRate(0.6, 0.5).build());
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> MultiSpeakerNoiseAugmentation.builder().numSegments(0, 1).build());
     assertThrows(IllegalArgumentException.class, () -> SkippedRows.parse("noisy"));
     MultiSpeakerNoiseAugmentation a = MultiSpeakerNoiseAugmentation.builder().build();
-    assertThrows(IllegalArgumentException.class,
-        () -> a.apply(new float[][] {new float[10], new float[9]}, new int[] {10, 9}, new float[2][10], new int[] {1, 1}, 1L));
-    assertThrows(IllegalArgumentException.class,
-        () -> a.apply(new float[][] {new float[10]}, new int[] {11}, new float[1][10], new int[] {1}, 1L));
+    assertThrows(
+        IllegalArgumentException.class,
+        () ->
+            a.apply(
+                new float[][] {new float[10], new float[9]},
+                new int[] {10, 9},
+                new float[2][10],
+                new int[] {1, 1},
+                1L));
+    assertThrows(
+        IllegalArgumentException.class,
+        () ->
+            a.apply(
+                new float[][] {new float[10]},
+                new int[] {11},
+                new float[1][10],
+                new int[] {1},
+                1L));
     assertFalse(a.toString().isEmpty());
   }
 }

@@ -37,9 +37,12 @@ class NestBatchPipelineTest {
     }
     featurizer = new FilterbankFeatures(PreprocessorParams.defaults());
     quantizer = SslGolden.quantizer();
-    RandomBlockMasking masking = new RandomBlockMasking(80, 0.01, 40, true, 0.8,
-        SslGolden.npy("masking/mask_embedding.npy").floatData());
-    pipeline = new NestBatchPipeline(featurizer, quantizer, masking, TokenSelection.fromConfig(NestConfig.defaults()));
+    RandomBlockMasking masking =
+        new RandomBlockMasking(
+            80, 0.01, 40, true, 0.8, SslGolden.npy("masking/mask_embedding.npy").floatData());
+    pipeline =
+        new NestBatchPipeline(
+            featurizer, quantizer, masking, TokenSelection.fromConfig(NestConfig.defaults()));
   }
 
   private static AudioNoiseBatch cleanBatch() {
@@ -61,11 +64,14 @@ class NestBatchPipelineTest {
   @Test
   void goldenWavsGiveNemoTokensMasksAndSelection() {
     AudioNoiseBatch b = cleanBatch();
-    NestBatch nb = pipeline.run(b.audio(), b.audioLen(), b.audio(), b.audioLen(), false, 1L, SslGolden.frameMask());
+    NestBatch nb =
+        pipeline.run(
+            b.audio(), b.audioLen(), b.audio(), b.audioLen(), false, 1L, SslGolden.frameMask());
     assertEquals(1104, nb.numFrames());
     assertEquals(138, nb.numTokens());
     assertArrayEquals(SslGolden.batchLengths(), nb.featureLengths());
-    assertArrayEquals(SslGolden.npy("loss/token_mask.npy.gz").booleanData(), nb.selection().selected());
+    assertArrayEquals(
+        SslGolden.npy("loss/token_mask.npy.gz").booleanData(), nb.selection().selected());
     assertEquals(36, nb.selection().count());
     long[] want = SslGolden.npy("quantizer/tokens_batch.npy.gz").longData();
     int[] len = SslGolden.batchLengths();
@@ -74,7 +80,8 @@ class NestBatchPipelineTest {
         continue;
       }
       for (int j = 0; j < (len[i] + 7) / 8; j++) {
-        assertEquals(want[i * 138 + j], nb.tokens()[i * 138 + j], SslGolden.NAMES[i] + " token " + j);
+        assertEquals(
+            want[i * 138 + j], nb.tokens()[i * 138 + j], SslGolden.NAMES[i] + " token " + j);
       }
     }
     float[] masked = SslGolden.npy("masking/masked_batch_norm.npy.gz").floatData();
@@ -110,7 +117,8 @@ class NestBatchPipelineTest {
     }
     AudioNoiseBatch withNoise = AudioNoiseBatch.collate(wavs, noise, nl);
     MultiSpeakerNoiseAugmentation aug = MultiSpeakerNoiseAugmentation.builder().prob(1).build();
-    MultiSpeakerNoiseAugmentation.Result noisy = aug.apply(withNoise, new java.util.SplittableRandom(3));
+    MultiSpeakerNoiseAugmentation.Result noisy =
+        aug.apply(withNoise, new java.util.SplittableRandom(3));
     NestBatch nb = pipeline.run(withNoise, noisy, false, 42L);
     // tokens come from the clean audio, features from the noisy audio
     FeatureBatch clean = featurizer.compute(b.audio(), b.audioLen(), false, 0L);
@@ -137,7 +145,8 @@ class NestBatchPipelineTest {
       }
     }
     assertTrue(masked >= 8);
-    assertArrayEquals(new TokenSelection(8, 0.8).select(fm, 6, 1104).selected(), nb.selection().selected());
+    assertArrayEquals(
+        new TokenSelection(8, 0.8).select(fm, 6, 1104).selected(), nb.selection().selected());
     float[] lm = nb.labelsMask();
     for (int i = 0; i < lm.length; i++) {
       assertEquals(nb.selection().selected()[i] ? 1f : 0f, lm[i]);
@@ -152,10 +161,18 @@ class NestBatchPipelineTest {
   @Test
   void trainingModeDitherIsSeeded() {
     AudioNoiseBatch b = cleanBatch();
-    NestBatch t1 = pipeline.run(b.audio(), b.audioLen(), b.audio(), b.audioLen(), true, 5L, SslGolden.frameMask());
-    NestBatch t2 = pipeline.run(b.audio(), b.audioLen(), b.audio(), b.audioLen(), true, 5L, SslGolden.frameMask());
-    NestBatch t3 = pipeline.run(b.audio(), b.audioLen(), b.audio(), b.audioLen(), true, 6L, SslGolden.frameMask());
-    NestBatch eval = pipeline.run(b.audio(), b.audioLen(), b.audio(), b.audioLen(), false, 5L, SslGolden.frameMask());
+    NestBatch t1 =
+        pipeline.run(
+            b.audio(), b.audioLen(), b.audio(), b.audioLen(), true, 5L, SslGolden.frameMask());
+    NestBatch t2 =
+        pipeline.run(
+            b.audio(), b.audioLen(), b.audio(), b.audioLen(), true, 5L, SslGolden.frameMask());
+    NestBatch t3 =
+        pipeline.run(
+            b.audio(), b.audioLen(), b.audio(), b.audioLen(), true, 6L, SslGolden.frameMask());
+    NestBatch eval =
+        pipeline.run(
+            b.audio(), b.audioLen(), b.audio(), b.audioLen(), false, 5L, SslGolden.frameMask());
     assertArrayEquals(t1.features(), t2.features());
     assertArrayEquals(t1.tokens(), t2.tokens());
     assertFalse(Arrays.equals(t1.features(), t3.features()));
@@ -165,7 +182,9 @@ class NestBatchPipelineTest {
   @Test
   void oneHotLabelsAndEmptyBatches() {
     AudioNoiseBatch b = cleanBatch();
-    NestBatch nb = pipeline.run(b.audio(), b.audioLen(), b.audio(), b.audioLen(), false, 1L, new boolean[6 * 1104]);
+    NestBatch nb =
+        pipeline.run(
+            b.audio(), b.audioLen(), b.audio(), b.audioLen(), false, 1L, new boolean[6 * 1104]);
     assertTrue(nb.isEmpty());
     assertEquals(0, nb.selection().count());
     float[] oh = nb.oneHotLabels(0);
@@ -198,9 +217,21 @@ class NestBatchPipelineTest {
     assertArrayEquals(b.audioLen(), b.noiseLen());
     assertEquals(0f, b.audio()[0][5921]);
     assertEquals(wavs.get(0)[5920], b.audio()[0][5920]);
-    assertThrows(IllegalArgumentException.class, () -> new NestBatchPipeline(featurizer, quantizer,
-        new RandomBlockMasking(40, 0.01, 40, true, 0.8, new float[40]), new TokenSelection(8, 0.8)));
-    assertThrows(IllegalArgumentException.class, () -> new NestBatchPipeline(featurizer, quantizer,
-        new RandomBlockMasking(80, 0.01, 40, true, 0.8, new float[80]), new TokenSelection(4, 0.8)));
+    assertThrows(
+        IllegalArgumentException.class,
+        () ->
+            new NestBatchPipeline(
+                featurizer,
+                quantizer,
+                new RandomBlockMasking(40, 0.01, 40, true, 0.8, new float[40]),
+                new TokenSelection(8, 0.8)));
+    assertThrows(
+        IllegalArgumentException.class,
+        () ->
+            new NestBatchPipeline(
+                featurizer,
+                quantizer,
+                new RandomBlockMasking(80, 0.01, 40, true, 0.8, new float[80]),
+                new TokenSelection(4, 0.8)));
   }
 }

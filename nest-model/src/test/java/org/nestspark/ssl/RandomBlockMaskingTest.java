@@ -18,13 +18,15 @@ class RandomBlockMaskingTest {
   static final int T = SslGolden.T;
 
   private static RandomBlockMasking nest() {
-    return new RandomBlockMasking(80, 0.01, 40, true, 0.8, SslGolden.npy("masking/mask_embedding.npy").floatData());
+    return new RandomBlockMasking(
+        80, 0.01, 40, true, 0.8, SslGolden.npy("masking/mask_embedding.npy").floatData());
   }
 
   @Test
   void forcedMaskReproducesNemoOutputExactly() {
     boolean[] frameMask = SslGolden.frameMask();
-    MaskedFeatures out = nest().apply(SslGolden.batchNorm(), SslGolden.B, SslGolden.F, T, frameMask);
+    MaskedFeatures out =
+        nest().apply(SslGolden.batchNorm(), SslGolden.B, SslGolden.F, T, frameMask);
     NpyArray want = SslGolden.npy("masking/masked_batch_norm.npy.gz");
     assertArrayEquals(new int[] {6, 80, 1104}, want.shape());
     assertArrayEquals(want.floatData(), out.features());
@@ -276,7 +278,8 @@ class RandomBlockMaskingTest {
         }
       }
     }
-    // a shrunk block: len 60 → n = 1, size 30, one slot (0): frames [o, o + 30) with o < 40, may pass len
+    // a shrunk block: len 60 → n = 1, size 30, one slot (0): frames [o, o + 30) with o < 40, may
+    // pass len
     boolean sawPastLen = false;
     for (long seed = 0; seed < 100; seed++) {
       boolean[] mask = m.sampleFrameMask(new int[] {60}, 80, seed);
@@ -292,10 +295,16 @@ class RandomBlockMaskingTest {
 
   @Test
   void rejectsBadArguments() {
-    assertThrows(IllegalArgumentException.class, () -> new RandomBlockMasking(80, 0.01, 40, true, 0.8, new float[79]));
-    assertThrows(IllegalArgumentException.class, () -> new RandomBlockMasking(80, 1.5, 40, true, 0.8, new float[80]));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> new RandomBlockMasking(80, 0.01, 40, true, 0.8, new float[79]));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> new RandomBlockMasking(80, 1.5, 40, true, 0.8, new float[80]));
     RandomBlockMasking m = nest();
     assertThrows(IllegalArgumentException.class, () -> m.sampleFrameMask(new int[] {20}, 16, 1L));
-    assertThrows(IllegalArgumentException.class, () -> m.apply(new float[80 * 16], 1, 80, 16, new boolean[15]));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> m.apply(new float[80 * 16], 1, 80, 16, new boolean[15]));
   }
 }

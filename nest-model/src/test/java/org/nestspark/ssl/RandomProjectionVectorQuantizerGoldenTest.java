@@ -95,8 +95,10 @@ class RandomProjectionVectorQuantizerGoldenTest {
   void distanceStageIsBitExactOnNemoProjections() {
     float[] z = SslGolden.npy("quantizer/proj_normed_batch.npy.gz").floatData();
     QuantizerOutput out = q.assign(z, SslGolden.B, 138, false);
-    assertArrayEquals(SslGolden.npy("quantizer/tokens_batch.npy.gz").longData(), out.tokensAsLong());
-    assertArrayEquals(SslGolden.npy("quantizer/min_dist_batch.npy.gz").doubleData(), out.minDistance());
+    assertArrayEquals(
+        SslGolden.npy("quantizer/tokens_batch.npy.gz").longData(), out.tokensAsLong());
+    assertArrayEquals(
+        SslGolden.npy("quantizer/min_dist_batch.npy.gz").doubleData(), out.minDistance());
   }
 
   /**

@@ -34,8 +34,10 @@ class RandomProjectionVectorQuantizerTest {
 
   @Test
   void fastSearchEqualsExhaustiveSearchAtNestSize() {
-    RandomProjectionVectorQuantizer q = RandomProjectionVectorQuantizer.initialise(80, 16, 1, 8192, 8, 7L);
-    float[] x = gaussianFeatures(3, 80, 400, 11L, 20); // 20 zero frames: 2 all-zero tokens + 1 partial
+    RandomProjectionVectorQuantizer q =
+        RandomProjectionVectorQuantizer.initialise(80, 16, 1, 8192, 8, 7L);
+    float[] x =
+        gaussianFeatures(3, 80, 400, 11L, 20); // 20 zero frames: 2 all-zero tokens + 1 partial
     QuantizerOutput fast = q.quantize(x, 3, 80, 400);
     QuantizerOutput slow = q.quantizeExhaustive(x, 3, 80, 400);
     assertArrayEquals(slow.tokens(), fast.tokens());
@@ -69,7 +71,8 @@ class RandomProjectionVectorQuantizerTest {
       int book = r / c;
       int k = r % c;
       if (k >= 128) {
-        // a perturbed copy of an earlier code: exact duplicate, ulp flips, or relative noise 1e-9 … 1e-5
+        // a perturbed copy of an earlier code: exact duplicate, ulp flips, or relative noise 1e-9 …
+        // 1e-5
         int src = book * c + (k % 16);
         System.arraycopy(cb, src * dim, v, 0, dim);
         int kind = k % 8;
@@ -94,11 +97,13 @@ class RandomProjectionVectorQuantizerTest {
       }
       nrm = Math.sqrt(nrm);
       for (int d = 0; d < dim; d++) {
-        cb[r * dim + d] = k >= 128 && k % 8 <= 2 ? v[d] : v[d] / nrm; // duplicates and ulp flips kept as is
+        cb[r * dim + d] =
+            k >= 128 && k % 8 <= 2 ? v[d] : v[d] / nrm; // duplicates and ulp flips kept as is
       }
     }
     float[] proj = new float[books * dim * 8];
-    RandomProjectionVectorQuantizer q = new RandomProjectionVectorQuantizer(1, dim, books, c, 8, proj, cb);
+    RandomProjectionVectorQuantizer q =
+        new RandomProjectionVectorQuantizer(1, dim, books, c, 8, proj, cb);
     int probes = 4000;
     float[] z = new float[probes * books * dim];
     for (int p = 0; p < probes; p++) {
@@ -156,7 +161,8 @@ class RandomProjectionVectorQuantizerTest {
       cb[2 * k] = codes[k][0];
       cb[2 * k + 1] = codes[k][1];
     }
-    RandomProjectionVectorQuantizer q = new RandomProjectionVectorQuantizer(1, 2, 1, 4, 1, new float[2], cb);
+    RandomProjectionVectorQuantizer q =
+        new RandomProjectionVectorQuantizer(1, 2, 1, 4, 1, new float[2], cb);
     float[] z = {(float) s, (float) s, 0.6f, 0.8f};
     QuantizerOutput fast = q.assign(z, 2, 1, false);
     assertEquals(1, fast.token(0, 0, 0)); // codes 1 and 3 are identical
@@ -168,7 +174,8 @@ class RandomProjectionVectorQuantizerTest {
   @Test
   void groupingIsFrameMajor() {
     int f = 5;
-    RandomProjectionVectorQuantizer q = RandomProjectionVectorQuantizer.initialise(f, 4, 1, 32, 8, 5L);
+    RandomProjectionVectorQuantizer q =
+        RandomProjectionVectorQuantizer.initialise(f, 4, 1, 32, 8, 5L);
     float[] w = q.projWeight();
     int t = 24;
     for (int tl = 0; tl < 8; tl++) {
@@ -193,7 +200,8 @@ class RandomProjectionVectorQuantizerTest {
 
   @Test
   void initialisationFollowsNemo() {
-    RandomProjectionVectorQuantizer q = RandomProjectionVectorQuantizer.initialise(80, 16, 1, 8192, 8, 42L);
+    RandomProjectionVectorQuantizer q =
+        RandomProjectionVectorQuantizer.initialise(80, 16, 1, 8192, 8, 42L);
     float[] w = q.projWeight();
     assertEquals(16 * 640, w.length);
     double sum = 0;
@@ -217,17 +225,20 @@ class RandomProjectionVectorQuantizerTest {
       }
       assertEquals(1.0, n, 1e-14);
     }
-    RandomProjectionVectorQuantizer same = RandomProjectionVectorQuantizer.initialise(80, 16, 1, 8192, 8, 42L);
+    RandomProjectionVectorQuantizer same =
+        RandomProjectionVectorQuantizer.initialise(80, 16, 1, 8192, 8, 42L);
     assertArrayEquals(w, same.projWeight());
     assertArrayEquals(cb, same.codebooks());
-    RandomProjectionVectorQuantizer other = RandomProjectionVectorQuantizer.initialise(80, 16, 1, 8192, 8, 43L);
+    RandomProjectionVectorQuantizer other =
+        RandomProjectionVectorQuantizer.initialise(80, 16, 1, 8192, 8, 43L);
     assertFalse(Arrays.equals(w, other.projWeight()));
     assertFalse(Arrays.equals(cb, other.codebooks()));
   }
 
   @Test
   void fromConfigUsesQuantizerKeys() {
-    RandomProjectionVectorQuantizer q = RandomProjectionVectorQuantizer.fromConfig(NestConfig.defaults(), 1L);
+    RandomProjectionVectorQuantizer q =
+        RandomProjectionVectorQuantizer.fromConfig(NestConfig.defaults(), 1L);
     assertEquals(80, q.featIn());
     assertEquals(16, q.codeDim());
     assertEquals(1, q.numBooks());
@@ -237,24 +248,33 @@ class RandomProjectionVectorQuantizerTest {
 
   @Test
   void rejectsBadShapes() {
-    RandomProjectionVectorQuantizer q = RandomProjectionVectorQuantizer.initialise(4, 2, 1, 8, 8, 1L);
-    assertThrows(IllegalArgumentException.class, () -> q.quantize(new float[4 * 12], 1, 4, 12)); // 12 % 8 != 0
-    assertThrows(IllegalArgumentException.class, () -> q.quantize(new float[5 * 16], 1, 5, 16)); // F
-    assertThrows(IllegalArgumentException.class, () -> q.quantize(new float[4 * 15], 1, 4, 16)); // size
-    assertThrows(IllegalArgumentException.class,
+    RandomProjectionVectorQuantizer q =
+        RandomProjectionVectorQuantizer.initialise(4, 2, 1, 8, 8, 1L);
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> q.quantize(new float[4 * 12], 1, 4, 12)); // 12 % 8 != 0
+    assertThrows(
+        IllegalArgumentException.class, () -> q.quantize(new float[5 * 16], 1, 5, 16)); // F
+    assertThrows(
+        IllegalArgumentException.class, () -> q.quantize(new float[4 * 15], 1, 4, 16)); // size
+    assertThrows(
+        IllegalArgumentException.class,
         () -> new RandomProjectionVectorQuantizer(4, 2, 1, 8, 8, new float[63], new double[16]));
-    assertThrows(IllegalArgumentException.class,
+    assertThrows(
+        IllegalArgumentException.class,
         () -> new RandomProjectionVectorQuantizer(4, 2, 1, 8, 8, new float[64], new double[15]));
     double[] nan = new double[16];
     nan[3] = Double.NaN;
-    assertThrows(IllegalArgumentException.class,
+    assertThrows(
+        IllegalArgumentException.class,
         () -> new RandomProjectionVectorQuantizer(4, 2, 1, 8, 8, new float[64], nan));
   }
 
   /** A NaN feature gives NaN distances; like torch's argmin the first NaN (code 0) is returned, no exception. */
   @Test
   void nonFiniteFeaturesFallBackToTheExhaustiveRule() {
-    RandomProjectionVectorQuantizer q = RandomProjectionVectorQuantizer.initialise(4, 2, 1, 8, 8, 1L);
+    RandomProjectionVectorQuantizer q =
+        RandomProjectionVectorQuantizer.initialise(4, 2, 1, 8, 8, 1L);
     float[] x = gaussianFeatures(1, 4, 16, 2L, 0);
     x[3] = Float.NaN;
     QuantizerOutput out = q.quantize(x, 1, 4, 16);
@@ -265,7 +285,8 @@ class RandomProjectionVectorQuantizerTest {
 
   @Test
   void survivesJavaSerialization() throws Exception {
-    RandomProjectionVectorQuantizer q = RandomProjectionVectorQuantizer.initialise(80, 16, 1, 512, 8, 9L);
+    RandomProjectionVectorQuantizer q =
+        RandomProjectionVectorQuantizer.initialise(80, 16, 1, 512, 8, 9L);
     float[] x = gaussianFeatures(2, 80, 64, 4L, 8);
     int[] before = q.quantize(x, 2, 80, 64).tokens();
     ByteArrayOutputStream bos = new ByteArrayOutputStream();
@@ -273,7 +294,8 @@ class RandomProjectionVectorQuantizerTest {
       out.writeObject(q);
     }
     RandomProjectionVectorQuantizer back;
-    try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bos.toByteArray()))) {
+    try (ObjectInputStream in =
+        new ObjectInputStream(new ByteArrayInputStream(bos.toByteArray()))) {
       back = (RandomProjectionVectorQuantizer) in.readObject();
     }
     assertArrayEquals(before, back.quantize(x, 2, 80, 64).tokens());

@@ -15,6 +15,7 @@ final class SslGolden {
   static final String[] NAMES = {
     "speech_0p37s", "speech_1s", "speech_4p2s", "speech_11s", "silence_2s", "tone440_1p5s"
   };
+
   static final int B = 6;
   static final int F = 80;
   static final int T = 1104;

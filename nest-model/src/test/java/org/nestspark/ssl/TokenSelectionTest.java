@@ -54,7 +54,8 @@ class TokenSelectionTest {
       for (int t = s; t < s + 40; t++) {
         m[t] = true;
       }
-      int expected = s % 8 <= 1 || s % 8 == 7 ? 5 : 4; // 5 when the block covers ≥ 7 frames at both ends
+      int expected =
+          s % 8 <= 1 || s % 8 == 7 ? 5 : 4; // 5 when the block covers ≥ 7 frames at both ends
       int got = sel.select(m, 1, 80).count();
       assertTrue(got == 4 || got == 5);
       assertEquals(expected, got, "offset " + s);
@@ -77,7 +78,11 @@ class TokenSelectionTest {
     }
     SelectedTokens s = new TokenSelection(8, 0.8).select(m, 1, 16);
     assertArrayEquals(new float[] {1f, 0f}, s.asFloat());
-    assertThrows(IllegalArgumentException.class, () -> new TokenSelection(8, 0.8).select(new boolean[12], 1, 12));
-    assertThrows(IllegalArgumentException.class, () -> new TokenSelection(8, 0.8).select(new boolean[15], 1, 16));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> new TokenSelection(8, 0.8).select(new boolean[12], 1, 12));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> new TokenSelection(8, 0.8).select(new boolean[15], 1, 16));
   }
 }

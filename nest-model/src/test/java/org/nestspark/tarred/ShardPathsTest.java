@@ -3,21 +3,25 @@ package org.nestspark.tarred;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.util.List;
-
 import org.junit.jupiter.api.Test;
-
 import org.nestspark.config.NestConfig;
 
 class ShardPathsTest {
   @Test
   void expandsNemosBraceForms() {
-    assertEquals(List.of("audio_0.tar", "audio_1.tar", "audio_2.tar"), ShardPaths.expand("audio_{0..2}.tar"));
-    assertEquals(List.of("audio_0.tar", "audio_1.tar", "audio_2.tar"), ShardPaths.expand("audio__OP_0..2_CL_.tar"));
+    assertEquals(
+        List.of("audio_0.tar", "audio_1.tar", "audio_2.tar"),
+        ShardPaths.expand("audio_{0..2}.tar"));
+    assertEquals(
+        List.of("audio_0.tar", "audio_1.tar", "audio_2.tar"),
+        ShardPaths.expand("audio__OP_0..2_CL_.tar"));
     assertEquals(List.of("a_0.tar", "a_1.tar"), ShardPaths.expand("a_(0..1).tar"));
     assertEquals(List.of("a_0.tar", "a_1.tar"), ShardPaths.expand("a_[0..1].tar"));
     assertEquals(List.of("a_0.tar", "a_1.tar"), ShardPaths.expand("a_<0..1>.tar"));
     assertEquals(128, ShardPaths.expand("hdfs://nn:8020/c/audio_{0..127}.tar").size());
-    assertEquals("hdfs://nn:8020/c/audio_127.tar", ShardPaths.expand("hdfs://nn:8020/c/audio_{0..127}.tar").get(127));
+    assertEquals(
+        "hdfs://nn:8020/c/audio_127.tar",
+        ShardPaths.expand("hdfs://nn:8020/c/audio_{0..127}.tar").get(127));
   }
 
   @Test
@@ -34,9 +38,19 @@ class ShardPathsTest {
 
   @Test
   void configuredValuesSplitOnCommasOutsideBraces() {
-    NestConfig c = NestConfig.defaults().with(java.util.Map.of("featurize.tarred_audio_filepaths", "a_{x,y}.tar, b__OP_0..1_CL_.tar"));
-    assertEquals(List.of("a_{x,y}.tar", "b_{0..1}.tar"), ShardPaths.configured(c, "featurize.tarred_audio_filepaths"));
-    assertEquals(List.of("a_x.tar", "a_y.tar", "b_0.tar", "b_1.tar"), ShardPaths.expandAll(ShardPaths.configured(c, "featurize.tarred_audio_filepaths")));
-    assertEquals(List.of(), ShardPaths.configured(NestConfig.defaults(), "featurize.tarred_audio_filepaths"));
+    NestConfig c =
+        NestConfig.defaults()
+            .with(
+                java.util.Map.of(
+                    "featurize.tarred_audio_filepaths", "a_{x,y}.tar, b__OP_0..1_CL_.tar"));
+    assertEquals(
+        List.of("a_{x,y}.tar", "b_{0..1}.tar"),
+        ShardPaths.configured(c, "featurize.tarred_audio_filepaths"));
+    assertEquals(
+        List.of("a_x.tar", "a_y.tar", "b_0.tar", "b_1.tar"),
+        ShardPaths.expandAll(ShardPaths.configured(c, "featurize.tarred_audio_filepaths")));
+    assertEquals(
+        List.of(),
+        ShardPaths.configured(NestConfig.defaults(), "featurize.tarred_audio_filepaths"));
   }
 }

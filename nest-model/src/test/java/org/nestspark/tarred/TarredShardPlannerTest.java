@@ -11,12 +11,13 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
-
 import org.junit.jupiter.api.Test;
 
 class TarredShardPlannerTest {
   /** 5 shards of 4 entries each: entry i is in shard i / 4. */
-  private static final int[] SHARD_OF = {0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4};
+  private static final int[] SHARD_OF = {
+    0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4
+  };
 
   private static List<Integer> flat(List<int[]> plan) {
     List<Integer> out = new ArrayList<>();
@@ -30,19 +31,26 @@ class TarredShardPlannerTest {
 
   @Test
   void oneWorkerWithoutShufflingIsManifestOrder() {
-    List<int[]> plan = new TarredShardPlanner(SHARD_OF, 5, 1, "scatter", false, 2048, 3, true, 7).plan(new double[20], 0);
+    List<int[]> plan =
+        new TarredShardPlanner(SHARD_OF, 5, 1, "scatter", false, 2048, 3, true, 7)
+            .plan(new double[20], 0);
     assertEquals(6, plan.size());
     assertArrayEquals(new int[] {0, 1, 2}, plan.get(0));
     assertArrayEquals(new int[] {15, 16, 17}, plan.get(5));
-    List<int[]> keepLast = new TarredShardPlanner(SHARD_OF, 5, 1, "replicate", false, 0, 3, false, 7).plan(new double[20], 0);
+    List<int[]> keepLast =
+        new TarredShardPlanner(SHARD_OF, 5, 1, "replicate", false, 0, 3, false, 7)
+            .plan(new double[20], 0);
     assertEquals(7, keepLast.size());
     assertArrayEquals(new int[] {18, 19}, keepLast.get(6));
   }
 
   @Test
   void scatterGivesEachWorkerItsShardsAndLeavesTheRemainderUnread() {
-    // 5 shards over 2 workers: 2 shards each (NeMo's floor), shard 4 unread; batches dealt alternately
-    List<int[]> plan = new TarredShardPlanner(SHARD_OF, 5, 2, "scatter", false, 0, 2, true, 7).plan(new double[20], 0);
+    // 5 shards over 2 workers: 2 shards each (NeMo's floor), shard 4 unread; batches dealt
+    // alternately
+    List<int[]> plan =
+        new TarredShardPlanner(SHARD_OF, 5, 2, "scatter", false, 0, 2, true, 7)
+            .plan(new double[20], 0);
     assertEquals(8, plan.size());
     assertArrayEquals(new int[] {0, 1}, plan.get(0)); // worker 0: shards 0, 1
     assertArrayEquals(new int[] {8, 9}, plan.get(1)); // worker 1: shards 2, 3
@@ -56,9 +64,12 @@ class TarredShardPlannerTest {
     assertEquals(Set.of(0, 1), w0);
     assertEquals(Set.of(2, 3), w1);
     assertTrue(!flat(plan).contains(16), "shard 4 is the remainder");
-    // shuffled: each epoch its own shard order, still disjoint shard sets per worker, 4 of 5 shards read
+    // shuffled: each epoch its own shard order, still disjoint shard sets per worker, 4 of 5 shards
+    // read
     for (int epoch = 0; epoch < 3; epoch++) {
-      List<int[]> p = new TarredShardPlanner(SHARD_OF, 5, 2, "scatter", true, 3, 2, true, 7).plan(new double[20], epoch);
+      List<int[]> p =
+          new TarredShardPlanner(SHARD_OF, 5, 2, "scatter", true, 3, 2, true, 7)
+              .plan(new double[20], epoch);
       Set<Integer> a = new HashSet<>();
       Set<Integer> b = new HashSet<>();
       for (int i = 0; i < p.size(); i++) {
@@ -71,15 +82,21 @@ class TarredShardPlannerTest {
       a.retainAll(b);
       assertTrue(a.isEmpty());
     }
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> new TarredShardPlanner(SHARD_OF, 5, 6, "scatter", false, 0, 2, true, 7));
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> new TarredShardPlanner(SHARD_OF, 5, 6, "scatter", false, 0, 2, true, 7));
     assertTrue(e.getMessage().contains("5 shards for 6 workers"), e.getMessage());
-    assertThrows(IllegalArgumentException.class, () -> new TarredShardPlanner(SHARD_OF, 5, 1, "spread", false, 0, 2, true, 7));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> new TarredShardPlanner(SHARD_OF, 5, 1, "spread", false, 0, 2, true, 7));
   }
 
   @Test
   void replicateGivesEveryWorkerEveryShard() {
-    List<int[]> plan = new TarredShardPlanner(SHARD_OF, 5, 2, "replicate", true, 4, 4, true, 7).plan(new double[20], 1);
+    List<int[]> plan =
+        new TarredShardPlanner(SHARD_OF, 5, 2, "replicate", true, 4, 4, true, 7)
+            .plan(new double[20], 1);
     assertEquals(10, plan.size());
     List<Integer> w0 = new ArrayList<>();
     List<Integer> w1 = new ArrayList<>();
@@ -98,7 +115,8 @@ class TarredShardPlannerTest {
     TarredShardPlanner p = new TarredShardPlanner(SHARD_OF, 5, 1, "scatter", true, 3, 2, true, 7);
     assertEquals(flat(p.plan(new double[20], 2)), flat(p.plan(new double[20], 2)));
     assertNotEquals(flat(p.plan(new double[20], 2)), flat(p.plan(new double[20], 3)));
-    // WebDataset's buffer: an item leaves at most size-1 places before... it is emitted no earlier than
+    // WebDataset's buffer: an item leaves at most size-1 places before... it is emitted no earlier
+    // than
     // (its position - size + 1), so a reader never has to go back more than the buffer
     List<Integer> in = new ArrayList<>();
     for (int i = 0; i < 100; i++) {

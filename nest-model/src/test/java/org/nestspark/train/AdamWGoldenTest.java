@@ -4,13 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.zip.GZIPInputStream;
-
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -50,8 +48,15 @@ class AdamWGoldenTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"encoder.pre_encode.out.bias", "encoder.layers.0.conv.batch_norm.weight", "encoder.layers.0.conv.batch_norm.bias",
-      "encoder.layers.0.self_attn.pos_bias_u", "encoder.layers.1.conv.depthwise_conv.weight", "encoder.layers.0.self_attn.linear_q.weight"})
+  @ValueSource(
+      strings = {
+        "encoder.pre_encode.out.bias",
+        "encoder.layers.0.conv.batch_norm.weight",
+        "encoder.layers.0.conv.batch_norm.bias",
+        "encoder.layers.0.self_attn.pos_bias_u",
+        "encoder.layers.1.conv.depthwise_conv.weight",
+        "encoder.layers.0.self_attn.linear_q.weight"
+      })
   void oneStepMatchesTorch(String name) throws IOException {
     JsonNode adamw = adamwSection();
     double lr = adamw.get("lr").asDouble();
@@ -59,7 +64,13 @@ class AdamWGoldenTest {
     assertEquals(1e-3, lr);
     assertEquals(1e-3, wd);
     assertFalse(adamw.get("amsgrad").asBoolean());
-    AdamW cfg = new AdamW(lr, adamw.get("betas").get(0).asDouble(), adamw.get("betas").get(1).asDouble(), adamw.get("eps").asDouble(), wd);
+    AdamW cfg =
+        new AdamW(
+            lr,
+            adamw.get("betas").get(0).asDouble(),
+            adamw.get("betas").get(1).asDouble(),
+            adamw.get("eps").asDouble(),
+            wd);
     JsonNode golden = adamw.get("per_param").get(name);
 
     INDArray p0 = npy("params/" + name + ".npy.gz");
@@ -74,14 +85,16 @@ class AdamWGoldenTest {
     u.applyUpdater(update, 0, 0);
     p.subi(update);
 
-    double updateNorm = p.castTo(DataType.DOUBLE).sub(p0.castTo(DataType.DOUBLE)).norm2Number().doubleValue();
+    double updateNorm =
+        p.castTo(DataType.DOUBLE).sub(p0.castTo(DataType.DOUBLE)).norm2Number().doubleValue();
     double paramNorm = p.castTo(DataType.DOUBLE).norm2Number().doubleValue();
     double goldenUpdate = golden.get("update_norm_f64").asDouble();
     double goldenParam = golden.get("param_norm_after_f64").asDouble();
     assertEquals(goldenUpdate, updateNorm, 1e-7 * goldenUpdate, name + " update norm");
     assertEquals(goldenParam, paramNorm, 1e-9 * goldenParam, name + " param norm after");
 
-    // DL4J's Adam form (eps on the uncorrected sqrt(v)) would fail this for the tensors with tiny gradients
+    // DL4J's Adam form (eps on the uncorrected sqrt(v)) would fail this for the tensors with tiny
+    // gradients
     if (name.endsWith("pos_bias_u") || name.endsWith("linear_q.weight")) {
       double b1 = cfg.getBeta1();
       double b2 = cfg.getBeta2();
@@ -91,7 +104,9 @@ class AdamWGoldenTest {
       for (int i = 0; i < gd.length; i++) {
         double m = (1 - b1) * gd[i];
         double v = (1 - b2) * gd[i] * gd[i];
-        double upd = lr * Math.sqrt(1 - b2) / (1 - b1) * m / (Math.sqrt(v) + cfg.getEpsilon()) + lr * wd * pd[i];
+        double upd =
+            lr * Math.sqrt(1 - b2) / (1 - b1) * m / (Math.sqrt(v) + cfg.getEpsilon())
+                + lr * wd * pd[i];
         sq += upd * upd;
       }
       double rel = Math.abs(Math.sqrt(sq) - goldenUpdate) / goldenUpdate;

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.HashMap;
 import java.util.Map;
-
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -56,7 +55,8 @@ class AdamWGraphTest {
         double[] got = after.get(p.key());
         double[] exp = new double[p0.length];
         if (p.updater() instanceof NoOp) {
-          // BatchNorm running mean/var: DL4J's own update (the "gradient" is the change), no decay, no Adam
+          // BatchNorm running mean/var: DL4J's own update (the "gradient" is the change), no decay,
+          // no Adam
           for (int i = 0; i < p0.length; i++) {
             exp[i] = p0[i] - g[i];
           }
@@ -70,7 +70,8 @@ class AdamWGraphTest {
             mm[i] = B1 * mm[i] + (1 - B1) * gi;
             vv[i] = B2 * vv[i] + (1 - B2) * gi * gi;
             double stepSize = lr / (1 - Math.pow(B1, k));
-            exp[i] = pi - stepSize * mm[i] / (Math.sqrt(vv[i]) / Math.sqrt(1 - Math.pow(B2, k)) + EPS);
+            exp[i] =
+                pi - stepSize * mm[i] / (Math.sqrt(vv[i]) / Math.sqrt(1 - Math.pow(B2, k)) + EPS);
           }
           checkedTrainable++;
         }
@@ -107,7 +108,9 @@ class AdamWGraphTest {
           assertEquals(before.get(p.key())[i] - g[i], after.get(p.key())[i], 1e-14, p.key());
           change += Math.abs(after.get(p.key())[i] - before.get(p.key())[i]);
         }
-        assertTrue(change > 1e-3, p.key() + " must change (running statistics are updated), changed by " + change);
+        assertTrue(
+            change > 1e-3,
+            p.key() + " must change (running statistics are updated), changed by " + change);
       }
     }
     assertEquals(2, noOps, "BatchNorm's running mean and variance (or log10 std)");
@@ -120,15 +123,22 @@ class AdamWGraphTest {
 
   @Test
   void fittingWithoutTheDecayListenerFailsLoudly() {
-    ComputationGraph graph = TestGraphs.graph(new AdamW(1e-3, B1, B2, EPS, 1e-3), DataType.FLOAT, 1.0, 13);
+    ComputationGraph graph =
+        TestGraphs.graph(new AdamW(1e-3, B1, B2, EPS, 1e-3), DataType.FLOAT, 1.0, 13);
     DecoupledWeightDecay.clearMark();
-    IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
-        () -> graph.fit(TestGraphs.batch(0, DataType.FLOAT, false)));
+    IllegalStateException e =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            IllegalStateException.class,
+            () -> graph.fit(TestGraphs.batch(0, DataType.FLOAT, false)));
     assertTrue(e.getMessage().contains("DecoupledWeightDecay"), e.getMessage());
-    // after a properly decayed step, the mark is cleared again: a second graph without listener still fails
-    ComputationGraph ok = TestGraphs.graph(new AdamW(1e-3, B1, B2, EPS, 1e-3), DataType.FLOAT, 1.0, 14);
+    // after a properly decayed step, the mark is cleared again: a second graph without listener
+    // still fails
+    ComputationGraph ok =
+        TestGraphs.graph(new AdamW(1e-3, B1, B2, EPS, 1e-3), DataType.FLOAT, 1.0, 14);
     new TrainStep(ok, 1, 0.0).fit(TestGraphs.batch(0, DataType.FLOAT, false));
-    ComputationGraph other = TestGraphs.graph(new AdamW(1e-3, B1, B2, EPS, 1e-3), DataType.FLOAT, 1.0, 15);
-    org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> other.fit(TestGraphs.batch(0, DataType.FLOAT, false)));
+    ComputationGraph other =
+        TestGraphs.graph(new AdamW(1e-3, B1, B2, EPS, 1e-3), DataType.FLOAT, 1.0, 15);
+    org.junit.jupiter.api.Assertions.assertThrows(
+        IllegalStateException.class, () -> other.fit(TestGraphs.batch(0, DataType.FLOAT, false)));
   }
 }

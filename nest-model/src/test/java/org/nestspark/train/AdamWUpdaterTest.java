@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Random;
-
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
@@ -94,7 +93,8 @@ class AdamWUpdaterTest {
     double[] actual = p.toDoubleVector();
     double maxRel = 0;
     for (int i = 0; i < n; i++) {
-      double rel = Math.abs(actual[i] - expected[i]) / Math.max(1e-300, Math.abs(expected[i] - p0[i]));
+      double rel =
+          Math.abs(actual[i] - expected[i]) / Math.max(1e-300, Math.abs(expected[i] - p0[i]));
       maxRel = Math.max(maxRel, rel);
     }
     // relative to the size of the total change, not of p: a real test of the update
@@ -121,17 +121,25 @@ class AdamWUpdaterTest {
 
   @Test
   void epsIsAddedAfterBiasCorrectionUnlikeDl4jAdam() {
-    // first step, |g| = 1e-8: torch gives lr * g / (|g| + eps) = lr / 2; DL4J's Adam puts eps on sqrt(v)
+    // first step, |g| = 1e-8: torch gives lr * g / (|g| + eps) = lr / 2; DL4J's Adam puts eps on
+    // sqrt(v)
     double lr = 1e-3;
     double[] g = {1e-8};
     INDArray mine = Nd4j.createFromArray(g.clone());
-    new AdamW(lr, B1, B2, EPS, 0.0).instantiate(Nd4j.zeros(DataType.DOUBLE, 2), true).applyUpdater(mine, 0, 0);
+    new AdamW(lr, B1, B2, EPS, 0.0)
+        .instantiate(Nd4j.zeros(DataType.DOUBLE, 2), true)
+        .applyUpdater(mine, 0, 0);
     assertEquals(lr / 2, mine.getDouble(0), 1e-18);
     INDArray dl4j = Nd4j.createFromArray(g.clone());
-    new Adam(lr, B1, B2, EPS).instantiate(Nd4j.zeros(DataType.DOUBLE, 1, 2), true).applyUpdater(dl4j, 0, 0);
-    double expectedDl4j = lr * Math.sqrt(1 - B2) / (1 - B1) * ((1 - B1) * 1e-8) / (Math.sqrt(1 - B2) * 1e-8 + EPS);
+    new Adam(lr, B1, B2, EPS)
+        .instantiate(Nd4j.zeros(DataType.DOUBLE, 1, 2), true)
+        .applyUpdater(dl4j, 0, 0);
+    double expectedDl4j =
+        lr * Math.sqrt(1 - B2) / (1 - B1) * ((1 - B1) * 1e-8) / (Math.sqrt(1 - B2) * 1e-8 + EPS);
     assertEquals(expectedDl4j, dl4j.getDouble(0), 1e-15);
-    assertTrue(Math.abs(dl4j.getDouble(0) - mine.getDouble(0)) > 0.3 * mine.getDouble(0), "the two eps placements must differ here");
+    assertTrue(
+        Math.abs(dl4j.getDouble(0) - mine.getDouble(0)) > 0.3 * mine.getDouble(0),
+        "the two eps placements must differ here");
   }
 
   @Test
@@ -139,10 +147,14 @@ class AdamWUpdaterTest {
     AdamW cfg = new AdamW(1e-3, B1, B2, EPS, 1e-3);
     GradientUpdater<?> u = cfg.instantiate(Nd4j.zeros(DataType.DOUBLE, 2), true);
     DecoupledWeightDecay.markApplied(-5);
-    IllegalStateException e = assertThrows(IllegalStateException.class, () -> u.applyUpdater(Nd4j.createFromArray(1.0), 17, 0));
+    IllegalStateException e =
+        assertThrows(
+            IllegalStateException.class, () -> u.applyUpdater(Nd4j.createFromArray(1.0), 17, 0));
     assertTrue(e.getMessage().contains("DecoupledWeightDecay"), e.getMessage());
     // without weight decay no listener is needed
-    new AdamW(1e-3, B1, B2, EPS, 0.0).instantiate(Nd4j.zeros(DataType.DOUBLE, 2), true).applyUpdater(Nd4j.createFromArray(1.0), 17, 0);
+    new AdamW(1e-3, B1, B2, EPS, 0.0)
+        .instantiate(Nd4j.zeros(DataType.DOUBLE, 2), true)
+        .applyUpdater(Nd4j.createFromArray(1.0), 17, 0);
   }
 
   @Test

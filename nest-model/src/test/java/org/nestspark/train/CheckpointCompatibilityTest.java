@@ -14,7 +14,6 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nestspark.config.NestConfig;
-import org.nestspark.model.NestGraph;
 import org.nestspark.nemo.NestModels;
 import org.nestspark.ssl.FrozenModules;
 
@@ -29,17 +28,26 @@ class CheckpointCompatibilityTest {
   private static final Configuration CONF = new Configuration(false);
 
   static Checkpoint load() throws Exception {
-    Path p = new Path(CheckpointCompatibilityTest.class.getResource("/compat/v0.1.0-schema2-step-000004.ckpt").toURI());
+    Path p =
+        new Path(
+            CheckpointCompatibilityTest.class
+                .getResource("/compat/v0.1.0-schema2-step-000004.ckpt")
+                .toURI());
     return CheckpointIO.load(p, CONF);
   }
 
   /** A deterministic batch of 2 utterances (80 mel bins, 96 frames, the second one padded). */
   static MultiDataSet batch() {
     int frames = 96;
-    INDArray x = Nd4j.linspace(DataType.FLOAT, -3.0, 3.0, 2L * 80 * frames).reshape('c', 2, 80, frames);
+    INDArray x =
+        Nd4j.linspace(DataType.FLOAT, -3.0, 3.0, 2L * 80 * frames).reshape('c', 2, 80, frames);
     x = org.nd4j.linalg.ops.transforms.Transforms.sin(x.mul(7.0), false);
     INDArray fMask = Nd4j.ones(DataType.FLOAT, 2, frames);
-    fMask.get(org.nd4j.linalg.indexing.NDArrayIndex.point(1), org.nd4j.linalg.indexing.NDArrayIndex.interval(70, frames)).assign(0);
+    fMask
+        .get(
+            org.nd4j.linalg.indexing.NDArrayIndex.point(1),
+            org.nd4j.linalg.indexing.NDArrayIndex.interval(70, frames))
+        .assign(0);
     int tEnc = frames / 8;
     INDArray labels = Nd4j.create(DataType.FLOAT, 2, 1, tEnc);
     INDArray lMask = Nd4j.zeros(DataType.FLOAT, 2, tEnc);
@@ -51,7 +59,11 @@ class CheckpointCompatibilityTest {
         }
       }
     }
-    return new MultiDataSet(new INDArray[] {x}, new INDArray[] {labels}, new INDArray[] {fMask}, new INDArray[] {lMask});
+    return new MultiDataSet(
+        new INDArray[] {x},
+        new INDArray[] {labels},
+        new INDArray[] {fMask},
+        new INDArray[] {lMask});
   }
 
   @Test
@@ -66,10 +78,16 @@ class CheckpointCompatibilityTest {
     ComputationGraph g = c.model();
     assertEquals(9057, g.numParams());
     assertEquals(PARAM_SUM, g.params().sumNumber().doubleValue(), 1e-4);
-    assertEquals(ADAM_STATE_SUM, g.getUpdater().getStateViewArray().sumNumber().doubleValue(), 1e-6);
+    assertEquals(
+        ADAM_STATE_SUM, g.getUpdater().getStateViewArray().sumNumber().doubleValue(), 1e-6);
     assertNotNull(c.frozen());
     NestConfig cfg = NestConfig.load(List.of(), NestModels.modelOverrides(c.config()), CONF);
-    FrozenModules f = c.frozenModules(cfg, w -> { throw new AssertionError(w); });
+    FrozenModules f =
+        c.frozenModules(
+            cfg,
+            w -> {
+              throw new AssertionError(w);
+            });
     assertArrayEquals(new int[] {1, 32, 16}, f.tensors().get(FrozenModules.CODEBOOKS).shape());
     assertEquals("drawn from data.seed=42", f.origin());
 

@@ -7,9 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.security.MessageDigest;
@@ -24,22 +28,15 @@ import java.util.function.UnaryOperator;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
 import java.util.zip.ZipOutputStream;
-
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-
-import java.net.URI;
-
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FilterFileSystem;
+import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.fs.RawLocalFileSystem;
 import org.apache.hadoop.fs.permission.FsPermission;
 import org.apache.hadoop.util.Progressable;
-import org.apache.hadoop.fs.Path;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -56,8 +53,7 @@ class CheckpointIOTest {
   private static final NestConfig CFG = NestConfig.defaults();
   private static final FrozenModules FROZEN = FrozenModules.drawn(CFG);
 
-  @TempDir
-  java.nio.file.Path tmp;
+  @TempDir java.nio.file.Path tmp;
 
   private Path dir() {
     return new Path(tmp.toUri());
@@ -78,7 +74,12 @@ class CheckpointIOTest {
   }
 
   private static Checkpoint checkpoint(TrainStep t, String position) {
-    return Checkpoint.of(t, position, CFG, Map.of("train.json", "ab".repeat(32), "noise.json", "cd".repeat(32)), FROZEN);
+    return Checkpoint.of(
+        t,
+        position,
+        CFG,
+        Map.of("train.json", "ab".repeat(32), "noise.json", "cd".repeat(32)),
+        FROZEN);
   }
 
   private static byte[] bytes(Checkpoint c) throws IOException {
@@ -91,7 +92,7 @@ class CheckpointIOTest {
   private static LinkedHashMap<String, byte[]> entries(byte[] zip) throws IOException {
     LinkedHashMap<String, byte[]> out = new LinkedHashMap<>();
     try (ZipInputStream in = new ZipInputStream(new ByteArrayInputStream(zip))) {
-      for (ZipEntry e; (e = in.getNextEntry()) != null;) {
+      for (ZipEntry e; (e = in.getNextEntry()) != null; ) {
         out.put(e.getName(), in.readAllBytes());
       }
     }
@@ -114,7 +115,11 @@ class CheckpointIOTest {
     StringBuilder sb = new StringBuilder();
     for (Map.Entry<String, byte[]> e : entries.entrySet()) {
       if (!e.getKey().equals(CheckpointIO.ENTRY_CHECKSUMS)) {
-        sb.append(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(e.getValue()))).append("  ").append(e.getKey()).append('\n');
+        sb.append(
+                HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(e.getValue())))
+            .append("  ")
+            .append(e.getKey())
+            .append('\n');
       }
     }
     return sb.toString();
@@ -135,7 +140,9 @@ class CheckpointIOTest {
     Checkpoint c = checkpoint(t, "{ \"epoch_seed\": 5, \"offset\": 12 }");
     Path file = CheckpointIO.save(dir(), c, CONF);
     assertEquals("step-000003.ckpt", file.getName());
-    assertFalse(Files.list(tmp).anyMatch(p -> p.getFileName().toString().contains(".tmp-")), "no temporary file left");
+    assertFalse(
+        Files.list(tmp).anyMatch(p -> p.getFileName().toString().contains(".tmp-")),
+        "no temporary file left");
 
     Checkpoint back = CheckpointIO.load(file, CONF);
     assertEquals(3, back.step());
@@ -150,10 +157,24 @@ class CheckpointIOTest {
     assertEquals(CFG.sha256(), back.provenance().configSha256());
     assertEquals(2, back.provenance().manifestSha256().size());
     assertArrayEquals(TestGraphs.flat(t.graph().params()), TestGraphs.flat(back.model().params()));
-    assertArrayEquals(TestGraphs.flat(t.graph().getUpdater().getStateViewArray()), TestGraphs.flat(back.model().getUpdater().getStateViewArray()));
+    assertArrayEquals(
+        TestGraphs.flat(t.graph().getUpdater().getStateViewArray()),
+        TestGraphs.flat(back.model().getUpdater().getStateViewArray()));
     assertEquals(t.graph().getConfiguration().toJson(), back.model().getConfiguration().toJson());
     assertEquals("12", Checkpoint.normaliseJson(" 12 "));
-    assertEquals(1234L, new Checkpoint(back.model(), 3, 0, "1234", 1, TrainStep.Counters.ZERO, "x", back.provenance(), FROZEN).dataPositionAsLong());
+    assertEquals(
+        1234L,
+        new Checkpoint(
+                back.model(),
+                3,
+                0,
+                "1234",
+                1,
+                TrainStep.Counters.ZERO,
+                "x",
+                back.provenance(),
+                FROZEN)
+            .dataPositionAsLong());
     assertThrows(IllegalArgumentException.class, () -> Checkpoint.normaliseJson("{not json"));
     assertThrows(IllegalArgumentException.class, () -> Checkpoint.normaliseJson("1 2"));
   }
@@ -162,35 +183,69 @@ class CheckpointIOTest {
   void layoutIsPinned() throws Exception {
     byte[] z = bytes(checkpoint(trained(1), "7"));
     LinkedHashMap<String, byte[]> e = entries(z);
-    assertEquals(List.of("checkpoint.json", "config.conf", "model.zip", "frozen/quantizer.codebooks.npy", "frozen/quantizer.proj.weight.npy",
-        "frozen/mask_processor.mask_embedding.npy", "SHA256SUMS"), new ArrayList<>(e.keySet()));
+    assertEquals(
+        List.of(
+            "checkpoint.json",
+            "config.conf",
+            "model.zip",
+            "frozen/quantizer.codebooks.npy",
+            "frozen/quantizer.proj.weight.npy",
+            "frozen/mask_processor.mask_embedding.npy",
+            "SHA256SUMS"),
+        new ArrayList<>(e.keySet()));
     assertEquals(CheckpointIO.ENTRIES, new ArrayList<>(e.keySet()));
 
     JsonNode meta = new ObjectMapper().readTree(e.get("checkpoint.json"));
     List<String> keys = new ArrayList<>();
     meta.fieldNames().forEachRemaining(keys::add);
-    assertEquals(List.of("format", "schema_version", "step", "epoch", "data_position", "rng", "counters", "provenance", "frozen_modules"), keys);
+    assertEquals(
+        List.of(
+            "format",
+            "schema_version",
+            "step",
+            "epoch",
+            "data_position",
+            "rng",
+            "counters",
+            "provenance",
+            "frozen_modules"),
+        keys);
     assertEquals("nest-spark-checkpoint", meta.get("format").asText());
     assertEquals(2, meta.get("schema_version").asInt());
-    assertEquals("drawn from data.seed=" + CFG.getLong("data.seed"), meta.get("frozen_modules").get("origin").asText());
+    assertEquals(
+        "drawn from data.seed=" + CFG.getLong("data.seed"),
+        meta.get("frozen_modules").get("origin").asText());
     assertEquals(List.of("origin"), names(meta.get("frozen_modules")));
     assertEquals(1, meta.get("step").asLong());
     assertEquals(7, meta.get("data_position").asLong());
     assertEquals(List.of("seed", "scheme"), names(meta.get("rng")));
-    assertEquals(List.of("steps_done", "skipped_empty", "skipped_non_finite"), names(meta.get("counters")));
-    assertEquals(List.of("nest_spark_version", "dl4j_version", "java_version", "config_sha256", "manifest_sha256", "created_at"),
+    assertEquals(
+        List.of("steps_done", "skipped_empty", "skipped_non_finite"), names(meta.get("counters")));
+    assertEquals(
+        List.of(
+            "nest_spark_version",
+            "dl4j_version",
+            "java_version",
+            "config_sha256",
+            "manifest_sha256",
+            "created_at"),
         names(meta.get("provenance")));
-    assertEquals(List.of("noise.json", "train.json"), names(meta.get("provenance").get("manifest_sha256")));
+    assertEquals(
+        List.of("noise.json", "train.json"), names(meta.get("provenance").get("manifest_sha256")));
 
     assertEquals(sums(e), new String(e.get("SHA256SUMS"), StandardCharsets.UTF_8));
     assertEquals(CFG.render(), new String(e.get("config.conf"), StandardCharsets.UTF_8));
     // model.zip is a DL4J ModelSerializer archive with the updater state
     List<String> model = new ArrayList<>(entries(e.get("model.zip")).keySet());
-    assertTrue(model.containsAll(List.of("configuration.json", "coefficients.bin", "updaterState.bin")), model.toString());
-    // the frozen modules as NeMo holds them: float64 codebooks, float32 projection and embedding, NeMo's shapes
+    assertTrue(
+        model.containsAll(List.of("configuration.json", "coefficients.bin", "updaterState.bin")),
+        model.toString());
+    // the frozen modules as NeMo holds them: float64 codebooks, float32 projection and embedding,
+    // NeMo's shapes
     NpyArray cb = Npy.read(new ByteArrayInputStream(e.get("frozen/quantizer.codebooks.npy")));
     NpyArray proj = Npy.read(new ByteArrayInputStream(e.get("frozen/quantizer.proj.weight.npy")));
-    NpyArray emb = Npy.read(new ByteArrayInputStream(e.get("frozen/mask_processor.mask_embedding.npy")));
+    NpyArray emb =
+        Npy.read(new ByteArrayInputStream(e.get("frozen/mask_processor.mask_embedding.npy")));
     assertEquals(NpyDtype.FLOAT64, cb.dtype());
     assertArrayEquals(new int[] {1, 8192, 16}, cb.shape());
     assertEquals(NpyDtype.FLOAT32, proj.dtype());
@@ -204,7 +259,11 @@ class CheckpointIOTest {
 
   @Test
   void frozenModulesRoundTripWithTheirOrigin() throws IOException {
-    NestConfig small = NestConfig.load(List.of(), List.of("model.num_classes=64", "model.code_dim=4", "model.num_books=2", "data.seed=3"), CONF);
+    NestConfig small =
+        NestConfig.load(
+            List.of(),
+            List.of("model.num_classes=64", "model.code_dim=4", "model.num_books=2", "data.seed=3"),
+            CONF);
     FrozenModules f = FrozenModules.drawn(small).withOrigin("/models/nemo.nemo");
     Checkpoint c = Checkpoint.of(trained(1), "1", small, Map.of(), f);
     Checkpoint back = CheckpointIO.load(CheckpointIO.save(dir(), c, CONF), CONF);
@@ -214,13 +273,18 @@ class CheckpointIOTest {
     assertTrue(back.frozenModules(small, warnings::add) == back.frozen());
     assertEquals(List.of(), warnings);
     assertFalse(f.sameValues(FrozenModules.drawn(CFG)));
-    assertThrows(IllegalArgumentException.class, () -> back.frozen().quantizer(CFG), "8192 codes do not fit a 64-code checkpoint");
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> back.frozen().quantizer(CFG),
+        "8192 codes do not fit a 64-code checkpoint");
   }
 
   /** A checkpoint written before checkpoints held the frozen modules still loads, and says what it lacks. */
   @Test
   void schemaOneCheckpointStillLoads() throws Exception {
-    Path old = new Path(CheckpointIOTest.class.getResource("/checkpoints/schema1-step-000000.ckpt").toURI());
+    Path old =
+        new Path(
+            CheckpointIOTest.class.getResource("/checkpoints/schema1-step-000000.ckpt").toURI());
     Checkpoint c = CheckpointIO.load(old, CONF);
     assertEquals(0, c.step());
     assertEquals("{\"epoch\":0,\"batch\":0}", c.dataPosition());
@@ -228,29 +292,49 @@ class CheckpointIOTest {
     assertEquals(9057, c.model().numParams());
     assertEquals(119.2115, c.model().params().sumNumber().doubleValue(), 1e-3);
     assertNull(c.frozen());
-    NestConfig cfg = NestConfig.load(List.of(), org.nestspark.nemo.NestModels.modelOverrides(c.config()), CONF);
+    NestConfig cfg =
+        NestConfig.load(List.of(), org.nestspark.nemo.NestModels.modelOverrides(c.config()), CONF);
     List<String> warnings = new ArrayList<>();
     FrozenModules f = c.frozenModules(cfg, warnings::add);
     assertTrue(f.sameValues(FrozenModules.drawn(cfg)));
     assertEquals(1, warnings.size());
     String w = warnings.get(0);
-    assertTrue(w.contains("schema 1") && w.contains("quantizer.codebooks, quantizer.proj.weight, mask_processor.mask_embedding")
-        && w.contains("drawn from data.seed=7"), w);
+    assertTrue(
+        w.contains("schema 1")
+            && w.contains(
+                "quantizer.codebooks, quantizer.proj.weight, mask_processor.mask_embedding")
+            && w.contains("drawn from data.seed=7"),
+        w);
     // written again, it is a schema-2 checkpoint holding what was drawn
-    Checkpoint again = new Checkpoint(c.model(), 0, 0, c.dataPosition(), c.seed(), c.counters(), c.config(), c.provenance(), f);
+    Checkpoint again =
+        new Checkpoint(
+            c.model(),
+            0,
+            0,
+            c.dataPosition(),
+            c.seed(),
+            c.counters(),
+            c.config(),
+            c.provenance(),
+            f);
     LinkedHashMap<String, byte[]> e = entries(bytes(again));
     assertEquals(CheckpointIO.ENTRIES, new ArrayList<>(e.keySet()));
     // a schema-1 file with frozen entries is damaged
-    LinkedHashMap<String, byte[]> v1 = entries(Files.readAllBytes(java.nio.file.Path.of(old.toUri())));
+    LinkedHashMap<String, byte[]> v1 =
+        entries(Files.readAllBytes(java.nio.file.Path.of(old.toUri())));
     v1.put("frozen/quantizer.codebooks.npy", e.get("frozen/quantizer.codebooks.npy"));
     v1.put("SHA256SUMS", sums(v1).getBytes(StandardCharsets.UTF_8));
     CheckpointException x = rejected(writeRaw("v1-frozen.ckpt", zip(v1)));
-    assertTrue(x.reason().contains("unexpected entry 'frozen/quantizer.codebooks.npy' in a checkpoint of schema 1"), x.reason());
+    assertTrue(
+        x.reason()
+            .contains(
+                "unexpected entry 'frozen/quantizer.codebooks.npy' in a checkpoint of schema 1"),
+        x.reason());
   }
 
   private static List<String> names(JsonNode n) {
     List<String> out = new ArrayList<>();
-    for (Iterator<String> it = n.fieldNames(); it.hasNext();) {
+    for (Iterator<String> it = n.fieldNames(); it.hasNext(); ) {
       out.add(it.next());
     }
     return out;
@@ -263,7 +347,13 @@ class CheckpointIOTest {
     assertEquals(120, CheckpointIO.stepOf(new Path("/x/step-000120.ckpt")));
     assertEquals(-1, CheckpointIO.stepOf(new Path("/x/step-12.ckpt")));
     assertEquals(-1, CheckpointIO.stepOf(new Path("/x/.step-000120.ckpt.tmp-1")));
-    for (String n : List.of("step-000010.ckpt", "step-000009.ckpt", "step-1000000.ckpt", ".step-000011.ckpt.tmp-abc", "notes.txt")) {
+    for (String n :
+        List.of(
+            "step-000010.ckpt",
+            "step-000009.ckpt",
+            "step-1000000.ckpt",
+            ".step-000011.ckpt.tmp-abc",
+            "notes.txt")) {
       Files.write(tmp.resolve(n), new byte[] {1});
     }
     List<String> listed = new ArrayList<>();
@@ -279,8 +369,10 @@ class CheckpointIOTest {
     byte[] good = bytes(checkpoint(trained(1), "7"));
     assertEquals(1, CheckpointIO.load(writeRaw("ok.ckpt", good), CONF).step());
 
-    CheckpointException e = rejected(writeRaw("half.ckpt", java.util.Arrays.copyOf(good, good.length / 2)));
-    assertTrue(e.getMessage().startsWith(tmp.resolve("half.ckpt").toString() + ": "), e.getMessage());
+    CheckpointException e =
+        rejected(writeRaw("half.ckpt", java.util.Arrays.copyOf(good, good.length / 2)));
+    assertTrue(
+        e.getMessage().startsWith(tmp.resolve("half.ckpt").toString() + ": "), e.getMessage());
     assertTrue(e.reason().contains("truncated"), e.reason());
 
     e = rejected(writeRaw("short.ckpt", java.util.Arrays.copyOf(good, good.length - 10)));
@@ -317,13 +409,17 @@ class CheckpointIOTest {
     assertTrue(e.reason().contains("unexpected entry 'evil.bin'"), e.reason());
 
     e = rejected(writeRaw("v3.ckpt", zip(withMetadata(entries, m -> m.put("schema_version", 3)))));
-    assertTrue(e.reason().contains("schema version 3 is not supported (this nest-spark reads versions 1 to 2)"), e.reason());
+    assertTrue(
+        e.reason()
+            .contains("schema version 3 is not supported (this nest-spark reads versions 1 to 2)"),
+        e.reason());
 
     partial = new LinkedHashMap<>(entries);
     partial.remove("frozen/quantizer.proj.weight.npy");
     partial.put("SHA256SUMS", sums(partial).getBytes(StandardCharsets.UTF_8));
     e = rejected(writeRaw("noproj.ckpt", zip(partial)));
-    assertTrue(e.reason().contains("incomplete: no entry 'frozen/quantizer.proj.weight.npy'"), e.reason());
+    assertTrue(
+        e.reason().contains("incomplete: no entry 'frozen/quantizer.proj.weight.npy'"), e.reason());
 
     LinkedHashMap<String, byte[]> badShape = new LinkedHashMap<>(entries);
     ByteArrayOutputStream npy = new ByteArrayOutputStream();
@@ -331,21 +427,39 @@ class CheckpointIOTest {
     badShape.put("frozen/quantizer.proj.weight.npy", npy.toByteArray());
     badShape.put("SHA256SUMS", sums(badShape).getBytes(StandardCharsets.UTF_8));
     e = rejected(writeRaw("badproj.ckpt", zip(badShape)));
-    assertTrue(e.reason().contains("quantizer.proj.weight [15, 640] does not project to quantizer.codebooks [1, 8192, 16]"), e.reason());
+    assertTrue(
+        e.reason()
+            .contains(
+                "quantizer.proj.weight [15, 640] does not project to quantizer.codebooks [1, 8192, 16]"),
+        e.reason());
 
-    e = rejected(writeRaw("noorigin.ckpt", zip(withMetadata(entries, m -> {
-      m.remove("frozen_modules");
-      return m;
-    }))));
+    e =
+        rejected(
+            writeRaw(
+                "noorigin.ckpt",
+                zip(
+                    withMetadata(
+                        entries,
+                        m -> {
+                          m.remove("frozen_modules");
+                          return m;
+                        }))));
     assertTrue(e.reason().contains("missing 'frozen_modules.origin'"), e.reason());
 
     e = rejected(writeRaw("steps.ckpt", zip(withMetadata(entries, m -> m.put("step", 5)))));
     assertTrue(e.reason().contains("inconsistent"), e.reason());
 
-    e = rejected(writeRaw("nosteps.ckpt", zip(withMetadata(entries, m -> {
-      m.remove("counters");
-      return m;
-    }))));
+    e =
+        rejected(
+            writeRaw(
+                "nosteps.ckpt",
+                zip(
+                    withMetadata(
+                        entries,
+                        m -> {
+                          m.remove("counters");
+                          return m;
+                        }))));
     assertTrue(e.reason().contains("missing 'counters.steps_done'"), e.reason());
 
     e = rejected(writeRaw("text.ckpt", "hello".getBytes(StandardCharsets.US_ASCII)));
@@ -356,7 +470,8 @@ class CheckpointIOTest {
   }
 
   /** Entries with an edited checkpoint.json and recomputed SHA256SUMS (a well-formed file with other metadata). */
-  private static LinkedHashMap<String, byte[]> withMetadata(Map<String, byte[]> entries, UnaryOperator<ObjectNode> edit) throws Exception {
+  private static LinkedHashMap<String, byte[]> withMetadata(
+      Map<String, byte[]> entries, UnaryOperator<ObjectNode> edit) throws Exception {
     ObjectMapper om = new ObjectMapper();
     ObjectNode meta = (ObjectNode) om.readTree(entries.get("checkpoint.json"));
     LinkedHashMap<String, byte[]> out = new LinkedHashMap<>(entries);
@@ -396,7 +511,9 @@ class CheckpointIOTest {
     assertEquals(2, c.get().dataPositionAsLong());
     assertEquals(1, warnings.size());
     assertTrue(warnings.get(0).contains("step-000004.ckpt"), warnings.get(0));
-    assertTrue(CheckpointIO.loadNewestValid(new Path(tmp.resolve("none").toUri()), CONF, warnings::add).isEmpty());
+    assertTrue(
+        CheckpointIO.loadNewestValid(new Path(tmp.resolve("none").toUri()), CONF, warnings::add)
+            .isEmpty());
   }
 
   @Test
@@ -423,10 +540,14 @@ class CheckpointIOTest {
       maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
     }
     assertTrue(maxDiff <= 1e-6, "max |difference| " + maxDiff);
-    assertArrayEquals(TestGraphs.flat(straight.graph().getUpdater().getStateViewArray()),
-        TestGraphs.flat(resumed.graph().getUpdater().getStateViewArray()), 1e-6);
+    assertArrayEquals(
+        TestGraphs.flat(straight.graph().getUpdater().getStateViewArray()),
+        TestGraphs.flat(resumed.graph().getUpdater().getStateViewArray()),
+        1e-6);
     // the run is not trivially equal to the start: training moved the parameters
-    assertFalse(java.util.Arrays.equals(a, TestGraphs.flat(TestGraphs.graph(adamw(), DataType.FLOAT, 0.7, 9).params())));
+    assertFalse(
+        java.util.Arrays.equals(
+            a, TestGraphs.flat(TestGraphs.graph(adamw(), DataType.FLOAT, 0.7, 9).params())));
   }
 
   /** Uses ND4J's RNG the way unrelated code would (a resumed JVM has a different RNG history). */
@@ -478,9 +599,17 @@ class CheckpointIOTest {
     }
 
     @Override
-    public FSDataOutputStream create(Path f, FsPermission permission, boolean overwrite, int bufferSize, short replication, long blockSize,
-        Progressable progress) throws IOException {
-      return fs.create(local(f), permission, overwrite, bufferSize, replication, blockSize, progress);
+    public FSDataOutputStream create(
+        Path f,
+        FsPermission permission,
+        boolean overwrite,
+        int bufferSize,
+        short replication,
+        long blockSize,
+        Progressable progress)
+        throws IOException {
+      return fs.create(
+          local(f), permission, overwrite, bufferSize, replication, blockSize, progress);
     }
 
     @Override
@@ -531,12 +660,14 @@ class CheckpointIOTest {
     Path file = CheckpointIO.save(dir, checkpoint(t, "2"), conf);
     assertEquals("nesttest", file.toUri().getScheme());
     assertTrue(Files.exists(tmp.resolve("remote").resolve("step-000002.ckpt")));
-    assertEquals(List.of(file.getName()), CheckpointIO.list(dir, conf).stream().map(Path::getName).toList());
-    Checkpoint back = CheckpointIO.loadNewestValid(dir, conf, w -> { }).orElseThrow();
+    assertEquals(
+        List.of(file.getName()), CheckpointIO.list(dir, conf).stream().map(Path::getName).toList());
+    Checkpoint back = CheckpointIO.loadNewestValid(dir, conf, w -> {}).orElseThrow();
     assertEquals(2, back.step());
     assertArrayEquals(TestGraphs.flat(t.graph().params()), TestGraphs.flat(back.model().params()));
     Files.write(tmp.resolve("remote").resolve("step-000002.ckpt"), new byte[] {'P', 'K'});
-    CheckpointException e = assertThrows(CheckpointException.class, () -> CheckpointIO.load(file, conf));
+    CheckpointException e =
+        assertThrows(CheckpointException.class, () -> CheckpointIO.load(file, conf));
     assertTrue(e.getMessage().startsWith(file.toString() + ": "), e.getMessage());
   }
 }

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Map;
-
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -28,7 +27,8 @@ class GradientClippingTest {
     Map<String, INDArray> raw = TestGraphs.rawGradients(graph, batch);
     Map<String, double[]> before = TestGraphs.params(graph);
 
-    // hand computation: total 2-norm over trainable gradients after DL4J's division by the minibatch size
+    // hand computation: total 2-norm over trainable gradients after DL4J's division by the
+    // minibatch size
     double sumSq = 0;
     int trainable = 0;
     for (TrainableParams.Param p : TrainableParams.of(graph)) {
@@ -55,7 +55,8 @@ class GradientClippingTest {
       for (int i = 0; i < g.length; i++) {
         // running statistics keep DL4J's own (unclipped, undivided) update
         double expected = p.trainable() ? p0[i] - LR * factor * g[i] / TestGraphs.MB : p0[i] - g[i];
-        assertEquals(expected, p1[i], 1e-13 + 1e-10 * Math.abs(expected - p0[i]), p.key() + "[" + i + "]");
+        assertEquals(
+            expected, p1[i], 1e-13 + 1e-10 * Math.abs(expected - p0[i]), p.key() + "[" + i + "]");
       }
     }
     return norm;

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
-
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -15,7 +14,6 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
-
 import org.nestspark.config.ModelConfigs;
 import org.nestspark.config.NestConfig;
 import org.nestspark.data.NoiseSampler;
@@ -37,25 +35,46 @@ import org.nestspark.ssl.TokenSelection;
  * more equals N + M straight (dropout on, batch norm in training), and the loss goes down.
  */
 class NestGraphResumeTest {
-  static final java.nio.file.Path REPO = java.nio.file.Path.of(System.getProperty("user.dir")).getParent();
+  static final java.nio.file.Path REPO =
+      java.nio.file.Path.of(System.getProperty("user.dir")).getParent();
 
   private static NestConfig config() {
-    return NestConfig.load(List.of(REPO.resolve("conf/nest-tiny.conf").toString()),
-        List.of("model.encoder.d_model=32", "model.encoder.n_heads=2", "model.encoder.n_layers=1",
-            "model.encoder.subsampling_conv_channels=8", "model.num_classes=64", "model.masking.mask_prob=0.1",
-            "model.optim.weight_decay=0.001", "model.optim.sched.warmup_steps=4", "model.optim.gradient_clip_val=5.0"),
+    return NestConfig.load(
+        List.of(REPO.resolve("conf/nest-tiny.conf").toString()),
+        List.of(
+            "model.encoder.d_model=32",
+            "model.encoder.n_heads=2",
+            "model.encoder.n_layers=1",
+            "model.encoder.subsampling_conv_channels=8",
+            "model.num_classes=64",
+            "model.masking.mask_prob=0.1",
+            "model.optim.weight_decay=0.001",
+            "model.optim.sched.warmup_steps=4",
+            "model.optim.gradient_clip_val=5.0"),
         new Configuration(false));
   }
 
   private static List<MultiDataSet> batches(NestConfig c, int n) throws Exception {
     Configuration conf = new Configuration(false);
-    List<ManifestEntry> train = ManifestReader.unfiltered(conf).read(List.of(REPO.resolve("deploy/sample/train_manifest.json").toString())).entries();
-    List<ManifestEntry> noise = ManifestReader.unfiltered(conf).read(List.of(REPO.resolve("deploy/sample/noise_manifest.json").toString())).entries();
-    NestBatchBuilder builder = new NestBatchBuilder(
-        new NestBatchPipeline(new FilterbankFeatures(ModelConfigs.preprocessor(c)), RandomProjectionVectorQuantizer.fromConfig(c, 11L),
-            RandomBlockMasking.fromConfig(c, 12L), TokenSelection.fromConfig(c)),
-        MultiSpeakerNoiseAugmentation.fromConfig(c, "model.train_ds.batch_augmentor"), NoiseSampler.withAudio(noise, 16000, conf),
-        ModelConfigs.padding(c, "model.train_ds"), 16000);
+    List<ManifestEntry> train =
+        ManifestReader.unfiltered(conf)
+            .read(List.of(REPO.resolve("deploy/sample/train_manifest.json").toString()))
+            .entries();
+    List<ManifestEntry> noise =
+        ManifestReader.unfiltered(conf)
+            .read(List.of(REPO.resolve("deploy/sample/noise_manifest.json").toString()))
+            .entries();
+    NestBatchBuilder builder =
+        new NestBatchBuilder(
+            new NestBatchPipeline(
+                new FilterbankFeatures(ModelConfigs.preprocessor(c)),
+                RandomProjectionVectorQuantizer.fromConfig(c, 11L),
+                RandomBlockMasking.fromConfig(c, 12L),
+                TokenSelection.fromConfig(c)),
+            MultiSpeakerNoiseAugmentation.fromConfig(c, "model.train_ds.batch_augmentor"),
+            NoiseSampler.withAudio(noise, 16000, conf),
+            ModelConfigs.padding(c, "model.train_ds"),
+            16000);
     List<MultiDataSet> out = new ArrayList<>();
     for (int i = 0; out.size() < n; i++) {
       NestBatch b = builder.build(train.subList(2 * i, 2 * i + 2), conf, true, 100 + i).batch();
@@ -78,7 +97,8 @@ class NestGraphResumeTest {
     // tokens are [B, T', H]; the decoder takes [B, H, T'] (H = 1 here, so the layout is the same)
     INDArray y = Nd4j.create(labels, new long[] {bs, 1, b.numTokens()}, 'c');
     INDArray lMask = Nd4j.create(b.labelsMask(), new long[] {bs, b.numTokens()}, 'c');
-    return new MultiDataSet(new INDArray[] {x}, new INDArray[] {y}, new INDArray[] {fMask}, new INDArray[] {lMask});
+    return new MultiDataSet(
+        new INDArray[] {x}, new INDArray[] {y}, new INDArray[] {fMask}, new INDArray[] {lMask});
   }
 
   private static ComputationGraph fresh(NestConfig c) {
@@ -87,7 +107,8 @@ class NestGraphResumeTest {
   }
 
   @Test
-  void resumeEqualsStraightTrainingAndTheLossGoesDown(@TempDir java.nio.file.Path dir) throws Exception {
+  void resumeEqualsStraightTrainingAndTheLossGoesDown(@TempDir java.nio.file.Path dir)
+      throws Exception {
     NestConfig c = config();
     List<MultiDataSet> data = batches(c, 3);
     int n = 4;
@@ -107,10 +128,24 @@ class NestGraphResumeTest {
     }
     Configuration conf = new Configuration(false);
     Path ckptDir = new Path(dir.toUri());
-    Path file = CheckpointIO.save(ckptDir, Checkpoint.of(p, String.valueOf(n), c, java.util.Map.of(), org.nestspark.ssl.FrozenModules.drawn(c)), conf);
+    Path file =
+        CheckpointIO.save(
+            ckptDir,
+            Checkpoint.of(
+                p,
+                String.valueOf(n),
+                c,
+                java.util.Map.of(),
+                org.nestspark.ssl.FrozenModules.drawn(c)),
+            conf);
     Checkpoint back = CheckpointIO.load(file, conf);
     assertEquals(n, back.step());
-    TrainStep resumed = new TrainStep(back.model(), back.seed(), c.getDouble("model.optim.gradient_clip_val"), TrainStep.batchSlices(c));
+    TrainStep resumed =
+        new TrainStep(
+            back.model(),
+            back.seed(),
+            c.getDouble("model.optim.gradient_clip_val"),
+            TrainStep.batchSlices(c));
     resumed.restoreCounters(back.counters());
     for (int i = n; i < n + m; i++) {
       resumed.fit(data.get(i % data.size()));

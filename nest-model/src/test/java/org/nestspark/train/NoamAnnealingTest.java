@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.util.Map;
-
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.util.ModelSerializer;
 import org.junit.jupiter.api.Test;
@@ -22,7 +21,8 @@ import org.nestspark.config.NestConfig;
 class NoamAnnealingTest {
 
   private static void assertRel(double expected, double actual, double rel) {
-    assertEquals(expected, actual, Math.abs(expected) * rel, "expected " + expected + " got " + actual);
+    assertEquals(
+        expected, actual, Math.abs(expected) * rel, "expected " + expected + " got " + actual);
   }
 
   @Test
@@ -50,7 +50,8 @@ class NoamAnnealingTest {
   @Test
   void dl4jIterationIndexing() {
     NoamAnnealing n = new NoamAnnealing(5.0, 512, 25000, 1e-6);
-    // iteration i (0-based, = steps done) uses lr(max(1, i)): optimiser steps 1 and 2 both use lr(1)
+    // iteration i (0-based, = steps done) uses lr(max(1, i)): optimiser steps 1 and 2 both use
+    // lr(1)
     assertEquals(n.lr(1), n.valueAt(0, 0));
     assertEquals(n.lr(1), n.valueAt(1, 0));
     assertEquals(n.lr(2), n.valueAt(2, 0));
@@ -85,8 +86,10 @@ class NoamAnnealingTest {
     assertEquals(new NoamAnnealing(5.0, 512, 25000, 1e-6), n);
     NestConfig small = defaults.with(Map.of("model.optim.sched.d_model", 176));
     assertEquals(176, NoamAnnealing.fromConfig(small).getDModel());
-    NestConfig ratio = defaults.with(Map.of("model.optim.sched.warmup_ratio", 0.05, "trainer.max_steps", 1234));
-    assertEquals(61, NoamAnnealing.fromConfig(ratio).getWarmupSteps()); // int(0.05 * 1234) = int(61.7)
+    NestConfig ratio =
+        defaults.with(Map.of("model.optim.sched.warmup_ratio", 0.05, "trainer.max_steps", 1234));
+    assertEquals(
+        61, NoamAnnealing.fromConfig(ratio).getWarmupSteps()); // int(0.05 * 1234) = int(61.7)
     AdamW a = AdamW.fromConfig(defaults);
     assertEquals(0.9, a.getBeta1());
     assertEquals(0.98, a.getBeta2());
@@ -140,7 +143,8 @@ class NoamAnnealingTest {
     // save after 3 steps, restore, continue: the iteration count travels with the graph
     ByteArrayOutputStream bos = new ByteArrayOutputStream();
     ModelSerializer.writeModel(graph, bos, true);
-    ComputationGraph restored = ModelSerializer.restoreComputationGraph(new ByteArrayInputStream(bos.toByteArray()), true);
+    ComputationGraph restored =
+        ModelSerializer.restoreComputationGraph(new ByteArrayInputStream(bos.toByteArray()), true);
     assertEquals(3, restored.getIterationCount());
     for (int s = 3; s < 6; s++) {
       lrs[s] = observedLr(restored, TestGraphs.batch(s, DataType.DOUBLE, false));

@@ -10,13 +10,19 @@ import org.junit.jupiter.api.Test;
 class OuterNesterovTest {
   @Test
   void twoWorkersTwoRoundsByHand() {
-    // two workers' deltas θ_global − θ_w, averaged: g1 = mean(0.2, 0.4) = 0.3 and mean(-1, 0) = -0.5
+    // two workers' deltas θ_global − θ_w, averaged: g1 = mean(0.2, 0.4) = 0.3 and mean(-1, 0) =
+    // -0.5
     float[] theta = {1.0f, 2.0f, 5.0f};
     boolean[] trainable = {true, true, false};
     OuterNesterov o = new OuterNesterov(3, 0.5, 0.5, true);
     o.step(theta, new float[] {0.3f, -0.5f, 1.0f}, trainable);
-    // b = g; d = g + μ·b = 1.5·g; θ −= 0.5·d  ->  1 − 0.225, 2 + 0.375; the statistic takes the mean: 5 − 1
-    assertArrayEquals(new float[] {1.0f - 0.5f * (0.3f + 0.5f * 0.3f), 2.0f - 0.5f * (-0.5f + 0.5f * -0.5f), 4.0f}, theta);
+    // b = g; d = g + μ·b = 1.5·g; θ −= 0.5·d  ->  1 − 0.225, 2 + 0.375; the statistic takes the
+    // mean: 5 − 1
+    assertArrayEquals(
+        new float[] {
+          1.0f - 0.5f * (0.3f + 0.5f * 0.3f), 2.0f - 0.5f * (-0.5f + 0.5f * -0.5f), 4.0f
+        },
+        theta);
     assertEquals(0.775f, theta[0], 1e-7f);
     assertEquals(2.375f, theta[1], 1e-7f);
     assertArrayEquals(new float[] {0.3f, -0.5f, 0f}, o.buffer());
@@ -38,7 +44,8 @@ class OuterNesterovTest {
     assertEquals(1.0f - 0.2f - 0.3f, theta[0], 1e-7f); // b = 0.2, then 0.3
     // lr 1 without momentum: θ − mean(θ − θ_w) = mean(θ_w), parameter averaging
     float[] avg = {3.0f};
-    new OuterNesterov(1, 1.0, 0.0, true).step(avg, new float[] {3.0f - (2.0f + 6.0f) / 2}, new boolean[] {true});
+    new OuterNesterov(1, 1.0, 0.0, true)
+        .step(avg, new float[] {3.0f - (2.0f + 6.0f) / 2}, new boolean[] {true});
     assertEquals(4.0f, avg[0], 0f);
   }
 
@@ -47,7 +54,8 @@ class OuterNesterovTest {
     assertThrows(IllegalArgumentException.class, () -> new OuterNesterov(1, 0, 0.9, true));
     assertThrows(IllegalArgumentException.class, () -> new OuterNesterov(1, 0.7, 1.0, true));
     OuterNesterov o = new OuterNesterov(2, 0.7, 0.9, true);
-    assertThrows(IllegalArgumentException.class, () -> o.step(new float[2], new float[3], new boolean[2]));
+    assertThrows(
+        IllegalArgumentException.class, () -> o.step(new float[2], new float[3], new boolean[2]));
     assertThrows(IllegalArgumentException.class, () -> o.restore(new float[3]));
   }
 }

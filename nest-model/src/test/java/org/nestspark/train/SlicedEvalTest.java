@@ -37,7 +37,9 @@ class SlicedEvalTest {
     long wholeSelected = d.getLastNumSelected();
     double wholeAccuracy = d.getLastAccuracy();
     String[] names = {NestGraph.layerName(0), NestGraph.layerName(1), NestGraph.DECODER};
-    INDArray[] wholeOut = g.output(java.util.List.of(names), false, batch.getFeatures(), batch.getFeaturesMaskArrays());
+    INDArray[] wholeOut =
+        g.output(
+            java.util.List.of(names), false, batch.getFeatures(), batch.getFeaturesMaskArrays());
 
     SlicedEval eval = new SlicedEval(g, slices);
     SlicedEval.Score s = eval.score(batch);

@@ -34,10 +34,21 @@ class SlicedStepTest {
   private static final int CLASSES = 32;
 
   static NestConfig config(String... more) {
-    List<String> o = new java.util.ArrayList<>(List.of("model.encoder.d_model=16", "model.encoder.n_heads=2", "model.encoder.n_layers=2",
-        "model.encoder.subsampling_conv_channels=4", "model.encoder.dropout=0", "model.encoder.dropout_pre_encoder=0",
-        "model.encoder.dropout_att=0", "model.encoder.dropout_emb=0", "model.num_classes=" + CLASSES,
-        "model.decoder.num_classes=" + CLASSES, "model.decoder.feat_in=16", "model.optim.gradient_clip_val=0.05"));
+    List<String> o =
+        new java.util.ArrayList<>(
+            List.of(
+                "model.encoder.d_model=16",
+                "model.encoder.n_heads=2",
+                "model.encoder.n_layers=2",
+                "model.encoder.subsampling_conv_channels=4",
+                "model.encoder.dropout=0",
+                "model.encoder.dropout_pre_encoder=0",
+                "model.encoder.dropout_att=0",
+                "model.encoder.dropout_emb=0",
+                "model.num_classes=" + CLASSES,
+                "model.decoder.num_classes=" + CLASSES,
+                "model.decoder.feat_in=16",
+                "model.optim.gradient_clip_val=0.05"));
     o.addAll(List.of(more));
     return NestConfig.load(List.of(), o, new Configuration(false));
   }
@@ -55,7 +66,8 @@ class SlicedStepTest {
     INDArray labels = Nd4j.zeros(DataType.DOUBLE, b, 1, tEnc);
     INDArray lMask = Nd4j.zeros(DataType.DOUBLE, b, tEnc);
     for (int i = 0; i < b; i++) {
-      int len = i == 0 ? frames : frames - 7 * i - r.nextInt(5); // padded items of different lengths
+      int len =
+          i == 0 ? frames : frames - 7 * i - r.nextInt(5); // padded items of different lengths
       for (int t = 0; t < len; t++) {
         fMask.putScalar(i, t, 1);
       }
@@ -66,7 +78,11 @@ class SlicedStepTest {
         }
       }
     }
-    return new MultiDataSet(new INDArray[] {x}, new INDArray[] {labels}, new INDArray[] {fMask}, new INDArray[] {lMask});
+    return new MultiDataSet(
+        new INDArray[] {x},
+        new INDArray[] {labels},
+        new INDArray[] {fMask},
+        new INDArray[] {lMask});
   }
 
   @ParameterizedTest
@@ -90,14 +106,24 @@ class SlicedStepTest {
       assertEquals(da.getLastAccuracy(), ds2.getLastAccuracy(), 1e-12);
       assertEquals(da.getLastLoss(), ds2.getLastLoss(), 1e-12 * Math.abs(da.getLastLoss()));
     }
-    assertTrue(a.clipping().lastFactor() < 1.0, "clipping bit, so it saw the merged gradient: " + a.clipping().lastFactor());
+    assertTrue(
+        a.clipping().lastFactor() < 1.0,
+        "clipping bit, so it saw the merged gradient: " + a.clipping().lastFactor());
     assertEquals(a.clipping().lastFactor(), s.clipping().lastFactor(), 1e-10);
     double dp = whole.params().sub(cut.params()).amaxNumber().doubleValue();
-    double du = whole.getUpdater().getStateViewArray().sub(cut.getUpdater().getStateViewArray()).amaxNumber().doubleValue();
+    double du =
+        whole
+            .getUpdater()
+            .getStateViewArray()
+            .sub(cut.getUpdater().getStateViewArray())
+            .amaxNumber()
+            .doubleValue();
     assertTrue(dp < 1e-10, "parameters differ by " + dp);
     assertTrue(du < 1e-10, "optimizer state differs by " + du);
     assertEquals(whole.getIterationCount(), cut.getIterationCount());
-    assertTrue(whole.params().sub(graph(c).params()).amaxNumber().doubleValue() > 1e-4, "the steps moved the parameters");
+    assertTrue(
+        whole.params().sub(graph(c).params()).amaxNumber().doubleValue() > 1e-4,
+        "the steps moved the parameters");
   }
 
   /**
@@ -106,7 +132,11 @@ class SlicedStepTest {
    */
   @Test
   void slicedStepsWithDropoutAreReproducible() {
-    NestConfig c = config("model.encoder.dropout=0.1", "model.encoder.dropout_att=0.1", "model.encoder.dropout_pre_encoder=0.1");
+    NestConfig c =
+        config(
+            "model.encoder.dropout=0.1",
+            "model.encoder.dropout_att=0.1",
+            "model.encoder.dropout_pre_encoder=0.1");
     ComputationGraph one = graph(c);
     ComputationGraph two = graph(c);
     ComputationGraph whole = graph(c);
@@ -122,8 +152,11 @@ class SlicedStepTest {
       scoreW = w.fit(ds).score();
     }
     assertEquals(0.0, one.params().sub(two.params()).amaxNumber().doubleValue(), 0.0);
-    assertTrue(Math.abs(score1 - scoreW) < 0.05 * Math.abs(scoreW), score1 + " vs unsliced " + scoreW);
-    assertTrue(one.params().sub(whole.params()).amaxNumber().doubleValue() > 0, "different dropout draws than the unsliced run");
+    assertTrue(
+        Math.abs(score1 - scoreW) < 0.05 * Math.abs(scoreW), score1 + " vs unsliced " + scoreW);
+    assertTrue(
+        one.params().sub(whole.params()).amaxNumber().doubleValue() > 0,
+        "different dropout draws than the unsliced run");
   }
 
   /**
@@ -142,25 +175,38 @@ class SlicedStepTest {
     MultiDataSet ds = batch(4, 96, 300);
     // each half as a batch of its own, in training mode, before any step
     double expected = 0;
-    long total = org.nestspark.model.decoder.MaskedTokenLoss.countSelected(ds.getLabelsMaskArray(0));
+    long total =
+        org.nestspark.model.decoder.MaskedTokenLoss.countSelected(ds.getLabelsMaskArray(0));
     for (int[] r : new int[][] {{0, 2}, {2, 4}}) {
       org.nd4j.linalg.dataset.api.MultiDataSet half = SlicedStep.slice(ds, r[0], r[1]);
-      long n = org.nestspark.model.decoder.MaskedTokenLoss.countSelected(half.getLabelsMaskArray(0));
+      long n =
+          org.nestspark.model.decoder.MaskedTokenLoss.countSelected(half.getLabelsMaskArray(0));
       expected += probe.score(half, true) * n / total;
     }
     double ownScore = new TrainStep(own, 7, 0.0, 2, false).fit(ds).score();
     double syncedScore = new TrainStep(synced, 7, 0.0, 2, true).fit(ds).score();
     new TrainStep(whole, 7, 0.0, 1).fit(ds);
     assertEquals(expected, ownScore, 1e-12 * Math.abs(expected));
-    assertTrue(Math.abs(ownScore - syncedScore) > 1e-6 * Math.abs(syncedScore), ownScore + " vs " + syncedScore);
-    assertTrue(own.params().sub(synced.params()).amaxNumber().doubleValue() > 1e-9, "other statistics, another step");
-    // the first layer's BatchNorm input does not depend on any statistics: its running mean, averaged over the
+    assertTrue(
+        Math.abs(ownScore - syncedScore) > 1e-6 * Math.abs(syncedScore),
+        ownScore + " vs " + syncedScore);
+    assertTrue(
+        own.params().sub(synced.params()).amaxNumber().doubleValue() > 1e-9,
+        "other statistics, another step");
+    // the first layer's BatchNorm input does not depend on any statistics: its running mean,
+    // averaged over the
     // slices by size, is the whole batch's
     for (int l = 0; l < 1; l++) {
-      INDArray mOwn = own.getLayer(NestGraph.layerName(l)).getParam(org.nestspark.model.conformer.ConformerLayer.CONV_BN_MEAN);
-      INDArray mWhole = whole.getLayer(NestGraph.layerName(l)).getParam(org.nestspark.model.conformer.ConformerLayer.CONV_BN_MEAN);
+      INDArray mOwn =
+          own.getLayer(NestGraph.layerName(l))
+              .getParam(org.nestspark.model.conformer.ConformerLayer.CONV_BN_MEAN);
+      INDArray mWhole =
+          whole
+              .getLayer(NestGraph.layerName(l))
+              .getParam(org.nestspark.model.conformer.ConformerLayer.CONV_BN_MEAN);
       assertTrue(mWhole.amaxNumber().doubleValue() > 1e-6, "the running mean moved");
-      assertEquals(0.0, mOwn.sub(mWhole).amaxNumber().doubleValue(), 1e-12, "running mean of layer " + l);
+      assertEquals(
+          0.0, mOwn.sub(mWhole).amaxNumber().doubleValue(), 1e-12, "running mean of layer " + l);
     }
     assertThrows(NestConfigException.class, () -> config("trainer.sync_batchnorm=sometimes"));
   }
@@ -170,10 +216,13 @@ class SlicedStepTest {
     ComputationGraph g = graph(config());
     TrainStep s = new TrainStep(g, 7, 0.05, 2);
     MultiDataSet ds = batch(4, 96, 5);
-    ds.getLabels(0).putScalar(3, 0, 0, CLASSES + 3); // a token outside the codebook, in the second slice
+    ds.getLabels(0)
+        .putScalar(3, 0, 0, CLASSES + 3); // a token outside the codebook, in the second slice
     ds.getLabelsMaskArray(0).putScalar(3, 0, 1);
-    IllegalArgumentException e = assertTimeoutPreemptively(Duration.ofSeconds(60), () -> assertThrows(IllegalArgumentException.class,
-        () -> s.fit(ds)));
+    IllegalArgumentException e =
+        assertTimeoutPreemptively(
+            Duration.ofSeconds(60),
+            () -> assertThrows(IllegalArgumentException.class, () -> s.fit(ds)));
     assertTrue(e.getMessage().contains("outside [0, " + CLASSES + ")"), e.getMessage());
     // the graph is usable afterwards
     assertTrue(s.fit(batch(4, 96, 6)).done());
@@ -183,7 +232,8 @@ class SlicedStepTest {
   void batchSlicesSetting() {
     assertEquals(3, TrainStep.batchSlices(config("trainer.batch_slices=3")));
     assertEquals(ComputeThreads.configured(), TrainStep.batchSlices(config()));
-    NestConfigException e = assertThrows(NestConfigException.class, () -> config("trainer.batch_slices=0"));
+    NestConfigException e =
+        assertThrows(NestConfigException.class, () -> config("trainer.batch_slices=0"));
     assertTrue(e.getMessage().contains("trainer.batch_slices"), e.getMessage());
     assertThrows(NestConfigException.class, () -> config("trainer.batch_slices=many"));
   }

@@ -3,7 +3,6 @@ package org.nestspark.train;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Random;
-
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
@@ -37,16 +36,30 @@ final class TestGraphs {
 
   /** A fresh graph with seeded initialisation. */
   static ComputationGraph graph(IUpdater updater, DataType dt, double dropoutRetain, long seed) {
-    ComputationGraphConfiguration.GraphBuilder b = new NeuralNetConfiguration.Builder().seed(seed).dataType(dt).updater(updater)
-        .weightInit(WeightInit.XAVIER).graphBuilder().addInputs("in").setInputTypes(InputType.recurrent(N_IN));
-    b.addLayer("dense", new DenseLayer.Builder().nOut(HIDDEN).activation(Activation.TANH).build(), "in");
+    ComputationGraphConfiguration.GraphBuilder b =
+        new NeuralNetConfiguration.Builder()
+            .seed(seed)
+            .dataType(dt)
+            .updater(updater)
+            .weightInit(WeightInit.XAVIER)
+            .graphBuilder()
+            .addInputs("in")
+            .setInputTypes(InputType.recurrent(N_IN));
+    b.addLayer(
+        "dense", new DenseLayer.Builder().nOut(HIDDEN).activation(Activation.TANH).build(), "in");
     b.addLayer("bn", new BatchNormalization.Builder().nOut(HIDDEN).build(), "dense");
     String last = "bn";
     if (dropoutRetain < 1.0) {
       b.addLayer("drop", new DropoutLayer.Builder(dropoutRetain).build(), "bn");
       last = "drop";
     }
-    b.addLayer("out", new RnnOutputLayer.Builder(LossFunctions.LossFunction.MCXENT).activation(Activation.SOFTMAX).nOut(CLASSES).build(), last);
+    b.addLayer(
+        "out",
+        new RnnOutputLayer.Builder(LossFunctions.LossFunction.MCXENT)
+            .activation(Activation.SOFTMAX)
+            .nOut(CLASSES)
+            .build(),
+        last);
     b.setOutputs("out");
     ComputationGraph g = new ComputationGraph(b.build());
     g.init();
@@ -79,7 +92,8 @@ final class TestGraphs {
         }
       }
     }
-    return new org.nd4j.linalg.dataset.MultiDataSet(new INDArray[] {f}, new INDArray[] {l}, new INDArray[] {fm}, new INDArray[] {lm});
+    return new org.nd4j.linalg.dataset.MultiDataSet(
+        new INDArray[] {f}, new INDArray[] {l}, new INDArray[] {fm}, new INDArray[] {lm});
   }
 
   /** The raw (summed, not minibatch-divided) gradients of {@code graph} for {@code batch}, on a clone. */
@@ -101,7 +115,9 @@ final class TestGraphs {
   static Map<String, double[]> params(ComputationGraph graph) {
     Map<String, double[]> out = new LinkedHashMap<>();
     for (TrainableParams.Param p : TrainableParams.of(graph)) {
-      out.put(p.key(), p.value().dup().castTo(DataType.DOUBLE).reshape(p.value().length()).toDoubleVector());
+      out.put(
+          p.key(),
+          p.value().dup().castTo(DataType.DOUBLE).reshape(p.value().length()).toDoubleVector());
     }
     return out;
   }

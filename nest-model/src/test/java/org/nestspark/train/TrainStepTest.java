@@ -113,7 +113,8 @@ class TrainStepTest {
       tc.fit(batch);
     }
     assertArrayEquals(params(a), params(b));
-    assertFalse(java.util.Arrays.equals(params(a), params(c)), "another seed draws other dropout masks");
+    assertFalse(
+        java.util.Arrays.equals(params(a), params(c)), "another seed draws other dropout masks");
     assertNotEquals(TrainStep.stepSeed(7, 0), TrainStep.stepSeed(7, 1));
     assertNotEquals(TrainStep.stepSeed(7, 0), TrainStep.stepSeed(8, 0));
   }
@@ -125,13 +126,15 @@ class TrainStepTest {
     g.setListeners(other);
     new TrainStep(g, 1, 0.5);
     new TrainStep(g, 1, 0.5);
-    assertEquals(1, g.getListeners().stream().filter(l -> l instanceof DecoupledWeightDecay).count());
+    assertEquals(
+        1, g.getListeners().stream().filter(l -> l instanceof DecoupledWeightDecay).count());
     assertEquals(1, g.getListeners().stream().filter(l -> l instanceof GradientClipping).count());
     assertTrue(g.getListeners().contains(other));
     // DecoupledWeightDecay.apply scales the graph's own parameter views
     INDArray w = g.getParam("dense_W").dup();
     DecoupledWeightDecay.apply(g, 0, 0);
     double lr = adamw().getLearningRate(0, 0);
-    assertArrayEquals(TestGraphs.flat(w.mul(1 - lr * 1e-2)), TestGraphs.flat(g.getParam("dense_W")), 1e-9);
+    assertArrayEquals(
+        TestGraphs.flat(w.mul(1 - lr * 1e-2)), TestGraphs.flat(g.getParam("dense_W")), 1e-9);
   }
 }

@@ -5,7 +5,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
@@ -39,20 +38,41 @@ public final class ExtractBench {
   public static String run(int seconds, int batchSize, double clipSeconds) throws IOException {
     StringBuilder sb = new StringBuilder();
     String threads = System.getenv().getOrDefault("OMP_NUM_THREADS", "(unset)");
-    sb.append(String.format(Locale.ROOT, "extract throughput, batch %d x %.1f s, layers all, OMP_NUM_THREADS=%s, ~%d s per preset%n",
-        batchSize, clipSeconds, threads, seconds));
-    sb.append(String.format(Locale.ROOT, "%-7s %7s %6s %11s %12s  %s%n", "preset", "layers", "d", "audio s/s", "h/h per core", "time shares"));
+    sb.append(
+        String.format(
+            Locale.ROOT,
+            "extract throughput, batch %d x %.1f s, layers all, OMP_NUM_THREADS=%s, ~%d s per preset%n",
+            batchSize,
+            clipSeconds,
+            threads,
+            seconds));
+    sb.append(
+        String.format(
+            Locale.ROOT,
+            "%-7s %7s %6s %11s %12s  %s%n",
+            "preset",
+            "layers",
+            "d",
+            "audio s/s",
+            "h/h per core",
+            "time shares"));
     for (String preset : List.of("small", "large")) {
       sb.append(one(preset, seconds, batchSize, clipSeconds, threads)).append('\n');
     }
     return sb.toString();
   }
 
-  static String one(String preset, int seconds, int batchSize, double clipSeconds, String threads) throws IOException {
-    NestConfig c = NestConfig.load(List.of(presetFile(preset)), List.of(), new Configuration(false));
+  static String one(String preset, int seconds, int batchSize, double clipSeconds, String threads)
+      throws IOException {
+    NestConfig c =
+        NestConfig.load(List.of(presetFile(preset)), List.of(), new Configuration(false));
     ComputationGraph g = NestGraph.build(c);
     int n = NestGraph.numLayers(g);
-    LayerExtractor x = new LayerExtractor(g, new FilterbankFeatures(ModelConfigs.preprocessor(c)), LayerExtractor.parseLayers("all", n));
+    LayerExtractor x =
+        new LayerExtractor(
+            g,
+            new FilterbankFeatures(ModelConfigs.preprocessor(c)),
+            LayerExtractor.parseLayers("all", n));
     int sr = c.getInt("model.sample_rate");
     byte[][] wavs = new byte[batchSize][];
     SplittableRandom rnd = new SplittableRandom(42);
@@ -71,18 +91,32 @@ public final class ExtractBench {
         audio += batch(x, wavs, sr, fs, dir, t);
       } while ((System.nanoTime() - start) / 1e9 < seconds);
       double wall = (System.nanoTime() - start) / 1e9;
-      double cores = threads.matches("[0-9]+") ? Integer.parseInt(threads) : Runtime.getRuntime().availableProcessors();
+      double cores =
+          threads.matches("[0-9]+")
+              ? Integer.parseInt(threads)
+              : Runtime.getRuntime().availableProcessors();
       double total = t[0] + t[1] + t[2] + t[3];
-      return String.format(Locale.ROOT, "%-7s %7d %6d %11.1f %12.1f  decode %.1f %%, featurize %.1f %%, encoder %.1f %%, write %.1f %%",
-          preset, n, c.getInt("model.encoder.d_model"), audio / wall, audio / wall / cores,
-          100 * t[0] / total, 100 * t[1] / total, 100 * t[2] / total, 100 * t[3] / total);
+      return String.format(
+          Locale.ROOT,
+          "%-7s %7d %6d %11.1f %12.1f  decode %.1f %%, featurize %.1f %%, encoder %.1f %%, write %.1f %%",
+          preset,
+          n,
+          c.getInt("model.encoder.d_model"),
+          audio / wall,
+          audio / wall / cores,
+          100 * t[0] / total,
+          100 * t[1] / total,
+          100 * t[2] / total,
+          100 * t[3] / total);
     } finally {
       fs.delete(new Path(dir.toUri()), true);
     }
   }
 
   /** One batch; adds decode, featurize, encoder and write seconds to {@code t}; returns seconds of audio. */
-  private static double batch(LayerExtractor x, byte[][] wavs, int sr, FileSystem fs, java.nio.file.Path dir, double[] t) throws IOException {
+  private static double batch(
+      LayerExtractor x, byte[][] wavs, int sr, FileSystem fs, java.nio.file.Path dir, double[] t)
+      throws IOException {
     long t0 = System.nanoTime();
     float[][] audio = new float[wavs.length][];
     double seconds = 0;
@@ -104,7 +138,8 @@ public final class ExtractBench {
     for (int i = 0; i < outs.size(); i++) {
       LayerExtractor.Output o = outs.get(i);
       Path p = new Path(new File(dir.toFile(), "utt_" + i + ".npy").toURI());
-      AtomicFiles.write(fs, p, os -> Npy.write(os, new int[] {o.layers(), o.dim(), o.frames()}, o.values()));
+      AtomicFiles.write(
+          fs, p, os -> Npy.write(os, new int[] {o.layers(), o.dim(), o.frames()}, o.values()));
     }
     long t3 = System.nanoTime();
     t[0] += (t1 - t0) / 1e9;
@@ -121,7 +156,8 @@ public final class ExtractBench {
       return rel;
     }
     try {
-      File f = new File(ExtractBench.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+      File f =
+          new File(ExtractBench.class.getProtectionDomain().getCodeSource().getLocation().toURI());
       for (int up = 0; up < 4 && f != null; up++, f = f.getParentFile()) {
         File cand = new File(f, rel);
         if (cand.isFile()) {
@@ -137,15 +173,26 @@ public final class ExtractBench {
   /** A 16-bit mono WAV of noise plus two tones. */
   static byte[] wav(int samples, int sr, SplittableRandom rnd) {
     ByteBuffer b = ByteBuffer.allocate(44 + 2 * samples).order(ByteOrder.LITTLE_ENDIAN);
-    b.put("RIFF".getBytes(java.nio.charset.StandardCharsets.US_ASCII)).putInt(36 + 2 * samples)
+    b.put("RIFF".getBytes(java.nio.charset.StandardCharsets.US_ASCII))
+        .putInt(36 + 2 * samples)
         .put("WAVE".getBytes(java.nio.charset.StandardCharsets.US_ASCII))
-        .put("fmt ".getBytes(java.nio.charset.StandardCharsets.US_ASCII)).putInt(16).putShort((short) 1).putShort((short) 1)
-        .putInt(sr).putInt(2 * sr).putShort((short) 2).putShort((short) 16)
-        .put("data".getBytes(java.nio.charset.StandardCharsets.US_ASCII)).putInt(2 * samples);
+        .put("fmt ".getBytes(java.nio.charset.StandardCharsets.US_ASCII))
+        .putInt(16)
+        .putShort((short) 1)
+        .putShort((short) 1)
+        .putInt(sr)
+        .putInt(2 * sr)
+        .putShort((short) 2)
+        .putShort((short) 16)
+        .put("data".getBytes(java.nio.charset.StandardCharsets.US_ASCII))
+        .putInt(2 * samples);
     double f1 = 200 + 300 * rnd.nextDouble();
     double f2 = 1000 + 2000 * rnd.nextDouble();
     for (int i = 0; i < samples; i++) {
-      double v = 0.1 * (rnd.nextDouble() * 2 - 1) + 0.3 * Math.sin(2 * Math.PI * f1 * i / sr) + 0.1 * Math.sin(2 * Math.PI * f2 * i / sr);
+      double v =
+          0.1 * (rnd.nextDouble() * 2 - 1)
+              + 0.3 * Math.sin(2 * Math.PI * f1 * i / sr)
+              + 0.1 * Math.sin(2 * Math.PI * f2 * i / sr);
       b.putShort((short) Math.round(v * 32767));
     }
     return b.array();

@@ -29,7 +29,8 @@ public final class FeaturizeBench {
   /** {@code [seconds [threads]]}: measurement seconds per row (default 10). */
   public static void main(String[] args) {
     int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 10;
-    int threads = args.length > 1 ? Integer.parseInt(args[1]) : Runtime.getRuntime().availableProcessors();
+    int threads =
+        args.length > 1 ? Integer.parseInt(args[1]) : Runtime.getRuntime().availableProcessors();
     System.out.println(run(seconds, 8, 10.0, threads));
   }
 
@@ -48,7 +49,8 @@ public final class FeaturizeBench {
    */
   public static String run(int seconds, int batchSize, double clipSeconds, int maxThreads) {
     if (seconds < 1 || batchSize < 1 || !(clipSeconds > 0) || maxThreads < 1) {
-      throw new IllegalArgumentException("seconds, batch size, clip length and threads must be positive");
+      throw new IllegalArgumentException(
+          "seconds, batch size, clip length and threads must be positive");
     }
     PreprocessorParams params = PreprocessorParams.defaults();
     FilterbankFeatures feats = new FilterbankFeatures(params);
@@ -59,16 +61,35 @@ public final class FeaturizeBench {
       rows.add(maxThreads);
     }
     StringBuilder sb = new StringBuilder();
-    sb.append(String.format(Locale.ROOT,
-        "featurize benchmark: batch %d x %.1f s, 16 kHz, training mode (dither %.0e), %d available processors%n",
-        batchSize, clipSeconds, params.dither(), Runtime.getRuntime().availableProcessors()));
-    sb.append(String.format(Locale.ROOT, "%-8s %10s %12s %16s %12s%n",
-        "threads", "batches", "audio [s]", "audio s / s", "vs NeMo 960"));
+    sb.append(
+        String.format(
+            Locale.ROOT,
+            "featurize benchmark: batch %d x %.1f s, 16 kHz, training mode (dither %.0e), %d available processors%n",
+            batchSize,
+            clipSeconds,
+            params.dither(),
+            Runtime.getRuntime().availableProcessors()));
+    sb.append(
+        String.format(
+            Locale.ROOT,
+            "%-8s %10s %12s %16s %12s%n",
+            "threads",
+            "batches",
+            "audio [s]",
+            "audio s / s",
+            "vs NeMo 960"));
     for (int threads : rows) {
       measure(feats, threads, Math.max(1, seconds / 2), batchSize, samples, params.sampleRate());
       Result r = measure(feats, threads, seconds, batchSize, samples, params.sampleRate());
-      sb.append(String.format(Locale.ROOT, "%-8d %10d %12.0f %16.1f %11.2fx%n",
-          threads, r.batches, r.audioSeconds, r.throughput(), r.throughput() / NEMO_REFERENCE));
+      sb.append(
+          String.format(
+              Locale.ROOT,
+              "%-8d %10d %12.0f %16.1f %11.2fx%n",
+              threads,
+              r.batches,
+              r.audioSeconds,
+              r.throughput(),
+              r.throughput() / NEMO_REFERENCE));
     }
     return sb.toString().trim();
   }
@@ -84,7 +105,12 @@ public final class FeaturizeBench {
   }
 
   private static Result measure(
-      FilterbankFeatures feats, int threads, int seconds, int batchSize, int samples, int sampleRate) {
+      FilterbankFeatures feats,
+      int threads,
+      int seconds,
+      int batchSize,
+      int samples,
+      int sampleRate) {
     AtomicLong batches = new AtomicLong();
     AtomicLong samplesDone = new AtomicLong();
     AtomicLong sink = new AtomicLong();
@@ -95,42 +121,45 @@ public final class FeaturizeBench {
     List<Thread> pool = new ArrayList<>();
     for (int i = 0; i < threads; i++) {
       final int id = i;
-      Thread t = new Thread(() -> {
-        float[][][] mine = new float[2][][];
-        for (int k = 0; k < mine.length; k++) {
-          mine[k] = batch(batchSize, samples, sampleRate, 1000L * id + k);
-        }
-        long localSamples = 0;
-        for (float[] clip : mine[0]) {
-          localSamples += clip.length;
-        }
-        long localSamples1 = 0;
-        for (float[] clip : mine[1]) {
-          localSamples1 += clip.length;
-        }
-        ready.countDown();
-        try {
-          start.await();
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          return;
-        }
-        long deadline = window[1];
-        long n = 0;
-        long s = 0;
-        long acc = 0;
-        while (System.nanoTime() < deadline) {
-          int k = (int) (n & 1);
-          FeatureBatch fb = feats.computeTraining(mine[k], n * 31 + id);
-          acc += Float.floatToRawIntBits(fb.data()[fb.rowOffset(0, 40) + 7]);
-          s += k == 0 ? localSamples : localSamples1;
-          n++;
-        }
-        batches.addAndGet(n);
-        samplesDone.addAndGet(s);
-        sink.addAndGet(acc);
-        done.countDown();
-      }, "featurize-bench-" + i);
+      Thread t =
+          new Thread(
+              () -> {
+                float[][][] mine = new float[2][][];
+                for (int k = 0; k < mine.length; k++) {
+                  mine[k] = batch(batchSize, samples, sampleRate, 1000L * id + k);
+                }
+                long localSamples = 0;
+                for (float[] clip : mine[0]) {
+                  localSamples += clip.length;
+                }
+                long localSamples1 = 0;
+                for (float[] clip : mine[1]) {
+                  localSamples1 += clip.length;
+                }
+                ready.countDown();
+                try {
+                  start.await();
+                } catch (InterruptedException e) {
+                  Thread.currentThread().interrupt();
+                  return;
+                }
+                long deadline = window[1];
+                long n = 0;
+                long s = 0;
+                long acc = 0;
+                while (System.nanoTime() < deadline) {
+                  int k = (int) (n & 1);
+                  FeatureBatch fb = feats.computeTraining(mine[k], n * 31 + id);
+                  acc += Float.floatToRawIntBits(fb.data()[fb.rowOffset(0, 40) + 7]);
+                  s += k == 0 ? localSamples : localSamples1;
+                  n++;
+                }
+                batches.addAndGet(n);
+                samplesDone.addAndGet(s);
+                sink.addAndGet(acc);
+                done.countDown();
+              },
+              "featurize-bench-" + i);
       t.setDaemon(true);
       pool.add(t);
       t.start();
@@ -170,8 +199,10 @@ public final class FeaturizeBench {
       for (int j = 0; j < n; j++) {
         double t = j / (double) sampleRate;
         double env = 0.5 + 0.5 * Math.sin(2 * Math.PI * 3 * t);
-        x[j] = (float) (amp * env * (Math.sin(2 * Math.PI * f1 * t) + 0.3 * Math.sin(2 * Math.PI * f2 * t))
-            + 0.01 * r.nextGaussian());
+        x[j] =
+            (float)
+                (amp * env * (Math.sin(2 * Math.PI * f1 * t) + 0.3 * Math.sin(2 * Math.PI * f2 * t))
+                    + 0.01 * r.nextGaussian());
       }
       b[i] = x;
     }

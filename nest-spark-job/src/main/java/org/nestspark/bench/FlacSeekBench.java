@@ -9,12 +9,10 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
-
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
-
 import org.nestspark.audio.AudioException;
 import org.nestspark.audio.AudioSegment;
 import org.nestspark.audio.ByteSource;
@@ -35,8 +33,7 @@ import org.nestspark.audio.FlacSeeker;
  * folder, unless {@code --file} names an existing FLAC file.
  */
 public final class FlacSeekBench {
-  private FlacSeekBench() {
-  }
+  private FlacSeekBench() {}
 
   /**
    * @param file an existing FLAC file, or null to make the 1-hour recordings
@@ -45,7 +42,8 @@ public final class FlacSeekBench {
    *     segments cost each), at least 1
    * @param seconds segment duration
    */
-  public static void run(String file, int segments, int wholeSegments, double seconds, PrintStream out)
+  public static void run(
+      String file, int segments, int wholeSegments, double seconds, PrintStream out)
       throws IOException, InterruptedException, AudioException {
     List<File> files = new ArrayList<>();
     File tmp = null;
@@ -55,14 +53,36 @@ public final class FlacSeekBench {
       tmp = Files.createTempDirectory("nest-bench-flac").toFile();
       File wav = new File(tmp, "hour.wav");
       long t0 = System.nanoTime();
-      exec("sox", "-R", "-n", "-r", "16000", "-b", "16", "-c", "1", wav.getPath(), "synth", "3600", "sine", "100-4000",
-          "synth", "3600", "pinknoise", "mix", "vol", "0.3");
+      exec(
+          "sox",
+          "-R",
+          "-n",
+          "-r",
+          "16000",
+          "-b",
+          "16",
+          "-c",
+          "1",
+          wav.getPath(),
+          "synth",
+          "3600",
+          "sine",
+          "100-4000",
+          "synth",
+          "3600",
+          "pinknoise",
+          "mix",
+          "vol",
+          "0.3");
       File st = new File(tmp, "hour_seektable.flac");
       File no = new File(tmp, "hour_noseektable.flac");
       exec("flac", "-s", "-5", "-f", "-o", st.getPath(), wav.getPath());
       exec("flac", "-s", "-5", "--no-seektable", "-f", "-o", no.getPath(), wav.getPath());
       Files.delete(wav.toPath());
-      out.printf(Locale.ROOT, "made the 1-hour recordings with sox and flac in %.1f s%n", (System.nanoTime() - t0) / 1e9);
+      out.printf(
+          Locale.ROOT,
+          "made the 1-hour recordings with sox and flac in %.1f s%n",
+          (System.nanoTime() - t0) / 1e9);
       files.add(st);
       files.add(no);
     }
@@ -81,7 +101,8 @@ public final class FlacSeekBench {
     }
   }
 
-  private static void bench(File f, Configuration conf, int segments, int wholeSegments, double seconds, PrintStream out)
+  private static void bench(
+      File f, Configuration conf, int segments, int wholeSegments, double seconds, PrintStream out)
       throws IOException, AudioException {
     Path path = new Path(f.toURI());
     FileSystem fs = path.getFileSystem(conf);
@@ -96,12 +117,20 @@ public final class FlacSeekBench {
     for (int i = 0; i < offsets.length; i++) {
       offsets[i] = Math.floor(rng.nextDouble() * (fileSeconds - seconds) * 100) / 100;
     }
-    out.printf(Locale.ROOT, "%s: %.0f s, %d Hz, %.1f MB, %d segments of %.1f s at random offsets%n", f.getName(),
-        fileSeconds, si.sampleRate, len / 1e6, segments, seconds);
+    out.printf(
+        Locale.ROOT,
+        "%s: %.0f s, %d Hz, %.1f MB, %d segments of %.1f s at random offsets%n",
+        f.getName(),
+        fileSeconds,
+        si.sampleRate,
+        len / 1e6,
+        segments,
+        seconds);
 
     // seeking, the path every job takes
     for (int i = 0; i < Math.min(10, segments); i++) {
-      AudioSegment.load(path, conf, offsets[offsets.length - 1 - i], seconds, -1); // warm-up (class loading, JIT)
+      AudioSegment.load(
+          path, conf, offsets[offsets.length - 1 - i], seconds, -1); // warm-up (class loading, JIT)
     }
     long t0 = System.nanoTime();
     float[][] seek = new float[segments][];
@@ -117,7 +146,9 @@ public final class FlacSeekBench {
     try (FSDataInputStream in = fs.open(path)) {
       ByteSource src = source(in, len);
       for (int i = 0; i < segments; i++) {
-        FlacSeeker.Segment sg = new FlacSeeker(src, f.getName()).decode((long) (offsets[i] * si.sampleRate), (long) (seconds * si.sampleRate));
+        FlacSeeker.Segment sg =
+            new FlacSeeker(src, f.getName())
+                .decode((long) (offsets[i] * si.sampleRate), (long) (seconds * si.sampleRate));
         bytes += sg.bytesRead();
         probes += sg.searchProbes();
         tableUsed += sg.usedSeekTable() ? 1 : 0;
@@ -141,19 +172,40 @@ public final class FlacSeekBench {
     int mismatches = 0;
     for (int i = 0; i < segments; i++) {
       long start = (long) (offsets[i] * si.sampleRate);
-      DecodedAudio d = r.toFloat(start, Math.min((long) (seconds * si.sampleRate), r.frames() - start));
+      DecodedAudio d =
+          r.toFloat(start, Math.min((long) (seconds * si.sampleRate), r.frames() - start));
       if (!Arrays.equals(d.channel(0), seek[i])) {
         mismatches++;
       }
     }
     double seekPer = seekS / segments;
-    out.printf(Locale.ROOT, "  whole-file decode + cut: %d segments in %.2f s = %.1f ms/segment (%.1f MB read each)%n",
-        Math.max(1, wholeSegments), wholeS, 1000 * wholePer, len / 1e6);
-    out.printf(Locale.ROOT, "  seek (FlacSeeker):       %d segments in %.2f s = %.1f ms/segment, %.0fx faster; %.1f s of audio/s%n",
-        segments, seekS, 1000 * seekPer, wholePer / seekPer, segments * seconds / seekS);
-    out.printf(Locale.ROOT, "  seek reads %.1f kB/segment, %.1f search probes/segment, SEEKTABLE point used for %d of %d%n",
-        bytes / 1e3 / segments, probes / (double) segments, tableUsed, segments);
-    out.printf(Locale.ROOT, "  bit-identical to the whole-file decode cut: %d of %d segments%n", segments - mismatches, segments);
+    out.printf(
+        Locale.ROOT,
+        "  whole-file decode + cut: %d segments in %.2f s = %.1f ms/segment (%.1f MB read each)%n",
+        Math.max(1, wholeSegments),
+        wholeS,
+        1000 * wholePer,
+        len / 1e6);
+    out.printf(
+        Locale.ROOT,
+        "  seek (FlacSeeker):       %d segments in %.2f s = %.1f ms/segment, %.0fx faster; %.1f s of audio/s%n",
+        segments,
+        seekS,
+        1000 * seekPer,
+        wholePer / seekPer,
+        segments * seconds / seekS);
+    out.printf(
+        Locale.ROOT,
+        "  seek reads %.1f kB/segment, %.1f search probes/segment, SEEKTABLE point used for %d of %d%n",
+        bytes / 1e3 / segments,
+        probes / (double) segments,
+        tableUsed,
+        segments);
+    out.printf(
+        Locale.ROOT,
+        "  bit-identical to the whole-file decode cut: %d of %d segments%n",
+        segments - mismatches,
+        segments);
   }
 
   private static ByteSource source(FSDataInputStream in, long len) {
@@ -164,7 +216,8 @@ public final class FlacSeekBench {
       }
 
       @Override
-      public void readFully(long position, byte[] buffer, int offset, int length) throws IOException {
+      public void readFully(long position, byte[] buffer, int offset, int length)
+          throws IOException {
         in.readFully(position, buffer, offset, length);
       }
     };
@@ -172,7 +225,8 @@ public final class FlacSeekBench {
 
   private static void exec(String... cmd) throws IOException, InterruptedException {
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    String output = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    String output =
+        new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
     if (p.waitFor() != 0) {
       throw new IOException(String.join(" ", cmd) + " failed: " + output.strip());
     }

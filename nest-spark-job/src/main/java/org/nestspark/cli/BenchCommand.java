@@ -3,16 +3,14 @@ package org.nestspark.cli;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;
-
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
-
 import org.nestspark.bench.FeaturizeBench;
 import org.nestspark.bench.PretrainBench;
 import org.nestspark.model.bench.NestGraphBench;
 import org.nestspark.ssl.QuantizerBench;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 
 /**
  * {@code nest bench featurize|train|pretrain|quantizer|extract|flac|shards}: prints throughput figures measured on this machine.
@@ -34,18 +32,34 @@ import org.nestspark.ssl.QuantizerBench;
  *       ({@link org.nestspark.bench.ShardsBench}).</li>
  * </ul>
  */
-@Command(name = "bench", description = "throughput on this machine (featurizer, Small graph step, pretraining rounds, quantizer, extraction, FLAC seeking, tar shards on HDFS)",
-    subcommands = {BenchCommand.Featurize.class, BenchCommand.Train.class, BenchCommand.Pretrain.class, BenchCommand.Quantizer.class,
-        BenchCommand.Extract.class, BenchCommand.Flac.class, BenchCommand.Shards.class})
+@Command(
+    name = "bench",
+    description =
+        "throughput on this machine (featurizer, Small graph step, pretraining rounds, quantizer, extraction, FLAC seeking, tar shards on HDFS)",
+    subcommands = {
+      BenchCommand.Featurize.class,
+      BenchCommand.Train.class,
+      BenchCommand.Pretrain.class,
+      BenchCommand.Quantizer.class,
+      BenchCommand.Extract.class,
+      BenchCommand.Flac.class,
+      BenchCommand.Shards.class
+    })
 final class BenchCommand extends NestCommand {
   @Override
   int run(PrintStream out, PrintStream err) throws UsageException {
-    throw new UsageException("usage: nest bench featurize|train|pretrain|quantizer|extract|flac|shards [args]");
+    throw new UsageException(
+        "usage: nest bench featurize|train|pretrain|quantizer|extract|flac|shards [args]");
   }
 
-  @Command(name = "featurize", description = "featurization throughput, one thread and all threads, batches of 8 x 10 s")
+  @Command(
+      name = "featurize",
+      description = "featurization throughput, one thread and all threads, batches of 8 x 10 s")
   static final class Featurize extends NestCommand {
-    @Option(names = "--seconds", paramLabel = "S", description = "seconds to measure each setting (default ${DEFAULT-VALUE})")
+    @Option(
+        names = "--seconds",
+        paramLabel = "S",
+        description = "seconds to measure each setting (default ${DEFAULT-VALUE})")
     int seconds = 10;
 
     @Override
@@ -55,34 +69,58 @@ final class BenchCommand extends NestCommand {
     }
   }
 
-  @Command(name = "train", description = {
-      "the Small graph, batch 8 x 10 s, at each thread count and model.kernels value: forward, forward + backward,",
-      "fit step (and above 1 thread the step with one batch slice per thread), sgemm GFLOP/s, and the fit step's",
-      "time and GFLOP/s per part."})
+  @Command(
+      name = "train",
+      description = {
+        "the Small graph, batch 8 x 10 s, at each thread count and model.kernels value: forward, forward + backward,",
+        "fit step (and above 1 thread the step with one batch slice per thread), sgemm GFLOP/s, and the fit step's",
+        "time and GFLOP/s per part."
+      })
   static final class Train extends NestCommand {
-    @Parameters(index = "0", arity = "0..1", paramLabel = "ITERATIONS", description = "timed iterations (default 3)")
+    @Parameters(
+        index = "0",
+        arity = "0..1",
+        paramLabel = "ITERATIONS",
+        description = "timed iterations (default 3)")
     Integer iterations;
 
-    @Parameters(index = "1", arity = "0..1", paramLabel = "THREADS", description = "comma-separated thread counts (default 1,2)")
+    @Parameters(
+        index = "1",
+        arity = "0..1",
+        paramLabel = "THREADS",
+        description = "comma-separated thread counts (default 1,2)")
     String threads;
 
-    @Parameters(index = "2", arity = "0..1", paramLabel = "BATCH", description = "utterances per batch (default 8)")
+    @Parameters(
+        index = "2",
+        arity = "0..1",
+        paramLabel = "BATCH",
+        description = "utterances per batch (default 8)")
     Integer batch;
 
-    @Parameters(index = "3", arity = "0..1", paramLabel = "SECONDS", description = "seconds per utterance (default 10)")
+    @Parameters(
+        index = "3",
+        arity = "0..1",
+        paramLabel = "SECONDS",
+        description = "seconds per utterance (default 10)")
     Double seconds;
 
-    @Parameters(index = "4", arity = "0..1", paramLabel = "KERNELS",
+    @Parameters(
+        index = "4",
+        arity = "0..1",
+        paramLabel = "KERNELS",
         description = "comma-separated model.kernels values, e.g. java,nd4j (default auto)")
     String kernels;
 
     @Override
     int run(PrintStream out, PrintStream err) throws UsageException {
       if (threads != null && !threads.matches("[1-9][0-9]*(,[1-9][0-9]*)*")) {
-        throw new UsageException("THREADS " + threads + ": expected comma-separated positive integers, e.g. 1,2");
+        throw new UsageException(
+            "THREADS " + threads + ": expected comma-separated positive integers, e.g. 1,2");
       }
       if (kernels != null && !kernels.matches("(auto|java|nd4j)(,(auto|java|nd4j))*")) {
-        throw new UsageException("KERNELS " + kernels + ": expected comma-separated auto, java or nd4j");
+        throw new UsageException(
+            "KERNELS " + kernels + ": expected comma-separated auto, java or nd4j");
       }
       List<String> args = new ArrayList<>();
       for (Object a : new Object[] {iterations, threads, batch, seconds, kernels}) {
@@ -96,33 +134,52 @@ final class BenchCommand extends NestCommand {
     }
   }
 
-  @Command(name = "pretrain", description = {
-      "the same N batches in one process vs 2 workers on local[2] (and on a standalone cluster with --master)",
-      "Parameter averaging every 1, 4, 16 steps and DiLoCo with H inner steps: audio-s/s, speed-up, "
-          + "time shares, MB per round and per step. Default configuration: conf/nest-tiny.conf + "
-          + "conf/sample-data.conf."})
+  @Command(
+      name = "pretrain",
+      description = {
+        "the same N batches in one process vs 2 workers on local[2] (and on a standalone cluster with --master)",
+        "Parameter averaging every 1, 4, 16 steps and DiLoCo with H inner steps: audio-s/s, speed-up, "
+            + "time shares, MB per round and per step. Default configuration: conf/nest-tiny.conf + "
+            + "conf/sample-data.conf."
+      })
   static final class Pretrain extends NestCommand {
-    @Option(names = "--batches", paramLabel = "N", description = "training batches per setting (default ${DEFAULT-VALUE})")
+    @Option(
+        names = "--batches",
+        paramLabel = "N",
+        description = "training batches per setting (default ${DEFAULT-VALUE})")
     int batches = 28;
 
-    @Option(names = "--inner-steps", paramLabel = "H", description = "DiLoCo inner steps (default: batches / 4)")
+    @Option(
+        names = "--inner-steps",
+        paramLabel = "H",
+        description = "DiLoCo inner steps (default: batches / 4)")
     Integer innerSteps;
 
-    @Option(names = "--master", paramLabel = "spark://H:P", description = "also run on this standalone cluster")
+    @Option(
+        names = "--master",
+        paramLabel = "spark://H:P",
+        description = "also run on this standalone cluster")
     String master;
 
     @Option(names = "--skip-local", description = "skip the local[2] runs")
     boolean skipLocal;
 
-    @Mixin
-    ConfigArgs cl;
+    @Mixin ConfigArgs cl;
 
     @Override
     int run(PrintStream out, PrintStream err) throws UsageException {
       List<String> overrides = cl.overrides();
       try {
-        PretrainBench.run(cl.configFiles().isEmpty() ? List.of("conf/nest-tiny.conf", "conf/sample-data.conf") : cl.configFiles(), overrides,
-            batches, master, innerSteps == null ? Math.max(1, batches / 4) : innerSteps, !skipLocal, out);
+        PretrainBench.run(
+            cl.configFiles().isEmpty()
+                ? List.of("conf/nest-tiny.conf", "conf/sample-data.conf")
+                : cl.configFiles(),
+            overrides,
+            batches,
+            master,
+            innerSteps == null ? Math.max(1, batches / 4) : innerSteps,
+            !skipLocal,
+            out);
       } catch (Exception e) {
         err.println("nest bench pretrain: " + e);
         return 1;
@@ -133,10 +190,18 @@ final class BenchCommand extends NestCommand {
 
   @Command(name = "quantizer", description = "the float64-exact quantizer on 8 x 125 tokens")
   static final class Quantizer extends NestCommand {
-    @Parameters(index = "0", arity = "0..1", paramLabel = "ITERATIONS", description = "timed iterations of the fast path (default 50)")
+    @Parameters(
+        index = "0",
+        arity = "0..1",
+        paramLabel = "ITERATIONS",
+        description = "timed iterations of the fast path (default 50)")
     Integer iterations;
 
-    @Parameters(index = "1", arity = "0..1", paramLabel = "SLOW_ITERATIONS", description = "timed iterations of the reference path (default 3)")
+    @Parameters(
+        index = "1",
+        arity = "0..1",
+        paramLabel = "SLOW_ITERATIONS",
+        description = "timed iterations of the reference path (default 3)")
     Integer slowIterations;
 
     @Override
@@ -153,9 +218,15 @@ final class BenchCommand extends NestCommand {
     }
   }
 
-  @Command(name = "extract", description = "extraction throughput (decode, featurize, encoder, write) for the Small and Large presets")
+  @Command(
+      name = "extract",
+      description =
+          "extraction throughput (decode, featurize, encoder, write) for the Small and Large presets")
   static final class Extract extends NestCommand {
-    @Option(names = "--seconds", paramLabel = "S", description = "seconds to measure each preset (default ${DEFAULT-VALUE})")
+    @Option(
+        names = "--seconds",
+        paramLabel = "S",
+        description = "seconds to measure each preset (default ${DEFAULT-VALUE})")
     int seconds = 20;
 
     @Override
@@ -170,20 +241,35 @@ final class BenchCommand extends NestCommand {
     }
   }
 
-  @Command(name = "flac", description = {
-      "N segments of a 1-hour FLAC recording (made with sox and flac unless --file): whole-file decode vs seeking,",
-      "with and without a SEEKTABLE, parity checked."})
+  @Command(
+      name = "flac",
+      description = {
+        "N segments of a 1-hour FLAC recording (made with sox and flac unless --file): whole-file decode vs seeking,",
+        "with and without a SEEKTABLE, parity checked."
+      })
   static final class Flac extends NestCommand {
-    @Option(names = "--file", paramLabel = "F", description = "a FLAC file to read instead of the generated recording")
+    @Option(
+        names = "--file",
+        paramLabel = "F",
+        description = "a FLAC file to read instead of the generated recording")
     String file;
 
-    @Option(names = "--segments", paramLabel = "N", description = "segments read by seeking (default ${DEFAULT-VALUE})")
+    @Option(
+        names = "--segments",
+        paramLabel = "N",
+        description = "segments read by seeking (default ${DEFAULT-VALUE})")
     int segments = 100;
 
-    @Option(names = "--whole-segments", paramLabel = "N", description = "segments read by decoding the whole file (default ${DEFAULT-VALUE})")
+    @Option(
+        names = "--whole-segments",
+        paramLabel = "N",
+        description = "segments read by decoding the whole file (default ${DEFAULT-VALUE})")
     int wholeSegments = 5;
 
-    @Option(names = "--seconds", paramLabel = "S", description = "seconds per segment (default ${DEFAULT-VALUE})")
+    @Option(
+        names = "--seconds",
+        paramLabel = "S",
+        description = "seconds per segment (default ${DEFAULT-VALUE})")
     double seconds = 10.0;
 
     @Override
@@ -198,18 +284,30 @@ final class BenchCommand extends NestCommand {
     }
   }
 
-  @Command(name = "shards", description = {
-      "N one-second utterances on a MiniDFSCluster as single WAV files vs 32 tar shards: read + decode and featurize",
-      "throughput and NameNode operations for both (local only: the mini cluster runs in this JVM)."})
+  @Command(
+      name = "shards",
+      description = {
+        "N one-second utterances on a MiniDFSCluster as single WAV files vs 32 tar shards: read + decode and featurize",
+        "throughput and NameNode operations for both (local only: the mini cluster runs in this JVM)."
+      })
   static final class Shards extends NestCommand {
-    @Parameters(index = "0", arity = "0..1", paramLabel = "N", description = "utterances (default 20000)")
+    @Parameters(
+        index = "0",
+        arity = "0..1",
+        paramLabel = "N",
+        description = "utterances (default 20000)")
     Integer n;
 
     @Override
     int run(PrintStream out, PrintStream err) throws UsageException {
       int count = n == null ? 20000 : n;
       if (count < org.nestspark.bench.ShardsBench.SHARDS) {
-        throw new UsageException("N " + count + ": at least " + org.nestspark.bench.ShardsBench.SHARDS + " (one utterance per shard)");
+        throw new UsageException(
+            "N "
+                + count
+                + ": at least "
+                + org.nestspark.bench.ShardsBench.SHARDS
+                + " (one utterance per shard)");
       }
       try {
         org.nestspark.bench.ShardsBench.run(count, out, err);

@@ -1,7 +1,6 @@
 package org.nestspark.cli;
 
 import java.util.Map;
-
 import picocli.CommandLine;
 import picocli.CommandLine.Help;
 import picocli.CommandLine.Help.Column;
@@ -20,16 +19,21 @@ final class CommandTable implements IHelpSectionRenderer {
       return "";
     }
     int width = help.commandSpec().usageMessage().width();
-    TextTable table = TextTable.forColumns(help.colorScheme(),
-        new Column(24, 2, Column.Overflow.SPAN),
-        new Column(Math.max(40, width - 24), 2, Column.Overflow.WRAP));
+    TextTable table =
+        TextTable.forColumns(
+            help.colorScheme(),
+            new Column(24, 2, Column.Overflow.SPAN),
+            new Column(Math.max(40, width - 24), 2, Column.Overflow.WRAP));
     add(table, "", help.commandSpec());
     return table.toString();
   }
 
   /** The command's header, else the first line of its description. */
   private static String summary(CommandSpec spec) {
-    String[] lines = spec.usageMessage().header().length > 0 ? spec.usageMessage().header() : spec.usageMessage().description();
+    String[] lines =
+        spec.usageMessage().header().length > 0
+            ? spec.usageMessage().header()
+            : spec.usageMessage().description();
     for (String line : lines) {
       String text = line.replace("%n", " ").strip();
       if (!text.isEmpty()) {

@@ -3,12 +3,10 @@ package org.nestspark.cli;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;
-
 import org.apache.hadoop.conf.Configuration;
+import org.nestspark.config.NestConfig;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-
-import org.nestspark.config.NestConfig;
 
 /**
  * The configuration arguments every job command takes (a picocli mixin): {@code --config FILE} (HOCON
@@ -17,12 +15,17 @@ import org.nestspark.config.NestConfig;
  * {@code +key=value}, {@code ~key} (delete: back to the default), applied in order.
  */
 final class ConfigArgs {
-  @Option(names = "--config", paramLabel = "FILE",
-      description = "a preset (.conf, HOCON) or a NeMo training config (.yaml); repeatable, later files win")
+  @Option(
+      names = "--config",
+      paramLabel = "FILE",
+      description =
+          "a preset (.conf, HOCON) or a NeMo training config (.yaml); repeatable, later files win")
   List<String> files = new ArrayList<>();
 
-  @Parameters(paramLabel = "key=value",
-      description = "settings of reference.conf keys, as Hydra overrides: key=value, ++key=value, ~key (back to the default)")
+  @Parameters(
+      paramLabel = "key=value",
+      description =
+          "settings of reference.conf keys, as Hydra overrides: key=value, ++key=value, ~key (back to the default)")
   List<String> settings = new ArrayList<>();
 
   List<String> configFiles() {
@@ -60,8 +63,11 @@ final class ConfigArgs {
   /** One warning line listing the keys of NeMo YAML configs that nest-spark does not use. */
   static void warnIgnored(NestConfig c, PrintStream err) {
     if (!c.ignoredNemoKeys().isEmpty()) {
-      err.println("warning: " + c.ignoredNemoKeys().size() + " NeMo config key(s) nest-spark does not use were ignored: "
-          + String.join(", ", c.ignoredNemoKeys()));
+      err.println(
+          "warning: "
+              + c.ignoredNemoKeys().size()
+              + " NeMo config key(s) nest-spark does not use were ignored: "
+              + String.join(", ", c.ignoredNemoKeys()));
     }
   }
 }

@@ -7,9 +7,6 @@ import java.util.List;
 import java.util.Locale;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
 import org.nestspark.extract.ExtractJob;
 import org.nestspark.extract.ExtractReport;
 import org.nestspark.manifest.ManifestException;
@@ -19,6 +16,9 @@ import org.nestspark.nemo.NemoImport;
 import org.nestspark.nemo.NestModels;
 import org.nestspark.spark.PartSummary;
 import org.nestspark.spark.SparkContexts;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /**
  * {@code nest extract --model M --input I --output O [--layers all|last|i,j,k] [--format npy|parquet]
@@ -27,29 +27,43 @@ import org.nestspark.spark.SparkContexts;
  * reason), throughput and where the time went; exits 0 unless the model or the input cannot be read
  * (1) or the arguments are wrong (2).
  */
-@Command(name = "extract", description = {
-    "per-layer encoder features (.npy [L, D, T] or parquet) of a manifest, folder or file",
-    "M is a .nemo or a nest-spark checkpoint (file or folder: the newest valid). Prints how many "
-        + "utterances were extracted and skipped (each skip with its reason), throughput and where the time "
-        + "went. Exit 0 unless the model or the input cannot be read (1) or the arguments are wrong (2)."})
+@Command(
+    name = "extract",
+    description = {
+      "per-layer encoder features (.npy [L, D, T] or parquet) of a manifest, folder or file",
+      "M is a .nemo or a nest-spark checkpoint (file or folder: the newest valid). Prints how many "
+          + "utterances were extracted and skipped (each skip with its reason), throughput and where the time "
+          + "went. Exit 0 unless the model or the input cannot be read (1) or the arguments are wrong (2)."
+    })
 final class ExtractCommand extends NestCommand {
-  @Option(names = "--model", paramLabel = "M", description = "a .nemo, a checkpoint (.ckpt) or a run's checkpoint folder")
+  @Option(
+      names = "--model",
+      paramLabel = "M",
+      description = "a .nemo, a checkpoint (.ckpt) or a run's checkpoint folder")
   String model;
 
-  @Option(names = "--input", paramLabel = "I", description = "a NeMo manifest, a folder of audio (searched recursively) or one audio file")
+  @Option(
+      names = "--input",
+      paramLabel = "I",
+      description = "a NeMo manifest, a folder of audio (searched recursively) or one audio file")
   String input;
 
   @Option(names = "--output", paramLabel = "O", description = "output folder")
   String output;
 
-  @Option(names = "--layers", paramLabel = "all|last|i,j,k", description = "encoder layers to write (extract.layers)")
+  @Option(
+      names = "--layers",
+      paramLabel = "all|last|i,j,k",
+      description = "encoder layers to write (extract.layers)")
   String layers;
 
-  @Option(names = "--format", paramLabel = "npy|parquet", description = "output format (extract.format)")
+  @Option(
+      names = "--format",
+      paramLabel = "npy|parquet",
+      description = "output format (extract.format)")
   String format;
 
-  @Mixin
-  ConfigArgs cl;
+  @Mixin ConfigArgs cl;
 
   private static String required(String value, String option) throws UsageException {
     if (value == null) {
@@ -102,8 +116,14 @@ final class ExtractCommand extends NestCommand {
   }
 
   static void print(ExtractReport r, PrintStream out) {
-    out.printf(Locale.ROOT, "extracted %d utterance(s) (%d written, %d already complete), skipped %d; layers %s%n",
-        r.extracted(), r.written, r.existing, r.skippedTotal(), java.util.Arrays.toString(r.layers));
+    out.printf(
+        Locale.ROOT,
+        "extracted %d utterance(s) (%d written, %d already complete), skipped %d; layers %s%n",
+        r.extracted(),
+        r.written,
+        r.existing,
+        r.skippedTotal(),
+        java.util.Arrays.toString(r.layers));
     for (ManifestProblem p : r.inputProblems) {
       out.println("  skipped " + p);
     }
@@ -111,14 +131,22 @@ final class ExtractCommand extends NestCommand {
       out.println("  skipped " + o.where() + ": " + o.reason());
     }
     if (r.skippedCount > r.skipped.size()) {
-      out.printf(Locale.ROOT, "  ... and %d more skipped utterance(s)%n", r.skippedCount - r.skipped.size());
+      out.printf(
+          Locale.ROOT,
+          "  ... and %d more skipped utterance(s)%n",
+          r.skippedCount - r.skipped.size());
     }
     if (r.skippedFile != null) {
       out.println("skipped utterances and reasons: " + r.skippedFile);
     }
     if (r.written > 0) {
-      out.printf(Locale.ROOT, "%.1f s of audio in %.1f s (%.1f s of audio per second); time in tasks: %s%n",
-          r.audioSeconds, r.wallSeconds, r.audioSeconds / r.wallSeconds, r.timings.shares());
+      out.printf(
+          Locale.ROOT,
+          "%.1f s of audio in %.1f s (%.1f s of audio per second); time in tasks: %s%n",
+          r.audioSeconds,
+          r.wallSeconds,
+          r.audioSeconds / r.wallSeconds,
+          r.timings.shares());
     }
     out.println("features: " + r.featuresJson);
   }

@@ -5,12 +5,7 @@ import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-
 import org.apache.spark.api.java.JavaSparkContext;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-
 import org.nestspark.config.NestConfig;
 import org.nestspark.featurize.FeaturizeJob;
 import org.nestspark.featurize.FeaturizeReport;
@@ -18,27 +13,35 @@ import org.nestspark.manifest.ManifestException;
 import org.nestspark.manifest.ManifestProblem;
 import org.nestspark.spark.PartSummary;
 import org.nestspark.spark.SparkContexts;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /**
  * {@code nest featurize --manifest M --out DIR [--config F] [key=value ...]}: see {@link FeaturizeJob}.
  * Prints how many utterances were featurized and skipped, with each skip's reason; exits 0 unless a
  * manifest could not be read (or bad input met {@code data.on_error=fail}).
  */
-@Command(name = "featurize", description = {
-    "log-mel features of every utterance as .npy + features.json",
-    "One float32 .npy [80, T_valid] per utterance (per-utterance normalisation, as NeMo with batch "
-        + "size 1, eval mode), named as NeMo's extract_features.py names them, plus DIR/features.json. "
-        + "Reruns keep complete outputs (featurize.overwrite=true recomputes). Exit 0 unless a manifest "
-        + "cannot be read (1)."})
+@Command(
+    name = "featurize",
+    description = {
+      "log-mel features of every utterance as .npy + features.json",
+      "One float32 .npy [80, T_valid] per utterance (per-utterance normalisation, as NeMo with batch "
+          + "size 1, eval mode), named as NeMo's extract_features.py names them, plus DIR/features.json. "
+          + "Reruns keep complete outputs (featurize.overwrite=true recomputes). Exit 0 unless a manifest "
+          + "cannot be read (1)."
+    })
 final class FeaturizeCommand extends NestCommand {
-  @Option(names = "--manifest", paramLabel = "M[,M2...]", description = "NeMo JSONL manifest(s); repeatable or comma-separated")
+  @Option(
+      names = "--manifest",
+      paramLabel = "M[,M2...]",
+      description = "NeMo JSONL manifest(s); repeatable or comma-separated")
   List<String> manifestArgs = new ArrayList<>();
 
   @Option(names = "--out", paramLabel = "DIR", description = "output folder (local or Hadoop URI)")
   String outArg;
 
-  @Mixin
-  ConfigArgs cl;
+  @Mixin ConfigArgs cl;
 
   @Override
   int run(PrintStream out, PrintStream err) throws UsageException {
@@ -73,8 +76,13 @@ final class FeaturizeCommand extends NestCommand {
   }
 
   static void print(FeaturizeReport r, PrintStream out) {
-    out.printf(Locale.ROOT, "featurized %d utterance(s) (%d written, %d already complete), skipped %d%n",
-        r.featurized(), r.written, r.existing, r.skippedTotal());
+    out.printf(
+        Locale.ROOT,
+        "featurized %d utterance(s) (%d written, %d already complete), skipped %d%n",
+        r.featurized(),
+        r.written,
+        r.existing,
+        r.skippedTotal());
     for (ManifestProblem p : r.manifestProblems) {
       out.println("  skipped " + p);
     }
@@ -82,14 +90,21 @@ final class FeaturizeCommand extends NestCommand {
       out.println("  skipped " + o.where() + ": " + o.reason());
     }
     if (r.skippedCount > r.skipped.size()) {
-      out.printf(Locale.ROOT, "  ... and %d more skipped utterance(s)%n", r.skippedCount - r.skipped.size());
+      out.printf(
+          Locale.ROOT,
+          "  ... and %d more skipped utterance(s)%n",
+          r.skippedCount - r.skipped.size());
     }
     if (r.skippedFile != null) {
       out.println("skipped utterances and reasons: " + r.skippedFile);
     }
     if (r.written > 0) {
-      out.printf(Locale.ROOT, "%.1f s of audio in %.1f s (%.1f s of audio per second)%n",
-          r.audioSeconds, r.wallSeconds, r.audioSeconds / r.wallSeconds);
+      out.printf(
+          Locale.ROOT,
+          "%.1f s of audio in %.1f s (%.1f s of audio per second)%n",
+          r.audioSeconds,
+          r.wallSeconds,
+          r.audioSeconds / r.wallSeconds);
     }
     out.println("features: " + r.featuresJson);
   }

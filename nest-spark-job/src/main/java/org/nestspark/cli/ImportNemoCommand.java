@@ -6,15 +6,15 @@ import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
 import org.nestspark.io.NestPaths;
 import org.nestspark.model.NemoStateDictException;
 import org.nestspark.model.NestGraph;
 import org.nestspark.nemo.NemoImport;
 import org.nestspark.nemo.NestModels;
 import org.nestspark.train.CheckpointIO;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /**
  * {@code nest import-nemo --model X.nemo --out DIR|FILE.ckpt [--config F] [key=value ...]}: a NeMo NEST
@@ -22,20 +22,25 @@ import org.nestspark.train.CheckpointIO;
  * embedding kept) written as one of nest-spark's checkpoints ({@link CheckpointIO}; a folder gets {@code step-000000.ckpt}). Exit 0 done,
  * 1 unreadable archive or tensors that do not fit, 2 bad usage or an unsupported NeMo setting.
  */
-@Command(name = "import-nemo", description = {
-    "a NeMo NEST .nemo as a nest-spark checkpoint",
-    "The archive's config and every tensor by NeMo key, written as a nest-spark checkpoint (a folder "
-        + "gets step-000000.ckpt). Exit 0 done, 1 unreadable archive or tensors that do not fit, 2 bad "
-        + "usage or an unsupported NeMo setting."})
+@Command(
+    name = "import-nemo",
+    description = {
+      "a NeMo NEST .nemo as a nest-spark checkpoint",
+      "The archive's config and every tensor by NeMo key, written as a nest-spark checkpoint (a folder "
+          + "gets step-000000.ckpt). Exit 0 done, 1 unreadable archive or tensors that do not fit, 2 bad "
+          + "usage or an unsupported NeMo setting."
+    })
 final class ImportNemoCommand extends NestCommand {
   @Option(names = "--model", paramLabel = "X.nemo", description = "the .nemo archive")
   String modelArg;
 
-  @Option(names = "--out", paramLabel = "DIR|F.ckpt", description = "a checkpoint folder or a .ckpt file")
+  @Option(
+      names = "--out",
+      paramLabel = "DIR|F.ckpt",
+      description = "a checkpoint folder or a .ckpt file")
   String outOption;
 
-  @Mixin
-  ConfigArgs cl;
+  @Mixin ConfigArgs cl;
 
   /** Notes of an import: ignored NeMo settings on one line, the others one per line. */
   static void printNotes(List<String> notes, PrintStream out) {
@@ -48,7 +53,11 @@ final class ImportNemoCommand extends NestCommand {
       }
     }
     if (!ignored.isEmpty()) {
-      out.println("  note: " + ignored.size() + " NeMo setting(s) nest-spark does not use were ignored: " + String.join(", ", ignored));
+      out.println(
+          "  note: "
+              + ignored.size()
+              + " NeMo setting(s) nest-spark does not use were ignored: "
+              + String.join(", ", ignored));
     }
   }
 
@@ -79,10 +88,17 @@ final class ImportNemoCommand extends NestCommand {
       } else {
         written = CheckpointIO.save(target, NestModels.checkpointOf(m), conf);
       }
-      out.printf("imported %s: %d layers, d_model %d, %d heads, %,d trainable parameters%n", model,
-          m.config().getInt("model.encoder.n_layers"), m.config().getInt("model.encoder.d_model"),
-          m.config().getInt("model.encoder.n_heads"), NestGraph.numTrainableParams(m.graph()));
-      out.println("  quantizer and mask embedding: " + m.frozenModules().origin() + " (kept in the checkpoint)");
+      out.printf(
+          "imported %s: %d layers, d_model %d, %d heads, %,d trainable parameters%n",
+          model,
+          m.config().getInt("model.encoder.n_layers"),
+          m.config().getInt("model.encoder.d_model"),
+          m.config().getInt("model.encoder.n_heads"),
+          NestGraph.numTrainableParams(m.graph()));
+      out.println(
+          "  quantizer and mask embedding: "
+              + m.frozenModules().origin()
+              + " (kept in the checkpoint)");
       out.println("checkpoint: " + NestPaths.display(written));
       return 0;
     } catch (NemoStateDictException | IOException e) {

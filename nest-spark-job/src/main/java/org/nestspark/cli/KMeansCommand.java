@@ -28,39 +28,59 @@ import picocli.CommandLine.Option;
  * where the labels manifest is; exits 0 unless the model, the manifest or the output cannot be used (1) or
  * the arguments are wrong (2).
  */
-@Command(name = "kmeans", description = {
-    "HuBERT-style k-means labels (Spark MLlib, k-means||) of MFCC, log-mel or an encoder layer",
-    "Fits k centroids on a frame sample and writes DIR/centroids.npy, DIR/kmeans.json, one int64 label .npy per "
-        + "utterance at the encoder frame rate and DIR/labels_manifest.json (each entry + label_filepath) for "
-        + "model.targets=labels. Reruns keep a matching fit and complete label files. Exit 0 unless the model, the "
-        + "manifest or the output cannot be used (1) or the arguments are wrong (2)."})
+@Command(
+    name = "kmeans",
+    description = {
+      "HuBERT-style k-means labels (Spark MLlib, k-means||) of MFCC, log-mel or an encoder layer",
+      "Fits k centroids on a frame sample and writes DIR/centroids.npy, DIR/kmeans.json, one int64 label .npy per "
+          + "utterance at the encoder frame rate and DIR/labels_manifest.json (each entry + label_filepath) for "
+          + "model.targets=labels. Reruns keep a matching fit and complete label files. Exit 0 unless the model, the "
+          + "manifest or the output cannot be used (1) or the arguments are wrong (2)."
+    })
 final class KMeansCommand extends NestCommand {
-  @Option(names = "--manifest", paramLabel = "M", description = "NeMo JSONL manifest of the utterances to label")
+  @Option(
+      names = "--manifest",
+      paramLabel = "M",
+      description = "NeMo JSONL manifest of the utterances to label")
   String manifest;
 
   @Option(names = "--out", paramLabel = "DIR", description = "output folder (local or Hadoop URI)")
   String outArg;
 
-  @Option(names = "--features", paramLabel = "mfcc|logmel|layer", description = "what is clustered (kmeans.features); --model implies layer")
+  @Option(
+      names = "--features",
+      paramLabel = "mfcc|logmel|layer",
+      description = "what is clustered (kmeans.features); --model implies layer")
   String features;
 
-  @Option(names = "--model", paramLabel = "M", description = "a .nemo or a checkpoint whose encoder layer is clustered")
+  @Option(
+      names = "--model",
+      paramLabel = "M",
+      description = "a .nemo or a checkpoint whose encoder layer is clustered")
   String model;
 
-  @Option(names = "--layer", paramLabel = "L", description = "0-based encoder layer with --model (kmeans.layer; default the last)")
+  @Option(
+      names = "--layer",
+      paramLabel = "L",
+      description = "0-based encoder layer with --model (kmeans.layer; default the last)")
   Integer layer;
 
   @Option(names = "--k", paramLabel = "K", description = "clusters (kmeans.num_clusters)")
   Integer k;
 
-  @Option(names = "--sample-fraction", paramLabel = "F", description = "fraction of frames in the fit (kmeans.sample_fraction)")
+  @Option(
+      names = "--sample-fraction",
+      paramLabel = "F",
+      description = "fraction of frames in the fit (kmeans.sample_fraction)")
   Double sampleFraction;
 
-  @Option(names = "--centroids", paramLabel = "C", description = "centroids.npy of an earlier run: label with it, no fit (kmeans.centroids)")
+  @Option(
+      names = "--centroids",
+      paramLabel = "C",
+      description = "centroids.npy of an earlier run: label with it, no fit (kmeans.centroids)")
   String centroids;
 
-  @Mixin
-  ConfigArgs cl;
+  @Mixin ConfigArgs cl;
 
   @Override
   int run(PrintStream out, PrintStream err) throws UsageException {
@@ -71,7 +91,8 @@ final class KMeansCommand extends NestCommand {
       throw new UsageException("--out is required");
     }
     List<String> overrides = new ArrayList<>(cl.overrides());
-    String f = features == null ? (model != null ? "layer" : null) : features.toLowerCase(Locale.ROOT);
+    String f =
+        features == null ? (model != null ? "layer" : null) : features.toLowerCase(Locale.ROOT);
     if (f != null) {
       if (!List.of("mfcc", "logmel", "layer").contains(f)) {
         throw new UsageException("--features " + features + ": expected mfcc, logmel or layer");
@@ -80,7 +101,8 @@ final class KMeansCommand extends NestCommand {
         throw new UsageException("--features layer needs --model");
       }
       if (!f.equals("layer") && model != null) {
-        throw new UsageException("--model clusters an encoder layer: it goes with --features layer, not " + f);
+        throw new UsageException(
+            "--model clusters an encoder layer: it goes with --features layer, not " + f);
       }
       overrides.add("kmeans.features=" + f);
     }
@@ -130,16 +152,32 @@ final class KMeansCommand extends NestCommand {
   static void print(KMeansReport r, PrintStream out) {
     switch (r.fit()) {
       case "fitted":
-        out.printf(Locale.ROOT, "fitted k=%d centroids of dimension %d on %d frames (cost %.6g): %s%n", r.k(), r.dim(), r.sampledFrames(),
-            r.cost(), r.centroids());
+        out.printf(
+            Locale.ROOT,
+            "fitted k=%d centroids of dimension %d on %d frames (cost %.6g): %s%n",
+            r.k(),
+            r.dim(),
+            r.sampledFrames(),
+            r.cost(),
+            r.centroids());
         break;
       case "kept":
-        out.printf(Locale.ROOT, "kept the k=%d fit of an earlier run with the same settings: %s%n", r.k(), r.centroids());
+        out.printf(
+            Locale.ROOT,
+            "kept the k=%d fit of an earlier run with the same settings: %s%n",
+            r.k(),
+            r.centroids());
         break;
       default:
-        out.printf(Locale.ROOT, "labelled with the given k=%d centroids: %s%n", r.k(), r.centroids());
+        out.printf(
+            Locale.ROOT, "labelled with the given k=%d centroids: %s%n", r.k(), r.centroids());
     }
-    out.printf(Locale.ROOT, "labelled %d utterance(s) (%d written, %d already complete), skipped %d%n", r.labelled(), r.written(), r.existing(),
+    out.printf(
+        Locale.ROOT,
+        "labelled %d utterance(s) (%d written, %d already complete), skipped %d%n",
+        r.labelled(),
+        r.written(),
+        r.existing(),
         r.skipped().size() + r.inputProblems().size());
     for (ManifestProblem p : r.inputProblems()) {
       out.println("  skipped " + p);
@@ -150,6 +188,11 @@ final class KMeansCommand extends NestCommand {
     if (r.written() > 0) {
       out.printf(Locale.ROOT, "%.1f s of audio in %.1f s%n", r.audioSeconds(), r.wallSeconds());
     }
-    out.println("labels manifest: " + r.labelsManifest() + " (model.targets=labels model.num_classes=" + r.k() + ")");
+    out.println(
+        "labels manifest: "
+            + r.labelsManifest()
+            + " (model.targets=labels model.num_classes="
+            + r.k()
+            + ")");
   }
 }

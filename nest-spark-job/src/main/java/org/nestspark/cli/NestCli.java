@@ -6,16 +6,14 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
-
+import org.nestspark.config.NestConfigException;
+import org.nestspark.io.NestPaths;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.UnmatchedArgumentException;
-
-import org.nestspark.config.NestConfigException;
-import org.nestspark.io.NestPaths;
 
 /**
  * The {@code nest} command line (picocli): the same entry point for {@code bin/nest} (Spark {@code local[*]}
@@ -26,36 +24,43 @@ import org.nestspark.io.NestPaths;
  * option, a malformed number, an invalid key or value: {@code nest <command>: <reason>}); pretrain also 3
  * (stopped early with a checkpoint) and 75 (run folder locked), see {@link org.nestspark.pretrain.PretrainExit}.
  */
-@Command(name = "nest", mixinStandardHelpOptions = true, versionProvider = NestVersion.class, sortOptions = false,
-    description = "NeMo's NEST self-supervised speech pretraining (FastConformer, masked-token prediction) as Apache Spark jobs.",
+@Command(
+    name = "nest",
+    mixinStandardHelpOptions = true,
+    versionProvider = NestVersion.class,
+    sortOptions = false,
+    description =
+        "NeMo's NEST self-supervised speech pretraining (FastConformer, masked-token prediction) as Apache Spark jobs.",
     subcommands = {
-        PretrainCommand.class,
-        FeaturizeCommand.class,
-        ShardCommand.class,
-        ExtractCommand.class,
-        KMeansCommand.class,
-        ImportNemoCommand.class,
-        ExportNemoCommand.class,
-        BenchCommand.class,
-        ConfigCommand.class,
-        DoctorCommand.class,
-        CompletionCommand.class,
-        CommandLine.HelpCommand.class},
-    footer = {"",
-        "Every job command takes --config FILE (a preset such as conf/nest-tiny.conf, or a NeMo training YAML; "
-            + "repeatable, later wins) and Hydra-style settings of reference.conf keys: key=value, ++key=value, ~key, "
-            + "e.g. model.preprocessor.dither=0 data.on_error=fail. Paths may be local or any Hadoop URI (file://, "
-            + "hdfs://, s3a://). 'nest COMMAND --help' describes a command.",
-        "",
-        "Exit codes: 0 done, 1 the job could not run, 2 bad usage or configuration; pretrain also:",
-        "  3   stopped early by SIGTERM or exp_manager.max_time_per_run after finishing its round and saving a checkpoint (run again to resume)",
-        "  75  refused: another live attempt holds the run folder's lock (<exp_dir>/<name>/.lock); nothing done"})
+      PretrainCommand.class,
+      FeaturizeCommand.class,
+      ShardCommand.class,
+      ExtractCommand.class,
+      KMeansCommand.class,
+      ImportNemoCommand.class,
+      ExportNemoCommand.class,
+      BenchCommand.class,
+      ConfigCommand.class,
+      DoctorCommand.class,
+      CompletionCommand.class,
+      CommandLine.HelpCommand.class
+    },
+    footer = {
+      "",
+      "Every job command takes --config FILE (a preset such as conf/nest-tiny.conf, or a NeMo training YAML; "
+          + "repeatable, later wins) and Hydra-style settings of reference.conf keys: key=value, ++key=value, ~key, "
+          + "e.g. model.preprocessor.dither=0 data.on_error=fail. Paths may be local or any Hadoop URI (file://, "
+          + "hdfs://, s3a://). 'nest COMMAND --help' describes a command.",
+      "",
+      "Exit codes: 0 done, 1 the job could not run, 2 bad usage or configuration; pretrain also:",
+      "  3   stopped early by SIGTERM or exp_manager.max_time_per_run after finishing its round and saving a checkpoint (run again to resume)",
+      "  75  refused: another live attempt holds the run folder's lock (<exp_dir>/<name>/.lock); nothing done"
+    })
 public final class NestCli implements Callable<Integer> {
   final PrintStream out;
   final PrintStream err;
 
-  @Spec
-  CommandSpec spec;
+  @Spec CommandSpec spec;
 
   private NestCli(PrintStream out, PrintStream err) {
     this.out = out;
@@ -78,10 +83,13 @@ public final class NestCli implements Callable<Integer> {
 
   /** Runs one command and returns its exit code (tests call this directly). */
   public static int run(List<String> args, PrintStream out, PrintStream err) {
-    if (!args.isEmpty() && !List.of("help", "-h", "--help", "-V", "--version", "completion").contains(args.get(0))
+    if (!args.isEmpty()
+        && !List.of("help", "-h", "--help", "-V", "--version", "completion").contains(args.get(0))
         && !NestPaths.jvmCanOpenNonAsciiNames()) {
-      err.println("warning: this JVM runs with file name encoding " + System.getProperty("sun.jnu.encoding")
-          + "; files with non-ASCII names cannot be opened. Run with LC_ALL=C.UTF-8 (bin/nest does this).");
+      err.println(
+          "warning: this JVM runs with file name encoding "
+              + System.getProperty("sun.jnu.encoding")
+              + "; files with non-ASCII names cannot be opened. Run with LC_ALL=C.UTF-8 (bin/nest does this).");
     }
     return commandLine(out, err).execute(args.toArray(new String[0]));
   }
@@ -92,17 +100,19 @@ public final class NestCli implements Callable<Integer> {
     cl.setOut(new PrintWriter(new java.io.OutputStreamWriter(out, StandardCharsets.UTF_8), true));
     cl.setErr(new PrintWriter(new java.io.OutputStreamWriter(err, StandardCharsets.UTF_8), true));
     cl.setUsageHelpWidth(100);
-    cl.setExpandAtFiles(false);               // a path may start with @
-    cl.setOverwrittenOptionsAllowed(true);    // --out A --out B: the last wins, as before
-    cl.getHelpSectionMap().put(CommandLine.Model.UsageMessageSpec.SECTION_KEY_COMMAND_LIST, new CommandTable());
+    cl.setExpandAtFiles(false); // a path may start with @
+    cl.setOverwrittenOptionsAllowed(true); // --out A --out B: the last wins, as before
+    cl.getHelpSectionMap()
+        .put(CommandLine.Model.UsageMessageSpec.SECTION_KEY_COMMAND_LIST, new CommandTable());
     cl.setParameterExceptionHandler(NestCli::usageError);
-    cl.setExecutionExceptionHandler((e, line, parsed) -> {
-      if (e instanceof UsageException || e instanceof NestConfigException) {
-        line.getErr().println(line.getCommandSpec().qualifiedName() + ": " + e.getMessage());
-        return 2;
-      }
-      throw e;
-    });
+    cl.setExecutionExceptionHandler(
+        (e, line, parsed) -> {
+          if (e instanceof UsageException || e instanceof NestConfigException) {
+            line.getErr().println(line.getCommandSpec().qualifiedName() + ": " + e.getMessage());
+            return 2;
+          }
+          throw e;
+        });
     return cl;
   }
 

@@ -2,7 +2,6 @@ package org.nestspark.cli;
 
 import java.io.PrintStream;
 import java.util.concurrent.Callable;
-
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -13,10 +12,12 @@ import picocli.CommandLine.Spec;
  * extending this, annotated {@code @Command(name = ...)}, and listed in {@link NestCli}'s subcommands.
  */
 abstract class NestCommand implements Callable<Integer> {
-  @Spec
-  CommandSpec spec;
+  @Spec CommandSpec spec;
 
-  @Option(names = {"-h", "--help"}, usageHelp = true, description = "print this command's usage and exit")
+  @Option(
+      names = {"-h", "--help"},
+      usageHelp = true,
+      description = "print this command's usage and exit")
   boolean helpRequested;
 
   /** Does the command's work; prints to {@code out} and {@code err}, returns the exit code. */

@@ -3,7 +3,6 @@ package org.nestspark.cli;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.Properties;
-
 import picocli.CommandLine.IVersionProvider;
 
 /**
@@ -36,10 +35,26 @@ final class NestVersion implements IVersionProvider {
   public String[] getVersion() {
     Properties p = build();
     return new String[] {
-        "nest-spark " + get(p, "version") + " (git " + get(p, "git.commit") + ")",
-        "built with: DL4J " + get(p, "dl4j") + " (Spark modules " + get(p, "dl4j.spark") + "), Spark " + get(p, "spark")
-            + ", Hadoop " + get(p, "hadoop") + ", Scala " + get(p, "scala"),
-        "running on: Spark " + DoctorCommand.sparkVersion() + ", Hadoop " + org.apache.hadoop.util.VersionInfo.getVersion()
-            + ", Java " + System.getProperty("java.version") + " (" + System.getProperty("java.vm.name") + ")"};
+      "nest-spark " + get(p, "version") + " (git " + get(p, "git.commit") + ")",
+      "built with: DL4J "
+          + get(p, "dl4j")
+          + " (Spark modules "
+          + get(p, "dl4j.spark")
+          + "), Spark "
+          + get(p, "spark")
+          + ", Hadoop "
+          + get(p, "hadoop")
+          + ", Scala "
+          + get(p, "scala"),
+      "running on: Spark "
+          + DoctorCommand.sparkVersion()
+          + ", Hadoop "
+          + org.apache.hadoop.util.VersionInfo.getVersion()
+          + ", Java "
+          + System.getProperty("java.version")
+          + " ("
+          + System.getProperty("java.vm.name")
+          + ")"
+    };
   }
 }

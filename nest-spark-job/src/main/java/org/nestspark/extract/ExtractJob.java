@@ -38,9 +38,9 @@ import org.nestspark.audio.UtteranceLoader;
 import org.nestspark.config.ModelConfigs;
 import org.nestspark.config.NestConfig;
 import org.nestspark.data.BatchPlanner;
+import org.nestspark.features.FilterbankFeatures;
 import org.nestspark.featurize.FeatureFileNames;
 import org.nestspark.featurize.FeaturizeJob;
-import org.nestspark.features.FilterbankFeatures;
 import org.nestspark.io.AtomicFiles;
 import org.nestspark.io.NestPaths;
 import org.nestspark.io.Npy;
@@ -51,14 +51,14 @@ import org.nestspark.manifest.ManifestException;
 import org.nestspark.manifest.ManifestProblem;
 import org.nestspark.manifest.ManifestReadResult;
 import org.nestspark.manifest.ManifestReader;
-import org.nestspark.tarred.ShardPaths;
-import org.nestspark.tarred.TarredDataset;
 import org.nestspark.model.NestGraph;
 import org.nestspark.nemo.NemoImport;
 import org.nestspark.spark.JobProgress;
 import org.nestspark.spark.ManifestParts;
 import org.nestspark.spark.PartSummary;
 import org.nestspark.spark.TaskDevices;
+import org.nestspark.tarred.ShardPaths;
+import org.nestspark.tarred.TarredDataset;
 import scala.Tuple2;
 
 /**
@@ -96,8 +96,11 @@ import scala.Tuple2;
  * ({@link JobProgress}; counted per finished batch).
  */
 public final class ExtractJob {
-  private static final ObjectMapper JSON = JsonMapper.builder()
-      .enable(com.fasterxml.jackson.core.json.JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build();
+  private static final ObjectMapper JSON =
+      JsonMapper.builder()
+          .enable(com.fasterxml.jackson.core.json.JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
+          .build();
+
   /** Bytes per second of 16-bit mono audio at 16 kHz: the duration stand-in for files without one. */
   private static final double BYTES_PER_SECOND = 32000;
 
@@ -113,8 +116,14 @@ public final class ExtractJob {
    * @throws IOException the input does not exist, or the output folder or features.json cannot be written
    * @throws IllegalArgumentException a bad {@code --layers}
    */
-  public static ExtractReport run(JavaSparkContext sc, NemoImport.Imported model, String input, String outDir, String layersSpec,
-      PrintStream log) throws ManifestException, IOException {
+  public static ExtractReport run(
+      JavaSparkContext sc,
+      NemoImport.Imported model,
+      String input,
+      String outDir,
+      String layersSpec,
+      PrintStream log)
+      throws ManifestException, IOException {
     long t0 = System.nanoTime();
     NestConfig config = model.config();
     Configuration hadoopConf = sc.hadoopConfiguration();
@@ -122,7 +131,10 @@ public final class ExtractJob {
     String format = config.getString("extract.format");
     Inputs in = listInputs(input, config, hadoopConf);
     if ("fail".equals(config.getString("data.on_error")) && !in.problems.isEmpty()) {
-      throw new ManifestException(in.problems.size() + " malformed input line(s) and data.on_error=fail; first: " + in.problems.get(0));
+      throw new ManifestException(
+          in.problems.size()
+              + " malformed input line(s) and data.on_error=fail; first: "
+              + in.problems.get(0));
     }
     Path out = NestPaths.fromUserString(outDir);
     FileSystem fs = out.getFileSystem(hadoopConf);
@@ -131,12 +143,19 @@ public final class ExtractJob {
     }
     fs.mkdirs(out);
 
-    // the plan: batches of similar durations, in a fixed order (the parquet part files are named by it)
+    // the plan: batches of similar durations, in a fixed order (the parquet part files are named by
+    // it)
     int n = in.entries.size();
     int batchSize = config.getInt("extract.batch_size");
     // tar shards: consecutive entries (shard and member order), so each shard is streamed once
-    List<int[]> plan = n == 0 ? List.of() : TarredDataset.shardCount(in.entries) > 0 ? consecutive(n, batchSize)
-        : new BatchPlanner(batchSize, false, false, Math.max(1, (n + batchSize - 1) / batchSize), 0L).plan(in.durations, 0);
+    List<int[]> plan =
+        n == 0
+            ? List.of()
+            : TarredDataset.shardCount(in.entries) > 0
+                ? consecutive(n, batchSize)
+                : new BatchPlanner(
+                        batchSize, false, false, Math.max(1, (n + batchSize - 1) / batchSize), 0L)
+                    .plan(in.durations, 0);
     FeatureFileNames names = new FeatureFileNames();
     String[] targets = new String[n];
     for (int i = 0; i < n; i++) {
@@ -150,7 +169,8 @@ public final class ExtractJob {
         es.add(in.entries.get(i));
         ts.add(targets[i]);
       }
-      String part = new Path(out, String.format(Locale.ROOT, "part-%05d.parquet", b)).toUri().toString();
+      String part =
+          new Path(out, String.format(Locale.ROOT, "part-%05d.parquet", b)).toUri().toString();
       batches.add(new Batch(b, es, ts, part));
     }
 
@@ -167,22 +187,47 @@ public final class ExtractJob {
       if (partitions == 0) {
         partitions = Math.max(1, Math.min(batches.size(), sc.defaultParallelism() * 2));
       }
-      ModelPayload payload = new ModelPayload(UUID.randomUUID().toString(), config,
-          model.graph().params().castTo(DataType.FLOAT).dup('c').data().asFloat(), layers);
+      ModelPayload payload =
+          new ModelPayload(
+              UUID.randomUUID().toString(),
+              config,
+              model.graph().params().castTo(DataType.FLOAT).dup('c').data().asFloat(),
+              layers);
       Broadcast<ModelPayload> bc = sc.broadcast(payload);
       SerializableHadoopConf conf = new SerializableHadoopConf(hadoopConf);
       boolean overwrite = config.getBoolean("extract.overwrite");
       String partsUri = parts.toUri().toString();
-      sc.setJobDescription("extract: decode, log-mel, encoder layers " + layersSpec + ", write " + format + " (" + n + " utterances, "
-          + batches.size() + " batches, " + partitions + " partitions)");
+      sc.setJobDescription(
+          "extract: decode, log-mel, encoder layers "
+              + layersSpec
+              + ", write "
+              + format
+              + " ("
+              + n
+              + " utterances, "
+              + batches.size()
+              + " batches, "
+              + partitions
+              + " partitions)");
       JavaRDD<Batch> rdd = sc.parallelize(batches, partitions);
       numParts = rdd.getNumPartitions();
       Tuple2<PartSummary, ExtractTimings> result;
-      try (JobProgress progress = JobProgress.start(sc, "extract", "utterances", n, config.getInt("extract.progress_interval_seconds"), log)) {
+      try (JobProgress progress =
+          JobProgress.start(
+              sc,
+              "extract",
+              "utterances",
+              n,
+              config.getInt("extract.progress_interval_seconds"),
+              log)) {
         LongAccumulator done = progress.done();
         DoubleAccumulator audio = progress.audioSeconds();
-        result = rdd.mapPartitions(it -> extractPartition(it, bc.value(), conf, overwrite, format, partsUri, done, audio))
-            .reduce((x, y) -> new Tuple2<>(x._1().merge(y._1()), x._2().add(y._2())));
+        result =
+            rdd.mapPartitions(
+                    it ->
+                        extractPartition(
+                            it, bc.value(), conf, overwrite, format, partsUri, done, audio))
+                .reduce((x, y) -> new Tuple2<>(x._1().merge(y._1()), x._2().add(y._2())));
       }
       sc.setJobDescription(null);
       bc.destroy();
@@ -191,21 +236,36 @@ public final class ExtractJob {
     }
     int leftovers = AtomicFiles.deleteTemporaryFiles(fs, out);
     if (leftovers > 0) {
-      log.println("extract: removed " + leftovers + " temporary file(s) left by writers that died before their rename (killed task attempts)");
+      log.println(
+          "extract: removed "
+              + leftovers
+              + " temporary file(s) left by writers that died before their rename (killed task attempts)");
     }
     Path featuresJson = new Path(out, "features.json");
     Path skippedTxt = new Path(out, FeaturizeJob.SKIPPED_TXT);
     ManifestParts.merge(fs, parts, numParts, featuresJson, skippedTxt, sum.skipped > 0);
-    return new ExtractReport(sum, in.problems, (System.nanoTime() - t0) / 1e9, timings, NestPaths.display(featuresJson),
-        sum.skipped > 0 ? NestPaths.display(skippedTxt) : null, layers);
+    return new ExtractReport(
+        sum,
+        in.problems,
+        (System.nanoTime() - t0) / 1e9,
+        timings,
+        NestPaths.display(featuresJson),
+        sum.skipped > 0 ? NestPaths.display(skippedTxt) : null,
+        layers);
   }
 
   /** Deletes {@code part-NNNNN.parquet} files of an earlier run whose index is beyond this plan's batches. */
-  static void removeStaleParts(FileSystem fs, Path out, int numBatches, PrintStream log) throws IOException {
+  static void removeStaleParts(FileSystem fs, Path out, int numBatches, PrintStream log)
+      throws IOException {
     for (FileStatus st : fs.listStatus(out)) {
-      java.util.regex.Matcher m = java.util.regex.Pattern.compile("part-(\\d{5,})\\.parquet").matcher(st.getPath().getName());
+      java.util.regex.Matcher m =
+          java.util.regex.Pattern.compile("part-(\\d{5,})\\.parquet")
+              .matcher(st.getPath().getName());
       if (st.isFile() && m.matches() && Long.parseLong(m.group(1)) >= numBatches) {
-        log.println("extract: removing " + NestPaths.display(st.getPath()) + " (a batch of an earlier run with another input or batch size)");
+        log.println(
+            "extract: removing "
+                + NestPaths.display(st.getPath())
+                + " (a batch of an earlier run with another input or batch size)");
         fs.delete(st.getPath(), false);
       }
     }
@@ -239,10 +299,12 @@ public final class ExtractJob {
     return plan;
   }
 
-  static Inputs listInputs(String input, NestConfig config, Configuration conf) throws ManifestException, IOException {
+  static Inputs listInputs(String input, NestConfig config, Configuration conf)
+      throws ManifestException, IOException {
     List<String> shards = ShardPaths.configured(config, "extract.tarred_audio_filepaths");
     if (!shards.isEmpty()) {
-      ManifestReadResult r = TarredDataset.read(ManifestReader.unfiltered(conf), List.of(input), shards).result();
+      ManifestReadResult r =
+          TarredDataset.read(ManifestReader.unfiltered(conf), List.of(input), shards).result();
       return new Inputs(r.entries(), new double[r.entries().size()], r.problems());
     }
     if (isManifest(input)) {
@@ -271,7 +333,9 @@ public final class ExtractJob {
       while (it.hasNext()) {
         LocatedFileStatus f = it.next();
         String name = f.getPath().getName().toLowerCase(Locale.ROOT);
-        if (f.isFile() && !AtomicFiles.isTemporary(f.getPath()) && exts.stream().anyMatch(name::endsWith)) {
+        if (f.isFile()
+            && !AtomicFiles.isTemporary(f.getPath())
+            && exts.stream().anyMatch(name::endsWith)) {
           files.add(f);
         }
       }
@@ -287,7 +351,9 @@ public final class ExtractJob {
       ObjectNode node = JSON.createObjectNode();
       String shown = NestPaths.display(f);
       node.put("audio_filepath", shown);
-      es.add(new ManifestEntry(source, i + 1, i, f.toUri(), shown, null, 0.0, JSON.writeValueAsString(node)));
+      es.add(
+          new ManifestEntry(
+              source, i + 1, i, f.toUri(), shown, null, 0.0, JSON.writeValueAsString(node)));
       d[i] = files.get(i).getLen() / BYTES_PER_SECOND;
     }
     return new Inputs(es, d, List.of());
@@ -342,7 +408,8 @@ public final class ExtractJob {
   }
 
   /** Extractors built in this JVM, per broadcast model: a task takes one (or builds one) and gives it back. */
-  private static final Map<String, ConcurrentLinkedQueue<LayerExtractor>> POOL = new ConcurrentHashMap<>();
+  private static final Map<String, ConcurrentLinkedQueue<LayerExtractor>> POOL =
+      new ConcurrentHashMap<>();
 
   private static LayerExtractor borrow(ModelPayload m, String poolKey) {
     LayerExtractor x = POOL.computeIfAbsent(poolKey, k -> new ConcurrentLinkedQueue<>()).poll();
@@ -351,15 +418,24 @@ public final class ExtractJob {
     }
     ComputationGraph g = NestGraph.build(m.config);
     g.setParams(Nd4j.create(m.params, new long[] {1, m.params.length}, 'c'));
-    return new LayerExtractor(g, new FilterbankFeatures(ModelConfigs.preprocessor(m.config)), m.layers);
+    return new LayerExtractor(
+        g, new FilterbankFeatures(ModelConfigs.preprocessor(m.config)), m.layers);
   }
 
   /**
    * One task: extracts its batches, writes its part of features.json ({@link ManifestParts}) and returns only
    * counts and timings.
    */
-  private static Iterator<Tuple2<PartSummary, ExtractTimings>> extractPartition(Iterator<Batch> it, ModelPayload m, SerializableHadoopConf conf,
-      boolean overwrite, String format, String partsUri, LongAccumulator done, DoubleAccumulator audio) throws IOException {
+  private static Iterator<Tuple2<PartSummary, ExtractTimings>> extractPartition(
+      Iterator<Batch> it,
+      ModelPayload m,
+      SerializableHadoopConf conf,
+      boolean overwrite,
+      String format,
+      String partsUri,
+      LongAccumulator done,
+      DoubleAccumulator audio)
+      throws IOException {
     // on GPU executors: this task's GPU; extractors are pooled per device (their arrays live there)
     String poolKey = m.id + "@" + TaskDevices.bindTaskGpu().orElse("cpu");
     LayerExtractor x = borrow(m, poolKey);
@@ -374,9 +450,17 @@ public final class ExtractJob {
         double seconds = 0;
         for (ExtractOutcome o : r.outcomes) {
           switch (o.status) {
-            case WRITTEN: sum.written(o.audioSeconds); part.features(o.id, featuresLine(o, m.layers)); break;
-            case EXISTING: sum.existing(); part.features(o.id, featuresLine(o, m.layers)); break;
-            default: sum.skipped(o.id, o.where, o.reason); part.skipped(o.id, o.where + ": " + o.reason);
+            case WRITTEN:
+              sum.written(o.audioSeconds);
+              part.features(o.id, featuresLine(o, m.layers));
+              break;
+            case EXISTING:
+              sum.existing();
+              part.features(o.id, featuresLine(o, m.layers));
+              break;
+            default:
+              sum.skipped(o.id, o.where, o.reason);
+              part.skipped(o.id, o.where + ": " + o.reason);
           }
           seconds += o.audioSeconds;
         }
@@ -401,7 +485,12 @@ public final class ExtractJob {
     final UtteranceLoader loader;
     final int dim;
 
-    BatchWork(LayerExtractor x, NestConfig c, Configuration hadoopConf, boolean overwrite, boolean parquet) {
+    BatchWork(
+        LayerExtractor x,
+        NestConfig c,
+        Configuration hadoopConf,
+        boolean overwrite,
+        boolean parquet) {
       this.x = x;
       this.hadoopConf = hadoopConf;
       this.overwrite = overwrite;
@@ -427,7 +516,8 @@ public final class ExtractJob {
         if (!parquet && !overwrite) {
           int frames = completeNpy(b.targets.get(i), nl);
           if (frames >= 0) {
-            r.outcomes.add(ExtractOutcome.done(e.id(), where(e), e.json(), b.targets.get(i), frames, 0, true));
+            r.outcomes.add(
+                ExtractOutcome.done(e.id(), where(e), e.json(), b.targets.get(i), frames, 0, true));
             continue;
           }
         }
@@ -445,7 +535,12 @@ public final class ExtractJob {
         } catch (AudioException ex) {
           r.outcomes.add(ExtractOutcome.skipped(e.id(), e.where(), e.json(), ex.getMessage()));
         } catch (RuntimeException ex) {
-          r.outcomes.add(ExtractOutcome.skipped(e.id(), where(e), e.json(), "unexpected " + ex.getClass().getSimpleName() + ": " + ex.getMessage()));
+          r.outcomes.add(
+              ExtractOutcome.skipped(
+                  e.id(),
+                  where(e),
+                  e.json(),
+                  "unexpected " + ex.getClass().getSimpleName() + ": " + ex.getMessage()));
         }
       }
       r.timings.decodeSeconds += (System.nanoTime() - t0) / 1e9;
@@ -467,11 +562,21 @@ public final class ExtractJob {
           ParquetFeatureWriter.write(b, es, outs, x.layers(), hadoopConf);
           for (int k = 0; k < ok.size(); k++) {
             ManifestEntry e = es.get(k);
-            r.outcomes.add(ExtractOutcome.done(e.id(), where(e), e.json(), b.part, outs.get(k).frames(), audio.get(k).length / (double) sampleRate, false));
+            r.outcomes.add(
+                ExtractOutcome.done(
+                    e.id(),
+                    where(e),
+                    e.json(),
+                    b.part,
+                    outs.get(k).frames(),
+                    audio.get(k).length / (double) sampleRate,
+                    false));
           }
         } catch (IOException | RuntimeException ex) {
           for (ManifestEntry e : es) {
-            r.outcomes.add(ExtractOutcome.skipped(e.id(), where(e), e.json(), "cannot write " + b.part + ": " + ex.getMessage()));
+            r.outcomes.add(
+                ExtractOutcome.skipped(
+                    e.id(), where(e), e.json(), "cannot write " + b.part + ": " + ex.getMessage()));
           }
         }
       } else {
@@ -481,10 +586,26 @@ public final class ExtractJob {
           LayerExtractor.Output o = outs.get(k);
           Path p = new Path(URI.create(target));
           try {
-            AtomicFiles.write(p.getFileSystem(hadoopConf), p, os -> Npy.write(os, new int[] {o.layers(), o.dim(), o.frames()}, o.values()));
-            r.outcomes.add(ExtractOutcome.done(e.id(), where(e), e.json(), target, o.frames(), audio.get(k).length / (double) sampleRate, false));
+            AtomicFiles.write(
+                p.getFileSystem(hadoopConf),
+                p,
+                os -> Npy.write(os, new int[] {o.layers(), o.dim(), o.frames()}, o.values()));
+            r.outcomes.add(
+                ExtractOutcome.done(
+                    e.id(),
+                    where(e),
+                    e.json(),
+                    target,
+                    o.frames(),
+                    audio.get(k).length / (double) sampleRate,
+                    false));
           } catch (IOException | RuntimeException ex) {
-            r.outcomes.add(ExtractOutcome.skipped(e.id(), where(e), e.json(), "cannot write " + NestPaths.display(p) + ": " + ex.getMessage()));
+            r.outcomes.add(
+                ExtractOutcome.skipped(
+                    e.id(),
+                    where(e),
+                    e.json(),
+                    "cannot write " + NestPaths.display(p) + ": " + ex.getMessage()));
           }
         }
       }
@@ -517,7 +638,11 @@ public final class ExtractJob {
       AudioSegment seg = loader.load(e, hadoopConf);
       if (seg.numSamples() < 160) {
         // fewer than one 10 ms hop: no feature frame, so no encoder frame
-        throw new AudioException(name, "too short for the encoder: " + seg.numSamples() + " samples (at least 160, one feature frame)");
+        throw new AudioException(
+            name,
+            "too short for the encoder: "
+                + seg.numSamples()
+                + " samples (at least 160, one feature frame)");
       }
       float[] s = seg.samples();
       for (float v : s) {

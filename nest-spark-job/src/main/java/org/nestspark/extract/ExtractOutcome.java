@@ -7,7 +7,11 @@ public final class ExtractOutcome implements Serializable {
   private static final long serialVersionUID = 1L;
 
   /** The three fates of an utterance. */
-  public enum Status { WRITTEN, EXISTING, SKIPPED }
+  public enum Status {
+    WRITTEN,
+    EXISTING,
+    SKIPPED
+  }
 
   public final long id;
   public final String where;
@@ -18,7 +22,14 @@ public final class ExtractOutcome implements Serializable {
   public final Status status;
   public final String reason;
 
-  private ExtractOutcome(long id, String where, String json, String featurePath, int frames, double audioSeconds, Status status,
+  private ExtractOutcome(
+      long id,
+      String where,
+      String json,
+      String featurePath,
+      int frames,
+      double audioSeconds,
+      Status status,
       String reason) {
     this.id = id;
     this.where = where;
@@ -30,8 +41,23 @@ public final class ExtractOutcome implements Serializable {
     this.reason = reason;
   }
 
-  static ExtractOutcome done(long id, String where, String json, String featurePath, int frames, double audioSeconds, boolean existing) {
-    return new ExtractOutcome(id, where, json, featurePath, frames, audioSeconds, existing ? Status.EXISTING : Status.WRITTEN, null);
+  static ExtractOutcome done(
+      long id,
+      String where,
+      String json,
+      String featurePath,
+      int frames,
+      double audioSeconds,
+      boolean existing) {
+    return new ExtractOutcome(
+        id,
+        where,
+        json,
+        featurePath,
+        frames,
+        audioSeconds,
+        existing ? Status.EXISTING : Status.WRITTEN,
+        null);
   }
 
   static ExtractOutcome skipped(long id, String where, String json, String reason) {
@@ -40,6 +66,8 @@ public final class ExtractOutcome implements Serializable {
 
   @Override
   public String toString() {
-    return status == Status.SKIPPED ? where + ": " + reason : where + " -> " + featurePath + " (" + frames + " frames)";
+    return status == Status.SKIPPED
+        ? where + ": " + reason
+        : where + " -> " + featurePath + " (" + frames + " frames)";
   }
 }

@@ -12,21 +12,32 @@ import org.nestspark.spark.PartSummary;
 public final class ExtractReport {
   public final long written;
   public final long existing;
+
   /** Utterances skipped by the executors (unreadable audio, an output that cannot be written). */
   public final long skippedCount;
+
   /** The first {@link PartSummary#MAX_EXAMPLES} of them, in input order. */
   public final List<PartSummary.Skip> skipped;
+
   public final List<ManifestProblem> inputProblems;
   public final double audioSeconds;
   public final double wallSeconds;
   public final ExtractTimings timings;
   public final String featuresJson;
+
   /** {@code skipped.txt} beside features.json, every skipped utterance with its reason; null when none was skipped. */
   public final String skippedFile;
+
   public final int[] layers;
 
-  ExtractReport(PartSummary sum, List<ManifestProblem> inputProblems, double wallSeconds, ExtractTimings timings, String featuresJson,
-      String skippedFile, int[] layers) {
+  ExtractReport(
+      PartSummary sum,
+      List<ManifestProblem> inputProblems,
+      double wallSeconds,
+      ExtractTimings timings,
+      String featuresJson,
+      String skippedFile,
+      int[] layers) {
     this.written = sum.written;
     this.existing = sum.existing;
     this.skippedCount = sum.skipped;

@@ -26,7 +26,12 @@ public final class ExtractTimings implements Serializable {
   /** "decode 3 %, featurize 2 %, encoder 90 %, write 5 %". */
   public String shares() {
     double t = Math.max(total(), 1e-12);
-    return String.format(java.util.Locale.ROOT, "decode %.1f %%, featurize %.1f %%, encoder %.1f %%, write %.1f %%",
-        100 * decodeSeconds / t, 100 * featurizeSeconds / t, 100 * encoderSeconds / t, 100 * writeSeconds / t);
+    return String.format(
+        java.util.Locale.ROOT,
+        "decode %.1f %%, featurize %.1f %%, encoder %.1f %%, write %.1f %%",
+        100 * decodeSeconds / t,
+        100 * featurizeSeconds / t,
+        100 * encoderSeconds / t,
+        100 * writeSeconds / t);
   }
 }

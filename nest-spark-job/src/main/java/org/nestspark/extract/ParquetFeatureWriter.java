@@ -58,22 +58,36 @@ import org.nestspark.manifest.ManifestEntry;
  * beyond the plan's last batch are deleted by the driver.
  */
 final class ParquetFeatureWriter {
-  static final MessageType SCHEMA = Types.buildMessage()
-      .required(PrimitiveTypeName.BINARY).as(LogicalTypeAnnotation.stringType()).named("audio_filepath")
-      .required(PrimitiveTypeName.DOUBLE).named("offset")
-      .optional(PrimitiveTypeName.DOUBLE).named("duration")
-      .required(PrimitiveTypeName.INT32).named("layer")
-      .required(PrimitiveTypeName.INT32).named("frames")
-      .required(PrimitiveTypeName.INT32).named("dim")
-      .required(PrimitiveTypeName.BINARY).named("values")
-      .named("nest_features");
+  static final MessageType SCHEMA =
+      Types.buildMessage()
+          .required(PrimitiveTypeName.BINARY)
+          .as(LogicalTypeAnnotation.stringType())
+          .named("audio_filepath")
+          .required(PrimitiveTypeName.DOUBLE)
+          .named("offset")
+          .optional(PrimitiveTypeName.DOUBLE)
+          .named("duration")
+          .required(PrimitiveTypeName.INT32)
+          .named("layer")
+          .required(PrimitiveTypeName.INT32)
+          .named("frames")
+          .required(PrimitiveTypeName.INT32)
+          .named("dim")
+          .required(PrimitiveTypeName.BINARY)
+          .named("values")
+          .named("nest_features");
   static final String META_KEY = "nest.utterances";
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private ParquetFeatureWriter() {}
 
   /** Writes the batch's part file. */
-  static void write(ExtractJob.Batch b, List<ManifestEntry> entries, List<LayerExtractor.Output> outs, int[] layers, Configuration conf)
+  static void write(
+      ExtractJob.Batch b,
+      List<ManifestEntry> entries,
+      List<LayerExtractor.Output> outs,
+      int[] layers,
+      Configuration conf)
       throws IOException {
     Path target = new Path(URI.create(b.part));
     FileSystem fs = target.getFileSystem(conf);
@@ -92,37 +106,50 @@ final class ParquetFeatureWriter {
     }
     Map<String, String> extra = new HashMap<>();
     extra.put(META_KEY, JSON.writeValueAsString(meta));
-    AtomicFiles.write(fs, target, os -> {
-      SimpleGroupFactory groups = new SimpleGroupFactory(SCHEMA);
-      try (ParquetWriter<Group> w = ExampleParquetWriter.builder(new StreamOutputFile(os))
-          .withType(SCHEMA).withConf(conf).withExtraMetaData(extra).withCompressionCodec(CompressionCodecName.UNCOMPRESSED).build()) {
-        for (int k = 0; k < entries.size(); k++) {
-          ManifestEntry e = entries.get(k);
-          LayerExtractor.Output o = outs.get(k);
-          for (int l = 0; l < o.layers(); l++) {
-            float[] v = o.layer(l);
-            ByteBuffer bb = ByteBuffer.allocate(v.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-            bb.asFloatBuffer().put(v);
-            Group g = groups.newGroup()
-                .append("audio_filepath", e.audioFilepath())
-                .append("offset", e.offset());
-            if (e.duration() != null) {
-              g.append("duration", e.duration());
+    AtomicFiles.write(
+        fs,
+        target,
+        os -> {
+          SimpleGroupFactory groups = new SimpleGroupFactory(SCHEMA);
+          try (ParquetWriter<Group> w =
+              ExampleParquetWriter.builder(new StreamOutputFile(os))
+                  .withType(SCHEMA)
+                  .withConf(conf)
+                  .withExtraMetaData(extra)
+                  .withCompressionCodec(CompressionCodecName.UNCOMPRESSED)
+                  .build()) {
+            for (int k = 0; k < entries.size(); k++) {
+              ManifestEntry e = entries.get(k);
+              LayerExtractor.Output o = outs.get(k);
+              for (int l = 0; l < o.layers(); l++) {
+                float[] v = o.layer(l);
+                ByteBuffer bb = ByteBuffer.allocate(v.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+                bb.asFloatBuffer().put(v);
+                Group g =
+                    groups
+                        .newGroup()
+                        .append("audio_filepath", e.audioFilepath())
+                        .append("offset", e.offset());
+                if (e.duration() != null) {
+                  g.append("duration", e.duration());
+                }
+                g.append("layer", layers[l])
+                    .append("frames", o.frames())
+                    .append("dim", o.dim())
+                    .append("values", Binary.fromConstantByteArray(bb.array()));
+                w.write(g);
+              }
             }
-            g.append("layer", layers[l]).append("frames", o.frames()).append("dim", o.dim())
-                .append("values", Binary.fromConstantByteArray(bb.array()));
-            w.write(g);
           }
-        }
-      }
-    });
+        });
   }
 
   /**
    * The outcomes of a complete part file of an earlier run with the same layers and width, or
    * {@code null} when there is none (or it is damaged or different): then the batch is computed again.
    */
-  static List<ExtractOutcome> existing(ExtractJob.Batch b, Configuration conf, int numLayers, int dim) {
+  static List<ExtractOutcome> existing(
+      ExtractJob.Batch b, Configuration conf, int numLayers, int dim) {
     Path p = new Path(URI.create(b.part));
     try {
       FileSystem fs = p.getFileSystem(conf);
@@ -137,7 +164,9 @@ final class ParquetFeatureWriter {
           return null;
         }
         JsonNode m = JSON.readTree(meta);
-        if (m.get("layers").size() != numLayers || m.get("batch") == null || m.get("batch").size() != b.entries.size()) {
+        if (m.get("layers").size() != numLayers
+            || m.get("batch") == null
+            || m.get("batch").size() != b.entries.size()) {
           return null;
         }
         for (int i = 0; i < b.entries.size(); i++) {
@@ -156,9 +185,16 @@ final class ParquetFeatureWriter {
         for (ManifestEntry e : b.entries) {
           Integer f = frames.get(e.id());
           String where = ExtractJob.BatchWork.where(e);
-          out.add(f != null ? ExtractOutcome.done(e.id(), where, e.json(), b.part, f, 0, true)
-              : ExtractOutcome.skipped(e.id(), where, e.json(), "skipped by the run that wrote " + NestPaths.display(p)
-                  + " (see its report; delete that file to retry the batch)"));
+          out.add(
+              f != null
+                  ? ExtractOutcome.done(e.id(), where, e.json(), b.part, f, 0, true)
+                  : ExtractOutcome.skipped(
+                      e.id(),
+                      where,
+                      e.json(),
+                      "skipped by the run that wrote "
+                          + NestPaths.display(p)
+                          + " (see its report; delete that file to retry the batch)"));
         }
         return out;
       }

@@ -2,7 +2,6 @@ package org.nestspark.featurize;
 
 import java.util.HashMap;
 import java.util.Map;
-
 import org.nestspark.manifest.ManifestEntry;
 
 /**

@@ -1,16 +1,14 @@
 package org.nestspark.featurize;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
-
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -19,7 +17,6 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.util.DoubleAccumulator;
 import org.apache.spark.util.LongAccumulator;
-
 import org.nestspark.audio.AudioException;
 import org.nestspark.config.NestConfig;
 import org.nestspark.io.AtomicFiles;
@@ -66,7 +63,11 @@ import org.nestspark.tarred.TarredDataset;
 public final class FeaturizeJob {
   /** Every skipped utterance with its reason, one per line, beside features.json (only when some were skipped). */
   public static final String SKIPPED_TXT = "skipped.txt";
-  private static final ObjectMapper JSON = JsonMapper.builder().enable(com.fasterxml.jackson.core.json.JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build();
+
+  private static final ObjectMapper JSON =
+      JsonMapper.builder()
+          .enable(com.fasterxml.jackson.core.json.JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
+          .build();
 
   private FeaturizeJob() {}
 
@@ -76,12 +77,20 @@ public final class FeaturizeJob {
    * @throws ManifestException a manifest cannot be read, or has malformed lines and on_error=fail
    * @throws IOException the output folder or features.json cannot be written
    */
-  public static FeaturizeReport run(JavaSparkContext sc, NestConfig config, List<String> manifests, String outDir, PrintStream log)
+  public static FeaturizeReport run(
+      JavaSparkContext sc,
+      NestConfig config,
+      List<String> manifests,
+      String outDir,
+      PrintStream log)
       throws ManifestException, IOException {
     long t0 = System.nanoTime();
     Configuration hadoopConf = sc.hadoopConfiguration();
-    ManifestReadResult read = TarredDataset.readInputs(ManifestReader.unfiltered(hadoopConf), manifests,
-        ShardPaths.configured(config, "featurize.tarred_audio_filepaths"));
+    ManifestReadResult read =
+        TarredDataset.readInputs(
+            ManifestReader.unfiltered(hadoopConf),
+            manifests,
+            ShardPaths.configured(config, "featurize.tarred_audio_filepaths"));
     if ("fail".equals(config.getString("data.on_error"))) {
       read.failOnProblems();
     }
@@ -106,29 +115,54 @@ public final class FeaturizeJob {
       int shards = TarredDataset.shardCount(read.entries());
       if (partitions == 0) {
         // tar shards: one partition per shard, so each task streams its shard once
-        partitions = shards > 0 ? Math.min(work.size(), shards) : Math.max(1, Math.min(work.size(), sc.defaultParallelism() * 4));
+        partitions =
+            shards > 0
+                ? Math.min(work.size(), shards)
+                : Math.max(1, Math.min(work.size(), sc.defaultParallelism() * 4));
       }
       SerializableHadoopConf conf = new SerializableHadoopConf(hadoopConf);
       boolean overwrite = config.getBoolean("featurize.overwrite");
       String partsUri = parts.toUri().toString();
-      sc.setJobDescription("featurize: decode audio, log-mel features, write .npy (" + work.size() + " utterances, " + partitions + " partitions)");
+      sc.setJobDescription(
+          "featurize: decode audio, log-mel features, write .npy ("
+              + work.size()
+              + " utterances, "
+              + partitions
+              + " partitions)");
       JavaRDD<NamedEntry> rdd = sc.parallelize(work, partitions);
       numParts = rdd.getNumPartitions();
-      try (JobProgress progress = JobProgress.start(sc, "featurize", "utterances", work.size(), config.getInt("featurize.progress_interval_seconds"),
-          log)) {
+      try (JobProgress progress =
+          JobProgress.start(
+              sc,
+              "featurize",
+              "utterances",
+              work.size(),
+              config.getInt("featurize.progress_interval_seconds"),
+              log)) {
         LongAccumulator done = progress.done();
         DoubleAccumulator audio = progress.audioSeconds();
-        sum = rdd.mapPartitions(it -> featurizePartition(it, config, conf, overwrite, partsUri, done, audio)).reduce(PartSummary::merge);
+        sum =
+            rdd.mapPartitions(
+                    it -> featurizePartition(it, config, conf, overwrite, partsUri, done, audio))
+                .reduce(PartSummary::merge);
       }
       sc.setJobDescription(null);
     }
     int leftovers = AtomicFiles.deleteTemporaryFiles(fs, out);
     if (leftovers > 0) {
-      log.println("featurize: removed " + leftovers + " temporary file(s) left by writers that died before their rename (killed task attempts)");
+      log.println(
+          "featurize: removed "
+              + leftovers
+              + " temporary file(s) left by writers that died before their rename (killed task attempts)");
     }
     Path featuresJson = new Path(out, "features.json");
-    ManifestParts.merge(fs, parts, numParts, featuresJson, new Path(out, SKIPPED_TXT), sum.skipped > 0);
-    return new FeaturizeReport(sum, read.problems(), (System.nanoTime() - t0) / 1e9, NestPaths.display(featuresJson),
+    ManifestParts.merge(
+        fs, parts, numParts, featuresJson, new Path(out, SKIPPED_TXT), sum.skipped > 0);
+    return new FeaturizeReport(
+        sum,
+        read.problems(),
+        (System.nanoTime() - t0) / 1e9,
+        NestPaths.display(featuresJson),
         sum.skipped > 0 ? NestPaths.display(new Path(out, SKIPPED_TXT)) : null);
   }
 
@@ -136,8 +170,15 @@ public final class FeaturizeJob {
    * One task: featurizes its utterances, writes its part of features.json ({@link ManifestParts}) and returns
    * only counts ({@link PartSummary}).
    */
-  private static Iterator<PartSummary> featurizePartition(Iterator<NamedEntry> it, NestConfig config, SerializableHadoopConf conf, boolean overwrite,
-      String partsUri, LongAccumulator done, DoubleAccumulator audio) throws IOException {
+  private static Iterator<PartSummary> featurizePartition(
+      Iterator<NamedEntry> it,
+      NestConfig config,
+      SerializableHadoopConf conf,
+      boolean overwrite,
+      String partsUri,
+      LongAccumulator done,
+      DoubleAccumulator audio)
+      throws IOException {
     UtteranceFeaturizer featurizer = new UtteranceFeaturizer(config);
     Configuration hadoopConf = conf.get();
     ManifestParts.Part part = new ManifestParts.Part(partsUri, TaskContext.getPartitionId());
@@ -146,9 +187,17 @@ public final class FeaturizeJob {
       NamedEntry n = it.next();
       FeaturizeOutcome o = featurizeOne(n, featurizer, hadoopConf, overwrite);
       switch (o.status) {
-        case WRITTEN: sum.written(o.audioSeconds); part.features(o.id, featuresLine(o)); break;
-        case EXISTING: sum.existing(); part.features(o.id, featuresLine(o)); break;
-        default: sum.skipped(o.id, o.where, o.reason); part.skipped(o.id, o.where + ": " + o.reason);
+        case WRITTEN:
+          sum.written(o.audioSeconds);
+          part.features(o.id, featuresLine(o));
+          break;
+        case EXISTING:
+          sum.existing();
+          part.features(o.id, featuresLine(o));
+          break;
+        default:
+          sum.skipped(o.id, o.where, o.reason);
+          part.skipped(o.id, o.where + ": " + o.reason);
       }
       done.add(1);
       audio.add(o.audioSeconds);
@@ -157,7 +206,8 @@ public final class FeaturizeJob {
     return List.of(sum).iterator();
   }
 
-  static FeaturizeOutcome featurizeOne(NamedEntry n, UtteranceFeaturizer featurizer, Configuration hadoopConf, boolean overwrite) {
+  static FeaturizeOutcome featurizeOne(
+      NamedEntry n, UtteranceFeaturizer featurizer, Configuration hadoopConf, boolean overwrite) {
     ManifestEntry e = n.entry;
     Path target = new Path(java.net.URI.create(n.target));
     String where = e.where() + ": " + NestPaths.display(e.audioPath());
@@ -174,14 +224,24 @@ public final class FeaturizeJob {
         }
       }
       UtteranceFeaturizer.Result r = featurizer.featurize(e, hadoopConf);
-      AtomicFiles.write(fs, target, os -> Npy.write(os, new int[] {r.numFeatures, r.numFrames}, r.features));
-      return FeaturizeOutcome.done(e.id(), where, e.json(), n.target, r.numFrames, r.audioSeconds, false);
+      AtomicFiles.write(
+          fs, target, os -> Npy.write(os, new int[] {r.numFeatures, r.numFrames}, r.features));
+      return FeaturizeOutcome.done(
+          e.id(), where, e.json(), n.target, r.numFrames, r.audioSeconds, false);
     } catch (AudioException ex) {
       return FeaturizeOutcome.skipped(e.id(), e.where(), e.json(), ex.getMessage());
     } catch (IOException ex) {
-      return FeaturizeOutcome.skipped(e.id(), where, e.json(), "cannot write " + NestPaths.display(target) + ": " + ex.getMessage());
+      return FeaturizeOutcome.skipped(
+          e.id(),
+          where,
+          e.json(),
+          "cannot write " + NestPaths.display(target) + ": " + ex.getMessage());
     } catch (RuntimeException ex) {
-      return FeaturizeOutcome.skipped(e.id(), where, e.json(), "unexpected " + ex.getClass().getSimpleName() + ": " + ex.getMessage());
+      return FeaturizeOutcome.skipped(
+          e.id(),
+          where,
+          e.json(),
+          "unexpected " + ex.getClass().getSimpleName() + ": " + ex.getMessage());
     }
   }
 

@@ -7,7 +7,11 @@ public final class FeaturizeOutcome implements Serializable {
   private static final long serialVersionUID = 1L;
 
   /** The three fates of an entry. */
-  public enum Status { WRITTEN, EXISTING, SKIPPED }
+  public enum Status {
+    WRITTEN,
+    EXISTING,
+    SKIPPED
+  }
 
   public final long id;
   public final String where;
@@ -18,7 +22,15 @@ public final class FeaturizeOutcome implements Serializable {
   public final Status status;
   public final String reason;
 
-  private FeaturizeOutcome(long id, String where, String json, String featurePath, int numFrames, double audioSeconds, Status status, String reason) {
+  private FeaturizeOutcome(
+      long id,
+      String where,
+      String json,
+      String featurePath,
+      int numFrames,
+      double audioSeconds,
+      Status status,
+      String reason) {
     this.id = id;
     this.where = where;
     this.json = json;
@@ -29,8 +41,23 @@ public final class FeaturizeOutcome implements Serializable {
     this.reason = reason;
   }
 
-  static FeaturizeOutcome done(long id, String where, String json, String featurePath, int numFrames, double audioSeconds, boolean existing) {
-    return new FeaturizeOutcome(id, where, json, featurePath, numFrames, audioSeconds, existing ? Status.EXISTING : Status.WRITTEN, null);
+  static FeaturizeOutcome done(
+      long id,
+      String where,
+      String json,
+      String featurePath,
+      int numFrames,
+      double audioSeconds,
+      boolean existing) {
+    return new FeaturizeOutcome(
+        id,
+        where,
+        json,
+        featurePath,
+        numFrames,
+        audioSeconds,
+        existing ? Status.EXISTING : Status.WRITTEN,
+        null);
   }
 
   static FeaturizeOutcome skipped(long id, String where, String json, String reason) {
@@ -39,6 +66,8 @@ public final class FeaturizeOutcome implements Serializable {
 
   @Override
   public String toString() {
-    return status == Status.SKIPPED ? where + ": " + reason : where + " -> " + featurePath + " (" + numFrames + " frames)";
+    return status == Status.SKIPPED
+        ? where + ": " + reason
+        : where + " -> " + featurePath + " (" + numFrames + " frames)";
   }
 }

@@ -1,7 +1,6 @@
 package org.nestspark.featurize;
 
 import java.util.List;
-
 import org.nestspark.manifest.ManifestProblem;
 import org.nestspark.spark.PartSummary;
 
@@ -13,18 +12,27 @@ import org.nestspark.spark.PartSummary;
 public final class FeaturizeReport {
   public final long written;
   public final long existing;
+
   /** Utterances skipped by the executors (unreadable audio, an output that cannot be written). */
   public final long skippedCount;
+
   /** The first {@link PartSummary#MAX_EXAMPLES} of them, in input order. */
   public final List<PartSummary.Skip> skipped;
+
   public final List<ManifestProblem> manifestProblems;
   public final double audioSeconds;
   public final double wallSeconds;
   public final String featuresJson;
+
   /** {@code skipped.txt} beside features.json, every skipped utterance with its reason; null when none was skipped. */
   public final String skippedFile;
 
-  FeaturizeReport(PartSummary sum, List<ManifestProblem> manifestProblems, double wallSeconds, String featuresJson, String skippedFile) {
+  FeaturizeReport(
+      PartSummary sum,
+      List<ManifestProblem> manifestProblems,
+      double wallSeconds,
+      String featuresJson,
+      String skippedFile) {
     this.written = sum.written;
     this.existing = sum.existing;
     this.skippedCount = sum.skipped;

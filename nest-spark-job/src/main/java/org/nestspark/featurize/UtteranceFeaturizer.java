@@ -1,7 +1,6 @@
 package org.nestspark.featurize;
 
 import org.apache.hadoop.conf.Configuration;
-
 import org.nestspark.audio.AudioException;
 import org.nestspark.audio.AudioSegment;
 import org.nestspark.audio.UtteranceLoader;

@@ -47,8 +47,8 @@ import org.nestspark.config.NestConfig;
 import org.nestspark.data.BatchPlanner;
 import org.nestspark.data.MinLengthPadding;
 import org.nestspark.extract.LayerExtractor;
-import org.nestspark.featurize.FeatureFileNames;
 import org.nestspark.features.FilterbankFeatures;
+import org.nestspark.featurize.FeatureFileNames;
 import org.nestspark.io.AtomicFiles;
 import org.nestspark.io.NestPaths;
 import org.nestspark.io.Npy;
@@ -99,10 +99,14 @@ import scala.Tuple2;
  * skipped and reported with its manifest line and reason.
  */
 public final class KMeansJob {
-  private static final ObjectMapper JSON = JsonMapper.builder()
-      .enable(com.fasterxml.jackson.core.json.JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build();
+  private static final ObjectMapper JSON =
+      JsonMapper.builder()
+          .enable(com.fasterxml.jackson.core.json.JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
+          .build();
+
   /** The labels manifest's file name. */
   public static final String LABELS_MANIFEST = "labels_manifest.json";
+
   /** The centroids' file name. */
   public static final String CENTROIDS = "centroids.npy";
 
@@ -120,25 +124,36 @@ public final class KMeansJob {
    * @throws ManifestException the manifest cannot be read, or has malformed lines and on_error=fail
    * @throws IOException the output cannot be written, or kmeans.centroids cannot be read
    */
-  public static KMeansReport run(JavaSparkContext sc, NestConfig config, NemoImport.Imported model, String manifest, String outDir,
-      PrintStream log) throws ManifestException, IOException {
+  public static KMeansReport run(
+      JavaSparkContext sc,
+      NestConfig config,
+      NemoImport.Imported model,
+      String manifest,
+      String outDir,
+      PrintStream log)
+      throws ManifestException, IOException {
     long t0 = System.nanoTime();
     Configuration hadoopConf = sc.hadoopConfiguration();
     String features = config.getString("kmeans.features");
     int layer = -1;
     if (features.equals("layer")) {
       if (model == null) {
-        throw new IllegalArgumentException("kmeans.features = layer needs --model (a .nemo or a checkpoint)");
+        throw new IllegalArgumentException(
+            "kmeans.features = layer needs --model (a .nemo or a checkpoint)");
       }
       int n = NestGraph.numLayers(model.graph());
       layer = config.getInt("kmeans.layer") < 0 ? n - 1 : config.getInt("kmeans.layer");
       if (layer >= n) {
-        throw new IllegalArgumentException("--layer " + layer + ": the model has " + n + " layers (0.." + (n - 1) + ")");
+        throw new IllegalArgumentException(
+            "--layer " + layer + ": the model has " + n + " layers (0.." + (n - 1) + ")");
       }
     }
     ManifestReadResult read = ManifestReader.unfiltered(hadoopConf).read(List.of(manifest));
     if ("fail".equals(config.getString("data.on_error")) && !read.problems().isEmpty()) {
-      throw new ManifestException(read.problems().size() + " malformed manifest line(s) and data.on_error=fail; first: " + read.problems().get(0));
+      throw new ManifestException(
+          read.problems().size()
+              + " malformed manifest line(s) and data.on_error=fail; first: "
+              + read.problems().get(0));
     }
     Path out = NestPaths.fromUserString(outDir);
     FileSystem fs = out.getFileSystem(hadoopConf);
@@ -157,7 +172,12 @@ public final class KMeansJob {
       durations[i] = d == null ? 0 : d;
     }
     int batchSize = features.equals("layer") ? config.getInt("kmeans.batch_size") : 1;
-    List<int[]> plan = n == 0 ? List.of() : new BatchPlanner(batchSize, false, false, Math.max(1, (n + batchSize - 1) / batchSize), 0L).plan(durations, 0);
+    List<int[]> plan =
+        n == 0
+            ? List.of()
+            : new BatchPlanner(
+                    batchSize, false, false, Math.max(1, (n + batchSize - 1) / batchSize), 0L)
+                .plan(durations, 0);
     FeatureFileNames names = new FeatureFileNames();
     String[] targets = new String[n];
     for (int i = 0; i < n; i++) {
@@ -177,8 +197,15 @@ public final class KMeansJob {
     if (partitions == 0) {
       partitions = Math.max(1, Math.min(Math.max(1, batches.size()), sc.defaultParallelism() * 2));
     }
-    Payload payload = new Payload(UUID.randomUUID().toString(), config, features, layer,
-        model == null ? null : model.graph().params().castTo(DataType.FLOAT).dup('c').data().asFloat());
+    Payload payload =
+        new Payload(
+            UUID.randomUUID().toString(),
+            config,
+            features,
+            layer,
+            model == null
+                ? null
+                : model.graph().params().castTo(DataType.FLOAT).dup('c').data().asFloat());
     String fingerprint = fingerprint(config, features, layer, payload.params, read.sha256());
     Broadcast<Payload> bc = sc.broadcast(payload);
     SerializableHadoopConf conf = new SerializableHadoopConf(hadoopConf);
@@ -199,8 +226,16 @@ public final class KMeansJob {
       }
       int want = featureDim(config, features, model);
       if (centroids.dim() != want) {
-        throw new IllegalArgumentException("kmeans.centroids " + NestPaths.display(given) + " holds " + centroids.dim() + "-dim centroids; "
-            + features + " features have " + want + " dims");
+        throw new IllegalArgumentException(
+            "kmeans.centroids "
+                + NestPaths.display(given)
+                + " holds "
+                + centroids.dim()
+                + "-dim centroids; "
+                + features
+                + " features have "
+                + want
+                + " dims");
       }
       fit = "given";
       summary.put("centroids_from", NestPaths.display(given));
@@ -218,23 +253,42 @@ public final class KMeansJob {
       int k = config.getInt("kmeans.num_clusters");
       double fraction = config.getDouble("kmeans.sample_fraction");
       long seed = config.getLong("kmeans.seed");
-      sc.setJobDescription("kmeans: " + features + " features of " + n + " utterances, frames sampled with p=" + fraction);
-      JavaPairRDD<Long, Vector> frames = sc.parallelize(batches, partitions)
-          .mapPartitionsToPair(it -> samplePartition(it, bc.value(), conf, fraction, seed));
-      JavaRDD<Vector> sample = canonicalPartitions(frames, config.getInt("kmeans.fit_partitions")).persist(StorageLevel.MEMORY_AND_DISK());
+      sc.setJobDescription(
+          "kmeans: "
+              + features
+              + " features of "
+              + n
+              + " utterances, frames sampled with p="
+              + fraction);
+      JavaPairRDD<Long, Vector> frames =
+          sc.parallelize(batches, partitions)
+              .mapPartitionsToPair(it -> samplePartition(it, bc.value(), conf, fraction, seed));
+      JavaRDD<Vector> sample =
+          canonicalPartitions(frames, config.getInt("kmeans.fit_partitions"))
+              .persist(StorageLevel.MEMORY_AND_DISK());
       sampled = sample.count();
       if (sampled < k) {
         sample.unpersist(false);
-        throw new IllegalArgumentException("kmeans: " + sampled + " frames sampled, fewer than k = " + k
-            + " (raise kmeans.sample_fraction or lower kmeans.num_clusters)");
+        throw new IllegalArgumentException(
+            "kmeans: "
+                + sampled
+                + " frames sampled, fewer than k = "
+                + k
+                + " (raise kmeans.sample_fraction or lower kmeans.num_clusters)");
       }
-      sc.setJobDescription("kmeans: MLlib KMeans k=" + k + " on " + sampled + " frames (k-means||)");
+      sc.setJobDescription(
+          "kmeans: MLlib KMeans k=" + k + " on " + sampled + " frames (k-means||)");
       Fit f = fit(sample, config);
       sample.unpersist(false);
       cost = f.cost();
       centroids = f.centroids();
       if (centroids.k() < k) {
-        log.println("kmeans: MLlib returned " + centroids.k() + " centroids for k = " + k + " (fewer distinct frames than k)");
+        log.println(
+            "kmeans: MLlib returned "
+                + centroids.k()
+                + " centroids for k = "
+                + k
+                + " (fewer distinct frames than k)");
       }
       Centroids c = centroids;
       AtomicFiles.write(fs, centroidsPath, c::write);
@@ -266,11 +320,20 @@ public final class KMeansJob {
     if (!batches.isEmpty()) {
       Broadcast<Centroids> bcC = sc.broadcast(centroids);
       sc.setJobDescription("kmeans: labels of " + n + " utterances (k=" + centroids.k() + ")");
-      try (JobProgress progress = JobProgress.start(sc, "kmeans", "utterances", n, config.getInt("kmeans.progress_interval_seconds"), log)) {
+      try (JobProgress progress =
+          JobProgress.start(
+              sc,
+              "kmeans",
+              "utterances",
+              n,
+              config.getInt("kmeans.progress_interval_seconds"),
+              log)) {
         LongAccumulator done = progress.done();
         DoubleAccumulator audio = progress.audioSeconds();
-        outcomes.addAll(sc.parallelize(batches, partitions)
-            .mapPartitions(it -> labelPartition(it, bc.value(), bcC.value(), conf, done, audio)).collect());
+        outcomes.addAll(
+            sc.parallelize(batches, partitions)
+                .mapPartitions(it -> labelPartition(it, bc.value(), bcC.value(), conf, done, audio))
+                .collect());
       }
       bcC.destroy();
     }
@@ -285,13 +348,31 @@ public final class KMeansJob {
     List<LabelOutcome> skipped = new ArrayList<>();
     for (LabelOutcome o : outcomes) {
       switch (o.status()) {
-        case WRITTEN: written++; seconds += o.audioSeconds(); break;
-        case EXISTING: existing++; break;
-        default: skipped.add(o);
+        case WRITTEN:
+          written++;
+          seconds += o.audioSeconds();
+          break;
+        case EXISTING:
+          existing++;
+          break;
+        default:
+          skipped.add(o);
       }
     }
-    return new KMeansReport(fit, centroids.k(), centroids.dim(), sampled, cost, written, existing, skipped, read.problems(), seconds,
-        (System.nanoTime() - t0) / 1e9, NestPaths.display(manifestOut), NestPaths.display(centroidsPath));
+    return new KMeansReport(
+        fit,
+        centroids.k(),
+        centroids.dim(),
+        sampled,
+        cost,
+        written,
+        existing,
+        skipped,
+        read.problems(),
+        seconds,
+        (System.nanoTime() - t0) / 1e9,
+        NestPaths.display(manifestOut),
+        NestPaths.display(centroidsPath));
   }
 
   /**
@@ -299,7 +380,8 @@ public final class KMeansJob {
    * {@code fitPartitions} partitions, each sorted by key. MLlib's k-means|| draws its candidates per partition
    * (a random stream per partition index), so without this the fit would change with the job's partitioning.
    */
-  public static JavaRDD<Vector> canonicalPartitions(JavaPairRDD<Long, Vector> frames, int fitPartitions) {
+  public static JavaRDD<Vector> canonicalPartitions(
+      JavaPairRDD<Long, Vector> frames, int fitPartitions) {
     return frames.repartitionAndSortWithinPartitions(new HashPartitioner(fitPartitions)).values();
   }
 
@@ -312,9 +394,15 @@ public final class KMeansJob {
    * {@code kmeans.seed}; the centroids ordered lexicographically ({@link Centroids#canonical}).
    */
   public static Fit fit(JavaRDD<Vector> frames, NestConfig config) {
-    KMeansModel m = new KMeans().setK(config.getInt("kmeans.num_clusters")).setMaxIterations(config.getInt("kmeans.max_iter"))
-        .setInitializationMode(KMeans.K_MEANS_PARALLEL()).setInitializationSteps(config.getInt("kmeans.init_steps"))
-        .setEpsilon(config.getDouble("kmeans.tol")).setSeed(config.getLong("kmeans.seed")).run(frames.rdd());
+    KMeansModel m =
+        new KMeans()
+            .setK(config.getInt("kmeans.num_clusters"))
+            .setMaxIterations(config.getInt("kmeans.max_iter"))
+            .setInitializationMode(KMeans.K_MEANS_PARALLEL())
+            .setInitializationSteps(config.getInt("kmeans.init_steps"))
+            .setEpsilon(config.getDouble("kmeans.tol"))
+            .setSeed(config.getLong("kmeans.seed"))
+            .run(frames.rdd());
     Vector[] cs = m.clusterCenters();
     double[][] raw = new double[cs.length][];
     for (int i = 0; i < cs.length; i++) {
@@ -324,18 +412,36 @@ public final class KMeansJob {
   }
 
   /** The settings that decide the fit, hashed: a rerun with the same fingerprint keeps the fit. */
-  static String fingerprint(NestConfig c, String features, int layer, float[] params, Map<String, String> manifestSha) {
+  static String fingerprint(
+      NestConfig c, String features, int layer, float[] params, Map<String, String> manifestSha) {
     StringBuilder sb = new StringBuilder();
-    for (String key : List.of("kmeans.num_clusters", "kmeans.max_iter", "kmeans.init_steps", "kmeans.tol", "kmeans.seed", "kmeans.sample_fraction",
-        "model.train_ds.min_audio_len_secs", "model.train_ds.pad_audio_mode", "model.sample_rate", "data.downmix", "data.resample")) {
+    for (String key :
+        List.of(
+            "kmeans.num_clusters",
+            "kmeans.max_iter",
+            "kmeans.init_steps",
+            "kmeans.tol",
+            "kmeans.seed",
+            "kmeans.sample_fraction",
+            "model.train_ds.min_audio_len_secs",
+            "model.train_ds.pad_audio_mode",
+            "model.sample_rate",
+            "data.downmix",
+            "data.resample")) {
       sb.append(key).append('=').append(c.config().getValue(key).render()).append('\n');
     }
     sb.append("features=").append(features).append("\nlayer=").append(layer).append('\n');
     if (features.equals("logmel") || features.equals("layer")) {
-      sb.append("preprocessor=").append(c.config().getValue("model.preprocessor").render()).append('\n');
+      sb.append("preprocessor=")
+          .append(c.config().getValue("model.preprocessor").render())
+          .append('\n');
     }
     if (params != null) {
-      sb.append("params=").append(java.util.Arrays.hashCode(params)).append('/').append(params.length).append('\n');
+      sb.append("params=")
+          .append(java.util.Arrays.hashCode(params))
+          .append('/')
+          .append(params.length)
+          .append('\n');
     }
     sb.append("manifest=").append(new java.util.TreeMap<>(manifestSha)).append('\n');
     return sha256(sb.toString().getBytes(StandardCharsets.UTF_8));
@@ -356,9 +462,13 @@ public final class KMeansJob {
   }
 
   /** Deletes the label files of an earlier run whose centroids were others. */
-  private static void removeLabels(FileSystem fs, Path labelsDir, PrintStream log) throws IOException {
+  private static void removeLabels(FileSystem fs, Path labelsDir, PrintStream log)
+      throws IOException {
     if (fs.exists(labelsDir)) {
-      log.println("kmeans: new centroids: removing the label files of the earlier ones (" + NestPaths.display(labelsDir) + ")");
+      log.println(
+          "kmeans: new centroids: removing the label files of the earlier ones ("
+              + NestPaths.display(labelsDir)
+              + ")");
       fs.delete(labelsDir, true);
     }
   }
@@ -366,14 +476,18 @@ public final class KMeansJob {
   /** The dimension of a frame: 39 (MFCC), the preprocessor's features (log-mel) or d_model (a layer). */
   static int featureDim(NestConfig c, String features, NemoImport.Imported model) {
     switch (features) {
-      case "mfcc": return org.nestspark.features.KaldiMfcc.DIM;
-      case "logmel": return c.getInt("model.preprocessor.features");
-      default: return model.config().getInt("model.encoder.d_model");
+      case "mfcc":
+        return org.nestspark.features.KaldiMfcc.DIM;
+      case "logmel":
+        return c.getInt("model.preprocessor.features");
+      default:
+        return model.config().getInt("model.encoder.d_model");
     }
   }
 
   /** The centroids of an earlier run with the same fingerprint, or null. */
-  private static Centroids keptFit(FileSystem fs, Path summaryPath, Path centroidsPath, String fingerprint) {
+  private static Centroids keptFit(
+      FileSystem fs, Path summaryPath, Path centroidsPath, String fingerprint) {
     try {
       if (!fs.exists(summaryPath) || !fs.exists(centroidsPath)) {
         return null;
@@ -400,10 +514,12 @@ public final class KMeansJob {
   record Batch(List<ManifestEntry> entries, List<String> targets) implements Serializable {}
 
   /** What executors need: the configuration, the feature kind and, for layer features, the model's parameters. */
-  record Payload(String id, NestConfig config, String features, int layer, float[] params) implements Serializable {}
+  record Payload(String id, NestConfig config, String features, int layer, float[] params)
+      implements Serializable {}
 
   /** Feature computers built in this JVM, per broadcast payload (layer extractors are not thread-safe: one per task at a time). */
-  private static final Map<String, ConcurrentLinkedQueue<FrameFeatures>> POOL = new ConcurrentHashMap<>();
+  private static final Map<String, ConcurrentLinkedQueue<FrameFeatures>> POOL =
+      new ConcurrentHashMap<>();
 
   private static FrameFeatures borrow(Payload p) {
     FrameFeatures f = POOL.computeIfAbsent(p.id(), k -> new ConcurrentLinkedQueue<>()).poll();
@@ -418,7 +534,11 @@ public final class KMeansJob {
       default:
         ComputationGraph g = NestGraph.build(p.config());
         g.setParams(Nd4j.create(p.params(), new long[] {1, p.params().length}, 'c'));
-        return FrameFeatures.layer(new LayerExtractor(g, new FilterbankFeatures(ModelConfigs.preprocessor(p.config())), new int[] {p.layer()}));
+        return FrameFeatures.layer(
+            new LayerExtractor(
+                g,
+                new FilterbankFeatures(ModelConfigs.preprocessor(p.config())),
+                new int[] {p.layer()}));
     }
   }
 
@@ -429,7 +549,8 @@ public final class KMeansJob {
     final List<LabelOutcome> skipped = new ArrayList<>();
   }
 
-  static Loaded load(Batch b, Payload p, Configuration conf, LabelFrames frames, LabelFrames.Source source) {
+  static Loaded load(
+      Batch b, Payload p, Configuration conf, LabelFrames frames, LabelFrames.Source source) {
     UtteranceLoader loader = UtteranceLoader.fromConfig(p.config());
     MinLengthPadding padding = ModelConfigs.padding(p.config(), "model.train_ds");
     Loaded l = new Loaded();
@@ -441,29 +562,39 @@ public final class KMeansJob {
         float[] a = padding.apply(seg.samples());
         for (float v : a) {
           if (!Float.isFinite(v)) {
-            throw new AudioException(NestPaths.display(e.audioPath()), "samples are not finite (NaN or infinity)");
+            throw new AudioException(
+                NestPaths.display(e.audioPath()), "samples are not finite (NaN or infinity)");
           }
         }
         if (frames.encoderFrames(a.length) == 0) {
-          throw new AudioException(NestPaths.display(e.audioPath()), "too short: " + a.length + " samples give no encoder frame");
+          throw new AudioException(
+              NestPaths.display(e.audioPath()),
+              "too short: " + a.length + " samples give no encoder frame");
         }
         if (frames.sourceFrames(source, a.length) == 0) {
-          throw new AudioException(NestPaths.display(e.audioPath()), "too short for a 25 ms MFCC frame: " + a.length + " samples (at least 400)");
+          throw new AudioException(
+              NestPaths.display(e.audioPath()),
+              "too short for a 25 ms MFCC frame: " + a.length + " samples (at least 400)");
         }
         l.index.add(i);
         l.audio.add(a);
       } catch (AudioException ex) {
         l.skipped.add(LabelOutcome.skipped(e.id(), where, e.json(), ex.getMessage()));
       } catch (RuntimeException ex) {
-        l.skipped.add(LabelOutcome.skipped(e.id(), where, e.json(), "unexpected " + ex.getClass().getSimpleName() + ": " + ex.getMessage()));
+        l.skipped.add(
+            LabelOutcome.skipped(
+                e.id(),
+                where,
+                e.json(),
+                "unexpected " + ex.getClass().getSimpleName() + ": " + ex.getMessage()));
       }
     }
     return l;
   }
 
   /** The sampled frames of a partition's utterances, keyed by (manifest position, frame): {@code id · 2^24 + frame}. */
-  private static Iterator<Tuple2<Long, Vector>> samplePartition(Iterator<Batch> it, Payload p, SerializableHadoopConf conf, double fraction,
-      long seed) {
+  private static Iterator<Tuple2<Long, Vector>> samplePartition(
+      Iterator<Batch> it, Payload p, SerializableHadoopConf conf, double fraction, long seed) {
     FrameFeatures f = borrow(p);
     Configuration hadoopConf = conf.get();
     LabelFrames frames = LabelFrames.fromConfig(p.config());
@@ -478,7 +609,8 @@ public final class KMeansJob {
         List<FrameFeatures.Frames> fs = f.compute(l.audio);
         for (int u = 0; u < fs.size(); u++) {
           FrameFeatures.Frames x = fs.get(u);
-          // one stream per utterance, one draw per frame: the sample does not depend on batches or partitions
+          // one stream per utterance, one draw per frame: the sample does not depend on batches or
+          // partitions
           long id = b.entries().get(l.index.get(u)).id();
           SplittableRandom rng = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + id);
           for (int t = 0; t < x.frames(); t++) {
@@ -498,7 +630,12 @@ public final class KMeansJob {
     return out.iterator();
   }
 
-  private static Iterator<LabelOutcome> labelPartition(Iterator<Batch> it, Payload p, Centroids c, SerializableHadoopConf conf, LongAccumulator done,
+  private static Iterator<LabelOutcome> labelPartition(
+      Iterator<Batch> it,
+      Payload p,
+      Centroids c,
+      SerializableHadoopConf conf,
+      LongAccumulator done,
       DoubleAccumulator audio) {
     FrameFeatures f = borrow(p);
     Configuration hadoopConf = conf.get();
@@ -519,15 +656,30 @@ public final class KMeansJob {
     return out.iterator();
   }
 
-  static List<LabelOutcome> labelBatch(Batch b, Payload p, Centroids c, Configuration conf, FrameFeatures f, LabelFrames frames, int sr) {
+  static List<LabelOutcome> labelBatch(
+      Batch b,
+      Payload p,
+      Centroids c,
+      Configuration conf,
+      FrameFeatures f,
+      LabelFrames frames,
+      int sr) {
     List<LabelOutcome> out = new ArrayList<>();
     List<Integer> todo = new ArrayList<>();
     for (int i = 0; i < b.entries().size(); i++) {
       ManifestEntry e = b.entries().get(i);
       int complete = completeLabels(b.targets().get(i), conf);
       if (complete > 0) {
-        out.add(LabelOutcome.done(e.id(), e.where() + ": " + NestPaths.display(e.audioPath()), e.json(), NestPaths.display(e.audioPath()),
-            b.targets().get(i), complete, 0, true));
+        out.add(
+            LabelOutcome.done(
+                e.id(),
+                e.where() + ": " + NestPaths.display(e.audioPath()),
+                e.json(),
+                NestPaths.display(e.audioPath()),
+                b.targets().get(i),
+                complete,
+                0,
+                true));
       } else {
         todo.add(i);
       }
@@ -557,19 +709,40 @@ public final class KMeansJob {
       long[] labels = labels(x, c, frames, f.source(), numSamples);
       Path path = new Path(URI.create(target));
       try {
-        AtomicFiles.write(path.getFileSystem(conf), path, os -> Npy.write(os, new int[] {labels.length}, labels));
-        out.add(LabelOutcome.done(e.id(), where, e.json(), NestPaths.display(e.audioPath()), target, labels.length, numSamples / (double) sr, false));
+        AtomicFiles.write(
+            path.getFileSystem(conf), path, os -> Npy.write(os, new int[] {labels.length}, labels));
+        out.add(
+            LabelOutcome.done(
+                e.id(),
+                where,
+                e.json(),
+                NestPaths.display(e.audioPath()),
+                target,
+                labels.length,
+                numSamples / (double) sr,
+                false));
       } catch (IOException | RuntimeException ex) {
-        out.add(LabelOutcome.skipped(e.id(), where, e.json(), "cannot write " + NestPaths.display(path) + ": " + ex.getMessage()));
+        out.add(
+            LabelOutcome.skipped(
+                e.id(),
+                where,
+                e.json(),
+                "cannot write " + NestPaths.display(path) + ": " + ex.getMessage()));
       }
     }
     return out;
   }
 
   /** One label per encoder frame: the nearest centroid of the source frame at the encoder frame's centre ({@link LabelFrames}). */
-  static long[] labels(FrameFeatures.Frames x, Centroids c, LabelFrames frames, LabelFrames.Source source, int numSamples) {
+  static long[] labels(
+      FrameFeatures.Frames x,
+      Centroids c,
+      LabelFrames frames,
+      LabelFrames.Source source,
+      int numSamples) {
     if (x.dim() != c.dim()) {
-      throw new IllegalArgumentException("features have " + x.dim() + " dimensions, the centroids " + c.dim());
+      throw new IllegalArgumentException(
+          "features have " + x.dim() + " dimensions, the centroids " + c.dim());
     }
     long[] labels = new long[frames.encoderFrames(numSamples)];
     for (int j = 0; j < labels.length; j++) {
@@ -588,14 +761,17 @@ public final class KMeansJob {
       }
       try (InputStream in = fs.open(p)) {
         NpyArray a = Npy.read(in);
-        return a.rank() == 1 && (a.dtype() == NpyDtype.INT64 || a.dtype() == NpyDtype.INT32) ? a.dim(0) : 0;
+        return a.rank() == 1 && (a.dtype() == NpyDtype.INT64 || a.dtype() == NpyDtype.INT32)
+            ? a.dim(0)
+            : 0;
       }
     } catch (IOException | RuntimeException damaged) {
       return 0; // computed again
     }
   }
 
-  private static void writeLabelsManifest(FileSystem fs, Path target, List<LabelOutcome> outcomes) throws IOException {
+  private static void writeLabelsManifest(FileSystem fs, Path target, List<LabelOutcome> outcomes)
+      throws IOException {
     StringBuilder sb = new StringBuilder();
     for (LabelOutcome o : outcomes) {
       if (o.status() == LabelOutcome.Status.SKIPPED) {

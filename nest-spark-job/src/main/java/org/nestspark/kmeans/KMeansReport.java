@@ -18,8 +18,20 @@ import org.nestspark.manifest.ManifestProblem;
  * @param inputProblems malformed manifest lines
  * @param labelsManifest where {@code labels_manifest.json} is
  */
-public record KMeansReport(String fit, int k, int dim, long sampledFrames, double cost, int written, int existing, List<LabelOutcome> skipped,
-    List<ManifestProblem> inputProblems, double audioSeconds, double wallSeconds, String labelsManifest, String centroids) {
+public record KMeansReport(
+    String fit,
+    int k,
+    int dim,
+    long sampledFrames,
+    double cost,
+    int written,
+    int existing,
+    List<LabelOutcome> skipped,
+    List<ManifestProblem> inputProblems,
+    double audioSeconds,
+    double wallSeconds,
+    String labelsManifest,
+    String centroids) {
   /** Utterances with labels. */
   public int labelled() {
     return written + existing;

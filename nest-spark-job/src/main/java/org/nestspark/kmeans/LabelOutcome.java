@@ -12,14 +12,43 @@ import java.io.Serializable;
  * @param labelPath the label file (null when skipped)
  * @param frames labels written (encoder frames)
  */
-public record LabelOutcome(long id, String where, String json, String audio, String labelPath, int frames, double audioSeconds, Status status,
-    String reason) implements Serializable {
+public record LabelOutcome(
+    long id,
+    String where,
+    String json,
+    String audio,
+    String labelPath,
+    int frames,
+    double audioSeconds,
+    Status status,
+    String reason)
+    implements Serializable {
   /** The three fates of an utterance. */
-  public enum Status { WRITTEN, EXISTING, SKIPPED }
+  public enum Status {
+    WRITTEN,
+    EXISTING,
+    SKIPPED
+  }
 
-  static LabelOutcome done(long id, String where, String json, String audio, String labelPath, int frames, double audioSeconds,
+  static LabelOutcome done(
+      long id,
+      String where,
+      String json,
+      String audio,
+      String labelPath,
+      int frames,
+      double audioSeconds,
       boolean existing) {
-    return new LabelOutcome(id, where, json, audio, labelPath, frames, audioSeconds, existing ? Status.EXISTING : Status.WRITTEN, null);
+    return new LabelOutcome(
+        id,
+        where,
+        json,
+        audio,
+        labelPath,
+        frames,
+        audioSeconds,
+        existing ? Status.EXISTING : Status.WRITTEN,
+        null);
   }
 
   static LabelOutcome skipped(long id, String where, String json, String reason) {

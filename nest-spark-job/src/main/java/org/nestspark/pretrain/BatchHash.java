@@ -5,7 +5,6 @@ import java.nio.ByteOrder;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
-
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 
@@ -37,7 +36,8 @@ final class BatchHash {
 
   private static void add(MessageDigest md, char role, INDArray[] arrays) {
     int n = arrays == null ? 0 : arrays.length;
-    md.update(ByteBuffer.allocate(6).order(ByteOrder.LITTLE_ENDIAN).putChar(role).putInt(n).array());
+    md.update(
+        ByteBuffer.allocate(6).order(ByteOrder.LITTLE_ENDIAN).putChar(role).putInt(n).array());
     for (int i = 0; i < n; i++) {
       INDArray a = arrays[i];
       if (a == null) {
@@ -45,7 +45,10 @@ final class BatchHash {
         continue;
       }
       long[] shape = a.shape();
-      ByteBuffer head = ByteBuffer.allocate(4 + 8 * shape.length).order(ByteOrder.LITTLE_ENDIAN).putInt(shape.length);
+      ByteBuffer head =
+          ByteBuffer.allocate(4 + 8 * shape.length)
+              .order(ByteOrder.LITTLE_ENDIAN)
+              .putInt(shape.length);
       for (long d : shape) {
         head.putLong(d);
       }

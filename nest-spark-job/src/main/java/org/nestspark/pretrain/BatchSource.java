@@ -8,17 +8,15 @@ import java.util.NoSuchElementException;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
-
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.function.FlatMapFunction;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
-
 import org.nestspark.config.NestConfig;
 import org.nestspark.io.SerializableHadoopConf;
 import org.nestspark.manifest.ManifestEntry;
 import org.nestspark.model.NestGraphInputs;
-import org.nestspark.ssl.NestBatch;
 import org.nestspark.ssl.FrozenModules;
+import org.nestspark.ssl.NestBatch;
 import org.nestspark.ssl.NestBatchBuilder;
 import org.nestspark.ssl.SslModules;
 
@@ -35,6 +33,7 @@ import org.nestspark.ssl.SslModules;
  */
 public final class BatchSource implements FlatMapFunction<Iterator<BatchSpec>, MultiDataSet> {
   private static final long serialVersionUID = 1L;
+
   /** Idle builders per configuration; a thread borrows one while it builds, so none is shared at once. */
   private static final Map<String, Queue<NestBatchBuilder>> IDLE = new ConcurrentHashMap<>();
 
@@ -55,8 +54,14 @@ public final class BatchSource implements FlatMapFunction<Iterator<BatchSpec>, M
    *     counts {@link #buildOne}'s results itself (the training workers)
    * @param frozen the model's quantizer and mask embedding (the targets and the masking of every batch)
    */
-  public BatchSource(NestConfig config, String dataset, List<ManifestEntry> noise, Configuration hadoopConf, boolean training,
-      DataCounters counters, FrozenModules frozen) {
+  public BatchSource(
+      NestConfig config,
+      String dataset,
+      List<ManifestEntry> noise,
+      Configuration hadoopConf,
+      boolean training,
+      DataCounters counters,
+      FrozenModules frozen) {
     this.frozen = java.util.Objects.requireNonNull(frozen, "frozen");
     this.frozenKey = frozen.sha256();
     this.config = config;
@@ -108,7 +113,13 @@ public final class BatchSource implements FlatMapFunction<Iterator<BatchSpec>, M
    * @param audioSeconds seconds of audio in the batch (each utterance's own length after NeMo's 1 s minimum padding, batch padding excluded)
    * @param buildSeconds time spent building it
    */
-  public record Built(MultiDataSet batch, List<String> skipped, boolean failed, boolean empty, double audioSeconds, double buildSeconds) {}
+  public record Built(
+      MultiDataSet batch,
+      List<String> skipped,
+      boolean failed,
+      boolean empty,
+      double audioSeconds,
+      double buildSeconds) {}
 
   /** Builds one batch on this thread, reporting to no accumulator. */
   public Built buildOne(BatchSpec spec) {
@@ -129,7 +140,13 @@ public final class BatchSource implements FlatMapFunction<Iterator<BatchSpec>, M
     }
     NestBatch b = r.batch();
     MultiDataSet out = b == null || b.isEmpty() ? null : NestGraphInputs.toMultiDataSet(b);
-    return new Built(out, skipped, b == null, b != null && b.isEmpty(), out == null ? 0 : r.audioSeconds(), (System.nanoTime() - t0) / 1e9);
+    return new Built(
+        out,
+        skipped,
+        b == null,
+        b != null && b.isEmpty(),
+        out == null ? 0 : r.audioSeconds(),
+        (System.nanoTime() - t0) / 1e9);
   }
 
   /** Builds one batch, or null when it has no loadable audio or no selected token (counted). */
@@ -162,13 +179,25 @@ public final class BatchSource implements FlatMapFunction<Iterator<BatchSpec>, M
   }
 
   private String key() {
-    return config.sha256() + "|" + dataset + "|" + noise.hashCode() + "|" + noise.size() + "|" + training + "|" + frozenKey;
+    return config.sha256()
+        + "|"
+        + dataset
+        + "|"
+        + noise.hashCode()
+        + "|"
+        + noise.size()
+        + "|"
+        + training
+        + "|"
+        + frozenKey;
   }
 
   /** An idle builder of this configuration, or a new one (the builder's scratch buffers are not thread-safe). */
   private NestBatchBuilder borrow() {
     NestBatchBuilder b = IDLE.computeIfAbsent(key(), k -> new ConcurrentLinkedQueue<>()).poll();
-    return b != null ? b : SslModules.batchBuilder(config, dataset, noise, hadoopConf.get(), frozen);
+    return b != null
+        ? b
+        : SslModules.batchBuilder(config, dataset, noise, hadoopConf.get(), frozen);
   }
 
   private void giveBack(NestBatchBuilder b) {

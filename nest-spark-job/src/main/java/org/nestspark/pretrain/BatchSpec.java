@@ -3,7 +3,6 @@ package org.nestspark.pretrain;
 import java.io.Serializable;
 import java.util.List;
 import java.util.Objects;
-
 import org.nestspark.manifest.ManifestEntry;
 
 /**
@@ -17,7 +16,8 @@ import org.nestspark.manifest.ManifestEntry;
  * @param seed the batch seed
  * @param entries the utterances, in row order
  */
-public record BatchSpec(int epoch, int index, long seed, List<ManifestEntry> entries) implements Serializable {
+public record BatchSpec(int epoch, int index, long seed, List<ManifestEntry> entries)
+    implements Serializable {
   public BatchSpec {
     Objects.requireNonNull(entries, "entries");
     entries = List.copyOf(entries);

@@ -1,5 +1,6 @@
 package org.nestspark.pretrain;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -11,18 +12,14 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.Consumer;
-
-import com.fasterxml.jackson.databind.node.ObjectNode;
-
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import org.nestspark.io.AtomicFiles;
 import org.nestspark.train.Checkpoint;
 import org.nestspark.train.CheckpointIO;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The driver's checkpoint manager (NeMo's exp_manager ModelCheckpoint, over Hadoop {@code FileSystem}):
@@ -41,13 +38,15 @@ public final class CheckpointManager {
   private static final Logger LOG = LoggerFactory.getLogger(CheckpointManager.class);
   public static final String DIR = "checkpoints";
   public static final String BEST = "best.json";
+
   /**
    * Test hook, for fault-injection tests only (never set it in production): with this JVM system property set
    * to a step, the driver halts at once (exit status 137, no shutdown hooks, as if SIGKILLed) when it has written
    * that step's checkpoint completely to its temporary file and not yet renamed it. {@code PretrainChaosIT}
    * uses it to kill the driver in the middle of writing a checkpoint.
    */
-  public static final String HALT_BEFORE_RENAME_PROPERTY = "nest.test.halt_checkpoint_before_rename";
+  public static final String HALT_BEFORE_RENAME_PROPERTY =
+      "nest.test.halt_checkpoint_before_rename";
 
   private final Path dir;
   private final Configuration conf;
@@ -55,6 +54,7 @@ public final class CheckpointManager {
   private final int saveLastK;
   private final int saveTopK;
   private final boolean minimize;
+
   /** step → monitored metric, for the checkpoints written after a validation. */
   private final Map<Long, Double> metricByStep = new TreeMap<>();
 
@@ -64,7 +64,9 @@ public final class CheckpointManager {
    * @param saveTopK best checkpoints kept
    * @param mode {@code min} or {@code max}
    */
-  public CheckpointManager(Path runDir, Configuration conf, int saveLastK, int saveTopK, String mode) throws IOException {
+  public CheckpointManager(
+      Path runDir, Configuration conf, int saveLastK, int saveTopK, String mode)
+      throws IOException {
     this.dir = new Path(runDir, DIR);
     this.conf = conf;
     this.fs = AtomicFiles.withoutChecksumFiles(dir.getFileSystem(conf));
@@ -101,8 +103,14 @@ public final class CheckpointManager {
   private static void haltIfInjected(long step, Path tmp) {
     String at = System.getProperty(HALT_BEFORE_RENAME_PROPERTY);
     if (at != null && at.strip().equals(Long.toString(step))) {
-      System.err.println("[fault-injection] " + HALT_BEFORE_RENAME_PROPERTY + "=" + at + ": halting the driver with " + tmp
-          + " written and not renamed");
+      System.err.println(
+          "[fault-injection] "
+              + HALT_BEFORE_RENAME_PROPERTY
+              + "="
+              + at
+              + ": halting the driver with "
+              + tmp
+              + " written and not renamed");
       System.err.flush();
       Runtime.getRuntime().halt(137);
     }
@@ -124,7 +132,10 @@ public final class CheckpointManager {
     for (Path p : list()) {
       present.add(CheckpointIO.stepOf(p));
     }
-    return metricByStep.entrySet().stream().filter(e -> present.contains(e.getKey())).min(order()).map(Map.Entry::getKey);
+    return metricByStep.entrySet().stream()
+        .filter(e -> present.contains(e.getKey()))
+        .min(order())
+        .map(Map.Entry::getKey);
   }
 
   private Comparator<Map.Entry<Long, Double>> order() {
@@ -142,15 +153,23 @@ public final class CheckpointManager {
     for (Path p : files) {
       present.add(CheckpointIO.stepOf(p));
     }
-    metricByStep.entrySet().stream().filter(e -> present.contains(e.getKey())).sorted(order()).limit(saveTopK)
+    metricByStep.entrySet().stream()
+        .filter(e -> present.contains(e.getKey()))
+        .sorted(order())
+        .limit(saveTopK)
         .forEach(e -> keep.add(e.getKey()));
     for (Path p : files) {
       if (!keep.contains(CheckpointIO.stepOf(p))) {
-        LOG.info("removing checkpoint {} (neither among the last {} nor the best {})", p, saveLastK, saveTopK);
+        LOG.info(
+            "removing checkpoint {} (neither among the last {} nor the best {})",
+            p,
+            saveLastK,
+            saveTopK);
         fs.delete(p, false);
       }
     }
-    pruneStrategyState(keep, files.isEmpty() ? -1 : CheckpointIO.stepOf(files.get(files.size() - 1)));
+    pruneStrategyState(
+        keep, files.isEmpty() ? -1 : CheckpointIO.stepOf(files.get(files.size() - 1)));
   }
 
   /**
@@ -167,7 +186,10 @@ public final class CheckpointManager {
       if (!st.isDirectory() || !name.endsWith(StrategyState.SUFFIX)) {
         continue;
       }
-      long step = CheckpointIO.stepOf(new Path(dir, name.substring(0, name.length() - StrategyState.SUFFIX.length()) + ".ckpt"));
+      long step =
+          CheckpointIO.stepOf(
+              new Path(
+                  dir, name.substring(0, name.length() - StrategyState.SUFFIX.length()) + ".ckpt"));
       if (step >= 0 && !keep.contains(step) && step <= newest) {
         LOG.info("removing {} (its checkpoint is not kept)", st.getPath());
         fs.delete(st.getPath(), true);
@@ -184,7 +206,11 @@ public final class CheckpointManager {
     n.put("step", best.get());
     n.put("checkpoint", CheckpointIO.fileName(best.get()));
     n.put("metric", metricByStep.get(best.get()));
-    byte[] bytes = MetricsLog.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(n).getBytes(StandardCharsets.UTF_8);
+    byte[] bytes =
+        MetricsLog.JSON
+            .writerWithDefaultPrettyPrinter()
+            .writeValueAsString(n)
+            .getBytes(StandardCharsets.UTF_8);
     AtomicFiles.write(fs, new Path(dir, BEST), out -> out.write(bytes));
   }
 

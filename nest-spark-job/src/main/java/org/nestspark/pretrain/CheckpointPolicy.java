@@ -49,8 +49,11 @@ final class CheckpointPolicy {
    * Whether a checkpoint will be written right after a round from {@code before} to {@code after} steps
    * that ends the epoch's plan when {@code endsEpoch}.
    */
-  boolean checkpointAfter(long before, long after, int epoch, boolean endsEpoch, boolean hasValidation) {
-    return validatesAfter(before, after, hasValidation) || savesAfter(before, after) || (maxSteps >= 0 && after >= maxSteps)
+  boolean checkpointAfter(
+      long before, long after, int epoch, boolean endsEpoch, boolean hasValidation) {
+    return validatesAfter(before, after, hasValidation)
+        || savesAfter(before, after)
+        || (maxSteps >= 0 && after >= maxSteps)
         || (endsEpoch && maxEpochs >= 0 && epoch + 1 >= maxEpochs);
   }
 

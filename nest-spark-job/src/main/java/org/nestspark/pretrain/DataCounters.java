@@ -2,11 +2,9 @@ package org.nestspark.pretrain;
 
 import java.io.Serializable;
 import java.util.List;
-
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.util.DoubleAccumulator;
 import org.apache.spark.util.LongAccumulator;
-
 import org.nestspark.spark.FirstItemsAccumulator;
 
 /**
@@ -17,6 +15,7 @@ import org.nestspark.spark.FirstItemsAccumulator;
  */
 public final class DataCounters implements Serializable {
   private static final long serialVersionUID = 1L;
+
   /** At most this many skip reasons are kept per Spark job (the counts stay exact): the driver never holds one per utterance. */
   public static final int MAX_REASONS = 200;
 
@@ -40,12 +39,24 @@ public final class DataCounters implements Serializable {
   }
 
   /** A read-out since the last {@link #reset()}. */
-  public record Snapshot(long skippedUtterances, long emptyBatches, long failedBatches, long batches, double audioSeconds,
-      double buildSeconds, List<String> reasons) {}
+  public record Snapshot(
+      long skippedUtterances,
+      long emptyBatches,
+      long failedBatches,
+      long batches,
+      double audioSeconds,
+      double buildSeconds,
+      List<String> reasons) {}
 
   public Snapshot snapshot() {
-    return new Snapshot(skippedUtterances.value(), emptyBatches.value(), failedBatches.value(), batches.value(), audioSeconds.value(),
-        buildSeconds.value(), List.copyOf(reasons.value()));
+    return new Snapshot(
+        skippedUtterances.value(),
+        emptyBatches.value(),
+        failedBatches.value(),
+        batches.value(),
+        audioSeconds.value(),
+        buildSeconds.value(),
+        List.copyOf(reasons.value()));
   }
 
   public void reset() {

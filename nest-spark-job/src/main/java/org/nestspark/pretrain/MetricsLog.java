@@ -1,5 +1,7 @@
 package org.nestspark.pretrain;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -7,15 +9,10 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-
 import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.fs.StreamCapabilities;
-
 import org.nestspark.io.RunLock;
 
 /**
@@ -51,6 +48,7 @@ import org.nestspark.io.RunLock;
  */
 public final class MetricsLog implements Closeable {
   static final ObjectMapper JSON = new ObjectMapper();
+
   /** The kind of an attempt's first record. */
   public static final String ATTEMPT = "attempt";
 
@@ -100,7 +98,10 @@ public final class MetricsLog implements Closeable {
   }
 
   private Path fileOf(int a, int p) {
-    String name = p == 0 ? String.format(Locale.ROOT, "attempt-%04d.jsonl", a) : String.format(Locale.ROOT, "attempt-%04d-part-%04d.jsonl", a, p);
+    String name =
+        p == 0
+            ? String.format(Locale.ROOT, "attempt-%04d.jsonl", a)
+            : String.format(Locale.ROOT, "attempt-%04d-part-%04d.jsonl", a, p);
     return new Path(dir, name);
   }
 

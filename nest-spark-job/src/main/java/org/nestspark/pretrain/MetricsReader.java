@@ -1,5 +1,6 @@
 package org.nestspark.pretrain;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -9,9 +10,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
-import com.fasterxml.jackson.databind.JsonNode;
-
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
@@ -38,8 +36,10 @@ import org.apache.hadoop.fs.Path;
 public final class MetricsReader {
   /** The single file of runs before the per-attempt layout. */
   public static final String LEGACY_FILE = "metrics.jsonl";
+
   /** The folder of per-attempt files. */
   public static final String DIR = "metrics";
+
   static final Pattern NAME = Pattern.compile("attempt-(\\d+)(?:-part-(\\d+))?\\.jsonl");
 
   /** The effective records, the last attempt number seen (0 for none or a legacy file only) and the unreadable lines. */
@@ -90,15 +90,21 @@ public final class MetricsReader {
     for (FileStatus st : fs.listStatus(dir)) {
       Matcher m = NAME.matcher(st.getPath().getName());
       if (st.isFile() && m.matches()) {
-        out.add(new Part(st.getPath(), Integer.parseInt(m.group(1)), m.group(2) == null ? 0 : Integer.parseInt(m.group(2))));
+        out.add(
+            new Part(
+                st.getPath(),
+                Integer.parseInt(m.group(1)),
+                m.group(2) == null ? 0 : Integer.parseInt(m.group(2))));
       }
     }
     out.sort(Comparator.comparingInt(Part::attempt).thenComparingInt(Part::part));
     return out;
   }
 
-  private static void readFile(FileSystem fs, Path file, List<JsonNode> records, int[] unreadable) throws IOException {
-    try (BufferedReader r = new BufferedReader(new InputStreamReader(fs.open(file), StandardCharsets.UTF_8))) {
+  private static void readFile(FileSystem fs, Path file, List<JsonNode> records, int[] unreadable)
+      throws IOException {
+    try (BufferedReader r =
+        new BufferedReader(new InputStreamReader(fs.open(file), StandardCharsets.UTF_8))) {
       String line;
       while ((line = r.readLine()) != null) {
         if (line.isBlank()) {

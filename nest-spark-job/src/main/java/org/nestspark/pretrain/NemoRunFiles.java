@@ -1,5 +1,8 @@
 package org.nestspark.pretrain;
 
+import com.typesafe.config.ConfigList;
+import com.typesafe.config.ConfigObject;
+import com.typesafe.config.ConfigValue;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -8,14 +11,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
-
-import com.typesafe.config.ConfigList;
-import com.typesafe.config.ConfigObject;
-import com.typesafe.config.ConfigValue;
-
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
-
 import org.nestspark.config.NestConfig;
 import org.nestspark.io.AtomicFiles;
 
@@ -37,7 +34,8 @@ final class NemoRunFiles {
   static final String HPARAMS = "hparams.yaml";
   static final String CMD_ARGS = "cmd-args.log";
   private static final Pattern PLAIN = Pattern.compile("[A-Za-z_/][A-Za-z0-9_./-]*");
-  private static final List<String> YAML_WORDS = List.of("true", "false", "yes", "no", "on", "off", "null", "y", "n", "~");
+  private static final List<String> YAML_WORDS =
+      List.of("true", "false", "yes", "no", "on", "off", "null", "y", "n", "~");
 
   private NemoRunFiles() {}
 
@@ -80,7 +78,8 @@ final class NemoRunFiles {
         sb.append('\n');
         for (ConfigValue item : l) {
           sb.append("  ".repeat(indent + 1)).append('-');
-          if (item.valueType() == com.typesafe.config.ConfigValueType.OBJECT || item.valueType() == com.typesafe.config.ConfigValueType.LIST) {
+          if (item.valueType() == com.typesafe.config.ConfigValueType.OBJECT
+              || item.valueType() == com.typesafe.config.ConfigValueType.LIST) {
             value(sb, item, indent + 1);
           } else {
             sb.append(' ').append(leaf(item)).append('\n');
@@ -142,7 +141,8 @@ final class NemoRunFiles {
   }
 
   /** Adds {@code commandLine} (shell-quoted words) as the last line of {@code cmd-args.log}. */
-  static void appendCmdArgs(FileSystem fs, Path runDir, List<String> commandLine) throws IOException {
+  static void appendCmdArgs(FileSystem fs, Path runDir, List<String> commandLine)
+      throws IOException {
     Path file = new Path(runDir, CMD_ARGS);
     ByteArrayOutputStream old = new ByteArrayOutputStream();
     if (fs.exists(file)) {
@@ -156,16 +156,21 @@ final class NemoRunFiles {
     }
     byte[] bytes = old.toByteArray();
     byte[] add = (line + "\n").getBytes(StandardCharsets.UTF_8);
-    AtomicFiles.write(fs, file, o -> {
-      o.write(bytes);
-      if (bytes.length > 0 && bytes[bytes.length - 1] != '\n') {
-        o.write('\n');
-      }
-      o.write(add);
-    });
+    AtomicFiles.write(
+        fs,
+        file,
+        o -> {
+          o.write(bytes);
+          if (bytes.length > 0 && bytes[bytes.length - 1] != '\n') {
+            o.write('\n');
+          }
+          o.write(add);
+        });
   }
 
   static String shellWord(String w) {
-    return !w.isEmpty() && w.matches("[A-Za-z0-9_./:=,+@%-]+") ? w : "'" + w.replace("'", "'\\''") + "'";
+    return !w.isEmpty() && w.matches("[A-Za-z0-9_./:=,+@%-]+")
+        ? w
+        : "'" + w.replace("'", "'\\''") + "'";
   }
 }

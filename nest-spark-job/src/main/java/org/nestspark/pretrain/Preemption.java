@@ -4,12 +4,10 @@ import java.io.PrintStream;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicReference;
-
-import sun.misc.Signal;
-import sun.misc.SignalHandler;
-
 import org.nestspark.config.MaxTimePerRun;
 import org.nestspark.config.NestConfig;
+import sun.misc.Signal;
+import sun.misc.SignalHandler;
 
 /**
  * When a pretraining attempt stops early, on purpose, with a checkpoint ({@link PretrainExit#STOPPED}):
@@ -52,7 +50,10 @@ public final class Preemption {
 
   /** The budget of {@code exp_manager.max_time_per_run} (null: none), counted from now. */
   public static Preemption fromConfig(NestConfig cfg) {
-    String v = cfg.isSet("exp_manager.max_time_per_run") ? cfg.getString("exp_manager.max_time_per_run") : null;
+    String v =
+        cfg.isSet("exp_manager.max_time_per_run")
+            ? cfg.getString("exp_manager.max_time_per_run")
+            : null;
     return new Preemption(v == null ? null : MaxTimePerRun.parse(v), System.nanoTime());
   }
 
@@ -71,14 +72,19 @@ public final class Preemption {
       return r;
     }
     if (budget != null && elapsed().compareTo(budget) >= 0) {
-      return String.format(Locale.ROOT, "exp_manager.max_time_per_run (%s) passed after %s", fmt(budget), fmt(elapsed()));
+      return String.format(
+          Locale.ROOT,
+          "exp_manager.max_time_per_run (%s) passed after %s",
+          fmt(budget),
+          fmt(elapsed()));
     }
     return null;
   }
 
   /** True when a round expected to take {@code roundSeconds} would end past the budget (DiLoCo then saves its workers' state with it). */
   public boolean budgetEndsWithin(double roundSeconds) {
-    return budget != null && elapsed().plusMillis((long) (roundSeconds * 1000)).compareTo(budget) >= 0;
+    return budget != null
+        && elapsed().plusMillis((long) (roundSeconds * 1000)).compareTo(budget) >= 0;
   }
 
   private Duration elapsed() {
@@ -87,7 +93,8 @@ public final class Preemption {
 
   static String fmt(Duration d) {
     long s = d.toSeconds();
-    return String.format(Locale.ROOT, "%02d:%02d:%02d:%02d", s / 86400, s / 3600 % 24, s / 60 % 60, s % 60);
+    return String.format(
+        Locale.ROOT, "%02d:%02d:%02d:%02d", s / 86400, s / 3600 % 24, s / 60 % 60, s % 60);
   }
 
   /**
@@ -98,15 +105,21 @@ public final class Preemption {
    */
   public AutoCloseable onSigterm(PrintStream log) {
     Signal term = new Signal("TERM");
-    SignalHandler previous = Signal.handle(term, sig -> {
-      if ("SIGTERM".equals(requested.get())) {
-        log.println("[pretrain] SIGTERM again: already stopping after the current round (SIGINT or SIGKILL stop at once)");
-      } else {
-        request("SIGTERM");
-        log.println("[pretrain] SIGTERM: finishing the current round, then a checkpoint and exit " + PretrainExit.STOPPED.code);
-      }
-      log.flush();
-    });
+    SignalHandler previous =
+        Signal.handle(
+            term,
+            sig -> {
+              if ("SIGTERM".equals(requested.get())) {
+                log.println(
+                    "[pretrain] SIGTERM again: already stopping after the current round (SIGINT or SIGKILL stop at once)");
+              } else {
+                request("SIGTERM");
+                log.println(
+                    "[pretrain] SIGTERM: finishing the current round, then a checkpoint and exit "
+                        + PretrainExit.STOPPED.code);
+              }
+              log.flush();
+            });
     return () -> Signal.handle(term, previous);
   }
 }

@@ -17,7 +17,9 @@ public enum PretrainExit {
    * Stopped early on purpose (SIGTERM, or exp_manager.max_time_per_run passed) after finishing the round and
    * saving a checkpoint: start it again to continue.
    */
-  STOPPED(3, "stopped early (SIGTERM or exp_manager.max_time_per_run) with a checkpoint: run again to resume"),
+  STOPPED(
+      3,
+      "stopped early (SIGTERM or exp_manager.max_time_per_run) with a checkpoint: run again to resume"),
   /** The run folder's lock is held by a live attempt: nothing was done. */
   LOCKED(75, "refused: another live attempt holds the run folder's lock; nothing done");
 

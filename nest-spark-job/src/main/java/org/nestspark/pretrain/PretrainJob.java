@@ -1,5 +1,6 @@
 package org.nestspark.pretrain;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -8,15 +9,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-
-import com.fasterxml.jackson.databind.node.ObjectNode;
-
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.deeplearning4j.nn.graph.ComputationGraph;
-
 import org.nestspark.config.NestConfig;
 import org.nestspark.io.AtomicFiles;
 import org.nestspark.io.NestPaths;
@@ -69,7 +66,12 @@ public final class PretrainJob {
   private final Preemption preemption;
   private RunLock lock;
 
-  private PretrainJob(JavaSparkContext sc, NestConfig cfg, PrintStream out, List<String> commandLine, Preemption preemption) {
+  private PretrainJob(
+      JavaSparkContext sc,
+      NestConfig cfg,
+      PrintStream out,
+      List<String> commandLine,
+      Preemption preemption) {
     this.sc = sc;
     this.commandLine = commandLine;
     this.preemption = preemption;
@@ -91,7 +93,9 @@ public final class PretrainJob {
   public static void checkConfig(NestConfig cfg) {
     List<String> problems = new ArrayList<>();
     if (cfg.getStringList(TRAIN + ".manifest_filepath").isEmpty()) {
-      problems.add(TRAIN + ".manifest_filepath: required (a NeMo JSONL manifest, several comma-separated, any Hadoop path)");
+      problems.add(
+          TRAIN
+              + ".manifest_filepath: required (a NeMo JSONL manifest, several comma-separated, any Hadoop path)");
     }
     if (!cfg.isSet("exp_manager.exp_dir")) {
       problems.add("exp_manager.exp_dir: required (the run folder; any Hadoop path)");
@@ -106,7 +110,9 @@ public final class PretrainJob {
 
   /** The run folder: {@code <exp_dir>/<name>}. */
   public static Path runDir(NestConfig cfg) {
-    return new Path(NestPaths.fromUserString(cfg.getString("exp_manager.exp_dir")), cfg.getString("exp_manager.name"));
+    return new Path(
+        NestPaths.fromUserString(cfg.getString("exp_manager.exp_dir")),
+        cfg.getString("exp_manager.name"));
   }
 
   /**
@@ -114,7 +120,8 @@ public final class PretrainJob {
    *
    * @param out progress lines and the summary
    */
-  public static PretrainReport run(JavaSparkContext sc, NestConfig cfg, PrintStream out) throws IOException, ManifestException {
+  public static PretrainReport run(JavaSparkContext sc, NestConfig cfg, PrintStream out)
+      throws IOException, ManifestException {
     return run(sc, cfg, out, List.of("nest", "pretrain"), Preemption.fromConfig(cfg));
   }
 
@@ -125,7 +132,12 @@ public final class PretrainJob {
    * @param preemption when to stop early with a checkpoint (SIGTERM, {@code exp_manager.max_time_per_run});
    *     {@link PretrainReport#stopReason()} then says why
    */
-  public static PretrainReport run(JavaSparkContext sc, NestConfig cfg, PrintStream out, List<String> commandLine, Preemption preemption)
+  public static PretrainReport run(
+      JavaSparkContext sc,
+      NestConfig cfg,
+      PrintStream out,
+      List<String> commandLine,
+      Preemption preemption)
       throws IOException, ManifestException {
     checkConfig(cfg);
     return new PretrainJob(sc, cfg, out, commandLine, preemption).run();
@@ -136,60 +148,111 @@ public final class PretrainJob {
     Path runDir = runDir(cfg);
     FileSystem fs = AtomicFiles.withoutChecksumFiles(runDir.getFileSystem(hadoopConf));
     fs.mkdirs(runDir);
-    try (RunLock l = RunLock.acquire(runDir, hadoopConf, Duration.ofSeconds(cfg.getInt("pretrain.lock_ttl_seconds")),
-        Duration.ofSeconds(cfg.getInt("pretrain.lock_heartbeat_seconds")))) {
+    try (RunLock l =
+        RunLock.acquire(
+            runDir,
+            hadoopConf,
+            Duration.ofSeconds(cfg.getInt("pretrain.lock_ttl_seconds")),
+            Duration.ofSeconds(cfg.getInt("pretrain.lock_heartbeat_seconds")))) {
       this.lock = l;
       return runLocked(runDir, fs, startNanos);
     }
   }
 
-  private PretrainReport runLocked(Path runDir, FileSystem fs, long startNanos) throws IOException, ManifestException {
+  private PretrainReport runLocked(Path runDir, FileSystem fs, long startNanos)
+      throws IOException, ManifestException {
     sc.setJobDescription("pretrain: reading manifests");
     TrainingData data = new TrainingData(cfg, hadoopConf, out, workers);
     List<BatchSpec> valSpecs = data.validationSpecs();
-    CheckpointManager ckpts = new CheckpointManager(runDir, hadoopConf, cfg.getInt("exp_manager.checkpoint_callback_params.save_last_k"),
-        cfg.getInt("exp_manager.checkpoint_callback_params.save_top_k"), cfg.getString("exp_manager.checkpoint_callback_params.mode"));
+    CheckpointManager ckpts =
+        new CheckpointManager(
+            runDir,
+            hadoopConf,
+            cfg.getInt("exp_manager.checkpoint_callback_params.save_last_k"),
+            cfg.getInt("exp_manager.checkpoint_callback_params.save_top_k"),
+            cfg.getString("exp_manager.checkpoint_callback_params.mode"));
     RunStart start = RunStart.open(sc, cfg, data, ckpts, fs, runDir, hadoopConf, out);
     writeRunConfig(fs, runDir);
     NemoRunFiles.writeHparams(fs, runDir, cfg);
     NemoRunFiles.appendCmdArgs(fs, runDir, commandLine);
     try (MetricsLog metrics = new MetricsLog(fs, runDir);
-        TensorBoardLog tensorBoard = new TensorBoardLog(fs, runDir, start.attempt, start.resumedFrom)) {
+        TensorBoardLog tensorBoard =
+            new TensorBoardLog(fs, runDir, start.attempt, start.resumedFrom)) {
       metrics.begin(start.attempt, start.resumedFrom);
       return train(runDir, fs, startNanos, data, valSpecs, ckpts, start, metrics, tensorBoard);
     }
   }
 
-  private PretrainReport train(Path runDir, FileSystem fs, long startNanos, TrainingData data, List<BatchSpec> valSpecs, CheckpointManager ckpts,
-      RunStart start, MetricsLog metrics, TensorBoardLog tensorBoard) throws IOException {
+  private PretrainReport train(
+      Path runDir,
+      FileSystem fs,
+      long startNanos,
+      TrainingData data,
+      List<BatchSpec> valSpecs,
+      CheckpointManager ckpts,
+      RunStart start,
+      MetricsLog metrics,
+      TensorBoardLog tensorBoard)
+      throws IOException {
     ComputationGraph graph = start.graph;
 
     TrainingStrategy strategy = TrainingStrategy.fromConfig(cfg, workers);
-    BatchSource trainSource = new BatchSource(cfg, TRAIN, data.trainNoise, hadoopConf, true, null, start.frozen);
+    BatchSource trainSource =
+        new BatchSource(cfg, TRAIN, data.trainNoise, hadoopConf, true, null, start.frozen);
     DataCounters valCounters = new DataCounters(sc, "validation");
-    BatchSource valSource = new BatchSource(cfg, VALIDATION, data.validationNoise, hadoopConf, false, valCounters, start.frozen);
-    StepMetrics sm = new StepMetrics(metrics, tensorBoard, out, NoamAnnealing.fromConfig(cfg), cfg.getInt("trainer.log_every_n_steps"), policy.maxSteps,
-        start.counters, startNanos);
+    BatchSource valSource =
+        new BatchSource(
+            cfg, VALIDATION, data.validationNoise, hadoopConf, false, valCounters, start.frozen);
+    StepMetrics sm =
+        new StepMetrics(
+            metrics,
+            tensorBoard,
+            out,
+            NoamAnnealing.fromConfig(cfg),
+            cfg.getInt("trainer.log_every_n_steps"),
+            policy.maxSteps,
+            start.counters,
+            startNanos);
     Run run = new Run(graph, ckpts, metrics, tensorBoard, sm, data.manifestSha256);
     run.frozen = start.frozen;
     run.step = graph.getIterationCount();
     run.epoch = start.epoch;
     run.batchInEpoch = start.batchInEpoch;
 
-    try (RoundTrainer trainer = new RoundTrainer(sc, graph, strategy, trainSource, seed, cfg.getDouble("model.optim.gradient_clip_val"),
-        hadoopConf)) {
+    try (RoundTrainer trainer =
+        new RoundTrainer(
+            sc,
+            graph,
+            strategy,
+            trainSource,
+            seed,
+            cfg.getDouble("model.optim.gradient_clip_val"),
+            hadoopConf)) {
       run.trainer = trainer;
       if (strategy.diloco() && start.resumedFrom >= 0) {
         try {
-          trainer.resumeFrom(StrategyState.load(ckpts.dir(), start.resumedFrom, (int) graph.numParams(), hadoopConf));
+          trainer.resumeFrom(
+              StrategyState.load(
+                  ckpts.dir(), start.resumedFrom, (int) graph.numParams(), hadoopConf));
         } catch (IOException e) {
-          out.println("[pretrain] warning: DiLoCo state of step " + start.resumedFrom + " not usable (" + e.getMessage()
-              + "): the outer momentum starts at zero and the workers with fresh AdamW moments");
+          out.println(
+              "[pretrain] warning: DiLoCo state of step "
+                  + start.resumedFrom
+                  + " not usable ("
+                  + e.getMessage()
+                  + "): the outer momentum starts at zero and the workers with fresh AdamW moments");
         }
       }
-      out.printf(Locale.ROOT, "[pretrain] %s: %d training utterances (%.1f h), %d validation; %s; %,d trainable parameters; run folder %s%n",
-          cfg.getString("spark.app_name"), data.train.size(), data.trainHours(), data.validation.size(),
-          strategy.describe(cfg.getInt(TRAIN + ".batch_size")), NestGraph.numTrainableParams(graph), runDir);
+      out.printf(
+          Locale.ROOT,
+          "[pretrain] %s: %d training utterances (%.1f h), %d validation; %s; %,d trainable parameters; run folder %s%n",
+          cfg.getString("spark.app_name"),
+          data.train.size(),
+          data.trainHours(),
+          data.validation.size(),
+          strategy.describe(cfg.getInt(TRAIN + ".batch_size")),
+          NestGraph.numTrainableParams(graph),
+          runDir);
 
       long lastValidated = start.validatedAtStart ? start.resumedFrom : -1;
       long lastSaved = start.resumedFrom;
@@ -216,7 +279,10 @@ public final class PretrainJob {
           break;
         }
         long before = run.step;
-        int stepsPerWorker = (int) Math.max(1, Math.min(strategy.stepsPerRound(), policy.nextBoundary(before) - before));
+        int stepsPerWorker =
+            (int)
+                Math.max(
+                    1, Math.min(strategy.stepsPerRound(), policy.nextBoundary(before) - before));
         int take = Math.min(stepsPerWorker * workers, plan.size() - run.batchInEpoch);
         List<List<BatchSpec>> perWorker = new ArrayList<>();
         for (int w = 0; w < workers; w++) {
@@ -227,15 +293,25 @@ public final class PretrainJob {
         }
         long after = before + (take + workers - 1) / workers;
         boolean endsEpoch = run.batchInEpoch + take >= plan.size();
-        // DiLoCo's workers save their inner state with a round that ends at a checkpoint, or that the time budget will stop after
-        boolean checkpointRound = policy.checkpointAfter(before, after, run.epoch, endsEpoch, !valSpecs.isEmpty())
-            || preemption.budgetEndsWithin(lastRoundWall);
-        Path stateDir = strategy.diloco() && checkpointRound ? StrategyState.dir(ckpts.dir(), after) : null;
+        // DiLoCo's workers save their inner state with a round that ends at a checkpoint, or that
+        // the time budget will stop after
+        boolean checkpointRound =
+            policy.checkpointAfter(before, after, run.epoch, endsEpoch, !valSpecs.isEmpty())
+                || preemption.budgetEndsWithin(lastRoundWall);
+        Path stateDir =
+            strategy.diloco() && checkpointRound ? StrategyState.dir(ckpts.dir(), after) : null;
         if (stateDir != null) {
           fs.mkdirs(stateDir);
         }
-        sc.setJobDescription(String.format(Locale.ROOT, "pretrain: round of steps %d-%d (epoch %d, batches %d-%d)", before + 1, after, run.epoch,
-            run.batchInEpoch, run.batchInEpoch + take - 1));
+        sc.setJobDescription(
+            String.format(
+                Locale.ROOT,
+                "pretrain: round of steps %d-%d (epoch %d, batches %d-%d)",
+                before + 1,
+                after,
+                run.epoch,
+                run.batchInEpoch,
+                run.batchInEpoch + take - 1));
         long t0 = System.nanoTime();
         RoundTrainer.Outcome o = trainer.run(perWorker, run.epoch, stateDir);
         double wall = (System.nanoTime() - t0) / 1e9;
@@ -243,7 +319,8 @@ public final class PretrainJob {
         run.step = graph.getIterationCount();
         run.batchInEpoch += take;
         sm.afterRound(o, wall, run.step, run.epoch, workers);
-        run.pendingState = stateDir == null ? null : new PendingState(run.step, stateDir, o.innerStateSha256());
+        run.pendingState =
+            stateDir == null ? null : new PendingState(run.step, stateDir, o.innerStateSha256());
 
         if (policy.validatesAfter(before, run.step, !valSpecs.isEmpty())) {
           run.validate(valSpecs, valSource, valCounters);
@@ -257,7 +334,8 @@ public final class PretrainJob {
         run.flush();
       }
       if (stopReason != null) {
-        // stopped early: no validation (it may take long), a checkpoint of the last round, then exit PretrainExit.STOPPED
+        // stopped early: no validation (it may take long), a checkpoint of the last round, then
+        // exit PretrainExit.STOPPED
         out.println("[pretrain] stopping at step " + run.step + ": " + stopReason);
         if (lastSaved != run.step && run.step > 0) {
           run.save(Double.NaN);
@@ -269,7 +347,10 @@ public final class PretrainJob {
         metrics.add(stop);
       } else {
         if (run.step > start.resumedFrom) {
-          requireAudio(sm.totalAudio, "this run (steps " + (Math.max(0, start.resumedFrom) + 1) + "-" + run.step + ")", data.train.size());
+          requireAudio(
+              sm.totalAudio,
+              "this run (steps " + (Math.max(0, start.resumedFrom) + 1) + "-" + run.step + ")",
+              data.train.size());
         }
         if (run.batchInEpoch >= plan.size()) {
           sm.endEpoch(run.epoch, run.step);
@@ -283,9 +364,23 @@ public final class PretrainJob {
       }
       run.flush();
       double seconds = (System.nanoTime() - startNanos) / 1e9;
-      PretrainReport report = new PretrainReport(runDir.toString(), start.resumedFrom, run.step, run.epoch, sm.lastTrainLoss, sm.lastValLoss,
-          sm.lastValAccuracy, sm.firstTrainLoss, sm.totalAudio, seconds, ckpts.names(), ckpts.bestStep().orElse(-1L), sm.counters,
-          sm.skippedUtterances, stopReason);
+      PretrainReport report =
+          new PretrainReport(
+              runDir.toString(),
+              start.resumedFrom,
+              run.step,
+              run.epoch,
+              sm.lastTrainLoss,
+              sm.lastValLoss,
+              sm.lastValAccuracy,
+              sm.firstTrainLoss,
+              sm.totalAudio,
+              seconds,
+              ckpts.names(),
+              ckpts.bestStep().orElse(-1L),
+              sm.counters,
+              sm.skippedUtterances,
+              stopReason);
       out.println(report.summary());
       return report;
     }
@@ -303,11 +398,15 @@ public final class PretrainJob {
    */
   static void requireAudio(double audioSeconds, String what, int utterances) throws IOException {
     if (audioSeconds <= 0) {
-      throw new IOException(what + " trained on no audio: every utterance of its batches was skipped (" + utterances
-          + " training utterances; the reasons are printed above as 'skipped ...'). Check model.train_ds.manifest_filepath and"
-          + " the audio paths it names");
+      throw new IOException(
+          what
+              + " trained on no audio: every utterance of its batches was skipped ("
+              + utterances
+              + " training utterances; the reasons are printed above as 'skipped ...'). Check model.train_ds.manifest_filepath and"
+              + " the audio paths it names");
     }
   }
+
   private final class Run {
     final ComputationGraph graph;
     final CheckpointManager ckpts;
@@ -320,10 +419,16 @@ public final class PretrainJob {
     int epoch;
     int batchInEpoch;
     PendingState pendingState;
+
     /** The run's quantizer and mask embedding, saved with every checkpoint and written into the .nemo. */
     FrozenModules frozen;
 
-    Run(ComputationGraph graph, CheckpointManager ckpts, MetricsLog metrics, TensorBoardLog tensorBoard, StepMetrics sm,
+    Run(
+        ComputationGraph graph,
+        CheckpointManager ckpts,
+        MetricsLog metrics,
+        TensorBoardLog tensorBoard,
+        StepMetrics sm,
         Map<String, String> manifestSha) {
       this.graph = graph;
       this.ckpts = ckpts;
@@ -333,11 +438,15 @@ public final class PretrainJob {
       this.manifestSha = manifestSha;
     }
 
-    void validate(List<BatchSpec> specs, BatchSource source, DataCounters valCounters) throws IOException {
-      sc.setJobDescription(String.format(Locale.ROOT, "pretrain: validation at step %d (%d batches)", step, specs.size()));
+    void validate(List<BatchSpec> specs, BatchSource source, DataCounters valCounters)
+        throws IOException {
+      sc.setJobDescription(
+          String.format(
+              Locale.ROOT, "pretrain: validation at step %d (%d batches)", step, specs.size()));
       valCounters.reset();
       long t0 = System.nanoTime();
-      Validator.Result v = Validator.validate(sc, graph, specs, source, workers, TrainStep.batchSlicesSetting(cfg));
+      Validator.Result v =
+          Validator.validate(sc, graph, specs, source, workers, TrainStep.batchSlicesSetting(cfg));
       sm.validation(v, valCounters.snapshot(), step, epoch, (System.nanoTime() - t0) / 1e9);
     }
 
@@ -346,25 +455,46 @@ public final class PretrainJob {
       sc.setJobDescription("pretrain: checkpoint at step " + step);
       if (trainer.strategy().diloco()) {
         if (pendingState != null && pendingState.step() == step) {
-          FileSystem fs = AtomicFiles.withoutChecksumFiles(pendingState.dir().getFileSystem(hadoopConf));
-          StrategyState.complete(fs, pendingState.dir(), workers, trainer.outerMomentum(), pendingState.workerSha256());
+          FileSystem fs =
+              AtomicFiles.withoutChecksumFiles(pendingState.dir().getFileSystem(hadoopConf));
+          StrategyState.complete(
+              fs,
+              pendingState.dir(),
+              workers,
+              trainer.outerMomentum(),
+              pendingState.workerSha256());
         } else {
-          out.println("[pretrain] warning: checkpoint at step " + step + " without the workers' inner states (a resume from it starts them fresh)");
+          out.println(
+              "[pretrain] warning: checkpoint at step "
+                  + step
+                  + " without the workers' inner states (a resume from it starts them fresh)");
         }
       }
-      // every record up to this step is written (and visible, object stores included) before the checkpoint is
+      // every record up to this step is written (and visible, object stores included) before the
+      // checkpoint is
       metrics.beforeCheckpoint();
       tensorBoard.beforeCheckpoint();
       ObjectNode pos = MetricsLog.JSON.createObjectNode();
       pos.put("epoch", epoch);
       pos.put("batch", batchInEpoch);
-      Checkpoint c = new Checkpoint(graph, step, epoch, pos.toString(), seed, sm.counters, cfg.render(), Provenance.capture(cfg, manifestSha),
-          frozen);
+      Checkpoint c =
+          new Checkpoint(
+              graph,
+              step,
+              epoch,
+              pos.toString(),
+              seed,
+              sm.counters,
+              cfg.render(),
+              Provenance.capture(cfg, manifestSha),
+              frozen);
       Path p = ckpts.save(c, valLoss);
       out.println("[pretrain] saved " + p);
-      if (cfg.getBoolean("exp_manager.checkpoint_callback_params.always_save_nemo") && Double.isFinite(valLoss)
+      if (cfg.getBoolean("exp_manager.checkpoint_callback_params.always_save_nemo")
+          && Double.isFinite(valLoss)
           && ckpts.bestStep().orElse(-1L) == step) {
-        // NeMo's exp_manager always_save_nemo: the best weights as <name>.nemo beside the checkpoints
+        // NeMo's exp_manager always_save_nemo: the best weights as <name>.nemo beside the
+        // checkpoints
         Path nemo = new Path(ckpts.dir(), cfg.getString("exp_manager.name") + ".nemo");
         NemoExport.write(cfg, graph, frozen, Map.of(), nemo, hadoopConf);
         out.println("[pretrain] best val_loss so far: wrote " + nemo);

@@ -2,7 +2,6 @@ package org.nestspark.pretrain;
 
 import java.util.List;
 import java.util.Locale;
-
 import org.nestspark.train.TrainStep;
 
 /**
@@ -25,9 +24,22 @@ import org.nestspark.train.TrainStep;
  * @param stopReason why the attempt stopped before the end ({@link Preemption}: SIGTERM, max_time_per_run),
  *     null when it reached max_steps/max_epochs
  */
-public record PretrainReport(String runDir, long resumedFromStep, long step, int epoch, double lastTrainLoss, double valLoss,
-    double valMaskedAccuracy, double firstTrainLoss, double audioSeconds, double wallSeconds, List<String> checkpoints, long bestStep,
-    TrainStep.Counters counters, long skippedUtterances, String stopReason) {
+public record PretrainReport(
+    String runDir,
+    long resumedFromStep,
+    long step,
+    int epoch,
+    double lastTrainLoss,
+    double valLoss,
+    double valMaskedAccuracy,
+    double firstTrainLoss,
+    double audioSeconds,
+    double wallSeconds,
+    List<String> checkpoints,
+    long bestStep,
+    TrainStep.Counters counters,
+    long skippedUtterances,
+    String stopReason) {
 
   /** True when the attempt stopped early with a checkpoint ({@link PretrainExit#STOPPED}). */
   public boolean stopped() {
@@ -35,12 +47,27 @@ public record PretrainReport(String runDir, long resumedFromStep, long step, int
   }
 
   public String summary() {
-    return String.format(Locale.ROOT,
+    return String.format(
+        Locale.ROOT,
         "[pretrain] %s: step %d, epoch %d%s; train loss %.4f -> %.4f; val_loss %.4f, val_masked_accuracy %.4f; %.0f s of audio in %.0f s"
             + " (%.1f audio-s/s); skipped: %d utterances, %d batches without masked tokens, %d non-finite worker steps;"
             + " checkpoints %s (best: step %d); run folder %s",
-        stopReason == null ? "done" : "stopped early (" + stopReason + "; run again to resume)", step, epoch, resumedFromStep >= 0 ? " (resumed from step " + resumedFromStep + ")" : "", firstTrainLoss, lastTrainLoss, valLoss,
-        valMaskedAccuracy, audioSeconds, wallSeconds, audioSeconds / wallSeconds, skippedUtterances, counters.skippedEmpty(),
-        counters.skippedNonFinite(), checkpoints, bestStep, runDir);
+        stopReason == null ? "done" : "stopped early (" + stopReason + "; run again to resume)",
+        step,
+        epoch,
+        resumedFromStep >= 0 ? " (resumed from step " + resumedFromStep + ")" : "",
+        firstTrainLoss,
+        lastTrainLoss,
+        valLoss,
+        valMaskedAccuracy,
+        audioSeconds,
+        wallSeconds,
+        audioSeconds / wallSeconds,
+        skippedUtterances,
+        counters.skippedEmpty(),
+        counters.skippedNonFinite(),
+        checkpoints,
+        bestStep,
+        runDir);
   }
 }

@@ -1,24 +1,21 @@
 package org.nestspark.pretrain;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
-
-import com.fasterxml.jackson.databind.node.ObjectNode;
-
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaSparkContext;
-
 import org.nestspark.config.NestConfig;
 import org.nestspark.io.AtomicFiles;
 import org.nestspark.io.Npy;
 import org.nestspark.io.SerializableHadoopConf;
 import org.nestspark.manifest.ManifestEntry;
+import org.nestspark.ssl.FrozenModules;
 import org.nestspark.ssl.NestBatch;
 import org.nestspark.ssl.NestBatchBuilder;
-import org.nestspark.ssl.FrozenModules;
 import org.nestspark.ssl.SslModules;
 
 /**
@@ -34,20 +31,34 @@ final class Preview {
 
   private Preview() {}
 
-  static void write(JavaSparkContext sc, NestConfig cfg, BatchSpec spec, List<ManifestEntry> noise, Path runDir, FrozenModules frozen) {
+  static void write(
+      JavaSparkContext sc,
+      NestConfig cfg,
+      BatchSpec spec,
+      List<ManifestEntry> noise,
+      Path runDir,
+      FrozenModules frozen) {
     SerializableHadoopConf conf = new SerializableHadoopConf(sc.hadoopConfiguration());
     String dir = new Path(runDir, DIR).toString();
     sc.setJobDescription("pretrain: preview of " + spec.where() + " -> " + dir);
-    sc.parallelize(List.of(spec), 1).foreach(s -> writeOnExecutor(cfg, s, noise, conf.get(), new Path(dir), frozen));
+    sc.parallelize(List.of(spec), 1)
+        .foreach(s -> writeOnExecutor(cfg, s, noise, conf.get(), new Path(dir), frozen));
   }
 
-  static void writeOnExecutor(NestConfig cfg, BatchSpec spec, List<ManifestEntry> noise, Configuration conf, Path dir, FrozenModules frozen)
+  static void writeOnExecutor(
+      NestConfig cfg,
+      BatchSpec spec,
+      List<ManifestEntry> noise,
+      Configuration conf,
+      Path dir,
+      FrozenModules frozen)
       throws IOException {
     NestBatchBuilder builder = SslModules.batchBuilder(cfg, PretrainJob.TRAIN, noise, conf, frozen);
     NestBatchBuilder.Result r = builder.build(spec.entries(), conf, true, spec.seed());
     NestBatch b = r.batch();
     if (b == null) {
-      return; // nothing loadable in the first batch: no preview (the batch's problems are reported by training)
+      return; // nothing loadable in the first batch: no preview (the batch's problems are reported
+      // by training)
     }
     int f = b.numFeatures();
     int t = b.numFrames();
@@ -71,9 +82,12 @@ final class Preview {
     }
     FileSystem fs = AtomicFiles.withoutChecksumFiles(dir.getFileSystem(conf));
     fs.mkdirs(dir);
-    AtomicFiles.write(fs, new Path(dir, "clean_features.npy"), o -> Npy.write(o, new int[] {f, valid}, clean));
-    AtomicFiles.write(fs, new Path(dir, "noisy_features.npy"), o -> Npy.write(o, new int[] {f, valid}, noisy));
-    AtomicFiles.write(fs, new Path(dir, "frame_mask.npy"), o -> Npy.write(o, new int[] {valid}, mask));
+    AtomicFiles.write(
+        fs, new Path(dir, "clean_features.npy"), o -> Npy.write(o, new int[] {f, valid}, clean));
+    AtomicFiles.write(
+        fs, new Path(dir, "noisy_features.npy"), o -> Npy.write(o, new int[] {f, valid}, noisy));
+    AtomicFiles.write(
+        fs, new Path(dir, "frame_mask.npy"), o -> Npy.write(o, new int[] {valid}, mask));
     ManifestEntry e = r.entries().get(0);
     ObjectNode n = MetricsLog.JSON.createObjectNode();
     n.put("audio_filepath", e.audioFilepath());
@@ -91,7 +105,11 @@ final class Preview {
     n.put("masked_fraction", valid == 0 ? 0 : masked / (double) valid);
     n.put("tokens_in_loss", tokens);
     n.put("window_stride", cfg.getDouble("model.preprocessor.window_stride"));
-    byte[] json = MetricsLog.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(n).getBytes(StandardCharsets.UTF_8);
+    byte[] json =
+        MetricsLog.JSON
+            .writerWithDefaultPrettyPrinter()
+            .writeValueAsString(n)
+            .getBytes(StandardCharsets.UTF_8);
     AtomicFiles.write(fs, new Path(dir, "preview.json"), o -> o.write(json));
   }
 }

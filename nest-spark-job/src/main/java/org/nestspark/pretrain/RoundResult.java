@@ -5,7 +5,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-
 import org.nestspark.train.DeltaDtype;
 
 /**
@@ -21,11 +20,15 @@ final class RoundResult implements Serializable {
 
   /** Sum of the workers' vectors (float32), or null while {@link #encoded} holds the only one. */
   float[] sum;
+
   /** One worker's delta in {@link #dtype} (DiLoCo with a 16-bit delta_dtype), until merged. */
   short[] encoded;
+
   DeltaDtype dtype = DeltaDtype.FLOAT32;
+
   /** Sum of the workers' AdamW state views (parameter averaging with average_updater_state). */
   float[] stateSum;
+
   int contributions;
 
   final List<StepRecord> records = new ArrayList<>();
@@ -37,16 +40,22 @@ final class RoundResult implements Serializable {
   double buildSeconds;
   double fitSeconds;
   final List<String> reasons = new ArrayList<>();
+
   /** Workers whose graph was built for this round (first round of an attempt, or lost state). */
   int starts;
+
   /** DiLoCo workers that lost their inner AdamW state mid-run and started again from zero moments. */
   int restarts;
+
   /** Tasks that Spark ran again for a round their executor had already finished (answered from the kept state). */
   int reruns;
+
   /** worker → Spark task location ("executor_HOST_ID") where its state now lives. */
   final Map<Integer, String> locations = new TreeMap<>();
+
   /** worker → SHA-256 of the inner-state file it wrote for a checkpoint. */
   final Map<Integer, String> innerStateSha256 = new TreeMap<>();
+
   /** Anything a worker wants the driver to print (e.g. an inner state that could not be restored). */
   final List<String> notes = new ArrayList<>();
 
@@ -130,7 +139,8 @@ final class RoundResult implements Serializable {
 
   private static void add(float[] into, float[] x) {
     if (into.length != x.length) {
-      throw new IllegalStateException("workers returned vectors of different lengths: " + into.length + " and " + x.length);
+      throw new IllegalStateException(
+          "workers returned vectors of different lengths: " + into.length + " and " + x.length);
     }
     for (int i = 0; i < into.length; i++) {
       into[i] += x[i];

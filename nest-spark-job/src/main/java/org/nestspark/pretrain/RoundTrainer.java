@@ -5,7 +5,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
@@ -16,16 +15,14 @@ import org.apache.spark.util.CollectionAccumulator;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-
+import org.nestspark.io.SerializableHadoopConf;
+import org.nestspark.train.OuterNesterov;
+import org.nestspark.train.TrainableParams;
 import scala.Tuple2;
 import scala.collection.JavaConverters;
 import scala.collection.Seq;
 import scala.reflect.ClassTag;
 import scala.reflect.ClassTag$;
-
-import org.nestspark.io.SerializableHadoopConf;
-import org.nestspark.train.OuterNesterov;
-import org.nestspark.train.TrainableParams;
 
 /**
  * The driver's side of training in rounds, for both strategies ({@link TrainingStrategy}); it replaces DL4J's
@@ -55,6 +52,7 @@ public final class RoundTrainer implements AutoCloseable {
    * so a re-run task's rebuilt batches can be compared with the first run's. Reset every round.
    */
   public static final String BATCH_SHA256_ACCUMULATOR = "nest.batch_sha256";
+
   private final JavaSparkContext sc;
   private final ComputationGraph global;
   private final TrainingStrategy strategy;
@@ -69,9 +67,25 @@ public final class RoundTrainer implements AutoCloseable {
   private StrategyState.Loaded resumeFrom;
 
   /** What one round did. */
-  public record Outcome(List<StepRecord> records, int steps, int participants, long batches, long skippedUtterances, long emptyBatches,
-      long failedBatches, List<String> reasons, double audioSeconds, double buildSeconds, double fitSeconds, long bytesDown, long bytesUp,
-      int starts, int restarts, int reruns, List<String> notes, Map<Integer, String> innerStateSha256) {}
+  public record Outcome(
+      List<StepRecord> records,
+      int steps,
+      int participants,
+      long batches,
+      long skippedUtterances,
+      long emptyBatches,
+      long failedBatches,
+      List<String> reasons,
+      double audioSeconds,
+      double buildSeconds,
+      double fitSeconds,
+      long bytesDown,
+      long bytesUp,
+      int starts,
+      int restarts,
+      int reruns,
+      List<String> notes,
+      Map<Integer, String> innerStateSha256) {}
 
   /**
    * @param global the driver's graph: the global parameters (updated in place after every round)
@@ -79,17 +93,37 @@ public final class RoundTrainer implements AutoCloseable {
    * @param seed {@code data.seed}
    * @param gradientClip {@code model.optim.gradient_clip_val}
    */
-  public RoundTrainer(JavaSparkContext sc, ComputationGraph global, TrainingStrategy strategy, BatchSource source, long seed, double gradientClip,
+  public RoundTrainer(
+      JavaSparkContext sc,
+      ComputationGraph global,
+      TrainingStrategy strategy,
+      BatchSource source,
+      long seed,
+      double gradientClip,
       Configuration hadoopConf) {
     this.sc = sc;
     this.global = global;
     this.strategy = strategy;
     this.trainable = trainableMask(global);
-    this.outer = strategy.diloco() ? new OuterNesterov(trainable.length, strategy.outerLr(), strategy.outerMomentum(), strategy.nesterov()) : null;
+    this.outer =
+        strategy.diloco()
+            ? new OuterNesterov(
+                trainable.length, strategy.outerLr(), strategy.outerMomentum(), strategy.nesterov())
+            : null;
     this.preferLocations = !sc.isLocal();
-    int capacity = strategy.workerSlots() > 0 ? strategy.workerSlots() : defaultSlots(sc, strategy.workers());
-    this.attempt = sc.broadcast(new RoundWorker.Attempt(UUID.randomUUID().toString(), global.getConfiguration().toJson(), seed, gradientClip,
-        strategy, source, new SerializableHadoopConf(hadoopConf), capacity));
+    int capacity =
+        strategy.workerSlots() > 0 ? strategy.workerSlots() : defaultSlots(sc, strategy.workers());
+    this.attempt =
+        sc.broadcast(
+            new RoundWorker.Attempt(
+                UUID.randomUUID().toString(),
+                global.getConfiguration().toJson(),
+                seed,
+                gradientClip,
+                strategy,
+                source,
+                new SerializableHadoopConf(hadoopConf),
+                capacity));
     this.batchHashes = sc.sc().collectionAccumulator(BATCH_SHA256_ACCUMULATOR);
   }
 
@@ -140,30 +174,47 @@ public final class RoundTrainer implements AutoCloseable {
       if (preferLocations && locations.containsKey(w)) {
         where.add(locations.get(w));
       }
-      tasks.add(new Tuple2<>(new RoundWorker.Task(w, specs, lastRound.getOrDefault(w, -1L)), JavaConverters.asScalaBuffer(where).toSeq()));
+      tasks.add(
+          new Tuple2<>(
+              new RoundWorker.Task(w, specs, lastRound.getOrDefault(w, -1L)),
+              JavaConverters.asScalaBuffer(where).toSeq()));
     }
     if (tasks.isEmpty()) {
       throw new IllegalArgumentException("a round without batches");
     }
     INDArray state = global.getUpdater() == null ? null : global.getUpdater().getStateViewArray();
     float[] params = RoundWorker.floats(global.params());
-    RoundWorker.Input in = new RoundWorker.Input(round, stepBefore, epoch, params,
-        strategy.shipsUpdaterState() && state != null ? RoundWorker.floats(state) : null,
-        resumeFrom == null ? null : resumeFrom.dir().toString(), resumeFrom == null ? null : resumeFrom.workerSha256(),
-        saveStateDir == null ? null : saveStateDir.toString());
+    RoundWorker.Input in =
+        new RoundWorker.Input(
+            round,
+            stepBefore,
+            epoch,
+            params,
+            strategy.shipsUpdaterState() && state != null ? RoundWorker.floats(state) : null,
+            resumeFrom == null ? null : resumeFrom.dir().toString(),
+            resumeFrom == null ? null : resumeFrom.workerSha256(),
+            saveStateDir == null ? null : saveStateDir.toString());
     Broadcast<RoundWorker.Input> input = sc.broadcast(in);
     batchHashes.reset();
     RoundResult sum;
     try {
       ClassTag<RoundWorker.Task> tag = ClassTag$.MODULE$.apply(RoundWorker.Task.class);
       RDD<RoundWorker.Task> rdd = sc.sc().makeRDD(JavaConverters.asScalaBuffer(tasks).toSeq(), tag);
-      JavaRDD<RoundResult> results = JavaRDD.fromRDD(rdd, tag).mapPartitions(new RoundWorker(attempt, input, batchHashes));
+      JavaRDD<RoundResult> results =
+          JavaRDD.fromRDD(rdd, tag).mapPartitions(new RoundWorker(attempt, input, batchHashes));
       sum = results.treeReduce((a, b) -> a.merge(b), 2);
     } finally {
       input.destroy();
     }
     if (sum.contributions != tasks.size()) {
-      throw new IllegalStateException("round " + round + ": " + sum.contributions + " worker results for " + tasks.size() + " workers");
+      throw new IllegalStateException(
+          "round "
+              + round
+              + ": "
+              + sum.contributions
+              + " worker results for "
+              + tasks.size()
+              + " workers");
     }
     apply(params, sum, state);
     global.getConfiguration().setIterationCount(stepBefore + steps);
@@ -176,9 +227,25 @@ public final class RoundTrainer implements AutoCloseable {
     long n = params.length;
     long s = state == null ? 0 : state.length();
     int p = tasks.size();
-    return new Outcome(List.copyOf(sum.records), steps, p, sum.batches, sum.skippedUtterances, sum.emptyBatches, sum.failedBatches,
-        List.copyOf(sum.reasons), sum.audioSeconds, sum.buildSeconds, sum.fitSeconds, p * strategy.bytesDownPerWorker(n, s),
-        p * strategy.bytesUpPerWorker(n, s), sum.starts, sum.restarts, sum.reruns, List.copyOf(sum.notes), Map.copyOf(sum.innerStateSha256));
+    return new Outcome(
+        List.copyOf(sum.records),
+        steps,
+        p,
+        sum.batches,
+        sum.skippedUtterances,
+        sum.emptyBatches,
+        sum.failedBatches,
+        List.copyOf(sum.reasons),
+        sum.audioSeconds,
+        sum.buildSeconds,
+        sum.fitSeconds,
+        p * strategy.bytesDownPerWorker(n, s),
+        p * strategy.bytesUpPerWorker(n, s),
+        sum.starts,
+        sum.restarts,
+        sum.reruns,
+        List.copyOf(sum.notes),
+        Map.copyOf(sum.innerStateSha256));
   }
 
   private void apply(float[] params, RoundResult sum, INDArray state) {

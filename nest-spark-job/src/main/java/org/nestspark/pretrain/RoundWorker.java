@@ -11,8 +11,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-
-import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.SparkEnv;
@@ -24,12 +22,11 @@ import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-
 import org.nestspark.io.AtomicFiles;
 import org.nestspark.io.SerializableHadoopConf;
-import org.nestspark.spark.TaskDevices;
 import org.nestspark.model.NestGraph;
 import org.nestspark.model.decoder.MultiSoftmaxDecoderImpl;
+import org.nestspark.spark.TaskDevices;
 import org.nestspark.train.TrainStep;
 
 /**
@@ -47,8 +44,16 @@ final class RoundWorker implements FlatMapFunction<Iterator<RoundWorker.Task>, R
   private static final long serialVersionUID = 1L;
 
   /** What every round of an attempt shares (broadcast once per attempt). */
-  record Attempt(String id, String configurationJson, long seed, double gradientClip, TrainingStrategy strategy, BatchSource source,
-      SerializableHadoopConf hadoopConf, int slotCapacity) implements Serializable {}
+  record Attempt(
+      String id,
+      String configurationJson,
+      long seed,
+      double gradientClip,
+      TrainingStrategy strategy,
+      BatchSource source,
+      SerializableHadoopConf hadoopConf,
+      int slotCapacity)
+      implements Serializable {}
 
   /**
    * One round's input (broadcast once per round).
@@ -61,8 +66,16 @@ final class RoundWorker implements FlatMapFunction<Iterator<RoundWorker.Task>, R
    * @param resumeSha256 the SHA-256 recorded for each worker's file in that folder
    * @param saveStateDir DiLoCo, a round that ends at a checkpoint: where workers write their inner states, else null
    */
-  record Input(long round, int iteration, int epoch, float[] params, float[] updaterState, String resumeStateDir,
-      java.util.Map<Integer, String> resumeSha256, String saveStateDir) implements Serializable {}
+  record Input(
+      long round,
+      int iteration,
+      int epoch,
+      float[] params,
+      float[] updaterState,
+      String resumeStateDir,
+      java.util.Map<Integer, String> resumeSha256,
+      String saveStateDir)
+      implements Serializable {}
 
   /**
    * One worker's share of a round.
@@ -83,7 +96,10 @@ final class RoundWorker implements FlatMapFunction<Iterator<RoundWorker.Task>, R
    *     accumulator {@value RoundTrainer#BATCH_SHA256_ACCUMULATOR}, so each task's batch hashes appear in its
    *     task-end listener event), or null
    */
-  RoundWorker(Broadcast<Attempt> attempt, Broadcast<Input> input, CollectionAccumulator<String> batchHashes) {
+  RoundWorker(
+      Broadcast<Attempt> attempt,
+      Broadcast<Input> input,
+      CollectionAccumulator<String> batchHashes) {
     this.attempt = attempt;
     this.input = input;
     this.batchHashes = batchHashes;
@@ -98,8 +114,10 @@ final class RoundWorker implements FlatMapFunction<Iterator<RoundWorker.Task>, R
     if (tasks.hasNext()) {
       throw new IllegalStateException("a round partition holds more than one worker");
     }
-    // on GPU executors: the device Spark assigned this task, before any array is made; a worker's kept graph
-    // lives on one device, so it is kept per device (one GPU per executor keeps every worker's state)
+    // on GPU executors: the device Spark assigned this task, before any array is made; a worker's
+    // kept graph
+    // lives on one device, so it is kept per device (one GPU per executor keeps every worker's
+    // state)
     String device = TaskDevices.bindTaskGpu().orElse("");
     RoundResult res = run(attempt.value(), input.value(), task, device);
     if (batchHashes != null) {
@@ -129,7 +147,11 @@ final class RoundWorker implements FlatMapFunction<Iterator<RoundWorker.Task>, R
       return again;
     }
     RoundResult res = new RoundResult();
-    boolean kept = slot != null && !slot.dirty && task.previousRound() >= 0 && slot.round == task.previousRound();
+    boolean kept =
+        slot != null
+            && !slot.dirty
+            && task.previousRound() >= 0
+            && slot.round == task.previousRound();
     if (!kept) {
       if (slot != null) {
         WorkerSlots.discard(slot);
@@ -153,8 +175,10 @@ final class RoundWorker implements FlatMapFunction<Iterator<RoundWorker.Task>, R
       if (in.saveStateDir() != null && a.strategy().diloco() && state != null) {
         Path dir = new Path(in.saveStateDir());
         FileSystem fs = AtomicFiles.withoutChecksumFiles(dir.getFileSystem(a.hadoopConf().get()));
-        res.innerStateSha256.put(task.worker(), StrategyState.writeVector(fs, new Path(dir, StrategyState.workerFile(task.worker())),
-            floats(state)));
+        res.innerStateSha256.put(
+            task.worker(),
+            StrategyState.writeVector(
+                fs, new Path(dir, StrategyState.workerFile(task.worker())), floats(state)));
       }
       res.contributions = 1;
       res.locations.put(task.worker(), location());
@@ -170,12 +194,18 @@ final class RoundWorker implements FlatMapFunction<Iterator<RoundWorker.Task>, R
   }
 
   private static WorkerSlots.Slot newSlot(Attempt a, String owner, int worker) {
-    ComputationGraph g = new ComputationGraph(ComputationGraphConfiguration.fromJson(a.configurationJson()));
+    ComputationGraph g =
+        new ComputationGraph(ComputationGraphConfiguration.fromJson(a.configurationJson()));
     g.init();
     // dropout differs between workers and is reproducible per (worker, step)
     // trainer.batch_slices resolved here: auto is this executor's compute threads (CPU) or 1 (GPU)
-    TrainStep step = new TrainStep(g, a.seed() ^ (0x632BE59BD9B4E019L * (worker + 1L)), a.gradientClip(),
-        TrainStep.resolveBatchSlices(a.strategy().batchSlices()), a.strategy().syncBatchNorm());
+    TrainStep step =
+        new TrainStep(
+            g,
+            a.seed() ^ (0x632BE59BD9B4E019L * (worker + 1L)),
+            a.gradientClip(),
+            TrainStep.resolveBatchSlices(a.strategy().batchSlices()),
+            a.strategy().syncBatchNorm());
     return new WorkerSlots.Slot(owner, worker, g, step);
   }
 
@@ -184,20 +214,30 @@ final class RoundWorker implements FlatMapFunction<Iterator<RoundWorker.Task>, R
    * after a resume; anywhere else it starts from zero moments, counted as a restart when the run was already
    * going.
    */
-  private static void restoreInnerState(Attempt a, Input in, Task task, INDArray state, RoundResult res) {
+  private static void restoreInnerState(
+      Attempt a, Input in, Task task, INDArray state, RoundResult res) {
     int worker = task.worker();
     String sha = in.resumeSha256() == null ? null : in.resumeSha256().get(worker);
     if (in.resumeStateDir() != null && sha != null) {
       Path file = new Path(in.resumeStateDir(), StrategyState.workerFile(worker));
       try {
         FileSystem fs = file.getFileSystem(a.hadoopConf().get());
-        state.assign(Nd4j.createFromArray(StrategyState.readVector(fs, file, (int) state.length(), sha)));
+        state.assign(
+            Nd4j.createFromArray(StrategyState.readVector(fs, file, (int) state.length(), sha)));
         return;
       } catch (IOException | RuntimeException e) {
-        res.notes.add("worker " + worker + ": inner state not restored (" + e.getMessage() + "); it starts from zero moments");
+        res.notes.add(
+            "worker "
+                + worker
+                + ": inner state not restored ("
+                + e.getMessage()
+                + "); it starts from zero moments");
       }
     } else if (in.resumeStateDir() != null) {
-      res.notes.add("worker " + worker + ": the checkpoint holds no inner state for it; it starts from zero moments");
+      res.notes.add(
+          "worker "
+              + worker
+              + ": the checkpoint holds no inner state for it; it starts from zero moments");
     }
     state.assign(0);
     if (in.resumeStateDir() == null && task.previousRound() >= 0) {
@@ -205,7 +245,8 @@ final class RoundWorker implements FlatMapFunction<Iterator<RoundWorker.Task>, R
     }
   }
 
-  private static void train(Attempt a, Input in, Task task, WorkerSlots.Slot slot, RoundResult res) {
+  private static void train(
+      Attempt a, Input in, Task task, WorkerSlots.Slot slot, RoundResult res) {
     ComputationGraph g = slot.graph;
     List<BatchSpec> specs = task.specs();
     try (Prefetch batches = new Prefetch(a.source(), specs, a.strategy().prefetchBatches())) {
@@ -237,15 +278,35 @@ final class RoundWorker implements FlatMapFunction<Iterator<RoundWorker.Task>, R
         res.fitSeconds += fit;
         long step = in.iteration() + k + 1L;
         switch (r.outcome()) {
-          case DONE: {
-            MultiSoftmaxDecoderImpl d = NestGraph.decoder(g);
-            long selected = d.getLastNumSelected();
-            res.records.add(new StepRecord(step, task.worker(), r.score(), d.getLastAccuracy() * selected, selected, b.audioSeconds(), fit, false,
-                batchSha256));
-            break;
-          }
+          case DONE:
+            {
+              MultiSoftmaxDecoderImpl d = NestGraph.decoder(g);
+              long selected = d.getLastNumSelected();
+              res.records.add(
+                  new StepRecord(
+                      step,
+                      task.worker(),
+                      r.score(),
+                      d.getLastAccuracy() * selected,
+                      selected,
+                      b.audioSeconds(),
+                      fit,
+                      false,
+                      batchSha256));
+              break;
+            }
           case SKIPPED_NON_FINITE:
-            res.records.add(new StepRecord(step, task.worker(), Double.NaN, 0, 0, b.audioSeconds(), fit, true, batchSha256));
+            res.records.add(
+                new StepRecord(
+                    step,
+                    task.worker(),
+                    Double.NaN,
+                    0,
+                    0,
+                    b.audioSeconds(),
+                    fit,
+                    true,
+                    batchSha256));
             break;
           default:
             res.emptyBatches++;
@@ -313,11 +374,15 @@ final class RoundWorker implements FlatMapFunction<Iterator<RoundWorker.Task>, R
       this.source = source;
       this.specs = specs;
       this.ahead = ahead;
-      this.pool = ahead > 0 ? Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "nest-batch-prefetch");
-        t.setDaemon(true);
-        return t;
-      }) : null;
+      this.pool =
+          ahead > 0
+              ? Executors.newSingleThreadExecutor(
+                  r -> {
+                    Thread t = new Thread(r, "nest-batch-prefetch");
+                    t.setDaemon(true);
+                    return t;
+                  })
+              : null;
     }
 
     BatchSource.Built get(int k) throws InterruptedException, ExecutionException {

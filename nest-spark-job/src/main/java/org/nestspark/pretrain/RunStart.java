@@ -1,18 +1,15 @@
 package org.nestspark.pretrain;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.util.Locale;
-
-import com.fasterxml.jackson.databind.JsonNode;
-
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.factory.Nd4j;
-
 import org.nestspark.config.NestConfig;
 import org.nestspark.model.NestGraph;
 import org.nestspark.ssl.FrozenModules;
@@ -40,17 +37,28 @@ final class RunStart {
   final int epoch;
   final int batchInEpoch;
   final TrainStep.Counters counters;
+
   /** The checkpoint step resumed from, -1 for a new run. */
   final long resumedFrom;
+
   /** True when the metrics already hold a validation at the resumed step. */
   final boolean validatedAtStart;
+
   /** The run's quantizer and mask embedding. */
   final FrozenModules frozen;
+
   /** This attempt's number: one more than the last attempt of the run folder's metrics (1 for the first). */
   final int attempt;
 
-  private RunStart(ComputationGraph graph, int epoch, int batchInEpoch, TrainStep.Counters counters, long resumedFrom, boolean validatedAtStart,
-      FrozenModules frozen, int attempt) {
+  private RunStart(
+      ComputationGraph graph,
+      int epoch,
+      int batchInEpoch,
+      TrainStep.Counters counters,
+      long resumedFrom,
+      boolean validatedAtStart,
+      FrozenModules frozen,
+      int attempt) {
     this.frozen = frozen;
     this.attempt = attempt;
     this.graph = graph;
@@ -61,8 +69,16 @@ final class RunStart {
     this.validatedAtStart = validatedAtStart;
   }
 
-  static RunStart open(JavaSparkContext sc, NestConfig cfg, TrainingData data, CheckpointManager ckpts, FileSystem fs, Path runDir,
-      Configuration hadoopConf, PrintStream out) throws IOException {
+  static RunStart open(
+      JavaSparkContext sc,
+      NestConfig cfg,
+      TrainingData data,
+      CheckpointManager ckpts,
+      FileSystem fs,
+      Path runDir,
+      Configuration hadoopConf,
+      PrintStream out)
+      throws IOException {
     MetricsReader.Result earlier = MetricsReader.read(fs, runDir);
     int attempt = earlier.lastAttempt() + 1;
     Checkpoint resumed = null;
@@ -85,11 +101,30 @@ final class RunStart {
           validated |= r.path("step").asLong() == resumed.step();
         }
       }
-      out.printf(Locale.ROOT, "[pretrain] attempt %d resuming %s at step %d (epoch %d, batch %d of the epoch); %d metrics records of earlier "
-          + "attempts past that step are superseded%n", attempt, ckpts.dir(), resumed.step(), epoch, batch, superseded);
+      out.printf(
+          Locale.ROOT,
+          "[pretrain] attempt %d resuming %s at step %d (epoch %d, batch %d of the epoch); %d metrics records of earlier "
+              + "attempts past that step are superseded%n",
+          attempt,
+          ckpts.dir(),
+          resumed.step(),
+          epoch,
+          batch,
+          superseded);
       long step = resumed.step();
-      FrozenModules frozen = resumed.frozenModules(cfg, w -> out.println("[pretrain] warning: " + ckpts.dir() + " step " + step + ": " + w));
-      return new RunStart(resumed.model(), epoch, batch, resumed.counters(), resumed.step(), validated, frozen, attempt);
+      FrozenModules frozen =
+          resumed.frozenModules(
+              cfg,
+              w -> out.println("[pretrain] warning: " + ckpts.dir() + " step " + step + ": " + w));
+      return new RunStart(
+          resumed.model(),
+          epoch,
+          batch,
+          resumed.counters(),
+          resumed.step(),
+          validated,
+          frozen,
+          attempt);
     }
     Nd4j.getRandom().setSeed(cfg.getLong("data.seed"));
     ComputationGraph graph = NestGraph.build(cfg, AdamW.fromConfig(cfg));

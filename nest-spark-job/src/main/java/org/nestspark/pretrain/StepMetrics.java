@@ -1,14 +1,11 @@
 package org.nestspark.pretrain;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
-
-import com.fasterxml.jackson.databind.node.ObjectNode;
-
 import org.nestspark.train.NoamAnnealing;
 import org.nestspark.train.TrainStep;
 
@@ -44,7 +41,14 @@ final class StepMetrics {
   private long winSelected;
   private EpochTally tally = new EpochTally();
 
-  StepMetrics(MetricsLog metrics, TensorBoardLog tensorBoard, PrintStream out, NoamAnnealing schedule, int logEvery, long maxSteps, TrainStep.Counters counters,
+  StepMetrics(
+      MetricsLog metrics,
+      TensorBoardLog tensorBoard,
+      PrintStream out,
+      NoamAnnealing schedule,
+      int logEvery,
+      long maxSteps,
+      TrainStep.Counters counters,
       long startNanos) {
     this.metrics = metrics;
     this.tensorBoard = tensorBoard;
@@ -57,7 +61,8 @@ final class StepMetrics {
   }
 
   /** Records a round that took {@code wall} seconds and ended at {@code step}. */
-  void afterRound(RoundTrainer.Outcome o, double wall, long step, int epoch, int workers) throws IOException {
+  void afterRound(RoundTrainer.Outcome o, double wall, long step, int epoch, int workers)
+      throws IOException {
     for (String reason : o.reasons()) {
       out.println("[pretrain] skipped " + reason);
     }
@@ -65,8 +70,11 @@ final class StepMetrics {
       out.println("[pretrain] warning: " + note);
     }
     if (o.restarts() > 0) {
-      out.printf(Locale.ROOT, "[pretrain] %d worker(s) lost their executor's state and started again from the round's weights with fresh AdamW "
-          + "moments%n", o.restarts());
+      out.printf(
+          Locale.ROOT,
+          "[pretrain] %d worker(s) lost their executor's state and started again from the round's weights with fresh AdamW "
+              + "moments%n",
+          o.restarts());
     }
     skippedUtterances += o.skippedUtterances();
     stepsThisAttempt += o.steps();
@@ -85,10 +93,16 @@ final class StepMetrics {
       a[3] += r.selected();
     }
     totalAudio += o.audioSeconds();
-    counters = new TrainStep.Counters(counters.stepsDone() + o.records().size() - undone, counters.skippedEmpty() + o.emptyBatches(),
-        counters.skippedNonFinite() + undone);
+    counters =
+        new TrainStep.Counters(
+            counters.stepsDone() + o.records().size() - undone,
+            counters.skippedEmpty() + o.emptyBatches(),
+            counters.skippedNonFinite() + undone);
     if (undone > 0) {
-      out.printf(Locale.ROOT, "[pretrain] %d worker steps gave a non-finite loss or parameters and were undone%n", undone);
+      out.printf(
+          Locale.ROOT,
+          "[pretrain] %d worker steps gave a non-finite loss or parameters and were undone%n",
+          undone);
     }
     tally.add(o, undone);
     double prep = o.buildSeconds() / workers;
@@ -136,7 +150,8 @@ final class StepMetrics {
     }
   }
 
-  private void logTrain(long s, int epoch, double audioPerSecond, double stepsPerSecond) throws IOException {
+  private void logTrain(long s, int epoch, double audioPerSecond, double stepsPerSecond)
+      throws IOException {
     double loss = winLossN == 0 ? Double.NaN : winLoss / winLossN;
     double acc = winSelected == 0 ? Double.NaN : winCorrect / winSelected;
     double lr = schedule.valueAt((int) (s - 1), epoch);
@@ -157,8 +172,18 @@ final class StepMetrics {
     if (maxSteps > 0 && stepsThisAttempt > 0) {
       eta = " | ETA " + duration((maxSteps - s) * trainWall / stepsThisAttempt);
     }
-    out.printf(Locale.ROOT, "[pretrain] step %d%s | epoch %d | loss %.4f | acc %.4f | lr %.3e | %.1f audio-s/s | %.2f steps/s%s%n", s,
-        maxSteps > 0 ? "/" + maxSteps : "", epoch, loss, acc, lr, audioPerSecond, stepsPerSecond, eta);
+    out.printf(
+        Locale.ROOT,
+        "[pretrain] step %d%s | epoch %d | loss %.4f | acc %.4f | lr %.3e | %.1f audio-s/s | %.2f steps/s%s%n",
+        s,
+        maxSteps > 0 ? "/" + maxSteps : "",
+        epoch,
+        loss,
+        acc,
+        lr,
+        audioPerSecond,
+        stepsPerSecond,
+        eta);
     lastLogged = s;
     winLoss = 0;
     winLossN = 0;
@@ -166,7 +191,8 @@ final class StepMetrics {
     winSelected = 0;
   }
 
-  void validation(Validator.Result v, DataCounters.Snapshot d, long step, int epoch, double seconds) throws IOException {
+  void validation(Validator.Result v, DataCounters.Snapshot d, long step, int epoch, double seconds)
+      throws IOException {
     for (String reason : d.reasons()) {
       out.println("[pretrain] validation skipped " + reason);
     }
@@ -184,8 +210,14 @@ final class StepMetrics {
     r.put("val_s", seconds);
     metrics.add(r);
     tensorBoard.validation(step, epoch, v.valLoss(), v.valMaskedAccuracy());
-    out.printf(Locale.ROOT, "[pretrain] validation at step %d: val_loss %.4f | val_masked_accuracy %.4f | %d batches, %d tokens%n", step,
-        v.valLoss(), v.valMaskedAccuracy(), v.batches(), v.selectedTokens());
+    out.printf(
+        Locale.ROOT,
+        "[pretrain] validation at step %d: val_loss %.4f | val_masked_accuracy %.4f | %d batches, %d tokens%n",
+        step,
+        v.valLoss(),
+        v.valMaskedAccuracy(),
+        v.batches(),
+        v.selectedTokens());
   }
 
   /** Writes the {@code epoch} record of the epoch that just ended (when it trained anything in this attempt). */
@@ -223,8 +255,8 @@ final class StepMetrics {
 
   static String duration(double seconds) {
     long s = Math.max(0, Math.round(seconds));
-    return s >= 3600 ? String.format(Locale.ROOT, "%dh%02dm%02ds", s / 3600, s / 60 % 60, s % 60)
+    return s >= 3600
+        ? String.format(Locale.ROOT, "%dh%02dm%02ds", s / 3600, s / 60 % 60, s % 60)
         : String.format(Locale.ROOT, "%dm%02ds", s / 60, s % 60);
   }
-
 }

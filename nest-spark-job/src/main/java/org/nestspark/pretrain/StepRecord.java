@@ -17,5 +17,14 @@ import java.io.Serializable;
  * @param batchSha256 SHA-256 of the step's batch content ({@link BatchHash}): equal for a batch rebuilt by a
  *     re-run task or a resumed attempt
  */
-public record StepRecord(long step, int worker, double loss, double correct, long selected, double audioSeconds, double fitSeconds,
-    boolean undone, String batchSha256) implements Serializable {}
+public record StepRecord(
+    long step,
+    int worker,
+    double loss,
+    double correct,
+    long selected,
+    double audioSeconds,
+    double fitSeconds,
+    boolean undone,
+    String batchSha256)
+    implements Serializable {}

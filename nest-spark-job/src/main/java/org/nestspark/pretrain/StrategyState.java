@@ -1,5 +1,7 @@
 package org.nestspark.pretrain;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -11,14 +13,9 @@ import java.util.HexFormat;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
-
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
-
 import org.nestspark.io.AtomicFiles;
 import org.nestspark.io.Npy;
 import org.nestspark.io.NpyArray;
@@ -55,16 +52,22 @@ final class StrategyState {
   /** Writes a float32 vector atomically and returns its SHA-256. */
   static String writeVector(FileSystem fs, Path file, float[] v) throws IOException {
     MessageDigest md = sha256();
-    AtomicFiles.write(fs, file, out -> {
-      DigestOutputStream d = new DigestOutputStream(out, md); // not closed: AtomicFiles closes the stream after its flush
-      Npy.write(d, new int[] {v.length}, v);
-      d.flush();
-    });
+    AtomicFiles.write(
+        fs,
+        file,
+        out -> {
+          DigestOutputStream d =
+              new DigestOutputStream(
+                  out, md); // not closed: AtomicFiles closes the stream after its flush
+          Npy.write(d, new int[] {v.length}, v);
+          d.flush();
+        });
     return HexFormat.of().formatHex(md.digest());
   }
 
   /** Reads a float32 vector of {@code length} values, checking its SHA-256 when {@code sha256} is not null. */
-  static float[] readVector(FileSystem fs, Path file, int length, String sha256) throws IOException {
+  static float[] readVector(FileSystem fs, Path file, int length, String sha256)
+      throws IOException {
     MessageDigest md = sha256();
     NpyArray a;
     try (InputStream in = new DigestInputStream(fs.open(file), md)) {
@@ -73,7 +76,8 @@ final class StrategyState {
     }
     String got = HexFormat.of().formatHex(md.digest());
     if (sha256 != null && !sha256.equals(got)) {
-      throw new IOException(file + ": SHA-256 " + got + " does not match " + sha256 + " recorded in " + STATE);
+      throw new IOException(
+          file + ": SHA-256 " + got + " does not match " + sha256 + " recorded in " + STATE);
     }
     float[] v = a.toFloatArray();
     if (v.length != length) {
@@ -83,7 +87,9 @@ final class StrategyState {
   }
 
   /** Writes {@value #OUTER} and then {@value #STATE}, completing the folder. */
-  static void complete(FileSystem fs, Path dir, int workers, float[] outerMomentum, Map<Integer, String> workerSha) throws IOException {
+  static void complete(
+      FileSystem fs, Path dir, int workers, float[] outerMomentum, Map<Integer, String> workerSha)
+      throws IOException {
     ObjectNode n = MetricsLog.JSON.createObjectNode();
     n.put("strategy", "diloco");
     n.put("workers", workers);
@@ -93,7 +99,11 @@ final class StrategyState {
     for (Map.Entry<Integer, String> e : workerSha.entrySet()) {
       files.put(workerFile(e.getKey()), e.getValue());
     }
-    byte[] bytes = MetricsLog.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(n).getBytes(StandardCharsets.UTF_8);
+    byte[] bytes =
+        MetricsLog.JSON
+            .writerWithDefaultPrettyPrinter()
+            .writeValueAsString(n)
+            .getBytes(StandardCharsets.UTF_8);
     AtomicFiles.write(fs, new Path(dir, STATE), out -> out.write(bytes));
   }
 
@@ -105,7 +115,8 @@ final class StrategyState {
    *
    * @throws IOException naming the file and the reason when it is missing or does not verify
    */
-  static Loaded load(Path checkpointDir, long step, int length, Configuration conf) throws IOException {
+  static Loaded load(Path checkpointDir, long step, int length, Configuration conf)
+      throws IOException {
     Path dir = dir(checkpointDir, step);
     FileSystem fs = dir.getFileSystem(conf);
     Path state = new Path(dir, STATE);

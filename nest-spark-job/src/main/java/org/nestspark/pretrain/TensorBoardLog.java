@@ -4,10 +4,8 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.Map;
-
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
-
 import org.nestspark.io.RunLock;
 import org.nestspark.tensorboard.EventFileWriter;
 
@@ -35,15 +33,26 @@ final class TensorBoardLog implements Closeable {
   private final EventFileWriter writer;
 
   TensorBoardLog(FileSystem fs, Path runDir, int attempt, long resumedFrom) throws IOException {
-    this.writer = new EventFileWriter(fs, runDir, RunLock.hostName(), ProcessHandle.current().pid(), attempt);
-    writer.sessionStart(resumedFrom + 1, resumedFrom >= 0 ? "attempt " + attempt + " resumed from step " + resumedFrom : "attempt " + attempt);
+    this.writer =
+        new EventFileWriter(fs, runDir, RunLock.hostName(), ProcessHandle.current().pid(), attempt);
+    writer.sessionStart(
+        resumedFrom + 1,
+        resumedFrom >= 0
+            ? "attempt " + attempt + " resumed from step " + resumedFrom
+            : "attempt " + attempt);
   }
 
   Path file() {
     return writer.file();
   }
 
-  void train(long step, int epoch, double trainLoss, double learningRate, double maskedAccuracy, double audioSecondsPerSecond)
+  void train(
+      long step,
+      int epoch,
+      double trainLoss,
+      double learningRate,
+      double maskedAccuracy,
+      double audioSecondsPerSecond)
       throws IOException {
     Map<String, Double> v = new LinkedHashMap<>();
     v.put("train_loss", trainLoss);
@@ -55,7 +64,8 @@ final class TensorBoardLog implements Closeable {
     writer.scalars(step, v);
   }
 
-  void validation(long step, int epoch, double valLoss, double valMaskedAccuracy) throws IOException {
+  void validation(long step, int epoch, double valLoss, double valMaskedAccuracy)
+      throws IOException {
     Map<String, Double> v = new LinkedHashMap<>();
     v.put("val_loss", valLoss);
     v.put("val_masked_accuracy", valMaskedAccuracy);

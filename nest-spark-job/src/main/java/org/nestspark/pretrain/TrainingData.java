@@ -6,9 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-
 import org.apache.hadoop.conf.Configuration;
-
 import org.nestspark.config.NestConfig;
 import org.nestspark.data.BatchPlanner;
 import org.nestspark.data.DynamicBucketingPlanner;
@@ -53,7 +51,8 @@ public final class TrainingData {
   private final Map<String, TarredDataset> tarred = new TreeMap<>();
 
   /** Reads every manifest, for one training worker (see {@link #TrainingData(NestConfig, Configuration, PrintStream, int)}). */
-  public TrainingData(NestConfig cfg, Configuration hadoopConf, PrintStream out) throws IOException, ManifestException {
+  public TrainingData(NestConfig cfg, Configuration hadoopConf, PrintStream out)
+      throws IOException, ManifestException {
     this(cfg, hadoopConf, out, 1);
   }
 
@@ -65,24 +64,40 @@ public final class TrainingData {
    * @throws ManifestException when a manifest cannot be read, has no usable entry, makes no batch, or has a
    *     bad line with {@code data.on_error=fail}
    */
-  public TrainingData(NestConfig cfg, Configuration hadoopConf, PrintStream out, int workers) throws IOException, ManifestException {
+  public TrainingData(NestConfig cfg, Configuration hadoopConf, PrintStream out, int workers)
+      throws IOException, ManifestException {
     this.cfg = cfg;
     this.workers = workers;
     this.seed = cfg.getLong("data.seed");
     this.train = readManifests(cfg, hadoopConf, TRAIN, true, out);
     this.trainNoise = readNoise(cfg, hadoopConf, TRAIN, out);
-    this.validation = cfg.getStringList(VALIDATION + ".manifest_filepath").isEmpty() ? List.of()
-        : readManifests(cfg, hadoopConf, VALIDATION, false, out);
-    this.validationNoise = validation.isEmpty() ? List.of() : readNoise(cfg, hadoopConf, VALIDATION, out);
+    this.validation =
+        cfg.getStringList(VALIDATION + ".manifest_filepath").isEmpty()
+            ? List.of()
+            : readManifests(cfg, hadoopConf, VALIDATION, false, out);
+    this.validationNoise =
+        validation.isEmpty() ? List.of() : readNoise(cfg, hadoopConf, VALIDATION, out);
     this.durations = durations(train);
-    this.planner = tarred.containsKey(TRAIN) ? tarredPlanner(cfg, TRAIN, cfg.getBoolean(TRAIN + ".shuffle"), workers, out)
-        : planner(cfg, TRAIN, cfg.getBoolean(TRAIN + ".shuffle"), seed, train, durations, out);
-    this.validationPlanner = validation.isEmpty() ? null
-        : tarred.containsKey(VALIDATION) ? tarredPlanner(cfg, VALIDATION, false, 1, out)
-        : planner(cfg, VALIDATION, false, seed, validation, durations(validation), out);
+    this.planner =
+        tarred.containsKey(TRAIN)
+            ? tarredPlanner(cfg, TRAIN, cfg.getBoolean(TRAIN + ".shuffle"), workers, out)
+            : planner(cfg, TRAIN, cfg.getBoolean(TRAIN + ".shuffle"), seed, train, durations, out);
+    this.validationPlanner =
+        validation.isEmpty()
+            ? null
+            : tarred.containsKey(VALIDATION)
+                ? tarredPlanner(cfg, VALIDATION, false, 1, out)
+                : planner(cfg, VALIDATION, false, seed, validation, durations(validation), out);
     if (planner.plan(durations, 0).isEmpty()) {
-      throw new ManifestException(TRAIN + ": " + train.size() + " usable utterances make no complete batch (" + planner.describe()
-          + ", drop_last=" + cfg.getBoolean(TRAIN + ".drop_last") + ")");
+      throw new ManifestException(
+          TRAIN
+              + ": "
+              + train.size()
+              + " usable utterances make no complete batch ("
+              + planner.describe()
+              + ", drop_last="
+              + cfg.getBoolean(TRAIN + ".drop_last")
+              + ")");
     }
   }
 
@@ -92,12 +107,20 @@ public final class TrainingData {
    * one), else {@link BatchPlanner} with {@code batch_size} and {@code pretrain.bucket_batches}. Utterances that
    * cost more than {@code batch_duration} on their own are reported: each becomes a batch of one.
    */
-  static EpochPlanner planner(NestConfig cfg, String section, boolean shuffle, long seed, List<ManifestEntry> entries,
-                              double[] durations, PrintStream out) throws ManifestException {
+  static EpochPlanner planner(
+      NestConfig cfg,
+      String section,
+      boolean shuffle,
+      long seed,
+      List<ManifestEntry> entries,
+      double[] durations,
+      PrintStream out)
+      throws ManifestException {
     int batchSize = cfg.getInt(section + ".batch_size");
     boolean dropLast = cfg.getBoolean(section + ".drop_last");
     if (!cfg.isSet(section + ".batch_duration")) {
-      return new BatchPlanner(batchSize, shuffle, dropLast, cfg.getInt("pretrain.bucket_batches"), seed);
+      return new BatchPlanner(
+          batchSize, shuffle, dropLast, cfg.getInt("pretrain.bucket_batches"), seed);
     }
     double batchDuration = cfg.getDouble(section + ".batch_duration");
     for (int i = 0; i < durations.length; i++) {
@@ -106,26 +129,56 @@ public final class TrainingData {
         for (double d : durations) {
           missing += d >= 0 ? 0 : 1;
         }
-        throw new ManifestException(section + ".batch_duration needs every entry's duration: " + missing + " entries have none (first: "
-            + entries.get(i).where() + ")");
+        throw new ManifestException(
+            section
+                + ".batch_duration needs every entry's duration: "
+                + missing
+                + " entries have none (first: "
+                + entries.get(i).where()
+                + ")");
       }
     }
-    double quadratic = cfg.isSet(section + ".quadratic_duration") ? cfg.getDouble(section + ".quadratic_duration") : 0;
-    DynamicBucketingPlanner p = new DynamicBucketingPlanner(batchDuration, batchSize, cfg.getInt(section + ".num_buckets"), quadratic,
-        shuffle, dropLast, seed);
+    double quadratic =
+        cfg.isSet(section + ".quadratic_duration")
+            ? cfg.getDouble(section + ".quadratic_duration")
+            : 0;
+    DynamicBucketingPlanner p =
+        new DynamicBucketingPlanner(
+            batchDuration,
+            batchSize,
+            cfg.getInt(section + ".num_buckets"),
+            quadratic,
+            shuffle,
+            dropLast,
+            seed);
     int oversize = p.oversizeCuts(durations);
     if (oversize > 0) {
-      out.printf(java.util.Locale.ROOT, "[pretrain] %s: %d utterances cost more than batch_duration=%s s on their own; each is a batch of one%n",
-          section, oversize, batchDuration);
+      out.printf(
+          java.util.Locale.ROOT,
+          "[pretrain] %s: %d utterances cost more than batch_duration=%s s on their own; each is a batch of one%n",
+          section,
+          oversize,
+          batchDuration);
     }
     return p;
   }
 
-  private EpochPlanner tarredPlanner(NestConfig cfg, String section, boolean shuffle, int workers, PrintStream out) throws ManifestException {
+  private EpochPlanner tarredPlanner(
+      NestConfig cfg, String section, boolean shuffle, int workers, PrintStream out)
+      throws ManifestException {
     TarredDataset t = tarred.get(section);
     try {
-      EpochPlanner p = new TarredShardPlanner(t.shardOf(), t.shards().size(), workers, cfg.getString(section + ".tarred_shard_strategy"), shuffle,
-          cfg.getInt(section + ".shuffle_n"), cfg.getInt(section + ".batch_size"), cfg.getBoolean(section + ".drop_last"), seed);
+      EpochPlanner p =
+          new TarredShardPlanner(
+              t.shardOf(),
+              t.shards().size(),
+              workers,
+              cfg.getString(section + ".tarred_shard_strategy"),
+              shuffle,
+              cfg.getInt(section + ".shuffle_n"),
+              cfg.getInt(section + ".batch_size"),
+              cfg.getBoolean(section + ".drop_last"),
+              seed);
       out.println("[pretrain] " + section + ": " + p.describe());
       return p;
     } catch (IllegalArgumentException e) {
@@ -188,16 +241,28 @@ public final class TrainingData {
     return d;
   }
 
-  private List<ManifestEntry> readManifests(NestConfig cfg, Configuration conf, String section, boolean required, PrintStream out)
+  private List<ManifestEntry> readManifests(
+      NestConfig cfg, Configuration conf, String section, boolean required, PrintStream out)
       throws ManifestException, IOException {
     List<String> files = cfg.getStringList(section + ".manifest_filepath");
-    ManifestReader reader = new ManifestReader(conf, cfg.getDouble(section + ".min_duration"), cfg.getDouble(section + ".max_duration"));
+    ManifestReader reader =
+        new ManifestReader(
+            conf,
+            cfg.getDouble(section + ".min_duration"),
+            cfg.getDouble(section + ".max_duration"));
     ManifestReadResult r;
     if (cfg.getBoolean(section + ".is_tarred")) {
-      TarredDataset t = TarredDataset.read(reader, files, ShardPaths.configured(cfg, section + ".tarred_audio_filepaths"));
+      TarredDataset t =
+          TarredDataset.read(
+              reader, files, ShardPaths.configured(cfg, section + ".tarred_audio_filepaths"));
       tarred.put(section, t);
       r = t.result();
-      out.printf(java.util.Locale.ROOT, "[pretrain] %s: %d utterances in %d tar shards%n", section, r.entries().size(), t.shards().size());
+      out.printf(
+          java.util.Locale.ROOT,
+          "[pretrain] %s: %d utterances in %d tar shards%n",
+          section,
+          r.entries().size(),
+          t.shards().size());
     } else {
       r = reader.read(files);
     }
@@ -209,12 +274,15 @@ public final class TrainingData {
       throw new ManifestException(e.getMessage());
     }
     if (r.entries().isEmpty() && required) {
-      throw new ManifestException(section + ".manifest_filepath: no usable entry in " + String.join(", ", files));
+      throw new ManifestException(
+          section + ".manifest_filepath: no usable entry in " + String.join(", ", files));
     }
     return r.entries();
   }
 
-  private List<ManifestEntry> readNoise(NestConfig cfg, Configuration conf, String section, PrintStream out) throws ManifestException, IOException {
+  private List<ManifestEntry> readNoise(
+      NestConfig cfg, Configuration conf, String section, PrintStream out)
+      throws ManifestException, IOException {
     List<String> files = cfg.getStringList(section + ".noise_manifest");
     if (files.isEmpty()) {
       return List.of();
@@ -225,13 +293,19 @@ public final class TrainingData {
     return r.entries();
   }
 
-  private static void report(NestConfig cfg, String section, ManifestReadResult r, PrintStream out) throws ManifestException {
+  private static void report(NestConfig cfg, String section, ManifestReadResult r, PrintStream out)
+      throws ManifestException {
     List<ManifestProblem> problems = r.problems();
     for (ManifestProblem p : problems) {
       out.println("[pretrain] " + section + ": skipped " + p);
     }
     if (!problems.isEmpty() && "fail".equals(cfg.getString("data.on_error"))) {
-      throw new ManifestException(section + ": " + problems.size() + " bad manifest lines and data.on_error=fail; first: " + problems.get(0));
+      throw new ManifestException(
+          section
+              + ": "
+              + problems.size()
+              + " bad manifest lines and data.on_error=fail; first: "
+              + problems.get(0));
     }
   }
 }

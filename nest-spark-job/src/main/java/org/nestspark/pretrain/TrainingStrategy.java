@@ -2,7 +2,6 @@ package org.nestspark.pretrain;
 
 import java.io.Serializable;
 import java.util.Locale;
-
 import org.nestspark.config.NestConfig;
 import org.nestspark.train.DeltaDtype;
 import org.nestspark.train.TrainStep;
@@ -36,13 +35,25 @@ import org.nestspark.train.TrainStep;
  * @param batchSlices {@code trainer.batch_slices} as written (0 = auto, resolved on each executor)
  * @param syncBatchNorm {@code trainer.sync_batchnorm}: whether a worker's batch slices share BatchNorm statistics
  */
-public record TrainingStrategy(Kind kind, int workers, int stepsPerRound, boolean averageUpdaterState, double outerLr, double outerMomentum,
-    boolean nesterov, DeltaDtype deltaDtype, int prefetchBatches, int workerSlots, int batchSlices, boolean syncBatchNorm)
+public record TrainingStrategy(
+    Kind kind,
+    int workers,
+    int stepsPerRound,
+    boolean averageUpdaterState,
+    double outerLr,
+    double outerMomentum,
+    boolean nesterov,
+    DeltaDtype deltaDtype,
+    int prefetchBatches,
+    int workerSlots,
+    int batchSlices,
+    boolean syncBatchNorm)
     implements Serializable {
 
   /** {@code pretrain.strategy}. */
   public enum Kind {
-    PARAMETER_AVERAGING, DILOCO;
+    PARAMETER_AVERAGING,
+    DILOCO;
 
     public String key() {
       return name().toLowerCase(Locale.ROOT);
@@ -61,11 +72,23 @@ public record TrainingStrategy(Kind kind, int workers, int stepsPerRound, boolea
   /** The strategy of a validated configuration with {@code workers} resolved. */
   public static TrainingStrategy fromConfig(NestConfig cfg, int workers) {
     Kind kind = Kind.of(cfg.getString("pretrain.strategy"));
-    int steps = kind == Kind.DILOCO ? cfg.getInt("pretrain.diloco.inner_steps") : cfg.getInt("pretrain.averaging_frequency");
-    return new TrainingStrategy(kind, workers, steps, cfg.getBoolean("pretrain.average_updater_state"), cfg.getDouble("pretrain.diloco.outer_lr"),
-        cfg.getDouble("pretrain.diloco.outer_momentum"), cfg.getBoolean("pretrain.diloco.nesterov"),
-        DeltaDtype.of(cfg.getString("pretrain.diloco.delta_dtype")), cfg.getInt("pretrain.prefetch_batches"), cfg.getInt("pretrain.worker_slots"),
-        TrainStep.batchSlicesSetting(cfg), cfg.getBoolean("trainer.sync_batchnorm"));
+    int steps =
+        kind == Kind.DILOCO
+            ? cfg.getInt("pretrain.diloco.inner_steps")
+            : cfg.getInt("pretrain.averaging_frequency");
+    return new TrainingStrategy(
+        kind,
+        workers,
+        steps,
+        cfg.getBoolean("pretrain.average_updater_state"),
+        cfg.getDouble("pretrain.diloco.outer_lr"),
+        cfg.getDouble("pretrain.diloco.outer_momentum"),
+        cfg.getBoolean("pretrain.diloco.nesterov"),
+        DeltaDtype.of(cfg.getString("pretrain.diloco.delta_dtype")),
+        cfg.getInt("pretrain.prefetch_batches"),
+        cfg.getInt("pretrain.worker_slots"),
+        TrainStep.batchSlicesSetting(cfg),
+        cfg.getBoolean("trainer.sync_batchnorm"));
   }
 
   public boolean diloco() {
@@ -80,11 +103,24 @@ public record TrainingStrategy(Kind kind, int workers, int stepsPerRound, boolea
   /** A short description for logs. */
   public String describe(int batchSize) {
     if (diloco()) {
-      return String.format(Locale.ROOT, "DiLoCo with %d workers, %d inner steps per round, outer lr %s, momentum %s%s, deltas in %s, batch %d", workers,
-          stepsPerRound, outerLr, outerMomentum, nesterov ? " (Nesterov)" : "", deltaDtype.key(), batchSize);
+      return String.format(
+          Locale.ROOT,
+          "DiLoCo with %d workers, %d inner steps per round, outer lr %s, momentum %s%s, deltas in %s, batch %d",
+          workers,
+          stepsPerRound,
+          outerLr,
+          outerMomentum,
+          nesterov ? " (Nesterov)" : "",
+          deltaDtype.key(),
+          batchSize);
     }
-    return String.format(Locale.ROOT, "parameter averaging with %d workers, averaging every %d steps%s, batch %d", workers, stepsPerRound,
-        averageUpdaterState ? " (with AdamW moments)" : "", batchSize);
+    return String.format(
+        Locale.ROOT,
+        "parameter averaging with %d workers, averaging every %d steps%s, batch %d",
+        workers,
+        stepsPerRound,
+        averageUpdaterState ? " (with AdamW moments)" : "",
+        batchSize);
   }
 
   /**

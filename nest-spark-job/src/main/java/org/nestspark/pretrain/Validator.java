@@ -4,7 +4,6 @@ import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
-
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.broadcast.Broadcast;
@@ -12,7 +11,6 @@ import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
-
 import org.nestspark.model.NestGraph;
 import org.nestspark.model.decoder.MultiSoftmaxDecoderImpl;
 import org.nestspark.train.SlicedEval;
@@ -33,14 +31,16 @@ public final class Validator {
   private Validator() {}
 
   /** The validation numbers of one set of weights. */
-  public record Result(double valLoss, double valMaskedAccuracy, int batches, long selectedTokens) implements Serializable {}
+  public record Result(double valLoss, double valMaskedAccuracy, int batches, long selectedTokens)
+      implements Serializable {}
 
   record BatchScore(double loss, double correct, long selected) implements Serializable {}
 
   /** The graph's configuration and parameters as the executors receive them. */
   record Weights(String configurationJson, INDArray params) implements Serializable {
     ComputationGraph graph() {
-      ComputationGraph g = new ComputationGraph(ComputationGraphConfiguration.fromJson(configurationJson));
+      ComputationGraph g =
+          new ComputationGraph(ComputationGraphConfiguration.fromJson(configurationJson));
       g.init(params.dup(), false);
       return g;
     }
@@ -54,12 +54,20 @@ public final class Validator {
    * @param batchSlices {@code trainer.batch_slices} as written (0 = auto), resolved on each executor: every
    *     batch is scored as that many slices at the same time ({@link SlicedEval}), the same numbers
    */
-  public static Result validate(JavaSparkContext sc, ComputationGraph graph, List<BatchSpec> specs, BatchSource source, int partitions,
+  public static Result validate(
+      JavaSparkContext sc,
+      ComputationGraph graph,
+      List<BatchSpec> specs,
+      BatchSource source,
+      int partitions,
       int batchSlices) {
-    Broadcast<Weights> weights = sc.broadcast(new Weights(graph.getConfiguration().toJson(), graph.params()));
+    Broadcast<Weights> weights =
+        sc.broadcast(new Weights(graph.getConfiguration().toJson(), graph.params()));
     try {
-      List<BatchScore> scores = sc.parallelize(specs, Math.max(1, Math.min(partitions, specs.size())))
-          .mapPartitions(new Score(weights, source, batchSlices)).collect();
+      List<BatchScore> scores =
+          sc.parallelize(specs, Math.max(1, Math.min(partitions, specs.size())))
+              .mapPartitions(new Score(weights, source, batchSlices))
+              .collect();
       return combine(scores);
     } finally {
       weights.destroy();
@@ -97,7 +105,11 @@ public final class Validator {
       selected += s.selected();
     }
     int n = scores.size();
-    return new Result(n == 0 ? Double.NaN : lossSum / n, selected == 0 ? Double.NaN : correct / selected, n, selected);
+    return new Result(
+        n == 0 ? Double.NaN : lossSum / n,
+        selected == 0 ? Double.NaN : correct / selected,
+        n,
+        selected);
   }
 
   private static final class Score implements FlatMapFunction<Iterator<BatchSpec>, BatchScore> {
@@ -119,7 +131,8 @@ public final class Validator {
       if (!batches.hasNext()) {
         return java.util.Collections.emptyIterator();
       }
-      SlicedEval eval = new SlicedEval(weights.value().graph(), TrainStep.resolveBatchSlices(batchSlices));
+      SlicedEval eval =
+          new SlicedEval(weights.value().graph(), TrainStep.resolveBatchSlices(batchSlices));
       List<BatchScore> out = new ArrayList<>();
       while (batches.hasNext()) {
         out.add(score(eval, batches.next()));

@@ -5,9 +5,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-
 import org.deeplearning4j.nn.graph.ComputationGraph;
-
 import org.nestspark.train.TrainStep;
 
 /**
@@ -28,12 +26,16 @@ final class WorkerSlots {
     final int worker;
     final ComputationGraph graph;
     final TrainStep step;
+
     /** The last round this slot finished; -1 before the first. */
     long round = -1;
+
     /** True while a round is being trained (a failure leaves it set: the state is then half a round). */
     boolean dirty;
+
     /** The result summary of {@link #round}, for a task that Spark runs again after it succeeded. */
     RoundResult lastSummary;
+
     boolean busy;
 
     Slot(String attempt, int worker, ComputationGraph graph, TrainStep step) {

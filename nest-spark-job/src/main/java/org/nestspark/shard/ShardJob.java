@@ -1,5 +1,8 @@
 package org.nestspark.shard;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -16,17 +19,11 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaSparkContext;
-
 import org.nestspark.audio.AudioDecoders;
 import org.nestspark.audio.AudioException;
 import org.nestspark.config.NestConfig;
@@ -62,23 +59,42 @@ import org.nestspark.tarred.MemberNames;
  * first, the shard manifest after it) and is kept; a rerun writes only the others.
  */
 public final class ShardJob {
-  private static final ObjectMapper JSON = JsonMapper.builder()
-      .enable(com.fasterxml.jackson.core.json.JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build();
+  private static final ObjectMapper JSON =
+      JsonMapper.builder()
+          .enable(com.fasterxml.jackson.core.json.JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
+          .build();
 
   private ShardJob() {}
 
   /** What a run did. */
-  public record Report(int shards, int shardsKept, int entries, int members, List<String> skipped, List<ManifestProblem> problems,
-                       double audioSeconds, String manifest, double wallSeconds) {}
+  public record Report(
+      int shards,
+      int shardsKept,
+      int entries,
+      int members,
+      List<String> skipped,
+      List<ManifestProblem> problems,
+      double audioSeconds,
+      String manifest,
+      double wallSeconds) {}
 
   /** One manifest entry placed in a shard. */
-  record Item(String json, String where, String audioUri, String member, boolean writesMember, double duration) implements Serializable {}
+  record Item(
+      String json,
+      String where,
+      String audioUri,
+      String member,
+      boolean writesMember,
+      double duration)
+      implements Serializable {}
 
   /** The plan of one shard. */
   record Plan(int shard, List<Item> items) implements Serializable {}
 
   /** What a shard task did. */
-  record Outcome(int shard, boolean kept, int entries, int members, double audioSeconds, List<String> skipped) implements Serializable {}
+  record Outcome(
+      int shard, boolean kept, int entries, int members, double audioSeconds, List<String> skipped)
+      implements Serializable {}
 
   /**
    * Runs the job.
@@ -86,7 +102,13 @@ public final class ShardJob {
    * @throws ManifestException a manifest cannot be read (or has bad lines with {@code data.on_error=fail}), or
    *     there are fewer usable entries than shards
    */
-  public static Report run(JavaSparkContext sc, NestConfig config, List<String> manifests, String outDir, int numShards, PrintStream log)
+  public static Report run(
+      JavaSparkContext sc,
+      NestConfig config,
+      List<String> manifests,
+      String outDir,
+      int numShards,
+      PrintStream log)
       throws ManifestException, IOException {
     long t0 = System.nanoTime();
     if (numShards < 1) {
@@ -101,13 +123,19 @@ public final class ShardJob {
     List<ManifestEntry> usable = new ArrayList<>();
     for (ManifestEntry e : read.entries()) {
       if (e.duration() == null) {
-        problems.add(new ManifestProblem(e.manifest(), e.line(), "no duration (shards are balanced by duration)"));
+        problems.add(
+            new ManifestProblem(
+                e.manifest(), e.line(), "no duration (shards are balanced by duration)"));
       } else {
         usable.add(e);
       }
     }
     if (usable.size() < numShards) {
-      throw new ManifestException(usable.size() + " usable entries for " + numShards + " shards: every shard needs at least one");
+      throw new ManifestException(
+          usable.size()
+              + " usable entries for "
+              + numShards
+              + " shards: every shard needs at least one");
     }
     List<Plan> plans = plan(usable, numShards);
     Path out = NestPaths.fromUserString(outDir);
@@ -115,12 +143,16 @@ public final class ShardJob {
     fs.mkdirs(new Path(out, "sharded_manifests"));
     SerializableHadoopConf conf = new SerializableHadoopConf(hadoopConf);
     String outUri = out.toUri().toString();
-    sc.setJobDescription("shard: " + usable.size() + " utterances into " + numShards + " tar shards");
-    List<Outcome> outcomes = new ArrayList<>(sc.parallelize(plans, numShards).map(p -> writeShard(p, outUri, conf.get())).collect());
+    sc.setJobDescription(
+        "shard: " + usable.size() + " utterances into " + numShards + " tar shards");
+    List<Outcome> outcomes =
+        new ArrayList<>(
+            sc.parallelize(plans, numShards).map(p -> writeShard(p, outUri, conf.get())).collect());
     sc.setJobDescription(null);
     outcomes.sort(Comparator.comparingInt(Outcome::shard));
 
-    // tarred_audio_manifest.json: the shard manifests in shard order (small: one line per utterance)
+    // tarred_audio_manifest.json: the shard manifests in shard order (small: one line per
+    // utterance)
     ByteArrayOutputStream all = new ByteArrayOutputStream();
     for (int i = 0; i < numShards; i++) {
       try (InputStream in = fs.open(shardManifest(out, i))) {
@@ -144,14 +176,26 @@ public final class ShardJob {
     }
     int perShard = entries / numShards;
     String yaml = metadata(numShards, perShard);
-    AtomicFiles.write(fs, new Path(out, "metadata.yaml"), os -> os.write(yaml.getBytes(StandardCharsets.UTF_8)));
-    return new Report(numShards, kept, entries, members, skipped, problems, seconds, NestPaths.display(manifest), (System.nanoTime() - t0) / 1e9);
+    AtomicFiles.write(
+        fs, new Path(out, "metadata.yaml"), os -> os.write(yaml.getBytes(StandardCharsets.UTF_8)));
+    return new Report(
+        numShards,
+        kept,
+        entries,
+        members,
+        skipped,
+        problems,
+        seconds,
+        NestPaths.display(manifest),
+        (System.nanoTime() - t0) / 1e9);
   }
 
   /** Entries to shards: longest first, each to the shard with the least audio (lowest index on ties); manifest order within a shard. */
   static List<Plan> plan(List<ManifestEntry> entries, int numShards) {
     List<ManifestEntry> byLength = new ArrayList<>(entries);
-    byLength.sort(Comparator.comparingDouble((ManifestEntry e) -> -e.duration()).thenComparingLong(ManifestEntry::id));
+    byLength.sort(
+        Comparator.comparingDouble((ManifestEntry e) -> -e.duration())
+            .thenComparingLong(ManifestEntry::id));
     double[] total = new double[numShards];
     List<List<ManifestEntry>> shards = new ArrayList<>();
     for (int i = 0; i < numShards; i++) {
@@ -182,10 +226,20 @@ public final class ShardJob {
           count.put(squashed, 1);
         } else {
           int dot = squashed.lastIndexOf('.');
-          member = dot < 0 ? squashed + "-sub" + seen : squashed.substring(0, dot) + "-sub" + seen + squashed.substring(dot);
+          member =
+              dot < 0
+                  ? squashed + "-sub" + seen
+                  : squashed.substring(0, dot) + "-sub" + seen + squashed.substring(dot);
           count.put(squashed, seen + 1);
         }
-        items.add(new Item(e.json(), e.where(), e.audioPath().toUri().toString(), member, seen == null, e.duration()));
+        items.add(
+            new Item(
+                e.json(),
+                e.where(),
+                e.audioPath().toUri().toString(),
+                member,
+                seen == null,
+                e.duration()));
       }
       plans.add(new Plan(i, items));
     }
@@ -226,36 +280,44 @@ public final class ShardJob {
     int[] members = {0};
     double[] seconds = {0};
     int[] entries = {0};
-    AtomicFiles.write(fs, tarPath, os -> {
-      TarWriter tar = new TarWriter(os, 0);
-      for (Item item : plan.items()) {
-        String squashed = MemberNames.ofEntry(item.member());
-        if (item.writesMember()) {
-          Path audio = new Path(java.net.URI.create(item.audioUri()));
-          try {
-            byte[] bytes = readAudio(audio, conf);
-            tar.file(item.member(), bytes);
-            written.add(squashed);
-            members[0]++;
-          } catch (AudioException e) {
-            failed.add(squashed);
-            skipped.add(item.where() + ": " + e.getMessage());
-            continue;
+    AtomicFiles.write(
+        fs,
+        tarPath,
+        os -> {
+          TarWriter tar = new TarWriter(os, 0);
+          for (Item item : plan.items()) {
+            String squashed = MemberNames.ofEntry(item.member());
+            if (item.writesMember()) {
+              Path audio = new Path(java.net.URI.create(item.audioUri()));
+              try {
+                byte[] bytes = readAudio(audio, conf);
+                tar.file(item.member(), bytes);
+                written.add(squashed);
+                members[0]++;
+              } catch (AudioException e) {
+                failed.add(squashed);
+                skipped.add(item.where() + ": " + e.getMessage());
+                continue;
+              }
+            } else if (!written.contains(squashed)) {
+              skipped.add(
+                  item.where()
+                      + ": "
+                      + (failed.contains(squashed)
+                          ? "its audio file was skipped above"
+                          : "no member"));
+              continue;
+            }
+            ObjectNode node = (ObjectNode) JSON.readTree(item.json());
+            node.remove("audio_filename");
+            node.put("audio_filepath", item.member());
+            node.put("shard_id", plan.shard());
+            manifest.append(JSON.writeValueAsString(node)).append('\n');
+            entries[0]++;
+            seconds[0] += item.duration();
           }
-        } else if (!written.contains(squashed)) {
-          skipped.add(item.where() + ": " + (failed.contains(squashed) ? "its audio file was skipped above" : "no member"));
-          continue;
-        }
-        ObjectNode node = (ObjectNode) JSON.readTree(item.json());
-        node.remove("audio_filename");
-        node.put("audio_filepath", item.member());
-        node.put("shard_id", plan.shard());
-        manifest.append(JSON.writeValueAsString(node)).append('\n');
-        entries[0]++;
-        seconds[0] += item.duration();
-      }
-      tar.finish();
-    });
+          tar.finish();
+        });
     byte[] m = manifest.toString().getBytes(StandardCharsets.UTF_8);
     AtomicFiles.write(fs, manifestPath, os -> os.write(m));
     return new Outcome(plan.shard(), false, entries[0], members[0], seconds[0], skipped);
@@ -285,13 +347,20 @@ public final class ShardJob {
 
   /** metadata.yaml with the fields of NeMo's ASRTarredDatasetMetadata that describe this dataset. */
   static String metadata(int numShards, int perShard) {
-    String created = LocalDateTime.now().format(DateTimeFormatter.ofPattern("MM-dd-yyyy HH-mm-ss", Locale.ROOT));
-    return "created_datetime: " + created + "\n"
+    String created =
+        LocalDateTime.now().format(DateTimeFormatter.ofPattern("MM-dd-yyyy HH-mm-ss", Locale.ROOT));
+    return "created_datetime: "
+        + created
+        + "\n"
         + "version: 0\n"
-        + "num_samples_per_shard: " + perShard + "\n"
+        + "num_samples_per_shard: "
+        + perShard
+        + "\n"
         + "is_concatenated_manifest: false\n"
         + "dataset_config:\n"
-        + "  num_shards: " + numShards + "\n"
+        + "  num_shards: "
+        + numShards
+        + "\n"
         + "  shuffle: false\n"
         + "  max_duration: null\n"
         + "  min_duration: null\n"

@@ -3,7 +3,6 @@ package org.nestspark.spark;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-
 import org.apache.spark.util.AccumulatorV2;
 
 /**

@@ -10,7 +10,6 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.DoubleAdder;
-
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.scheduler.AccumulableInfo;
 import org.apache.spark.scheduler.SparkListener;
@@ -18,7 +17,6 @@ import org.apache.spark.scheduler.SparkListenerExecutorMetricsUpdate;
 import org.apache.spark.scheduler.SparkListenerTaskEnd;
 import org.apache.spark.util.DoubleAccumulator;
 import org.apache.spark.util.LongAccumulator;
-
 import scala.Tuple4;
 import scala.collection.JavaConverters;
 
@@ -51,7 +49,13 @@ public final class JobProgress implements AutoCloseable {
   private final Listener listener;
   private final ScheduledExecutorService timer;
 
-  private JobProgress(JavaSparkContext sc, String job, String unit, long total, int intervalSeconds, PrintStream log) {
+  private JobProgress(
+      JavaSparkContext sc,
+      String job,
+      String unit,
+      long total,
+      int intervalSeconds,
+      PrintStream log) {
     this.sc = sc;
     this.job = job;
     this.unit = unit;
@@ -62,12 +66,17 @@ public final class JobProgress implements AutoCloseable {
     if (intervalSeconds > 0) {
       this.listener = new Listener(done.id(), audio.id());
       sc.sc().addSparkListener(listener);
-      this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "nest-progress-" + job);
-        t.setDaemon(true);
-        return t;
-      });
-      timer.scheduleAtFixedRate(() -> log.println(line(listener.done(), listener.audioSeconds(), elapsed())), intervalSeconds, intervalSeconds,
+      this.timer =
+          Executors.newSingleThreadScheduledExecutor(
+              r -> {
+                Thread t = new Thread(r, "nest-progress-" + job);
+                t.setDaemon(true);
+                return t;
+              });
+      timer.scheduleAtFixedRate(
+          () -> log.println(line(listener.done(), listener.audioSeconds(), elapsed())),
+          intervalSeconds,
+          intervalSeconds,
           TimeUnit.SECONDS);
     } else {
       this.listener = null;
@@ -83,9 +92,16 @@ public final class JobProgress implements AutoCloseable {
    * @param intervalSeconds seconds between lines; 0 = no lines (the accumulators still count)
    * @param log where lines go (the job's log: stderr)
    */
-  public static JobProgress start(JavaSparkContext sc, String job, String unit, long total, int intervalSeconds, PrintStream log) {
+  public static JobProgress start(
+      JavaSparkContext sc,
+      String job,
+      String unit,
+      long total,
+      int intervalSeconds,
+      PrintStream log) {
     if (intervalSeconds < 0) {
-      throw new IllegalArgumentException("progress interval must be >= 0 seconds, got " + intervalSeconds);
+      throw new IllegalArgumentException(
+          "progress interval must be >= 0 seconds, got " + intervalSeconds);
     }
     return new JobProgress(sc, job, unit, total, intervalSeconds, log);
   }
@@ -114,17 +130,35 @@ public final class JobProgress implements AutoCloseable {
   }
 
   /** The progress line of {@code job} for {@code doneUnits} of {@code total} and {@code audioSeconds} after {@code elapsedSeconds}. */
-  static String line(String job, String unit, long total, long doneUnits, double audioSeconds, double elapsedSeconds) {
+  static String line(
+      String job,
+      String unit,
+      long total,
+      long doneUnits,
+      double audioSeconds,
+      double elapsedSeconds) {
     long d = Math.min(Math.max(doneUnits, 0), total);
     double rate = elapsedSeconds > 0 ? d / elapsedSeconds : 0;
-    String eta = d >= total ? "done" : rate > 0 ? "ETA " + duration((total - d) / rate) : "ETA unknown";
-    return String.format(Locale.ROOT, "[%s] %,d/%,d %s (%.1f %%) | %.1f %s/s | %.1f audio-s/s | %s", job, d, total, unit,
-        total == 0 ? 100.0 : 100.0 * d / total, rate, unit, elapsedSeconds > 0 ? audioSeconds / elapsedSeconds : 0, eta);
+    String eta =
+        d >= total ? "done" : rate > 0 ? "ETA " + duration((total - d) / rate) : "ETA unknown";
+    return String.format(
+        Locale.ROOT,
+        "[%s] %,d/%,d %s (%.1f %%) | %.1f %s/s | %.1f audio-s/s | %s",
+        job,
+        d,
+        total,
+        unit,
+        total == 0 ? 100.0 : 100.0 * d / total,
+        rate,
+        unit,
+        elapsedSeconds > 0 ? audioSeconds / elapsedSeconds : 0,
+        eta);
   }
 
   static String duration(double seconds) {
     long s = Math.max(0, Math.round(seconds));
-    return s >= 3600 ? String.format(Locale.ROOT, "%dh%02dm%02ds", s / 3600, s / 60 % 60, s % 60)
+    return s >= 3600
+        ? String.format(Locale.ROOT, "%dh%02dm%02ds", s / 3600, s / 60 % 60, s % 60)
         : String.format(Locale.ROOT, "%dm%02ds", s / 60, s % 60);
   }
 
@@ -146,6 +180,7 @@ public final class JobProgress implements AutoCloseable {
     private final AtomicLong finishedDone = new AtomicLong();
     private final DoubleAdder finishedAudio = new DoubleAdder();
     private final Map<Long, double[]> running = new ConcurrentHashMap<>();
+
     /** Tasks that ended: a heartbeat sent before a task's end but delivered after it is not counted again. */
     private final Set<Long> ended = ConcurrentHashMap.newKeySet();
 
@@ -172,7 +207,8 @@ public final class JobProgress implements AutoCloseable {
 
     @Override
     public void onExecutorMetricsUpdate(SparkListenerExecutorMetricsUpdate update) {
-      for (Tuple4<Object, Object, Object, scala.collection.Seq<AccumulableInfo>> t : JavaConverters.seqAsJavaList(update.accumUpdates())) {
+      for (Tuple4<Object, Object, Object, scala.collection.Seq<AccumulableInfo>> t :
+          JavaConverters.seqAsJavaList(update.accumUpdates())) {
         double[] v = values(t._4());
         long task = (Long) t._1();
         if (v != null && !ended.contains(task)) {

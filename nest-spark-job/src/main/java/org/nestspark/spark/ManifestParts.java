@@ -17,12 +17,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.PriorityQueue;
 import java.util.function.Consumer;
-
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.TaskContext;
-
 import org.nestspark.io.AtomicFiles;
 import org.nestspark.io.NestPaths;
 
@@ -49,8 +47,10 @@ import org.nestspark.io.NestPaths;
 public final class ManifestParts {
   /** The parts folder's name inside the output folder ({@code _}: Hadoop and Spark readers skip it). */
   public static final String DIR = "_features.json.parts";
+
   /** Parts merged at once; more are merged in groups first. */
   static final int FAN_IN = 64;
+
   /** Lines a part may hold before it must be written: bounds a task's memory (a partition is far smaller in practice). */
   static final int MAX_PART_LINES = 5_000_000;
 
@@ -70,7 +70,8 @@ public final class ManifestParts {
   /** Deletes a parts folder left by an earlier, unfinished run (driver, before the Spark job). */
   public static void clear(FileSystem fs, Path dir) throws IOException {
     if (fs.exists(dir) && !fs.delete(dir, true)) {
-      throw new IOException("cannot delete " + NestPaths.display(dir) + " (parts of an earlier unfinished run)");
+      throw new IOException(
+          "cannot delete " + NestPaths.display(dir) + " (parts of an earlier unfinished run)");
     }
   }
 
@@ -105,7 +106,12 @@ public final class ManifestParts {
 
     private void add(Line l) {
       if (lines.size() >= MAX_PART_LINES) {
-        throw new IllegalStateException("partition " + partition + " holds more than " + MAX_PART_LINES + " utterances: use more partitions");
+        throw new IllegalStateException(
+            "partition "
+                + partition
+                + " holds more than "
+                + MAX_PART_LINES
+                + " utterances: use more partitions");
       }
       lines.add(l);
     }
@@ -115,13 +121,17 @@ public final class ManifestParts {
       lines.sort(Comparator.comparingLong(Line::id));
       Path target = partPath(new Path(URI.create(dirUri)), partition);
       FileSystem fs = target.getFileSystem(conf);
-      AtomicFiles.write(fs, target, os -> {
-        Writer w = new BufferedWriter(new OutputStreamWriter(os, StandardCharsets.UTF_8), 1 << 16);
-        for (Line l : lines) {
-          l.writeTo(w);
-        }
-        w.flush();
-      });
+      AtomicFiles.write(
+          fs,
+          target,
+          os -> {
+            Writer w =
+                new BufferedWriter(new OutputStreamWriter(os, StandardCharsets.UTF_8), 1 << 16);
+            for (Line l : lines) {
+              l.writeTo(w);
+            }
+            w.flush();
+          });
       Consumer<TaskContext> hook = afterPartWritten;
       if (hook != null) {
         hook.accept(TaskContext.get());
@@ -142,13 +152,20 @@ public final class ManifestParts {
 
     static Line parse(String s, Path from) throws IOException {
       int a = s.indexOf('\t');
-      if (a <= 0 || s.length() < a + 3 || s.charAt(a + 2) != '\t' || (s.charAt(a + 1) != 'F' && s.charAt(a + 1) != 'S')) {
-        throw new IOException(NestPaths.display(from) + ": not a part line: " + (s.length() > 80 ? s.substring(0, 80) + "..." : s));
+      if (a <= 0
+          || s.length() < a + 3
+          || s.charAt(a + 2) != '\t'
+          || (s.charAt(a + 1) != 'F' && s.charAt(a + 1) != 'S')) {
+        throw new IOException(
+            NestPaths.display(from)
+                + ": not a part line: "
+                + (s.length() > 80 ? s.substring(0, 80) + "..." : s));
       }
       try {
         return new Line(Long.parseLong(s.substring(0, a)), s.charAt(a + 1), s.substring(a + 3));
       } catch (NumberFormatException e) {
-        throw new IOException(NestPaths.display(from) + ": not a part line (bad id): " + s.substring(0, a));
+        throw new IOException(
+            NestPaths.display(from) + ": not a part line (bad id): " + s.substring(0, a));
       }
     }
   }
@@ -162,7 +179,9 @@ public final class ManifestParts {
    *
    * @throws IOException a part is missing or damaged (then nothing is replaced), or a write fails
    */
-  public static Merged merge(FileSystem fs, Path dir, int parts, Path featuresJson, Path skippedTxt, boolean expectSkips) throws IOException {
+  public static Merged merge(
+      FileSystem fs, Path dir, int parts, Path featuresJson, Path skippedTxt, boolean expectSkips)
+      throws IOException {
     List<Path> inputs = new ArrayList<>(parts);
     for (int p = 0; p < parts; p++) {
       Path part = partPath(dir, p);
@@ -187,17 +206,27 @@ public final class ManifestParts {
     List<Path> finalInputs = inputs;
     FileSystem out = AtomicFiles.withoutChecksumFiles(fs);
     if (expectSkips) {
-      AtomicFiles.write(out, featuresJson, f -> AtomicFiles.write(out, skippedTxt, s -> {
-        long[] c = mergeInto(fs, finalInputs, f, s, false);
-        counts[0] = c[0];
-        counts[1] = c[1];
-      }));
+      AtomicFiles.write(
+          out,
+          featuresJson,
+          f ->
+              AtomicFiles.write(
+                  out,
+                  skippedTxt,
+                  s -> {
+                    long[] c = mergeInto(fs, finalInputs, f, s, false);
+                    counts[0] = c[0];
+                    counts[1] = c[1];
+                  }));
     } else {
-      AtomicFiles.write(out, featuresJson, f -> {
-        long[] c = mergeInto(fs, finalInputs, f, null, false);
-        counts[0] = c[0];
-        counts[1] = c[1];
-      });
+      AtomicFiles.write(
+          out,
+          featuresJson,
+          f -> {
+            long[] c = mergeInto(fs, finalInputs, f, null, false);
+            counts[0] = c[0];
+            counts[1] = c[1];
+          });
       if (out.exists(skippedTxt)) {
         out.delete(skippedTxt, false);
       }
@@ -214,7 +243,8 @@ public final class ManifestParts {
 
     Cursor(FileSystem fs, Path path) throws IOException {
       this.path = path;
-      this.in = new BufferedReader(new InputStreamReader(fs.open(path), StandardCharsets.UTF_8), 1 << 16);
+      this.in =
+          new BufferedReader(new InputStreamReader(fs.open(path), StandardCharsets.UTF_8), 1 << 16);
     }
 
     boolean advance() throws IOException {
@@ -234,8 +264,11 @@ public final class ManifestParts {
    * otherwise payloads, features lines to {@code features} and skip lines to {@code skipped} (dropped when
    * null). Returns the counts of features and skip lines.
    */
-  private static long[] mergeInto(FileSystem fs, List<Path> parts, OutputStream features, OutputStream skipped, boolean raw) throws IOException {
-    PriorityQueue<Cursor> heap = new PriorityQueue<>(Comparator.comparingLong((Cursor c) -> c.line.id()));
+  private static long[] mergeInto(
+      FileSystem fs, List<Path> parts, OutputStream features, OutputStream skipped, boolean raw)
+      throws IOException {
+    PriorityQueue<Cursor> heap =
+        new PriorityQueue<>(Comparator.comparingLong((Cursor c) -> c.line.id()));
     List<Cursor> open = new ArrayList<>();
     long[] counts = new long[2];
     try {
@@ -246,14 +279,20 @@ public final class ManifestParts {
           heap.add(c);
         }
       }
-      Writer f = new BufferedWriter(new OutputStreamWriter(features, StandardCharsets.UTF_8), 1 << 16);
-      Writer s = skipped == null ? null : new BufferedWriter(new OutputStreamWriter(skipped, StandardCharsets.UTF_8), 1 << 16);
+      Writer f =
+          new BufferedWriter(new OutputStreamWriter(features, StandardCharsets.UTF_8), 1 << 16);
+      Writer s =
+          skipped == null
+              ? null
+              : new BufferedWriter(
+                  new OutputStreamWriter(skipped, StandardCharsets.UTF_8), 1 << 16);
       long last = Long.MIN_VALUE;
       while (!heap.isEmpty()) {
         Cursor c = heap.poll();
         Line l = c.line;
         if (l.id() == last) {
-          throw new IOException(NestPaths.display(c.path) + ": utterance " + l.id() + " appears in two parts");
+          throw new IOException(
+              NestPaths.display(c.path) + ": utterance " + l.id() + " appears in two parts");
         }
         last = l.id();
         if (raw) {

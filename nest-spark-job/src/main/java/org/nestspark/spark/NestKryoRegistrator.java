@@ -2,7 +2,6 @@ package org.nestspark.spark;
 
 import com.esotericsoftware.kryo.Kryo;
 import com.esotericsoftware.kryo.serializers.JavaSerializer;
-
 import org.nd4j.kryo.Nd4jRegistrator;
 
 /**

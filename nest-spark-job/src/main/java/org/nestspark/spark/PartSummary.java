@@ -14,6 +14,7 @@ import java.util.List;
  */
 public final class PartSummary implements Serializable {
   private static final long serialVersionUID = 1L;
+
   /** Skipped utterances kept as examples (the counts stay exact; {@code skipped.txt} lists them all). */
   public static final int MAX_EXAMPLES = 50;
 
@@ -44,7 +45,8 @@ public final class PartSummary implements Serializable {
       examples.add(new Skip(id, where, reason));
       return;
     }
-    // full: replace the example with the largest id when this one comes earlier (extract's batches are out of order)
+    // full: replace the example with the largest id when this one comes earlier (extract's batches
+    // are out of order)
     int largest = 0;
     for (int i = 1; i < examples.size(); i++) {
       if (examples.get(i).id() > examples.get(largest).id()) {

@@ -2,7 +2,6 @@ package org.nestspark.spark;
 
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
-
 import org.nestspark.config.NestConfig;
 
 /**
@@ -20,13 +19,16 @@ public final class SparkContexts {
     // executors must open non-ASCII file names (sun.jnu.encoding follows the locale)
     conf.setIfMissing("spark.executorEnv.LC_ALL", "C.UTF-8");
     conf.setIfMissing("spark.ui.showConsoleProgress", "false");
-    // ND4J arrays travel between driver and executors (batches, parameters): Kryo with ND4J's registrator (+ records)
+    // ND4J arrays travel between driver and executors (batches, parameters): Kryo with ND4J's
+    // registrator (+ records)
     conf.setIfMissing("spark.serializer", "org.apache.spark.serializer.KryoSerializer");
     conf.setIfMissing("spark.kryo.registrator", NestKryoRegistrator.class.getName());
     if (conf.get("spark.master").startsWith("local")) {
       // an embedded local run talks to itself only: stay on loopback
-      conf.setIfMissing("spark.driver.bindAddress", System.getenv().getOrDefault("SPARK_LOCAL_IP", "127.0.0.1"));
-      conf.setIfMissing("spark.driver.host", System.getenv().getOrDefault("SPARK_LOCAL_IP", "127.0.0.1"));
+      conf.setIfMissing(
+          "spark.driver.bindAddress", System.getenv().getOrDefault("SPARK_LOCAL_IP", "127.0.0.1"));
+      conf.setIfMissing(
+          "spark.driver.host", System.getenv().getOrDefault("SPARK_LOCAL_IP", "127.0.0.1"));
     }
     return new JavaSparkContext(conf);
   }

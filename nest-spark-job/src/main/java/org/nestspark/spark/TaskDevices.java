@@ -1,7 +1,6 @@
 package org.nestspark.spark;
 
 import java.util.Optional;
-
 import org.apache.spark.TaskContext;
 import org.apache.spark.resource.ResourceInformation;
 import org.nd4j.linalg.api.concurrency.AffinityManager;
@@ -25,6 +24,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class TaskDevices {
   private static final Logger LOG = LoggerFactory.getLogger(TaskDevices.class);
+
   /** Spark's resource name for GPUs. */
   public static final String GPU = "gpu";
 
@@ -63,17 +63,29 @@ public final class TaskDevices {
     try {
       device = Integer.parseInt(address.get().strip());
     } catch (NumberFormatException e) {
-      throw new IllegalStateException("Spark assigned this task GPU address '" + address.get()
-          + "', which is not a CUDA device index (check the GPU discovery script)");
+      throw new IllegalStateException(
+          "Spark assigned this task GPU address '"
+              + address.get()
+              + "', which is not a CUDA device index (check the GPU discovery script)");
     }
     boolean cuda = isCuda();
     if (cuda && (device < 0 || device >= affinity.getNumberOfDevices())) {
-      throw new IllegalStateException("Spark assigned this task GPU " + device + " but ND4J sees " + affinity.getNumberOfDevices()
-          + " device(s) (CUDA_VISIBLE_DEVICES and the GPU discovery script disagree)");
+      throw new IllegalStateException(
+          "Spark assigned this task GPU "
+              + device
+              + " but ND4J sees "
+              + affinity.getNumberOfDevices()
+              + " device(s) (CUDA_VISIBLE_DEVICES and the GPU discovery script disagree)");
     }
     affinity.unsafeSetDevice(device);
-    LOG.info("task (stage {}, partition {}, attempt {}): GPU address {} -> ND4J device {}{}", task.stageId(), task.partitionId(),
-        task.attemptNumber(), address.get(), device, cuda ? "" : " (CPU backend: nothing to bind)");
+    LOG.info(
+        "task (stage {}, partition {}, attempt {}): GPU address {} -> ND4J device {}{}",
+        task.stageId(),
+        task.partitionId(),
+        task.attemptNumber(),
+        address.get(),
+        device,
+        cuda ? "" : " (CPU backend: nothing to bind)");
     return address;
   }
 

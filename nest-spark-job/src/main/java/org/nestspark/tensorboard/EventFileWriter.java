@@ -4,7 +4,6 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.util.Locale;
 import java.util.Map;
-
 import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -51,7 +50,8 @@ public final class EventFileWriter implements Closeable {
   private void open() throws IOException {
     long secs = Math.max(System.currentTimeMillis() / 1000, lastSecs + 1);
     lastSecs = secs;
-    file = new Path(dir, String.format(Locale.ROOT, "%s%010d.%s.%d.%d", PREFIX, secs, host, pid, n));
+    file =
+        new Path(dir, String.format(Locale.ROOT, "%s%010d.%s.%d.%d", PREFIX, secs, host, pid, n));
     fs.mkdirs(dir);
     out = fs.create(file, false);
     hflush = out.hasCapability(StreamCapabilities.HFLUSH);

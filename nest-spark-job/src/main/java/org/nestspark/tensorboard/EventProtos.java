@@ -18,6 +18,7 @@ import java.util.Map;
 public final class EventProtos {
   /** {@code SessionLog.SessionStatus.START}. */
   public static final int SESSION_START = 1;
+
   /** The first event of every file: its format version. */
   public static final String FILE_VERSION = "brain.Event:2";
 

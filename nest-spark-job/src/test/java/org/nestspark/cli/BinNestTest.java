@@ -10,7 +10,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -43,16 +42,27 @@ class BinNestTest {
   @Test
   void nonAsciiFileNamesWorkUnderLangC(@TempDir Path dir) throws Exception {
     Path data = Files.createDirectories(dir.resolve("donn\u00e9es #1"));
-    try (InputStream in = BinNestTest.class.getResourceAsStream("/golden/features/wav/speech_1s.wav")) {
+    try (InputStream in =
+        BinNestTest.class.getResourceAsStream("/golden/features/wav/speech_1s.wav")) {
       Files.copy(in, data.resolve("caf\u00e9 + %41 \u00fcber \u65e5\u672c.wav"));
     }
-    Files.writeString(data.resolve("manifest.json"), "{\"audio_filepath\": \"caf\u00e9 + %41 \u00fcber \u65e5\u672c.wav\", \"duration\": 1.0}\n");
+    Files.writeString(
+        data.resolve("manifest.json"),
+        "{\"audio_filepath\": \"caf\u00e9 + %41 \u00fcber \u65e5\u672c.wav\", \"duration\": 1.0}\n");
     Path out = dir.resolve("sortie \u00e9");
-    Process p = start(Map.of("LANG", "C", "LC_ALL", "C"), "featurize", "--manifest", data.resolve("manifest.json").toString(),
-        "--out", out.toString(), "spark.master=local[1]");
+    Process p =
+        start(
+            Map.of("LANG", "C", "LC_ALL", "C"),
+            "featurize",
+            "--manifest",
+            data.resolve("manifest.json").toString(),
+            "--out",
+            out.toString(),
+            "spark.master=local[1]");
     String log = waitFor(p);
     assertEquals(0, p.exitValue(), log);
-    assertTrue(log.contains("featurized 1 utterance(s) (1 written, 0 already complete), skipped 0"), log);
+    assertTrue(
+        log.contains("featurized 1 utterance(s) (1 written, 0 already complete), skipped 0"), log);
     try (var files = Files.list(out)) {
       assertEquals(2, files.count(), "the .npy and features.json");
     }
@@ -64,7 +74,13 @@ class BinNestTest {
     String log = waitFor(p);
     assertEquals(2, p.exitValue(), log);
     assertTrue(log.contains("model.encoder.n_heads: 7 does not divide d_model 512"), log);
-    Process ok = start(Map.of(), "config", "--config", REPO.resolve("conf/nest-small.conf").toString(), "--json");
+    Process ok =
+        start(
+            Map.of(),
+            "config",
+            "--config",
+            REPO.resolve("conf/nest-small.conf").toString(),
+            "--json");
     String json = waitFor(ok);
     assertEquals(0, ok.exitValue(), json);
     assertTrue(json.contains("\"d_model\":176"), json);

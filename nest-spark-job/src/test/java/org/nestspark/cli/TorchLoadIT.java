@@ -15,7 +15,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-
 import org.apache.hadoop.conf.Configuration;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.api.Test;
@@ -54,7 +53,8 @@ class TorchLoadIT {
     if (env != null && !env.isBlank()) {
       return env;
     }
-    // Debian's python3-torch lives in /usr/lib/python3/dist-packages: prefer the system interpreter to a pyenv shim
+    // Debian's python3-torch lives in /usr/lib/python3/dist-packages: prefer the system interpreter
+    // to a pyenv shim
     return Files.isExecutable(Path.of("/usr/bin/python3")) ? "/usr/bin/python3" : "python3";
   }
 
@@ -63,8 +63,12 @@ class TorchLoadIT {
     try {
       p = new ProcessBuilder(cmd).directory(REPO.toFile()).redirectErrorStream(true).start();
     } catch (java.io.IOException e) {
-      fail(cmd[0] + " cannot be started (" + e.getMessage() + "): this test needs python3 with Debian's python3-torch and python3-numpy"
-          + " (apt-get install python3-torch python3-numpy; .ci/run installs them), or NEST_PYTHON naming such an interpreter");
+      fail(
+          cmd[0]
+              + " cannot be started ("
+              + e.getMessage()
+              + "): this test needs python3 with Debian's python3-torch and python3-numpy"
+              + " (apt-get install python3-torch python3-numpy; .ci/run installs them), or NEST_PYTHON naming such an interpreter");
       throw e;
     }
     ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -79,8 +83,18 @@ class TorchLoadIT {
   private static String nest(String... args) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int code = NestCli.run(List.of(args), new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
-    assertEquals(0, code, String.join(" ", args) + "\n" + out.toString(StandardCharsets.UTF_8) + err.toString(StandardCharsets.UTF_8));
+    int code =
+        NestCli.run(
+            List.of(args),
+            new PrintStream(out, true, StandardCharsets.UTF_8),
+            new PrintStream(err, true, StandardCharsets.UTF_8));
+    assertEquals(
+        0,
+        code,
+        String.join(" ", args)
+            + "\n"
+            + out.toString(StandardCharsets.UTF_8)
+            + err.toString(StandardCharsets.UTF_8));
     return out.toString(StandardCharsets.UTF_8);
   }
 
@@ -89,8 +103,11 @@ class TorchLoadIT {
     String py = python();
     String probe = run(120, py, "-c", "import numpy, torch; print('torch', torch.__version__)");
     if (!probe.startsWith("0\n")) {
-      fail(py + " cannot import torch and numpy: this test needs Debian's python3-torch and python3-numpy (apt-get install python3-torch"
-          + " python3-numpy; .ci/run installs them), or NEST_PYTHON naming such an interpreter. It said:\n" + probe);
+      fail(
+          py
+              + " cannot import torch and numpy: this test needs Debian's python3-torch and python3-numpy (apt-get install python3-torch"
+              + " python3-numpy; .ci/run installs them), or NEST_PYTHON naming such an interpreter. It said:\n"
+              + probe);
     }
     System.out.println("TorchLoadIT: " + py + ": " + probe.substring(2).trim());
 
@@ -108,21 +125,39 @@ class TorchLoadIT {
 
     // 1. NeMo's archive -> checkpoint -> .nemo, through the commands
     nest("import-nemo", "--model", nemos.toString(), "--out", dir.resolve("ckpt").toString());
-    nest("export-nemo", "--checkpoint", dir.resolve("ckpt").toString(), "--out", dir.resolve("roundtrip.nemo").toString());
-    String same = run(300, py, SCRIPT.toString(), dir.resolve("roundtrip.nemo").toString(), nemos.toString(), "same");
+    nest(
+        "export-nemo",
+        "--checkpoint",
+        dir.resolve("ckpt").toString(),
+        "--out",
+        dir.resolve("roundtrip.nemo").toString());
+    String same =
+        run(
+            300,
+            py,
+            SCRIPT.toString(),
+            dir.resolve("roundtrip.nemo").toString(),
+            nemos.toString(),
+            "same");
     assertTrue(same.startsWith("0\n"), same);
-    assertTrue(same.contains("99 of 99 tensors equal, NeMo's key order and dtypes, window = torch.hann_window"), same);
+    assertTrue(
+        same.contains(
+            "99 of 99 tensors equal, NeMo's key order and dtypes, window = torch.hann_window"),
+        same);
 
     // 2. NeMo's own archive reads the same way
     String own = run(300, py, SCRIPT.toString(), nemos.toString(), nemos.toString(), "same");
     assertTrue(own.startsWith("0\n") && own.contains("99 of 99 tensors equal"), own);
 
-    // 3. a model nest-spark made: fresh weights, frozen modules drawn from data.seed, NeMo's architecture
+    // 3. a model nest-spark made: fresh weights, frozen modules drawn from data.seed, NeMo's
+    // architecture
     Configuration conf = new Configuration(false);
-    NemoImport.Imported imp = NestModels.load(nemos.toString(), conf, List.of(), List.of("data.seed=21"));
+    NemoImport.Imported imp =
+        NestModels.load(nemos.toString(), conf, List.of(), List.of("data.seed=21"));
     Nd4j.getRandom().setSeed(21);
     ComputationGraph fresh = NestGraph.build(imp.config());
-    NemoModel ours = NemoExport.toNemo(imp.config(), fresh, FrozenModules.drawn(imp.config()), Map.of());
+    NemoModel ours =
+        NemoExport.toNemo(imp.config(), fresh, FrozenModules.drawn(imp.config()), Map.of());
     Path oursFile = dir.resolve("ours.nemo");
     try (OutputStream o = Files.newOutputStream(oursFile)) {
       NemoArchive.write(ours, o);
@@ -136,13 +171,20 @@ class TorchLoadIT {
       }
     }
     Files.writeString(expected.resolve("keys.txt"), String.join("\n", keys) + "\n");
-    String mine = run(300, py, SCRIPT.toString(), oursFile.toString(), nemos.toString(), expected.toString());
+    String mine =
+        run(300, py, SCRIPT.toString(), oursFile.toString(), nemos.toString(), expected.toString());
     assertTrue(mine.startsWith("0\n"), mine);
-    assertTrue(mine.contains("99 of 99 tensors equal, NeMo's key order and dtypes, window = torch.hann_window"), mine);
+    assertTrue(
+        mine.contains(
+            "99 of 99 tensors equal, NeMo's key order and dtypes, window = torch.hann_window"),
+        mine);
     // and the comparison does fail: a different model is not NeMo's
     String differs = run(300, py, SCRIPT.toString(), oursFile.toString(), nemos.toString(), "same");
-    assertTrue(differs.startsWith("1\n") && differs.contains("encoder.pre_encode.conv.0.weight: values differ")
-        && differs.contains("quantizer.codebooks: values differ"), differs);
+    assertTrue(
+        differs.startsWith("1\n")
+            && differs.contains("encoder.pre_encode.conv.0.weight: values differ")
+            && differs.contains("quantizer.codebooks: values differ"),
+        differs);
     System.out.print("TorchLoadIT:\n" + same.substring(2) + own.substring(2) + mine.substring(2));
   }
 }

@@ -13,11 +13,9 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
-
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-
 import org.nestspark.io.RunLock;
 
 /**
@@ -26,12 +24,21 @@ import org.nestspark.io.RunLock;
  * refused by the job's RunLock with RunLock's real message, still running when the next attempt starts).
  */
 class NestScheduledPretrainTest {
-  static final Path SCRIPT = NestSubmitDryRunTest.REPO.resolve("deploy/schedule/nest-scheduled-pretrain.sh");
+  static final Path SCRIPT =
+      NestSubmitDryRunTest.REPO.resolve("deploy/schedule/nest-scheduled-pretrain.sh");
 
   record Result(int code, String err) {}
 
   static Process start(Path logs, Path submitter, String... args) throws Exception {
-    List<String> cmd = new ArrayList<>(List.of(SCRIPT.toString(), "--logs", logs.toString(), "--submit", submitter.toString(), "--"));
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(
+                SCRIPT.toString(),
+                "--logs",
+                logs.toString(),
+                "--submit",
+                submitter.toString(),
+                "--"));
     cmd.addAll(List.of(args));
     return new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
   }
@@ -49,7 +56,15 @@ class NestScheduledPretrainTest {
     return f;
   }
 
-  static final String[] PRETRAIN = {"--target", "yarn", "--deploy-mode", "cluster", "--", "pretrain", "exp_manager.exp_dir=hdfs:///nest/runs"};
+  static final String[] PRETRAIN = {
+    "--target",
+    "yarn",
+    "--deploy-mode",
+    "cluster",
+    "--",
+    "pretrain",
+    "exp_manager.exp_dir=hdfs:///nest/runs"
+  };
 
   static List<String> attempts(Path logs) throws Exception {
     return Files.readAllLines(logs.resolve("attempts.tsv"));
@@ -67,9 +82,13 @@ class NestScheduledPretrainTest {
     assertEquals("0", row[2]);
     assertEquals("finished", row[3]);
     Path log = Path.of(row[4]);
-    assertTrue(log.getFileName().toString().matches("attempt-\\d{8}T\\d{6}Z-\\d+\\.log"), log.toString());
+    assertTrue(
+        log.getFileName().toString().matches("attempt-\\d{8}T\\d{6}Z-\\d+\\.log"), log.toString());
     String text = Files.readString(log);
-    assertTrue(text.contains("submitted: --target yarn --deploy-mode cluster -- pretrain exp_manager.exp_dir=hdfs:///nest/runs"), text);
+    assertTrue(
+        text.contains(
+            "submitted: --target yarn --deploy-mode cluster -- pretrain exp_manager.exp_dir=hdfs:///nest/runs"),
+        text);
     assertTrue(text.contains("step 60 done"), text);
     assertEquals(log.getFileName(), Files.readSymbolicLink(logs.resolve("latest.log")));
 
@@ -79,13 +98,18 @@ class NestScheduledPretrainTest {
     assertEquals(1, r.code);
     tsv = attempts(logs);
     assertEquals(3, tsv.size());
-    assertTrue(tsv.get(2).contains("\t1\tfailed with exit code 4; the next attempt resumes from the last checkpoint\t"), tsv.get(2));
+    assertTrue(
+        tsv.get(2)
+            .contains(
+                "\t1\tfailed with exit code 4; the next attempt resumes from the last checkpoint\t"),
+        tsv.get(2));
     Path second = Path.of(tsv.get(2).split("\t")[4]);
     assertTrue(Files.readString(second).contains("executor lost"));
     assertEquals(second.getFileName(), Files.readSymbolicLink(logs.resolve("latest.log")));
     assertTrue(Files.readString(log).contains("step 60 done"), "the first attempt's log is kept");
 
-    Path badConfig = submitter(dir, "bad.sh", "echo 'nest pretrain: invalid configuration' >&2; exit 2");
+    Path badConfig =
+        submitter(dir, "bad.sh", "echo 'nest pretrain: invalid configuration' >&2; exit 2");
     r = finish(start(logs, badConfig, PRETRAIN));
     assertEquals(2, r.code);
     assertTrue(attempts(logs).get(3).contains("\t2\tusage or configuration error\t"));
@@ -99,9 +123,21 @@ class NestScheduledPretrainTest {
     // the job's refusal, worded by RunLock itself
     Path run = dir.resolve("exp/nest");
     String refusal;
-    try (RunLock live = RunLock.acquire(new org.apache.hadoop.fs.Path(run.toUri()), new Configuration(), Duration.ofMinutes(10), Duration.ofSeconds(30))) {
-      RunLock.RunLockException e = assertThrows(RunLock.RunLockException.class,
-          () -> RunLock.acquire(new org.apache.hadoop.fs.Path(run.toUri()), new Configuration(), Duration.ofMinutes(10), Duration.ofSeconds(30)));
+    try (RunLock live =
+        RunLock.acquire(
+            new org.apache.hadoop.fs.Path(run.toUri()),
+            new Configuration(),
+            Duration.ofMinutes(10),
+            Duration.ofSeconds(30))) {
+      RunLock.RunLockException e =
+          assertThrows(
+              RunLock.RunLockException.class,
+              () ->
+                  RunLock.acquire(
+                      new org.apache.hadoop.fs.Path(run.toUri()),
+                      new Configuration(),
+                      Duration.ofMinutes(10),
+                      Duration.ofSeconds(30)));
       refusal = e.getMessage();
     }
     Path msg = Files.writeString(dir.resolve("refusal.txt"), "nest pretrain: " + refusal + "\n");
@@ -109,21 +145,36 @@ class NestScheduledPretrainTest {
     Path logs = dir.resolve("logs");
     Result r = finish(start(logs, locked, PRETRAIN));
     assertEquals(75, r.code, r.err);
-    assertTrue(attempts(logs).get(1).contains("\t75\tanother attempt is live: the run folder's lock was refused (see the log)\t"));
+    assertTrue(
+        attempts(logs)
+            .get(1)
+            .contains(
+                "\t75\tanother attempt is live: the run folder's lock was refused (see the log)\t"));
   }
 
   @Test
   void theExitCodeDecidesNotTheLogText(@TempDir Path dir) throws Exception {
-    // a failure whose log happens to quote a lock refusal is a failure; a job that exits 3 stopped with a checkpoint
-    Path quoting = submitter(dir, "quoting.sh", "echo 'run folder is locked by host x (last heartbeat 3 s ago)' >&2; exit 1");
+    // a failure whose log happens to quote a lock refusal is a failure; a job that exits 3 stopped
+    // with a checkpoint
+    Path quoting =
+        submitter(
+            dir,
+            "quoting.sh",
+            "echo 'run folder is locked by host x (last heartbeat 3 s ago)' >&2; exit 1");
     Path logs = dir.resolve("logs");
     assertEquals(1, finish(start(logs, quoting, PRETRAIN)).code);
     Thread.sleep(1100);
-    Path preempted = submitter(dir, "preempted.sh", "echo '[pretrain] stopping at step 40: SIGTERM'; exit 3");
+    Path preempted =
+        submitter(dir, "preempted.sh", "echo '[pretrain] stopping at step 40: SIGTERM'; exit 3");
     Result r = finish(start(logs, preempted, PRETRAIN));
     assertEquals(3, r.code, r.err);
-    assertTrue(attempts(logs).get(2).contains("\t3\tstopped early with a checkpoint (SIGTERM or exp_manager.max_time_per_run); the next attempt "
-        + "resumes from it\t"), attempts(logs).toString());
+    assertTrue(
+        attempts(logs)
+            .get(2)
+            .contains(
+                "\t3\tstopped early with a checkpoint (SIGTERM or exp_manager.max_time_per_run); the next attempt "
+                    + "resumes from it\t"),
+        attempts(logs).toString());
   }
 
   @Test
@@ -131,7 +182,13 @@ class NestScheduledPretrainTest {
     Path logs = dir.resolve("logs");
     Path started = dir.resolve("started");
     // a job that, like nest pretrain, ends its round and exits 3 on SIGTERM
-    Path job = submitter(dir, "graceful.sh", "trap 'echo saved; exit 3' TERM; touch " + started + "; while true; do sleep 0.1; done");
+    Path job =
+        submitter(
+            dir,
+            "graceful.sh",
+            "trap 'echo saved; exit 3' TERM; touch "
+                + started
+                + "; while true; do sleep 0.1; done");
     Process attempt = start(logs, job, PRETRAIN);
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
     while (!Files.exists(started) && System.nanoTime() < deadline) {
@@ -141,7 +198,11 @@ class NestScheduledPretrainTest {
     new ProcessBuilder("kill", "-TERM", Long.toString(attempt.pid())).start().waitFor();
     Result r = finish(attempt);
     assertEquals(3, r.code, r.err);
-    assertTrue(attempts(logs).get(1).contains("\t3\tstopped by SIGTERM after the job saved a checkpoint; the next attempt resumes from it\t"),
+    assertTrue(
+        attempts(logs)
+            .get(1)
+            .contains(
+                "\t3\tstopped by SIGTERM after the job saved a checkpoint; the next attempt resumes from it\t"),
         attempts(logs).toString());
   }
 
@@ -173,7 +234,9 @@ class NestScheduledPretrainTest {
     Path logs = dir.resolve("logs");
     Path started = dir.resolve("started");
     Path pidFile = dir.resolve("submitter.pid");
-    Path slow = submitter(dir, "long.sh", "echo $$ > " + pidFile + "; touch " + started + "; exec sleep 60");
+    Path slow =
+        submitter(
+            dir, "long.sh", "echo $$ > " + pidFile + "; touch " + started + "; exec sleep 60");
     Process attempt = start(logs, slow, PRETRAIN);
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
     while (!Files.exists(started) && System.nanoTime() < deadline) {
@@ -186,17 +249,35 @@ class NestScheduledPretrainTest {
     Result r = finish(attempt);
     assertTrue((System.nanoTime() - t0) / 1e9 < 10, "stopped promptly");
     assertEquals(1, r.code, r.err);
-    assertTrue(attempts(logs).get(1).contains("\t1\tstopped by SIGTERM; the next attempt resumes from the last checkpoint\t"), attempts(logs).toString());
-    assertTrue(ProcessHandle.of(submitterPid).map(h -> !h.isAlive()).orElse(true), "the submitter was stopped too");
+    assertTrue(
+        attempts(logs)
+            .get(1)
+            .contains(
+                "\t1\tstopped by SIGTERM; the next attempt resumes from the last checkpoint\t"),
+        attempts(logs).toString());
+    assertTrue(
+        ProcessHandle.of(submitterPid).map(h -> !h.isAlive()).orElse(true),
+        "the submitter was stopped too");
   }
 
   @Test
   void refusesArgumentsThatCannotResume(@TempDir Path dir) throws Exception {
     Path ok = submitter(dir, "ok.sh", "exit 0");
-    Result noExpDir = finish(start(dir.resolve("logs"), ok, "--target", "yarn", "--deploy-mode", "cluster", "--", "pretrain"));
+    Result noExpDir =
+        finish(
+            start(
+                dir.resolve("logs"),
+                ok,
+                "--target",
+                "yarn",
+                "--deploy-mode",
+                "cluster",
+                "--",
+                "pretrain"));
     assertEquals(2, noExpDir.code);
     assertTrue(noExpDir.err.contains("exp_manager.exp_dir"), noExpDir.err);
-    Result notPretrain = finish(start(dir.resolve("logs"), ok, "--", "featurize", "exp_manager.exp_dir=/x"));
+    Result notPretrain =
+        finish(start(dir.resolve("logs"), ok, "--", "featurize", "exp_manager.exp_dir=/x"));
     assertEquals(2, notPretrain.code);
     assertTrue(notPretrain.err.contains("no 'pretrain' command"), notPretrain.err);
   }

@@ -18,7 +18,9 @@ import org.nestspark.io.NpyArray;
 /** Shared helpers of the extraction tests: the golden tiny model and WAVs (from nest-model's test jar), running {@code nest}. */
 final class ExtractTestSupport {
   /** The golden WAVs with speech or tone (silence is compared elsewhere: NeMo normalises digital silence differently). */
-  static final String[] SPEECH = {"speech_0p37s", "speech_1s", "speech_4p2s", "speech_11s", "tone440_1p5s"};
+  static final String[] SPEECH = {
+    "speech_0p37s", "speech_1s", "speech_4p2s", "speech_11s", "tone440_1p5s"
+  };
 
   private ExtractTestSupport() {}
 
@@ -29,8 +31,13 @@ final class ExtractTestSupport {
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     List<String> all = new ArrayList<>(List.of(args));
     all.add("spark.master=local[2]");
-    int code = NestCli.run(all, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
-    return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    int code =
+        NestCli.run(
+            all,
+            new PrintStream(out, true, StandardCharsets.UTF_8),
+            new PrintStream(err, true, StandardCharsets.UTF_8));
+    return new Run(
+        code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
   }
 
   static byte[] resource(String path) {
@@ -58,7 +65,9 @@ final class ExtractTestSupport {
 
   /** NeMo's extract_features.py output for a golden WAV: [2, 64, T_valid]. */
   static NpyArray golden(String name) {
-    try (InputStream in = new GZIPInputStream(ExtractTestSupport.class.getResourceAsStream("/golden/extract/" + name + ".npy.gz"))) {
+    try (InputStream in =
+        new GZIPInputStream(
+            ExtractTestSupport.class.getResourceAsStream("/golden/extract/" + name + ".npy.gz"))) {
       return Npy.read(in);
     } catch (IOException e) {
       throw new UncheckedIOException(e);

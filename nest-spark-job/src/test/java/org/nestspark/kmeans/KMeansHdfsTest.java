@@ -12,10 +12,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FileSystem;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
 import org.nestspark.audio.UtteranceLoader;
 import org.nestspark.config.ModelConfigs;
 import org.nestspark.config.NestConfig;
@@ -39,27 +37,49 @@ class KMeansHdfsTest {
     List<String> lines = Files.readAllLines(sample.resolve("train_manifest.json")).subList(0, 3);
     for (String line : lines) {
       String audio = new ObjectMapper().readTree(line).get("audio_filepath").asText();
-      HDFS.fs().copyFromLocalFile(new org.apache.hadoop.fs.Path(sample.resolve(audio).toUri()), new org.apache.hadoop.fs.Path("/corpus/" + audio));
+      HDFS.fs()
+          .copyFromLocalFile(
+              new org.apache.hadoop.fs.Path(sample.resolve(audio).toUri()),
+              new org.apache.hadoop.fs.Path("/corpus/" + audio));
     }
     try (OutputStream os = HDFS.fs().create(new org.apache.hadoop.fs.Path("/corpus/train.json"))) {
       os.write((String.join("\n", lines) + "\n").getBytes(StandardCharsets.UTF_8));
     }
-    KMeansJobTest.Run r = KMeansJobTest.nest("kmeans", "--manifest", HDFS.uri() + "/corpus/train.json", "--out", HDFS.uri() + "/labels", "--k", "5",
-        "--sample-fraction", "0.5");
+    KMeansJobTest.Run r =
+        KMeansJobTest.nest(
+            "kmeans",
+            "--manifest",
+            HDFS.uri() + "/corpus/train.json",
+            "--out",
+            HDFS.uri() + "/labels",
+            "--k",
+            "5",
+            "--sample-fraction",
+            "0.5");
     assertEquals(0, r.code(), r.out() + r.err());
-    assertTrue(r.out().contains("labelled 3 utterance(s) (3 written, 0 already complete), skipped 0"), r.out());
+    assertTrue(
+        r.out().contains("labelled 3 utterance(s) (3 written, 0 already complete), skipped 0"),
+        r.out());
     assertTrue(HDFS.fs().exists(new org.apache.hadoop.fs.Path("/labels/centroids.npy")));
     Configuration conf = HDFS.fs().getConf();
     NestConfig cfg = NestConfig.load(List.of(), List.of(), conf);
     LabelFrames frames = LabelFrames.fromConfig(cfg);
-    List<ManifestEntry> es = ManifestReader.unfiltered(conf).read(List.of(HDFS.uri() + "/labels/labels_manifest.json")).entries();
+    List<ManifestEntry> es =
+        ManifestReader.unfiltered(conf)
+            .read(List.of(HDFS.uri() + "/labels/labels_manifest.json"))
+            .entries();
     assertEquals(3, es.size());
     List<Integer> counts = new ArrayList<>();
     for (ManifestEntry e : es) {
       JsonNode n = new ObjectMapper().readTree(e.json());
-      assertTrue(n.get("audio_filepath").asText().startsWith(HDFS.uri() + "/corpus/speech/"), e.json());
-      assertTrue(n.get("label_filepath").asText().startsWith(HDFS.uri() + "/labels/labels/"), e.json());
-      int samples = ModelConfigs.padding(cfg, "model.train_ds").apply(UtteranceLoader.fromConfig(cfg).load(e, conf).samples()).length;
+      assertTrue(
+          n.get("audio_filepath").asText().startsWith(HDFS.uri() + "/corpus/speech/"), e.json());
+      assertTrue(
+          n.get("label_filepath").asText().startsWith(HDFS.uri() + "/labels/labels/"), e.json());
+      int samples =
+          ModelConfigs.padding(cfg, "model.train_ds")
+              .apply(UtteranceLoader.fromConfig(cfg).load(e, conf).samples())
+              .length;
       int[] labels = LabelFiles.read(e, conf, frames.encoderFrames(samples), 5);
       counts.add(labels.length);
     }

@@ -3,18 +3,15 @@ package org.nestspark.pretrain;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-
-import com.fasterxml.jackson.databind.JsonNode;
-
 import org.apache.hadoop.conf.Configuration;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-
 import org.nestspark.config.NestConfig;
 import org.nestspark.model.NestGraph;
 import org.nestspark.train.Checkpoint;
@@ -27,14 +24,28 @@ class CheckpointManagerTest {
   @TempDir Path dir;
 
   private static NestConfig cfg() {
-    return NestConfig.load(List.of(REPO.resolve("conf/nest-tiny.conf").toString()),
-        List.of("model.encoder.n_layers=1", "model.encoder.d_model=16", "model.encoder.n_heads=2", "model.num_classes=8",
-            "model.encoder.subsampling_conv_channels=4"), new Configuration(false));
+    return NestConfig.load(
+        List.of(REPO.resolve("conf/nest-tiny.conf").toString()),
+        List.of(
+            "model.encoder.n_layers=1",
+            "model.encoder.d_model=16",
+            "model.encoder.n_heads=2",
+            "model.num_classes=8",
+            "model.encoder.subsampling_conv_channels=4"),
+        new Configuration(false));
   }
 
   private static Checkpoint ckpt(ComputationGraph g, long step, NestConfig c) {
     g.getConfiguration().setIterationCount((int) step);
-    return new Checkpoint(g, step, 0, "{\"epoch\":0,\"batch\":" + step + "}", 1, TrainStep.Counters.ZERO, c.render(), Provenance.capture(c, Map.of()),
+    return new Checkpoint(
+        g,
+        step,
+        0,
+        "{\"epoch\":0,\"batch\":" + step + "}",
+        1,
+        TrainStep.Counters.ZERO,
+        c.render(),
+        Provenance.capture(c, Map.of()),
         org.nestspark.ssl.FrozenModules.drawn(c));
   }
 
@@ -60,7 +71,9 @@ class CheckpointManagerTest {
     assertEquals("step-000020.ckpt", best.get("checkpoint").asText());
     assertEquals(3.0, best.get("metric").asDouble());
 
-    CheckpointManager max = new CheckpointManager(new org.apache.hadoop.fs.Path(dir.resolve("max").toUri()), conf, 1, 2, "max");
+    CheckpointManager max =
+        new CheckpointManager(
+            new org.apache.hadoop.fs.Path(dir.resolve("max").toUri()), conf, 1, 2, "max");
     max.save(ckpt(g, 1, c), 0.1);
     max.save(ckpt(g, 2, c), 0.9);
     max.save(ckpt(g, 3, c), 0.5);
@@ -73,12 +86,16 @@ class CheckpointManagerTest {
     NestConfig c = cfg();
     ComputationGraph g = NestGraph.build(c);
     Configuration conf = new Configuration(false);
-    CheckpointManager m = new CheckpointManager(new org.apache.hadoop.fs.Path(dir.toUri()), conf, 5, 1, "min");
+    CheckpointManager m =
+        new CheckpointManager(new org.apache.hadoop.fs.Path(dir.toUri()), conf, 5, 1, "min");
     m.save(ckpt(g, 7, c), Double.NaN);
     Path newest = dir.resolve("checkpoints/step-000009.ckpt");
     Files.copy(dir.resolve("checkpoints/step-000007.ckpt"), newest);
     byte[] bytes = Files.readAllBytes(newest);
-    Files.write(newest, java.util.Arrays.copyOf(bytes, bytes.length / 2)); // a driver killed mid-write (without our rename)
+    Files.write(
+        newest,
+        java.util.Arrays.copyOf(
+            bytes, bytes.length / 2)); // a driver killed mid-write (without our rename)
     List<String> warnings = new java.util.ArrayList<>();
     Checkpoint r = m.resume(warnings::add).orElseThrow();
     assertEquals(7, r.step());

@@ -22,10 +22,12 @@ class MetricsCompatibilityTest {
   @Test
   void version010MetricsRead(@TempDir Path dir) throws Exception {
     Path metrics = Files.createDirectories(dir.resolve(MetricsReader.DIR));
-    try (InputStream in = getClass().getResourceAsStream("/compat/v0.1.0-metrics-attempt-0001.jsonl")) {
+    try (InputStream in =
+        getClass().getResourceAsStream("/compat/v0.1.0-metrics-attempt-0001.jsonl")) {
       Files.copy(in, metrics.resolve("attempt-0001.jsonl"));
     }
-    MetricsReader.Result r = MetricsReader.read(new org.apache.hadoop.fs.Path(dir.toUri()), new Configuration(false));
+    MetricsReader.Result r =
+        MetricsReader.read(new org.apache.hadoop.fs.Path(dir.toUri()), new Configuration(false));
     assertEquals(0, r.unreadableLines());
     assertEquals(1, r.lastAttempt());
     assertEquals(12, r.records().size());
@@ -35,8 +37,16 @@ class MetricsCompatibilityTest {
     assertEquals(3.9011492362587012, train.get(0).get("train_loss").asDouble(), 0.0);
     assertEquals(3.4772047996520996, train.get(3).get("train_loss").asDouble(), 0.0);
     for (JsonNode n : train) {
-      for (String f : List.of("epoch", "masked_accuracy", "lr", "audio_seconds", "audio_seconds_per_second", "steps_per_second",
-          "elapsed_s", "time")) {
+      for (String f :
+          List.of(
+              "epoch",
+              "masked_accuracy",
+              "lr",
+              "audio_seconds",
+              "audio_seconds_per_second",
+              "steps_per_second",
+              "elapsed_s",
+              "time")) {
         assertTrue(n.has(f), f + " in " + n);
       }
     }
@@ -46,8 +56,18 @@ class MetricsCompatibilityTest {
     assertEquals(71, val.get(1).get("val_tokens").asInt());
     List<JsonNode> timing = r.ofKind("timing");
     assertEquals(4, timing.size());
-    for (String f : List.of("wall_s", "data_prep_s", "train_s", "averaging_s", "workers", "bytes_down", "bytes_up", "worker_starts",
-        "worker_restarts", "task_reruns")) {
+    for (String f :
+        List.of(
+            "wall_s",
+            "data_prep_s",
+            "train_s",
+            "averaging_s",
+            "workers",
+            "bytes_down",
+            "bytes_up",
+            "worker_starts",
+            "worker_restarts",
+            "task_reruns")) {
       assertTrue(timing.get(0).has(f), f);
     }
     JsonNode epoch = r.ofKind("epoch").get(0);

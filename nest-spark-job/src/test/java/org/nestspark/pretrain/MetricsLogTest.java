@@ -3,20 +3,17 @@ package org.nestspark.pretrain;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
-
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-
 import org.nestspark.tensorboard.ObjectStoreLikeFileSystem;
 
 /**
@@ -56,13 +53,19 @@ class MetricsLogTest {
     long sizeAfterFirstFlush = Files.size(dir.resolve("metrics/attempt-0001.jsonl"));
     train(a, 20, 30, 1);
     a.flush();
-    assertTrue(Files.size(dir.resolve("metrics/attempt-0001.jsonl")) > sizeAfterFirstFlush, "appended and readable before close");
+    assertTrue(
+        Files.size(dir.resolve("metrics/attempt-0001.jsonl")) > sizeAfterFirstFlush,
+        "appended and readable before close");
     a.close();
     // a torn last line (the process killed mid-write)
-    Files.writeString(dir.resolve("metrics/attempt-0001.jsonl"), "{\"kind\":\"train\",\"step\":35,\"train_lo", StandardOpenOption.APPEND);
+    Files.writeString(
+        dir.resolve("metrics/attempt-0001.jsonl"),
+        "{\"kind\":\"train\",\"step\":35,\"train_lo",
+        StandardOpenOption.APPEND);
     assertEquals(1, MetricsReader.read(fs, run).lastAttempt());
 
-    // attempt 2 resumes from 20, logs 25..40, checkpoint at 35; attempt 3 resumes from 35, logs 40..50
+    // attempt 2 resumes from 20, logs 25..40, checkpoint at 35; attempt 3 resumes from 35, logs
+    // 40..50
     try (MetricsLog b = new MetricsLog(fs, run)) {
       b.begin(2, 20);
       train(b, 25, 40, 2);
@@ -78,7 +81,8 @@ class MetricsLogTest {
     assertEquals(List.of(5L, 10L, 15L, 20L, 25L, 30L, 35L, 40L, 45L, 50L), steps(t));
     double[] expected = {1, 1, 1, 1, 2, 2, 2, 3, 3, 3};
     for (int i = 0; i < t.size(); i++) {
-      assertEquals(expected[i], t.get(i).get("train_loss").asDouble(), "step " + t.get(i).get("step"));
+      assertEquals(
+          expected[i], t.get(i).get("train_loss").asDouble(), "step " + t.get(i).get("step"));
     }
     List<JsonNode> attempts = r.ofKind(MetricsLog.ATTEMPT);
     assertEquals(3, attempts.size());
@@ -93,7 +97,9 @@ class MetricsLogTest {
     org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(python), "no /usr/bin/python3");
     FileSystem fs = FileSystem.getLocal(new Configuration(false)).getRawFileSystem();
     org.apache.hadoop.fs.Path run = new org.apache.hadoop.fs.Path(dir.toUri());
-    Files.writeString(dir.resolve("metrics.jsonl"), "{\"kind\":\"train\",\"step\":5}\n{\"kind\":\"train\",\"step\":10}\n");
+    Files.writeString(
+        dir.resolve("metrics.jsonl"),
+        "{\"kind\":\"train\",\"step\":5}\n{\"kind\":\"train\",\"step\":10}\n");
     try (MetricsLog a = new MetricsLog(fs, run)) {
       a.begin(1, 5);
       train(a, 10, 30, 1);
@@ -102,10 +108,17 @@ class MetricsLogTest {
       b.begin(2, 20);
       train(b, 25, 35, 2);
     }
-    Files.writeString(dir.resolve("metrics/attempt-0002.jsonl"), "{\"kind\":\"tra", StandardOpenOption.APPEND);
-    Process p = new ProcessBuilder(python.toString(), PretrainJobTest.REPO.resolve("notebooks/nest_metrics.py").toString(), dir.toString())
-        .redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    Files.writeString(
+        dir.resolve("metrics/attempt-0002.jsonl"), "{\"kind\":\"tra", StandardOpenOption.APPEND);
+    Process p =
+        new ProcessBuilder(
+                python.toString(),
+                PretrainJobTest.REPO.resolve("notebooks/nest_metrics.py").toString(),
+                dir.toString())
+            .redirectErrorStream(true)
+            .start();
+    String out =
+        new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
     assertEquals(0, p.waitFor(), out);
     JsonNode py = MetricsLog.JSON.readTree(out);
     MetricsReader.Result java = MetricsReader.read(fs, run);
@@ -121,8 +134,10 @@ class MetricsLogTest {
   void aSingleFileRunOfEarlierVersionsReadsAndContinues() throws Exception {
     FileSystem fs = FileSystem.getLocal(new Configuration(false)).getRawFileSystem();
     org.apache.hadoop.fs.Path run = new org.apache.hadoop.fs.Path(dir.toUri());
-    Files.writeString(dir.resolve("metrics.jsonl"), "{\"kind\":\"train\",\"step\":5,\"train_loss\":9}\n"
-        + "{\"kind\":\"val\",\"step\":10,\"val_loss\":8}\n{\"kind\":\"train\",\"step\":10,\"train_loss\":7}\n{\"kind\":\"train\",\"step\":15,\"train_loss\":6}\n");
+    Files.writeString(
+        dir.resolve("metrics.jsonl"),
+        "{\"kind\":\"train\",\"step\":5,\"train_loss\":9}\n"
+            + "{\"kind\":\"val\",\"step\":10,\"val_loss\":8}\n{\"kind\":\"train\",\"step\":10,\"train_loss\":7}\n{\"kind\":\"train\",\"step\":15,\"train_loss\":6}\n");
     MetricsReader.Result old = MetricsReader.read(fs, run);
     assertEquals(0, old.lastAttempt());
     assertEquals(List.of(5L, 10L, 15L), steps(old.ofKind("train")));
@@ -138,7 +153,9 @@ class MetricsLogTest {
 
   @Test
   void withoutHflushEachCheckpointClosesAPart() throws Exception {
-    FileSystem fs = new ObjectStoreLikeFileSystem(FileSystem.getLocal(new Configuration(false)).getRawFileSystem());
+    FileSystem fs =
+        new ObjectStoreLikeFileSystem(
+            FileSystem.getLocal(new Configuration(false)).getRawFileSystem());
     org.apache.hadoop.fs.Path run = new org.apache.hadoop.fs.Path(dir.toUri());
     try (MetricsLog log = new MetricsLog(fs, run)) {
       log.begin(1, -1);
@@ -152,6 +169,7 @@ class MetricsLogTest {
       train(log, 25, 25, 1);
     }
     assertTrue(Files.exists(dir.resolve("metrics/attempt-0001-part-0002.jsonl")));
-    assertEquals(List.of(5L, 10L, 15L, 20L, 25L), steps(MetricsReader.read(fs, run).ofKind("train")));
+    assertEquals(
+        List.of(5L, 10L, 15L, 20L, 25L), steps(MetricsReader.read(fs, run).ofKind("train")));
   }
 }

@@ -7,7 +7,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-
 import org.junit.jupiter.api.Test;
 
 /**
@@ -21,7 +20,11 @@ class NotebooksIT {
   static final Path REPO = Path.of(System.getProperty("user.dir")).getParent();
 
   private static String run(Path log, long timeoutSeconds, String... cmd) throws Exception {
-    ProcessBuilder pb = new ProcessBuilder(cmd).directory(REPO.toFile()).redirectErrorStream(true).redirectOutput(log.toFile());
+    ProcessBuilder pb =
+        new ProcessBuilder(cmd)
+            .directory(REPO.toFile())
+            .redirectErrorStream(true)
+            .redirectOutput(log.toFile());
     pb.environment().put("OMP_NUM_THREADS", "1");
     Process p = pb.start();
     assertTrue(p.waitFor(timeoutSeconds, TimeUnit.SECONDS), "timed out: " + String.join(" ", cmd));
@@ -39,20 +42,48 @@ class NotebooksIT {
       }
     }
     Files.createDirectories(out);
-    run(out.resolve("make-sample-run.log"), 900, "bash", "notebooks/make-sample-run.sh", out.resolve("sample").toString());
+    run(
+        out.resolve("make-sample-run.log"),
+        900,
+        "bash",
+        "notebooks/make-sample-run.sh",
+        out.resolve("sample").toString());
     assertTrue(Files.exists(out.resolve("sample/exp/nest/preview/preview.json")));
     // four short runs of the strategy comparison on the sample (notebook 04's last section)
-    String strategies = run(out.resolve("make-strategy-runs.log"), 900, "bash", "notebooks/make-strategy-runs.sh", "deploy/sample",
-        out.resolve("strategies").toString(), "12", "6");
+    String strategies =
+        run(
+            out.resolve("make-strategy-runs.log"),
+            900,
+            "bash",
+            "notebooks/make-strategy-runs.sh",
+            "deploy/sample",
+            out.resolve("strategies").toString(),
+            "12",
+            "6");
     assertTrue(strategies.contains("diloco-h10: final val_loss"), strategies);
-    String ran = run(out.resolve("run-notebooks.log"), 900, "env", "NEST_STRATEGY_RUNS=" + out.resolve("strategies"), "bash",
-        "notebooks/run-notebooks.sh", out.resolve("sample/exp/nest").toString(), out.resolve("sample/features").toString(),
-        out.resolve("executed").toString());
+    String ran =
+        run(
+            out.resolve("run-notebooks.log"),
+            900,
+            "env",
+            "NEST_STRATEGY_RUNS=" + out.resolve("strategies"),
+            "bash",
+            "notebooks/run-notebooks.sh",
+            out.resolve("sample/exp/nest").toString(),
+            out.resolve("sample/features").toString(),
+            out.resolve("executed").toString());
     String executed04 = Files.readString(out.resolve("executed/04-throughput.ipynb"));
-    assertTrue(executed04.contains("diloco-h50") && executed04.contains("MB moved"), "notebook 04 compared the strategies");
+    assertTrue(
+        executed04.contains("diloco-h50") && executed04.contains("MB moved"),
+        "notebook 04 compared the strategies");
     List<String> notebooks;
     try (java.util.stream.Stream<Path> files = Files.list(REPO.resolve("notebooks"))) {
-      notebooks = files.map(p -> p.getFileName().toString()).filter(n -> n.matches("\\d\\d-.*\\.ipynb")).sorted().toList();
+      notebooks =
+          files
+              .map(p -> p.getFileName().toString())
+              .filter(n -> n.matches("\\d\\d-.*\\.ipynb"))
+              .sorted()
+              .toList();
     }
     assertEquals(4, notebooks.size(), notebooks.toString());
     for (String nb : notebooks) {

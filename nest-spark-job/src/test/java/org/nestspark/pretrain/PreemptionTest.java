@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.BufferedReader;
 import java.io.File;
 import java.io.InputStreamReader;
@@ -22,13 +23,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
-
-import com.fasterxml.jackson.databind.JsonNode;
-
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-
 import org.nestspark.config.MaxTimePerRun;
 import org.nestspark.config.NestConfig;
 import org.nestspark.config.NestConfigException;
@@ -48,34 +45,58 @@ class PreemptionTest {
   @TempDir Path dir;
 
   private List<String> settings(int maxSteps) {
-    return new ArrayList<>(List.of("--config", REPO.resolve("conf/nest-tiny.conf").toString(), "--config",
-        REPO.resolve("conf/sample-data.conf").toString(), "exp_manager.exp_dir=" + dir.resolve("exp"), "trainer.max_steps=" + maxSteps,
-        "trainer.val_check_interval=100", "trainer.log_every_n_steps=1", "spark.master=local[1]", "pretrain.num_workers=1",
-        "exp_manager.checkpoint_callback_params.save_last_k=10",
-        // sample-data.conf's paths are relative to the repository (the child process runs there); these attempts run here too
-        "model.train_ds.manifest_filepath=" + REPO.resolve("deploy/sample/train_manifest.json"),
-        "model.train_ds.noise_manifest=" + REPO.resolve("deploy/sample/noise_manifest.json"),
-        "model.validation_ds.manifest_filepath=" + REPO.resolve("deploy/sample/val_manifest.json"),
-        "model.validation_ds.noise_manifest=" + REPO.resolve("deploy/sample/noise_manifest.json")));
+    return new ArrayList<>(
+        List.of(
+            "--config",
+            REPO.resolve("conf/nest-tiny.conf").toString(),
+            "--config",
+            REPO.resolve("conf/sample-data.conf").toString(),
+            "exp_manager.exp_dir=" + dir.resolve("exp"),
+            "trainer.max_steps=" + maxSteps,
+            "trainer.val_check_interval=100",
+            "trainer.log_every_n_steps=1",
+            "spark.master=local[1]",
+            "pretrain.num_workers=1",
+            "exp_manager.checkpoint_callback_params.save_last_k=10",
+            // sample-data.conf's paths are relative to the repository (the child process runs
+            // there); these attempts run here too
+            "model.train_ds.manifest_filepath=" + REPO.resolve("deploy/sample/train_manifest.json"),
+            "model.train_ds.noise_manifest=" + REPO.resolve("deploy/sample/noise_manifest.json"),
+            "model.validation_ds.manifest_filepath="
+                + REPO.resolve("deploy/sample/val_manifest.json"),
+            "model.validation_ds.noise_manifest="
+                + REPO.resolve("deploy/sample/noise_manifest.json")));
   }
 
   /** The classpath and JVM options of this test JVM, for a child {@code java} process. */
   private static List<String> java() {
-    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
     for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-      if (a.startsWith("--add-opens") || a.startsWith("-XX:+IgnoreUnrecognizedVMOptions") || a.startsWith("-Djdk.reflect")
+      if (a.startsWith("--add-opens")
+          || a.startsWith("-XX:+IgnoreUnrecognizedVMOptions")
+          || a.startsWith("-Djdk.reflect")
           || a.startsWith("-Dfile.encoding")) {
         cmd.add(a);
       }
     }
-    String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-    cmd.addAll(List.of("-Xmx2g", "-cp", cp.replace(File.pathSeparator + File.pathSeparator, File.pathSeparator), "org.nestspark.cli.NestCli"));
+    String cp =
+        System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+    cmd.addAll(
+        List.of(
+            "-Xmx2g",
+            "-cp",
+            cp.replace(File.pathSeparator + File.pathSeparator, File.pathSeparator),
+            "org.nestspark.cli.NestCli"));
     return cmd;
   }
 
   @Test
   void sigtermStopsAfterTheRoundWithACheckpointAndTheNextAttemptsLoseNoStep() throws Exception {
-    int maxSteps = 60; // the tiny preset does several steps a second: enough that neither stop comes after the end
+    int maxSteps =
+        60; // the tiny preset does several steps a second: enough that neither stop comes after the
+    // end
     List<String> cmd = java();
     cmd.add("pretrain");
     cmd.addAll(settings(maxSteps));
@@ -85,23 +106,29 @@ class PreemptionTest {
     Process p = pb.start();
     StringBuilder log = new StringBuilder();
     CompletableFuture<Long> signalledAt = new CompletableFuture<>();
-    Thread reader = new Thread(() -> {
-      try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-        String line;
-        while ((line = r.readLine()) != null) {
-          synchronized (log) {
-            log.append(line).append('\n');
-          }
-          Matcher m = STEP.matcher(line);
-          if (m.find() && Long.parseLong(m.group(1)) >= 3 && !signalledAt.isDone()) {
-            signalledAt.complete(Long.parseLong(m.group(1)));
-            p.toHandle().destroy(); // SIGTERM, as YARN, Kubernetes and SLURM send (Process.destroy would also close our end of its output)
-          }
-        }
-      } catch (Exception e) {
-        signalledAt.completeExceptionally(e);
-      }
-    });
+    Thread reader =
+        new Thread(
+            () -> {
+              try (BufferedReader r =
+                  new BufferedReader(
+                      new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = r.readLine()) != null) {
+                  synchronized (log) {
+                    log.append(line).append('\n');
+                  }
+                  Matcher m = STEP.matcher(line);
+                  if (m.find() && Long.parseLong(m.group(1)) >= 3 && !signalledAt.isDone()) {
+                    signalledAt.complete(Long.parseLong(m.group(1)));
+                    p.toHandle()
+                        .destroy(); // SIGTERM, as YARN, Kubernetes and SLURM send (Process.destroy
+                    // would also close our end of its output)
+                  }
+                }
+              } catch (Exception e) {
+                signalledAt.completeExceptionally(e);
+              }
+            });
     reader.start();
     boolean exited = p.waitFor(300, TimeUnit.SECONDS);
     if (!exited) {
@@ -116,21 +143,30 @@ class PreemptionTest {
     assertTrue(signalledAt.isDone(), out);
     assertEquals(PretrainExit.STOPPED.code, p.exitValue(), out);
     assertTrue(out.contains("SIGTERM: finishing the current round"), out);
-    Matcher stopped = Pattern.compile("\\[pretrain\\] stopping at step (\\d+): SIGTERM").matcher(out);
+    Matcher stopped =
+        Pattern.compile("\\[pretrain\\] stopping at step (\\d+): SIGTERM").matcher(out);
     assertTrue(stopped.find(), out);
     long first = Long.parseLong(stopped.group(1));
-    assertTrue(first >= signalledAt.get() && first < maxSteps, "stopped mid-run at step " + first + "\n" + out);
+    assertTrue(
+        first >= signalledAt.get() && first < maxSteps,
+        "stopped mid-run at step " + first + "\n" + out);
     Path run = dir.resolve("exp/nest");
-    assertTrue(Files.exists(run.resolve(String.format("checkpoints/step-%06d.ckpt", first))), "a checkpoint at the step it stopped at");
+    assertTrue(
+        Files.exists(run.resolve(String.format("checkpoints/step-%06d.ckpt", first))),
+        "a checkpoint at the step it stopped at");
 
-    // attempt 2: resumes there, and exp_manager.max_time_per_run stops it too (at some step, maybe at once)
+    // attempt 2: resumes there, and exp_manager.max_time_per_run stops it too (at some step, maybe
+    // at once)
     List<String> second = new ArrayList<>(List.of("pretrain"));
     second.addAll(settings(maxSteps));
     second.add("exp_manager.max_time_per_run=00:00:00:05");
     PretrainJobTest.Run b = PretrainJobTest.nest(second);
     assertEquals(PretrainExit.STOPPED.code, b.code(), b.out() + b.err());
     assertTrue(b.out().contains("at step " + first + " "), b.out());
-    Matcher budget = Pattern.compile("\\[pretrain\\] stopping at step (\\d+): exp_manager.max_time_per_run \\(00:00:00:05\\) passed").matcher(b.out());
+    Matcher budget =
+        Pattern.compile(
+                "\\[pretrain\\] stopping at step (\\d+): exp_manager.max_time_per_run \\(00:00:00:05\\) passed")
+            .matcher(b.out());
     assertTrue(budget.find(), b.out());
     long secondStop = Long.parseLong(budget.group(1));
     assertTrue(secondStop >= first && secondStop < maxSteps, b.out());
@@ -143,8 +179,10 @@ class PreemptionTest {
     assertEquals(0, c.code(), c.out() + c.err());
     assertTrue(c.out().contains("at step " + secondStop + " "), c.out());
 
-    // every step exactly once: train records (one per step), the rounds' timing records (one step per round)
-    MetricsReader.Result m = MetricsReader.read(new org.apache.hadoop.fs.Path(run.toUri()), new Configuration(false));
+    // every step exactly once: train records (one per step), the rounds' timing records (one step
+    // per round)
+    MetricsReader.Result m =
+        MetricsReader.read(new org.apache.hadoop.fs.Path(run.toUri()), new Configuration(false));
     List<Long> all = new ArrayList<>();
     for (long s = 1; s <= maxSteps; s++) {
       all.add(s);
@@ -157,10 +195,15 @@ class PreemptionTest {
     for (String line : Files.readAllLines(run.resolve("metrics/attempt-0001.jsonl"))) {
       assertTrue(PretrainJobTest.JSON.readTree(line).path("step").asLong(0) <= first, line);
     }
-    // TensorBoard: three event files whose train_loss, after the resume purges, is the metrics' at every step
+    // TensorBoard: three event files whose train_loss, after the resume purges, is the metrics' at
+    // every step
     List<Path> events;
     try (Stream<Path> files = Files.list(run)) {
-      events = files.filter(f -> f.getFileName().toString().startsWith("events.out.tfevents.")).sorted().toList();
+      events =
+          files
+              .filter(f -> f.getFileName().toString().startsWith("events.out.tfevents."))
+              .sorted()
+              .toList();
     }
     assertEquals(3, events.size(), events.toString());
     TreeMap<Long, Float> loss = EventFileReader.scalarsWithPurge(events).get("train_loss");
@@ -186,10 +229,23 @@ class PreemptionTest {
     assertThrows(IllegalArgumentException.class, () -> MaxTimePerRun.parse("03:55:00"));
     assertThrows(IllegalArgumentException.class, () -> MaxTimePerRun.parse("00:00:00:00"));
     assertThrows(IllegalArgumentException.class, () -> MaxTimePerRun.parse("00:0x:00:10"));
-    NestConfigException e = assertThrows(NestConfigException.class,
-        () -> NestConfig.load(List.of(), List.of("exp_manager.max_time_per_run=3:55:00"), new Configuration(false)));
-    assertTrue(e.getMessage().contains("exp_manager.max_time_per_run") && e.getMessage().contains("DD:HH:MM:SS"), e.getMessage());
-    NestConfig ok = NestConfig.load(List.of(), List.of("exp_manager.max_time_per_run=00:03:55:00"), new Configuration(false));
+    NestConfigException e =
+        assertThrows(
+            NestConfigException.class,
+            () ->
+                NestConfig.load(
+                    List.of(),
+                    List.of("exp_manager.max_time_per_run=3:55:00"),
+                    new Configuration(false)));
+    assertTrue(
+        e.getMessage().contains("exp_manager.max_time_per_run")
+            && e.getMessage().contains("DD:HH:MM:SS"),
+        e.getMessage());
+    NestConfig ok =
+        NestConfig.load(
+            List.of(),
+            List.of("exp_manager.max_time_per_run=00:03:55:00"),
+            new Configuration(false));
     assertEquals("00:03:55:00", ok.getString("exp_manager.max_time_per_run"));
   }
 
@@ -198,9 +254,14 @@ class PreemptionTest {
     Preemption none = Preemption.none();
     assertNull(none.reasonToStop());
     assertTrue(!none.budgetEndsWithin(1e9));
-    Preemption spent = new Preemption(Duration.ofSeconds(10), System.nanoTime() - TimeUnit.SECONDS.toNanos(11));
+    Preemption spent =
+        new Preemption(Duration.ofSeconds(10), System.nanoTime() - TimeUnit.SECONDS.toNanos(11));
     assertNotNull(spent.reasonToStop());
-    assertTrue(spent.reasonToStop().startsWith("exp_manager.max_time_per_run (00:00:00:10) passed after 00:00:00:1"), spent.reasonToStop());
+    assertTrue(
+        spent
+            .reasonToStop()
+            .startsWith("exp_manager.max_time_per_run (00:00:00:10) passed after 00:00:00:1"),
+        spent.reasonToStop());
     Preemption fresh = new Preemption(Duration.ofSeconds(100), System.nanoTime());
     assertNull(fresh.reasonToStop());
     assertTrue(fresh.budgetEndsWithin(150) && !fresh.budgetEndsWithin(10));

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.File;
 import java.io.IOException;
 import java.net.URI;
@@ -24,14 +26,9 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-
 import org.nestspark.train.Checkpoint;
 import org.nestspark.train.CheckpointIO;
 
@@ -96,18 +93,49 @@ class PretrainChaosIT {
   }
 
   /** The user's command: identical for every attempt of a run; {@code javaToolOptions} is the test hook's channel. */
-  private static Process submit(Path exp, Path events, Path log, String javaToolOptions) throws IOException {
+  private static Process submit(Path exp, Path events, Path log, String javaToolOptions)
+      throws IOException {
     Files.createDirectories(events);
-    List<String> cmd = new ArrayList<>(List.of("bash", "deploy/standalone/submit.sh", "--master", master, "--conf", "spark.executor.memory=1g",
-        "--conf", "spark.executorEnv.OMP_NUM_THREADS=1", "--conf", "spark.task.maxFailures=4", "--conf", "spark.ui.port=" + UI_PORT,
-        "--conf", "spark.port.maxRetries=0", "--conf", "spark.eventLog.enabled=true", "--conf", "spark.eventLog.dir=" + events.toUri(),
-        "--", "pretrain", "--config", REPO.resolve("conf/nest-tiny.conf").toString(),
-        "model.train_ds.manifest_filepath=" + REPO.resolve("deploy/sample/train_manifest.json"),
-        "model.train_ds.noise_manifest=" + REPO.resolve("deploy/sample/noise_manifest.json"), "exp_manager.exp_dir=" + exp,
-        "trainer.max_steps=" + STEPS, "trainer.val_check_interval=1000", "trainer.log_every_n_steps=1",
-        "exp_manager.checkpoint_callback_params.every_n_train_steps=" + CHECKPOINT_EVERY, "pretrain.num_workers=2",
-        "pretrain.strategy=parameter_averaging", "pretrain.averaging_frequency=1", "pretrain.average_updater_state=true",
-        "pretrain.lock_ttl_seconds=6", "pretrain.lock_heartbeat_seconds=2"));
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(
+                "bash",
+                "deploy/standalone/submit.sh",
+                "--master",
+                master,
+                "--conf",
+                "spark.executor.memory=1g",
+                "--conf",
+                "spark.executorEnv.OMP_NUM_THREADS=1",
+                "--conf",
+                "spark.task.maxFailures=4",
+                "--conf",
+                "spark.ui.port=" + UI_PORT,
+                "--conf",
+                "spark.port.maxRetries=0",
+                "--conf",
+                "spark.eventLog.enabled=true",
+                "--conf",
+                "spark.eventLog.dir=" + events.toUri(),
+                "--",
+                "pretrain",
+                "--config",
+                REPO.resolve("conf/nest-tiny.conf").toString(),
+                "model.train_ds.manifest_filepath="
+                    + REPO.resolve("deploy/sample/train_manifest.json"),
+                "model.train_ds.noise_manifest="
+                    + REPO.resolve("deploy/sample/noise_manifest.json"),
+                "exp_manager.exp_dir=" + exp,
+                "trainer.max_steps=" + STEPS,
+                "trainer.val_check_interval=1000",
+                "trainer.log_every_n_steps=1",
+                "exp_manager.checkpoint_callback_params.every_n_train_steps=" + CHECKPOINT_EVERY,
+                "pretrain.num_workers=2",
+                "pretrain.strategy=parameter_averaging",
+                "pretrain.averaging_frequency=1",
+                "pretrain.average_updater_state=true",
+                "pretrain.lock_ttl_seconds=6",
+                "pretrain.lock_heartbeat_seconds=2"));
     ProcessBuilder pb = script(cmd.toArray(new String[0]));
     pb.environment().put("OMP_NUM_THREADS", "1");
     pb.environment().put("NEST_DRIVER_MEMORY", "1g");
@@ -120,14 +148,21 @@ class PretrainChaosIT {
   }
 
   private static MetricsReader.Result metrics(Path exp) throws IOException {
-    return MetricsReader.read(new org.apache.hadoop.fs.Path(exp.resolve("nest").toUri()), new org.apache.hadoop.conf.Configuration(false));
+    return MetricsReader.read(
+        new org.apache.hadoop.fs.Path(exp.resolve("nest").toUri()),
+        new org.apache.hadoop.conf.Configuration(false));
   }
 
   /** step:worker → batch SHA-256, from the effective timing records of a run. */
   private static Map<String, String> batchHashes(Path exp) throws IOException {
     Map<String, String> out = new TreeMap<>();
     for (JsonNode t : metrics(exp).ofKind("timing")) {
-      t.get("batch_sha256").fields().forEachRemaining(e -> assertEquals(null, out.put(e.getKey(), e.getValue().asText()), "twice: " + e.getKey()));
+      t.get("batch_sha256")
+          .fields()
+          .forEachRemaining(
+              e ->
+                  assertEquals(
+                      null, out.put(e.getKey(), e.getValue().asText()), "twice: " + e.getKey()));
     }
     return out;
   }
@@ -144,14 +179,20 @@ class PretrainChaosIT {
     assertEquals(want, steps, "train records of " + exp);
   }
 
-  // ------------------------------------------------------------------ Spark's status and event logs
+  // ------------------------------------------------------------------ Spark's status and event
+  // logs
 
-  private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  private static final HttpClient HTTP =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
   private static JsonNode rest(String path) {
     try {
-      HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + UI_PORT + "/api/v1/" + path))
-          .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> r =
+          HTTP.send(
+              HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + UI_PORT + "/api/v1/" + path))
+                  .timeout(Duration.ofSeconds(5))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
       return r.statusCode() == 200 ? JSON.readTree(r.body()) : null;
     } catch (IOException e) {
       return null; // the driver's UI is not up (yet, or any more)
@@ -175,14 +216,27 @@ class PretrainChaosIT {
       if (!s.path("description").asText("").startsWith("pretrain: round")) {
         continue;
       }
-      JsonNode tasks = rest("applications/" + app + "/stages/" + s.get("stageId").asInt() + "/" + s.get("attemptId").asInt() + "/taskList?length=100");
+      JsonNode tasks =
+          rest(
+              "applications/"
+                  + app
+                  + "/stages/"
+                  + s.get("stageId").asInt()
+                  + "/"
+                  + s.get("attemptId").asInt()
+                  + "/taskList?length=100");
       if (tasks == null) {
         continue;
       }
       for (JsonNode t : tasks) {
         if ("RUNNING".equals(t.path("status").asText())) {
-          out.add(new Running(t.get("taskId").asLong(), t.get("index").asInt(), t.get("attempt").asInt(), t.get("executorId").asText(),
-              s.get("stageId").asInt()));
+          out.add(
+              new Running(
+                  t.get("taskId").asLong(),
+                  t.get("index").asInt(),
+                  t.get("attempt").asInt(),
+                  t.get("executorId").asText(),
+                  s.get("stageId").asInt()));
         }
       }
     }
@@ -191,16 +245,23 @@ class PretrainChaosIT {
 
   /** The executor JVM Spark calls {@code executorId}, started by one of the workers. */
   private static Optional<ProcessHandle> executor(String executorId) throws IOException {
-    for (File f : CLUSTER.toFile().listFiles((d, n) -> n.startsWith("worker-") && n.endsWith(".pid"))) {
+    for (File f :
+        CLUSTER.toFile().listFiles((d, n) -> n.startsWith("worker-") && n.endsWith(".pid"))) {
       long pid = Long.parseLong(Files.readString(f.toPath()).strip());
       Optional<ProcessHandle> w = ProcessHandle.of(pid);
       if (w.isEmpty()) {
         continue;
       }
-      Optional<ProcessHandle> e = w.get().children().filter(c -> {
-        String line = c.info().commandLine().orElse("");
-        return line.contains("CoarseGrainedExecutorBackend") && line.matches(".*--executor-id " + executorId + "( .*|$)");
-      }).findFirst();
+      Optional<ProcessHandle> e =
+          w.get()
+              .children()
+              .filter(
+                  c -> {
+                    String line = c.info().commandLine().orElse("");
+                    return line.contains("CoarseGrainedExecutorBackend")
+                        && line.matches(".*--executor-id " + executorId + "( .*|$)");
+                  })
+              .findFirst();
       if (e.isPresent()) {
         return e;
       }
@@ -220,22 +281,33 @@ class PretrainChaosIT {
     assertEveryStepOnceInOrder(calm);
     Map<String, String> calmHashes = batchHashes(calm);
     for (int s = 1; s <= STEPS; s++) {
-      assertTrue(calmHashes.containsKey(s + ":0"), "step " + s + " has its batch hash: " + calmHashes);
+      assertTrue(
+          calmHashes.containsKey(s + ":0"), "step " + s + " has its batch hash: " + calmHashes);
     }
 
-    // attempt 1: three executor kills at seeded-random round-task starts, then a halt between temp file and rename
+    // attempt 1: three executor kills at seeded-random round-task starts, then a halt between temp
+    // file and rename
     Path chaos = WORK.resolve("chaos");
     Path events = WORK.resolve("chaos-events");
     Random rnd = new Random(SEED);
     TreeSet<Integer> plan = new TreeSet<>();
     while (plan.size() < 3) {
-      int k = 2 + rnd.nextInt(2 * (HALT_AT - 1) - 3); // the k-th round task seen starting, before the halting checkpoint
+      int k =
+          2
+              + rnd.nextInt(
+                  2 * (HALT_AT - 1)
+                      - 3); // the k-th round task seen starting, before the halting checkpoint
       if (plan.stream().allMatch(q -> Math.abs(q - k) >= 3)) {
         plan.add(k);
       }
     }
     Path log1 = WORK.resolve("chaos-1.log");
-    Process a1 = submit(chaos, events, log1, "-D" + CheckpointManager.HALT_BEFORE_RENAME_PROPERTY + "=" + HALT_AT);
+    Process a1 =
+        submit(
+            chaos,
+            events,
+            log1,
+            "-D" + CheckpointManager.HALT_BEFORE_RENAME_PROPERTY + "=" + HALT_AT);
     List<Running> killed = new ArrayList<>();
     Map<Long, Integer> seen = new LinkedHashMap<>();
     try {
@@ -262,7 +334,15 @@ class PretrainChaosIT {
         }
         Thread.sleep(100);
       }
-      assertEquals(plan.size(), killed.size(), "kills planned at round-task starts " + plan + ", seen " + seen.size() + ":\n" + Files.readString(log1));
+      assertEquals(
+          plan.size(),
+          killed.size(),
+          "kills planned at round-task starts "
+              + plan
+              + ", seen "
+              + seen.size()
+              + ":\n"
+              + Files.readString(log1));
       assertTrue(a1.waitFor(600, TimeUnit.SECONDS), "attempt 1 halts at its checkpoint");
     } finally {
       a1.destroyForcibly();
@@ -271,9 +351,16 @@ class PretrainChaosIT {
     assertEquals(137, a1.exitValue(), out1);
     assertTrue(out1.contains("[fault-injection]"), out1);
     Path ckptDir = chaos.resolve("nest/checkpoints");
-    assertFalse(Files.exists(ckptDir.resolve(CheckpointIO.fileName(HALT_AT))), "no checkpoint under its final name");
+    assertFalse(
+        Files.exists(ckptDir.resolve(CheckpointIO.fileName(HALT_AT))),
+        "no checkpoint under its final name");
     try (Stream<Path> files = Files.list(ckptDir)) {
-      assertTrue(files.anyMatch(f -> f.getFileName().toString().startsWith("." + CheckpointIO.fileName(HALT_AT) + ".tmp-")),
+      assertTrue(
+          files.anyMatch(
+              f ->
+                  f.getFileName()
+                      .toString()
+                      .startsWith("." + CheckpointIO.fileName(HALT_AT) + ".tmp-")),
           "the complete temporary file is left behind");
     }
 
@@ -290,41 +377,73 @@ class PretrainChaosIT {
     assertEquals(0, a2.exitValue(), out2);
     assertTrue(out2.contains("(resumed from step " + (HALT_AT - CHECKPOINT_EVERY) + ")"), out2);
 
-    // the metrics: every step once and in order across the attempts; every step's batches are the undisturbed run's
+    // the metrics: every step once and in order across the attempts; every step's batches are the
+    // undisturbed run's
     assertEquals(2, metrics(chaos).lastAttempt(), "two attempts");
     assertEveryStepOnceInOrder(chaos);
     assertEquals(calmHashes, batchHashes(chaos));
 
     // the final weights and AdamW moments equal the undisturbed run's
     org.apache.hadoop.conf.Configuration hc = new org.apache.hadoop.conf.Configuration(false);
-    Checkpoint a = CheckpointIO.load(new org.apache.hadoop.fs.Path(calm.resolve("nest/checkpoints").resolve(CheckpointIO.fileName(STEPS)).toUri()), hc);
-    Checkpoint b = CheckpointIO.load(new org.apache.hadoop.fs.Path(ckptDir.resolve(CheckpointIO.fileName(STEPS)).toUri()), hc);
+    Checkpoint a =
+        CheckpointIO.load(
+            new org.apache.hadoop.fs.Path(
+                calm.resolve("nest/checkpoints").resolve(CheckpointIO.fileName(STEPS)).toUri()),
+            hc);
+    Checkpoint b =
+        CheckpointIO.load(
+            new org.apache.hadoop.fs.Path(ckptDir.resolve(CheckpointIO.fileName(STEPS)).toUri()),
+            hc);
     assertEquals(STEPS, b.step());
-    assertArrayEquals(a.model().params().data().asFloat(), b.model().params().data().asFloat(), "final weights");
-    assertArrayEquals(a.model().getUpdater().getStateViewArray().data().asFloat(), b.model().getUpdater().getStateViewArray().data().asFloat(),
+    assertArrayEquals(
+        a.model().params().data().asFloat(), b.model().params().data().asFloat(), "final weights");
+    assertArrayEquals(
+        a.model().getUpdater().getStateViewArray().data().asFloat(),
+        b.model().getUpdater().getStateViewArray().data().asFloat(),
         "final AdamW moments");
 
-    // Spark's own events: each killed task ended with ExecutorLostFailure and was run again, and the re-run's batch
+    // Spark's own events: each killed task ended with ExecutorLostFailure and was run again, and
+    // the re-run's batch
     // hashes (its accumulator update) are the undisturbed run's for that step and worker
     SparkEventLog log = SparkEventLog.read(events);
     int reruns = 0;
     for (Running k : killed) {
-      SparkEventLog.TaskEnd failed = log.roundTaskEnds.stream().filter(e -> e.taskId() == k.taskId() && e.stageId() == k.stageId()).findFirst()
-          .orElseThrow(() -> new AssertionError("no task-end event for killed task " + k + " in " + log.roundTaskEnds));
+      SparkEventLog.TaskEnd failed =
+          log.roundTaskEnds.stream()
+              .filter(e -> e.taskId() == k.taskId() && e.stageId() == k.stageId())
+              .findFirst()
+              .orElseThrow(
+                  () ->
+                      new AssertionError(
+                          "no task-end event for killed task " + k + " in " + log.roundTaskEnds));
       assertEquals("ExecutorLostFailure", failed.reason(), "killed task " + k);
-      assertTrue(log.executorsRemoved.stream().anyMatch(r -> r.app().equals(failed.app()) && r.executorId().equals(k.executorId())),
+      assertTrue(
+          log.executorsRemoved.stream()
+              .anyMatch(r -> r.app().equals(failed.app()) && r.executorId().equals(k.executorId())),
           "Spark removed executor " + k.executorId() + ": " + log.executorsRemoved);
-      SparkEventLog.TaskEnd again = log.rerunOf(failed)
-          .orElseThrow(() -> new AssertionError("killed task " + k + " was not run again successfully: " + log.roundTaskEnds));
+      SparkEventLog.TaskEnd again =
+          log.rerunOf(failed)
+              .orElseThrow(
+                  () ->
+                      new AssertionError(
+                          "killed task "
+                              + k
+                              + " was not run again successfully: "
+                              + log.roundTaskEnds));
       assertFalse(again.batchHashes().isEmpty(), "the re-run reported its batch hashes: " + again);
       for (String h : again.batchHashes()) {
         String[] sws = h.split(":");
-        assertEquals(calmHashes.get(sws[0] + ":" + sws[1]), sws[2], "re-run " + again + " rebuilt step " + sws[0] + " worker " + sws[1]);
+        assertEquals(
+            calmHashes.get(sws[0] + ":" + sws[1]),
+            sws[2],
+            "re-run " + again + " rebuilt step " + sws[0] + " worker " + sws[1]);
       }
       reruns++;
     }
     assertEquals(3, reruns);
-    System.out.printf("[chaos] kills at round-task starts %s: tasks %s; every re-run rebuilt identical batches%n", plan, killed);
+    System.out.printf(
+        "[chaos] kills at round-task starts %s: tasks %s; every re-run rebuilt identical batches%n",
+        plan, killed);
   }
 
   private static int nth(TreeSet<Integer> plan, int i) {

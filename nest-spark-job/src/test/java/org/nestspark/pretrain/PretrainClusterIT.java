@@ -3,6 +3,7 @@ package org.nestspark.pretrain;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -11,9 +12,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-
-import com.fasterxml.jackson.databind.JsonNode;
-
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -67,15 +65,40 @@ class PretrainClusterIT {
     runScript(60, "bash", "deploy/standalone/cluster.sh", "stop");
   }
 
-  private static Process submit(Path exp, int maxSteps, Path log, String... extra) throws IOException {
-    List<String> cmd = new ArrayList<>(List.of("bash", "deploy/standalone/submit.sh", "--master", master, "--conf", "spark.executor.memory=1g",
-        "--conf", "spark.executorEnv.OMP_NUM_THREADS=1", "--conf", "spark.task.maxFailures=4", "--conf", "spark.eventLog.enabled=true",
-        "--conf", "spark.eventLog.dir=" + events(exp).toUri(), "--", "pretrain", "--config",
-        REPO.resolve("conf/nest-tiny.conf").toString(),
-        "model.train_ds.manifest_filepath=" + REPO.resolve("deploy/sample/train_manifest.json"),
-        "model.train_ds.noise_manifest=" + REPO.resolve("deploy/sample/noise_manifest.json"),
-        "model.validation_ds.manifest_filepath=" + REPO.resolve("deploy/sample/val_manifest.json"), "exp_manager.exp_dir=" + exp,
-        "trainer.max_steps=" + maxSteps, "trainer.val_check_interval=10", "trainer.log_every_n_steps=5", "pretrain.num_workers=2"));
+  private static Process submit(Path exp, int maxSteps, Path log, String... extra)
+      throws IOException {
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(
+                "bash",
+                "deploy/standalone/submit.sh",
+                "--master",
+                master,
+                "--conf",
+                "spark.executor.memory=1g",
+                "--conf",
+                "spark.executorEnv.OMP_NUM_THREADS=1",
+                "--conf",
+                "spark.task.maxFailures=4",
+                "--conf",
+                "spark.eventLog.enabled=true",
+                "--conf",
+                "spark.eventLog.dir=" + events(exp).toUri(),
+                "--",
+                "pretrain",
+                "--config",
+                REPO.resolve("conf/nest-tiny.conf").toString(),
+                "model.train_ds.manifest_filepath="
+                    + REPO.resolve("deploy/sample/train_manifest.json"),
+                "model.train_ds.noise_manifest="
+                    + REPO.resolve("deploy/sample/noise_manifest.json"),
+                "model.validation_ds.manifest_filepath="
+                    + REPO.resolve("deploy/sample/val_manifest.json"),
+                "exp_manager.exp_dir=" + exp,
+                "trainer.max_steps=" + maxSteps,
+                "trainer.val_check_interval=10",
+                "trainer.log_every_n_steps=5",
+                "pretrain.num_workers=2"));
     cmd.addAll(List.of(extra));
     Files.createDirectories(events(exp));
     ProcessBuilder pb = script(cmd.toArray(new String[0]));
@@ -94,7 +117,10 @@ class PretrainClusterIT {
     if (!Files.exists(runDir)) {
       return new ArrayList<>();
     }
-    return MetricsReader.read(new org.apache.hadoop.fs.Path(runDir.toUri()), new org.apache.hadoop.conf.Configuration(false)).ofKind(kind);
+    return MetricsReader.read(
+            new org.apache.hadoop.fs.Path(runDir.toUri()),
+            new org.apache.hadoop.conf.Configuration(false))
+        .ofKind(kind);
   }
 
   private static long lastTrainStep(Path metrics) throws IOException {
@@ -102,7 +128,9 @@ class PretrainClusterIT {
     return r.isEmpty() ? 0 : r.get(r.size() - 1).get("step").asLong();
   }
 
-  private static void await(String what, Process p, long seconds, java.util.concurrent.Callable<Boolean> cond) throws Exception {
+  private static void await(
+      String what, Process p, long seconds, java.util.concurrent.Callable<Boolean> cond)
+      throws Exception {
     long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
     while (System.nanoTime() < end) {
       if (cond.call()) {
@@ -116,10 +144,20 @@ class PretrainClusterIT {
 
   private static List<ProcessHandle> executors() throws IOException {
     List<ProcessHandle> out = new ArrayList<>();
-    for (File f : CLUSTER.toFile().listFiles((d, n) -> n.startsWith("worker-") && n.endsWith(".pid"))) {
+    for (File f :
+        CLUSTER.toFile().listFiles((d, n) -> n.startsWith("worker-") && n.endsWith(".pid"))) {
       long pid = Long.parseLong(Files.readString(f.toPath()).strip());
       Optional<ProcessHandle> w = ProcessHandle.of(pid);
-      w.ifPresent(h -> h.children().filter(c -> c.info().commandLine().orElse("").contains("CoarseGrainedExecutorBackend")).forEach(out::add));
+      w.ifPresent(
+          h ->
+              h.children()
+                  .filter(
+                      c ->
+                          c.info()
+                              .commandLine()
+                              .orElse("")
+                              .contains("CoarseGrainedExecutorBackend"))
+                  .forEach(out::add));
     }
     return out;
   }
@@ -129,12 +167,19 @@ class PretrainClusterIT {
     Path exp = WORK.resolve("executor-loss");
     Path log = WORK.resolve("executor-loss.log");
     Path metrics = exp.resolve("nest");
-    // DiLoCo: the killed executor held a worker's inner AdamW state, which the worker must start again without
+    // DiLoCo: the killed executor held a worker's inner AdamW state, which the worker must start
+    // again without
     Process p = submit(exp, 30, log, "pretrain.strategy=diloco", "pretrain.diloco.inner_steps=5");
     try {
-      await("training to start", p, 240, () -> lastTrainStep(metrics) >= 5 && executors().size() == 2);
+      await(
+          "training to start",
+          p,
+          240,
+          () -> lastTrainStep(metrics) >= 5 && executors().size() == 2);
       ProcessHandle victim = executors().get(0);
-      java.util.regex.Matcher id = java.util.regex.Pattern.compile("--executor-id (\\S+)").matcher(victim.info().commandLine().orElse(""));
+      java.util.regex.Matcher id =
+          java.util.regex.Pattern.compile("--executor-id (\\S+)")
+              .matcher(victim.info().commandLine().orElse(""));
       assertTrue(id.find(), "the executor's id on its command line");
       String victimId = id.group(1);
       assertTrue(victim.destroyForcibly(), "SIGKILL the executor");
@@ -142,10 +187,12 @@ class PretrainClusterIT {
       String out = Files.readString(log);
       assertEquals(0, p.exitValue(), out);
       assertTrue(out.contains("[pretrain] done: step 30,"), out);
-      // Spark's own events: the executor was removed; any round task it was running failed with ExecutorLostFailure
+      // Spark's own events: the executor was removed; any round task it was running failed with
+      // ExecutorLostFailure
       // and ran again successfully elsewhere
       SparkEventLog events = SparkEventLog.read(events(exp));
-      assertTrue(events.executorsRemoved.stream().anyMatch(r -> r.executorId().equals(victimId)),
+      assertTrue(
+          events.executorsRemoved.stream().anyMatch(r -> r.executorId().equals(victimId)),
           "Spark removed executor " + victimId + ": " + events.executorsRemoved);
       for (SparkEventLog.TaskEnd t : events.roundTaskEnds) {
         if (!t.reason().equals("Success")) {
@@ -158,18 +205,23 @@ class PretrainClusterIT {
       for (JsonNode r : records(metrics, "train")) {
         logged.add(r.get("step").asLong());
       }
-      assertEquals(List.of(5L, 10L, 15L, 20L, 25L, 30L), logged, "every logged step once, in order");
+      assertEquals(
+          List.of(5L, 10L, 15L, 20L, 25L, 30L), logged, "every logged step once, in order");
       List<JsonNode> train = records(metrics, "train");
       JsonNode last = train.get(train.size() - 1);
       assertEquals(30, last.get("step").asLong());
       assertTrue(Double.isFinite(last.get("train_loss").asDouble()), last.toString());
       assertTrue(Files.exists(exp.resolve("nest/checkpoints/step-000030.ckpt")));
-      assertTrue(Files.exists(exp.resolve("nest/checkpoints/step-000030.diloco/state.json")), "the inner states of the last checkpoint");
+      assertTrue(
+          Files.exists(exp.resolve("nest/checkpoints/step-000030.diloco/state.json")),
+          "the inner states of the last checkpoint");
       long restarts = 0;
       for (JsonNode t : records(metrics, "timing")) {
         restarts += t.get("worker_restarts").asLong();
       }
-      assertTrue(restarts >= 1, "the worker that lost its executor started again and was counted:\n" + out);
+      assertTrue(
+          restarts >= 1,
+          "the worker that lost its executor started again and was counted:\n" + out);
       assertTrue(out.contains("started again from the round's weights"), out);
     } finally {
       p.destroyForcibly();
@@ -200,7 +252,8 @@ class PretrainClusterIT {
     assertEquals(PretrainExit.LOCKED.code, refused.exitValue(), refusedOut);
     assertTrue(refusedOut.contains("is locked by"), refusedOut);
     // once its heartbeat is older than the TTL, the next attempt takes the lock over and resumes
-    long waitMs = TimeUnit.NANOSECONDS.toMillis(killedAt + TimeUnit.SECONDS.toNanos(44) - System.nanoTime());
+    long waitMs =
+        TimeUnit.NANOSECONDS.toMillis(killedAt + TimeUnit.SECONDS.toNanos(44) - System.nanoTime());
     if (waitMs > 0) {
       Thread.sleep(waitMs);
     }
@@ -211,11 +264,15 @@ class PretrainClusterIT {
       String out = Files.readString(log2);
       assertEquals(0, second.exitValue(), out);
       long resumedAt = -1;
-      java.util.regex.Matcher m = java.util.regex.Pattern.compile("resuming .* at step (\\d+)").matcher(out);
+      java.util.regex.Matcher m =
+          java.util.regex.Pattern.compile("resuming .* at step (\\d+)").matcher(out);
       assertTrue(m.find(), out);
       resumedAt = Long.parseLong(m.group(1));
       assertTrue(resumedAt >= 10, out);
-      assertTrue(out.contains("[pretrain] done: step 30,") && out.contains("(resumed from step " + resumedAt + ")"), out);
+      assertTrue(
+          out.contains("[pretrain] done: step 30,")
+              && out.contains("(resumed from step " + resumedAt + ")"),
+          out);
       // the metrics continue from the checkpoint: each step once, in order, through to the end
       List<Long> steps = new ArrayList<>();
       for (JsonNode r : records(metrics, "train")) {

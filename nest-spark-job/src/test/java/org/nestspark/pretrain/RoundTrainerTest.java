@@ -6,21 +6,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.api.Test;
-import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
-
-import org.nestspark.ssl.FrozenModules;
 import org.nestspark.config.NestConfig;
 import org.nestspark.manifest.ManifestEntry;
 import org.nestspark.manifest.ManifestReader;
 import org.nestspark.model.NestGraph;
 import org.nestspark.spark.NestKryoRegistrator;
+import org.nestspark.ssl.FrozenModules;
 import org.nestspark.train.AdamW;
 
 /**
@@ -32,19 +29,29 @@ class RoundTrainerTest {
   static final Path REPO = Path.of(System.getProperty("user.dir")).getParent();
 
   private static NestConfig cfg() {
-    return NestConfig.load(List.of(REPO.resolve("conf/nest-tiny.conf").toString()),
-        List.of("model.encoder.n_layers=1", "model.encoder.d_model=32", "model.encoder.n_heads=2", "model.num_classes=64",
-            "model.masking.mask_prob=0.1"), new Configuration(false));
+    return NestConfig.load(
+        List.of(REPO.resolve("conf/nest-tiny.conf").toString()),
+        List.of(
+            "model.encoder.n_layers=1",
+            "model.encoder.d_model=32",
+            "model.encoder.n_heads=2",
+            "model.num_classes=64",
+            "model.masking.mask_prob=0.1"),
+        new Configuration(false));
   }
 
   private static List<ManifestEntry> entries(String manifest) throws Exception {
-    return ManifestReader.unfiltered(new Configuration(false)).read(List.of(REPO.resolve("deploy/sample/" + manifest).toString())).entries();
+    return ManifestReader.unfiltered(new Configuration(false))
+        .read(List.of(REPO.resolve("deploy/sample/" + manifest).toString()))
+        .entries();
   }
 
   private static List<BatchSpec> specs(List<ManifestEntry> e, int n, int size) {
     List<BatchSpec> out = new ArrayList<>();
     for (int i = 0; i < n; i++) {
-      out.add(new BatchSpec(-1, i, BatchSpec.validationSeed(42, i), e.subList(i * size, i * size + size)));
+      out.add(
+          new BatchSpec(
+              -1, i, BatchSpec.validationSeed(42, i), e.subList(i * size, i * size + size)));
     }
     return out;
   }
@@ -53,9 +60,15 @@ class RoundTrainerTest {
 
   @org.junit.jupiter.api.BeforeAll
   static void spark() {
-    SparkConf sc = new SparkConf().setMaster("local[2]").setAppName("validator-test").set("spark.ui.enabled", "false")
-        .set("spark.driver.host", "127.0.0.1").set("spark.driver.bindAddress", "127.0.0.1")
-        .set("spark.serializer", "org.apache.spark.serializer.KryoSerializer").set("spark.kryo.registrator", NestKryoRegistrator.class.getName());
+    SparkConf sc =
+        new SparkConf()
+            .setMaster("local[2]")
+            .setAppName("validator-test")
+            .set("spark.ui.enabled", "false")
+            .set("spark.driver.host", "127.0.0.1")
+            .set("spark.driver.bindAddress", "127.0.0.1")
+            .set("spark.serializer", "org.apache.spark.serializer.KryoSerializer")
+            .set("spark.kryo.registrator", NestKryoRegistrator.class.getName());
     jsc = new JavaSparkContext(sc);
   }
 
@@ -64,14 +77,30 @@ class RoundTrainerTest {
     jsc.close();
   }
 
-  private static RoundWorker.Attempt attempt(NestConfig c, ComputationGraph g, TrainingStrategy s) throws Exception {
-    BatchSource source = new BatchSource(c, PretrainJob.TRAIN, entries("noise_manifest.json"), new Configuration(false), true,
-        null, FrozenModules.drawn(c));
-    return new RoundWorker.Attempt(java.util.UUID.randomUUID().toString(), g.getConfiguration().toJson(), 42, 1.0, s, source,
-        new org.nestspark.io.SerializableHadoopConf(new Configuration(false)), 4);
+  private static RoundWorker.Attempt attempt(NestConfig c, ComputationGraph g, TrainingStrategy s)
+      throws Exception {
+    BatchSource source =
+        new BatchSource(
+            c,
+            PretrainJob.TRAIN,
+            entries("noise_manifest.json"),
+            new Configuration(false),
+            true,
+            null,
+            FrozenModules.drawn(c));
+    return new RoundWorker.Attempt(
+        java.util.UUID.randomUUID().toString(),
+        g.getConfiguration().toJson(),
+        42,
+        1.0,
+        s,
+        source,
+        new org.nestspark.io.SerializableHadoopConf(new Configuration(false)),
+        4);
   }
 
-  private static TrainingStrategy strategy(TrainingStrategy.Kind kind, int steps, org.nestspark.train.DeltaDtype dtype) {
+  private static TrainingStrategy strategy(
+      TrainingStrategy.Kind kind, int steps, org.nestspark.train.DeltaDtype dtype) {
     return new TrainingStrategy(kind, 2, steps, true, 0.7, 0.9, true, dtype, 0, 0, 1, true);
   }
 
@@ -81,7 +110,12 @@ class RoundTrainerTest {
       List<BatchSpec> specs = new ArrayList<>();
       for (int k = 0; k < steps; k++) {
         int i = (round * steps + k) * 2 + w;
-        specs.add(new BatchSpec(0, i, BatchSpec.trainingSeed(42, 0, i), train.subList((i * 3) % 24, (i * 3) % 24 + 3)));
+        specs.add(
+            new BatchSpec(
+                0,
+                i,
+                BatchSpec.trainingSeed(42, 0, i),
+                train.subList((i * 3) % 24, (i * 3) % 24 + 3)));
       }
       out.add(specs);
     }
@@ -95,10 +129,12 @@ class RoundTrainerTest {
     ComputationGraph driver = NestGraph.build(c, AdamW.fromConfig(c));
     driver.getConfiguration().setIterationCount(40);
     ComputationGraph reference = driver.clone();
-    TrainingStrategy s = strategy(TrainingStrategy.Kind.DILOCO, 2, org.nestspark.train.DeltaDtype.FLOAT32);
+    TrainingStrategy s =
+        strategy(TrainingStrategy.Kind.DILOCO, 2, org.nestspark.train.DeltaDtype.FLOAT32);
     List<ManifestEntry> train = entries("train_manifest.json");
 
-    // the same two rounds computed by hand in this JVM: each worker's inner steps (its own AdamW state
+    // the same two rounds computed by hand in this JVM: each worker's inner steps (its own AdamW
+    // state
     // carried from round to round), then the mean delta through torch's SGD(nesterov) formula
     RoundWorker.Attempt local = attempt(c, reference, s);
     boolean[] trainable = RoundTrainer.trainableMask(reference);
@@ -108,8 +144,12 @@ class RoundTrainerTest {
       List<List<BatchSpec>> pw = perWorker(train, round, 2);
       float[] mean = new float[theta.length];
       for (int w = 0; w < 2; w++) {
-        RoundResult r = RoundWorker.run(local, new RoundWorker.Input(round, 40 + 2 * round, 0, theta.clone(), null, null, null, null),
-            new RoundWorker.Task(w, pw.get(w), round - 1));
+        RoundResult r =
+            RoundWorker.run(
+                local,
+                new RoundWorker.Input(
+                    round, 40 + 2 * round, 0, theta.clone(), null, null, null, null),
+                new RoundWorker.Task(w, pw.get(w), round - 1));
         assertEquals(round == 0 ? 1 : 0, r.starts, "a worker is built once and kept");
         assertEquals(2, r.records.size());
         assertEquals(41 + 2 * round, r.records.get(0).step());
@@ -129,9 +169,17 @@ class RoundTrainerTest {
       }
     }
 
-    BatchSource source = new BatchSource(c, PretrainJob.TRAIN, entries("noise_manifest.json"), new Configuration(false), true,
-        null, FrozenModules.drawn(c));
-    try (RoundTrainer trainer = new RoundTrainer(jsc, driver, s, source, 42, 1.0, new Configuration(false))) {
+    BatchSource source =
+        new BatchSource(
+            c,
+            PretrainJob.TRAIN,
+            entries("noise_manifest.json"),
+            new Configuration(false),
+            true,
+            null,
+            FrozenModules.drawn(c));
+    try (RoundTrainer trainer =
+        new RoundTrainer(jsc, driver, s, source, 42, 1.0, new Configuration(false))) {
       RoundTrainer.Outcome first = trainer.run(perWorker(train, 0, 2), 0, null);
       assertEquals(2, first.starts());
       assertEquals(42, driver.getIterationCount());
@@ -141,10 +189,12 @@ class RoundTrainerTest {
       assertEquals(4, second.records().size());
       assertEquals(44, driver.getIterationCount());
       assertEquals(2L * 4 * theta.length, second.bytesUp(), "two float32 deltas");
-      org.junit.jupiter.api.Assertions.assertArrayEquals(theta, RoundWorker.floats(driver.params()));
+      org.junit.jupiter.api.Assertions.assertArrayEquals(
+          theta, RoundWorker.floats(driver.params()));
       org.junit.jupiter.api.Assertions.assertArrayEquals(buffer, trainer.outerMomentum());
 
-      // a worker whose executor lost its state starts again from the round's weights with zero moments, counted
+      // a worker whose executor lost its state starts again from the round's weights with zero
+      // moments, counted
       WorkerSlots.clear();
       RoundTrainer.Outcome third = trainer.run(perWorker(train, 2, 2), 0, null);
       assertEquals(2, third.restarts());
@@ -158,7 +208,9 @@ class RoundTrainerTest {
     Nd4j.getRandom().setSeed(4);
     ComputationGraph driver = NestGraph.build(c, AdamW.fromConfig(c));
     ComputationGraph reference = driver.clone();
-    TrainingStrategy s = strategy(TrainingStrategy.Kind.PARAMETER_AVERAGING, 1, org.nestspark.train.DeltaDtype.FLOAT32);
+    TrainingStrategy s =
+        strategy(
+            TrainingStrategy.Kind.PARAMETER_AVERAGING, 1, org.nestspark.train.DeltaDtype.FLOAT32);
     List<ManifestEntry> train = entries("train_manifest.json");
     RoundWorker.Attempt local = attempt(c, reference, s);
     float[] theta = RoundWorker.floats(reference.params());
@@ -166,8 +218,11 @@ class RoundTrainerTest {
     float[] p = new float[theta.length];
     float[] m = new float[state.length];
     for (int w = 0; w < 2; w++) {
-      RoundResult r = RoundWorker.run(local, new RoundWorker.Input(0, 0, 0, theta, state, null, null, null),
-          new RoundWorker.Task(w, perWorker(train, 0, 1).get(w), -1));
+      RoundResult r =
+          RoundWorker.run(
+              local,
+              new RoundWorker.Input(0, 0, 0, theta, state, null, null, null),
+              new RoundWorker.Task(w, perWorker(train, 0, 1).get(w), -1));
       for (int i = 0; i < p.length; i++) {
         p[i] += r.sum[i];
       }
@@ -181,26 +236,41 @@ class RoundTrainerTest {
     for (int i = 0; i < m.length; i++) {
       m[i] /= 2;
     }
-    BatchSource source = new BatchSource(c, PretrainJob.TRAIN, entries("noise_manifest.json"), new Configuration(false), true,
-        null, FrozenModules.drawn(c));
-    try (RoundTrainer trainer = new RoundTrainer(jsc, driver, s, source, 42, 1.0, new Configuration(false))) {
+    BatchSource source =
+        new BatchSource(
+            c,
+            PretrainJob.TRAIN,
+            entries("noise_manifest.json"),
+            new Configuration(false),
+            true,
+            null,
+            FrozenModules.drawn(c));
+    try (RoundTrainer trainer =
+        new RoundTrainer(jsc, driver, s, source, 42, 1.0, new Configuration(false))) {
       RoundTrainer.Outcome o = trainer.run(perWorker(train, 0, 1), 0, null);
-      assertEquals(2L * 4 * (theta.length + state.length), o.bytesUp(), "parameters and moments from both workers");
+      assertEquals(
+          2L * 4 * (theta.length + state.length),
+          o.bytesUp(),
+          "parameters and moments from both workers");
     }
     org.junit.jupiter.api.Assertions.assertArrayEquals(p, RoundWorker.floats(driver.params()));
-    org.junit.jupiter.api.Assertions.assertArrayEquals(m, RoundWorker.floats(driver.getUpdater().getStateViewArray()));
+    org.junit.jupiter.api.Assertions.assertArrayEquals(
+        m, RoundWorker.floats(driver.getUpdater().getStateViewArray()));
   }
 
   @Test
-  void aTaskRunAgainAfterItsRoundAnswersFromTheKeptStateAndSixteenBitDeltasAreRounded() throws Exception {
+  void aTaskRunAgainAfterItsRoundAnswersFromTheKeptStateAndSixteenBitDeltasAreRounded()
+      throws Exception {
     NestConfig c = cfg();
     Nd4j.getRandom().setSeed(6);
     ComputationGraph g = NestGraph.build(c, AdamW.fromConfig(c));
-    TrainingStrategy s = strategy(TrainingStrategy.Kind.DILOCO, 1, org.nestspark.train.DeltaDtype.BFLOAT16);
+    TrainingStrategy s =
+        strategy(TrainingStrategy.Kind.DILOCO, 1, org.nestspark.train.DeltaDtype.BFLOAT16);
     RoundWorker.Attempt a = attempt(c, g, s);
     float[] theta = RoundWorker.floats(g.params());
     RoundWorker.Input in = new RoundWorker.Input(0, 0, 0, theta, null, null, null, null);
-    RoundWorker.Task t = new RoundWorker.Task(0, perWorker(entries("train_manifest.json"), 0, 1).get(0), -1);
+    RoundWorker.Task t =
+        new RoundWorker.Task(0, perWorker(entries("train_manifest.json"), 0, 1).get(0), -1);
     RoundResult first = RoundWorker.run(a, in, t);
     RoundResult again = RoundWorker.run(a, in, t);
     assertEquals(1, again.reruns);
@@ -225,12 +295,20 @@ class RoundTrainerTest {
     List<BatchSpec> specs = specs(entries("train_manifest.json"), 4, 3);
     {
       DataCounters counters = new DataCounters(jsc, "val");
-      BatchSource source = new BatchSource(c, PretrainJob.VALIDATION, entries("noise_manifest.json"), new Configuration(false), false, counters,
-          FrozenModules.drawn(c));
+      BatchSource source =
+          new BatchSource(
+              c,
+              PretrainJob.VALIDATION,
+              entries("noise_manifest.json"),
+              new Configuration(false),
+              false,
+              counters,
+              FrozenModules.drawn(c));
       Validator.Result a = Validator.validate(jsc, g, specs, source, 2, 1);
       Validator.Result b = Validator.validate(jsc, g, specs, source, 3, 1);
       assertEquals(a, b);
-      // every batch scored as 3 slices at once (trainer.batch_slices): the same numbers up to float rounding
+      // every batch scored as 3 slices at once (trainer.batch_slices): the same numbers up to float
+      // rounding
       Validator.Result sliced = Validator.validate(jsc, g, specs, source, 2, 3);
       assertEquals(a.batches(), sliced.batches());
       assertEquals(a.selectedTokens(), sliced.selectedTokens());

@@ -1,5 +1,7 @@
 package org.nestspark.pretrain;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -8,9 +10,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 /**
  * Reads Spark's event logs ({@code spark.eventLog.enabled}: the JSON of the listener events Spark's own
@@ -21,7 +20,15 @@ final class SparkEventLog {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   /** A round task's end: application, stage, partition, attempt, task id, Spark's end reason and its batch hashes. */
-  record TaskEnd(String app, int stageId, int index, int attempt, long taskId, String executorId, String reason, List<String> batchHashes) {}
+  record TaskEnd(
+      String app,
+      int stageId,
+      int index,
+      int attempt,
+      long taskId,
+      String executorId,
+      String reason,
+      List<String> batchHashes) {}
 
   /** An executor removal: application, executor, Spark's reason. */
   record ExecutorRemoved(String app, String executorId, String reason) {}
@@ -57,15 +64,18 @@ final class SparkEventLog {
                 stageDescription.put(s.asInt(), d);
               }
             }
-            case "SparkListenerExecutorRemoved" -> log.executorsRemoved.add(new ExecutorRemoved(app, e.path("Executor ID").asText(),
-                e.path("Removed Reason").asText()));
+            case "SparkListenerExecutorRemoved" ->
+                log.executorsRemoved.add(
+                    new ExecutorRemoved(
+                        app, e.path("Executor ID").asText(), e.path("Removed Reason").asText()));
             case "SparkListenerTaskEnd" -> {
-              if (stageDescription.getOrDefault(e.path("Stage ID").asInt(), "").startsWith("pretrain: round")) {
+              if (stageDescription
+                  .getOrDefault(e.path("Stage ID").asInt(), "")
+                  .startsWith("pretrain: round")) {
                 log.roundTaskEnds.add(taskEnd(app, e));
               }
             }
-            default -> {
-            }
+            default -> {}
           }
         }
       }
@@ -86,13 +96,27 @@ final class SparkEventLog {
         }
       }
     }
-    return new TaskEnd(app, e.path("Stage ID").asInt(), info.path("Index").asInt(), info.path("Attempt").asInt(), info.path("Task ID").asLong(),
-        info.path("Executor ID").asText(), e.path("Task End Reason").path("Reason").asText(), hashes);
+    return new TaskEnd(
+        app,
+        e.path("Stage ID").asInt(),
+        info.path("Index").asInt(),
+        info.path("Attempt").asInt(),
+        info.path("Task ID").asLong(),
+        info.path("Executor ID").asText(),
+        e.path("Task End Reason").path("Reason").asText(),
+        hashes);
   }
 
   /** The successful later attempt of a failed task (same application, stage and partition). */
   java.util.Optional<TaskEnd> rerunOf(TaskEnd failed) {
-    return roundTaskEnds.stream().filter(e -> e.app().equals(failed.app()) && e.stageId() == failed.stageId() && e.index() == failed.index()
-        && e.attempt() > failed.attempt() && e.reason().equals("Success")).findFirst();
+    return roundTaskEnds.stream()
+        .filter(
+            e ->
+                e.app().equals(failed.app())
+                    && e.stageId() == failed.stageId()
+                    && e.index() == failed.index()
+                    && e.attempt() > failed.attempt()
+                    && e.reason().equals("Success"))
+        .findFirst();
   }
 }

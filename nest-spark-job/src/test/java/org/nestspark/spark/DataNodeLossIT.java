@@ -3,6 +3,8 @@ package org.nestspark.spark;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -16,10 +18,6 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.LocatedFileStatus;
@@ -33,7 +31,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-
 import org.nestspark.config.NestConfig;
 import org.nestspark.extract.ExtractJob;
 import org.nestspark.extract.ExtractReport;
@@ -99,10 +96,12 @@ class DataNodeLossIT {
       }
       if (e.taskInfo().successful() && ok.incrementAndGet() == after) {
         // off the listener thread: a DataNode shutdown takes a moment
-        stopping = CompletableFuture.runAsync(() -> {
-          stop.run();
-          stoppedAtNanos.set(System.nanoTime());
-        });
+        stopping =
+            CompletableFuture.runAsync(
+                () -> {
+                  stop.run();
+                  stoppedAtNanos.set(System.nanoTime());
+                });
       }
     }
   }
@@ -113,19 +112,27 @@ class DataNodeLossIT {
    */
   private String corpus(int good) throws Exception {
     byte[] wav;
-    try (InputStream in = DataNodeLossIT.class.getResourceAsStream("/golden/features/wav/speech_1s.wav")) {
+    try (InputStream in =
+        DataNodeLossIT.class.getResourceAsStream("/golden/features/wav/speech_1s.wav")) {
       wav = in.readAllBytes();
     }
     for (int k = 0; k < 8; k++) {
-      try (OutputStream out = hdfs.create(new org.apache.hadoop.fs.Path("/corpus/wav/u" + k + ".wav"))) {
+      try (OutputStream out =
+          hdfs.create(new org.apache.hadoop.fs.Path("/corpus/wav/u" + k + ".wav"))) {
         out.write(wav);
       }
     }
     StringBuilder m = new StringBuilder();
     for (int i = 0; i < good; i++) {
-      m.append("{\"audio_filepath\": \"wav/u").append(i % 8).append(".wav\", \"duration\": 1.0, \"n\": ").append(i).append("}\n");
+      m.append("{\"audio_filepath\": \"wav/u")
+          .append(i % 8)
+          .append(".wav\", \"duration\": 1.0, \"n\": ")
+          .append(i)
+          .append("}\n");
       if (i % (good / MISSING) == 0) {
-        m.append("{\"audio_filepath\": \"wav/missing").append(i).append(".wav\", \"duration\": 1.0}\n");
+        m.append("{\"audio_filepath\": \"wav/missing")
+            .append(i)
+            .append(".wav\", \"duration\": 1.0}\n");
       }
     }
     try (OutputStream out = hdfs.create(new org.apache.hadoop.fs.Path("/corpus/manifest.json"))) {
@@ -135,7 +142,8 @@ class DataNodeLossIT {
   }
 
   private StopDataNodeAfterFirstTasks stopper(JavaSparkContext sc) {
-    StopDataNodeAfterFirstTasks l = new StopDataNodeAfterFirstTasks(2, () -> cluster.stopDataNode(1));
+    StopDataNodeAfterFirstTasks l =
+        new StopDataNodeAfterFirstTasks(2, () -> cluster.stopDataNode(1));
     sc.sc().addSparkListener(l);
     return l;
   }
@@ -154,13 +162,18 @@ class DataNodeLossIT {
       order.add(l.get("n").asInt());
       listed.add(new org.apache.hadoop.fs.Path(l.get("feature_path").asText()).getName());
     }
-    assertEquals(java.util.stream.IntStream.range(0, good).boxed().toList(), order, "each utterance exactly once, in manifest order");
+    assertEquals(
+        java.util.stream.IntStream.range(0, good).boxed().toList(),
+        order,
+        "each utterance exactly once, in manifest order");
     int npy = 0;
     RemoteIterator<LocatedFileStatus> it = hdfs.listFiles(new org.apache.hadoop.fs.Path(dir), true);
     while (it.hasNext()) {
       LocatedFileStatus f = it.next();
       String name = f.getPath().getName();
-      assertTrue(!name.startsWith(".") && !f.getPath().toString().contains(ManifestParts.DIR), "left behind: " + f.getPath());
+      assertTrue(
+          !name.startsWith(".") && !f.getPath().toString().contains(ManifestParts.DIR),
+          "left behind: " + f.getPath());
       if (name.endsWith(".npy")) {
         npy++;
         assertTrue(listed.contains(name), "an output features.json does not list: " + name);
@@ -172,7 +185,9 @@ class DataNodeLossIT {
           assertTrue(a.floatData().length > 0, name);
         }
       } else {
-        assertTrue(name.equals("features.json") || name.equals("skipped.txt"), "unexpected output " + f.getPath());
+        assertTrue(
+            name.equals("features.json") || name.equals("skipped.txt"),
+            "unexpected output " + f.getPath());
       }
     }
     assertEquals(good, npy);
@@ -182,15 +197,32 @@ class DataNodeLossIT {
   @Test
   void featurizeFinishesCompleteWhenADataNodeStops() throws Exception {
     String manifest = corpus(96);
-    NestConfig c = NestConfig.load(List.of(), List.of("spark.master=local[2]", "featurize.num_partitions=12",
-        "featurize.progress_interval_seconds=0"), new Configuration(false));
+    NestConfig c =
+        NestConfig.load(
+            List.of(),
+            List.of(
+                "spark.master=local[2]",
+                "featurize.num_partitions=12",
+                "featurize.progress_interval_seconds=0"),
+            new Configuration(false));
     try (JavaSparkContext sc = SparkContexts.create(c, "featurize-datanode-loss")) {
       sc.hadoopConfiguration().addResource(cluster.getConfiguration(0));
       StopDataNodeAfterFirstTasks stopper = stopper(sc);
-      FeaturizeReport r = FeaturizeJob.run(sc, c, List.of(manifest), base + "/features", new PrintStream(new ByteArrayOutputStream()));
+      FeaturizeReport r =
+          FeaturizeJob.run(
+              sc,
+              c,
+              List.of(manifest),
+              base + "/features",
+              new PrintStream(new ByteArrayOutputStream()));
       stopper.stopping.get();
-      System.out.println("DataNodeLossIT: " + stopper.endedAfterStop.get() + " task(s) ended after the DataNode stopped");
-      assertTrue(stopper.endedAfterStop.get() >= 4, "tasks ran after the DataNode stopped: " + stopper.endedAfterStop.get() + " of 12");
+      System.out.println(
+          "DataNodeLossIT: "
+              + stopper.endedAfterStop.get()
+              + " task(s) ended after the DataNode stopped");
+      assertTrue(
+          stopper.endedAfterStop.get() >= 4,
+          "tasks ran after the DataNode stopped: " + stopper.endedAfterStop.get() + " of 12");
       assertEquals(96, r.featurized());
       assertEquals(MISSING, r.skippedCount);
       checkOutput("/features", 96, new int[] {80, 100});
@@ -204,15 +236,35 @@ class DataNodeLossIT {
     try (InputStream in = DataNodeLossIT.class.getResourceAsStream("/golden/nemo/tiny_gz.nemo")) {
       java.nio.file.Files.copy(in, model);
     }
-    NemoImport.Imported m = NestModels.load(model.toString(), new Configuration(), List.of(), List.of("spark.master=local[2]",
-        "extract.batch_size=4", "extract.num_partitions=8", "extract.progress_interval_seconds=0"));
+    NemoImport.Imported m =
+        NestModels.load(
+            model.toString(),
+            new Configuration(),
+            List.of(),
+            List.of(
+                "spark.master=local[2]",
+                "extract.batch_size=4",
+                "extract.num_partitions=8",
+                "extract.progress_interval_seconds=0"));
     try (JavaSparkContext sc = SparkContexts.create(m.config(), "extract-datanode-loss")) {
       sc.hadoopConfiguration().addResource(cluster.getConfiguration(0));
       StopDataNodeAfterFirstTasks stopper = stopper(sc);
-      ExtractReport r = ExtractJob.run(sc, m, manifest, base + "/extract", "all", new PrintStream(new ByteArrayOutputStream()));
+      ExtractReport r =
+          ExtractJob.run(
+              sc,
+              m,
+              manifest,
+              base + "/extract",
+              "all",
+              new PrintStream(new ByteArrayOutputStream()));
       stopper.stopping.get();
-      System.out.println("DataNodeLossIT: " + stopper.endedAfterStop.get() + " task(s) ended after the DataNode stopped");
-      assertTrue(stopper.endedAfterStop.get() >= 4, "tasks ran after the DataNode stopped: " + stopper.endedAfterStop.get() + " of 8");
+      System.out.println(
+          "DataNodeLossIT: "
+              + stopper.endedAfterStop.get()
+              + " task(s) ended after the DataNode stopped");
+      assertTrue(
+          stopper.endedAfterStop.get() >= 4,
+          "tasks ran after the DataNode stopped: " + stopper.endedAfterStop.get() + " of 8");
       assertEquals(32, r.extracted());
       assertEquals(MISSING, r.skippedCount);
       checkOutput("/extract", 32, new int[] {2, 64});

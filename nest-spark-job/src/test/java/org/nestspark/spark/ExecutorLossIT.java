@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -19,14 +21,9 @@ import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
-
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-
 import org.nestspark.io.Npy;
 import org.nestspark.io.NpyArray;
 
@@ -84,9 +81,24 @@ class ExecutorLossIT {
 
   private static Process submit(Path log, Path eventLog, String... nest) throws IOException {
     Files.createDirectories(eventLog);
-    List<String> cmd = new ArrayList<>(List.of("bash", "deploy/standalone/submit.sh", "--master", master, "--conf", "spark.executor.memory=1g",
-        "--conf", "spark.executorEnv.OMP_NUM_THREADS=1", "--conf", "spark.task.maxFailures=4", "--conf", "spark.eventLog.enabled=true",
-        "--conf", "spark.eventLog.dir=" + eventLog.toUri(), "--"));
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(
+                "bash",
+                "deploy/standalone/submit.sh",
+                "--master",
+                master,
+                "--conf",
+                "spark.executor.memory=1g",
+                "--conf",
+                "spark.executorEnv.OMP_NUM_THREADS=1",
+                "--conf",
+                "spark.task.maxFailures=4",
+                "--conf",
+                "spark.eventLog.enabled=true",
+                "--conf",
+                "spark.eventLog.dir=" + eventLog.toUri(),
+                "--"));
     cmd.addAll(List.of(nest));
     ProcessBuilder pb = script(cmd.toArray(new String[0]));
     pb.environment().put("OMP_NUM_THREADS", "1");
@@ -96,10 +108,20 @@ class ExecutorLossIT {
 
   private static List<ProcessHandle> executors() throws IOException {
     List<ProcessHandle> out = new ArrayList<>();
-    for (File f : CLUSTER.toFile().listFiles((d, n) -> n.startsWith("worker-") && n.endsWith(".pid"))) {
+    for (File f :
+        CLUSTER.toFile().listFiles((d, n) -> n.startsWith("worker-") && n.endsWith(".pid"))) {
       long pid = Long.parseLong(Files.readString(f.toPath()).strip());
       Optional<ProcessHandle> w = ProcessHandle.of(pid);
-      w.ifPresent(h -> h.children().filter(c -> c.info().commandLine().orElse("").contains("CoarseGrainedExecutorBackend")).forEach(out::add));
+      w.ifPresent(
+          h ->
+              h.children()
+                  .filter(
+                      c ->
+                          c.info()
+                              .commandLine()
+                              .orElse("")
+                              .contains("CoarseGrainedExecutorBackend"))
+                  .forEach(out::add));
     }
     return out;
   }
@@ -109,7 +131,12 @@ class ExecutorLossIT {
       return 0;
     }
     try (Stream<Path> files = Files.list(dir)) {
-      return files.filter(f -> f.getFileName().toString().endsWith(".npy") && !f.getFileName().toString().startsWith(".")).count();
+      return files
+          .filter(
+              f ->
+                  f.getFileName().toString().endsWith(".npy")
+                      && !f.getFileName().toString().startsWith("."))
+          .count();
     }
   }
 
@@ -130,7 +157,10 @@ class ExecutorLossIT {
   private static void assertLostTasksWereRerun(Path eventLogDir) throws IOException {
     List<Path> logs;
     try (Stream<Path> files = Files.list(eventLogDir)) {
-      logs = files.filter(f -> !f.getFileName().toString().endsWith(".inprogress")).collect(Collectors.toList());
+      logs =
+          files
+              .filter(f -> !f.getFileName().toString().endsWith(".inprogress"))
+              .collect(Collectors.toList());
     }
     assertEquals(1, logs.size(), "one finished event log: " + logs);
     Set<String> lost = new HashSet<>();
@@ -142,7 +172,8 @@ class ExecutorLossIT {
       if (kind.equals("SparkListenerExecutorRemoved")) {
         removed++;
       } else if (kind.equals("SparkListenerTaskEnd")) {
-        String task = e.path("Stage ID").asText() + "/" + e.path("Task Info").path("Index").asText();
+        String task =
+            e.path("Stage ID").asText() + "/" + e.path("Task Info").path("Index").asText();
         String reason = e.path("Task End Reason").path("Reason").asText();
         if (reason.equals("ExecutorLostFailure")) {
           lost.add(task);
@@ -153,18 +184,25 @@ class ExecutorLossIT {
     }
     assertTrue(removed >= 1, "Spark removed the killed executor");
     assertFalse(lost.isEmpty(), "a task was running on the killed executor");
-    assertTrue(succeeded.containsAll(lost), "every lost task ran again and succeeded: lost " + lost);
+    assertTrue(
+        succeeded.containsAll(lost), "every lost task ran again and succeeded: lost " + lost);
   }
 
   /** Checks the output folder: returns nothing, fails on a missing, doubled, half-written or left-over file. */
-  private static void assertOutputsCompleteAndOnce(Path out, int good, int[] shapeHead) throws IOException {
+  private static void assertOutputsCompleteAndOnce(Path out, int good, int[] shapeHead)
+      throws IOException {
     List<JsonNode> lines = new ArrayList<>();
     for (String l : Files.readAllLines(out.resolve("features.json"))) {
       lines.add(JSON.readTree(l));
     }
-    assertEquals(IntStream.range(0, good).boxed().collect(Collectors.toList()),
-        lines.stream().map(l -> l.get("n").asInt()).collect(Collectors.toList()), "each utterance once, in input order");
-    Set<String> listed = lines.stream().map(l -> Path.of(l.get("feature_path").asText()).getFileName().toString()).collect(Collectors.toSet());
+    assertEquals(
+        IntStream.range(0, good).boxed().collect(Collectors.toList()),
+        lines.stream().map(l -> l.get("n").asInt()).collect(Collectors.toList()),
+        "each utterance once, in input order");
+    Set<String> listed =
+        lines.stream()
+            .map(l -> Path.of(l.get("feature_path").asText()).getFileName().toString())
+            .collect(Collectors.toSet());
     assertEquals(good, listed.size());
     List<Path> files;
     try (Stream<Path> s = Files.list(out)) {
@@ -182,7 +220,8 @@ class ExecutorLossIT {
           assertEquals(shapeHead[d], a.dim(d), name);
         }
       } else {
-        assertTrue(name.equals("features.json") || name.equals("skipped.txt"), "unexpected output " + f);
+        assertTrue(
+            name.equals("features.json") || name.equals("skipped.txt"), "unexpected output " + f);
       }
     }
     assertEquals(good, npy);
@@ -200,7 +239,11 @@ class ExecutorLossIT {
     }
     StringBuilder m = new StringBuilder();
     for (int i = 0; i < good; i++) {
-      m.append("{\"audio_filepath\": \"u").append(i % 8).append(".wav\", \"duration\": 1.0, \"n\": ").append(i).append("}\n");
+      m.append("{\"audio_filepath\": \"u")
+          .append(i % 8)
+          .append(".wav\", \"duration\": 1.0, \"n\": ")
+          .append(i)
+          .append("}\n");
       if (i % (good / 3) == good / 6) {
         m.append("{\"audio_filepath\": \"missing").append(i).append(".wav\", \"duration\": 1.0}\n");
       }
@@ -210,7 +253,9 @@ class ExecutorLossIT {
     return manifest;
   }
 
-  private static void runWithAnExecutorKilled(String job, Path manifest, Path out, int good, int[] shapeHead, String... nest) throws Exception {
+  private static void runWithAnExecutorKilled(
+      String job, Path manifest, Path out, int good, int[] shapeHead, String... nest)
+      throws Exception {
     Path log = WORK.resolve(job + ".log");
     Path events = WORK.resolve(job + "-events");
     Process p = submit(log, events, nest);
@@ -219,7 +264,10 @@ class ExecutorLossIT {
       assertTrue(p.waitFor(420, TimeUnit.SECONDS), "the job finishes");
       String text = Files.readString(log);
       assertEquals(0, p.exitValue(), text);
-      Matcher m = Pattern.compile("(\\d+) utterance\\(s\\) \\((\\d+) written, (\\d+) already complete\\), skipped (\\d+)").matcher(text);
+      Matcher m =
+          Pattern.compile(
+                  "(\\d+) utterance\\(s\\) \\((\\d+) written, (\\d+) already complete\\), skipped (\\d+)")
+              .matcher(text);
       assertTrue(m.find(), text);
       assertEquals(good, Integer.parseInt(m.group(1)), m.group());
       assertEquals(3, Integer.parseInt(m.group(4)), "the 3 missing files: " + m.group());
@@ -235,8 +283,19 @@ class ExecutorLossIT {
   void featurizeSurvivesTheLossOfAnExecutor() throws Exception {
     Path manifest = corpus("featurize-corpus", 320);
     Path out = WORK.resolve("featurize-out");
-    runWithAnExecutorKilled("featurize", manifest, out, 320, new int[] {80, 100}, "featurize", "--manifest", manifest.toString(), "--out",
-        out.toString(), "featurize.num_partitions=16", "featurize.progress_interval_seconds=5");
+    runWithAnExecutorKilled(
+        "featurize",
+        manifest,
+        out,
+        320,
+        new int[] {80, 100},
+        "featurize",
+        "--manifest",
+        manifest.toString(),
+        "--out",
+        out.toString(),
+        "featurize.num_partitions=16",
+        "featurize.progress_interval_seconds=5");
   }
 
   @Test
@@ -247,8 +306,21 @@ class ExecutorLossIT {
       Files.copy(in, model, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     }
     Path out = WORK.resolve("extract-out");
-    runWithAnExecutorKilled("extract", manifest, out, 96, new int[] {2, 64}, "extract", "--model", model.toString(), "--input",
-        manifest.toString(), "--output", out.toString(), "extract.batch_size=4", "extract.num_partitions=12",
+    runWithAnExecutorKilled(
+        "extract",
+        manifest,
+        out,
+        96,
+        new int[] {2, 64},
+        "extract",
+        "--model",
+        model.toString(),
+        "--input",
+        manifest.toString(),
+        "--output",
+        out.toString(),
+        "extract.batch_size=4",
+        "extract.num_partitions=12",
         "extract.progress_interval_seconds=5");
   }
 }

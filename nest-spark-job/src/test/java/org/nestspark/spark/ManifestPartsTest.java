@@ -11,7 +11,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
-
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -51,7 +50,8 @@ class ManifestPartsTest {
     }
     Path features = new Path(out(), "features.json");
     Path skipped = new Path(out(), "skipped.txt");
-    ManifestParts.Merged m = ManifestParts.merge(fs(), ManifestParts.dir(out()), parts, features, skipped, true);
+    ManifestParts.Merged m =
+        ManifestParts.merge(fs(), ManifestParts.dir(out()), parts, features, skipped, true);
 
     List<Long> expectedIds = new ArrayList<>();
     List<String> expectedSkips = new ArrayList<>();
@@ -70,13 +70,16 @@ class ManifestPartsTest {
     assertEquals(expectedSkips, Files.readAllLines(tmp.resolve("skipped.txt")));
     assertEquals(new ManifestParts.Merged(expectedIds.size(), expectedSkips.size()), m);
     try (Stream<java.nio.file.Path> files = Files.list(tmp)) {
-      assertEquals(List.of("features.json", "skipped.txt"), files.map(f -> f.getFileName().toString()).sorted().collect(Collectors.toList()),
+      assertEquals(
+          List.of("features.json", "skipped.txt"),
+          files.map(f -> f.getFileName().toString()).sorted().collect(Collectors.toList()),
           "parts, intermediate merges and temporary files are gone");
     }
   }
 
   @Test
-  void aMissingPartOrAnUtteranceInTwoPartsStopsTheMergeAndKeepsTheOldFeaturesJson() throws Exception {
+  void aMissingPartOrAnUtteranceInTwoPartsStopsTheMergeAndKeepsTheOldFeaturesJson()
+      throws Exception {
     Files.writeString(tmp.resolve("features.json"), "old\n");
     String dir = ManifestParts.dir(out()).toUri().toString();
     for (int p : new int[] {0, 2}) {
@@ -85,24 +88,47 @@ class ManifestPartsTest {
       part.write(conf);
     }
     Path features = new Path(out(), "features.json");
-    IOException missing = assertThrows(IOException.class,
-        () -> ManifestParts.merge(fs(), ManifestParts.dir(out()), 3, features, new Path(out(), "skipped.txt"), false));
-    assertTrue(missing.getMessage().contains("_features.json.parts/part-00001: missing"), missing.getMessage());
+    IOException missing =
+        assertThrows(
+            IOException.class,
+            () ->
+                ManifestParts.merge(
+                    fs(),
+                    ManifestParts.dir(out()),
+                    3,
+                    features,
+                    new Path(out(), "skipped.txt"),
+                    false));
+    assertTrue(
+        missing.getMessage().contains("_features.json.parts/part-00001: missing"),
+        missing.getMessage());
 
     ManifestParts.Part twice = new ManifestParts.Part(dir, 1);
     twice.features(2, "{}");
     twice.write(conf);
-    IOException dup = assertThrows(IOException.class,
-        () -> ManifestParts.merge(fs(), ManifestParts.dir(out()), 3, features, new Path(out(), "skipped.txt"), false));
+    IOException dup =
+        assertThrows(
+            IOException.class,
+            () ->
+                ManifestParts.merge(
+                    fs(),
+                    ManifestParts.dir(out()),
+                    3,
+                    features,
+                    new Path(out(), "skipped.txt"),
+                    false));
     assertTrue(dup.getMessage().contains("utterance 2 appears in two parts"), dup.getMessage());
     assertEquals("old\n", Files.readString(tmp.resolve("features.json")));
     try (Stream<java.nio.file.Path> files = Files.list(tmp)) {
-      assertFalse(files.anyMatch(f -> f.getFileName().toString().contains(".tmp-")), "no temporary file left");
+      assertFalse(
+          files.anyMatch(f -> f.getFileName().toString().contains(".tmp-")),
+          "no temporary file left");
     }
   }
 
   @Test
-  void aRunWithoutSkipsRemovesTheSkippedListOfAnEarlierRunAndClearRemovesStaleParts() throws Exception {
+  void aRunWithoutSkipsRemovesTheSkippedListOfAnEarlierRunAndClearRemovesStaleParts()
+      throws Exception {
     Files.writeString(tmp.resolve("skipped.txt"), "m.json:1: gone\n");
     String dir = ManifestParts.dir(out()).toUri().toString();
     ManifestParts.Part stale = new ManifestParts.Part(dir, 5);
@@ -113,11 +139,23 @@ class ManifestPartsTest {
     ManifestParts.Part part = new ManifestParts.Part(dir, 0);
     part.features(0, "{\"a\":1}");
     part.write(conf);
-    ManifestParts.merge(fs(), ManifestParts.dir(out()), 1, new Path(out(), "features.json"), new Path(out(), "skipped.txt"), false);
+    ManifestParts.merge(
+        fs(),
+        ManifestParts.dir(out()),
+        1,
+        new Path(out(), "features.json"),
+        new Path(out(), "skipped.txt"),
+        false);
     assertEquals(List.of("{\"a\":1}"), Files.readAllLines(tmp.resolve("features.json")));
     assertFalse(Files.exists(tmp.resolve("skipped.txt")));
     // no parts at all (an empty input): an empty features.json
-    ManifestParts.merge(fs(), ManifestParts.dir(out()), 0, new Path(out(), "features.json"), new Path(out(), "skipped.txt"), false);
+    ManifestParts.merge(
+        fs(),
+        ManifestParts.dir(out()),
+        0,
+        new Path(out(), "features.json"),
+        new Path(out(), "skipped.txt"),
+        false);
     assertEquals(0, Files.size(tmp.resolve("features.json")));
   }
 }

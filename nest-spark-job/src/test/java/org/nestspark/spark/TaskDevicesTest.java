@@ -13,7 +13,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-
 import org.apache.spark.SparkConf;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -31,14 +30,15 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class TaskDevicesTest {
   static final Path REPO = Path.of(System.getProperty("user.dir")).getParent();
-  static final String OPENS = "-XX:+IgnoreUnrecognizedVMOptions --add-opens=java.base/java.lang=ALL-UNNAMED "
-      + "--add-opens=java.base/java.lang.invoke=ALL-UNNAMED --add-opens=java.base/java.lang.reflect=ALL-UNNAMED "
-      + "--add-opens=java.base/java.io=ALL-UNNAMED --add-opens=java.base/java.net=ALL-UNNAMED --add-opens=java.base/java.nio=ALL-UNNAMED "
-      + "--add-opens=java.base/java.util=ALL-UNNAMED --add-opens=java.base/java.util.concurrent=ALL-UNNAMED "
-      + "--add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED --add-opens=java.base/jdk.internal.ref=ALL-UNNAMED "
-      + "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED --add-opens=java.base/sun.nio.cs=ALL-UNNAMED "
-      + "--add-opens=java.base/sun.security.action=ALL-UNNAMED --add-opens=java.base/sun.util.calendar=ALL-UNNAMED "
-      + "-Djdk.reflect.useDirectMethodHandle=false";
+  static final String OPENS =
+      "-XX:+IgnoreUnrecognizedVMOptions --add-opens=java.base/java.lang=ALL-UNNAMED "
+          + "--add-opens=java.base/java.lang.invoke=ALL-UNNAMED --add-opens=java.base/java.lang.reflect=ALL-UNNAMED "
+          + "--add-opens=java.base/java.io=ALL-UNNAMED --add-opens=java.base/java.net=ALL-UNNAMED --add-opens=java.base/java.nio=ALL-UNNAMED "
+          + "--add-opens=java.base/java.util=ALL-UNNAMED --add-opens=java.base/java.util.concurrent=ALL-UNNAMED "
+          + "--add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED --add-opens=java.base/jdk.internal.ref=ALL-UNNAMED "
+          + "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED --add-opens=java.base/sun.nio.cs=ALL-UNNAMED "
+          + "--add-opens=java.base/sun.security.action=ALL-UNNAMED --add-opens=java.base/sun.util.calendar=ALL-UNNAMED "
+          + "-Djdk.reflect.useDirectMethodHandle=false";
   static final Path CLUSTER_DIR = REPO.resolve("target/standalone-gpu-test");
   @TempDir static Path tmp;
   static Path script;
@@ -48,13 +48,22 @@ class TaskDevicesTest {
   @BeforeAll
   static void startCluster() throws Exception {
     script = tmp.resolve("fake-gpus.sh");
-    Files.writeString(script, "#!/bin/sh\necho '{\"name\": \"gpu\", \"addresses\": [\"0\",\"1\"]}'\n");
+    Files.writeString(
+        script, "#!/bin/sh\necho '{\"name\": \"gpu\", \"addresses\": [\"0\",\"1\"]}'\n");
     Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
     int masterPort = freePort();
     int uiPort = freePort();
-    env = Map.of("NEST_CLUSTER_DIR", CLUSTER_DIR.toString(), "NEST_MASTER_PORT", Integer.toString(masterPort),
-        "NEST_MASTER_UI_PORT", Integer.toString(uiPort),
-        "NEST_WORKER_JAVA_OPTS", "-Dspark.worker.resource.gpu.amount=2 -Dspark.worker.resource.gpu.discoveryScript=" + script);
+    env =
+        Map.of(
+            "NEST_CLUSTER_DIR",
+            CLUSTER_DIR.toString(),
+            "NEST_MASTER_PORT",
+            Integer.toString(masterPort),
+            "NEST_MASTER_UI_PORT",
+            Integer.toString(uiPort),
+            "NEST_WORKER_JAVA_OPTS",
+            "-Dspark.worker.resource.gpu.amount=2 -Dspark.worker.resource.gpu.discoveryScript="
+                + script);
     String cluster = REPO.resolve("deploy/standalone/cluster.sh").toString();
     run(List.of(cluster, "stop"), 60);
     Result r = run(List.of(cluster, "start", "1", "2", "1g"), 180);
@@ -95,28 +104,41 @@ class TaskDevicesTest {
 
   @Test
   void eachTaskBindsTheGpuSparkAssignedIt() throws Exception {
-    SparkConf conf = new SparkConf().setMaster(master).setAppName("task-devices-test")
-        .set("spark.driver.host", "127.0.0.1")
-        .set("spark.executor.cores", "2")
-        .set("spark.executor.memory", "768m")
-        .set("spark.executor.resource.gpu.amount", "2")
-        .set("spark.executor.resource.gpu.discoveryScript", script.toString())
-        .set("spark.task.resource.gpu.amount", "1")
-        .set("spark.executor.extraClassPath", org.nestspark.deploy.NestSubmitStandaloneTest.manifestJar(tmp.resolve("executor-classpath.jar"), true).toString())
-        .set("spark.executor.extraJavaOptions", OPENS);
+    SparkConf conf =
+        new SparkConf()
+            .setMaster(master)
+            .setAppName("task-devices-test")
+            .set("spark.driver.host", "127.0.0.1")
+            .set("spark.executor.cores", "2")
+            .set("spark.executor.memory", "768m")
+            .set("spark.executor.resource.gpu.amount", "2")
+            .set("spark.executor.resource.gpu.discoveryScript", script.toString())
+            .set("spark.task.resource.gpu.amount", "1")
+            .set(
+                "spark.executor.extraClassPath",
+                org.nestspark.deploy.NestSubmitStandaloneTest.manifestJar(
+                        tmp.resolve("executor-classpath.jar"), true)
+                    .toString())
+            .set("spark.executor.extraJavaOptions", OPENS);
     try (JavaSparkContext sc = new JavaSparkContext(conf)) {
       // each task holds its GPU for a moment, so the two run at the same time on the one executor
-      List<String> got = sc.parallelize(List.of(0, 1), 2).mapPartitions(it -> {
-        String bound = TaskDevices.bindTaskGpu().orElse("none");
-        String assigned = TaskContext.get().resources().get("gpu").get().addresses()[0];
-        Thread.sleep(1500);
-        return List.of(TaskContext.getPartitionId() + ":" + bound + ":" + assigned).iterator();
-      }).collect();
+      List<String> got =
+          sc.parallelize(List.of(0, 1), 2)
+              .mapPartitions(
+                  it -> {
+                    String bound = TaskDevices.bindTaskGpu().orElse("none");
+                    String assigned = TaskContext.get().resources().get("gpu").get().addresses()[0];
+                    Thread.sleep(1500);
+                    return List.of(TaskContext.getPartitionId() + ":" + bound + ":" + assigned)
+                        .iterator();
+                  })
+              .collect();
       assertEquals(2, got.size(), got.toString());
       Set<String> bound = new HashSet<>();
       for (String g : got) {
         String[] f = g.split(":");
-        assertEquals(f[2], f[1], "task " + f[0] + " bound another GPU than Spark assigned it: " + got);
+        assertEquals(
+            f[2], f[1], "task " + f[0] + " bound another GPU than Spark assigned it: " + got);
         bound.add(f[1]);
       }
       assertEquals(Set.of("0", "1"), bound, got.toString());

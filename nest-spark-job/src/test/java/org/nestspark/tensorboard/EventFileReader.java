@@ -27,12 +27,19 @@ public final class EventFileReader {
   private EventFileReader() {}
 
   /** One decoded Event. */
-  public record Event(double wallTime, long step, String fileVersion, Map<String, Float> scalars, int sessionStatus, String sessionMsg) {}
+  public record Event(
+      double wallTime,
+      long step,
+      String fileVersion,
+      Map<String, Float> scalars,
+      int sessionStatus,
+      String sessionMsg) {}
 
   /** Reads every record of {@code file}, checking lengths and CRCs; throws on any damage. */
   public static List<byte[]> records(Path file) throws IOException {
     List<byte[]> out = new ArrayList<>();
-    try (InputStream raw = Files.newInputStream(file); DataInputStream in = new DataInputStream(raw)) {
+    try (InputStream raw = Files.newInputStream(file);
+        DataInputStream in = new DataInputStream(raw)) {
       while (true) {
         byte[] header = new byte[12];
         int first = in.read(header, 0, 1);
@@ -57,7 +64,8 @@ public final class EventFileReader {
         } catch (EOFException e) {
           throw new IOException(file + ": truncated record " + out.size(), e);
         }
-        if (ByteBuffer.wrap(footer).order(ByteOrder.LITTLE_ENDIAN).getInt() != masked(data, 0, data.length)) {
+        if (ByteBuffer.wrap(footer).order(ByteOrder.LITTLE_ENDIAN).getInt()
+            != masked(data, 0, data.length)) {
           throw new IOException(file + ": data CRC mismatch at record " + out.size());
         }
         out.add(data);
@@ -143,7 +151,8 @@ public final class EventFileReader {
           out.add(new Field(number, wire, 0, v, null));
         }
         case 5 -> {
-          long v = ByteBuffer.wrap(b, pos[0], 4).order(ByteOrder.LITTLE_ENDIAN).getInt() & 0xFFFFFFFFL;
+          long v =
+              ByteBuffer.wrap(b, pos[0], 4).order(ByteOrder.LITTLE_ENDIAN).getInt() & 0xFFFFFFFFL;
           pos[0] += 4;
           out.add(new Field(number, wire, 0, v, null));
         }
@@ -175,7 +184,8 @@ public final class EventFileReader {
    * winning), with TensorBoard's purge: a SessionLog START (status 1) at step s drops what was read at s and
    * later. Each file must start with the file_version event.
    */
-  public static Map<String, TreeMap<Long, Float>> scalarsWithPurge(List<Path> files) throws IOException {
+  public static Map<String, TreeMap<Long, Float>> scalarsWithPurge(List<Path> files)
+      throws IOException {
     Map<String, TreeMap<Long, Float>> out = new TreeMap<>();
     for (Path f : files) {
       List<Event> events = events(f);

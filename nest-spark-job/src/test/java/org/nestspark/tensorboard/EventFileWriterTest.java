@@ -15,7 +15,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.junit.jupiter.api.Test;
@@ -27,16 +26,20 @@ class EventFileWriterTest {
 
   @Test
   void aScalarEventHasTheProtobufWireBytes() {
-    // Event{wall_time=0 (field 1, fixed64), step=3 (2, varint), summary (5) {value (1) {tag="a" (1), simple_value=1.0f (2, fixed32)}}}
+    // Event{wall_time=0 (field 1, fixed64), step=3 (2, varint), summary (5) {value (1) {tag="a"
+    // (1), simple_value=1.0f (2, fixed32)}}}
     byte[] e = EventProtos.scalars(0.0, 3, Map.of("a", 1.0));
-    assertEquals("09" + "0000000000000000" + "1003" + "2a0a" + "0a08" + "0a0161" + "150000803f", HexFormat.of().formatHex(e));
+    assertEquals(
+        "09" + "0000000000000000" + "1003" + "2a0a" + "0a08" + "0a0161" + "150000803f",
+        HexFormat.of().formatHex(e));
   }
 
   @Test
   void recordsAreFramedWithMaskedCrc32c() throws IOException {
     // CRC32C's check value (RFC 3720): crc32c("123456789") = 0xe3069283
     byte[] nine = "123456789".getBytes(StandardCharsets.US_ASCII);
-    assertEquals(Integer.rotateRight(0xe3069283, 15) + 0xa282ead8, TfRecords.maskedCrc32c(nine, 0, 9));
+    assertEquals(
+        Integer.rotateRight(0xe3069283, 15) + 0xa282ead8, TfRecords.maskedCrc32c(nine, 0, 9));
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     TfRecords.write(out, nine);
     byte[] b = out.toByteArray();
@@ -55,7 +58,9 @@ class EventFileWriterTest {
     FileSystem fs = FileSystem.getLocal(new Configuration(false)).getRawFileSystem();
     org.apache.hadoop.fs.Path run = new org.apache.hadoop.fs.Path(dir.toUri());
     try (EventFileWriter w = new EventFileWriter(fs, run, "host-1", 4242, 1)) {
-      assertTrue(w.file().getName().matches("events\\.out\\.tfevents\\.\\d{10}\\.host-1\\.4242\\.1"), w.file().getName());
+      assertTrue(
+          w.file().getName().matches("events\\.out\\.tfevents\\.\\d{10}\\.host-1\\.4242\\.1"),
+          w.file().getName());
       assertTrue(w.visibleOnFlush(), "local files hflush");
       w.sessionStart(0, "attempt 1");
       for (long s = 1; s <= 4; s++) {
@@ -77,7 +82,9 @@ class EventFileWriterTest {
     assertEquals(2, files.size());
     EventFileReader.Event first = EventFileReader.events(files.get(0)).get(0);
     assertEquals("brain.Event:2", first.fileVersion());
-    assertTrue(Math.abs(first.wallTime() - System.currentTimeMillis() / 1000.0) < 600, "wall time in seconds");
+    assertTrue(
+        Math.abs(first.wallTime() - System.currentTimeMillis() / 1000.0) < 600,
+        "wall time in seconds");
     TreeMap<Long, Float> loss = EventFileReader.scalarsWithPurge(files).get("train_loss");
     assertEquals(Map.of(1L, 9f, 2L, 8f, 3L, 0.5f), loss);
   }
@@ -93,7 +100,8 @@ class EventFileWriterTest {
     }
     Path objects = Files.createDirectories(dir.resolve("objects"));
     FileSystem store = new ObjectStoreLikeFileSystem(local);
-    try (EventFileWriter w = new EventFileWriter(store, new org.apache.hadoop.fs.Path(objects.toUri()), "h", 1, 1)) {
+    try (EventFileWriter w =
+        new EventFileWriter(store, new org.apache.hadoop.fs.Path(objects.toUri()), "h", 1, 1)) {
       assertTrue(!w.visibleOnFlush());
       w.scalars(1, scalar("train_loss", 3.0));
       String first = w.file().getName();

@@ -2,7 +2,6 @@ package org.nestspark.tensorboard;
 
 import java.io.IOException;
 import java.io.OutputStream;
-
 import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.FilterFileSystem;
@@ -20,26 +19,35 @@ public final class ObjectStoreLikeFileSystem extends FilterFileSystem {
   }
 
   @Override
-  public FSDataOutputStream create(Path f, FsPermission permission, boolean overwrite, int bufferSize, short replication, long blockSize,
-      Progressable progress) throws IOException {
-    OutputStream raw = fs.create(f, permission, overwrite, bufferSize, replication, blockSize, progress);
+  public FSDataOutputStream create(
+      Path f,
+      FsPermission permission,
+      boolean overwrite,
+      int bufferSize,
+      short replication,
+      long blockSize,
+      Progressable progress)
+      throws IOException {
+    OutputStream raw =
+        fs.create(f, permission, overwrite, bufferSize, replication, blockSize, progress);
     // a plain OutputStream: FSDataOutputStream reports no hflush capability for it
-    OutputStream plain = new OutputStream() {
-      @Override
-      public void write(int b) throws IOException {
-        raw.write(b);
-      }
+    OutputStream plain =
+        new OutputStream() {
+          @Override
+          public void write(int b) throws IOException {
+            raw.write(b);
+          }
 
-      @Override
-      public void write(byte[] b, int off, int len) throws IOException {
-        raw.write(b, off, len);
-      }
+          @Override
+          public void write(byte[] b, int off, int len) throws IOException {
+            raw.write(b, off, len);
+          }
 
-      @Override
-      public void close() throws IOException {
-        raw.close();
-      }
-    };
+          @Override
+          public void close() throws IOException {
+            raw.close();
+          }
+        };
     return new FSDataOutputStream(plain, null);
   }
 }

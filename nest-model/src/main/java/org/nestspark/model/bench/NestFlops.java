@@ -2,7 +2,6 @@ package org.nestspark.model.bench;
 
 import java.util.EnumMap;
 import java.util.Map;
-
 import org.nestspark.model.nn.PartTimer.Part;
 import org.nestspark.model.subsampling.DepthwiseConv2dS2;
 
@@ -36,8 +35,18 @@ public final class NestFlops {
   private NestFlops() {}
 
   /** Geometry of one batch and the model dimensions. */
-  public record Shape(int batch, int frames, int featIn, int dModel, int ffDim, int convChannels, int convKernel,
-      int layers, int classes, int selected, long params) {}
+  public record Shape(
+      int batch,
+      int frames,
+      int featIn,
+      int dModel,
+      int ffDim,
+      int convChannels,
+      int convKernel,
+      int layers,
+      int classes,
+      int selected,
+      long params) {}
 
   /** Encoder steps T' after 3 stride-2 stages. */
   public static int encoderSteps(int frames) {
@@ -67,8 +76,12 @@ public final class NestFlops {
     double d = s.dModel();
     sub += 2.0 * n * (c * f) * d;
     m.put(Part.SUBSAMPLING, sub);
-    double att = 8.0 * n * d * d + 2.0 * (2 * tp - 1) * d * d + 2.0 * b * tp * tp * d + 2.0 * n * (2 * tp - 1) * d
-        + 2.0 * b * tp * tp * d;
+    double att =
+        8.0 * n * d * d
+            + 2.0 * (2 * tp - 1) * d * d
+            + 2.0 * b * tp * tp * d
+            + 2.0 * n * (2 * tp - 1) * d
+            + 2.0 * b * tp * tp * d;
     double ff = 2 * 2 * 2.0 * n * d * s.ffDim();
     double conv = 2.0 * n * d * 2 * d + 2.0 * n * d * s.convKernel() + 2.0 * n * d * d;
     m.put(Part.ATTENTION, att * s.layers());
@@ -90,7 +103,9 @@ public final class NestFlops {
     // the first convolution has no input gradient: forward + weight gradient only
     int t1 = DepthwiseConv2dS2.outSize(s.frames());
     int f1 = DepthwiseConv2dS2.outSize(s.featIn());
-    m.put(Part.SUBSAMPLING, m.get(Part.SUBSAMPLING) - 2.0 * 9 * s.convChannels() * (double) s.batch() * t1 * f1);
+    m.put(
+        Part.SUBSAMPLING,
+        m.get(Part.SUBSAMPLING) - 2.0 * 9 * s.convChannels() * (double) s.batch() * t1 * f1);
     m.put(Part.OPTIMIZER, 12.0 * s.params());
     return m;
   }

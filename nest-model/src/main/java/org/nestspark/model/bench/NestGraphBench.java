@@ -5,7 +5,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
-
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -16,11 +15,11 @@ import org.nd4j.linalg.learning.config.Adam;
 import org.nestspark.model.NestGraph;
 import org.nestspark.model.nn.ComputeThreads;
 import org.nestspark.model.nn.Kernels;
-import org.nestspark.train.SlicedEval;
-import org.nestspark.train.SliceTiming;
-import org.nestspark.train.TrainStep;
 import org.nestspark.model.nn.PartTimer;
 import org.nestspark.model.nn.PartTimer.Part;
+import org.nestspark.train.SliceTiming;
+import org.nestspark.train.SlicedEval;
+import org.nestspark.train.TrainStep;
 
 /**
  * Speed of the whole NEST graph on the CPU (not a test): the Small preset (d 176, 4 heads, 16 layers, 256
@@ -54,158 +53,260 @@ public final class NestGraphBench {
     frames = Math.max(frames, (valid + 15) / 16 * 16);
     double audioSeconds = batch * seconds;
 
-    ComputationGraph g = NestGraph.builder().dModel(176).nHeads(4).nLayers(16).subsamplingConvChannels(256)
-        .updater(new Adam(1e-4)).build();
+    ComputationGraph g =
+        NestGraph.builder()
+            .dModel(176)
+            .nHeads(4)
+            .nLayers(16)
+            .subsamplingConvChannels(256)
+            .updater(new Adam(1e-4))
+            .build();
     MultiDataSet ds = data(batch, frames, valid, 8192);
     int selected = (int) ds.getLabelsMaskArray(0).sumNumber().doubleValue();
-    System.out.printf(Locale.ROOT, "NEST Small graph: %,d parameters; batch %d x %.1f s (%d frames, %d valid, %d encoder steps), %d selected tokens%n",
-        g.numParams(), batch, seconds, frames, valid, ds.getLabels(0).size(2), selected);
+    System.out.printf(
+        Locale.ROOT,
+        "NEST Small graph: %,d parameters; batch %d x %.1f s (%d frames, %d valid, %d encoder steps), %d selected tokens%n",
+        g.numParams(),
+        batch,
+        seconds,
+        frames,
+        valid,
+        ds.getLabels(0).size(2),
+        selected);
     System.out.println("threads: " + ComputeThreads.describe());
-    NestFlops.Shape shape = new NestFlops.Shape(batch, frames, 80, 176, 4 * 176, 256, 9, 16, 8192, selected, g.numParams());
+    NestFlops.Shape shape =
+        new NestFlops.Shape(
+            batch, frames, 80, 176, 4 * 176, 256, 9, 16, 8192, selected, g.numParams());
     Map<Part, Double> stepFlops = NestFlops.trainingStep(shape);
     double evalFlops = NestFlops.total(NestFlops.forward(shape, false));
 
     List<String> summary = new ArrayList<>();
     for (String ks : kernelList.split(",")) {
-    System.setProperty(Kernels.PROPERTY, Kernels.parse(ks).configName());
-    String kernels = Kernels.resolve(null).configName();
-    for (String ts : threadList.split(",")) {
-      int threads = Integer.parseInt(ts.strip());
-      setThreads(threads);
-      System.out.printf(Locale.ROOT, "%n== %d thread%s, model.kernels=%s (%s) ==%n", threads, threads == 1 ? "" : "s", ks.strip(), kernels);
-      double sgemm = sgemmGflops(2048, 2048, 2048, 3);
-      double sgemmFf = sgemmGflops(batch * (int) ds.getLabels(0).size(2), 704, 176, 10);
-      System.out.printf(Locale.ROOT, "ND4J sgemm 2048^3      %8.1f GFLOP/s   (model shape %dx176 * 176x704: %.1f GFLOP/s)%n", sgemm,
-          batch * ds.getLabels(0).size(2), sgemmFf);
-      // the fit step is a TrainStep (what the pretraining workers run: its guards, then DL4J's fit), unsliced
-      // here and sliced below, so both rows count the same work
-      TrainStep plainStep = new TrainStep(g, 1, 0.0, 1);
-      // warm-up
-      g.output(false, ds.getFeatures(), ds.getFeaturesMaskArrays());
-      fwdBwd(g, ds);
-      plainStep.fit(ds);
-      double fwd = Double.MAX_VALUE;
-      double fb = Double.MAX_VALUE;
-      double step = Double.MAX_VALUE;
-      double opt = Double.MAX_VALUE;
-      Map<Part, Long> parts = null;
-      for (int i = 0; i < iters; i++) {
-        long t0 = System.nanoTime();
+      System.setProperty(Kernels.PROPERTY, Kernels.parse(ks).configName());
+      String kernels = Kernels.resolve(null).configName();
+      for (String ts : threadList.split(",")) {
+        int threads = Integer.parseInt(ts.strip());
+        setThreads(threads);
+        System.out.printf(
+            Locale.ROOT,
+            "%n== %d thread%s, model.kernels=%s (%s) ==%n",
+            threads,
+            threads == 1 ? "" : "s",
+            ks.strip(),
+            kernels);
+        double sgemm = sgemmGflops(2048, 2048, 2048, 3);
+        double sgemmFf = sgemmGflops(batch * (int) ds.getLabels(0).size(2), 704, 176, 10);
+        System.out.printf(
+            Locale.ROOT,
+            "ND4J sgemm 2048^3      %8.1f GFLOP/s   (model shape %dx176 * 176x704: %.1f GFLOP/s)%n",
+            sgemm,
+            batch * ds.getLabels(0).size(2),
+            sgemmFf);
+        // the fit step is a TrainStep (what the pretraining workers run: its guards, then DL4J's
+        // fit), unsliced
+        // here and sliced below, so both rows count the same work
+        TrainStep plainStep = new TrainStep(g, 1, 0.0, 1);
+        // warm-up
         g.output(false, ds.getFeatures(), ds.getFeaturesMaskArrays());
-        long t1 = System.nanoTime();
         fwdBwd(g, ds);
-        long t2 = System.nanoTime();
-        optimizerStep(g, batch);
-        long t3 = System.nanoTime();
-        PartTimer.reset();
-        PartTimer.setEnabled(true);
         plainStep.fit(ds);
-        PartTimer.setEnabled(false);
-        long t4 = System.nanoTime();
-        fwd = Math.min(fwd, (t1 - t0) / 1e6);
-        fb = Math.min(fb, (t2 - t1) / 1e6);
-        opt = Math.min(opt, (t3 - t2) / 1e6);
-        if ((t4 - t3) / 1e6 < step) {
-          step = (t4 - t3) / 1e6;
-          parts = PartTimer.snapshot();
-        }
-      }
-      // the same step with the batch cut into one slice per thread (trainer.batch_slices), each slice on its
-      // own replica and thread with single-threaded ops; equal to the unsliced step up to rounding
-      double sliced = Double.NaN;
-      double slicedFwd = Double.NaN;
-      double slicedOwn = Double.NaN;
-      SliceTiming ownTiming = null;
-      SliceTiming sliceTiming = null;
-      if (threads > 1) {
-        // eval forward as slices (SlicedEval: what validation runs): no rendezvous in eval mode
-        SlicedEval eval = new SlicedEval(g, threads);
-        String[] outs = g.getConfiguration().getNetworkOutputs().toArray(new String[0]);
-        eval.output(outs, ds.getFeatures(), ds.getFeaturesMaskArrays());
-        slicedFwd = Double.MAX_VALUE;
+        double fwd = Double.MAX_VALUE;
+        double fb = Double.MAX_VALUE;
+        double step = Double.MAX_VALUE;
+        double opt = Double.MAX_VALUE;
+        Map<Part, Long> parts = null;
         for (int i = 0; i < iters; i++) {
-          long s0 = System.nanoTime();
+          long t0 = System.nanoTime();
+          g.output(false, ds.getFeatures(), ds.getFeaturesMaskArrays());
+          long t1 = System.nanoTime();
+          fwdBwd(g, ds);
+          long t2 = System.nanoTime();
+          optimizerStep(g, batch);
+          long t3 = System.nanoTime();
+          PartTimer.reset();
+          PartTimer.setEnabled(true);
+          plainStep.fit(ds);
+          PartTimer.setEnabled(false);
+          long t4 = System.nanoTime();
+          fwd = Math.min(fwd, (t1 - t0) / 1e6);
+          fb = Math.min(fb, (t2 - t1) / 1e6);
+          opt = Math.min(opt, (t3 - t2) / 1e6);
+          if ((t4 - t3) / 1e6 < step) {
+            step = (t4 - t3) / 1e6;
+            parts = PartTimer.snapshot();
+          }
+        }
+        // the same step with the batch cut into one slice per thread (trainer.batch_slices), each
+        // slice on its
+        // own replica and thread with single-threaded ops; equal to the unsliced step up to
+        // rounding
+        double sliced = Double.NaN;
+        double slicedFwd = Double.NaN;
+        double slicedOwn = Double.NaN;
+        SliceTiming ownTiming = null;
+        SliceTiming sliceTiming = null;
+        if (threads > 1) {
+          // eval forward as slices (SlicedEval: what validation runs): no rendezvous in eval mode
+          SlicedEval eval = new SlicedEval(g, threads);
+          String[] outs = g.getConfiguration().getNetworkOutputs().toArray(new String[0]);
           eval.output(outs, ds.getFeatures(), ds.getFeaturesMaskArrays());
-          slicedFwd = Math.min(slicedFwd, (System.nanoTime() - s0) / 1e6);
-        }
-        TrainStep slicedStep = new TrainStep(g, 1, 0.0, threads);
-        slicedStep.fit(ds);
-        sliced = Double.MAX_VALUE;
-        for (int i = 0; i < iters; i++) {
-          long s0 = System.nanoTime();
+          slicedFwd = Double.MAX_VALUE;
+          for (int i = 0; i < iters; i++) {
+            long s0 = System.nanoTime();
+            eval.output(outs, ds.getFeatures(), ds.getFeaturesMaskArrays());
+            slicedFwd = Math.min(slicedFwd, (System.nanoTime() - s0) / 1e6);
+          }
+          TrainStep slicedStep = new TrainStep(g, 1, 0.0, threads);
           slicedStep.fit(ds);
-          double ms = (System.nanoTime() - s0) / 1e6;
-          if (ms < sliced) {
-            sliced = ms;
-            sliceTiming = SliceTiming.last();
+          sliced = Double.MAX_VALUE;
+          for (int i = 0; i < iters; i++) {
+            long s0 = System.nanoTime();
+            slicedStep.fit(ds);
+            double ms = (System.nanoTime() - s0) / 1e6;
+            if (ms < sliced) {
+              sliced = ms;
+              sliceTiming = SliceTiming.last();
+            }
           }
-        }
-        // and with each slice's own BatchNorm statistics (trainer.sync_batchnorm=false): no rendezvous
-        TrainStep ownStep = new TrainStep(g, 1, 0.0, threads, false);
-        ownStep.fit(ds);
-        slicedOwn = Double.MAX_VALUE;
-        for (int i = 0; i < iters; i++) {
-          long s0 = System.nanoTime();
+          // and with each slice's own BatchNorm statistics (trainer.sync_batchnorm=false): no
+          // rendezvous
+          TrainStep ownStep = new TrainStep(g, 1, 0.0, threads, false);
           ownStep.fit(ds);
-          double ms = (System.nanoTime() - s0) / 1e6;
-          if (ms < slicedOwn) {
-            slicedOwn = ms;
-            ownTiming = SliceTiming.last();
+          slicedOwn = Double.MAX_VALUE;
+          for (int i = 0; i < iters; i++) {
+            long s0 = System.nanoTime();
+            ownStep.fit(ds);
+            double ms = (System.nanoTime() - s0) / 1e6;
+            if (ms < slicedOwn) {
+              slicedOwn = ms;
+              ownTiming = SliceTiming.last();
+            }
+          }
+          g.setListeners(new java.util.ArrayList<>());
+        }
+        double stepGf = NestFlops.total(stepFlops) / (step / 1e3) / 1e9;
+        double evalGf = evalFlops / (fwd / 1e3) / 1e9;
+        System.out.printf(
+            Locale.ROOT,
+            "eval forward            %8.0f ms  %6.1f s audio/s  %6.1f GFLOP/s (%.1f GFLOP)%n",
+            fwd,
+            audioSeconds / (fwd / 1e3),
+            evalGf,
+            evalFlops / 1e9);
+        if (threads > 1) {
+          System.out.printf(
+              Locale.ROOT,
+              "eval forward, %d slices %8.0f ms  %6.1f s audio/s  %6.1f GFLOP/s%n",
+              threads,
+              slicedFwd,
+              audioSeconds / (slicedFwd / 1e3),
+              evalFlops / (slicedFwd / 1e3) / 1e9);
+        }
+        System.out.printf(
+            Locale.ROOT,
+            "train forward+backward  %8.0f ms  %6.1f s audio/s%n",
+            fb,
+            audioSeconds / (fb / 1e3));
+        System.out.printf(
+            Locale.ROOT,
+            "fit step (incl. Adam)   %8.0f ms  %6.1f s audio/s  %6.1f GFLOP/s (%.1f GFLOP) = %.0f %% of ND4J sgemm%n",
+            step,
+            audioSeconds / (step / 1e3),
+            stepGf,
+            NestFlops.total(stepFlops) / 1e9,
+            100 * stepGf / sgemm);
+        if (threads > 1) {
+          double slicedGf = NestFlops.total(stepFlops) / (sliced / 1e3) / 1e9;
+          System.out.printf(
+              Locale.ROOT,
+              "fit step, %d batch slices %6.0f ms  %6.1f s audio/s  %6.1f GFLOP/s = %.0f %% of ND4J sgemm%n",
+              threads,
+              sliced,
+              audioSeconds / (sliced / 1e3),
+              slicedGf,
+              100 * slicedGf / sgemm);
+          System.out.println("  sliced step, where the time went: " + sliceTiming);
+          double ownGf = NestFlops.total(stepFlops) / (slicedOwn / 1e3) / 1e9;
+          System.out.printf(
+              Locale.ROOT,
+              "fit step, %d slices, own BatchNorm statistics (sync_batchnorm=false) %6.0f ms  %6.1f GFLOP/s = %.0f %% of ND4J sgemm%n",
+              threads,
+              slicedOwn,
+              ownGf,
+              100 * ownGf / sgemm);
+          System.out.println("  where the time went: " + ownTiming);
+        }
+        System.out.printf(
+            Locale.ROOT,
+            "vs NeMo on this machine (full step 9.3 s = 8.6 s audio/s, forward 15 s audio/s): step %.2fx NeMo's time, forward %.2fx%n",
+            step / 9300.0,
+            (audioSeconds / 15.0) / (fwd / 1e3));
+        System.out.printf(
+            Locale.ROOT, "fit step by part (FLOPs: matrix products only, see NestFlops):%n");
+        System.out.printf(
+            Locale.ROOT, "  %-28s %8s %8s %9s %7s%n", "part", "ms", "GFLOP", "GFLOP/s", "sgemm%");
+        double measured = 0;
+        for (Part p : Part.values()) {
+          double ms = p == Part.OPTIMIZER ? opt : parts.get(p) / 1e6;
+          measured += ms;
+          double gfl = stepFlops.get(p) / 1e9;
+          String label =
+              p == Part.LAYER_OTHER
+                  ? "layer rest (norms, residuals)"
+                  : p.name().toLowerCase(Locale.ROOT).replace('_', '-')
+                      + (p == Part.OPTIMIZER ? " (Adam, timed apart)" : "");
+          if (gfl > 0) {
+            double rate = gfl / (ms / 1e3);
+            System.out.printf(
+                Locale.ROOT,
+                "  %-28s %8.0f %8.2f %9.1f %6.0f%%%n",
+                label,
+                ms,
+                gfl,
+                rate,
+                100 * rate / sgemm);
+          } else {
+            System.out.printf(Locale.ROOT, "  %-28s %8.0f %8s %9s %7s%n", label, ms, "-", "-", "-");
           }
         }
-        g.setListeners(new java.util.ArrayList<>());
+        System.out.printf(
+            Locale.ROOT,
+            "  %-28s %8.0f %8s %9s %7s%n",
+            "DL4J graph, rest of fit",
+            step - measured,
+            "-",
+            "-",
+            "-");
+        double best = threads > 1 ? Math.min(step, sliced) : step;
+        double bestGf = NestFlops.total(stepFlops) / (best / 1e3) / 1e9;
+        summary.add(
+            String.format(
+                Locale.ROOT,
+                "%7s %7d %10.0f %12s %10.0f %12s %10.1f %10.1f %8.0f%%",
+                kernels,
+                threads,
+                step,
+                threads > 1 ? String.format(Locale.ROOT, "%.0f", sliced) : "-",
+                fwd,
+                threads > 1 ? String.format(Locale.ROOT, "%.0f", slicedFwd) : "-",
+                sgemm,
+                bestGf,
+                100 * bestGf / sgemm));
       }
-      double stepGf = NestFlops.total(stepFlops) / (step / 1e3) / 1e9;
-      double evalGf = evalFlops / (fwd / 1e3) / 1e9;
-      System.out.printf(Locale.ROOT, "eval forward            %8.0f ms  %6.1f s audio/s  %6.1f GFLOP/s (%.1f GFLOP)%n", fwd, audioSeconds / (fwd / 1e3),
-          evalGf, evalFlops / 1e9);
-      if (threads > 1) {
-        System.out.printf(Locale.ROOT, "eval forward, %d slices %8.0f ms  %6.1f s audio/s  %6.1f GFLOP/s%n", threads, slicedFwd,
-            audioSeconds / (slicedFwd / 1e3), evalFlops / (slicedFwd / 1e3) / 1e9);
-      }
-      System.out.printf(Locale.ROOT, "train forward+backward  %8.0f ms  %6.1f s audio/s%n", fb, audioSeconds / (fb / 1e3));
-      System.out.printf(Locale.ROOT, "fit step (incl. Adam)   %8.0f ms  %6.1f s audio/s  %6.1f GFLOP/s (%.1f GFLOP) = %.0f %% of ND4J sgemm%n", step,
-          audioSeconds / (step / 1e3), stepGf, NestFlops.total(stepFlops) / 1e9, 100 * stepGf / sgemm);
-      if (threads > 1) {
-        double slicedGf = NestFlops.total(stepFlops) / (sliced / 1e3) / 1e9;
-        System.out.printf(Locale.ROOT, "fit step, %d batch slices %6.0f ms  %6.1f s audio/s  %6.1f GFLOP/s = %.0f %% of ND4J sgemm%n", threads, sliced,
-            audioSeconds / (sliced / 1e3), slicedGf, 100 * slicedGf / sgemm);
-        System.out.println("  sliced step, where the time went: " + sliceTiming);
-        double ownGf = NestFlops.total(stepFlops) / (slicedOwn / 1e3) / 1e9;
-        System.out.printf(Locale.ROOT, "fit step, %d slices, own BatchNorm statistics (sync_batchnorm=false) %6.0f ms  %6.1f GFLOP/s = %.0f %% of ND4J sgemm%n",
-            threads, slicedOwn, ownGf, 100 * ownGf / sgemm);
-        System.out.println("  where the time went: " + ownTiming);
-      }
-      System.out.printf(Locale.ROOT, "vs NeMo on this machine (full step 9.3 s = 8.6 s audio/s, forward 15 s audio/s): step %.2fx NeMo's time, forward %.2fx%n",
-          step / 9300.0, (audioSeconds / 15.0) / (fwd / 1e3));
-      System.out.printf(Locale.ROOT, "fit step by part (FLOPs: matrix products only, see NestFlops):%n");
-      System.out.printf(Locale.ROOT, "  %-28s %8s %8s %9s %7s%n", "part", "ms", "GFLOP", "GFLOP/s", "sgemm%");
-      double measured = 0;
-      for (Part p : Part.values()) {
-        double ms = p == Part.OPTIMIZER ? opt : parts.get(p) / 1e6;
-        measured += ms;
-        double gfl = stepFlops.get(p) / 1e9;
-        String label = p == Part.LAYER_OTHER ? "layer rest (norms, residuals)" : p.name().toLowerCase(Locale.ROOT).replace('_', '-')
-            + (p == Part.OPTIMIZER ? " (Adam, timed apart)" : "");
-        if (gfl > 0) {
-          double rate = gfl / (ms / 1e3);
-          System.out.printf(Locale.ROOT, "  %-28s %8.0f %8.2f %9.1f %6.0f%%%n", label, ms, gfl, rate, 100 * rate / sgemm);
-        } else {
-          System.out.printf(Locale.ROOT, "  %-28s %8.0f %8s %9s %7s%n", label, ms, "-", "-", "-");
-        }
-      }
-      System.out.printf(Locale.ROOT, "  %-28s %8.0f %8s %9s %7s%n", "DL4J graph, rest of fit", step - measured, "-", "-", "-");
-      double best = threads > 1 ? Math.min(step, sliced) : step;
-      double bestGf = NestFlops.total(stepFlops) / (best / 1e3) / 1e9;
-      summary.add(String.format(Locale.ROOT, "%7s %7d %10.0f %12s %10.0f %12s %10.1f %10.1f %8.0f%%", kernels, threads, step,
-          threads > 1 ? String.format(Locale.ROOT, "%.0f", sliced) : "-", fwd,
-          threads > 1 ? String.format(Locale.ROOT, "%.0f", slicedFwd) : "-", sgemm, bestGf, 100 * bestGf / sgemm));
-    }
     }
     System.clearProperty(Kernels.PROPERTY);
-    System.out.printf(Locale.ROOT, "%nsummary (same run; best step = the faster of unsliced and sliced)%n%7s %7s %10s %12s %10s %12s %10s %10s %9s%n",
-        "kernels", "threads", "fit ms", "sliced fit ms", "eval ms", "sliced eval ms", "sgemm GF/s",
-        "best GF/s", "best/sgemm");
+    System.out.printf(
+        Locale.ROOT,
+        "%nsummary (same run; best step = the faster of unsliced and sliced)%n%7s %7s %10s %12s %10s %12s %10s %10s %9s%n",
+        "kernels",
+        "threads",
+        "fit ms",
+        "sliced fit ms",
+        "eval ms",
+        "sliced eval ms",
+        "sgemm GF/s",
+        "best GF/s",
+        "best/sgemm");
     summary.forEach(System.out::println);
   }
 
@@ -227,7 +328,13 @@ public final class NestGraphBench {
 
   /** One optimizer step on the last gradient, as {@code fit} does it (updater, then params −= update). */
   private static void optimizerStep(ComputationGraph g, int batch) {
-    g.getUpdater().update(g.gradient(), g.getIterationCount(), g.getEpochCount(), batch, LayerWorkspaceMgr.noWorkspaces());
+    g.getUpdater()
+        .update(
+            g.gradient(),
+            g.getIterationCount(),
+            g.getEpochCount(),
+            batch,
+            LayerWorkspaceMgr.noWorkspaces());
     g.params().subi(g.gradient().gradient());
   }
 
@@ -246,7 +353,11 @@ public final class NestGraphBench {
     Nd4j.getRandom().setSeed(1);
     INDArray x = Nd4j.randn(DataType.FLOAT, batch, 80, frames);
     INDArray fMask = Nd4j.zeros(DataType.FLOAT, batch, frames);
-    fMask.get(org.nd4j.linalg.indexing.NDArrayIndex.all(), org.nd4j.linalg.indexing.NDArrayIndex.interval(0, valid)).assign(1);
+    fMask
+        .get(
+            org.nd4j.linalg.indexing.NDArrayIndex.all(),
+            org.nd4j.linalg.indexing.NDArrayIndex.interval(0, valid))
+        .assign(1);
     int tEnc = (frames + 7) / 8;
     int validEnc = (valid + 7) / 8;
     Random r = new Random(2);
@@ -260,6 +371,10 @@ public final class NestGraphBench {
         }
       }
     }
-    return new MultiDataSet(new INDArray[] {x}, new INDArray[] {labels}, new INDArray[] {fMask}, new INDArray[] {lMask});
+    return new MultiDataSet(
+        new INDArray[] {x},
+        new INDArray[] {labels},
+        new INDArray[] {fMask},
+        new INDArray[] {lMask});
   }
 }

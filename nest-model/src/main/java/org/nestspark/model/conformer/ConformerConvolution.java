@@ -75,8 +75,10 @@ final class ConformerConvolution {
 
     gluIn = glu;
     nd4j = Kernels.nd4j(kernels);
-    INDArray y = nd4j ? depthwise.forwardNd4j(glu, p.get(CONV_DW_W), p.get(CONV_DW_B), batch, time)
-        : depthwise.forward(glu, p.get(CONV_DW_W), p.get(CONV_DW_B), batch, time);
+    INDArray y =
+        nd4j
+            ? depthwise.forwardNd4j(glu, p.get(CONV_DW_W), p.get(CONV_DW_B), batch, time)
+            : depthwise.forward(glu, p.get(CONV_DW_W), p.get(CONV_DW_B), batch, time);
     normOut = batchNorm ? batchNormForward(y, p, n) : layerNorm.forward(y, p);
     INDArray[] sw = Ops.swish(normOut);
     swishSig = sw[0];
@@ -87,12 +89,20 @@ final class ConformerConvolution {
   INDArray backward(INDArray dy, Map<String, INDArray> p, Map<String, INDArray> g) {
     INDArray dsw =
         Ops.linearBackward(
-            dy, swishOut, p.get(CONV_PW2_W).reshape('c', d, d),
-            g.get(CONV_PW2_W).reshape('c', d, d), g.get(CONV_PW2_B), true);
+            dy,
+            swishOut,
+            p.get(CONV_PW2_W).reshape('c', d, d),
+            g.get(CONV_PW2_W).reshape('c', d, d),
+            g.get(CONV_PW2_B),
+            true);
     INDArray dnorm = Ops.swishBackwardInPlace(dsw, normOut, swishSig);
     INDArray ddw = batchNorm ? batchNormBackward(dnorm, p, g) : layerNorm.backward(dnorm, p, g);
-    INDArray dglu = nd4j ? depthwise.backwardNd4j(gluIn, ddw, p.get(CONV_DW_W), g.get(CONV_DW_W), g.get(CONV_DW_B), batch, time)
-        : depthwise.backward(gluIn, ddw, p.get(CONV_DW_W), g.get(CONV_DW_W), g.get(CONV_DW_B), batch, time);
+    INDArray dglu =
+        nd4j
+            ? depthwise.backwardNd4j(
+                gluIn, ddw, p.get(CONV_DW_W), g.get(CONV_DW_W), g.get(CONV_DW_B), batch, time)
+            : depthwise.backward(
+                gluIn, ddw, p.get(CONV_DW_W), g.get(CONV_DW_W), g.get(CONV_DW_B), batch, time);
     if (rowMask != null) {
       dglu.muliColumnVector(rowMask);
     }
@@ -103,8 +113,12 @@ final class ConformerConvolution {
     dg.get(NDArrayIndex.all(), NDArrayIndex.interval(d, 2 * d))
         .assign(dglu.muli(gluA).muli(gluSig).muli(gluSig.rsub(1.0)));
     return Ops.linearBackward(
-        dg, x, p.get(CONV_PW1_W).reshape('c', 2L * d, d),
-        g.get(CONV_PW1_W).reshape('c', 2L * d, d), g.get(CONV_PW1_B), true);
+        dg,
+        x,
+        p.get(CONV_PW1_W).reshape('c', 2L * d, d),
+        g.get(CONV_PW1_W).reshape('c', 2L * d, d),
+        g.get(CONV_PW1_B),
+        true);
   }
 
   // ------------------------------------------------------------------ batch norm
@@ -120,7 +134,8 @@ final class ConformerConvolution {
         throw new IllegalStateException(
             "BatchNorm in training needs more than 1 value per channel (B·T' = " + n + ")");
       }
-      // over the whole batch: a sliced step sums every slice's columns (SliceGroup), as SyncBatchNorm
+      // over the whole batch: a sliced step sums every slice's columns (SliceGroup), as
+      // SyncBatchNorm
       long rows = batchRows(n);
       INDArray mean;
       INDArray var; // biased
@@ -129,7 +144,8 @@ final class ConformerConvolution {
         xc = y.subRowVector(mean);
         var = Ops.columnSum(xc.mul(xc)).divi(rows);
       } else {
-        // a sliced step: one rendezvous for both moments, taken about a shift every slice shares (the
+        // a sliced step: one rendezvous for both moments, taken about a shift every slice shares
+        // (the
         // running mean, close to the batch mean), so E[(y−k)²] − (E[y−k])² loses no precision
         INDArray yk = y.subRowVector(runMean);
         INDArray moments = Nd4j.createUninitialized(y.dataType(), 2, d);

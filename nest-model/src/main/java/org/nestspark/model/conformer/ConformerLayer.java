@@ -74,11 +74,13 @@ public class ConformerLayer extends FeedForwardLayer {
 
   /** {@code conv_norm_type} value: BatchNorm1d over channels (NeMo's default). */
   public static final String BATCH_NORM = "batch_norm";
+
   /** {@code conv_norm_type} value: LayerNorm over channels. */
   public static final String LAYER_NORM = "layer_norm";
 
   /** LayerNorm and BatchNorm epsilon (PyTorch's default, NeMo does not change it). */
   public static final double NORM_EPS = 1e-5;
+
   /** BatchNorm1d momentum (PyTorch's default): running = (1 − m)·running + m·batch. */
   public static final double BN_MOMENTUM = 0.1;
 
@@ -120,10 +122,13 @@ public class ConformerLayer extends FeedForwardLayer {
   public static final String FF2_LINEAR2_B = "ff2Linear2B";
   public static final String NORM_OUT_W = "normOutW";
   public static final String NORM_OUT_B = "normOutB";
+
   /** BatchNorm {@code running_mean} (buffer). */
   public static final String CONV_BN_MEAN = "convBnRunningMean";
+
   /** BatchNorm {@code running_var} (buffer). */
   public static final String CONV_BN_VAR = "convBnRunningVar";
+
   /** BatchNorm {@code num_batches_tracked} (buffer, float [1] instead of 0-d int64). */
   public static final String CONV_BN_COUNT = "convBnNumBatchesTracked";
 
@@ -166,7 +171,8 @@ public class ConformerLayer extends FeedForwardLayer {
           "d_model " + dModel + " must be a positive multiple of n_heads " + nHeads);
     }
     if (ffExpansionFactor <= 0) {
-      throw new IllegalArgumentException("ff_expansion_factor must be positive: " + ffExpansionFactor);
+      throw new IllegalArgumentException(
+          "ff_expansion_factor must be positive: " + ffExpansionFactor);
     }
     if (convKernelSize <= 0 || convKernelSize % 2 == 0) {
       throw new IllegalArgumentException(

@@ -68,7 +68,9 @@ public class ConformerLayerImpl extends BaseLayer<ConformerLayer> {
     ff1 = new ConformerFeedForward(FF1_LINEAR1_W, FF1_LINEAR1_B, FF1_LINEAR2_W, FF1_LINEAR2_B);
     ff2 = new ConformerFeedForward(FF2_LINEAR1_W, FF2_LINEAR1_B, FF2_LINEAR2_W, FF2_LINEAR2_B);
     attn = new RelPositionMultiHeadAttention(c.getDModel(), c.getNHeads());
-    conv = new ConformerConvolution(c.getDModel(), c.getConvKernelSize(), c.usesBatchNorm(), c.getKernels());
+    conv =
+        new ConformerConvolution(
+            c.getDModel(), c.getConvKernelSize(), c.usesBatchNorm(), c.getKernels());
     normFf1 = new LayerNormOp(NORM_FF1_W, NORM_FF1_B, NORM_EPS);
     normAtt = new LayerNormOp(NORM_ATT_W, NORM_ATT_B, NORM_EPS);
     normConv = new LayerNormOp(NORM_CONV_W, NORM_CONV_B, NORM_EPS);
@@ -124,7 +126,8 @@ public class ConformerLayerImpl extends BaseLayer<ConformerLayer> {
     int d = (int) input.size(1);
     int t = (int) input.size(2);
     INDArray out =
-        workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, dataType, new long[] {b, d, t}, 'c');
+        workspaceMgr.createUninitialized(
+            ArrayType.ACTIVATIONS, dataType, new long[] {b, d, t}, 'c');
     // everything the backward needs lives where DL4J keeps layer inputs for backprop
     try (MemoryWorkspace ws = scope(workspaceMgr, ArrayType.INPUT, true)) {
       long t0 = PartTimer.start();
@@ -136,7 +139,8 @@ public class ConformerLayerImpl extends BaseLayer<ConformerLayer> {
   }
 
   @Override
-  public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr workspaceMgr) {
+  public Pair<Gradient, INDArray> backpropGradient(
+      INDArray epsilon, LayerWorkspaceMgr workspaceMgr) {
     assertInputSet(true);
     if (normOut == null || taps == null) {
       throw new IllegalStateException("ConformerLayer " + layerId() + ": backprop before forward");

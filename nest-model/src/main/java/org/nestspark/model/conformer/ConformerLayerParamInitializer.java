@@ -30,14 +30,17 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * network configuration), so values cannot match PyTorch's: parity needs loaded weights.
  */
 public final class ConformerLayerParamInitializer implements ParamInitializer {
-  private static final ConformerLayerParamInitializer INSTANCE = new ConformerLayerParamInitializer();
+  private static final ConformerLayerParamInitializer INSTANCE =
+      new ConformerLayerParamInitializer();
 
   /** Shape and init rule of one parameter. */
   private static final class Spec {
     final String name;
     final long[] shape;
+
     /** > 0: uniform bound 1/√fanIn; 0: constant {@link #value}. */
     final long fanIn;
+
     final double value;
     final boolean bias;
 

@@ -56,53 +56,60 @@ final class DepthwiseTimeConv {
       float[] y = new float[n * d];
       float[] wf = toFloat(wt);
       float[] bf = toFloat(b);
-      Parallel.forRange(n, (long) k * d, (chunk, from, to) -> {
-        for (int r = from; r < to; r++) {
-          int t = r % time;
-          int base = r * d;
-          System.arraycopy(bf, 0, y, base, d);
-          for (int tau = 0; tau < k; tau++) {
-            int tt = t + tau - pad;
-            if (tt < 0 || tt >= time) {
-              continue;
+      Parallel.forRange(
+          n,
+          (long) k * d,
+          (chunk, from, to) -> {
+            for (int r = from; r < to; r++) {
+              int t = r % time;
+              int base = r * d;
+              System.arraycopy(bf, 0, y, base, d);
+              for (int tau = 0; tau < k; tau++) {
+                int tt = t + tau - pad;
+                if (tt < 0 || tt >= time) {
+                  continue;
+                }
+                int src = (r + tau - pad) * d;
+                int wo = tau * d;
+                for (int c = 0; c < d; c++) {
+                  y[base + c] += wf[wo + c] * x[src + c];
+                }
+              }
             }
-            int src = (r + tau - pad) * d;
-            int wo = tau * d;
-            for (int c = 0; c < d; c++) {
-              y[base + c] += wf[wo + c] * x[src + c];
-            }
-          }
-        }
-      });
+          });
       HeapArrays.put(y, out);
     } else {
       double[] x = HeapArrays.doubles(in, null);
       double[] y = new double[n * d];
-      Parallel.forRange(n, (long) k * d, (chunk, from, to) -> {
-        for (int r = from; r < to; r++) {
-          int t = r % time;
-          int base = r * d;
-          System.arraycopy(b, 0, y, base, d);
-          for (int tau = 0; tau < k; tau++) {
-            int tt = t + tau - pad;
-            if (tt < 0 || tt >= time) {
-              continue;
+      Parallel.forRange(
+          n,
+          (long) k * d,
+          (chunk, from, to) -> {
+            for (int r = from; r < to; r++) {
+              int t = r % time;
+              int base = r * d;
+              System.arraycopy(b, 0, y, base, d);
+              for (int tau = 0; tau < k; tau++) {
+                int tt = t + tau - pad;
+                if (tt < 0 || tt >= time) {
+                  continue;
+                }
+                int src = (r + tau - pad) * d;
+                int wo = tau * d;
+                for (int c = 0; c < d; c++) {
+                  y[base + c] += wt[wo + c] * x[src + c];
+                }
+              }
             }
-            int src = (r + tau - pad) * d;
-            int wo = tau * d;
-            for (int c = 0; c < d; c++) {
-              y[base + c] += wt[wo + c] * x[src + c];
-            }
-          }
-        }
-      });
+          });
       HeapArrays.put(y, out);
     }
     return out;
   }
 
   /** Writes {@code dW (d, 1, k)} and {@code db (d)}, returns d(in) {@code [B·T, d]}. */
-  INDArray backward(INDArray in, INDArray dout, INDArray w, INDArray dW, INDArray db, int batch, int time) {
+  INDArray backward(
+      INDArray in, INDArray dout, INDArray w, INDArray dW, INDArray db, int batch, int time) {
     double[] wt = tapsMajor(w);
     int n = batch * time;
     int chunks = Parallel.chunks(n, 2L * k * d);
@@ -114,75 +121,81 @@ final class DepthwiseTimeConv {
       float[] g = HeapArrays.floats(dout, null);
       float[] dx = new float[n * d];
       float[] wf = toFloat(wt);
-      Parallel.forRange(n, 2L * k * d, (chunk, from, to) -> {
-        double[] pw = partW[chunk];
-        double[] pb = partB[chunk];
-        float[] acc = new float[k * d];
-        for (int r = from; r < to; r++) {
-          int t = r % time;
-          int base = r * d;
-          for (int c = 0; c < d; c++) {
-            pb[c] += g[base + c];
-          }
-          for (int tau = 0; tau < k; tau++) {
-            // weight gradient: dout[r] · in[r + τ − pad]
-            int tt = t + tau - pad;
-            if (tt >= 0 && tt < time) {
-              int src = (r + tau - pad) * d;
-              int wo = tau * d;
+      Parallel.forRange(
+          n,
+          2L * k * d,
+          (chunk, from, to) -> {
+            double[] pw = partW[chunk];
+            double[] pb = partB[chunk];
+            float[] acc = new float[k * d];
+            for (int r = from; r < to; r++) {
+              int t = r % time;
+              int base = r * d;
               for (int c = 0; c < d; c++) {
-                acc[wo + c] += g[base + c] * x[src + c];
+                pb[c] += g[base + c];
+              }
+              for (int tau = 0; tau < k; tau++) {
+                // weight gradient: dout[r] · in[r + τ − pad]
+                int tt = t + tau - pad;
+                if (tt >= 0 && tt < time) {
+                  int src = (r + tau - pad) * d;
+                  int wo = tau * d;
+                  for (int c = 0; c < d; c++) {
+                    acc[wo + c] += g[base + c] * x[src + c];
+                  }
+                }
+                // input gradient: din[r] += w[τ] · dout[r − τ + pad]
+                int to2 = t - tau + pad;
+                if (to2 >= 0 && to2 < time) {
+                  int src = (r - tau + pad) * d;
+                  int wo = tau * d;
+                  for (int c = 0; c < d; c++) {
+                    dx[base + c] += wf[wo + c] * g[src + c];
+                  }
+                }
               }
             }
-            // input gradient: din[r] += w[τ] · dout[r − τ + pad]
-            int to2 = t - tau + pad;
-            if (to2 >= 0 && to2 < time) {
-              int src = (r - tau + pad) * d;
-              int wo = tau * d;
-              for (int c = 0; c < d; c++) {
-                dx[base + c] += wf[wo + c] * g[src + c];
-              }
+            for (int i = 0; i < acc.length; i++) {
+              pw[i] += acc[i];
             }
-          }
-        }
-        for (int i = 0; i < acc.length; i++) {
-          pw[i] += acc[i];
-        }
-      });
+          });
       HeapArrays.put(dx, din);
     } else {
       double[] x = HeapArrays.doubles(in, null);
       double[] g = HeapArrays.doubles(dout, null);
       double[] dx = new double[n * d];
-      Parallel.forRange(n, 2L * k * d, (chunk, from, to) -> {
-        double[] pw = partW[chunk];
-        double[] pb = partB[chunk];
-        for (int r = from; r < to; r++) {
-          int t = r % time;
-          int base = r * d;
-          for (int c = 0; c < d; c++) {
-            pb[c] += g[base + c];
-          }
-          for (int tau = 0; tau < k; tau++) {
-            int tt = t + tau - pad;
-            if (tt >= 0 && tt < time) {
-              int src = (r + tau - pad) * d;
-              int wo = tau * d;
+      Parallel.forRange(
+          n,
+          2L * k * d,
+          (chunk, from, to) -> {
+            double[] pw = partW[chunk];
+            double[] pb = partB[chunk];
+            for (int r = from; r < to; r++) {
+              int t = r % time;
+              int base = r * d;
               for (int c = 0; c < d; c++) {
-                pw[wo + c] += g[base + c] * x[src + c];
+                pb[c] += g[base + c];
+              }
+              for (int tau = 0; tau < k; tau++) {
+                int tt = t + tau - pad;
+                if (tt >= 0 && tt < time) {
+                  int src = (r + tau - pad) * d;
+                  int wo = tau * d;
+                  for (int c = 0; c < d; c++) {
+                    pw[wo + c] += g[base + c] * x[src + c];
+                  }
+                }
+                int to2 = t - tau + pad;
+                if (to2 >= 0 && to2 < time) {
+                  int src = (r - tau + pad) * d;
+                  int wo = tau * d;
+                  for (int c = 0; c < d; c++) {
+                    dx[base + c] += wt[wo + c] * g[src + c];
+                  }
+                }
               }
             }
-            int to2 = t - tau + pad;
-            if (to2 >= 0 && to2 < time) {
-              int src = (r - tau + pad) * d;
-              int wo = tau * d;
-              for (int c = 0; c < d; c++) {
-                dx[base + c] += wt[wo + c] * g[src + c];
-              }
-            }
-          }
-        }
-      });
+          });
       HeapArrays.put(dx, din);
     }
     double[] sw = new double[k * d];
@@ -201,12 +214,14 @@ final class DepthwiseTimeConv {
         wck[c * k + tau] = sw[tau * d + c];
       }
     }
-    dW.assign(Nd4j.create(wck, new long[] {d, 1, k}, 'c').castTo(dW.dataType()).reshape(dW.shape()));
+    dW.assign(
+        Nd4j.create(wck, new long[] {d, 1, k}, 'c').castTo(dW.dataType()).reshape(dW.shape()));
     db.assign(Nd4j.create(sb, new long[] {d}, 'c').castTo(db.dataType()).reshape(db.shape()));
     return din;
   }
 
-  // ------------------------------------------------------------------ libnd4j ops (model.kernels = nd4j)
+  // ------------------------------------------------------------------ libnd4j ops (model.kernels =
+  // nd4j)
 
   /** The rows as NHWC {@code [B, T, 1, d]} (a view when {@code rows} is C-order contiguous). */
   private INDArray image(INDArray rows, int batch, int time) {
@@ -220,18 +235,31 @@ final class DepthwiseTimeConv {
 
   /** {@link #forward} with libnd4j's {@code depthwise_conv2d} (kernel k×1, padding (k−1)/2 in time). */
   INDArray forwardNd4j(INDArray in, INDArray w, INDArray bias, int batch, int time) {
-    INDArray out = Nd4j.createUninitialized(in.dataType(), new long[] {(long) batch * time, d}, 'c');
-    Nd4jConv.depthwise(image(in, batch, time), taps(w), bias.reshape(d), image(out, batch, time), 1, pad, 0);
+    INDArray out =
+        Nd4j.createUninitialized(in.dataType(), new long[] {(long) batch * time, d}, 'c');
+    Nd4jConv.depthwise(
+        image(in, batch, time), taps(w), bias.reshape(d), image(out, batch, time), 1, pad, 0);
     return out;
   }
 
   /** {@link #backward} with libnd4j's {@code depthwise_conv2d_bp}. */
-  INDArray backwardNd4j(INDArray in, INDArray dout, INDArray w, INDArray dW, INDArray db, int batch, int time) {
-    INDArray din = Nd4j.createUninitialized(dout.dataType(), new long[] {(long) batch * time, d}, 'c');
+  INDArray backwardNd4j(
+      INDArray in, INDArray dout, INDArray w, INDArray dW, INDArray db, int batch, int time) {
+    INDArray din =
+        Nd4j.createUninitialized(dout.dataType(), new long[] {(long) batch * time, d}, 'c');
     INDArray gw = Nd4j.createUninitialized(dout.dataType(), new long[] {1, d, k, 1}, 'c');
     INDArray gb = Nd4j.createUninitialized(dout.dataType(), new long[] {d}, 'c');
-    Nd4jConv.depthwiseBp(image(in, batch, time), taps(w), Nd4j.zeros(dout.dataType(), d), image(dout, batch, time), image(din, batch, time),
-        gw, gb, 1, pad, 0);
+    Nd4jConv.depthwiseBp(
+        image(in, batch, time),
+        taps(w),
+        Nd4j.zeros(dout.dataType(), d),
+        image(dout, batch, time),
+        image(din, batch, time),
+        gw,
+        gb,
+        1,
+        pad,
+        0);
     dW.assign(gw.reshape(dW.shape()));
     db.assign(gb.reshape(db.shape()));
     return din;

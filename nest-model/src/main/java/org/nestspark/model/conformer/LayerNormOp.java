@@ -28,7 +28,8 @@ final class LayerNormOp {
     INDArray var = xc.mul(xc).mean(true, 1);
     rstd = Transforms.pow(var.addi(eps), -0.5, false);
     xhat = xc.muliColumnVector(rstd);
-    return xhat.mulRowVector(params.get(weight).reshape(1, -1)).addiRowVector(params.get(bias).reshape(1, -1));
+    return xhat.mulRowVector(params.get(weight).reshape(1, -1))
+        .addiRowVector(params.get(bias).reshape(1, -1));
   }
 
   /**

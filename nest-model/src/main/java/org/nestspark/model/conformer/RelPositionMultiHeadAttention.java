@@ -145,8 +145,12 @@ final class RelPositionMultiHeadAttention {
 
     INDArray dx =
         Ops.linearBackward(
-            fromHeads(dq4.reshape('c', bh, time, dk)), x, p.get(ATT_Q_W), g.get(ATT_Q_W),
-            g.get(ATT_Q_B), true);
+            fromHeads(dq4.reshape('c', bh, time, dk)),
+            x,
+            p.get(ATT_Q_W),
+            g.get(ATT_Q_W),
+            g.get(ATT_Q_B),
+            true);
     dx.addi(
         Ops.linearBackward(
             fromHeads(dk4), x, p.get(ATT_K_W), g.get(ATT_K_W), g.get(ATT_K_B), true));
@@ -169,7 +173,8 @@ final class RelPositionMultiHeadAttention {
 
   /** {@code [h·B, T, d_k]} → {@code [B·T, h·d_k]} (C order copy). */
   private INDArray fromHeads(INDArray heads) {
-    return heads.reshape('c', h, batch, time, dk)
+    return heads
+        .reshape('c', h, batch, time, dk)
         .permute(1, 2, 0, 3)
         .dup('c')
         .reshape('c', (long) batch * time, d);

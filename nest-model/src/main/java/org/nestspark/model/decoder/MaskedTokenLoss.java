@@ -2,8 +2,8 @@ package org.nestspark.model.decoder;
 
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.impl.transforms.custom.LogSoftMax;
 import org.nd4j.linalg.api.ops.impl.shape.OneHot;
+import org.nd4j.linalg.api.ops.impl.transforms.custom.LogSoftMax;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.ops.transforms.Transforms;
@@ -24,12 +24,16 @@ public final class MaskedTokenLoss {
   public static final class Result {
     /** Mean NLL over selected positions, averaged over books (0 when nothing is selected). */
     public final double loss;
+
     /** Number of (position, book) pairs whose argmax equals the target. */
     public final long correct;
+
     /** Number of selected positions N. */
     public final int numSelected;
+
     /** d loss / d logits × scale, {@code [N, num_classes·H]}, or null. */
     public final INDArray gradLogits;
+
     /** Per selected position: the NLL averaged over books, or null. */
     public final double[] perPosition;
 
@@ -62,9 +66,19 @@ public final class MaskedTokenLoss {
   /** The number of selected positions, after checking that the logits hold numClasses × numBooks per target. */
   private static int checkShapes(INDArray logits, int[][] targets, int numClasses, int numBooks) {
     int n = (int) logits.size(0);
-    if (logits.rank() != 2 || logits.size(1) != (long) numClasses * numBooks || targets.length != n) {
-      throw new IllegalArgumentException("logits " + java.util.Arrays.toString(logits.shape()) + " do not match "
-          + n + " targets × " + numClasses + " classes × " + numBooks + " books");
+    if (logits.rank() != 2
+        || logits.size(1) != (long) numClasses * numBooks
+        || targets.length != n) {
+      throw new IllegalArgumentException(
+          "logits "
+              + java.util.Arrays.toString(logits.shape())
+              + " do not match "
+              + n
+              + " targets × "
+              + numClasses
+              + " classes × "
+              + numBooks
+              + " books");
     }
     return n;
   }
@@ -80,7 +94,12 @@ public final class MaskedTokenLoss {
    * @param gradScale multiplies the gradient (the minibatch size, to undo DL4J's division); ignored
    *     unless {@code withGradient}
    */
-  public static Result compute(INDArray logits, int[][] targets, int numClasses, int numBooks, boolean withGradient,
+  public static Result compute(
+      INDArray logits,
+      int[][] targets,
+      int numClasses,
+      int numBooks,
+      boolean withGradient,
       double gradScale) {
     return compute(logits, targets, numClasses, numBooks, withGradient, gradScale, targets.length);
   }
@@ -91,19 +110,31 @@ public final class MaskedTokenLoss {
    * ({@link org.nestspark.model.nn.SliceGroup}) divides by the selected positions of the whole batch, so the
    * slices' losses and gradients add up to the batch's.
    */
-  public static Result compute(INDArray logits, int[][] targets, int numClasses, int numBooks, boolean withGradient,
-      double gradScale, long normalizer) {
+  public static Result compute(
+      INDArray logits,
+      int[][] targets,
+      int numClasses,
+      int numBooks,
+      boolean withGradient,
+      double gradScale,
+      long normalizer) {
     int n = checkShapes(logits, targets, numClasses, numBooks);
     if (n == 0) {
       return empty();
     }
-    INDArray grad = withGradient ? Nd4j.createUninitialized(logits.dataType(), logits.shape(), 'c') : null;
+    INDArray grad =
+        withGradient ? Nd4j.createUninitialized(logits.dataType(), logits.shape(), 'c') : null;
     double[] perPos = new double[n];
     double total = 0;
     long correct = 0;
     for (int h = 0; h < numBooks; h++) {
-      INDArray zh = numBooks == 1 ? logits
-          : logits.reshape('c', n, numClasses, numBooks).get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.point(h)).dup('c');
+      INDArray zh =
+          numBooks == 1
+              ? logits
+              : logits
+                  .reshape('c', n, numClasses, numBooks)
+                  .get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.point(h))
+                  .dup('c');
       INDArray logp = Nd4j.createUninitialized(zh.dataType(), zh.shape(), 'c');
       Nd4j.exec(new LogSoftMax(zh, logp));
       long[] argmax = logp.argMax(1).castTo(DataType.LONG).toLongVector();
@@ -111,8 +142,16 @@ public final class MaskedTokenLoss {
       for (int i = 0; i < n; i++) {
         int t = targets[i][h];
         if (t < 0 || t >= numClasses) {
-          throw new IllegalArgumentException("target " + t + " at selected position " + i + ", book " + h
-              + " is outside [0, " + numClasses + ")");
+          throw new IllegalArgumentException(
+              "target "
+                  + t
+                  + " at selected position "
+                  + i
+                  + ", book "
+                  + h
+                  + " is outside [0, "
+                  + numClasses
+                  + ")");
         }
         double nll = -logp.getDouble(i, t);
         sumH += nll;
@@ -132,7 +171,9 @@ public final class MaskedTokenLoss {
         if (numBooks == 1) {
           grad.assign(p);
         } else {
-          grad.reshape('c', n, numClasses, numBooks).get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.point(h)).assign(p);
+          grad.reshape('c', n, numClasses, numBooks)
+              .get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.point(h))
+              .assign(p);
         }
       }
     }
@@ -145,13 +186,20 @@ public final class MaskedTokenLoss {
    * {@code softmax − onehot}; only the per-position losses and the argmax hits (n values each) come to the
    * host. The same numbers as {@link #compute}: each row's sum holds one non-zero term.
    */
-  public static Result computeNd4j(INDArray logits, int[][] targets, int numClasses, int numBooks, boolean withGradient,
-      double gradScale, long normalizer) {
+  public static Result computeNd4j(
+      INDArray logits,
+      int[][] targets,
+      int numClasses,
+      int numBooks,
+      boolean withGradient,
+      double gradScale,
+      long normalizer) {
     int n = checkShapes(logits, targets, numClasses, numBooks);
     if (n == 0) {
       return empty();
     }
-    INDArray grad = withGradient ? Nd4j.createUninitialized(logits.dataType(), logits.shape(), 'c') : null;
+    INDArray grad =
+        withGradient ? Nd4j.createUninitialized(logits.dataType(), logits.shape(), 'c') : null;
     double[] perPos = new double[n];
     double total = 0;
     long correct = 0;
@@ -160,13 +208,26 @@ public final class MaskedTokenLoss {
       for (int i = 0; i < n; i++) {
         int t = targets[i][h];
         if (t < 0 || t >= numClasses) {
-          throw new IllegalArgumentException("target " + t + " at selected position " + i + ", book " + h
-              + " is outside [0, " + numClasses + ")");
+          throw new IllegalArgumentException(
+              "target "
+                  + t
+                  + " at selected position "
+                  + i
+                  + ", book "
+                  + h
+                  + " is outside [0, "
+                  + numClasses
+                  + ")");
         }
         th[i] = t;
       }
-      INDArray zh = numBooks == 1 ? logits
-          : logits.reshape('c', n, numClasses, numBooks).get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.point(h)).dup('c');
+      INDArray zh =
+          numBooks == 1
+              ? logits
+              : logits
+                  .reshape('c', n, numClasses, numBooks)
+                  .get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.point(h))
+                  .dup('c');
       INDArray logp = Nd4j.createUninitialized(zh.dataType(), zh.shape(), 'c');
       Nd4j.exec(new LogSoftMax(zh, logp));
       INDArray idx = Nd4j.createFromArray(th);
@@ -177,7 +238,8 @@ public final class MaskedTokenLoss {
         sumH += nll[i];
         perPos[i] += nll[i] / numBooks;
       }
-      correct += logp.argMax(1).castTo(DataType.INT).eq(idx).castTo(DataType.INT).sumNumber().longValue();
+      correct +=
+          logp.argMax(1).castTo(DataType.INT).eq(idx).castTo(DataType.INT).sumNumber().longValue();
       total += sumH / normalizer;
       if (withGradient) {
         INDArray p = Transforms.exp(logp, false).subi(onehot);
@@ -185,7 +247,9 @@ public final class MaskedTokenLoss {
         if (numBooks == 1) {
           grad.assign(p);
         } else {
-          grad.reshape('c', n, numClasses, numBooks).get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.point(h)).assign(p);
+          grad.reshape('c', n, numClasses, numBooks)
+              .get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.point(h))
+              .assign(p);
         }
       }
     }

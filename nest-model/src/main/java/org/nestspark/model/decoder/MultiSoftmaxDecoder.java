@@ -6,7 +6,6 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-
 import org.deeplearning4j.nn.api.ParamInitializer;
 import org.deeplearning4j.nn.conf.InputPreProcessor;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -46,6 +45,7 @@ public class MultiSoftmaxDecoder extends FeedForwardLayer {
 
   /** {@code decoder_layers.0.weight}. */
   public static final String WEIGHT = "W";
+
   /** {@code decoder_layers.0.bias}. */
   public static final String BIAS = "b";
 
@@ -73,8 +73,13 @@ public class MultiSoftmaxDecoder extends FeedForwardLayer {
   /** Checks the configuration; called by the builder and on instantiation. */
   public void validate() {
     if (featIn <= 0 || numClasses <= 1 || numDecoders <= 0) {
-      throw new IllegalArgumentException("decoder feat_in, num_classes (> 1) and num_decoders must be positive: "
-          + featIn + ", " + numClasses + ", " + numDecoders);
+      throw new IllegalArgumentException(
+          "decoder feat_in, num_classes (> 1) and num_decoders must be positive: "
+              + featIn
+              + ", "
+              + numClasses
+              + ", "
+              + numDecoders);
     }
   }
 
@@ -86,7 +91,9 @@ public class MultiSoftmaxDecoder extends FeedForwardLayer {
   /** The parameters, in flattening order. */
   public List<ParamSpec> paramSpecs() {
     List<ParamSpec> out = new ArrayList<>();
-    out.add(ParamSpec.weight(WEIGHT, Math.sqrt(6.0 / (featIn + outChannels())), outChannels(), featIn, 1));
+    out.add(
+        ParamSpec.weight(
+            WEIGHT, Math.sqrt(6.0 / (featIn + outChannels())), outChannels(), featIn, 1));
     if (useBias) {
       out.add(ParamSpec.bias(BIAS, 1.0 / Math.sqrt(featIn), outChannels()));
     }
@@ -106,9 +113,13 @@ public class MultiSoftmaxDecoder extends FeedForwardLayer {
   // ------------------------------------------------------------------ DL4J Layer
 
   @Override
-  public org.deeplearning4j.nn.api.Layer instantiate(NeuralNetConfiguration conf,
-      Collection<TrainingListener> trainingListeners, int layerIndex, INDArray layerParamsView,
-      boolean initializeParams, DataType networkDataType) {
+  public org.deeplearning4j.nn.api.Layer instantiate(
+      NeuralNetConfiguration conf,
+      Collection<TrainingListener> trainingListeners,
+      int layerIndex,
+      INDArray layerParamsView,
+      boolean initializeParams,
+      DataType networkDataType) {
     validate();
     MultiSoftmaxDecoderImpl layer = new MultiSoftmaxDecoderImpl(conf, networkDataType);
     layer.setListeners(trainingListeners);
@@ -135,7 +146,13 @@ public class MultiSoftmaxDecoder extends FeedForwardLayer {
   public void setNIn(InputType inputType, boolean override) {
     InputType.InputTypeRecurrent r = requireRecurrent(inputType);
     if (r.getSize() != featIn) {
-      throw new IllegalStateException("MultiSoftmaxDecoder " + layerName + ": input size " + r.getSize() + " != feat_in " + featIn);
+      throw new IllegalStateException(
+          "MultiSoftmaxDecoder "
+              + layerName
+              + ": input size "
+              + r.getSize()
+              + " != feat_in "
+              + featIn);
     }
     this.nIn = featIn;
     this.nOut = outChannels();
@@ -149,11 +166,16 @@ public class MultiSoftmaxDecoder extends FeedForwardLayer {
 
   private InputType.InputTypeRecurrent requireRecurrent(InputType inputType) {
     if (!(inputType instanceof InputType.InputTypeRecurrent)) {
-      throw new IllegalStateException("MultiSoftmaxDecoder " + layerName + " needs recurrent input [B, d, T'], got " + inputType);
+      throw new IllegalStateException(
+          "MultiSoftmaxDecoder "
+              + layerName
+              + " needs recurrent input [B, d, T'], got "
+              + inputType);
     }
     InputType.InputTypeRecurrent r = (InputType.InputTypeRecurrent) inputType;
     if (r.getFormat() != RNNFormat.NCW) {
-      throw new IllegalStateException("MultiSoftmaxDecoder " + layerName + " supports NCW input only");
+      throw new IllegalStateException(
+          "MultiSoftmaxDecoder " + layerName + " supports NCW input only");
     }
     return r;
   }
@@ -229,19 +251,34 @@ public class MultiSoftmaxDecoder extends FeedForwardLayer {
       return false;
     }
     MultiSoftmaxDecoder c = (MultiSoftmaxDecoder) o;
-    return featIn == c.featIn && numClasses == c.numClasses && numDecoders == c.numDecoders && useBias == c.useBias
+    return featIn == c.featIn
+        && numClasses == c.numClasses
+        && numDecoders == c.numDecoders
+        && useBias == c.useBias
         && java.util.Objects.equals(kernels, c.kernels);
   }
 
   @Override
   public int hashCode() {
-    return java.util.Objects.hash(super.hashCode(), featIn, numClasses, numDecoders, useBias, kernels);
+    return java.util.Objects.hash(
+        super.hashCode(), featIn, numClasses, numDecoders, useBias, kernels);
   }
 
   @Override
   public String toString() {
-    return "MultiSoftmaxDecoder(name=" + layerName + ", feat_in=" + featIn + ", num_classes=" + numClasses
-        + ", num_decoders=" + numDecoders + ", use_bias=" + useBias + ", kernels=" + kernels + ")";
+    return "MultiSoftmaxDecoder(name="
+        + layerName
+        + ", feat_in="
+        + featIn
+        + ", num_classes="
+        + numClasses
+        + ", num_decoders="
+        + numDecoders
+        + ", use_bias="
+        + useBias
+        + ", kernels="
+        + kernels
+        + ")";
   }
 
   /** Builder; NeMo's NEST defaults except feat_in (= d_model), which is required. */

@@ -1,7 +1,6 @@
 package org.nestspark.model.decoder;
 
 import java.util.Arrays;
-
 import org.deeplearning4j.nn.api.MaskState;
 import org.deeplearning4j.nn.api.layers.IOutputLayer;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -18,10 +17,9 @@ import org.nd4j.linalg.api.ops.impl.transforms.custom.LogSoftMax;
 import org.nd4j.linalg.dataset.api.DataSet;
 import org.nd4j.linalg.dataset.api.iterator.DataSetIterator;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.NDArrayIndex;
-import org.nestspark.model.nn.SliceGroup;
 import org.nestspark.model.nn.Linalg;
 import org.nestspark.model.nn.PartTimer;
+import org.nestspark.model.nn.SliceGroup;
 
 /**
  * The computation of {@link MultiSoftmaxDecoder}: the decoder's 1×1 convolution as a gemm on
@@ -42,7 +40,8 @@ import org.nestspark.model.nn.PartTimer;
  * division the parameter gradients are NeMo's exactly (and {@code GradientCheckUtil}, which applies the
  * same division, sees the derivative of the score).
  */
-public class MultiSoftmaxDecoderImpl extends BaseLayer<MultiSoftmaxDecoder> implements IOutputLayer {
+public class MultiSoftmaxDecoderImpl extends BaseLayer<MultiSoftmaxDecoder>
+    implements IOutputLayer {
   private static final long serialVersionUID = 1L;
 
   private INDArray labels;
@@ -77,11 +76,13 @@ public class MultiSoftmaxDecoderImpl extends BaseLayer<MultiSoftmaxDecoder> impl
 
   /** The encoder mask is not a labels mask: keep the labels mask slot for DL4J's {@code setMaskArray}. */
   @Override
-  public Pair<INDArray, MaskState> feedForwardMaskArray(INDArray maskArray, MaskState currentMaskState, int minibatchSize) {
+  public Pair<INDArray, MaskState> feedForwardMaskArray(
+      INDArray maskArray, MaskState currentMaskState, int minibatchSize) {
     return new Pair<>(maskArray, currentMaskState);
   }
 
-  // ------------------------------------------------------------------ metrics of the last training/score pass
+  // ------------------------------------------------------------------ metrics of the last
+  // training/score pass
 
   /** Selected positions N of the last loss computation (0: the batch has no masked token; −1: none yet). */
   public int getLastNumSelected() {
@@ -118,7 +119,11 @@ public class MultiSoftmaxDecoderImpl extends BaseLayer<MultiSoftmaxDecoder> impl
   private INDArray rows(INDArray in) {
     int d = cfg().getFeatIn();
     if (in.rank() != 3 || in.size(1) != d) {
-      throw new IllegalArgumentException("MultiSoftmaxDecoder expects [B, " + d + ", T'] input, got " + Arrays.toString(in.shape()));
+      throw new IllegalArgumentException(
+          "MultiSoftmaxDecoder expects [B, "
+              + d
+              + ", T'] input, got "
+              + Arrays.toString(in.shape()));
     }
     return in.castTo(dataType).permute(0, 2, 1).dup('c').reshape('c', in.size(0) * in.size(2), d);
   }
@@ -132,7 +137,14 @@ public class MultiSoftmaxDecoderImpl extends BaseLayer<MultiSoftmaxDecoder> impl
       return all;
     }
     if (maskArray.rank() != 2 || maskArray.size(0) != batch || maskArray.size(1) != time) {
-      throw new IllegalArgumentException("labels mask " + Arrays.toString(maskArray.shape()) + " does not match [" + batch + ", " + time + "]");
+      throw new IllegalArgumentException(
+          "labels mask "
+              + Arrays.toString(maskArray.shape())
+              + " does not match ["
+              + batch
+              + ", "
+              + time
+              + "]");
     }
     double[] m = maskArray.castTo(DataType.DOUBLE).dup('c').data().asDouble();
     int count = 0;
@@ -156,9 +168,19 @@ public class MultiSoftmaxDecoderImpl extends BaseLayer<MultiSoftmaxDecoder> impl
     if (labels == null) {
       throw new IllegalStateException("MultiSoftmaxDecoder: labels are not set");
     }
-    if (labels.rank() != 3 || labels.size(0) != batch || labels.size(1) != books || labels.size(2) != time) {
-      throw new IllegalArgumentException("labels must be token indices [B, num_books, T'] = [" + batch + ", " + books + ", " + time
-          + "], got " + Arrays.toString(labels.shape()));
+    if (labels.rank() != 3
+        || labels.size(0) != batch
+        || labels.size(1) != books
+        || labels.size(2) != time) {
+      throw new IllegalArgumentException(
+          "labels must be token indices [B, num_books, T'] = ["
+              + batch
+              + ", "
+              + books
+              + ", "
+              + time
+              + "], got "
+              + Arrays.toString(labels.shape()));
     }
     double[] l = labels.castTo(DataType.DOUBLE).dup('c').data().asDouble();
     int[][] out = new int[sel.length][books];
@@ -168,7 +190,8 @@ public class MultiSoftmaxDecoderImpl extends BaseLayer<MultiSoftmaxDecoder> impl
       for (int h = 0; h < books; h++) {
         double v = l[(b * books + h) * time + t];
         if (v != Math.rint(v)) {
-          throw new IllegalArgumentException("label " + v + " at (" + b + ", " + h + ", " + t + ") is not a token index");
+          throw new IllegalArgumentException(
+              "label " + v + " at (" + b + ", " + h + ", " + t + ") is not a token index");
         }
         out[i][h] = (int) v;
       }
@@ -218,7 +241,9 @@ public class MultiSoftmaxDecoderImpl extends BaseLayer<MultiSoftmaxDecoder> impl
       Nd4j.exec(new LogSoftMax(zt, lt));
       logp = lt.permute(0, 2, 1).dup('c').reshape('c', batch * time, (long) k * books);
     }
-    INDArray out = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, dataType, new long[] {batch, c.outChannels(), time}, 'c');
+    INDArray out =
+        workspaceMgr.createUninitialized(
+            ArrayType.ACTIVATIONS, dataType, new long[] {batch, c.outChannels(), time}, 'c');
     out.assign(logp.reshape('c', batch, time, c.outChannels()).permute(0, 2, 1));
     return out;
   }
@@ -239,13 +264,29 @@ public class MultiSoftmaxDecoderImpl extends BaseLayer<MultiSoftmaxDecoder> impl
       xs = Nd4j.pullRows(rows(input), 1, sel);
       // a slice of a batch divides by the whole batch's selected positions (SliceGroup)
       SliceGroup.Member slice = SliceGroup.current();
-      // and scales its gradient by the whole batch's size (DL4J's summed-over-the-minibatch form), so every
+      // and scales its gradient by the whole batch's size (DL4J's summed-over-the-minibatch form),
+      // so every
       // slice's gradients, and the BatchNorm sums taken across slices in backprop, are on one scale
       long normalizer = slice == null ? sel.length : slice.group().selected();
       double gradScale = slice == null ? batch : slice.group().batch();
-      r = org.nestspark.model.nn.Kernels.nd4j(cfg().getKernels())
-          ? MaskedTokenLoss.computeNd4j(logits(xs), tg, cfg().getNumClasses(), cfg().getNumDecoders(), withGradient, gradScale, normalizer)
-          : MaskedTokenLoss.compute(logits(xs), tg, cfg().getNumClasses(), cfg().getNumDecoders(), withGradient, gradScale, normalizer);
+      r =
+          org.nestspark.model.nn.Kernels.nd4j(cfg().getKernels())
+              ? MaskedTokenLoss.computeNd4j(
+                  logits(xs),
+                  tg,
+                  cfg().getNumClasses(),
+                  cfg().getNumDecoders(),
+                  withGradient,
+                  gradScale,
+                  normalizer)
+              : MaskedTokenLoss.compute(
+                  logits(xs),
+                  tg,
+                  cfg().getNumClasses(),
+                  cfg().getNumDecoders(),
+                  withGradient,
+                  gradScale,
+                  normalizer);
     }
     lastNumSelected = r.numSelected;
     lastAccuracy = r.accuracy(cfg().getNumDecoders());
@@ -261,7 +302,8 @@ public class MultiSoftmaxDecoderImpl extends BaseLayer<MultiSoftmaxDecoder> impl
   private transient int[] lastSel;
 
   @Override
-  public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr workspaceMgr) {
+  public Pair<Gradient, INDArray> backpropGradient(
+      INDArray epsilon, LayerWorkspaceMgr workspaceMgr) {
     long t0 = PartTimer.start();
     Pair<Gradient, INDArray> r = backward(workspaceMgr);
     PartTimer.stop(PartTimer.Part.DECODER, t0);
@@ -277,7 +319,8 @@ public class MultiSoftmaxDecoderImpl extends BaseLayer<MultiSoftmaxDecoder> impl
     Gradient g = new DefaultGradient();
     INDArray gw = gradientViews.get(MultiSoftmaxDecoder.WEIGHT);
     INDArray gb = c.isUseBias() ? gradientViews.get(MultiSoftmaxDecoder.BIAS) : null;
-    INDArray eps = workspaceMgr.create(ArrayType.ACTIVATION_GRAD, dataType, new long[] {batch, d, time}, 'c');
+    INDArray eps =
+        workspaceMgr.create(ArrayType.ACTIVATION_GRAD, dataType, new long[] {batch, d, time}, 'c');
     if (r.numSelected == 0) {
       gw.assign(0);
       if (gb != null) {
@@ -293,7 +336,8 @@ public class MultiSoftmaxDecoderImpl extends BaseLayer<MultiSoftmaxDecoder> impl
       INDArray dxs = Linalg.mmul(dz, false, weight2d(), false);
       INDArray dx = Nd4j.zeros(dataType, (long) batch * time, d);
       INDArray idx = Nd4j.createFromArray(lastSel);
-      Nd4j.exec(DynamicCustomOp.builder("scatter_upd").addInputs(dx, idx, dxs).addOutputs(dx).build());
+      Nd4j.exec(
+          DynamicCustomOp.builder("scatter_upd").addInputs(dx, idx, dxs).addOutputs(dx).build());
       eps.assign(dx.reshape('c', batch, time, d).permute(0, 2, 1));
     }
     g.gradientForVariable().put(MultiSoftmaxDecoder.WEIGHT, gw);
@@ -308,7 +352,8 @@ public class MultiSoftmaxDecoderImpl extends BaseLayer<MultiSoftmaxDecoder> impl
   }
 
   @Override
-  public double computeScore(double fullNetRegTerm, boolean training, LayerWorkspaceMgr workspaceMgr) {
+  public double computeScore(
+      double fullNetRegTerm, boolean training, LayerWorkspaceMgr workspaceMgr) {
     double loss;
     if (scoreFromBackprop) {
       loss = backpropScore;
@@ -337,7 +382,8 @@ public class MultiSoftmaxDecoderImpl extends BaseLayer<MultiSoftmaxDecoder> impl
     for (int b = 0; b < batch; b++) {
       out[b] = (count[b] == 0 ? 0.0 : sum[b] / count[b]) + fullNetRegTerm;
     }
-    return workspaceMgr.leverageTo(ArrayType.ACTIVATIONS, Nd4j.create(out, new long[] {batch, 1}, 'c').castTo(dataType));
+    return workspaceMgr.leverageTo(
+        ArrayType.ACTIVATIONS, Nd4j.create(out, new long[] {batch, 1}, 'c').castTo(dataType));
   }
 
   @Override
@@ -386,12 +432,14 @@ public class MultiSoftmaxDecoderImpl extends BaseLayer<MultiSoftmaxDecoder> impl
 
   @Override
   public int[] predict(INDArray examples) {
-    throw new UnsupportedOperationException("MultiSoftmaxDecoder: use the graph's output (log-probabilities)");
+    throw new UnsupportedOperationException(
+        "MultiSoftmaxDecoder: use the graph's output (log-probabilities)");
   }
 
   @Override
   public java.util.List<String> predict(DataSet dataSet) {
-    throw new UnsupportedOperationException("MultiSoftmaxDecoder: use the graph's output (log-probabilities)");
+    throw new UnsupportedOperationException(
+        "MultiSoftmaxDecoder: use the graph's output (log-probabilities)");
   }
 
   @Override

@@ -1,7 +1,6 @@
 package org.nestspark.model.nn;
 
 import java.util.Locale;
-
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
@@ -133,13 +132,23 @@ public final class ComputeThreads {
 
   /** What each pool got, one line (for {@code bench} and {@code doctor}). */
   public static String describe() {
-    return String.format(Locale.ROOT,
+    return String.format(
+        Locale.ROOT,
         "configured %d (nest.threads=%s, OMP_NUM_THREADS=%s, %d processors); nd4j max threads %d, nd4j master threads %d, "
             + "blas threads %d, java kernel threads %d; OMP_WAIT_POLICY=%s%s",
-        configured(), System.getProperty("nest.threads"), System.getenv("OMP_NUM_THREADS"),
-        Runtime.getRuntime().availableProcessors(), Nd4j.getEnvironment().maxThreads(), Nd4j.getEnvironment().maxMasterThreads(),
-        Nd4j.factory().blas().getMaxThreads(), Parallel.threads(), System.getenv("OMP_WAIT_POLICY"),
-        passiveWait() ? "" : activeWait() ? " (ACTIVE: idle OpenMP threads spin without end and take the cores from BLAS; use PASSIVE)"
-            : " (not PASSIVE: libnd4j master threads kept at 1)");
+        configured(),
+        System.getProperty("nest.threads"),
+        System.getenv("OMP_NUM_THREADS"),
+        Runtime.getRuntime().availableProcessors(),
+        Nd4j.getEnvironment().maxThreads(),
+        Nd4j.getEnvironment().maxMasterThreads(),
+        Nd4j.factory().blas().getMaxThreads(),
+        Parallel.threads(),
+        System.getenv("OMP_WAIT_POLICY"),
+        passiveWait()
+            ? ""
+            : activeWait()
+                ? " (ACTIVE: idle OpenMP threads spin without end and take the cores from BLAS; use PASSIVE)"
+                : " (not PASSIVE: libnd4j master threads kept at 1)");
   }
 }

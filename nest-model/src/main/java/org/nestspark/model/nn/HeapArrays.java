@@ -57,7 +57,10 @@ public final class HeapArrays {
   }
 
   private static void checkTarget(INDArray t, DataType dt) {
-    if (t.dataType() != dt || t.isView() || t.ordering() != 'c' || t.length() != t.data().length()) {
+    if (t.dataType() != dt
+        || t.isView()
+        || t.ordering() != 'c'
+        || t.length() != t.data().length()) {
       throw new IllegalArgumentException("target must be a contiguous C-order " + dt + " array");
     }
   }

@@ -46,7 +46,8 @@ public enum Kernels {
           break;
       }
     }
-    throw new IllegalArgumentException("model.kernels must be one of " + ALLOWED + ", got '" + value + "'");
+    throw new IllegalArgumentException(
+        "model.kernels must be one of " + ALLOWED + ", got '" + value + "'");
   }
 
   /** The name as written in the config. */
@@ -60,7 +61,8 @@ public enum Kernels {
    */
   public static Kernels resolve(String layerSetting) {
     String p = System.getProperty(PROPERTY);
-    Kernels k = p != null && !p.isBlank() ? parse(p) : layerSetting == null ? AUTO : parse(layerSetting);
+    Kernels k =
+        p != null && !p.isBlank() ? parse(p) : layerSetting == null ? AUTO : parse(layerSetting);
     if (k == AUTO) {
       return cpuBackend() ? JAVA : ND4J;
     }

@@ -22,7 +22,8 @@ public final class Linalg {
   /**
    * {@code target = op(a)·op(b)} into a contiguous C-order matrix (e.g. a gradient view reshaped to 2-D).
    */
-  public static INDArray mmulInto(INDArray a, boolean transposeA, INDArray b, boolean transposeB, INDArray target) {
+  public static INDArray mmulInto(
+      INDArray a, boolean transposeA, INDArray b, boolean transposeB, INDArray target) {
     if (target.ordering() != 'c' || target.elementWiseStride() != 1) {
       throw new IllegalArgumentException("target must be contiguous C order");
     }
@@ -38,7 +39,12 @@ public final class Linalg {
 
   /** In place: {@code eps ← eps · [activation > 0]}, ReLU's backward given its output (or its input). */
   public static INDArray reluBackpropInPlace(INDArray activation, INDArray eps) {
-    Nd4j.exec(DynamicCustomOp.builder("relu_bp").addInputs(activation, eps).addOutputs(eps).addFloatingPointArguments(0.0).build());
+    Nd4j.exec(
+        DynamicCustomOp.builder("relu_bp")
+            .addInputs(activation, eps)
+            .addOutputs(eps)
+            .addFloatingPointArguments(0.0)
+            .build());
     return eps;
   }
 }

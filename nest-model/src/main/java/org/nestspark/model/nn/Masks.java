@@ -26,7 +26,14 @@ public final class Masks {
       return out;
     }
     if (mask.rank() != 2 || mask.size(0) != batch || mask.size(1) != time) {
-      throw new IllegalArgumentException("mask of shape " + java.util.Arrays.toString(mask.shape()) + " does not match [" + batch + ", " + time + "]");
+      throw new IllegalArgumentException(
+          "mask of shape "
+              + java.util.Arrays.toString(mask.shape())
+              + " does not match ["
+              + batch
+              + ", "
+              + time
+              + "]");
     }
     double[] m = mask.castTo(DataType.DOUBLE).dup('c').data().asDouble();
     for (int b = 0; b < batch; b++) {
@@ -36,8 +43,14 @@ public final class Masks {
       }
       for (int t = n; t < time; t++) {
         if (m[b * time + t] > 0.5) {
-          throw new IllegalArgumentException("mask row " + b + " is not a prefix of ones (1 at step " + t + " after 0 at step " + n
-              + "); NEST masks are sequence lengths");
+          throw new IllegalArgumentException(
+              "mask row "
+                  + b
+                  + " is not a prefix of ones (1 at step "
+                  + t
+                  + " after 0 at step "
+                  + n
+                  + "); NEST masks are sequence lengths");
         }
       }
       out[b] = n;

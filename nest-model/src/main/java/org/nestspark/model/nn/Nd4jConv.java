@@ -19,9 +19,14 @@ public final class Nd4jConv {
   private Nd4jConv() {}
 
   /** Runs op {@code name}; the kernel size is read from the weights {@code w} ([., ., kH, kW]). */
-  private static void exec(String name, INDArray[] inputs, INDArray[] outputs, INDArray w, int s, int pH, int pW) {
-    Nd4j.exec(DynamicCustomOp.builder(name).addInputs(inputs).addOutputs(outputs)
-        .addIntegerArguments((int) w.size(2), (int) w.size(3), s, s, pH, pW, 1, 1, 0, 1, 1).build());
+  private static void exec(
+      String name, INDArray[] inputs, INDArray[] outputs, INDArray w, int s, int pH, int pW) {
+    Nd4j.exec(
+        DynamicCustomOp.builder(name)
+            .addInputs(inputs)
+            .addOutputs(outputs)
+            .addIntegerArguments((int) w.size(2), (int) w.size(3), s, s, pH, pW, 1, 1, 0, 1, 1)
+            .build());
   }
 
   /** Output length of one axis. */
@@ -33,27 +38,61 @@ public final class Nd4jConv {
    * Convolution: {@code x [B, H, W, iC]}, {@code w [oC, iC, kH, kW]}, {@code bias [oC]} into {@code out
    * [B, Ho, Wo, oC]}.
    */
-  public static void conv2d(INDArray x, INDArray w, INDArray bias, INDArray out, int stride, int pH, int pW) {
+  public static void conv2d(
+      INDArray x, INDArray w, INDArray bias, INDArray out, int stride, int pH, int pW) {
     exec("conv2d", new INDArray[] {x, w, bias}, new INDArray[] {out}, w, stride, pH, pW);
   }
 
   /** Gradients of {@link #conv2d}: {@code dx} like x, {@code dw} like w, {@code db} like bias. */
-  public static void conv2dBp(INDArray x, INDArray w, INDArray bias, INDArray dOut, INDArray dx, INDArray dw, INDArray db,
-      int stride, int pH, int pW) {
-    exec("conv2d_bp", new INDArray[] {x, w, bias, dOut}, new INDArray[] {dx, dw, db}, w, stride, pH, pW);
+  public static void conv2dBp(
+      INDArray x,
+      INDArray w,
+      INDArray bias,
+      INDArray dOut,
+      INDArray dx,
+      INDArray dw,
+      INDArray db,
+      int stride,
+      int pH,
+      int pW) {
+    exec(
+        "conv2d_bp",
+        new INDArray[] {x, w, bias, dOut},
+        new INDArray[] {dx, dw, db},
+        w,
+        stride,
+        pH,
+        pW);
   }
 
   /**
    * Depthwise convolution (groups = channels): {@code x [B, H, W, C]}, {@code w [1, C, kH, kW]},
    * {@code bias [C]} into {@code out [B, Ho, Wo, C]}.
    */
-  public static void depthwise(INDArray x, INDArray w, INDArray bias, INDArray out, int stride, int pH, int pW) {
+  public static void depthwise(
+      INDArray x, INDArray w, INDArray bias, INDArray out, int stride, int pH, int pW) {
     exec("depthwise_conv2d", new INDArray[] {x, w, bias}, new INDArray[] {out}, w, stride, pH, pW);
   }
 
   /** Gradients of {@link #depthwise}: {@code dx} like x, {@code dw} like w, {@code db} like bias. */
-  public static void depthwiseBp(INDArray x, INDArray w, INDArray bias, INDArray dOut, INDArray dx, INDArray dw, INDArray db,
-      int stride, int pH, int pW) {
-    exec("depthwise_conv2d_bp", new INDArray[] {x, w, bias, dOut}, new INDArray[] {dx, dw, db}, w, stride, pH, pW);
+  public static void depthwiseBp(
+      INDArray x,
+      INDArray w,
+      INDArray bias,
+      INDArray dOut,
+      INDArray dx,
+      INDArray dw,
+      INDArray db,
+      int stride,
+      int pH,
+      int pW) {
+    exec(
+        "depthwise_conv2d_bp",
+        new INDArray[] {x, w, bias, dOut},
+        new INDArray[] {dx, dw, db},
+        w,
+        stride,
+        pH,
+        pW);
   }
 }

@@ -5,7 +5,6 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-
 import org.deeplearning4j.nn.api.ParamInitializer;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.layers.Layer;
@@ -79,7 +78,8 @@ public abstract class NemoParamInitializer implements ParamInitializer {
   }
 
   @Override
-  public Map<String, INDArray> init(NeuralNetConfiguration conf, INDArray paramsView, boolean initializeParams) {
+  public Map<String, INDArray> init(
+      NeuralNetConfiguration conf, INDArray paramsView, boolean initializeParams) {
     Map<String, INDArray> views = views(conf.getLayer(), paramsView);
     for (ParamSpec s : specs(conf.getLayer())) {
       INDArray v = views.get(s.name());
@@ -93,14 +93,16 @@ public abstract class NemoParamInitializer implements ParamInitializer {
   }
 
   @Override
-  public Map<String, INDArray> getGradientsFromFlattened(NeuralNetConfiguration conf, INDArray gradientView) {
+  public Map<String, INDArray> getGradientsFromFlattened(
+      NeuralNetConfiguration conf, INDArray gradientView) {
     return views(conf.getLayer(), gradientView);
   }
 
   private Map<String, INDArray> views(Layer layer, INDArray flat) {
     long expected = numParams(layer);
     if (flat.length() != expected) {
-      throw new IllegalStateException("expected a parameter view of length " + expected + ", got " + flat.length());
+      throw new IllegalStateException(
+          "expected a parameter view of length " + expected + ", got " + flat.length());
     }
     INDArray v = flat.reshape(flat.length());
     Map<String, INDArray> out = new LinkedHashMap<>();

@@ -18,7 +18,13 @@ import java.util.concurrent.atomic.LongAdder;
 public final class PartTimer {
   /** The parts timed. */
   public enum Part {
-    SUBSAMPLING, ATTENTION, FEED_FORWARD, CONVOLUTION, LAYER_OTHER, DECODER, OPTIMIZER
+    SUBSAMPLING,
+    ATTENTION,
+    FEED_FORWARD,
+    CONVOLUTION,
+    LAYER_OTHER,
+    DECODER,
+    OPTIMIZER
   }
 
   private static volatile boolean enabled;

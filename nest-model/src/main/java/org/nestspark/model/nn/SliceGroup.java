@@ -33,12 +33,14 @@ public final class SliceGroup {
   private final INDArray[][] slots;
   // reduces done per slice (each slice touches only its own counter)
   private final int[] rounds;
-  // the rendezvous: a generation counter under this object's monitor (an abort is seen by a slice whether it
+  // the rendezvous: a generation counter under this object's monitor (an abort is seen by a slice
+  // whether it
   // arrives before or after it, unlike CyclicBarrier.reset)
   private int arrived;
   private long generation;
   private boolean aborted;
-  // nanoseconds each slice spent waiting in the rendezvous (read by benchmarks, see SlicedStep.Timing)
+  // nanoseconds each slice spent waiting in the rendezvous (read by benchmarks, see
+  // SlicedStep.Timing)
   private final long[] waitNanos;
 
   /** The membership of one thread. */
@@ -137,11 +139,15 @@ public final class SliceGroup {
   }
 
   private INDArray reduce(int index, INDArray local) {
-    // two sets of slots used in turn, so one barrier per reduce suffices: a slice can write the other set
-    // for its next reduce while a slower one still reads this set, but it cannot write this set again
-    // before every slice has arrived at the next reduce's barrier, i.e. has finished reading this one
+    // two sets of slots used in turn, so one barrier per reduce suffices: a slice can write the
+    // other set
+    // for its next reduce while a slower one still reads this set, but it cannot write this set
+    // again
+    // before every slice has arrived at the next reduce's barrier, i.e. has finished reading this
+    // one
     int set = rounds[index]++ & 1;
-    slots[set][index] = local.detach(); // outside the slice's workspaces, which move on after the barrier
+    slots[set][index] =
+        local.detach(); // outside the slice's workspaces, which move on after the barrier
     await(index);
     INDArray sum = slots[set][0].dup();
     for (int i = 1; i < slices; i++) {

@@ -6,7 +6,6 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-
 import org.deeplearning4j.nn.api.ParamInitializer;
 import org.deeplearning4j.nn.conf.InputPreProcessor;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -80,14 +79,21 @@ public class ConvSubsampling extends FeedForwardLayer {
   /** Checks the configuration; called by the builder and on instantiation. */
   public void validate() {
     if (featIn <= 0 || dModel <= 0 || convChannels <= 0) {
-      throw new IllegalArgumentException("feat_in, d_model and subsampling_conv_channels must be positive: "
-          + featIn + ", " + dModel + ", " + convChannels);
+      throw new IllegalArgumentException(
+          "feat_in, d_model and subsampling_conv_channels must be positive: "
+              + featIn
+              + ", "
+              + dModel
+              + ", "
+              + convChannels);
     }
     if (subsamplingFactor < 2 || Integer.bitCount(subsamplingFactor) != 1) {
-      throw new IllegalArgumentException("subsampling_factor must be a power of 2 >= 2: " + subsamplingFactor);
+      throw new IllegalArgumentException(
+          "subsampling_factor must be a power of 2 >= 2: " + subsamplingFactor);
     }
     if (!(dropoutPreEncoder >= 0 && dropoutPreEncoder < 1)) {
-      throw new IllegalArgumentException("dropout_pre_encoder must be in [0, 1): " + dropoutPreEncoder);
+      throw new IllegalArgumentException(
+          "dropout_pre_encoder must be in [0, 1): " + dropoutPreEncoder);
     }
   }
 
@@ -134,6 +140,7 @@ public class ConvSubsampling extends FeedForwardLayer {
 
   /** {@code out.weight}. */
   public static final String OUT_W = "outW";
+
   /** {@code out.bias}. */
   public static final String OUT_B = "outB";
 
@@ -187,9 +194,13 @@ public class ConvSubsampling extends FeedForwardLayer {
   // ------------------------------------------------------------------ DL4J Layer
 
   @Override
-  public org.deeplearning4j.nn.api.Layer instantiate(NeuralNetConfiguration conf,
-      Collection<TrainingListener> trainingListeners, int layerIndex, INDArray layerParamsView,
-      boolean initializeParams, DataType networkDataType) {
+  public org.deeplearning4j.nn.api.Layer instantiate(
+      NeuralNetConfiguration conf,
+      Collection<TrainingListener> trainingListeners,
+      int layerIndex,
+      INDArray layerParamsView,
+      boolean initializeParams,
+      DataType networkDataType) {
     validate();
     ConvSubsamplingImpl layer = new ConvSubsamplingImpl(conf, networkDataType);
     layer.setListeners(trainingListeners);
@@ -217,7 +228,8 @@ public class ConvSubsampling extends FeedForwardLayer {
   public void setNIn(InputType inputType, boolean override) {
     InputType.InputTypeRecurrent r = requireRecurrent(inputType);
     if (r.getSize() != featIn) {
-      throw new IllegalStateException("ConvSubsampling " + layerName + ": input size " + r.getSize() + " != feat_in " + featIn);
+      throw new IllegalStateException(
+          "ConvSubsampling " + layerName + ": input size " + r.getSize() + " != feat_in " + featIn);
     }
     this.nIn = featIn;
     this.nOut = dModel;
@@ -231,7 +243,11 @@ public class ConvSubsampling extends FeedForwardLayer {
 
   private InputType.InputTypeRecurrent requireRecurrent(InputType inputType) {
     if (!(inputType instanceof InputType.InputTypeRecurrent)) {
-      throw new IllegalStateException("ConvSubsampling " + layerName + " needs recurrent input [B, feat_in, T], got " + inputType);
+      throw new IllegalStateException(
+          "ConvSubsampling "
+              + layerName
+              + " needs recurrent input [B, feat_in, T], got "
+              + inputType);
     }
     InputType.InputTypeRecurrent r = (InputType.InputTypeRecurrent) inputType;
     if (r.getFormat() != RNNFormat.NCW) {
@@ -339,22 +355,51 @@ public class ConvSubsampling extends FeedForwardLayer {
       return false;
     }
     ConvSubsampling c = (ConvSubsampling) o;
-    return featIn == c.featIn && dModel == c.dModel && subsamplingFactor == c.subsamplingFactor
-        && convChannels == c.convChannels && xscaling == c.xscaling && dropoutPreEncoder == c.dropoutPreEncoder
-        && inputGradient == c.inputGradient && java.util.Objects.equals(kernels, c.kernels);
+    return featIn == c.featIn
+        && dModel == c.dModel
+        && subsamplingFactor == c.subsamplingFactor
+        && convChannels == c.convChannels
+        && xscaling == c.xscaling
+        && dropoutPreEncoder == c.dropoutPreEncoder
+        && inputGradient == c.inputGradient
+        && java.util.Objects.equals(kernels, c.kernels);
   }
 
   @Override
   public int hashCode() {
-    return java.util.Objects.hash(super.hashCode(), featIn, dModel, subsamplingFactor, convChannels, xscaling, dropoutPreEncoder,
-        inputGradient, kernels);
+    return java.util.Objects.hash(
+        super.hashCode(),
+        featIn,
+        dModel,
+        subsamplingFactor,
+        convChannels,
+        xscaling,
+        dropoutPreEncoder,
+        inputGradient,
+        kernels);
   }
 
   @Override
   public String toString() {
-    return "ConvSubsampling(name=" + layerName + ", feat_in=" + featIn + ", d_model=" + dModel
-        + ", subsampling_factor=" + subsamplingFactor + ", subsampling_conv_channels=" + convChannels
-        + ", xscaling=" + xscaling + ", dropout_pre_encoder=" + dropoutPreEncoder + ", input_gradient=" + inputGradient + ", kernels=" + kernels + ")";
+    return "ConvSubsampling(name="
+        + layerName
+        + ", feat_in="
+        + featIn
+        + ", d_model="
+        + dModel
+        + ", subsampling_factor="
+        + subsamplingFactor
+        + ", subsampling_conv_channels="
+        + convChannels
+        + ", xscaling="
+        + xscaling
+        + ", dropout_pre_encoder="
+        + dropoutPreEncoder
+        + ", input_gradient="
+        + inputGradient
+        + ", kernels="
+        + kernels
+        + ")";
   }
 
   /**

@@ -1,7 +1,6 @@
 package org.nestspark.model.subsampling;
 
 import java.util.Arrays;
-
 import org.deeplearning4j.nn.api.MaskState;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.gradient.DefaultGradient;
@@ -15,8 +14,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.ops.transforms.Transforms;
 import org.nestspark.model.nn.Dropout;
-import org.nestspark.model.nn.Linalg;
 import org.nestspark.model.nn.Kernels;
+import org.nestspark.model.nn.Linalg;
 import org.nestspark.model.nn.Masks;
 import org.nestspark.model.nn.Nd4jConv;
 import org.nestspark.model.nn.PartTimer;
@@ -47,6 +46,7 @@ public class ConvSubsamplingImpl extends BaseLayer<ConvSubsampling> {
   private static final long serialVersionUID = 1L;
 
   private transient SubsamplingKernels kernels;
+
   /** What the backward pass needs from the last training forward. */
   private transient Cache cache;
 
@@ -60,7 +60,8 @@ public class ConvSubsamplingImpl extends BaseLayer<ConvSubsampling> {
     int[] freqs; // F_s
     Object inputHeap; // [B, F0, T] features (masked inside the kernel)
     Object[] actHeap; // actHeap[s] = ReLU output of stage s as heap array (s = 1..k-1)
-    INDArray[] act; // act[s] = ReLU output of stage s (s = 2..k; and s = 1 when k = 1), [B, T_s, F_s, C]
+    INDArray[]
+        act; // act[s] = ReLU output of stage s (s = 2..k; and s = 1 when k = 1), [B, T_s, F_s, C]
     INDArray[] dwOut; // dwOut[s] = masked depthwise output of stage s (s = 2..k), [B, T_s, F_s, C]
     INDArray flat; // [B·Tk, C·Fk]
     INDArray dropMask; // [B·Tk, d] or null
@@ -92,7 +93,8 @@ public class ConvSubsamplingImpl extends BaseLayer<ConvSubsampling> {
   }
 
   @Override
-  public Pair<INDArray, MaskState> feedForwardMaskArray(INDArray maskArray, MaskState currentMaskState, int minibatchSize) {
+  public Pair<INDArray, MaskState> feedForwardMaskArray(
+      INDArray maskArray, MaskState currentMaskState, int minibatchSize) {
     this.maskArray = maskArray;
     this.maskState = currentMaskState;
     if (maskArray == null) {
@@ -106,7 +108,8 @@ public class ConvSubsamplingImpl extends BaseLayer<ConvSubsampling> {
     for (int i = 0; i < b; i++) {
       out[i] = c.outLength(len[i]);
     }
-    return new Pair<>(Masks.fromLengths(out, c.outLength(t), maskArray.dataType()), MaskState.Active);
+    return new Pair<>(
+        Masks.fromLengths(out, c.outLength(t), maskArray.dataType()), MaskState.Active);
   }
 
   private SubsamplingKernels kernels() {
@@ -117,8 +120,11 @@ public class ConvSubsamplingImpl extends BaseLayer<ConvSubsampling> {
   }
 
   /** A C-order array in ACTIVATIONS (kept for backprop) when training, else in the working memory. */
-  private static INDArray alloc(boolean training, LayerWorkspaceMgr mgr, DataType dt, long... shape) {
-    return training ? mgr.createUninitialized(ArrayType.ACTIVATIONS, dt, shape, 'c') : Nd4j.createUninitialized(dt, shape, 'c');
+  private static INDArray alloc(
+      boolean training, LayerWorkspaceMgr mgr, DataType dt, long... shape) {
+    return training
+        ? mgr.createUninitialized(ArrayType.ACTIVATIONS, dt, shape, 'c')
+        : Nd4j.createUninitialized(dt, shape, 'c');
   }
 
   // ------------------------------------------------------------------ forward
@@ -136,7 +142,11 @@ public class ConvSubsamplingImpl extends BaseLayer<ConvSubsampling> {
     ConvSubsampling conf = layerConf();
     INDArray x = input.castTo(dataType);
     if (x.rank() != 3 || x.size(1) != conf.getFeatIn()) {
-      throw new IllegalArgumentException("ConvSubsampling expects [B, " + conf.getFeatIn() + ", T] input, got " + Arrays.toString(x.shape()));
+      throw new IllegalArgumentException(
+          "ConvSubsampling expects [B, "
+              + conf.getFeatIn()
+              + ", T] input, got "
+              + Arrays.toString(x.shape()));
     }
     SubsamplingKernels kn = kernels();
     int k = conf.numStages();
@@ -159,20 +169,37 @@ public class ConvSubsamplingImpl extends BaseLayer<ConvSubsampling> {
       cc.image.reshape('c', batch, cc.time, cc.featIn).assign(x.permute(0, 2, 1));
       Masks.applyTimeMask(cc.image.reshape('c', batch, cc.time, cc.featIn), cc.masks[0]);
       cc.act[1] = alloc(training, workspaceMgr, dataType, batch, cc.times[1], cc.freqs[1], c);
-      Nd4jConv.conv2d(cc.image, getParam(ConvSubsampling.convW(0)), getParam(ConvSubsampling.convB(0)), cc.act[1], 2, 1, 1);
-      Masks.applyTimeMask(cc.act[1].reshape('c', batch, cc.times[1], (long) cc.freqs[1] * c), cc.masks[1]);
+      Nd4jConv.conv2d(
+          cc.image,
+          getParam(ConvSubsampling.convW(0)),
+          getParam(ConvSubsampling.convB(0)),
+          cc.act[1],
+          2,
+          1,
+          1);
+      Masks.applyTimeMask(
+          cc.act[1].reshape('c', batch, cc.times[1], (long) cc.freqs[1] * c), cc.masks[1]);
       Transforms.relu(cc.act[1], false);
     } else {
-    // stage 0: conv(1 -> C) + masks + ReLU
-    cc.inputHeap = kn.toHeap(x, "input");
-    Object a = kn.buffer("act1", (long) batch * cc.times[1] * cc.freqs[1] * c);
-    kn.firstForward(cc.inputHeap, batch, cc.featIn, cc.time, cc.lengths[0], cc.lengths[1],
-        kn.toHeap(getParam(ConvSubsampling.convW(0)), "w"), kn.toHeap(getParam(ConvSubsampling.convB(0)), "b"), c, a);
-    cc.actHeap[1] = a;
-    if (k == 1) {
-      cc.act[1] = alloc(training, workspaceMgr, dataType, batch, cc.times[1], cc.freqs[1], c);
-      kn.toArray(a, cc.act[1]);
-    }
+      // stage 0: conv(1 -> C) + masks + ReLU
+      cc.inputHeap = kn.toHeap(x, "input");
+      Object a = kn.buffer("act1", (long) batch * cc.times[1] * cc.freqs[1] * c);
+      kn.firstForward(
+          cc.inputHeap,
+          batch,
+          cc.featIn,
+          cc.time,
+          cc.lengths[0],
+          cc.lengths[1],
+          kn.toHeap(getParam(ConvSubsampling.convW(0)), "w"),
+          kn.toHeap(getParam(ConvSubsampling.convB(0)), "b"),
+          c,
+          a);
+      cc.actHeap[1] = a;
+      if (k == 1) {
+        cc.act[1] = alloc(training, workspaceMgr, dataType, batch, cc.times[1], cc.freqs[1], c);
+        kn.toArray(a, cc.act[1]);
+      }
     }
 
     // stages 1..k-1: depthwise (masked) -> pointwise -> mask -> ReLU
@@ -184,16 +211,30 @@ public class ConvSubsamplingImpl extends BaseLayer<ConvSubsampling> {
       int pw = ConvSubsampling.pointwiseIndex(s);
       INDArray dwo = alloc(training, workspaceMgr, dataType, batch, tn, fn, c);
       if (cc.nd4j) {
-        Nd4jConv.depthwise(cc.act[s], depthwiseWeights(dw), getParam(ConvSubsampling.convB(dw)), dwo, 2, 1, 1);
+        Nd4jConv.depthwise(
+            cc.act[s], depthwiseWeights(dw), getParam(ConvSubsampling.convB(dw)), dwo, 2, 1, 1);
         Masks.applyTimeMask(dwo.reshape('c', batch, tn, (long) fn * c), cc.masks[s + 1]);
       } else {
         Object dwoHeap = kn.buffer("dwOut", rows * c);
-        kn.dwForward(cc.actHeap[s], batch, cc.times[s], cc.freqs[s], c, kn.toHeap(getParam(ConvSubsampling.convW(dw)), "w"),
-            kn.toHeap(getParam(ConvSubsampling.convB(dw)), "b"), cc.lengths[s + 1], dwoHeap);
+        kn.dwForward(
+            cc.actHeap[s],
+            batch,
+            cc.times[s],
+            cc.freqs[s],
+            c,
+            kn.toHeap(getParam(ConvSubsampling.convW(dw)), "w"),
+            kn.toHeap(getParam(ConvSubsampling.convB(dw)), "b"),
+            cc.lengths[s + 1],
+            dwoHeap);
         kn.toArray(dwoHeap, dwo);
       }
       INDArray p = alloc(training, workspaceMgr, dataType, rows, c);
-      Linalg.mmulInto(dwo.reshape('c', rows, c), false, getParam(ConvSubsampling.convW(pw)).reshape('c', c, c), true, p);
+      Linalg.mmulInto(
+          dwo.reshape('c', rows, c),
+          false,
+          getParam(ConvSubsampling.convW(pw)).reshape('c', c, c),
+          true,
+          p);
       p.addiRowVector(getParam(ConvSubsampling.convB(pw)));
       Masks.applyTimeMask(p.reshape('c', batch, tn, (long) fn * c), cc.masks[s + 1]);
       Transforms.relu(p, false);
@@ -212,14 +253,17 @@ public class ConvSubsamplingImpl extends BaseLayer<ConvSubsampling> {
     INDArray y = Linalg.mmul(flat, false, getParam(ConvSubsampling.OUT_W), true);
     y.addiRowVector(getParam(ConvSubsampling.OUT_B));
     y.muli(conf.xscale());
-    INDArray drop = training ? Dropout.mask(dataType, conf.getDropoutPreEncoder(), (long) batch * tk, d) : null;
+    INDArray drop =
+        training ? Dropout.mask(dataType, conf.getDropoutPreEncoder(), (long) batch * tk, d) : null;
     if (drop != null) {
       y.muli(drop);
       drop = workspaceMgr.leverageTo(ArrayType.ACTIVATIONS, drop);
     }
     cc.flat = flat;
     cc.dropMask = drop;
-    INDArray out = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, dataType, new long[] {batch, d, tk}, 'c');
+    INDArray out =
+        workspaceMgr.createUninitialized(
+            ArrayType.ACTIVATIONS, dataType, new long[] {batch, d, tk}, 'c');
     out.assign(y.reshape('c', batch, tk, d).permute(0, 2, 1));
     cache = training ? cc : null;
     return out;
@@ -245,15 +289,18 @@ public class ConvSubsamplingImpl extends BaseLayer<ConvSubsampling> {
       cc.lengths[s] = l;
     }
     for (int s = 0; s <= k; s++) {
-      cc.masks[s] = maskArray == null || Masks.allValid(cc.lengths[s], cc.times[s]) ? null
-          : Masks.fromLengths(cc.lengths[s], cc.times[s], dataType);
+      cc.masks[s] =
+          maskArray == null || Masks.allValid(cc.lengths[s], cc.times[s])
+              ? null
+              : Masks.fromLengths(cc.lengths[s], cc.times[s], dataType);
     }
   }
 
   // ------------------------------------------------------------------ backward
 
   @Override
-  public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr workspaceMgr) {
+  public Pair<Gradient, INDArray> backpropGradient(
+      INDArray epsilon, LayerWorkspaceMgr workspaceMgr) {
     long t0 = PartTimer.start();
     Pair<Gradient, INDArray> r = backward(epsilon, workspaceMgr);
     PartTimer.stop(PartTimer.Part.SUBSAMPLING, t0);
@@ -276,7 +323,8 @@ public class ConvSubsamplingImpl extends BaseLayer<ConvSubsampling> {
     int fk = cc.freqs[k];
 
     // out: Linear, xscale, dropout
-    INDArray dy = epsilon.castTo(dataType).permute(0, 2, 1).dup('c').reshape('c', (long) batch * tk, d);
+    INDArray dy =
+        epsilon.castTo(dataType).permute(0, 2, 1).dup('c').reshape('c', (long) batch * tk, d);
     if (cc.dropMask != null) {
       dy.muli(cc.dropMask);
     }
@@ -296,16 +344,34 @@ public class ConvSubsamplingImpl extends BaseLayer<ConvSubsampling> {
       int pw = ConvSubsampling.pointwiseIndex(s);
       INDArray dp2 = dp.reshape('c', rows, c);
       INDArray wpw = getParam(ConvSubsampling.convW(pw)).reshape('c', c, c);
-      Linalg.mmulInto(dp2, true, cc.dwOut[s + 1].reshape('c', rows, c), false, gradientViews.get(ConvSubsampling.convW(pw)).reshape('c', c, c));
+      Linalg.mmulInto(
+          dp2,
+          true,
+          cc.dwOut[s + 1].reshape('c', rows, c),
+          false,
+          gradientViews.get(ConvSubsampling.convW(pw)).reshape('c', c, c));
       gradientViews.get(ConvSubsampling.convB(pw)).assign(Linalg.columnSums(dp2).reshape(c));
       INDArray dd = Linalg.mmul(dp2, false, wpw, false); // 0 at masked steps, as dp
       if (cc.nd4j) {
-        // depthwise backward with libnd4j's op, then the ReLU gate of stage s (0 at masked steps too)
+        // depthwise backward with libnd4j's op, then the ReLU gate of stage s (0 at masked steps
+        // too)
         INDArray wdw = depthwiseWeights(dw);
-        INDArray dx = Nd4j.createUninitialized(dataType, new long[] {batch, cc.times[s], cc.freqs[s], c}, 'c');
+        INDArray dx =
+            Nd4j.createUninitialized(
+                dataType, new long[] {batch, cc.times[s], cc.freqs[s], c}, 'c');
         INDArray gw = Nd4j.createUninitialized(dataType, wdw.shape(), 'c');
         INDArray gb = Nd4j.createUninitialized(dataType, new long[] {c}, 'c');
-        Nd4jConv.depthwiseBp(cc.act[s], wdw, getParam(ConvSubsampling.convB(dw)), dd.reshape('c', batch, tn, fn, c), dx, gw, gb, 2, 1, 1);
+        Nd4jConv.depthwiseBp(
+            cc.act[s],
+            wdw,
+            getParam(ConvSubsampling.convB(dw)),
+            dd.reshape('c', batch, tn, fn, c),
+            dx,
+            gw,
+            gb,
+            2,
+            1,
+            1);
         gradientViews.get(ConvSubsampling.convW(dw)).assign(gw.reshape('c', c, 1, 3, 3));
         gradientViews.get(ConvSubsampling.convB(dw)).assign(gb);
         dp = Linalg.reluBackpropInPlace(cc.act[s], dx);
@@ -318,8 +384,15 @@ public class ConvSubsamplingImpl extends BaseLayer<ConvSubsampling> {
       gradientViews.get(ConvSubsampling.convW(dw)).assign(kn.newArray(gw, c, 1, 3, 3));
       gradientViews.get(ConvSubsampling.convB(dw)).assign(kn.newArray(gb, c));
       dz = kn.buffer("dz" + s, (long) batch * cc.times[s] * cc.freqs[s] * c);
-      kn.dwBackwardInput(ddHeap, batch, cc.times[s], cc.freqs[s], c, kn.toHeap(getParam(ConvSubsampling.convW(dw)), "w"),
-          cc.actHeap[s], dz);
+      kn.dwBackwardInput(
+          ddHeap,
+          batch,
+          cc.times[s],
+          cc.freqs[s],
+          c,
+          kn.toHeap(getParam(ConvSubsampling.convW(dw)), "w"),
+          cc.actHeap[s],
+          dz);
       if (s > 1) {
         dp = kn.newArray(dz, batch, cc.times[s], cc.freqs[s], c);
       }
@@ -334,17 +407,30 @@ public class ConvSubsamplingImpl extends BaseLayer<ConvSubsampling> {
     // stage 0
     Object gw0 = kn.allocate(9 * c);
     Object gb0 = kn.allocate(c);
-    kn.firstBackwardWeights(cc.inputHeap, dz, batch, cc.featIn, cc.time, cc.lengths[0], c, gw0, gb0);
+    kn.firstBackwardWeights(
+        cc.inputHeap, dz, batch, cc.featIn, cc.time, cc.lengths[0], c, gw0, gb0);
     gradientViews.get(ConvSubsampling.convW(0)).assign(kn.newArray(gw0, c, 1, 3, 3));
     gradientViews.get(ConvSubsampling.convB(0)).assign(kn.newArray(gb0, c));
     INDArray eps;
     if (conf.isInputGradient()) {
       Object dx = kn.buffer("dInput", (long) batch * cc.featIn * cc.time);
-      kn.firstBackwardInput(dz, batch, cc.featIn, cc.time, cc.lengths[0], kn.toHeap(getParam(ConvSubsampling.convW(0)), "w"), c, dx);
-      eps = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, new long[] {batch, cc.featIn, cc.time}, 'c');
+      kn.firstBackwardInput(
+          dz,
+          batch,
+          cc.featIn,
+          cc.time,
+          cc.lengths[0],
+          kn.toHeap(getParam(ConvSubsampling.convW(0)), "w"),
+          c,
+          dx);
+      eps =
+          workspaceMgr.createUninitialized(
+              ArrayType.ACTIVATION_GRAD, dataType, new long[] {batch, cc.featIn, cc.time}, 'c');
       kn.toArray(dx, eps);
     } else {
-      eps = workspaceMgr.create(ArrayType.ACTIVATION_GRAD, dataType, new long[] {batch, cc.featIn, cc.time}, 'c');
+      eps =
+          workspaceMgr.create(
+              ArrayType.ACTIVATION_GRAD, dataType, new long[] {batch, cc.featIn, cc.time}, 'c');
     }
 
     return new Pair<>(gradient(conf), eps);
@@ -369,12 +455,14 @@ public class ConvSubsamplingImpl extends BaseLayer<ConvSubsampling> {
    * its ReLU, {@code [B, T1, F1, C]}); returns the features' gradient {@code [B, F0, T]} (zeros unless
    * {@link ConvSubsampling#isInputGradient()}).
    */
-  private INDArray firstBackwardNd4j(Cache cc, ConvSubsampling conf, INDArray dz, int c, LayerWorkspaceMgr workspaceMgr) {
+  private INDArray firstBackwardNd4j(
+      Cache cc, ConvSubsampling conf, INDArray dz, int c, LayerWorkspaceMgr workspaceMgr) {
     INDArray w0 = getParam(ConvSubsampling.convW(0));
     INDArray dImage = Nd4j.createUninitialized(dataType, cc.image.shape(), 'c');
     INDArray gw = Nd4j.createUninitialized(dataType, w0.shape(), 'c');
     INDArray gb = Nd4j.createUninitialized(dataType, new long[] {c}, 'c');
-    Nd4jConv.conv2dBp(cc.image, w0, getParam(ConvSubsampling.convB(0)), dz, dImage, gw, gb, 2, 1, 1);
+    Nd4jConv.conv2dBp(
+        cc.image, w0, getParam(ConvSubsampling.convB(0)), dz, dImage, gw, gb, 2, 1, 1);
     gradientViews.get(ConvSubsampling.convW(0)).assign(gw);
     gradientViews.get(ConvSubsampling.convB(0)).assign(gb);
     long[] shape = {cc.batch, cc.featIn, cc.time};
@@ -383,7 +471,8 @@ public class ConvSubsamplingImpl extends BaseLayer<ConvSubsampling> {
     }
     INDArray d3 = dImage.reshape('c', cc.batch, cc.time, cc.featIn);
     Masks.applyTimeMask(d3, cc.masks[0]); // masked frames entered as zeros
-    INDArray eps = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, shape, 'c');
+    INDArray eps =
+        workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, shape, 'c');
     eps.assign(d3.permute(0, 2, 1));
     return eps;
   }

@@ -32,41 +32,53 @@ public final class DepthwiseConv2dS2 {
    *     mask after a strided convolution)
    * @param y output {@code [B, Ho, Wo, C]}, overwritten
    */
-  public static void forward(float[] x, int batch, int h, int w, int c, float[] wt, float[] bias, int[] outLengths, float[] y) {
+  public static void forward(
+      float[] x,
+      int batch,
+      int h,
+      int w,
+      int c,
+      float[] wt,
+      float[] bias,
+      int[] outLengths,
+      float[] y) {
     final int ho = outSize(h);
     final int wo = outSize(w);
     final float[][] wk = tapsMajor(wt, c);
-    Parallel.forRange(batch * ho, 9L * wo * c, (chunk, from, to) -> {
-      float[] acc = new float[c];
-      float[] xs = new float[c];
-      for (int bi = from; bi < to; bi++) {
-        int b = bi / ho;
-        int i = bi % ho;
-        if (outLengths != null && i >= outLengths[b]) {
-          int rowBase = (b * ho + i) * wo * c;
-          java.util.Arrays.fill(y, rowBase, rowBase + wo * c, 0);
-          continue;
-        }
-        for (int j = 0; j < wo; j++) {
-          System.arraycopy(bias, 0, acc, 0, c);
-          for (int kh = 0; kh < 3; kh++) {
-            int ii = 2 * i + kh - 1;
-            if (ii < 0 || ii >= h) {
+    Parallel.forRange(
+        batch * ho,
+        9L * wo * c,
+        (chunk, from, to) -> {
+          float[] acc = new float[c];
+          float[] xs = new float[c];
+          for (int bi = from; bi < to; bi++) {
+            int b = bi / ho;
+            int i = bi % ho;
+            if (outLengths != null && i >= outLengths[b]) {
+              int rowBase = (b * ho + i) * wo * c;
+              java.util.Arrays.fill(y, rowBase, rowBase + wo * c, 0);
               continue;
             }
-            for (int kw = 0; kw < 3; kw++) {
-              int jj = 2 * j + kw - 1;
-              if (jj < 0 || jj >= w) {
-                continue;
+            for (int j = 0; j < wo; j++) {
+              System.arraycopy(bias, 0, acc, 0, c);
+              for (int kh = 0; kh < 3; kh++) {
+                int ii = 2 * i + kh - 1;
+                if (ii < 0 || ii >= h) {
+                  continue;
+                }
+                for (int kw = 0; kw < 3; kw++) {
+                  int jj = 2 * j + kw - 1;
+                  if (jj < 0 || jj >= w) {
+                    continue;
+                  }
+                  System.arraycopy(x, ((b * h + ii) * w + jj) * c, xs, 0, c);
+                  VecOps.fma(acc, wk[kh * 3 + kw], xs, c);
+                }
               }
-              System.arraycopy(x, ((b * h + ii) * w + jj) * c, xs, 0, c);
-              VecOps.fma(acc, wk[kh * 3 + kw], xs, c);
+              System.arraycopy(acc, 0, y, ((b * ho + i) * wo + j) * c, c);
             }
           }
-          System.arraycopy(acc, 0, y, ((b * ho + i) * wo + j) * c, c);
-        }
-      }
-    });
+        });
   }
 
   /**
@@ -78,43 +90,47 @@ public final class DepthwiseConv2dS2 {
    *     convolution: gate = its output, which is also 0 at masked steps)
    * @param dx {@code [B, H, W, C]}, overwritten
    */
-  public static void backwardInput(float[] dy, int batch, int h, int w, int c, float[] wt, float[] gate, float[] dx) {
+  public static void backwardInput(
+      float[] dy, int batch, int h, int w, int c, float[] wt, float[] gate, float[] dx) {
     final int ho = outSize(h);
     final int wo = outSize(w);
     final float[][] wk = tapsMajor(wt, c);
-    Parallel.forRange(batch * h, 9L * w * c, (chunk, from, to) -> {
-      float[] acc = new float[c];
-      float[] ys = new float[c];
-      float[] gs = new float[c];
-      for (int bi = from; bi < to; bi++) {
-        int b = bi / h;
-        int ii = bi % h;
-        for (int jj = 0; jj < w; jj++) {
-          java.util.Arrays.fill(acc, 0);
-          for (int kh = 0; kh < 3; kh++) {
-            int num = ii + 1 - kh;
-            if (num < 0 || (num & 1) != 0 || num / 2 >= ho) {
-              continue;
-            }
-            int i = num / 2;
-            for (int kw = 0; kw < 3; kw++) {
-              int numW = jj + 1 - kw;
-              if (numW < 0 || (numW & 1) != 0 || numW / 2 >= wo) {
-                continue;
+    Parallel.forRange(
+        batch * h,
+        9L * w * c,
+        (chunk, from, to) -> {
+          float[] acc = new float[c];
+          float[] ys = new float[c];
+          float[] gs = new float[c];
+          for (int bi = from; bi < to; bi++) {
+            int b = bi / h;
+            int ii = bi % h;
+            for (int jj = 0; jj < w; jj++) {
+              java.util.Arrays.fill(acc, 0);
+              for (int kh = 0; kh < 3; kh++) {
+                int num = ii + 1 - kh;
+                if (num < 0 || (num & 1) != 0 || num / 2 >= ho) {
+                  continue;
+                }
+                int i = num / 2;
+                for (int kw = 0; kw < 3; kw++) {
+                  int numW = jj + 1 - kw;
+                  if (numW < 0 || (numW & 1) != 0 || numW / 2 >= wo) {
+                    continue;
+                  }
+                  System.arraycopy(dy, ((b * ho + i) * wo + numW / 2) * c, ys, 0, c);
+                  VecOps.fma(acc, wk[kh * 3 + kw], ys, c);
+                }
               }
-              System.arraycopy(dy, ((b * ho + i) * wo + numW / 2) * c, ys, 0, c);
-              VecOps.fma(acc, wk[kh * 3 + kw], ys, c);
+              int xi = ((b * h + ii) * w + jj) * c;
+              if (gate != null) {
+                System.arraycopy(gate, xi, gs, 0, c);
+                VecOps.gatePositive(acc, gs, c);
+              }
+              System.arraycopy(acc, 0, dx, xi, c);
             }
           }
-          int xi = ((b * h + ii) * w + jj) * c;
-          if (gate != null) {
-            System.arraycopy(gate, xi, gs, 0, c);
-            VecOps.gatePositive(acc, gs, c);
-          }
-          System.arraycopy(acc, 0, dx, xi, c);
-        }
-      }
-    });
+        });
   }
 
   /**
@@ -124,56 +140,60 @@ public final class DepthwiseConv2dS2 {
    * @param dw {@code (C, 1, 3, 3)} in NeMo's order, overwritten
    * @param db {@code [C]}, overwritten
    */
-  public static void backwardWeights(float[] x, float[] dy, int batch, int h, int w, int c, float[] dw, float[] db) {
+  public static void backwardWeights(
+      float[] x, float[] dy, int batch, int h, int w, int c, float[] dw, float[] db) {
     final int ho = outSize(h);
     final int wo = outSize(w);
     final int rows = batch * ho;
     final int chunks = Parallel.chunks(rows, 10L * wo * c);
     final double[][] accW = new double[chunks][9 * c];
     final double[][] accB = new double[chunks][c];
-    Parallel.forRange(rows, 10L * wo * c, (chunk, from, to) -> {
-      double[] aw = accW[chunk];
-      double[] ab = accB[chunk];
-      float[][] rw = new float[9][c];
-      float[] rb = new float[c];
-      float[] ys = new float[c];
-      float[] xs = new float[c];
-      for (int bi = from; bi < to; bi++) {
-        int b = bi / ho;
-        int i = bi % ho;
-        for (float[] r : rw) {
-          java.util.Arrays.fill(r, 0);
-        }
-        java.util.Arrays.fill(rb, 0);
-        for (int j = 0; j < wo; j++) {
-          System.arraycopy(dy, ((b * ho + i) * wo + j) * c, ys, 0, c);
-          VecOps.add(rb, ys, c);
-          for (int kh = 0; kh < 3; kh++) {
-            int ii = 2 * i + kh - 1;
-            if (ii < 0 || ii >= h) {
-              continue;
+    Parallel.forRange(
+        rows,
+        10L * wo * c,
+        (chunk, from, to) -> {
+          double[] aw = accW[chunk];
+          double[] ab = accB[chunk];
+          float[][] rw = new float[9][c];
+          float[] rb = new float[c];
+          float[] ys = new float[c];
+          float[] xs = new float[c];
+          for (int bi = from; bi < to; bi++) {
+            int b = bi / ho;
+            int i = bi % ho;
+            for (float[] r : rw) {
+              java.util.Arrays.fill(r, 0);
             }
-            for (int kw = 0; kw < 3; kw++) {
-              int jj = 2 * j + kw - 1;
-              if (jj < 0 || jj >= w) {
-                continue;
+            java.util.Arrays.fill(rb, 0);
+            for (int j = 0; j < wo; j++) {
+              System.arraycopy(dy, ((b * ho + i) * wo + j) * c, ys, 0, c);
+              VecOps.add(rb, ys, c);
+              for (int kh = 0; kh < 3; kh++) {
+                int ii = 2 * i + kh - 1;
+                if (ii < 0 || ii >= h) {
+                  continue;
+                }
+                for (int kw = 0; kw < 3; kw++) {
+                  int jj = 2 * j + kw - 1;
+                  if (jj < 0 || jj >= w) {
+                    continue;
+                  }
+                  System.arraycopy(x, ((b * h + ii) * w + jj) * c, xs, 0, c);
+                  VecOps.fma(rw[kh * 3 + kw], ys, xs, c);
+                }
               }
-              System.arraycopy(x, ((b * h + ii) * w + jj) * c, xs, 0, c);
-              VecOps.fma(rw[kh * 3 + kw], ys, xs, c);
+            }
+            for (int q = 0; q < 9; q++) {
+              float[] r = rw[q];
+              for (int ch = 0; ch < c; ch++) {
+                aw[q * c + ch] += r[ch];
+              }
+            }
+            for (int ch = 0; ch < c; ch++) {
+              ab[ch] += rb[ch];
             }
           }
-        }
-        for (int q = 0; q < 9; q++) {
-          float[] r = rw[q];
-          for (int ch = 0; ch < c; ch++) {
-            aw[q * c + ch] += r[ch];
-          }
-        }
-        for (int ch = 0; ch < c; ch++) {
-          ab[ch] += rb[ch];
-        }
-      }
-    });
+        });
     for (int ch = 0; ch < c; ch++) {
       double sb = 0;
       for (int k = 0; k < chunks; k++) {
@@ -202,132 +222,152 @@ public final class DepthwiseConv2dS2 {
   }
 
   // ------------------------------------------------------------------ double (same code)
-  public static void forward(double[] x, int batch, int h, int w, int c, double[] wt, double[] bias, int[] outLengths, double[] y) {
+  public static void forward(
+      double[] x,
+      int batch,
+      int h,
+      int w,
+      int c,
+      double[] wt,
+      double[] bias,
+      int[] outLengths,
+      double[] y) {
     final int ho = outSize(h);
     final int wo = outSize(w);
     final double[][] wk = tapsMajor(wt, c);
-    Parallel.forRange(batch * ho, 9L * wo * c, (chunk, from, to) -> {
-      double[] acc = new double[c];
-      double[] xs = new double[c];
-      for (int bi = from; bi < to; bi++) {
-        int b = bi / ho;
-        int i = bi % ho;
-        if (outLengths != null && i >= outLengths[b]) {
-          int rowBase = (b * ho + i) * wo * c;
-          java.util.Arrays.fill(y, rowBase, rowBase + wo * c, 0);
-          continue;
-        }
-        for (int j = 0; j < wo; j++) {
-          System.arraycopy(bias, 0, acc, 0, c);
-          for (int kh = 0; kh < 3; kh++) {
-            int ii = 2 * i + kh - 1;
-            if (ii < 0 || ii >= h) {
+    Parallel.forRange(
+        batch * ho,
+        9L * wo * c,
+        (chunk, from, to) -> {
+          double[] acc = new double[c];
+          double[] xs = new double[c];
+          for (int bi = from; bi < to; bi++) {
+            int b = bi / ho;
+            int i = bi % ho;
+            if (outLengths != null && i >= outLengths[b]) {
+              int rowBase = (b * ho + i) * wo * c;
+              java.util.Arrays.fill(y, rowBase, rowBase + wo * c, 0);
               continue;
             }
-            for (int kw = 0; kw < 3; kw++) {
-              int jj = 2 * j + kw - 1;
-              if (jj < 0 || jj >= w) {
-                continue;
+            for (int j = 0; j < wo; j++) {
+              System.arraycopy(bias, 0, acc, 0, c);
+              for (int kh = 0; kh < 3; kh++) {
+                int ii = 2 * i + kh - 1;
+                if (ii < 0 || ii >= h) {
+                  continue;
+                }
+                for (int kw = 0; kw < 3; kw++) {
+                  int jj = 2 * j + kw - 1;
+                  if (jj < 0 || jj >= w) {
+                    continue;
+                  }
+                  System.arraycopy(x, ((b * h + ii) * w + jj) * c, xs, 0, c);
+                  VecOps.fma(acc, wk[kh * 3 + kw], xs, c);
+                }
               }
-              System.arraycopy(x, ((b * h + ii) * w + jj) * c, xs, 0, c);
-              VecOps.fma(acc, wk[kh * 3 + kw], xs, c);
+              System.arraycopy(acc, 0, y, ((b * ho + i) * wo + j) * c, c);
             }
           }
-          System.arraycopy(acc, 0, y, ((b * ho + i) * wo + j) * c, c);
-        }
-      }
-    });
+        });
   }
 
-  public static void backwardInput(double[] dy, int batch, int h, int w, int c, double[] wt, double[] gate, double[] dx) {
+  public static void backwardInput(
+      double[] dy, int batch, int h, int w, int c, double[] wt, double[] gate, double[] dx) {
     final int ho = outSize(h);
     final int wo = outSize(w);
     final double[][] wk = tapsMajor(wt, c);
-    Parallel.forRange(batch * h, 9L * w * c, (chunk, from, to) -> {
-      double[] acc = new double[c];
-      double[] ys = new double[c];
-      double[] gs = new double[c];
-      for (int bi = from; bi < to; bi++) {
-        int b = bi / h;
-        int ii = bi % h;
-        for (int jj = 0; jj < w; jj++) {
-          java.util.Arrays.fill(acc, 0);
-          for (int kh = 0; kh < 3; kh++) {
-            int num = ii + 1 - kh;
-            if (num < 0 || (num & 1) != 0 || num / 2 >= ho) {
-              continue;
-            }
-            int i = num / 2;
-            for (int kw = 0; kw < 3; kw++) {
-              int numW = jj + 1 - kw;
-              if (numW < 0 || (numW & 1) != 0 || numW / 2 >= wo) {
-                continue;
+    Parallel.forRange(
+        batch * h,
+        9L * w * c,
+        (chunk, from, to) -> {
+          double[] acc = new double[c];
+          double[] ys = new double[c];
+          double[] gs = new double[c];
+          for (int bi = from; bi < to; bi++) {
+            int b = bi / h;
+            int ii = bi % h;
+            for (int jj = 0; jj < w; jj++) {
+              java.util.Arrays.fill(acc, 0);
+              for (int kh = 0; kh < 3; kh++) {
+                int num = ii + 1 - kh;
+                if (num < 0 || (num & 1) != 0 || num / 2 >= ho) {
+                  continue;
+                }
+                int i = num / 2;
+                for (int kw = 0; kw < 3; kw++) {
+                  int numW = jj + 1 - kw;
+                  if (numW < 0 || (numW & 1) != 0 || numW / 2 >= wo) {
+                    continue;
+                  }
+                  System.arraycopy(dy, ((b * ho + i) * wo + numW / 2) * c, ys, 0, c);
+                  VecOps.fma(acc, wk[kh * 3 + kw], ys, c);
+                }
               }
-              System.arraycopy(dy, ((b * ho + i) * wo + numW / 2) * c, ys, 0, c);
-              VecOps.fma(acc, wk[kh * 3 + kw], ys, c);
+              int xi = ((b * h + ii) * w + jj) * c;
+              if (gate != null) {
+                System.arraycopy(gate, xi, gs, 0, c);
+                VecOps.gatePositive(acc, gs, c);
+              }
+              System.arraycopy(acc, 0, dx, xi, c);
             }
           }
-          int xi = ((b * h + ii) * w + jj) * c;
-          if (gate != null) {
-            System.arraycopy(gate, xi, gs, 0, c);
-            VecOps.gatePositive(acc, gs, c);
-          }
-          System.arraycopy(acc, 0, dx, xi, c);
-        }
-      }
-    });
+        });
   }
 
-  public static void backwardWeights(double[] x, double[] dy, int batch, int h, int w, int c, double[] dw, double[] db) {
+  public static void backwardWeights(
+      double[] x, double[] dy, int batch, int h, int w, int c, double[] dw, double[] db) {
     final int ho = outSize(h);
     final int wo = outSize(w);
     final int rows = batch * ho;
     final int chunks = Parallel.chunks(rows, 10L * wo * c);
     final double[][] accW = new double[chunks][9 * c];
     final double[][] accB = new double[chunks][c];
-    Parallel.forRange(rows, 10L * wo * c, (chunk, from, to) -> {
-      double[] aw = accW[chunk];
-      double[] ab = accB[chunk];
-      double[][] rw = new double[9][c];
-      double[] rb = new double[c];
-      double[] ys = new double[c];
-      double[] xs = new double[c];
-      for (int bi = from; bi < to; bi++) {
-        int b = bi / ho;
-        int i = bi % ho;
-        for (double[] r : rw) {
-          java.util.Arrays.fill(r, 0);
-        }
-        java.util.Arrays.fill(rb, 0);
-        for (int j = 0; j < wo; j++) {
-          System.arraycopy(dy, ((b * ho + i) * wo + j) * c, ys, 0, c);
-          VecOps.add(rb, ys, c);
-          for (int kh = 0; kh < 3; kh++) {
-            int ii = 2 * i + kh - 1;
-            if (ii < 0 || ii >= h) {
-              continue;
+    Parallel.forRange(
+        rows,
+        10L * wo * c,
+        (chunk, from, to) -> {
+          double[] aw = accW[chunk];
+          double[] ab = accB[chunk];
+          double[][] rw = new double[9][c];
+          double[] rb = new double[c];
+          double[] ys = new double[c];
+          double[] xs = new double[c];
+          for (int bi = from; bi < to; bi++) {
+            int b = bi / ho;
+            int i = bi % ho;
+            for (double[] r : rw) {
+              java.util.Arrays.fill(r, 0);
             }
-            for (int kw = 0; kw < 3; kw++) {
-              int jj = 2 * j + kw - 1;
-              if (jj < 0 || jj >= w) {
-                continue;
+            java.util.Arrays.fill(rb, 0);
+            for (int j = 0; j < wo; j++) {
+              System.arraycopy(dy, ((b * ho + i) * wo + j) * c, ys, 0, c);
+              VecOps.add(rb, ys, c);
+              for (int kh = 0; kh < 3; kh++) {
+                int ii = 2 * i + kh - 1;
+                if (ii < 0 || ii >= h) {
+                  continue;
+                }
+                for (int kw = 0; kw < 3; kw++) {
+                  int jj = 2 * j + kw - 1;
+                  if (jj < 0 || jj >= w) {
+                    continue;
+                  }
+                  System.arraycopy(x, ((b * h + ii) * w + jj) * c, xs, 0, c);
+                  VecOps.fma(rw[kh * 3 + kw], ys, xs, c);
+                }
               }
-              System.arraycopy(x, ((b * h + ii) * w + jj) * c, xs, 0, c);
-              VecOps.fma(rw[kh * 3 + kw], ys, xs, c);
+            }
+            for (int q = 0; q < 9; q++) {
+              double[] r = rw[q];
+              for (int ch = 0; ch < c; ch++) {
+                aw[q * c + ch] += r[ch];
+              }
+            }
+            for (int ch = 0; ch < c; ch++) {
+              ab[ch] += rb[ch];
             }
           }
-        }
-        for (int q = 0; q < 9; q++) {
-          double[] r = rw[q];
-          for (int ch = 0; ch < c; ch++) {
-            aw[q * c + ch] += r[ch];
-          }
-        }
-        for (int ch = 0; ch < c; ch++) {
-          ab[ch] += rb[ch];
-        }
-      }
-    });
+        });
     for (int ch = 0; ch < c; ch++) {
       double sb = 0;
       for (int k = 0; k < chunks; k++) {

@@ -2,7 +2,6 @@ package org.nestspark.model.subsampling;
 
 import java.util.HashMap;
 import java.util.Map;
-
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -35,8 +34,10 @@ abstract class SubsamplingKernels {
   /** A reusable buffer of at least {@code n} elements, named by its role. */
   Object buffer(String name, long n) {
     if (n > Integer.MAX_VALUE - 8) {
-      throw new IllegalArgumentException("ConvSubsampling: an activation of " + n
-          + " elements exceeds Java's array limit; use a smaller batch or shorter utterances");
+      throw new IllegalArgumentException(
+          "ConvSubsampling: an activation of "
+              + n
+              + " elements exceeds Java's array limit; use a smaller batch or shorter utterances");
     }
     Object b = buffers.get(name);
     if (b == null || length(b) < n) {
@@ -59,18 +60,32 @@ abstract class SubsamplingKernels {
     return a;
   }
 
-  abstract void firstForward(Object x, int batch, int f, int t, int[] inLengths, int[] outLengths, Object w, Object bias, int c,
+  abstract void firstForward(
+      Object x,
+      int batch,
+      int f,
+      int t,
+      int[] inLengths,
+      int[] outLengths,
+      Object w,
+      Object bias,
+      int c,
       Object y);
 
-  abstract void firstBackwardWeights(Object x, Object dz, int batch, int f, int t, int[] inLengths, int c, Object dw, Object db);
+  abstract void firstBackwardWeights(
+      Object x, Object dz, int batch, int f, int t, int[] inLengths, int c, Object dw, Object db);
 
-  abstract void firstBackwardInput(Object dz, int batch, int f, int t, int[] inLengths, Object w, int c, Object dx);
+  abstract void firstBackwardInput(
+      Object dz, int batch, int f, int t, int[] inLengths, Object w, int c, Object dx);
 
-  abstract void dwForward(Object x, int batch, int h, int w, int c, Object wt, Object bias, int[] outLengths, Object y);
+  abstract void dwForward(
+      Object x, int batch, int h, int w, int c, Object wt, Object bias, int[] outLengths, Object y);
 
-  abstract void dwBackwardInput(Object dy, int batch, int h, int w, int c, Object wt, Object gate, Object dx);
+  abstract void dwBackwardInput(
+      Object dy, int batch, int h, int w, int c, Object wt, Object gate, Object dx);
 
-  abstract void dwBackwardWeights(Object x, Object dy, int batch, int h, int w, int c, Object dw, Object db);
+  abstract void dwBackwardWeights(
+      Object x, Object dy, int batch, int h, int w, int c, Object dw, Object db);
 
   private static final class Floats extends SubsamplingKernels {
     @Override
@@ -99,33 +114,53 @@ abstract class SubsamplingKernels {
     }
 
     @Override
-    void firstForward(Object x, int batch, int f, int t, int[] inL, int[] outL, Object w, Object bias, int c, Object y) {
-      FirstConv2dS2.forward((float[]) x, batch, f, t, inL, outL, (float[]) w, (float[]) bias, c, (float[]) y);
+    void firstForward(
+        Object x,
+        int batch,
+        int f,
+        int t,
+        int[] inL,
+        int[] outL,
+        Object w,
+        Object bias,
+        int c,
+        Object y) {
+      FirstConv2dS2.forward(
+          (float[]) x, batch, f, t, inL, outL, (float[]) w, (float[]) bias, c, (float[]) y);
     }
 
     @Override
-    void firstBackwardWeights(Object x, Object dz, int batch, int f, int t, int[] inL, int c, Object dw, Object db) {
-      FirstConv2dS2.backwardWeights((float[]) x, (float[]) dz, batch, f, t, inL, c, (float[]) dw, (float[]) db);
+    void firstBackwardWeights(
+        Object x, Object dz, int batch, int f, int t, int[] inL, int c, Object dw, Object db) {
+      FirstConv2dS2.backwardWeights(
+          (float[]) x, (float[]) dz, batch, f, t, inL, c, (float[]) dw, (float[]) db);
     }
 
     @Override
-    void firstBackwardInput(Object dz, int batch, int f, int t, int[] inL, Object w, int c, Object dx) {
+    void firstBackwardInput(
+        Object dz, int batch, int f, int t, int[] inL, Object w, int c, Object dx) {
       FirstConv2dS2.backwardInput((float[]) dz, batch, f, t, inL, (float[]) w, c, (float[]) dx);
     }
 
     @Override
-    void dwForward(Object x, int batch, int h, int w, int c, Object wt, Object bias, int[] outL, Object y) {
-      DepthwiseConv2dS2.forward((float[]) x, batch, h, w, c, (float[]) wt, (float[]) bias, outL, (float[]) y);
+    void dwForward(
+        Object x, int batch, int h, int w, int c, Object wt, Object bias, int[] outL, Object y) {
+      DepthwiseConv2dS2.forward(
+          (float[]) x, batch, h, w, c, (float[]) wt, (float[]) bias, outL, (float[]) y);
     }
 
     @Override
-    void dwBackwardInput(Object dy, int batch, int h, int w, int c, Object wt, Object gate, Object dx) {
-      DepthwiseConv2dS2.backwardInput((float[]) dy, batch, h, w, c, (float[]) wt, (float[]) gate, (float[]) dx);
+    void dwBackwardInput(
+        Object dy, int batch, int h, int w, int c, Object wt, Object gate, Object dx) {
+      DepthwiseConv2dS2.backwardInput(
+          (float[]) dy, batch, h, w, c, (float[]) wt, (float[]) gate, (float[]) dx);
     }
 
     @Override
-    void dwBackwardWeights(Object x, Object dy, int batch, int h, int w, int c, Object dw, Object db) {
-      DepthwiseConv2dS2.backwardWeights((float[]) x, (float[]) dy, batch, h, w, c, (float[]) dw, (float[]) db);
+    void dwBackwardWeights(
+        Object x, Object dy, int batch, int h, int w, int c, Object dw, Object db) {
+      DepthwiseConv2dS2.backwardWeights(
+          (float[]) x, (float[]) dy, batch, h, w, c, (float[]) dw, (float[]) db);
     }
   }
 
@@ -156,33 +191,53 @@ abstract class SubsamplingKernels {
     }
 
     @Override
-    void firstForward(Object x, int batch, int f, int t, int[] inL, int[] outL, Object w, Object bias, int c, Object y) {
-      FirstConv2dS2.forward((double[]) x, batch, f, t, inL, outL, (double[]) w, (double[]) bias, c, (double[]) y);
+    void firstForward(
+        Object x,
+        int batch,
+        int f,
+        int t,
+        int[] inL,
+        int[] outL,
+        Object w,
+        Object bias,
+        int c,
+        Object y) {
+      FirstConv2dS2.forward(
+          (double[]) x, batch, f, t, inL, outL, (double[]) w, (double[]) bias, c, (double[]) y);
     }
 
     @Override
-    void firstBackwardWeights(Object x, Object dz, int batch, int f, int t, int[] inL, int c, Object dw, Object db) {
-      FirstConv2dS2.backwardWeights((double[]) x, (double[]) dz, batch, f, t, inL, c, (double[]) dw, (double[]) db);
+    void firstBackwardWeights(
+        Object x, Object dz, int batch, int f, int t, int[] inL, int c, Object dw, Object db) {
+      FirstConv2dS2.backwardWeights(
+          (double[]) x, (double[]) dz, batch, f, t, inL, c, (double[]) dw, (double[]) db);
     }
 
     @Override
-    void firstBackwardInput(Object dz, int batch, int f, int t, int[] inL, Object w, int c, Object dx) {
+    void firstBackwardInput(
+        Object dz, int batch, int f, int t, int[] inL, Object w, int c, Object dx) {
       FirstConv2dS2.backwardInput((double[]) dz, batch, f, t, inL, (double[]) w, c, (double[]) dx);
     }
 
     @Override
-    void dwForward(Object x, int batch, int h, int w, int c, Object wt, Object bias, int[] outL, Object y) {
-      DepthwiseConv2dS2.forward((double[]) x, batch, h, w, c, (double[]) wt, (double[]) bias, outL, (double[]) y);
+    void dwForward(
+        Object x, int batch, int h, int w, int c, Object wt, Object bias, int[] outL, Object y) {
+      DepthwiseConv2dS2.forward(
+          (double[]) x, batch, h, w, c, (double[]) wt, (double[]) bias, outL, (double[]) y);
     }
 
     @Override
-    void dwBackwardInput(Object dy, int batch, int h, int w, int c, Object wt, Object gate, Object dx) {
-      DepthwiseConv2dS2.backwardInput((double[]) dy, batch, h, w, c, (double[]) wt, (double[]) gate, (double[]) dx);
+    void dwBackwardInput(
+        Object dy, int batch, int h, int w, int c, Object wt, Object gate, Object dx) {
+      DepthwiseConv2dS2.backwardInput(
+          (double[]) dy, batch, h, w, c, (double[]) wt, (double[]) gate, (double[]) dx);
     }
 
     @Override
-    void dwBackwardWeights(Object x, Object dy, int batch, int h, int w, int c, Object dw, Object db) {
-      DepthwiseConv2dS2.backwardWeights((double[]) x, (double[]) dy, batch, h, w, c, (double[]) dw, (double[]) db);
+    void dwBackwardWeights(
+        Object x, Object dy, int batch, int h, int w, int c, Object dw, Object db) {
+      DepthwiseConv2dS2.backwardWeights(
+          (double[]) x, (double[]) dy, batch, h, w, c, (double[]) dw, (double[]) db);
     }
   }
 }

@@ -50,16 +50,39 @@ public final class ConformerLayerBenchmark {
     INDArray mask = TinyGolden.mask(lengths, time, DataType.FLOAT);
     INDArray labels = Nd4j.randn(DataType.FLOAT, batch, 16, time);
 
-    double[] fwd = time(iters, () -> withLayer.feedForward(new INDArray[] {x}, true, true), withLayer, x, mask, labels, false);
-    double[] step = time(iters, withLayer::computeGradientAndScore, withLayer, x, mask, labels, true);
-    double[] outFwd = time(iters, () -> outputOnly.feedForward(new INDArray[] {x}, true, true), outputOnly, x, mask, labels, false);
-    double[] outStep = time(iters, outputOnly::computeGradientAndScore, outputOnly, x, mask, labels, true);
+    double[] fwd =
+        time(
+            iters,
+            () -> withLayer.feedForward(new INDArray[] {x}, true, true),
+            withLayer,
+            x,
+            mask,
+            labels,
+            false);
+    double[] step =
+        time(iters, withLayer::computeGradientAndScore, withLayer, x, mask, labels, true);
+    double[] outFwd =
+        time(
+            iters,
+            () -> outputOnly.feedForward(new INDArray[] {x}, true, true),
+            outputOnly,
+            x,
+            mask,
+            labels,
+            false);
+    double[] outStep =
+        time(iters, outputOnly::computeGradientAndScore, outputOnly, x, mask, labels, true);
 
     System.out.printf(
         "ConformerLayer d=%d h=%d B=%d T'=%d training, OMP_NUM_THREADS=%s, ND4J threads=%d, BLAS"
             + " threads=%d%n",
-        d, heads, batch, time, System.getenv("OMP_NUM_THREADS"),
-        Nd4j.getEnvironment().maxThreads(), Nd4j.factory().blas().getMaxThreads());
+        d,
+        heads,
+        batch,
+        time,
+        System.getenv("OMP_NUM_THREADS"),
+        Nd4j.getEnvironment().maxThreads(),
+        Nd4j.factory().blas().getMaxThreads());
     report("forward (graph)", fwd);
     report("forward+backward (graph)", step);
     report("  of which output layer fwd", outFwd);
@@ -108,7 +131,12 @@ public final class ConformerLayerBenchmark {
 
   /** Returns {min, median, mean} ms over {@code iters} timed calls after {@code iters/3} warm-up calls. */
   private static double[] time(
-      int iters, Runnable call, ComputationGraph g, INDArray x, INDArray mask, INDArray labels,
+      int iters,
+      Runnable call,
+      ComputationGraph g,
+      INDArray x,
+      INDArray mask,
+      INDArray labels,
       boolean withLabels) {
     double[] ms = new double[iters];
     for (int i = -Math.max(3, iters / 3); i < iters; i++) {
@@ -130,6 +158,7 @@ public final class ConformerLayerBenchmark {
   }
 
   private static void report(String what, double[] s) {
-    System.out.printf("%-34s min %7.1f ms  median %7.1f ms  mean %7.1f ms%n", what, s[0], s[1], s[2]);
+    System.out.printf(
+        "%-34s min %7.1f ms  median %7.1f ms  mean %7.1f ms%n", what, s[0], s[1], s[2]);
   }
 }

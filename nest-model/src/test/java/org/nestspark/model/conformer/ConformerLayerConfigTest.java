@@ -26,19 +26,46 @@ import org.nd4j.linalg.learning.regularization.WeightDecay;
 class ConformerLayerConfigTest {
   /** NeMo's keys of one layer, in state-dict order (golden manifest, encoder_tiny_state_dict_keys). */
   private static final String[] NEMO_KEYS = {
-    "norm_feed_forward1.weight", "norm_feed_forward1.bias", "feed_forward1.linear1.weight",
-    "feed_forward1.linear1.bias", "feed_forward1.linear2.weight", "feed_forward1.linear2.bias",
-    "norm_conv.weight", "norm_conv.bias", "conv.pointwise_conv1.weight", "conv.pointwise_conv1.bias",
-    "conv.depthwise_conv.weight", "conv.depthwise_conv.bias", "conv.batch_norm.weight",
-    "conv.batch_norm.bias", "conv.batch_norm.running_mean", "conv.batch_norm.running_var",
-    "conv.batch_norm.num_batches_tracked", "conv.pointwise_conv2.weight",
-    "conv.pointwise_conv2.bias", "norm_self_att.weight", "norm_self_att.bias",
-    "self_attn.pos_bias_u", "self_attn.pos_bias_v", "self_attn.linear_q.weight",
-    "self_attn.linear_q.bias", "self_attn.linear_k.weight", "self_attn.linear_k.bias",
-    "self_attn.linear_v.weight", "self_attn.linear_v.bias", "self_attn.linear_out.weight",
-    "self_attn.linear_out.bias", "self_attn.linear_pos.weight", "norm_feed_forward2.weight",
-    "norm_feed_forward2.bias", "feed_forward2.linear1.weight", "feed_forward2.linear1.bias",
-    "feed_forward2.linear2.weight", "feed_forward2.linear2.bias", "norm_out.weight", "norm_out.bias"
+    "norm_feed_forward1.weight",
+    "norm_feed_forward1.bias",
+    "feed_forward1.linear1.weight",
+    "feed_forward1.linear1.bias",
+    "feed_forward1.linear2.weight",
+    "feed_forward1.linear2.bias",
+    "norm_conv.weight",
+    "norm_conv.bias",
+    "conv.pointwise_conv1.weight",
+    "conv.pointwise_conv1.bias",
+    "conv.depthwise_conv.weight",
+    "conv.depthwise_conv.bias",
+    "conv.batch_norm.weight",
+    "conv.batch_norm.bias",
+    "conv.batch_norm.running_mean",
+    "conv.batch_norm.running_var",
+    "conv.batch_norm.num_batches_tracked",
+    "conv.pointwise_conv2.weight",
+    "conv.pointwise_conv2.bias",
+    "norm_self_att.weight",
+    "norm_self_att.bias",
+    "self_attn.pos_bias_u",
+    "self_attn.pos_bias_v",
+    "self_attn.linear_q.weight",
+    "self_attn.linear_q.bias",
+    "self_attn.linear_k.weight",
+    "self_attn.linear_k.bias",
+    "self_attn.linear_v.weight",
+    "self_attn.linear_v.bias",
+    "self_attn.linear_out.weight",
+    "self_attn.linear_out.bias",
+    "self_attn.linear_pos.weight",
+    "norm_feed_forward2.weight",
+    "norm_feed_forward2.bias",
+    "feed_forward2.linear1.weight",
+    "feed_forward2.linear1.bias",
+    "feed_forward2.linear2.weight",
+    "feed_forward2.linear2.bias",
+    "norm_out.weight",
+    "norm_out.bias"
   };
 
   private static ConformerLayer conf(int d, int h, String norm) {
@@ -50,17 +77,29 @@ class ConformerLayerConfigTest {
     assertEquals(750_640L, conf(176, 4, ConformerLayer.BATCH_NORM).numTrainableParams());
     assertEquals(6_312_448L, conf(512, 8, ConformerLayer.BATCH_NORM).numTrainableParams());
     for (int d : new int[] {64, 176, 512}) {
-      assertEquals(24L * d * d + 41L * d, conf(d, 4, ConformerLayer.BATCH_NORM).numTrainableParams());
-      assertEquals(24L * d * d + 41L * d, conf(d, 4, ConformerLayer.LAYER_NORM).numTrainableParams());
+      assertEquals(
+          24L * d * d + 41L * d, conf(d, 4, ConformerLayer.BATCH_NORM).numTrainableParams());
+      assertEquals(
+          24L * d * d + 41L * d, conf(d, 4, ConformerLayer.LAYER_NORM).numTrainableParams());
     }
     // the instantiated layer: trainable + running_mean + running_var + num_batches_tracked
     ComputationGraph g =
-        TestGraphs.stack(DataType.FLOAT, TestGraphs.layer(176, 4, 9, ConformerLayer.BATCH_NORM, 0.1), 1,
-            0, null, 1);
+        TestGraphs.stack(
+            DataType.FLOAT,
+            TestGraphs.layer(176, 4, 9, ConformerLayer.BATCH_NORM, 0.1),
+            1,
+            0,
+            null,
+            1);
     assertEquals(750_640L + 2 * 176 + 1, g.getLayer("layer0").numParams());
     ComputationGraph ln =
-        TestGraphs.stack(DataType.FLOAT, TestGraphs.layer(176, 4, 9, ConformerLayer.LAYER_NORM, 0.1), 1,
-            0, null, 1);
+        TestGraphs.stack(
+            DataType.FLOAT,
+            TestGraphs.layer(176, 4, 9, ConformerLayer.LAYER_NORM, 0.1),
+            1,
+            0,
+            null,
+            1);
     assertEquals(750_640L, ln.getLayer("layer0").numParams());
   }
 
@@ -69,7 +108,8 @@ class ConformerLayerConfigTest {
     assertEquals(List.of(NEMO_KEYS), new ArrayList<>(ConformerLayer.nemoKeyToParam().keySet()));
     List<String> lnKeys = new ArrayList<>(List.of(NEMO_KEYS));
     lnKeys.removeIf(k -> k.contains("running_") || k.contains("num_batches"));
-    assertEquals(lnKeys, new ArrayList<>(ConformerLayer.nemoKeyToParam(ConformerLayer.LAYER_NORM).keySet()));
+    assertEquals(
+        lnKeys, new ArrayList<>(ConformerLayer.nemoKeyToParam(ConformerLayer.LAYER_NORM).keySet()));
     for (String p : ConformerLayer.nemoKeyToParam().values()) {
       assertFalse(p.contains("_"), "DL4J splits layer_param at the last underscore: " + p);
     }
@@ -86,22 +126,34 @@ class ConformerLayerConfigTest {
     assertArrayEquals(new long[] {1}, shapes.get(ConformerLayer.CONV_BN_COUNT));
     // every golden tensor loads by plain copy (shape-checked in loadLayer)
     ComputationGraph g =
-        TestGraphs.stack(DataType.FLOAT, TestGraphs.layer(64, 4, 9, ConformerLayer.BATCH_NORM, 0.0), 1,
-            0, null, 1);
+        TestGraphs.stack(
+            DataType.FLOAT,
+            TestGraphs.layer(64, 4, 9, ConformerLayer.BATCH_NORM, 0.0),
+            1,
+            0,
+            null,
+            1);
     TinyGolden.loadLayer(g.getLayer("layer0"), 1);
     assertEquals(
         TinyGolden.npy("state_dict/layers.1.self_attn.linear_pos.weight.npy").floatData()[5],
         g.getLayer("layer0").getParam(ConformerLayer.ATT_POS_W).getFloat(0, 5));
     assertEquals(
-        (double) TinyGolden.npy("state_dict/layers.1.conv.batch_norm.num_batches_tracked.npy").longData()[0],
+        (double)
+            TinyGolden.npy("state_dict/layers.1.conv.batch_norm.num_batches_tracked.npy")
+                .longData()[0],
         g.getLayer("layer0").getParam(ConformerLayer.CONV_BN_COUNT).getDouble(0));
   }
 
   @Test
   void defaultInitialisationIsPyTorchs() {
     ComputationGraph g =
-        TestGraphs.stack(DataType.FLOAT, TestGraphs.layer(64, 4, 9, ConformerLayer.BATCH_NORM, 0.1), 1,
-            0, null, 3);
+        TestGraphs.stack(
+            DataType.FLOAT,
+            TestGraphs.layer(64, 4, 9, ConformerLayer.BATCH_NORM, 0.1),
+            1,
+            0,
+            null,
+            3);
     Map<String, INDArray> p = g.getLayer("layer0").paramTable();
     assertEquals(Nd4j.ones(DataType.FLOAT, 64), p.get(ConformerLayer.NORM_OUT_W));
     assertEquals(0.0, p.get(ConformerLayer.NORM_OUT_B).amaxNumber().doubleValue());
@@ -123,11 +175,7 @@ class ConformerLayerConfigTest {
   @Test
   void buffersHaveNoUpdaterNoRegularizationAndNoMinibatchDivision() {
     ConformerLayer c =
-        new ConformerLayer.Builder()
-            .dModel(16)
-            .nHeads(2)
-            .updater(new Adam(1e-3))
-            .build();
+        new ConformerLayer.Builder().dModel(16).nHeads(2).updater(new Adam(1e-3)).build();
     c.setRegularization(List.of(new WeightDecay(1e-3, true)));
     c.setRegularizationBias(List.of(new WeightDecay(1e-3, true)));
     for (String b : ConformerLayer.BUFFER_PARAMS) {
@@ -140,8 +188,13 @@ class ConformerLayerConfigTest {
     assertEquals(1, c.getRegularizationByParam(ConformerLayer.NORM_OUT_W).size());
 
     ComputationGraph g =
-        TestGraphs.stack(DataType.FLOAT, TestGraphs.layer(16, 2, 3, ConformerLayer.BATCH_NORM, 0.1), 1,
-            0, null, 3);
+        TestGraphs.stack(
+            DataType.FLOAT,
+            TestGraphs.layer(16, 2, 3, ConformerLayer.BATCH_NORM, 0.1),
+            1,
+            0,
+            null,
+            3);
     ConformerLayerImpl impl = (ConformerLayerImpl) g.getLayer("layer0");
     for (String b : ConformerLayer.BUFFER_PARAMS) {
       assertFalse(impl.updaterDivideByMinibatch(b), b);
@@ -151,16 +204,23 @@ class ConformerLayerConfigTest {
 
   @Test
   void invalidConfigurationsAreRejected() {
-    assertThrows(IllegalArgumentException.class, () -> TestGraphs.layer(64, 5, 9, "batch_norm", 0).build());
-    assertThrows(IllegalArgumentException.class, () -> TestGraphs.layer(64, 4, 8, "batch_norm", 0).build());
-    assertThrows(IllegalArgumentException.class, () -> TestGraphs.layer(64, 4, 9, "group_norm4", 0).build());
-    assertThrows(IllegalArgumentException.class, () -> TestGraphs.layer(64, 4, 9, "batch_norm", 1.0).build());
+    assertThrows(
+        IllegalArgumentException.class, () -> TestGraphs.layer(64, 5, 9, "batch_norm", 0).build());
+    assertThrows(
+        IllegalArgumentException.class, () -> TestGraphs.layer(64, 4, 8, "batch_norm", 0).build());
+    assertThrows(
+        IllegalArgumentException.class, () -> TestGraphs.layer(64, 4, 9, "group_norm4", 0).build());
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> TestGraphs.layer(64, 4, 9, "batch_norm", 1.0).build());
   }
 
   @Test
   void jsonAndModelSerializerRoundTrips() throws Exception {
     ConformerLayer.Builder b =
-        TestGraphs.layer(16, 2, 3, ConformerLayer.LAYER_NORM, 0.2).dropoutAtt(0.15).dropoutEmb(0.05);
+        TestGraphs.layer(16, 2, 3, ConformerLayer.LAYER_NORM, 0.2)
+            .dropoutAtt(0.15)
+            .dropoutEmb(0.05);
     ComputationGraph g = TestGraphs.stack(DataType.FLOAT, b, 2, 5, new Adam(1e-3), 3);
     ComputationGraphConfiguration conf = g.getConfiguration();
     String json = conf.toJson();
@@ -185,7 +245,8 @@ class ConformerLayerConfigTest {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     ModelSerializer.writeModel(g, bytes, true);
     ComputationGraph restored =
-        ModelSerializer.restoreComputationGraph(new ByteArrayInputStream(bytes.toByteArray()), true);
+        ModelSerializer.restoreComputationGraph(
+            new ByteArrayInputStream(bytes.toByteArray()), true);
     assertEquals(g.params(), restored.params());
     assertEquals(expected, restored.output(false, new INDArray[] {x}, new INDArray[] {mask})[0]);
   }

@@ -1,8 +1,5 @@
 package org.nestspark.model.conformer;
 
-import org.nestspark.model.nn.WithKernels;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.params.provider.CsvSource;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -11,15 +8,18 @@ import java.util.Set;
 import org.deeplearning4j.gradientcheck.GradientCheckUtil;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nestspark.model.nn.WithKernels;
 
 /**
  * Double-precision {@link GradientCheckUtil} on {@code features [3, 8, 7]} (lengths 7, 5, 2) →
@@ -69,8 +69,12 @@ class ConformerLayerGradientCheckTest {
   private static ComputationGraph net(String norm, double dropout) {
     ComputationGraph g =
         TestGraphs.stack(
-            DataType.DOUBLE, TestGraphs.layer(D, 2, 3, norm, dropout).dropoutEmb(dropout), 1, 3,
-            null, 42);
+            DataType.DOUBLE,
+            TestGraphs.layer(D, 2, 3, norm, dropout).dropoutEmb(dropout),
+            1,
+            3,
+            null,
+            42);
     // every parameter non-trivial (PyTorch's init leaves pos_bias_u/v at 0 and norms at 1/0)
     Nd4j.getRandom().setSeed(7);
     for (Map.Entry<String, INDArray> e : g.getLayer("layer0").paramTable().entrySet()) {
@@ -85,8 +89,12 @@ class ConformerLayerGradientCheckTest {
   }
 
   @ParameterizedTest
-  @CsvSource({ConformerLayer.BATCH_NORM + ",java", ConformerLayer.LAYER_NORM + ",java", ConformerLayer.BATCH_NORM + ",nd4j",
-      ConformerLayer.LAYER_NORM + ",nd4j"})
+  @CsvSource({
+    ConformerLayer.BATCH_NORM + ",java",
+    ConformerLayer.LAYER_NORM + ",java",
+    ConformerLayer.BATCH_NORM + ",nd4j",
+    ConformerLayer.LAYER_NORM + ",nd4j"
+  })
   void gradientsMatchFiniteDifferences(String norm, String kernels) {
     WithKernels.force(kernels);
     ComputationGraph g = net(norm);
@@ -139,7 +147,9 @@ class ConformerLayerGradientCheckTest {
     INDArray labels = Nd4j.randn(DataType.DOUBLE, B, 3, T);
     MultiDataSet data =
         new MultiDataSet(
-            new INDArray[] {x}, new INDArray[] {labels}, new INDArray[] {mask},
+            new INDArray[] {x},
+            new INDArray[] {labels},
+            new INDArray[] {mask},
             new INDArray[] {mask});
     long seed = 1234;
     Nd4j.getRandom().setSeed(seed);
@@ -174,7 +184,8 @@ class ConformerLayerGradientCheckTest {
       params.assign(theta);
       double numerical = (plus - minus) / (2 * eps);
       double analytic = grad.mul(v).sumNumber().doubleValue() / B;
-      double rel = Math.abs(numerical - analytic) / Math.max(Math.abs(numerical), Math.abs(analytic));
+      double rel =
+          Math.abs(numerical - analytic) / Math.max(Math.abs(numerical), Math.abs(analytic));
       System.out.printf(
           "dropout directional derivative %d: analytic %.9f numerical %.9f rel %.2g%n",
           i, analytic, numerical, rel);
@@ -193,7 +204,8 @@ class ConformerLayerGradientCheckTest {
     INDArray noise = Nd4j.randn(DataType.DOUBLE, B, D, T).muli(100.0);
     for (int b = 0; b < B; b++) {
       for (long t = LENGTHS[b]; t < T; t++) {
-        noisy.get(NDArrayIndex.point(b), NDArrayIndex.all(), NDArrayIndex.point(t))
+        noisy
+            .get(NDArrayIndex.point(b), NDArrayIndex.all(), NDArrayIndex.point(t))
             .addi(noise.get(NDArrayIndex.point(b), NDArrayIndex.all(), NDArrayIndex.point(t)));
       }
     }
@@ -204,9 +216,16 @@ class ConformerLayerGradientCheckTest {
       validDiff =
           Math.max(
               validDiff,
-              clean.get(NDArrayIndex.point(b), NDArrayIndex.all(), NDArrayIndex.interval(0, LENGTHS[b]))
-                  .sub(dirty.get(NDArrayIndex.point(b), NDArrayIndex.all(),
-                      NDArrayIndex.interval(0, LENGTHS[b])))
+              clean
+                  .get(
+                      NDArrayIndex.point(b),
+                      NDArrayIndex.all(),
+                      NDArrayIndex.interval(0, LENGTHS[b]))
+                  .sub(
+                      dirty.get(
+                          NDArrayIndex.point(b),
+                          NDArrayIndex.all(),
+                          NDArrayIndex.interval(0, LENGTHS[b])))
                   .amaxNumber()
                   .doubleValue());
     }
@@ -215,8 +234,11 @@ class ConformerLayerGradientCheckTest {
     INDArray cleanNoMask = g.output(false, x)[0];
     INDArray dirtyNoMask = g.output(false, noisy)[0];
     double unmasked =
-        cleanNoMask.get(NDArrayIndex.point(1), NDArrayIndex.all(), NDArrayIndex.interval(0, 5))
-            .sub(dirtyNoMask.get(NDArrayIndex.point(1), NDArrayIndex.all(), NDArrayIndex.interval(0, 5)))
+        cleanNoMask
+            .get(NDArrayIndex.point(1), NDArrayIndex.all(), NDArrayIndex.interval(0, 5))
+            .sub(
+                dirtyNoMask.get(
+                    NDArrayIndex.point(1), NDArrayIndex.all(), NDArrayIndex.interval(0, 5)))
             .amaxNumber()
             .doubleValue();
     assertTrue(unmasked > 1e-3, "noise should matter without a mask: " + unmasked);

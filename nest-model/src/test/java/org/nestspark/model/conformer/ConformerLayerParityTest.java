@@ -1,9 +1,5 @@
 package org.nestspark.model.conformer;
 
-import org.nestspark.model.nn.WithKernels;
-import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.api.AfterEach;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -11,11 +7,15 @@ import java.util.Map;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nestspark.model.nn.WithKernels;
 
 /**
  * Eval-mode parity with NeMo's tiny encoder layers 0 and 1 (docs/nest-numerics.md §6.2-§6.5): weights loaded by plain copy, the input of layer 0 is {@code pre_encode_out ×
@@ -43,9 +43,16 @@ class ConformerLayerParityTest {
     graph =
         TestGraphs.stack(
             DataType.FLOAT,
-            TestGraphs.layer(TinyGolden.D_MODEL, TinyGolden.N_HEADS, TinyGolden.KERNEL,
-                ConformerLayer.BATCH_NORM, 0.0),
-            2, 0, null, 1);
+            TestGraphs.layer(
+                TinyGolden.D_MODEL,
+                TinyGolden.N_HEADS,
+                TinyGolden.KERNEL,
+                ConformerLayer.BATCH_NORM,
+                0.0),
+            2,
+            0,
+            null,
+            1);
     TinyGolden.loadLayer(graph.getLayer("layer0"), 0);
     TinyGolden.loadLayer(graph.getLayer("layer1"), 1);
     // xscaling: x · sqrt(d_model) = 8, then NCW
@@ -81,11 +88,12 @@ class ConformerLayerParityTest {
     Map<String, INDArray> taps = l0.lastSubModuleOutputs();
     for (String m : new String[] {"feed_forward1", "self_attn", "conv", "feed_forward2"}) {
       assertClose(
-          "layer_0_" + m + "_out", taps.get(m),
+          "layer_0_" + m + "_out",
+          taps.get(m),
           TinyGolden.array("layer_0_" + m + "_out.npy", DataType.FLOAT));
     }
-    assertClose("layer_0_out", y.permute(0, 2, 1),
-        TinyGolden.array("layer_0_out.npy", DataType.FLOAT));
+    assertClose(
+        "layer_0_out", y.permute(0, 2, 1), TinyGolden.array("layer_0_out.npy", DataType.FLOAT));
   }
 
   @ParameterizedTest
@@ -93,7 +101,9 @@ class ConformerLayerParityTest {
   void layer1ThroughTheGraph(String kernels) {
     WithKernels.force(kernels);
     INDArray[] out = graph.output(false, new INDArray[] {x}, new INDArray[] {mask});
-    assertClose("layer_1_out (graph)", out[0].permute(0, 2, 1),
+    assertClose(
+        "layer_1_out (graph)",
+        out[0].permute(0, 2, 1),
         TinyGolden.array("layer_1_out.npy", DataType.FLOAT));
 
     // layer 1 alone on NeMo's layer-0 output
@@ -101,7 +111,9 @@ class ConformerLayerParityTest {
     LayerWorkspaceMgr mgr = LayerWorkspaceMgr.noWorkspaces();
     l1.setInput(TinyGolden.array("layer_0_out.npy", DataType.FLOAT).permute(0, 2, 1).dup('c'), mgr);
     l1.setMaskArray(mask);
-    assertClose("layer_1_out (from golden l0)", l1.activate(false, mgr).permute(0, 2, 1),
+    assertClose(
+        "layer_1_out (from golden l0)",
+        l1.activate(false, mgr).permute(0, 2, 1),
         TinyGolden.array("layer_1_out.npy", DataType.FLOAT));
   }
 

@@ -55,8 +55,12 @@ class ConformerLayerTrainingTest {
   private static ComputationGraph net(String norm, double dropout, int d, int nOut) {
     ComputationGraph g =
         TestGraphs.stack(
-            DataType.DOUBLE, TestGraphs.layer(d, 2, 3, norm, dropout).dropoutEmb(dropout), 1, nOut,
-            new Sgd(0.0), 5);
+            DataType.DOUBLE,
+            TestGraphs.layer(d, 2, 3, norm, dropout).dropoutEmb(dropout),
+            1,
+            nOut,
+            new Sgd(0.0),
+            5);
     randomize(g.getLayer("layer0"), 17);
     return g;
   }
@@ -112,14 +116,16 @@ class ConformerLayerTrainingTest {
     assertTrue(train.sub(eval).amaxNumber().doubleValue() > 1e-3, "train and eval must differ");
     assertEquals(params, g.params(), "a training forward alone must not move the running stats");
 
-    // padded GLU steps are zeroed before the depthwise conv, so padded inputs reach no valid output,
+    // padded GLU steps are zeroed before the depthwise conv, so padded inputs reach no valid
+    // output,
     // in training either
     INDArray noisy = x.dup();
     noisy.get(NDArrayIndex.point(2), NDArrayIndex.all(), NDArrayIndex.interval(2, T)).addi(100.0);
     assertEquals(0.0, validDiff(out(g, true, x), out(g, true, noisy)));
     assertEquals(0.0, validDiff(out(g, false, x), out(g, false, noisy)));
 
-    // NeMo quirk: the batch statistics include the padded positions, so in training (only) the amount
+    // NeMo quirk: the batch statistics include the padded positions, so in training (only) the
+    // amount
     // of padding changes valid outputs
     INDArray longer = Nd4j.concat(2, x, Nd4j.zeros(DataType.DOUBLE, B, 8, 3));
     INDArray longerMask = TinyGolden.mask(LENGTHS, T + 3, DataType.DOUBLE);

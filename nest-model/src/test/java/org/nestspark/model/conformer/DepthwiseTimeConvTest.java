@@ -77,15 +77,28 @@ class DepthwiseTimeConvTest {
     INDArray ga = Nd4j.create(g, new long[] {n, d}, 'c').castTo(dt);
     INDArray dW = Nd4j.create(dt, d, 1, k);
     INDArray dB = Nd4j.create(dt, d);
-    assertArrayEquals(y, conv.forward(in, wa, ba, batch, time).castTo(DataType.DOUBLE).data().asDouble(), tol);
-    assertArrayEquals(dx, conv.backward(in, ga, wa, dW, dB, batch, time).castTo(DataType.DOUBLE).data().asDouble(), tol);
+    assertArrayEquals(
+        y, conv.forward(in, wa, ba, batch, time).castTo(DataType.DOUBLE).data().asDouble(), tol);
+    assertArrayEquals(
+        dx,
+        conv.backward(in, ga, wa, dW, dB, batch, time).castTo(DataType.DOUBLE).data().asDouble(),
+        tol);
     assertArrayEquals(dw, dW.castTo(DataType.DOUBLE).data().asDouble(), tol * 10);
     assertArrayEquals(db, dB.castTo(DataType.DOUBLE).data().asDouble(), tol * 10);
     // model.kernels = nd4j: libnd4j's depthwise_conv2d and its backward give the same numbers
     INDArray dW2 = Nd4j.create(dt, d, 1, k);
     INDArray dB2 = Nd4j.create(dt, d);
-    assertArrayEquals(y, conv.forwardNd4j(in, wa, ba, batch, time).castTo(DataType.DOUBLE).data().asDouble(), tol);
-    assertArrayEquals(dx, conv.backwardNd4j(in, ga, wa, dW2, dB2, batch, time).castTo(DataType.DOUBLE).data().asDouble(), tol);
+    assertArrayEquals(
+        y,
+        conv.forwardNd4j(in, wa, ba, batch, time).castTo(DataType.DOUBLE).data().asDouble(),
+        tol);
+    assertArrayEquals(
+        dx,
+        conv.backwardNd4j(in, ga, wa, dW2, dB2, batch, time)
+            .castTo(DataType.DOUBLE)
+            .data()
+            .asDouble(),
+        tol);
     assertArrayEquals(dw, dW2.castTo(DataType.DOUBLE).data().asDouble(), tol * 10);
     assertArrayEquals(db, dB2.castTo(DataType.DOUBLE).data().asDouble(), tol * 10);
   }

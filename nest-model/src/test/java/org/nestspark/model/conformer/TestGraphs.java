@@ -31,7 +31,12 @@ final class TestGraphs {
    * RnnOutputLayer (identity, MSE) with nOut classes; otherwise the last layer is the output.
    */
   static ComputationGraph stack(
-      DataType dt, ConformerLayer.Builder layer, int nLayers, int nOut, IUpdater updater, long seed) {
+      DataType dt,
+      ConformerLayer.Builder layer,
+      int nLayers,
+      int nOut,
+      IUpdater updater,
+      long seed) {
     int d = layer.build().getDModel();
     ComputationGraphConfiguration.GraphBuilder gb =
         new NeuralNetConfiguration.Builder()

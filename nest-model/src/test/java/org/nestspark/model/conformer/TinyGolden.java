@@ -70,7 +70,8 @@ final class TinyGolden {
       NpyArray a = npy("state_dict/layers." + nemoLayer + "." + e.getKey() + ".npy");
       INDArray param = layer.getParam(e.getValue());
       if (param.length() != a.size()) {
-        throw new IllegalStateException(e.getKey() + ": " + a.size() + " values for " + param.length());
+        throw new IllegalStateException(
+            e.getKey() + ": " + a.size() + " values for " + param.length());
       }
       double[] v = a.toDoubleArray();
       for (int r = 0; r < a.rank(); r++) {

@@ -1,9 +1,5 @@
 package org.nestspark.model.decoder;
 
-import org.nestspark.model.nn.WithKernels;
-import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.api.AfterEach;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -13,8 +9,11 @@ import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.RNNFormat;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.MultiDataSet;
@@ -23,6 +22,7 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.learning.config.NoOp;
 import org.nestspark.model.GoldenModel;
 import org.nestspark.model.NestGraph;
+import org.nestspark.model.nn.WithKernels;
 
 /**
  * Parity of {@link MultiSoftmaxDecoder} and its masked-token loss with NeMo (docs/nest-numerics.md §7) on NeMo's own
@@ -42,16 +42,27 @@ class MultiSoftmaxDecoderGoldenTest {
 
   /** features [B, 64, T'] → decoder: the decoder alone, NeMo weights. */
   static ComputationGraph decoderOnly() {
-    ComputationGraphConfiguration conf = new NeuralNetConfiguration.Builder().dataType(DataType.FLOAT).updater(new NoOp())
-        .graphBuilder().addInputs("enc").setInputTypes(InputType.recurrent(64, RNNFormat.NCW))
-        .addLayer(NestGraph.DECODER, new MultiSoftmaxDecoder.Builder().featIn(64).numClasses(8192).build(), "enc")
-        .setOutputs(NestGraph.DECODER).build();
+    ComputationGraphConfiguration conf =
+        new NeuralNetConfiguration.Builder()
+            .dataType(DataType.FLOAT)
+            .updater(new NoOp())
+            .graphBuilder()
+            .addInputs("enc")
+            .setInputTypes(InputType.recurrent(64, RNNFormat.NCW))
+            .addLayer(
+                NestGraph.DECODER,
+                new MultiSoftmaxDecoder.Builder().featIn(64).numClasses(8192).build(),
+                "enc")
+            .setOutputs(NestGraph.DECODER)
+            .build();
     ComputationGraph g = new ComputationGraph(conf);
     g.init();
     MultiSoftmaxDecoderImpl dec = (MultiSoftmaxDecoderImpl) g.getLayer(NestGraph.DECODER);
     var sd = GoldenModel.decoderStateDict();
-    dec.getParam(MultiSoftmaxDecoder.WEIGHT).assign(GoldenModel.floats("decoder/state_dict/decoder_layers.0.weight.npy"));
-    dec.getParam(MultiSoftmaxDecoder.BIAS).assign(GoldenModel.floats("decoder/state_dict/decoder_layers.0.bias.npy"));
+    dec.getParam(MultiSoftmaxDecoder.WEIGHT)
+        .assign(GoldenModel.floats("decoder/state_dict/decoder_layers.0.weight.npy"));
+    dec.getParam(MultiSoftmaxDecoder.BIAS)
+        .assign(GoldenModel.floats("decoder/state_dict/decoder_layers.0.bias.npy"));
     assertEquals(2, sd.size());
     return g;
   }
@@ -67,8 +78,11 @@ class MultiSoftmaxDecoderGoldenTest {
   void logProbsOfFirstFourFramesMatchNemo() {
     assertArrayEquals(new long[] {6, 8192, 138}, logp.shape());
     INDArray golden = GoldenModel.floats("decoder/log_probs_first4.npy"); // (6, 4, 8192, 1)
-    INDArray ours = logp.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(0, 4)).permute(0, 2, 1).dup('c')
-        .reshape(6, 4, 8192, 1);
+    INDArray ours =
+        logp.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(0, 4))
+            .permute(0, 2, 1)
+            .dup('c')
+            .reshape(6, 4, 8192, 1);
     double diff = GoldenModel.maxAbsDiff(ours, golden);
     System.out.println("log_probs_first4 max abs diff: " + diff);
     assertTrue(diff <= 1e-4, "diff " + diff);
@@ -84,7 +98,10 @@ class MultiSoftmaxDecoderGoldenTest {
     float[] lse = GoldenModel.npy("decoder/logsumexp.npy").floatData();
     float[] sampled = GoldenModel.npy("decoder/log_probs_sampled.npy").floatData(); // (6,138,64,1)
     // logits of class 0, to recover logsumexp = z - log p
-    INDArray w0 = GoldenModel.floats("decoder/state_dict/decoder_layers.0.weight.npy").get(NDArrayIndex.point(0)).reshape(64);
+    INDArray w0 =
+        GoldenModel.floats("decoder/state_dict/decoder_layers.0.weight.npy")
+            .get(NDArrayIndex.point(0))
+            .reshape(64);
     double b0 = GoldenModel.floats("decoder/state_dict/decoder_layers.0.bias.npy").getDouble(0);
     INDArray ourArgmax = logp.argMax(1); // [6, 138]
     INDArray ourMax = logp.max(1);
@@ -98,22 +115,36 @@ class MultiSoftmaxDecoderGoldenTest {
         if (ourArgmax.getInt(b, t) != argmax[i]) {
           argmaxMismatch++;
         }
-        double z0 = encOut.get(NDArrayIndex.point(b), NDArrayIndex.all(), NDArrayIndex.point(t)).mul(w0).sumNumber().doubleValue() + b0;
+        double z0 =
+            encOut
+                    .get(NDArrayIndex.point(b), NDArrayIndex.all(), NDArrayIndex.point(t))
+                    .mul(w0)
+                    .sumNumber()
+                    .doubleValue()
+                + b0;
         dLse = Math.max(dLse, Math.abs(z0 - logp.getDouble(b, 0, t) - lse[i]));
         for (int s = 0; s < sample.length; s++) {
-          dSampled = Math.max(dSampled, Math.abs(logp.getDouble(b, sample[s], t) - sampled[i * sample.length + s]));
+          dSampled =
+              Math.max(
+                  dSampled,
+                  Math.abs(logp.getDouble(b, sample[s], t) - sampled[i * sample.length + s]));
         }
       }
     }
-    System.out.printf("decoder max abs diffs: at_tokens %.3g, max_log_prob %.3g, logsumexp %.3g, sampled %.3g, argmax mismatches %d%n",
+    System.out.printf(
+        "decoder max abs diffs: at_tokens %.3g, max_log_prob %.3g, logsumexp %.3g, sampled %.3g, argmax mismatches %d%n",
         dTok, dMax, dLse, dSampled, argmaxMismatch);
     assertTrue(dTok <= 1e-4 && dMax <= 1e-4 && dLse <= 1e-4 && dSampled <= 1e-4);
     assertEquals(0, argmaxMismatch);
   }
 
   private static double score(INDArray enc) {
-    MultiDataSet ds = new MultiDataSet(new INDArray[] {enc}, new INDArray[] {GoldenModel.tokenLabels(DataType.FLOAT)},
-        null, new INDArray[] {GoldenModel.tokenMask(DataType.FLOAT)});
+    MultiDataSet ds =
+        new MultiDataSet(
+            new INDArray[] {enc},
+            new INDArray[] {GoldenModel.tokenLabels(DataType.FLOAT)},
+            null,
+            new INDArray[] {GoldenModel.tokenMask(DataType.FLOAT)});
     return graph.score(ds, false);
   }
 
@@ -125,7 +156,9 @@ class MultiSoftmaxDecoderGoldenTest {
     double masked = score(GoldenModel.floats("encoder_tiny/out_masked_input.npy"));
     double gUnmasked = GoldenModel.scalar("loss/loss_eval_unmasked_input.npy");
     double gMasked = GoldenModel.scalar("loss/loss_eval_masked_input.npy");
-    System.out.printf("eval loss unmasked %.7f (NeMo %.7f), masked %.7f (NeMo %.7f)%n", unmasked, gUnmasked, masked, gMasked);
+    System.out.printf(
+        "eval loss unmasked %.7f (NeMo %.7f), masked %.7f (NeMo %.7f)%n",
+        unmasked, gUnmasked, masked, gMasked);
     assertEquals(gUnmasked, unmasked, 1e-4);
     assertEquals(gMasked, masked, 1e-4);
     MultiSoftmaxDecoderImpl dec = NestGraph.decoder(graph);
@@ -154,8 +187,12 @@ class MultiSoftmaxDecoderGoldenTest {
     assertEquals(36, n);
     assertEquals(36, MaskedTokenLoss.countSelected(GoldenModel.tokenMask(DataType.FLOAT)));
     assertEquals((double) correct / n, NestGraph.decoder(graph).getLastAccuracy(), 0.0);
-    MultiDataSet ds = new MultiDataSet(new INDArray[] {encOut}, new INDArray[] {GoldenModel.tokenLabels(DataType.FLOAT)},
-        null, new INDArray[] {GoldenModel.tokenMask(DataType.FLOAT)});
+    MultiDataSet ds =
+        new MultiDataSet(
+            new INDArray[] {encOut},
+            new INDArray[] {GoldenModel.tokenLabels(DataType.FLOAT)},
+            null,
+            new INDArray[] {GoldenModel.tokenMask(DataType.FLOAT)});
     INDArray perExample = graph.scoreExamples(ds, false);
     double weighted = 0;
     for (int b = 0; b < 6; b++) {

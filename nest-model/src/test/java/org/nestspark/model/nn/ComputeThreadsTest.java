@@ -18,7 +18,8 @@ class ComputeThreadsTest {
   @Test
   void oneSettingSizesEveryPool() {
     ComputeThreads.apply(1);
-    // libnd4j's pool size (maxThreads) is fixed when it loads (OMP_NUM_THREADS); the loops use the master threads
+    // libnd4j's pool size (maxThreads) is fixed when it loads (OMP_NUM_THREADS); the loops use the
+    // master threads
     assertEquals(1, Nd4j.getEnvironment().maxMasterThreads());
     assertEquals(1, Nd4j.factory().blas().getMaxThreads());
     assertEquals(1, Parallel.threads());
@@ -27,10 +28,18 @@ class ComputeThreadsTest {
     ComputeThreads.apply(2);
     assertEquals(2, Nd4j.factory().blas().getMaxThreads());
     assertEquals(2, Parallel.threads());
-    // libnd4j's OpenMP master threads only go parallel when idle OpenMP threads sleep (and never past its pool)
-    assertEquals(Math.min(pool, ComputeThreads.passiveWait() ? 2 : 1), Nd4j.getEnvironment().maxMasterThreads());
+    // libnd4j's OpenMP master threads only go parallel when idle OpenMP threads sleep (and never
+    // past its pool)
+    assertEquals(
+        Math.min(pool, ComputeThreads.passiveWait() ? 2 : 1),
+        Nd4j.getEnvironment().maxMasterThreads());
     String d = ComputeThreads.describe();
-    assertTrue(d.contains("nd4j master threads " + Nd4j.getEnvironment().maxMasterThreads() + ", blas threads 2, java kernel threads 2"), d);
+    assertTrue(
+        d.contains(
+            "nd4j master threads "
+                + Nd4j.getEnvironment().maxMasterThreads()
+                + ", blas threads 2, java kernel threads 2"),
+        d);
   }
 
   @Test
@@ -41,8 +50,10 @@ class ComputeThreadsTest {
     assertEquals(1, ComputeThreads.configured());
     System.setProperty("nest.threads", "x");
     String omp = System.getenv("OMP_NUM_THREADS");
-    int expected = omp != null && omp.strip().matches("\\d+") ? Math.max(1, Integer.parseInt(omp.strip()))
-        : Runtime.getRuntime().availableProcessors();
+    int expected =
+        omp != null && omp.strip().matches("\\d+")
+            ? Math.max(1, Integer.parseInt(omp.strip()))
+            : Runtime.getRuntime().availableProcessors();
     assertEquals(expected, ComputeThreads.configured());
   }
 

@@ -1,9 +1,5 @@
 package org.nestspark.model.subsampling;
 
-import org.nestspark.model.nn.WithKernels;
-import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.api.AfterEach;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
@@ -13,7 +9,9 @@ import org.deeplearning4j.nn.conf.RNNFormat;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.Convolution1DLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -22,6 +20,7 @@ import org.nd4j.linalg.learning.config.NoOp;
 import org.nestspark.model.GoldenModel;
 import org.nestspark.model.GradientChecks;
 import org.nestspark.model.decoder.MultiSoftmaxDecoder;
+import org.nestspark.model.nn.WithKernels;
 
 /**
  * Double-precision {@code GradientCheckUtil} of {@link ConvSubsampling}: a 1×1 Conv1D in front (so the
@@ -34,7 +33,6 @@ class ConvSubsamplingGradientCheckTest {
     WithKernels.clear();
   }
 
-
   @ParameterizedTest
   @ValueSource(strings = {"java", "nd4j"})
   void gradientsMatchFiniteDifferences(String kernels) {
@@ -44,15 +42,40 @@ class ConvSubsamplingGradientCheckTest {
     int batch = 3;
     int d = 3;
     int classes = 4;
-    ConvSubsampling sub = new ConvSubsampling.Builder().featIn(featIn).dModel(d).convChannels(2).subsamplingFactor(8)
-        .dropoutPreEncoder(0).build();
-    ComputationGraphConfiguration conf = new NeuralNetConfiguration.Builder().seed(7).dataType(DataType.DOUBLE).updater(new NoOp())
-        .graphBuilder().addInputs("in").setInputTypes(InputType.recurrent(featIn, RNNFormat.NCW))
-        .addLayer("front", new Convolution1DLayer.Builder().kernelSize(1).nIn(featIn).nOut(featIn).activation(Activation.IDENTITY)
-            .convolutionMode(ConvolutionMode.Same).rnnDataFormat(RNNFormat.NCW).build(), "in")
-        .addLayer("sub", sub, "front")
-        .addLayer("out", new MultiSoftmaxDecoder.Builder().featIn(d).numClasses(classes).build(), "sub")
-        .setOutputs("out").build();
+    ConvSubsampling sub =
+        new ConvSubsampling.Builder()
+            .featIn(featIn)
+            .dModel(d)
+            .convChannels(2)
+            .subsamplingFactor(8)
+            .dropoutPreEncoder(0)
+            .build();
+    ComputationGraphConfiguration conf =
+        new NeuralNetConfiguration.Builder()
+            .seed(7)
+            .dataType(DataType.DOUBLE)
+            .updater(new NoOp())
+            .graphBuilder()
+            .addInputs("in")
+            .setInputTypes(InputType.recurrent(featIn, RNNFormat.NCW))
+            .addLayer(
+                "front",
+                new Convolution1DLayer.Builder()
+                    .kernelSize(1)
+                    .nIn(featIn)
+                    .nOut(featIn)
+                    .activation(Activation.IDENTITY)
+                    .convolutionMode(ConvolutionMode.Same)
+                    .rnnDataFormat(RNNFormat.NCW)
+                    .build(),
+                "in")
+            .addLayer("sub", sub, "front")
+            .addLayer(
+                "out",
+                new MultiSoftmaxDecoder.Builder().featIn(d).numClasses(classes).build(),
+                "sub")
+            .setOutputs("out")
+            .build();
     ComputationGraph g = new ComputationGraph(conf);
     g.init();
     Nd4j.getRandom().setSeed(11);
@@ -67,6 +90,12 @@ class ConvSubsamplingGradientCheckTest {
     INDArray lMask = GoldenModel.prefixMask(encLengths, tOut, DataType.DOUBLE);
     lMask.putScalar(0, 0, 0.0); // a partial selection, as NEST's masked tokens
     INDArray labels = GradientChecks.randomTokens(batch, 1, tOut, classes, 3);
-    assertTrue(GradientChecks.check(g, new INDArray[] {x}, new INDArray[] {labels}, new INDArray[] {fMask}, new INDArray[] {lMask}));
+    assertTrue(
+        GradientChecks.check(
+            g,
+            new INDArray[] {x},
+            new INDArray[] {labels},
+            new INDArray[] {fMask},
+            new INDArray[] {lMask}));
   }
 }
