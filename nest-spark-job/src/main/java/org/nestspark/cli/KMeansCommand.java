@@ -10,12 +10,12 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.nestspark.config.NestConfig;
 import org.nestspark.kmeans.KMeansJob;
 import org.nestspark.kmeans.KMeansReport;
-import org.nestspark.kmeans.LabelOutcome;
 import org.nestspark.manifest.ManifestException;
 import org.nestspark.manifest.ManifestProblem;
 import org.nestspark.model.NemoStateDictException;
 import org.nestspark.nemo.NemoImport;
 import org.nestspark.nemo.NestModels;
+import org.nestspark.spark.PartSummary;
 import org.nestspark.spark.SparkContexts;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -178,12 +178,21 @@ final class KMeansCommand extends NestCommand {
         r.labelled(),
         r.written(),
         r.existing(),
-        r.skipped().size() + r.inputProblems().size());
+        r.skippedCount() + r.inputProblems().size());
     for (ManifestProblem p : r.inputProblems()) {
       out.println("  skipped " + p);
     }
-    for (LabelOutcome o : r.skipped()) {
+    for (PartSummary.Skip o : r.skipped()) {
       out.println("  skipped " + o.where() + ": " + o.reason());
+    }
+    if (r.skippedCount() > r.skipped().size()) {
+      out.printf(
+          Locale.ROOT,
+          "  ... and %d more skipped utterance(s)%n",
+          r.skippedCount() - r.skipped().size());
+    }
+    if (r.skippedFile() != null) {
+      out.println("skipped utterances and reasons: " + r.skippedFile());
     }
     if (r.written() > 0) {
       out.printf(Locale.ROOT, "%.1f s of audio in %.1f s%n", r.audioSeconds(), r.wallSeconds());

@@ -12,7 +12,6 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.List;
@@ -25,6 +24,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.HashPartitioner;
+import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -67,6 +67,8 @@ import org.nestspark.manifest.ManifestReader;
 import org.nestspark.model.NestGraph;
 import org.nestspark.nemo.NemoImport;
 import org.nestspark.spark.JobProgress;
+import org.nestspark.spark.ManifestParts;
+import org.nestspark.spark.PartSummary;
 import scala.Tuple2;
 
 /**
@@ -93,7 +95,8 @@ import scala.Tuple2;
  * frame of a large corpus are more than the audio) and write one int64 {@code .npy} per utterance to
  * {@code DIR/labels/} (names as {@code nest extract}'s), one label per encoder frame ({@link LabelFrames}:
  * the source frame at the encoder frame's centre). A complete label file of the same fit is kept on reruns.
- * The driver collects only each utterance's outcome (manifest line, label path, frame count) and writes
+ * The driver receives only counts and the first skips; each task writes its part of the labels manifest
+ * ({@link ManifestParts}, merged by the driver in bounded memory). Formerly: the driver collected each utterance's outcome and wrote
  * {@code DIR/labels_manifest.json}: each input entry plus {@code label_filepath}, its {@code audio_filepath} resolved
  * (absolute, or the URI) since the manifest lives in another folder. A bad line or audio file is
  * skipped and reported with its manifest line and reason.
@@ -106,6 +109,12 @@ public final class KMeansJob {
 
   /** The labels manifest's file name. */
   public static final String LABELS_MANIFEST = "labels_manifest.json";
+
+  /** The skipped utterances and their reasons, one per line (only when some were skipped). */
+  public static final String SKIPPED_TXT = "skipped.txt";
+
+  /** Where the tasks write their parts of the labels manifest before the driver merges them. */
+  static final String PARTS_DIR = "_labels_manifest.json.parts";
 
   /** The centroids' file name. */
   public static final String CENTROIDS = "centroids.npy";
@@ -316,7 +325,11 @@ public final class KMeansJob {
     }
 
     // ------------------------------------------------------------------ the labels
-    List<LabelOutcome> outcomes = new ArrayList<>();
+    Path parts = new Path(out, PARTS_DIR);
+    ManifestParts.clear(fs, parts);
+    String partsUri = parts.toUri().toString();
+    PartSummary sum = new PartSummary();
+    int numParts = 0;
     if (!batches.isEmpty()) {
       Broadcast<Centroids> bcC = sc.broadcast(centroids);
       sc.setJobDescription("kmeans: labels of " + n + " utterances (k=" + centroids.k() + ")");
@@ -330,46 +343,33 @@ public final class KMeansJob {
               log)) {
         LongAccumulator done = progress.done();
         DoubleAccumulator audio = progress.audioSeconds();
-        outcomes.addAll(
-            sc.parallelize(batches, partitions)
-                .mapPartitions(it -> labelPartition(it, bc.value(), bcC.value(), conf, done, audio))
-                .collect());
+        JavaRDD<Batch> rdd = sc.parallelize(batches, partitions);
+        numParts = rdd.getNumPartitions();
+        sum =
+            rdd.mapPartitions(
+                    it -> labelPartition(it, bc.value(), bcC.value(), conf, partsUri, done, audio))
+                .reduce(PartSummary::merge);
       }
       bcC.destroy();
     }
     sc.setJobDescription(null);
     bc.destroy();
-    outcomes.sort(Comparator.comparingLong(LabelOutcome::id));
     Path manifestOut = new Path(out, LABELS_MANIFEST);
-    writeLabelsManifest(fs, manifestOut, outcomes);
-    int written = 0;
-    int existing = 0;
-    double seconds = 0;
-    List<LabelOutcome> skipped = new ArrayList<>();
-    for (LabelOutcome o : outcomes) {
-      switch (o.status()) {
-        case WRITTEN:
-          written++;
-          seconds += o.audioSeconds();
-          break;
-        case EXISTING:
-          existing++;
-          break;
-        default:
-          skipped.add(o);
-      }
-    }
+    Path skippedTxt = new Path(out, SKIPPED_TXT);
+    ManifestParts.merge(fs, parts, numParts, manifestOut, skippedTxt, sum.skipped > 0);
     return new KMeansReport(
         fit,
         centroids.k(),
         centroids.dim(),
         sampled,
         cost,
-        written,
-        existing,
-        skipped,
+        (int) sum.written,
+        (int) sum.existing,
+        sum.skipped,
+        sum.examples(),
+        sum.skipped > 0 ? NestPaths.display(skippedTxt) : null,
         read.problems(),
-        seconds,
+        sum.audioSeconds,
         (System.nanoTime() - t0) / 1e9,
         NestPaths.display(manifestOut),
         NestPaths.display(centroidsPath));
@@ -630,30 +630,52 @@ public final class KMeansJob {
     return out.iterator();
   }
 
-  private static Iterator<LabelOutcome> labelPartition(
+  /**
+   * One task: labels its utterances, writes its part of labels_manifest.json ({@link ManifestParts}) and
+   * returns only counts and the first skips ({@link PartSummary}): the driver never holds per-utterance records.
+   */
+  private static Iterator<PartSummary> labelPartition(
       Iterator<Batch> it,
       Payload p,
       Centroids c,
       SerializableHadoopConf conf,
+      String partsUri,
       LongAccumulator done,
-      DoubleAccumulator audio) {
+      DoubleAccumulator audio)
+      throws IOException {
     FrameFeatures f = borrow(p);
     Configuration hadoopConf = conf.get();
     LabelFrames frames = LabelFrames.fromConfig(p.config());
     int sr = p.config().getInt("model.sample_rate");
-    List<LabelOutcome> out = new ArrayList<>();
+    ManifestParts.Part part = new ManifestParts.Part(partsUri, TaskContext.getPartitionId());
+    PartSummary sum = new PartSummary();
     try {
       while (it.hasNext()) {
         Batch b = it.next();
         List<LabelOutcome> r = labelBatch(b, p, c, hadoopConf, f, frames, sr);
-        out.addAll(r);
+        for (LabelOutcome o : r) {
+          switch (o.status()) {
+            case WRITTEN:
+              sum.written(o.audioSeconds());
+              part.features(o.id(), labelsLine(o));
+              break;
+            case EXISTING:
+              sum.existing();
+              part.features(o.id(), labelsLine(o));
+              break;
+            default:
+              sum.skipped(o.id(), o.where(), o.reason());
+              part.skipped(o.id(), o.where() + ": " + o.reason());
+          }
+        }
         done.add(r.size());
         audio.add(r.stream().mapToDouble(LabelOutcome::audioSeconds).sum());
       }
     } finally {
       POOL.get(p.id()).add(f);
     }
-    return out.iterator();
+    part.write(hadoopConf);
+    return List.of(sum).iterator();
   }
 
   static List<LabelOutcome> labelBatch(
@@ -770,19 +792,11 @@ public final class KMeansJob {
     }
   }
 
-  private static void writeLabelsManifest(FileSystem fs, Path target, List<LabelOutcome> outcomes)
-      throws IOException {
-    StringBuilder sb = new StringBuilder();
-    for (LabelOutcome o : outcomes) {
-      if (o.status() == LabelOutcome.Status.SKIPPED) {
-        continue;
-      }
-      ObjectNode node = (ObjectNode) JSON.readTree(o.json());
-      node.put("audio_filepath", o.audio());
-      node.put(LabelFiles.FIELD, NestPaths.display(new Path(URI.create(o.labelPath()))));
-      sb.append(JSON.writeValueAsString(node)).append('\n');
-    }
-    byte[] bytes = sb.toString().getBytes(StandardCharsets.UTF_8);
-    AtomicFiles.write(fs, target, os -> os.write(bytes));
+  /** The labels manifest line of a labelled utterance: its input entry, audio path resolved, plus label_filepath. */
+  private static String labelsLine(LabelOutcome o) throws IOException {
+    ObjectNode node = (ObjectNode) JSON.readTree(o.json());
+    node.put("audio_filepath", o.audio());
+    node.put(LabelFiles.FIELD, NestPaths.display(new Path(URI.create(o.labelPath()))));
+    return JSON.writeValueAsString(node);
   }
 }

@@ -2,6 +2,7 @@ package org.nestspark.kmeans;
 
 import java.util.List;
 import org.nestspark.manifest.ManifestProblem;
+import org.nestspark.spark.PartSummary;
 
 /**
  * The result of a {@code nest kmeans} run.
@@ -14,7 +15,9 @@ import org.nestspark.manifest.ManifestProblem;
  * @param cost the fit's sum of squared distances to the nearest centroid over the sampled frames (NaN when not fitted)
  * @param written label files written
  * @param existing label files kept from an earlier run
- * @param skipped the utterances left out, with reasons
+ * @param skippedCount the utterances left out
+ * @param skipped the first of them with their reasons ({@link PartSummary#MAX_EXAMPLES})
+ * @param skippedFile where every skipped utterance and its reason is listed (null when none was skipped)
  * @param inputProblems malformed manifest lines
  * @param labelsManifest where {@code labels_manifest.json} is
  */
@@ -26,7 +29,9 @@ public record KMeansReport(
     double cost,
     int written,
     int existing,
-    List<LabelOutcome> skipped,
+    long skippedCount,
+    List<PartSummary.Skip> skipped,
+    String skippedFile,
     List<ManifestProblem> inputProblems,
     double audioSeconds,
     double wallSeconds,

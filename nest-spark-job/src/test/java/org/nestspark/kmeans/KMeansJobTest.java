@@ -2,6 +2,7 @@ package org.nestspark.kmeans;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -180,6 +181,15 @@ class KMeansJobTest {
         a.out());
     assertTrue(a.out().contains(".json:3: " + dir.resolve("gone.wav")), a.out());
     assertTrue(a.out().contains(m.getFileName() + ":5"), a.out());
+    // the tasks wrote their parts of the labels manifest and the skip list; the driver merged them
+    List<String> skippedLines = Files.readAllLines(out.resolve(KMeansJob.SKIPPED_TXT));
+    assertEquals(
+        1,
+        skippedLines.stream().filter(l -> l.contains(dir.resolve("gone.wav").toString())).count(),
+        skippedLines.toString());
+    assertFalse(
+        Files.exists(out.resolve("_labels_manifest.json.parts")),
+        "the parts are merged and removed");
     NpyArray cNpy = npy(out.resolve("centroids.npy"));
     assertArrayEquals(new int[] {6, 39}, cNpy.shape());
     Centroids centroids;
