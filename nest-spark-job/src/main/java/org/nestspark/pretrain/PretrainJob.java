@@ -260,10 +260,16 @@ public final class PretrainJob {
       String stopReason = null;
       List<int[]> plan = data.plan(run.epoch);
       double audioAtEpochStart = sm.totalAudio;
+      int roundsThisEpoch =
+          0; // rounds this attempt ran in the current epoch (a resume may start at its end)
       while (!policy.finished(run.step, run.epoch)) {
         if (run.batchInEpoch >= plan.size()) {
-          requireAudio(sm.totalAudio - audioAtEpochStart, "epoch " + run.epoch, data.train.size());
+          if (roundsThisEpoch > 0) {
+            requireAudio(
+                sm.totalAudio - audioAtEpochStart, "epoch " + run.epoch, data.train.size());
+          }
           audioAtEpochStart = sm.totalAudio;
+          roundsThisEpoch = 0;
           sm.endEpoch(run.epoch, run.step);
           run.epoch++;
           run.batchInEpoch = 0;
@@ -314,6 +320,7 @@ public final class PretrainJob {
                 run.batchInEpoch + take - 1));
         long t0 = System.nanoTime();
         RoundTrainer.Outcome o = trainer.run(perWorker, run.epoch, stateDir);
+        roundsThisEpoch++;
         double wall = (System.nanoTime() - t0) / 1e9;
         lastRoundWall = wall;
         run.step = graph.getIterationCount();
