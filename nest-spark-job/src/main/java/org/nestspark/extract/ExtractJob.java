@@ -442,7 +442,6 @@ public final class ExtractJob {
     Configuration hadoopConf = conf.get();
     BatchWork work = new BatchWork(x, m.config, hadoopConf, overwrite, "parquet".equals(format));
     ManifestParts.Part part = new ManifestParts.Part(partsUri, TaskContext.getPartitionId());
-    PartSummary sum = new PartSummary();
     ExtractTimings timings = new ExtractTimings();
     try {
       while (it.hasNext()) {
@@ -451,16 +450,13 @@ public final class ExtractJob {
         for (ExtractOutcome o : r.outcomes) {
           switch (o.status) {
             case WRITTEN:
-              sum.written(o.audioSeconds);
-              part.features(o.id, featuresLine(o, m.layers));
+              part.written(o.id, featuresLine(o, m.layers), o.audioSeconds);
               break;
             case EXISTING:
-              sum.existing();
-              part.features(o.id, featuresLine(o, m.layers));
+              part.existing(o.id, featuresLine(o, m.layers));
               break;
             default:
-              sum.skipped(o.id, o.where, o.reason);
-              part.skipped(o.id, o.where + ": " + o.reason);
+              part.skipped(o.id, o.where, o.reason);
           }
           seconds += o.audioSeconds;
         }
@@ -472,7 +468,7 @@ public final class ExtractJob {
       POOL.get(poolKey).add(x);
     }
     part.write(hadoopConf);
-    return List.of(new Tuple2<>(sum, timings)).iterator();
+    return List.of(new Tuple2<>(part.summary(), timings)).iterator();
   }
 
   /** One batch on an executor: skip what is complete, decode, extract, write. */

@@ -182,28 +182,24 @@ public final class FeaturizeJob {
     UtteranceFeaturizer featurizer = new UtteranceFeaturizer(config);
     Configuration hadoopConf = conf.get();
     ManifestParts.Part part = new ManifestParts.Part(partsUri, TaskContext.getPartitionId());
-    PartSummary sum = new PartSummary();
     while (it.hasNext()) {
       NamedEntry n = it.next();
       FeaturizeOutcome o = featurizeOne(n, featurizer, hadoopConf, overwrite);
       switch (o.status) {
         case WRITTEN:
-          sum.written(o.audioSeconds);
-          part.features(o.id, featuresLine(o));
+          part.written(o.id, featuresLine(o), o.audioSeconds);
           break;
         case EXISTING:
-          sum.existing();
-          part.features(o.id, featuresLine(o));
+          part.existing(o.id, featuresLine(o));
           break;
         default:
-          sum.skipped(o.id, o.where, o.reason);
-          part.skipped(o.id, o.where + ": " + o.reason);
+          part.skipped(o.id, o.where, o.reason);
       }
       done.add(1);
       audio.add(o.audioSeconds);
     }
     part.write(hadoopConf);
-    return List.of(sum).iterator();
+    return List.of(part.summary()).iterator();
   }
 
   static FeaturizeOutcome featurizeOne(

@@ -648,7 +648,6 @@ public final class KMeansJob {
     LabelFrames frames = LabelFrames.fromConfig(p.config());
     int sr = p.config().getInt("model.sample_rate");
     ManifestParts.Part part = new ManifestParts.Part(partsUri, TaskContext.getPartitionId());
-    PartSummary sum = new PartSummary();
     try {
       while (it.hasNext()) {
         Batch b = it.next();
@@ -656,16 +655,13 @@ public final class KMeansJob {
         for (LabelOutcome o : r) {
           switch (o.status()) {
             case WRITTEN:
-              sum.written(o.audioSeconds());
-              part.features(o.id(), labelsLine(o));
+              part.written(o.id(), labelsLine(o), o.audioSeconds());
               break;
             case EXISTING:
-              sum.existing();
-              part.features(o.id(), labelsLine(o));
+              part.existing(o.id(), labelsLine(o));
               break;
             default:
-              sum.skipped(o.id(), o.where(), o.reason());
-              part.skipped(o.id(), o.where() + ": " + o.reason());
+              part.skipped(o.id(), o.where(), o.reason());
           }
         }
         done.add(r.size());
@@ -675,7 +671,7 @@ public final class KMeansJob {
       POOL.get(p.id()).add(f);
     }
     part.write(hadoopConf);
-    return List.of(sum).iterator();
+    return List.of(part.summary()).iterator();
   }
 
   static List<LabelOutcome> labelBatch(

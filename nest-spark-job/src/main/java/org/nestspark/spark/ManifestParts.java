@@ -84,6 +84,7 @@ public final class ManifestParts {
     private final String dirUri;
     private final int partition;
     private final List<Line> lines = new ArrayList<>();
+    private final PartSummary summary = new PartSummary();
 
     /**
      * @param dirUri the parts folder ({@link #dir}) as a URI string
@@ -92,6 +93,29 @@ public final class ManifestParts {
     public Part(String dirUri, int partition) {
       this.dirUri = dirUri;
       this.partition = partition;
+    }
+
+    /** Utterance {@code id} written by this task: its output line, counted with its audio. */
+    public void written(long id, String json, double audioSeconds) {
+      summary.written(audioSeconds);
+      features(id, json);
+    }
+
+    /** Utterance {@code id} already complete from an earlier run: its output line, counted. */
+    public void existing(long id, String json) {
+      summary.existing();
+      features(id, json);
+    }
+
+    /** Utterance {@code id} skipped: listed in the skip file and counted (with the first examples). */
+    public void skipped(long id, String where, String reason) {
+      summary.skipped(id, where, reason);
+      skipped(id, where + ": " + reason);
+    }
+
+    /** The counts of what this part holds, all the driver receives of it. */
+    public PartSummary summary() {
+      return summary;
     }
 
     /** The features line of utterance {@code id} (one JSON object, no line break). */
