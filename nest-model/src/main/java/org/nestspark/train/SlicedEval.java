@@ -9,7 +9,6 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nestspark.model.NestGraph;
-import org.nestspark.model.decoder.MaskedTokenLoss;
 import org.nestspark.model.decoder.MultiSoftmaxDecoderImpl;
 import org.nestspark.model.nn.ComputeThreads;
 import org.nestspark.model.nn.Parallel;
@@ -58,11 +57,7 @@ public final class SlicedEval {
     if (parts == 1) {
       return scoreOn(graph, batch);
     }
-    long selected =
-        batch.getLabelsMaskArrays() == null || batch.getLabelsMaskArray(0) == null
-            ? (long) b * batch.getLabels(0).size(2)
-            : MaskedTokenLoss.countSelected(batch.getLabelsMaskArray(0));
-    SliceGroup group = new SliceGroup(parts, b, selected);
+    SliceGroup group = new SliceGroup(parts, b, SlicedStep.selectedTokens(batch));
     List<Score> scores =
         run(
             b,
@@ -129,7 +124,7 @@ public final class SlicedEval {
     ComputeThreads.enterSlicedStep();
     try {
       for (int i = 1; i < parts; i++) {
-        ComputationGraph r = replica(i);
+        ComputationGraph r = SlicedStep.replica(graph, replicas, i);
         int from = (int) ((long) i * b / parts);
         int to = (int) ((long) (i + 1) * b / parts);
         int index = i;
@@ -174,16 +169,5 @@ public final class SlicedEval {
     return d == null
         ? new Score(loss, 0, 0.0)
         : new Score(loss, Math.max(0, d.getLastNumSelected()), d.getLastAccuracy());
-  }
-
-  /** Replica i (1..slices-1) holding the graph's current parameters (BatchNorm running statistics included). */
-  private ComputationGraph replica(int i) {
-    if (replicas[i] == null) {
-      ComputationGraph r = new ComputationGraph(graph.getConfiguration().clone());
-      r.init();
-      replicas[i] = r;
-    }
-    replicas[i].params().assign(graph.params());
-    return replicas[i];
   }
 }

@@ -101,11 +101,7 @@ final class SlicedStep {
     long tStart = System.nanoTime();
     int b = (int) batch.getFeatures(0).size(0);
     int parts = Math.min(slices, b);
-    long selected =
-        batch.getLabelsMaskArrays() == null || batch.getLabelsMaskArray(0) == null
-            ? (long) b * batch.getLabels(0).size(2)
-            : MaskedTokenLoss.countSelected(batch.getLabelsMaskArray(0));
-    SliceGroup group = new SliceGroup(parts, b, selected, syncBatchNorm);
+    SliceGroup group = new SliceGroup(parts, b, selectedTokens(batch), syncBatchNorm);
     MultiDataSet[] cut = new MultiDataSet[parts];
     int[] sizes = new int[parts];
     for (int i = 0; i < parts; i++) {
@@ -120,7 +116,7 @@ final class SlicedStep {
     try {
       ComputationGraph[] rs = new ComputationGraph[parts];
       for (int i = 1; i < parts; i++) {
-        rs[i] = replica(i);
+        rs[i] = replica(graph, replicas, i);
       }
       long tRun = System.nanoTime();
       for (int i = 1; i < parts; i++) {
@@ -239,8 +235,18 @@ final class SlicedStep {
     }
   }
 
-  /** Replica i (1..slices-1) holding the caller's current parameters (BatchNorm statistics included). */
-  private ComputationGraph replica(int i) {
+  /** The selected token positions of a whole batch: the loss normaliser every slice shares. */
+  static long selectedTokens(MultiDataSet batch) {
+    return batch.getLabelsMaskArrays() == null || batch.getLabelsMaskArray(0) == null
+        ? batch.getFeatures(0).size(0) * batch.getLabels(0).size(2)
+        : MaskedTokenLoss.countSelected(batch.getLabelsMaskArray(0));
+  }
+
+  /**
+   * Replica i (1..slices-1) of {@code graph}, made on first use in {@code replicas}, holding the graph's
+   * current parameters (BatchNorm running statistics included).
+   */
+  static ComputationGraph replica(ComputationGraph graph, ComputationGraph[] replicas, int i) {
     if (replicas[i] == null) {
       ComputationGraph r = new ComputationGraph(graph.getConfiguration().clone());
       r.init();

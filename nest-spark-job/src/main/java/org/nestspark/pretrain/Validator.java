@@ -11,8 +11,6 @@ import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
-import org.nestspark.model.NestGraph;
-import org.nestspark.model.decoder.MultiSoftmaxDecoderImpl;
 import org.nestspark.train.SlicedEval;
 import org.nestspark.train.TrainStep;
 
@@ -76,18 +74,12 @@ public final class Validator {
 
   /** Scores batches in this JVM (single-process use and tests). */
   public static Result validateLocally(ComputationGraph graph, List<MultiDataSet> batches) {
+    SlicedEval eval = new SlicedEval(graph, 1);
     List<BatchScore> scores = new ArrayList<>();
     for (MultiDataSet b : batches) {
-      scores.add(score(graph, b));
+      scores.add(score(eval, b));
     }
     return combine(scores);
-  }
-
-  static BatchScore score(ComputationGraph g, MultiDataSet b) {
-    double loss = g.score(b, false);
-    MultiSoftmaxDecoderImpl d = NestGraph.decoder(g);
-    long n = d.getLastNumSelected();
-    return new BatchScore(loss, d.getLastAccuracy() * n, n);
   }
 
   static BatchScore score(SlicedEval eval, MultiDataSet b) {
