@@ -1,4 +1,4 @@
-"""Reads a nest-spark run folder's metrics: the rules of the Java reader, org.nestspark.pretrain.MetricsReader.
+"""Reads a nest-spark run folder's metrics: the rules of the Java reader, org.nestspark.job.pretrain.MetricsReader.
 
 A run folder holds
   metrics/attempt-NNNN.jsonl            one file per attempt (JSON Lines, appended while the attempt runs), or on

@@ -29,4 +29,4 @@ JAR=$(ls "$ROOT"/nest-spark-job/target/nest-spark-job-*-spark.jar 2>/dev/null | 
 [[ -n "$JAR" ]] || { echo "submit.sh: build first: mvn -DskipTests package" >&2; exit 1; }
 # shellcheck disable=SC2086
 exec "${JAVA_HOME:+$JAVA_HOME/bin/}java" -Xmx"${NEST_DRIVER_MEMORY:-2g}" $OPENS -cp "$(cat "$CP_FILE")" \
-  org.apache.spark.deploy.SparkSubmit "${opts[@]}" --class org.nestspark.cli.NestCli "$JAR" "$@"
+  org.apache.spark.deploy.SparkSubmit "${opts[@]}" --class org.nestspark.job.cli.NestCli "$JAR" "$@"

@@ -3,14 +3,14 @@
 # Spark standalone, YARN or Kubernetes cluster, with everything nest-spark needs passed explicitly:
 #
 #   * the shaded jar (nest-spark-job/target/nest-spark-job-*-spark.jar; on Kubernetes the image's copy)
-#     and --class org.nestspark.cli.NestCli;
+#     and --class org.nestspark.job.cli.NestCli;
 #   * the config file(s) shipped with --files to the driver and the executors; the command gets them by
 #     basename where the cluster puts --files in the driver's working directory (YARN and Kubernetes
 #     cluster mode), by the path given otherwise (client mode: the driver is this host; standalone cluster
 #     mode: give a path all workers see, e.g. hdfs://...);
 #   * Java 17 module options (--add-opens ...) and the Aeron flag of SharedTrainingMaster, for the driver
 #     and the executors (spark.driver/executor.extraJavaOptions);
-#   * Kryo with nest-spark's registrator org.nestspark.spark.NestKryoRegistrator (ND4J's
+#   * Kryo with nest-spark's registrator org.nestspark.job.spark.NestKryoRegistrator (ND4J's
 #     org.nd4j.kryo.Nd4jRegistrator plus Java serialization for records, which Spark's Kryo 4 cannot build);
 #   * ND4J's off-heap memory: -Dorg.bytedeco.javacpp.maxbytes = memoryOverhead - 1 GiB (room for the JVM's
 #     own native memory) and maxphysicalbytes = memory + memoryOverhead - 512 MiB (JavaCPP frees or fails
@@ -45,7 +45,7 @@
 #   --upload-path URI          k8s cluster mode: where spark-submit stages local --files (spark.kubernetes.file.upload.path)
 #   --pod-template FILE        k8s executor pod template (default deploy/k8s/executor-pod-template.yaml when GPUs are used)
 #   --driver-pod-template FILE k8s driver pod template (default deploy/k8s/driver-pod-template.yaml in cluster mode with GPUs)
-#   --kryo-registrator CLASS   spark.kryo.registrator (default org.nestspark.spark.NestKryoRegistrator; ND4J's own is
+#   --kryo-registrator CLASS   spark.kryo.registrator (default org.nestspark.job.spark.NestKryoRegistrator; ND4J's own is
 #                              org.nd4j.kryo.Nd4jRegistrator)
 #   --conf KEY=VALUE           any extra Spark setting (repeatable; applied last, so it wins)
 #   --spark-submit CMD         the spark-submit to run (default $SPARK_HOME/bin/spark-submit, else spark-submit on PATH)
@@ -85,7 +85,7 @@ quote() {
 
 target="" mode="" master="" jar="" name="" queue="" image="" namespace=default sa=spark upload="" template="" driver_template=""
 executors=2 ecores=4 emem=8g eoff=8g dcores=2 dmem=8g doff=4g gpus=0 omp="" dry=0
-kryo=org.nestspark.spark.NestKryoRegistrator
+kryo=org.nestspark.job.spark.NestKryoRegistrator
 submit=${SPARK_HOME:+$SPARK_HOME/bin/}spark-submit
 configs=() extra=()
 while [[ $# -gt 0 ]]; do
@@ -177,7 +177,7 @@ if (( gpus > 0 )) && [[ "$target" == yarn ]]; then
   files+=("$ROOT/deploy/gpu/getGpusResources.sh")
 fi
 
-cmd=(--master "$master" --deploy-mode "$mode" --name "${name:-nest-$command}" --class org.nestspark.cli.NestCli)
+cmd=(--master "$master" --deploy-mode "$mode" --name "${name:-nest-$command}" --class org.nestspark.job.cli.NestCli)
 case "$target" in
   standalone) cmd+=(--total-executor-cores "$(( executors * ecores ))" --executor-cores "$ecores") ;;
   *) cmd+=(--num-executors "$executors" --executor-cores "$ecores") ;;

@@ -29,7 +29,6 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.nestspark.io.NestPaths;
-import org.nestspark.nemo.NemoTrainingConfig;
 
 /**
  * The one configuration tree of nest-spark: {@code reference.conf} (every default, NeMo's key names),

@@ -1,5 +1,7 @@
 package org.nestspark.data;
 
+import org.nestspark.config.NestConfig;
+
 /**
  * NeMo's minimum-length padding of a loaded utterance (docs/nest-numerics.md §2, "Loading one clean utterance", step 5):
  * clips with fewer than {@code min_audio_len_secs · sample_rate} samples are padded up to that length,
@@ -57,5 +59,13 @@ public final class MinLengthPadding {
   @Override
   public String toString() {
     return "MinLengthPadding(" + minSamples + " samples, " + mode + ")";
+  }
+
+  /** NeMo's minimum-length padding of a dataset section, e.g. {@code model.train_ds}. */
+  public static MinLengthPadding fromConfig(NestConfig c, String dataset) {
+    return new MinLengthPadding(
+        c.getDouble(dataset + ".min_audio_len_secs"),
+        c.getInt(dataset + ".sample_rate"),
+        mode(c.getString(dataset + ".pad_audio_mode")));
   }
 }

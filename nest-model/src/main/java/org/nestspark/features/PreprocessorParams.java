@@ -3,6 +3,8 @@ package org.nestspark.features;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Set;
+import org.nestspark.config.NestConfig;
+import org.nestspark.config.NestConfigException;
 
 /**
  * The settings of NeMo's {@code AudioToMelSpectrogramPreprocessor} / {@code FilterbankFeatures}
@@ -513,6 +515,34 @@ public final class PreprocessorParams {
       if (!ok) {
         throw new IllegalArgumentException("model.preprocessor." + key + " " + message);
       }
+    }
+  }
+
+  /** {@code model.preprocessor.*} (docs/nest-numerics.md §1). */
+  public static PreprocessorParams fromConfig(NestConfig c) {
+    String p = "model.preprocessor.";
+    try {
+      return builder()
+          .sampleRate(c.getInt(p + "sample_rate"))
+          .windowSize(c.getDouble(p + "window_size"))
+          .windowStride(c.getDouble(p + "window_stride"))
+          .nFft(c.getInt(p + "n_fft"))
+          .features(c.getInt(p + "features"))
+          .lowFreq(c.getDouble(p + "lowfreq"))
+          .highFreq(c.isSet(p + "highfreq") ? c.getDouble(p + "highfreq") : null)
+          .preemph(c.getDouble(p + "preemph"))
+          .dither(c.getDouble(p + "dither"))
+          .log(c.getBoolean(p + "log"))
+          .logZeroGuardType(c.getString(p + "log_zero_guard_type"))
+          .logZeroGuardValue(c.getDouble(p + "log_zero_guard_value"))
+          .normalize(c.getString(p + "normalize"))
+          .padTo(c.getInt(p + "pad_to"))
+          .padValue(c.getDouble(p + "pad_value"))
+          .magPower(c.getDouble(p + "mag_power"))
+          .window(c.getString(p + "window"))
+          .build();
+    } catch (IllegalArgumentException e) {
+      throw new NestConfigException(e.getMessage());
     }
   }
 }

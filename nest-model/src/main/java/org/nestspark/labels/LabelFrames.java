@@ -1,9 +1,9 @@
 package org.nestspark.labels;
 
-import org.nestspark.config.ModelConfigs;
 import org.nestspark.config.NestConfig;
 import org.nestspark.features.FilterbankFeatures;
 import org.nestspark.features.KaldiMfcc;
+import org.nestspark.features.PreprocessorParams;
 import org.nestspark.model.subsampling.DepthwiseConv2dS2;
 
 /**
@@ -44,7 +44,7 @@ public final class LabelFrames {
   /** For the model configured by {@code c} (preprocessor and {@code model.encoder.subsampling_factor}). */
   public static LabelFrames fromConfig(NestConfig c) {
     return new LabelFrames(
-        new FilterbankFeatures(ModelConfigs.preprocessor(c)),
+        new FilterbankFeatures(PreprocessorParams.fromConfig(c)),
         c.getInt("model.encoder.subsampling_factor"));
   }
 

@@ -32,8 +32,8 @@ import org.yaml.snakeyaml.representer.Representer;
  * {@code 5.0}, {@code 1.0e+16}, {@code .inf}); snakeyaml's own {@code 1.0E10} would be read back as a
  * string by PyYAML. The golden config dumps back byte-identical.
  */
-final class NemoYaml {
-  static final int MAX_CHARS = 16 << 20;
+public final class NemoYaml {
+  public static final int MAX_CHARS = 16 << 20;
 
   private NemoYaml() {}
 
@@ -42,7 +42,7 @@ final class NemoYaml {
    *
    * @throws NemoFormatException on invalid YAML or a non-mapping document
    */
-  static Map<String, Object> load(String text, String archive, String member)
+  public static Map<String, Object> load(String text, String archive, String member)
       throws NemoFormatException {
     LoaderOptions opts = new LoaderOptions();
     opts.setMaxAliasesForCollections(50);
@@ -78,7 +78,7 @@ final class NemoYaml {
   }
 
   /** Block-style YAML of a config, as OmegaConf/PyYAML would write it. */
-  static String dump(Map<String, Object> config) {
+  public static String dump(Map<String, Object> config) {
     DumperOptions d = new DumperOptions();
     d.setDefaultFlowStyle(DumperOptions.FlowStyle.BLOCK);
     d.setIndent(2);
@@ -91,7 +91,7 @@ final class NemoYaml {
 
   /** A deep unmodifiable copy (maps keep their order). */
   @SuppressWarnings("unchecked")
-  static <T> T freeze(T value) {
+  public static <T> T freeze(T value) {
     if (value instanceof Map) {
       Map<Object, Object> m = new LinkedHashMap<>();
       for (Map.Entry<?, ?> e : ((Map<?, ?>) value).entrySet()) {
@@ -114,7 +114,7 @@ final class NemoYaml {
    * double, positional notation for decimal exponents -4..15, else {@code d.ddde±XX}, always with a
    * {@code .} in the mantissa.
    */
-  static String pythonFloat(double v) {
+  public static String pythonFloat(double v) {
     if (Double.isNaN(v)) {
       return ".nan";
     }

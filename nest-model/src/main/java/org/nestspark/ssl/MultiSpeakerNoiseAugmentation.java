@@ -5,6 +5,7 @@ import java.util.Locale;
 import java.util.Objects;
 import java.util.SplittableRandom;
 import org.nestspark.config.NestConfig;
+import org.nestspark.data.AudioNoiseBatch;
 
 /**
  * NeMo's batch augmentor {@code MultiSpeakerNoiseAugmentation} (docs/nest-numerics.md §3): builds the <em>noisy</em> audio of

@@ -40,7 +40,7 @@ public final class QuantizerOutput {
    *
    * @param numTokens T' of the batch
    */
-  static QuantizerOutput fromLabels(int[][] labels, int numTokens) {
+  public static QuantizerOutput fromLabels(int[][] labels, int numTokens) {
     int b = labels.length;
     int[] tokens = new int[b * numTokens];
     for (int i = 0; i < b; i++) {

@@ -1,14 +1,6 @@
 package org.nestspark.ssl;
 
-import java.util.List;
-import org.apache.hadoop.conf.Configuration;
-import org.nestspark.audio.UtteranceLoader;
-import org.nestspark.config.ModelConfigs;
 import org.nestspark.config.NestConfig;
-import org.nestspark.data.NoiseSampler;
-import org.nestspark.features.FilterbankFeatures;
-import org.nestspark.labels.LabelFrames;
-import org.nestspark.manifest.ManifestEntry;
 
 /**
  * The non-graph modules of one NEST model (docs/nest-numerics.md §4, §5) and the batch builders made of them. NeMo draws the
@@ -38,39 +30,5 @@ public final class SslModules {
   /** The block masking (with the embedding) a new run configured by {@code c} draws. */
   public static RandomBlockMasking masking(NestConfig c) {
     return RandomBlockMasking.fromConfig(c, maskEmbeddingSeed(c));
-  }
-
-  /** Features → tokens → masks → selection for {@code c}, with the model's frozen modules. */
-  public static NestBatchPipeline pipeline(NestConfig c, FrozenModules frozen) {
-    return new NestBatchPipeline(
-        new FilterbankFeatures(ModelConfigs.preprocessor(c)),
-        frozen.quantizer(c),
-        frozen.masking(c),
-        TokenSelection.fromConfig(c));
-  }
-
-  /**
-   * The batch builder of one dataset section.
-   *
-   * @param dataset {@code model.train_ds} or {@code model.validation_ds}
-   * @param noise the noise corpus entries (empty: no noise)
-   * @param frozen the model's quantizer and mask embedding
-   */
-  public static NestBatchBuilder batchBuilder(
-      NestConfig c,
-      String dataset,
-      List<ManifestEntry> noise,
-      Configuration hadoopConf,
-      FrozenModules frozen) {
-    int sr = c.getInt("model.sample_rate");
-    boolean labels = "labels".equals(c.getString("model.targets"));
-    return new NestBatchBuilder(
-        pipeline(c, frozen),
-        MultiSpeakerNoiseAugmentation.fromConfig(c, dataset + ".batch_augmentor"),
-        NoiseSampler.withAudio(noise, sr, hadoopConf),
-        ModelConfigs.padding(c, dataset),
-        UtteranceLoader.fromConfig(c),
-        labels ? LabelFrames.fromConfig(c) : null,
-        c.getInt("model.num_classes"));
   }
 }

@@ -4,7 +4,7 @@
  * the target quantizer ({@link org.nestspark.ssl.RandomProjectionVectorQuantizer}), block masking
  * ({@link org.nestspark.ssl.RandomBlockMasking}), the loss's token selection
  * ({@link org.nestspark.ssl.TokenSelection}) and the per-batch pipeline that chains them in NeMo's order
- * ({@link org.nestspark.ssl.NestBatchPipeline} → {@link org.nestspark.ssl.NestBatch}).
+ * ({@link org.nestspark.batch.NestBatchPipeline} → {@link org.nestspark.batch.NestBatch}).
  *
  * <p>Everything is deterministic given a seed ({@link java.util.SplittableRandom}); NeMo's numpy/torch random
  * streams cannot be reproduced, so golden parity is checked with NeMo's weights and forced masks.

@@ -15,7 +15,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.INDArrayIndex;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nestspark.model.NestGraph;
-import org.nestspark.model.decoder.MaskedTokenLoss;
+import org.nestspark.model.decoder.MultiMLMLoss;
 import org.nestspark.model.decoder.MultiSoftmaxDecoderImpl;
 import org.nestspark.model.nn.ComputeThreads;
 import org.nestspark.model.nn.SliceGroup;
@@ -239,7 +239,7 @@ final class SlicedStep {
   static long selectedTokens(MultiDataSet batch) {
     return batch.getLabelsMaskArrays() == null || batch.getLabelsMaskArray(0) == null
         ? batch.getFeatures(0).size(0) * batch.getLabels(0).size(2)
-        : MaskedTokenLoss.countSelected(batch.getLabelsMaskArray(0));
+        : MultiMLMLoss.countSelected(batch.getLabelsMaskArray(0));
   }
 
   /**

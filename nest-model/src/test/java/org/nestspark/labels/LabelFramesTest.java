@@ -12,11 +12,12 @@ import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.NoOp;
-import org.nestspark.config.ModelConfigs;
 import org.nestspark.config.NestConfig;
+import org.nestspark.extract.FrameFeatures;
 import org.nestspark.extract.LayerExtractor;
 import org.nestspark.features.FilterbankFeatures;
 import org.nestspark.features.KaldiMfcc;
+import org.nestspark.features.PreprocessorParams;
 import org.nestspark.model.NestGraph;
 
 /**
@@ -76,7 +77,8 @@ class LabelFramesTest {
     NestConfig c = tinyConfig();
     ComputationGraph g = NestGraph.build(c, new NoOp());
     LayerExtractor x =
-        new LayerExtractor(g, new FilterbankFeatures(ModelConfigs.preprocessor(c)), new int[] {1});
+        new LayerExtractor(
+            g, new FilterbankFeatures(PreprocessorParams.fromConfig(c)), new int[] {1});
     LabelFrames f = LabelFrames.fromConfig(c);
     SplittableRandom rng = new SplittableRandom(3);
     List<float[]> audio = new ArrayList<>();

@@ -15,16 +15,15 @@ import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.nestspark.audio.UtteranceLoader;
-import org.nestspark.config.ModelConfigs;
+import org.nestspark.batch.NestBatch;
+import org.nestspark.batch.NestBatchBuilder;
 import org.nestspark.config.NestConfig;
+import org.nestspark.data.MinLengthPadding;
+import org.nestspark.data.UtteranceLoader;
 import org.nestspark.io.Npy;
 import org.nestspark.manifest.ManifestEntry;
 import org.nestspark.manifest.ManifestReader;
 import org.nestspark.ssl.FrozenModules;
-import org.nestspark.ssl.NestBatch;
-import org.nestspark.ssl.NestBatchBuilder;
-import org.nestspark.ssl.SslModules;
 
 /**
  * {@code model.targets = labels}: a batch of the bundled sample takes its targets from the label files (same
@@ -61,7 +60,7 @@ class LabelTargetsTest {
     for (int i = 0; i < 4; i++) {
       ManifestEntry e = es.get(i);
       int n =
-          ModelConfigs.padding(c, "model.train_ds")
+          MinLengthPadding.fromConfig(c, "model.train_ds")
               .apply(UtteranceLoader.fromConfig(c).load(e, conf).samples())
               .length;
       int enc = frames.encoderFrames(n);
@@ -93,7 +92,7 @@ class LabelTargetsTest {
     List<ManifestEntry> entries =
         ManifestReader.unfiltered(conf).read(List.of(m.toString())).entries();
     NestBatchBuilder b =
-        SslModules.batchBuilder(c, "model.train_ds", List.of(), conf, FrozenModules.drawn(c));
+        NestBatchBuilder.fromConfig(c, "model.train_ds", List.of(), conf, FrozenModules.drawn(c));
     NestBatchBuilder.Result r = b.build(entries, conf, true, 5L);
     assertEquals(3, r.skipped().size(), r.skipped().toString());
     assertTrue(
@@ -133,7 +132,7 @@ class LabelTargetsTest {
             List.of("model.num_classes=7"),
             conf);
     NestBatch withQuantizer =
-        SslModules.batchBuilder(q, "model.train_ds", List.of(), conf, FrozenModules.drawn(q))
+        NestBatchBuilder.fromConfig(q, "model.train_ds", List.of(), conf, FrozenModules.drawn(q))
             .build(r.entries(), conf, true, 5L)
             .batch();
     assertTrue(java.util.Arrays.equals(sel, withQuantizer.labelsMask()));

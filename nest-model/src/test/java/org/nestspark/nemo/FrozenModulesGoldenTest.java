@@ -17,11 +17,13 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.nestspark.batch.NestBatch;
+import org.nestspark.batch.NestBatchBuilder;
 import org.nestspark.io.Npy;
 import org.nestspark.manifest.ManifestEntry;
+import org.nestspark.restore.NemoImport;
+import org.nestspark.restore.Restore;
 import org.nestspark.ssl.FrozenModules;
-import org.nestspark.ssl.NestBatch;
-import org.nestspark.ssl.NestBatchBuilder;
 import org.nestspark.ssl.SslModules;
 import org.nestspark.train.Checkpoint;
 import org.nestspark.train.CheckpointIO;
@@ -77,7 +79,7 @@ class FrozenModulesGoldenTest {
         NemoImport.of(
             archive, "tiny_gz.nemo", List.of(), List.of("model.preprocessor.dither=0"), CONF);
     Path file = new Path(tmp.resolve("step-000000.ckpt").toUri());
-    CheckpointIO.write(FileSystem.getLocal(CONF), file, NestModels.checkpointOf(imp));
+    CheckpointIO.write(FileSystem.getLocal(CONF), file, Restore.checkpointOf(imp));
     Checkpoint ckpt = CheckpointIO.load(file, CONF);
     List<String> warnings = new ArrayList<>();
     FrozenModules frozen = ckpt.frozenModules(imp.config(), warnings::add);
@@ -149,14 +151,14 @@ class FrozenModulesGoldenTest {
     NemoModel archive =
         NemoArchive.read(new ByteArrayInputStream(NemoGolden.gzipArchive()), "tiny_gz.nemo");
     NemoImport.Imported imp = NemoImport.of(archive, "tiny_gz.nemo", List.of(), List.of(), CONF);
-    List<String> model = NestModels.modelOverrides(imp.config().render());
+    List<String> model = Restore.modelOverrides(imp.config().render());
 
     org.nestspark.config.NestConfig all =
         org.nestspark.config.NestConfig.load(
             List.of(), plus(model, "init_from_pretrained.path=" + nemo, "data.seed=5"), CONF);
     org.deeplearning4j.nn.graph.ComputationGraph g = org.nestspark.model.NestGraph.build(all);
-    org.nestspark.train.InitFromPretrained.Report r =
-        org.nestspark.train.InitFromPretrained.apply(all, g, CONF);
+    org.nestspark.restore.InitFromPretrained.Report r =
+        org.nestspark.restore.InitFromPretrained.apply(all, g, CONF);
     assertEquals(FrozenModules.KEYS, List.copyOf(r.frozen().keySet()));
     assertTrue(
         r.summary()
@@ -179,7 +181,7 @@ class FrozenModulesGoldenTest {
                 "data.seed=5"),
             CONF);
     r =
-        org.nestspark.train.InitFromPretrained.apply(
+        org.nestspark.restore.InitFromPretrained.apply(
             noQuantizer, org.nestspark.model.NestGraph.build(noQuantizer), CONF);
     FrozenModules mixed = r.frozenModules(noQuantizer);
     FrozenModules drawn = FrozenModules.drawn(noQuantizer);
@@ -208,7 +210,7 @@ class FrozenModulesGoldenTest {
     org.nestspark.model.NemoStateDictException e =
         org.junit.jupiter.api.Assertions.assertThrows(
             org.nestspark.model.NemoStateDictException.class,
-            () -> org.nestspark.train.InitFromPretrained.apply(other, target, CONF));
+            () -> org.nestspark.restore.InitFromPretrained.apply(other, target, CONF));
     assertTrue(
         e.getMessage()
             .contains(
@@ -226,7 +228,7 @@ class FrozenModulesGoldenTest {
   private static NestBatch build(
       NemoImport.Imported imp, FrozenModules frozen, List<ManifestEntry> wavs) {
     NestBatchBuilder builder =
-        SslModules.batchBuilder(imp.config(), "model.train_ds", List.of(), CONF, frozen);
+        NestBatchBuilder.fromConfig(imp.config(), "model.train_ds", List.of(), CONF, frozen);
     NestBatchBuilder.Result r = builder.build(wavs, CONF, true, 11);
     assertEquals(List.of(), r.skipped());
     return r.batch();

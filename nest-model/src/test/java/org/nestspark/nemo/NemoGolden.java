@@ -18,11 +18,11 @@ import java.util.zip.GZIPInputStream;
  * there): NeMo's gzip archive of the tiny NEST model, its config, and the SHA-256 of every tensor as
  * computed by numpy from the golden {@code .npy} files (not from the archive).
  */
-final class NemoGolden {
+public final class NemoGolden {
   private static final String ROOT = "/golden/nemo/";
 
   /** One line of {@code tensor_sha256.tsv}. */
-  static final class Expected {
+  public static final class Expected {
     final String key;
     final NemoDtype dtype;
     final int[] shape;
@@ -38,7 +38,7 @@ final class NemoGolden {
 
   private NemoGolden() {}
 
-  static byte[] bytes(String rel) {
+  public static byte[] bytes(String rel) {
     try (InputStream in = NemoGolden.class.getResourceAsStream(ROOT + rel)) {
       if (in == null) {
         throw new IllegalStateException("missing test resource " + ROOT + rel);
@@ -50,12 +50,12 @@ final class NemoGolden {
   }
 
   /** {@code tiny_gz.nemo} as NeMo wrote it (gzip tar). */
-  static byte[] gzipArchive() {
+  public static byte[] gzipArchive() {
     return bytes("tiny_gz.nemo");
   }
 
   /** The same archive decompressed: a plain PAX tar, the layout NeMo ≥ 1.7 writes. */
-  static byte[] plainArchive() {
+  public static byte[] plainArchive() {
     try (InputStream in = new GZIPInputStream(new ByteArrayInputStream(gzipArchive()))) {
       return in.readAllBytes();
     } catch (IOException e) {
@@ -63,11 +63,11 @@ final class NemoGolden {
     }
   }
 
-  static String configText() {
+  public static String configText() {
     return new String(bytes("tiny_model_config.yaml"), StandardCharsets.UTF_8);
   }
 
-  static List<Expected> expected() {
+  public static List<Expected> expected() {
     List<Expected> out = new ArrayList<>();
     for (String line : new String(bytes("tensor_sha256.tsv"), StandardCharsets.UTF_8).split("\n")) {
       if (line.isEmpty() || line.startsWith("#")) {
@@ -84,7 +84,7 @@ final class NemoGolden {
     return out;
   }
 
-  static String sha256(byte[] b) {
+  public static String sha256(byte[] b) {
     try {
       return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
     } catch (NoSuchAlgorithmException e) {
@@ -93,7 +93,7 @@ final class NemoGolden {
   }
 
   /** The content of one member of a plain tar (a minimal reader for tests, independent of TarReader). */
-  static byte[] member(byte[] tar, String name) {
+  public static byte[] member(byte[] tar, String name) {
     int p = 0;
     String pax = null;
     while (p + 512 <= tar.length) {
@@ -130,7 +130,7 @@ final class NemoGolden {
     return new String(b, off, e - off, StandardCharsets.UTF_8);
   }
 
-  static byte[] concat(byte[]... parts) {
+  public static byte[] concat(byte[]... parts) {
     ByteArrayOutputStream o = new ByteArrayOutputStream();
     for (byte[] p : parts) {
       o.writeBytes(p);

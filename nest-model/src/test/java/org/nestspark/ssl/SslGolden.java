@@ -10,20 +10,20 @@ import org.nestspark.io.NpyArray;
  * The golden data copied into test resources ({@code golden/features}, {@code golden/quantizer},
  * {@code golden/masking}, {@code golden/loss}; see the READMEs there).
  */
-final class SslGolden {
+public final class SslGolden {
   /** NeMo's batch order of the golden data. */
-  static final String[] NAMES = {
+  public static final String[] NAMES = {
     "speech_0p37s", "speech_1s", "speech_4p2s", "speech_11s", "silence_2s", "tone440_1p5s"
   };
 
-  static final int B = 6;
-  static final int F = 80;
-  static final int T = 1104;
+  public static final int B = 6;
+  public static final int F = 80;
+  public static final int T = 1104;
 
   private SslGolden() {}
 
   /** {@code golden/<rel>} (plain or gzip). */
-  static NpyArray npy(String rel) {
+  public static NpyArray npy(String rel) {
     String path = "/golden/" + rel;
     try (InputStream in = SslGolden.class.getResourceAsStream(path)) {
       if (in == null) {
@@ -35,11 +35,11 @@ final class SslGolden {
     }
   }
 
-  static float[] batchNorm() {
+  public static float[] batchNorm() {
     return npy("features/batch_norm.npy.gz").floatData();
   }
 
-  static int[] batchLengths() {
+  public static int[] batchLengths() {
     long[] l = npy("features/batch_lengths.npy").longData();
     int[] out = new int[l.length];
     for (int i = 0; i < l.length; i++) {
@@ -48,13 +48,13 @@ final class SslGolden {
     return out;
   }
 
-  static RandomProjectionVectorQuantizer quantizer() {
+  public static RandomProjectionVectorQuantizer quantizer() {
     NpyArray w = npy("quantizer/proj_weight.npy.gz");
     NpyArray cb = npy("quantizer/codebooks.npy.gz");
     return new RandomProjectionVectorQuantizer(80, 16, 1, 8192, 8, w.floatData(), cb.doubleData());
   }
 
-  static boolean[] frameMask() {
+  public static boolean[] frameMask() {
     return npy("masking/frame_mask.npy.gz").booleanData();
   }
 }

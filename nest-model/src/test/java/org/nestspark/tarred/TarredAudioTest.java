@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nestspark.audio.AudioException;
 import org.nestspark.audio.AudioSegment;
-import org.nestspark.audio.UtteranceLoader;
+import org.nestspark.data.UtteranceLoader;
 import org.nestspark.manifest.ManifestEntry;
 import org.nestspark.manifest.ManifestException;
 import org.nestspark.manifest.ManifestReader;

@@ -14,7 +14,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nestspark.config.NestConfig;
-import org.nestspark.nemo.NestModels;
+import org.nestspark.restore.Restore;
 import org.nestspark.ssl.FrozenModules;
 
 /**
@@ -81,7 +81,7 @@ class CheckpointCompatibilityTest {
     assertEquals(
         ADAM_STATE_SUM, g.getUpdater().getStateViewArray().sumNumber().doubleValue(), 1e-6);
     assertNotNull(c.frozen());
-    NestConfig cfg = NestConfig.load(List.of(), NestModels.modelOverrides(c.config()), CONF);
+    NestConfig cfg = NestConfig.load(List.of(), Restore.modelOverrides(c.config()), CONF);
     FrozenModules f =
         c.frozenModules(
             cfg,

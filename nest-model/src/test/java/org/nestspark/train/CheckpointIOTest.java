@@ -293,7 +293,7 @@ class CheckpointIOTest {
     assertEquals(119.2115, c.model().params().sumNumber().doubleValue(), 1e-3);
     assertNull(c.frozen());
     NestConfig cfg =
-        NestConfig.load(List.of(), org.nestspark.nemo.NestModels.modelOverrides(c.config()), CONF);
+        NestConfig.load(List.of(), org.nestspark.restore.Restore.modelOverrides(c.config()), CONF);
     List<String> warnings = new ArrayList<>();
     FrozenModules f = c.frozenModules(cfg, warnings::add);
     assertTrue(f.sameValues(FrozenModules.drawn(cfg)));

@@ -14,17 +14,18 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nestspark.config.ModelConfigs;
+import org.nestspark.batch.NestBatch;
+import org.nestspark.batch.NestBatchBuilder;
+import org.nestspark.batch.NestBatchPipeline;
 import org.nestspark.config.NestConfig;
+import org.nestspark.data.MinLengthPadding;
 import org.nestspark.data.NoiseSampler;
 import org.nestspark.features.FilterbankFeatures;
+import org.nestspark.features.PreprocessorParams;
 import org.nestspark.manifest.ManifestEntry;
 import org.nestspark.manifest.ManifestReader;
 import org.nestspark.model.NestGraph;
 import org.nestspark.ssl.MultiSpeakerNoiseAugmentation;
-import org.nestspark.ssl.NestBatch;
-import org.nestspark.ssl.NestBatchBuilder;
-import org.nestspark.ssl.NestBatchPipeline;
 import org.nestspark.ssl.RandomBlockMasking;
 import org.nestspark.ssl.RandomProjectionVectorQuantizer;
 import org.nestspark.ssl.TokenSelection;
@@ -67,13 +68,13 @@ class NestGraphResumeTest {
     NestBatchBuilder builder =
         new NestBatchBuilder(
             new NestBatchPipeline(
-                new FilterbankFeatures(ModelConfigs.preprocessor(c)),
+                new FilterbankFeatures(PreprocessorParams.fromConfig(c)),
                 RandomProjectionVectorQuantizer.fromConfig(c, 11L),
                 RandomBlockMasking.fromConfig(c, 12L),
                 TokenSelection.fromConfig(c)),
             MultiSpeakerNoiseAugmentation.fromConfig(c, "model.train_ds.batch_augmentor"),
             NoiseSampler.withAudio(noise, 16000, conf),
-            ModelConfigs.padding(c, "model.train_ds"),
+            MinLengthPadding.fromConfig(c, "model.train_ds"),
             16000);
     List<MultiDataSet> out = new ArrayList<>();
     for (int i = 0; out.size() < n; i++) {

@@ -175,12 +175,10 @@ class SlicedStepTest {
     MultiDataSet ds = batch(4, 96, 300);
     // each half as a batch of its own, in training mode, before any step
     double expected = 0;
-    long total =
-        org.nestspark.model.decoder.MaskedTokenLoss.countSelected(ds.getLabelsMaskArray(0));
+    long total = org.nestspark.model.decoder.MultiMLMLoss.countSelected(ds.getLabelsMaskArray(0));
     for (int[] r : new int[][] {{0, 2}, {2, 4}}) {
       org.nd4j.linalg.dataset.api.MultiDataSet half = SlicedStep.slice(ds, r[0], r[1]);
-      long n =
-          org.nestspark.model.decoder.MaskedTokenLoss.countSelected(half.getLabelsMaskArray(0));
+      long n = org.nestspark.model.decoder.MultiMLMLoss.countSelected(half.getLabelsMaskArray(0));
       expected += probe.score(half, true) * n / total;
     }
     double ownScore = new TrainStep(own, 7, 0.0, 2, false).fit(ds).score();

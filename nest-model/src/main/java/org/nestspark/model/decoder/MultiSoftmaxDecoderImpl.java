@@ -23,7 +23,7 @@ import org.nestspark.model.nn.SliceGroup;
 
 /**
  * The computation of {@link MultiSoftmaxDecoder}: the decoder's 1×1 convolution as a gemm on
- * {@code [B·T', d]}, log_softmax per book, and NeMo's masked-token NLL ({@link MaskedTokenLoss}) as
+ * {@code [B·T', d]}, log_softmax per book, and NeMo's masked-token NLL ({@link MultiMLMLoss}) as
  * DL4J's output layer (docs/nest-numerics.md §7).
  *
  * <p>Masks: the mask DL4J propagates from the encoder is not the labels mask and is ignored; the labels
@@ -250,16 +250,16 @@ public class MultiSoftmaxDecoderImpl extends BaseLayer<MultiSoftmaxDecoder>
 
   // ------------------------------------------------------------------ loss and backward
 
-  private MaskedTokenLoss.Result loss(boolean withGradient) {
+  private MultiMLMLoss.Result loss(boolean withGradient) {
     assertInputSet(withGradient);
     int batch = (int) input.size(0);
     int time = (int) input.size(2);
     int[] sel = selectedRows(batch, time);
     int[][] tg = targets(sel, batch, time);
-    MaskedTokenLoss.Result r;
+    MultiMLMLoss.Result r;
     INDArray xs = null;
     if (sel.length == 0) {
-      r = MaskedTokenLoss.empty();
+      r = MultiMLMLoss.empty();
     } else {
       xs = Nd4j.pullRows(rows(input), 1, sel);
       // a slice of a batch divides by the whole batch's selected positions (SliceGroup)
@@ -271,7 +271,7 @@ public class MultiSoftmaxDecoderImpl extends BaseLayer<MultiSoftmaxDecoder>
       double gradScale = slice == null ? batch : slice.group().batch();
       r =
           org.nestspark.model.nn.Kernels.nd4j(cfg().getKernels())
-              ? MaskedTokenLoss.computeNd4j(
+              ? MultiMLMLoss.computeNd4j(
                   logits(xs),
                   tg,
                   cfg().getNumClasses(),
@@ -279,7 +279,7 @@ public class MultiSoftmaxDecoderImpl extends BaseLayer<MultiSoftmaxDecoder>
                   withGradient,
                   gradScale,
                   normalizer)
-              : MaskedTokenLoss.compute(
+              : MultiMLMLoss.compute(
                   logits(xs),
                   tg,
                   cfg().getNumClasses(),
@@ -315,7 +315,7 @@ public class MultiSoftmaxDecoderImpl extends BaseLayer<MultiSoftmaxDecoder>
     int batch = (int) input.size(0);
     int time = (int) input.size(2);
     int d = c.getFeatIn();
-    MaskedTokenLoss.Result r = loss(true);
+    MultiMLMLoss.Result r = loss(true);
     Gradient g = new DefaultGradient();
     INDArray gw = gradientViews.get(MultiSoftmaxDecoder.WEIGHT);
     INDArray gb = c.isUseBias() ? gradientViews.get(MultiSoftmaxDecoder.BIAS) : null;
@@ -371,7 +371,7 @@ public class MultiSoftmaxDecoderImpl extends BaseLayer<MultiSoftmaxDecoder>
     int batch = (int) input.size(0);
     int time = (int) input.size(2);
     int[] sel = selectedRows(batch, time);
-    MaskedTokenLoss.Result r = loss(false);
+    MultiMLMLoss.Result r = loss(false);
     double[] sum = new double[batch];
     int[] count = new int[batch];
     for (int i = 0; i < sel.length; i++) {

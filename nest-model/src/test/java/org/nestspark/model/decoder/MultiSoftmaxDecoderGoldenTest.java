@@ -185,7 +185,7 @@ class MultiSoftmaxDecoderGoldenTest {
       }
     }
     assertEquals(36, n);
-    assertEquals(36, MaskedTokenLoss.countSelected(GoldenModel.tokenMask(DataType.FLOAT)));
+    assertEquals(36, MultiMLMLoss.countSelected(GoldenModel.tokenMask(DataType.FLOAT)));
     assertEquals((double) correct / n, NestGraph.decoder(graph).getLastAccuracy(), 0.0);
     MultiDataSet ds =
         new MultiDataSet(

@@ -1,0 +1,92 @@
+package org.nestspark.job.extract;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.zip.GZIPInputStream;
+import org.nestspark.io.Npy;
+import org.nestspark.io.NpyArray;
+import org.nestspark.job.cli.NestCli;
+
+/** Shared helpers of the extraction tests: the golden tiny model and WAVs (from nest-model's test jar), running {@code nest}. */
+final class ExtractTestSupport {
+  /** The golden WAVs with speech or tone (silence is compared elsewhere: NeMo normalises digital silence differently). */
+  static final String[] SPEECH = {
+    "speech_0p37s", "speech_1s", "speech_4p2s", "speech_11s", "tone440_1p5s"
+  };
+
+  private ExtractTestSupport() {}
+
+  record Run(int code, String out, String err) {}
+
+  static Run nest(String... args) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    List<String> all = new ArrayList<>(List.of(args));
+    all.add("spark.master=local[2]");
+    int code =
+        NestCli.run(
+            all,
+            new PrintStream(out, true, StandardCharsets.UTF_8),
+            new PrintStream(err, true, StandardCharsets.UTF_8));
+    return new Run(
+        code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+  }
+
+  static byte[] resource(String path) {
+    try (InputStream in = ExtractTestSupport.class.getResourceAsStream(path)) {
+      if (in == null) {
+        throw new IllegalStateException("missing test resource " + path);
+      }
+      return in.readAllBytes();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  static void copy(String resource, Path to) throws IOException {
+    Files.createDirectories(to.getParent());
+    Files.write(to, resource(resource));
+  }
+
+  /** NeMo's tiny NEST model as written by NeMo (gzip tar). */
+  static Path tinyNemo(Path dir) throws IOException {
+    Path p = dir.resolve("tiny.nemo");
+    copy("/golden/nemo/tiny_gz.nemo", p);
+    return p;
+  }
+
+  /** NeMo's extract_features.py output for a golden WAV: [2, 64, T_valid]. */
+  static NpyArray golden(String name) {
+    try (InputStream in =
+        new GZIPInputStream(
+            ExtractTestSupport.class.getResourceAsStream("/golden/extract/" + name + ".npy.gz"))) {
+      return Npy.read(in);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  static double maxAbsDiff(float[] a, float[] b) {
+    if (a.length != b.length) {
+      return Double.POSITIVE_INFINITY;
+    }
+    double m = 0;
+    for (int i = 0; i < a.length; i++) {
+      m = Math.max(m, Math.abs((double) a[i] - b[i]));
+    }
+    return m;
+  }
+
+  /** NeMo's output name for a local path. */
+  static String npyName(Path audio) {
+    return audio.toString().replace('/', '_').replace('.', '_') + ".npy";
+  }
+}
