@@ -336,6 +336,7 @@ final class NestConfigValidator {
     k.nonNegativeInt("featurize.num_partitions");
     k.bool("featurize.overwrite");
     k.nonNegativeInt("featurize.progress_interval_seconds");
+    k.oneOf("featurize.format", "npy", "tar");
     k.oneOf("extract.format", "npy", "parquet");
     k.positiveInt("extract.batch_size");
     k.nonNegativeInt("extract.num_partitions");

@@ -288,7 +288,8 @@ final class BenchCommand extends NestCommand {
       name = "shards",
       description = {
         "N one-second utterances on a MiniDFSCluster as single WAV files vs 32 tar shards: read + decode and featurize",
-        "throughput and NameNode operations for both (local only: the mini cluster runs in this JVM)."
+        "(npy files or tar shards out) throughput and NameNode RPCs for each (local only: the mini cluster runs in this",
+        "JVM); --flac: then bench flac's 100 segments of a 1-hour file in the same run."
       })
   static final class Shards extends NestCommand {
     @Parameters(
@@ -297,6 +298,19 @@ final class BenchCommand extends NestCommand {
         paramLabel = "N",
         description = "utterances (default 20000)")
     Integer n;
+
+    @Option(
+        names = "--rows",
+        paramLabel = "R,...",
+        split = ",",
+        description =
+            "rows to measure, in this order: read-files, read-shards, files, shards-npy, shards-tar (default all)")
+    List<String> rows;
+
+    @Option(
+        names = "--flac",
+        description = "also run bench flac (defaults) after the shards, in the same run")
+    boolean flac;
 
     @Override
     int run(PrintStream out, PrintStream err) throws UsageException {
@@ -309,8 +323,25 @@ final class BenchCommand extends NestCommand {
                 + org.nestspark.job.bench.ShardsBench.SHARDS
                 + " (one utterance per shard)");
       }
+      java.util.Set<org.nestspark.job.bench.ShardsBench.Row> which =
+          java.util.EnumSet.noneOf(org.nestspark.job.bench.ShardsBench.Row.class);
       try {
-        org.nestspark.job.bench.ShardsBench.run(count, out, err);
+        if (rows == null) {
+          which.addAll(java.util.EnumSet.allOf(org.nestspark.job.bench.ShardsBench.Row.class));
+        } else {
+          for (String r : rows) {
+            which.add(org.nestspark.job.bench.ShardsBench.Row.of(r.trim()));
+          }
+        }
+      } catch (IllegalArgumentException e) {
+        throw new UsageException("--rows: " + e.getMessage());
+      }
+      try {
+        org.nestspark.job.bench.ShardsBench.run(count, which, out, err);
+        if (flac) {
+          out.println();
+          org.nestspark.job.bench.FlacSeekBench.run(null, 100, 5, 10.0, out);
+        }
       } catch (Exception e) {
         err.println("nest bench shards: " + e);
         return 1;

@@ -31,6 +31,8 @@ import org.nestspark.manifest.ManifestEntry;
 import org.nestspark.manifest.ManifestException;
 import org.nestspark.manifest.ManifestReadResult;
 import org.nestspark.manifest.ManifestReader;
+import org.nestspark.nemo.TarReader;
+import org.nestspark.nemo.TarWriter;
 import org.nestspark.tarred.ShardPaths;
 import org.nestspark.tarred.TarredDataset;
 
@@ -122,9 +124,12 @@ public final class FeaturizeJob {
       }
       SerializableHadoopConf conf = new SerializableHadoopConf(hadoopConf);
       boolean overwrite = config.getBoolean("featurize.overwrite");
+      boolean toTar = "tar".equals(config.getString("featurize.format"));
+      String outUri = out.toUri().toString();
       String partsUri = parts.toUri().toString();
       sc.setJobDescription(
-          "featurize: decode audio, log-mel features, write .npy ("
+          "featurize: decode audio, log-mel features, write "
+              + (toTar ? "tar shards of .npy (" : ".npy (")
               + work.size()
               + " utterances, "
               + partitions
@@ -143,7 +148,16 @@ public final class FeaturizeJob {
         DoubleAccumulator audio = progress.audioSeconds();
         sum =
             rdd.mapPartitions(
-                    it -> featurizePartition(it, config, conf, overwrite, partsUri, done, audio))
+                    it ->
+                        featurizePartition(
+                            it,
+                            config,
+                            conf,
+                            overwrite,
+                            toTar ? outUri : null,
+                            partsUri,
+                            done,
+                            audio))
                 .reduce(PartSummary::merge);
       }
       sc.setJobDescription(null);
@@ -168,23 +182,49 @@ public final class FeaturizeJob {
 
   /**
    * One task: featurizes its utterances, writes its part of features.json ({@link ManifestParts}) and returns
-   * only counts ({@link PartSummary}).
+   * only counts ({@link PartSummary}). With {@code tarOutUri} (featurize.format = tar) the task's features go into
+   * one tar shard of {@code .npy} members in that folder ({@link #featurizeToTar}) instead of one file each.
    */
   private static Iterator<PartSummary> featurizePartition(
       Iterator<NamedEntry> it,
       NestConfig config,
       SerializableHadoopConf conf,
       boolean overwrite,
+      String tarOutUri,
       String partsUri,
       LongAccumulator done,
       DoubleAccumulator audio)
       throws IOException {
     UtteranceFeaturizer featurizer = new UtteranceFeaturizer(config);
     Configuration hadoopConf = conf.get();
-    ManifestParts.Part part = new ManifestParts.Part(partsUri, TaskContext.getPartitionId());
-    while (it.hasNext()) {
-      NamedEntry n = it.next();
-      FeaturizeOutcome o = featurizeOne(n, featurizer, hadoopConf, overwrite);
+    int partition = TaskContext.getPartitionId();
+    ManifestParts.Part part = new ManifestParts.Part(partsUri, partition);
+    Iterator<FeaturizeOutcome> outcomes;
+    if (tarOutUri != null) {
+      List<NamedEntry> entries = new ArrayList<>();
+      it.forEachRemaining(entries::add);
+      Path tar = new Path(new Path(java.net.URI.create(tarOutUri)), tarName(partition));
+      outcomes =
+          featurizeToTar(entries, featurizer, hadoopConf, overwrite, tar, done, audio).iterator();
+    } else {
+      outcomes =
+          new Iterator<>() {
+            @Override
+            public boolean hasNext() {
+              return it.hasNext();
+            }
+
+            @Override
+            public FeaturizeOutcome next() {
+              FeaturizeOutcome o = featurizeOne(it.next(), featurizer, hadoopConf, overwrite);
+              done.add(1);
+              audio.add(o.audioSeconds);
+              return o;
+            }
+          };
+    }
+    while (outcomes.hasNext()) {
+      FeaturizeOutcome o = outcomes.next();
       switch (o.status) {
         case WRITTEN:
           part.written(o.id, featuresLine(o), o.audioSeconds);
@@ -195,11 +235,152 @@ public final class FeaturizeJob {
         default:
           part.skipped(o.id, o.where, o.reason);
       }
-      done.add(1);
-      audio.add(o.audioSeconds);
     }
     part.write(hadoopConf);
     return List.of(part.summary()).iterator();
+  }
+
+  /** The tar shard of features written by Spark partition {@code p} (featurize.format = tar). */
+  public static String tarName(int p) {
+    return String.format(java.util.Locale.ROOT, "features_%d.tar", p);
+  }
+
+  /**
+   * One task's utterances into one tar shard {@code tar} of {@code .npy} members (featurize.format = tar): the
+   * members are named as the single files would be ({@link FeatureFileNames}) and follow the partition's
+   * order; the tar is written under a temporary name and renamed ({@link AtomicFiles}), so it is complete or
+   * absent. Unless {@code overwrite}, an existing tar holding a valid {@code [F, T]} member for every utterance of
+   * the partition is kept as it is (all its utterances count as already complete); otherwise the whole partition
+   * is featurized again (utterances skipped earlier, e.g. unreadable audio, are retried). A tar that cannot be
+   * written skips all of the partition's utterances with the reason.
+   */
+  static List<FeaturizeOutcome> featurizeToTar(
+      List<NamedEntry> entries,
+      UtteranceFeaturizer featurizer,
+      Configuration hadoopConf,
+      boolean overwrite,
+      Path tar,
+      LongAccumulator done,
+      DoubleAccumulator audio)
+      throws IOException {
+    FileSystem fs = tar.getFileSystem(hadoopConf);
+    String tarUri = tar.toUri().toString();
+    if (!overwrite) {
+      List<FeaturizeOutcome> kept = existingTar(entries, featurizer, fs, tar, tarUri);
+      if (kept != null) {
+        done.add(kept.size());
+        return kept;
+      }
+    }
+    List<FeaturizeOutcome> outcomes = new ArrayList<>(entries.size());
+    try {
+      AtomicFiles.write(
+          fs,
+          tar,
+          os -> {
+            TarWriter w = new TarWriter(os, 0);
+            java.io.ByteArrayOutputStream npy = new java.io.ByteArrayOutputStream();
+            for (NamedEntry n : entries) {
+              ManifestEntry e = n.entry;
+              String where = e.where() + ": " + NestPaths.display(e.audioPath());
+              FeaturizeOutcome o;
+              try {
+                UtteranceFeaturizer.Result r = featurizer.featurize(e, hadoopConf);
+                npy.reset();
+                Npy.write(npy, new int[] {r.numFeatures, r.numFrames}, r.features);
+                w.file(n.member(), npy.toByteArray());
+                o =
+                    FeaturizeOutcome.inTar(
+                        e.id(),
+                        where,
+                        e.json(),
+                        tarUri,
+                        n.member(),
+                        r.numFrames,
+                        r.audioSeconds,
+                        false);
+              } catch (AudioException ex) {
+                o = FeaturizeOutcome.skipped(e.id(), e.where(), e.json(), ex.getMessage());
+              } catch (RuntimeException ex) {
+                o =
+                    FeaturizeOutcome.skipped(
+                        e.id(),
+                        where,
+                        e.json(),
+                        "unexpected " + ex.getClass().getSimpleName() + ": " + ex.getMessage());
+              }
+              outcomes.add(o);
+              done.add(1);
+              audio.add(o.audioSeconds);
+            }
+            w.finish();
+          });
+    } catch (IOException ex) {
+      List<FeaturizeOutcome> failed = new ArrayList<>(entries.size());
+      for (NamedEntry n : entries) {
+        ManifestEntry e = n.entry;
+        failed.add(
+            FeaturizeOutcome.skipped(
+                e.id(),
+                e.where() + ": " + NestPaths.display(e.audioPath()),
+                e.json(),
+                "cannot write " + NestPaths.display(tar) + ": " + ex.getMessage()));
+      }
+      done.add(entries.size() - outcomes.size());
+      return failed;
+    }
+    return outcomes;
+  }
+
+  /**
+   * The outcomes of an existing complete tar of this partition (every utterance's member present, a valid
+   * {@code [F, T]} npy), or null when there is none or it lacks or damages some member.
+   */
+  private static List<FeaturizeOutcome> existingTar(
+      List<NamedEntry> entries,
+      UtteranceFeaturizer featurizer,
+      FileSystem fs,
+      Path tar,
+      String tarUri) {
+    java.util.Map<String, Integer> frames = new java.util.HashMap<>();
+    try {
+      if (!fs.exists(tar)) {
+        return null;
+      }
+      try (InputStream in = new java.io.BufferedInputStream(fs.open(tar), 1 << 16)) {
+        TarReader r = TarReader.of(NestPaths.display(tar), in);
+        for (TarReader.Entry m = r.next(); m != null; m = r.next()) {
+          if (!m.isFile()) {
+            continue;
+          }
+          NpyArray a = Npy.read(new java.io.ByteArrayInputStream(r.readContent(m, 1 << 30)));
+          if (a.rank() == 2 && a.dim(0) == featurizer.numFeatures()) {
+            frames.put(m.name(), a.dim(1));
+          }
+        }
+      }
+    } catch (IOException | RuntimeException unreadable) {
+      return null; // not a complete output of ours: compute it again
+    }
+    List<FeaturizeOutcome> kept = new ArrayList<>(entries.size());
+    for (NamedEntry n : entries) {
+      Integer t = frames.get(n.member());
+      if (t == null) {
+        return null;
+      }
+      ManifestEntry e = n.entry;
+      kept.add(
+          FeaturizeOutcome.inTar(
+              e.id(),
+              e.where() + ": " + NestPaths.display(e.audioPath()),
+              e.json(),
+              tarUri,
+              n.member(),
+              t,
+              0,
+              true));
+    }
+    return kept;
   }
 
   static FeaturizeOutcome featurizeOne(
@@ -244,6 +425,12 @@ public final class FeaturizeJob {
   /** The features.json line of an utterance with features: its input entry plus feature_path and num_frames. */
   private static String featuresLine(FeaturizeOutcome o) throws IOException {
     ObjectNode node = (ObjectNode) JSON.readTree(o.json);
+    if (o.member != null) {
+      node.put("feature_shard", NestPaths.display(new Path(java.net.URI.create(o.featurePath))));
+      node.put("feature_member", o.member);
+      node.put("num_frames", o.numFrames);
+      return JSON.writeValueAsString(node);
+    }
     node.put("feature_path", NestPaths.display(new Path(java.net.URI.create(o.featurePath))));
     node.put("num_frames", o.numFrames);
     return JSON.writeValueAsString(node);
@@ -258,6 +445,11 @@ public final class FeaturizeJob {
     NamedEntry(ManifestEntry entry, String target) {
       this.entry = entry;
       this.target = target;
+    }
+
+    /** The output's file name: a member name in a tar shard of features. */
+    String member() {
+      return target.substring(target.lastIndexOf('/') + 1);
     }
   }
 }

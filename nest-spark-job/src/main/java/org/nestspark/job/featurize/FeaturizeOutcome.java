@@ -17,6 +17,10 @@ public final class FeaturizeOutcome implements Serializable {
   public final String where;
   public final String json;
   public final String featurePath;
+
+  /** The member name in the tar shard {@link #featurePath} (featurize.format = tar); null for single files. */
+  public final String member;
+
   public final int numFrames;
   public final double audioSeconds;
   public final Status status;
@@ -27,6 +31,7 @@ public final class FeaturizeOutcome implements Serializable {
       String where,
       String json,
       String featurePath,
+      String member,
       int numFrames,
       double audioSeconds,
       Status status,
@@ -35,6 +40,7 @@ public final class FeaturizeOutcome implements Serializable {
     this.where = where;
     this.json = json;
     this.featurePath = featurePath;
+    this.member = member;
     this.numFrames = numFrames;
     this.audioSeconds = audioSeconds;
     this.status = status;
@@ -54,6 +60,29 @@ public final class FeaturizeOutcome implements Serializable {
         where,
         json,
         featurePath,
+        null,
+        numFrames,
+        audioSeconds,
+        existing ? Status.EXISTING : Status.WRITTEN,
+        null);
+  }
+
+  /** Features written as member {@code member} of the tar shard {@code tar} (featurize.format = tar). */
+  static FeaturizeOutcome inTar(
+      long id,
+      String where,
+      String json,
+      String tar,
+      String member,
+      int numFrames,
+      double audioSeconds,
+      boolean existing) {
+    return new FeaturizeOutcome(
+        id,
+        where,
+        json,
+        tar,
+        member,
         numFrames,
         audioSeconds,
         existing ? Status.EXISTING : Status.WRITTEN,
@@ -61,13 +90,19 @@ public final class FeaturizeOutcome implements Serializable {
   }
 
   static FeaturizeOutcome skipped(long id, String where, String json, String reason) {
-    return new FeaturizeOutcome(id, where, json, null, 0, 0, Status.SKIPPED, reason);
+    return new FeaturizeOutcome(id, where, json, null, null, 0, 0, Status.SKIPPED, reason);
   }
 
   @Override
   public String toString() {
     return status == Status.SKIPPED
         ? where + ": " + reason
-        : where + " -> " + featurePath + " (" + numFrames + " frames)";
+        : where
+            + " -> "
+            + featurePath
+            + (member == null ? "" : ":" + member)
+            + " ("
+            + numFrames
+            + " frames)";
   }
 }

@@ -355,6 +355,115 @@ class ShardJobTest {
         refused.out() + refused.err());
   }
 
+  @Test
+  void featuresAsTarShardsAreTheSingleFilesFeatures() throws Exception {
+    Path out = dir.resolve("tarred");
+    assertEquals(
+        0,
+        nest(List.of(
+                "shard",
+                "--manifest",
+                SAMPLE.resolve("train_manifest.json").toString(),
+                "--out",
+                out.toString(),
+                "--shards",
+                "3",
+                "spark.master=local[2]"))
+            .code());
+    // one manifest entry more than the shards hold: skipped with its shard and name, the rest go on
+    List<String> manifest =
+        new ArrayList<>(Files.readAllLines(out.resolve("tarred_audio_manifest.json")));
+    manifest.add("{\"audio_filepath\": \"not_there.wav\", \"duration\": 1.0, \"shard_id\": 1}");
+    Path withMissing = dir.resolve("with-missing.json");
+    Files.write(withMissing, manifest);
+    List<String> tarArgs =
+        List.of(
+            "featurize",
+            "--manifest",
+            withMissing.toString(),
+            "--out",
+            dir.resolve("f-tar").toString(),
+            "featurize.tarred_audio_filepaths=" + out + "/audio_{0..2}.tar",
+            "featurize.format=tar",
+            "spark.master=local[2]");
+    Run tarred = nest(tarArgs);
+    assertEquals(0, tarred.code(), tarred.err());
+    assertTrue(
+        tarred
+            .out()
+            .startsWith("featurized 28 utterance(s) (28 written, 0 already complete), skipped 1"),
+        tarred.out());
+    assertTrue(tarred.out().contains("no member for file id 'not_there'"), tarred.out());
+    Run plain =
+        nest(
+            List.of(
+                "featurize",
+                "--manifest",
+                SAMPLE.resolve("train_manifest.json").toString(),
+                "--out",
+                dir.resolve("f-plain").toString(),
+                "spark.master=local[2]"));
+    assertEquals(0, plain.code(), plain.err());
+    Map<String, String> plainByText = new HashMap<>();
+    for (JsonNode e : lines(dir.resolve("f-plain/features.json"))) {
+      plainByText.put(e.get("text").asText(), e.get("feature_path").asText());
+    }
+    // one tar per partition (one per input shard), members in the features manifest's order; every
+    // member
+    // is the single file's .npy, bit for bit, read back by Python's tarfile
+    List<JsonNode> features = lines(dir.resolve("f-tar/features.json"));
+    assertEquals(28, features.size());
+    Map<String, List<String>> membersByTar = new java.util.TreeMap<>();
+    for (JsonNode e : features) {
+      assertTrue(e.get("feature_path") == null, e.toString());
+      String tar = e.get("feature_shard").asText();
+      String member = e.get("feature_member").asText();
+      membersByTar.computeIfAbsent(tar, k -> new ArrayList<>()).add(member);
+      byte[] expected = Files.readAllBytes(Path.of(plainByText.get(e.get("text").asText())));
+      String fromPython =
+          python(
+              "import sys, tarfile\n"
+                  + "t = tarfile.open(sys.argv[1].split('::')[0])\n"
+                  + "print(t.extractfile(sys.argv[1].split('::')[1]).read().hex())",
+              tar + "::" + member);
+      assertEquals(java.util.HexFormat.of().formatHex(expected), fromPython, e.toString());
+      float[] npy = Npy.read(new java.io.ByteArrayInputStream(expected)).toFloatArray();
+      assertEquals(npy.length / 80, e.get("num_frames").asInt());
+    }
+    assertEquals(
+        List.of(
+            dir.resolve("f-tar/features_0.tar").toString(),
+            dir.resolve("f-tar/features_1.tar").toString(),
+            dir.resolve("f-tar/features_2.tar").toString()),
+        new ArrayList<>(membersByTar.keySet()));
+    for (Map.Entry<String, List<String>> t : membersByTar.entrySet()) {
+      assertEquals(
+          String.join("\n", t.getValue()),
+          python(
+              "import sys, tarfile; print('\\n'.join(tarfile.open(sys.argv[1]).getnames()))",
+              t.getKey()));
+    }
+
+    // a rerun keeps complete tars; a lost one is written again, bit for bit, and only that one
+    byte[] tar0 = Files.readAllBytes(dir.resolve("f-tar/features_0.tar"));
+    byte[] tar2 = Files.readAllBytes(dir.resolve("f-tar/features_2.tar"));
+    Files.delete(dir.resolve("f-tar/features_2.tar"));
+    Run again = nest(tarArgs);
+    assertEquals(0, again.code(), again.err());
+    // (29 entries in 3 partitions of 9, 10, 10: the missing member's entry is the last of
+    // features_2)
+    int inTar2 = membersByTar.get(dir.resolve("f-tar/features_2.tar").toString()).size();
+    assertEquals(9, inTar2);
+    assertTrue(
+        again
+            .out()
+            .startsWith("featurized 28 utterance(s) (9 written, 19 already complete), skipped 1"),
+        again.out());
+    assertArrayEquals(tar0, Files.readAllBytes(dir.resolve("f-tar/features_0.tar")));
+    assertArrayEquals(tar2, Files.readAllBytes(dir.resolve("f-tar/features_2.tar")));
+    assertEquals(features, lines(dir.resolve("f-tar/features.json")));
+  }
+
   /** The tarred manifest's entries pointing at the original files again. */
   private Path unpacked(Path tarredManifest, Map<String, String> original, String name)
       throws Exception {

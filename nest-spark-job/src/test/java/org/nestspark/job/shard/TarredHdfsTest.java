@@ -137,6 +137,48 @@ class TarredHdfsTest {
         tarred.out());
     sameOutputs("/f-plain/features.json", "/f-tar/features.json", 4);
 
+    // featurize.format=tar: the same features as members of one tar shard per task, on HDFS
+    ShardJobTest.Run tarOut =
+        ShardJobTest.nest(
+            List.of(
+                "featurize",
+                "--manifest",
+                HDFS.uri() + "/tarred/with_ghost.json",
+                "--out",
+                HDFS.uri() + "/f-tarout",
+                shards,
+                "featurize.format=tar",
+                "spark.master=local[2]"));
+    assertEquals(0, tarOut.code(), tarOut.err());
+    assertTrue(
+        tarOut
+            .out()
+            .startsWith("featurized 4 utterance(s) (4 written, 0 already complete), skipped 1"),
+        tarOut.out());
+    Map<String, String> plainPaths = new HashMap<>();
+    for (JsonNode e : lines("/f-plain/features.json")) {
+      plainPaths.put(e.get("utt").asText(), e.get("feature_path").asText());
+    }
+    List<JsonNode> inTars = lines("/f-tarout/features.json");
+    assertEquals(4, inTars.size());
+    for (JsonNode e : inTars) {
+      String tar = e.get("feature_shard").asText();
+      assertTrue(tar.startsWith(HDFS.uri() + "/f-tarout/features_"), tar);
+      float[] member = null;
+      try (InputStream in =
+          HDFS.fs().open(new org.apache.hadoop.fs.Path(java.net.URI.create(tar)))) {
+        org.nestspark.nemo.TarReader r = org.nestspark.nemo.TarReader.of(tar, in);
+        for (org.nestspark.nemo.TarReader.Entry m = r.next(); m != null; m = r.next()) {
+          if (m.name().equals(e.get("feature_member").asText())) {
+            member =
+                Npy.read(new java.io.ByteArrayInputStream(r.readContent(m, 1 << 24)))
+                    .toFloatArray();
+          }
+        }
+      }
+      assertArrayEquals(npy(plainPaths.get(e.get("utt").asText())), member, e.toString());
+    }
+
     ShardJobTest.Run xPlain =
         ShardJobTest.nest(
             List.of(
