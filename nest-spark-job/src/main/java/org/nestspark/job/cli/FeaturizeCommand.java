@@ -28,6 +28,7 @@ import picocli.CommandLine.Option;
       "log-mel features of every utterance as .npy + features.json",
       "One float32 .npy [80, T_valid] per utterance (per-utterance normalisation, as NeMo with batch "
           + "size 1, eval mode), named as NeMo's extract_features.py names them, plus DIR/features.json. "
+          + "featurize.format=tar: one tar shard of .npy members per Spark task instead. "
           + "Reruns keep complete outputs (featurize.overwrite=true recomputes). Exit 0 unless a manifest "
           + "cannot be read (1)."
     })

@@ -57,7 +57,10 @@ import org.nestspark.tarred.TarredDataset;
  * every {@code featurize.progress_interval_seconds} ({@link JobProgress}).
  *
  * <p>With {@code featurize.tarred_audio_filepaths} the audio comes from NeMo tar shards ({@link TarredDataset}; the
- * manifests are then the tarred manifests) and each partition streams its shard.
+ * manifests are then the tarred manifests) and each partition streams its shard. With {@code featurize.format=tar}
+ * the outputs are shards too: one {@code features_<partition>.tar} of {@code .npy} members per task
+ * ({@link #featurizeToTar}), named in features.json by {@code feature_shard} and {@code feature_member}, so that
+ * millions of utterances do not become millions of output files (one create, rename and block each).
  *
  * <p>The segment read is {@code [offset, offset + duration)} of the manifest entry, as NeMo's datasets
  * read it; NeMo's 1-second repeat padding is a training-time rule and is not applied here.
