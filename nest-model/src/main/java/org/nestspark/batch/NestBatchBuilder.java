@@ -205,7 +205,7 @@ public final class NestBatchBuilder {
     boolean labels = "labels".equals(c.getString("model.targets"));
     return new NestBatchBuilder(
         NestBatchPipeline.fromConfig(c, frozen),
-        MultiSpeakerNoiseAugmentation.fromConfig(c, dataset + ".batch_augmentor"),
+        MultiSpeakerNoiseAugmentation.of(c.settings().augmentor(dataset + ".batch_augmentor")),
         NoiseSampler.withAudio(noise, sr, hadoopConf),
         MinLengthPadding.fromConfig(c, dataset),
         UtteranceLoader.fromConfig(c),

@@ -208,6 +208,6 @@ public final class NestBatchPipeline {
         new FilterbankFeatures(PreprocessorParams.fromConfig(c)),
         frozen.quantizer(c),
         frozen.masking(c),
-        TokenSelection.fromConfig(c));
+        TokenSelection.of(c.settings().loss()));
   }
 }

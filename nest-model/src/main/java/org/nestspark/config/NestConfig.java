@@ -59,11 +59,14 @@ public final class NestConfig implements Serializable {
   private final String rendered;
   private final List<String> ignoredNemoKeys;
   private transient Config config;
+  private transient NestSettings settings;
 
+  /** {@code resolved} has passed {@link NestConfigValidator}; its typed settings are read here, once. */
   private NestConfig(Config resolved, List<String> ignoredNemoKeys) {
     this.config = resolved;
     this.rendered = resolved.root().render(ConfigRenderOptions.concise());
     this.ignoredNemoKeys = List.copyOf(ignoredNemoKeys);
+    this.settings = NestSettings.read(resolved);
   }
 
   /** The defaults alone (reference.conf), resolved and validated. */
@@ -179,6 +182,17 @@ public final class NestConfig implements Serializable {
     } catch (IOException e) {
       throw new NestConfigException("--config " + file + ": cannot read: " + e.getMessage());
     }
+  }
+
+  /**
+   * The typed settings of the model's components (encoder, decoder, masking, quantizer, loss, optimiser,
+   * augmentors), validated with the rest when this configuration was loaded.
+   */
+  public NestSettings settings() {
+    if (settings == null) {
+      settings = NestSettings.read(config());
+    }
+    return settings;
   }
 
   /** The resolved Typesafe tree. */

@@ -285,6 +285,34 @@ final class NestConfigValidator {
       k.range(e + "." + d, 0.0, 1.0);
     }
     k.range(e + ".stochastic_depth_drop_prob", 0.0, 0.0);
+    // settings NeMo has that nest-spark supports in one form only (the graph is built without them)
+    if (c.getBoolean(e + ".causal_downsampling")) {
+      k.add(e + ".causal_downsampling", "only false is supported");
+    }
+    if (!c.getBoolean(e + ".untie_biases")) {
+      k.add(e + ".untie_biases", "only true (per-layer pos_bias_u/v) is supported");
+    }
+    if (c.getInt(e + ".feat_out") != -1) {
+      k.add(e + ".feat_out", "only -1 (no output projection) is supported");
+    }
+    List<Integer> ctx = c.getIntList(e + ".att_context_size");
+    if (ctx.size() != 2 || ctx.get(0) != -1 || ctx.get(1) != -1) {
+      k.add(e + ".att_context_size", "only [-1, -1] (full attention) is supported");
+    }
+    String dec = "model.decoder";
+    if (c.getInt(dec + ".feat_in") != c.getInt(e + ".d_model")) {
+      k.add(
+          dec + ".feat_in",
+          c.getInt(dec + ".feat_in")
+              + " must equal model.encoder.d_model "
+              + c.getInt(e + ".d_model"));
+    }
+    if (c.getInt(dec + ".num_classes") != c.getInt("model.num_classes")) {
+      k.add(dec + ".num_classes", "must equal model.num_classes");
+    }
+    if (c.getInt(dec + ".num_decoders") != c.getInt("model.num_books")) {
+      k.add(dec + ".num_decoders", "must equal model.num_books");
+    }
     k.range("model.loss.mask_threshold", 0.0, 1.0);
     String o = "model.optim";
     k.oneOf(o + ".name", "adamw");
@@ -296,6 +324,16 @@ final class NestConfigValidator {
     k.oneOf(o + ".sched.name", "NoamAnnealing");
     k.nonNegativeInt(o + ".sched.warmup_steps");
     k.nonNegative(o + ".sched.min_lr");
+    if (c.hasPath(o + ".sched.warmup_ratio")) {
+      double ratio = c.getDouble(o + ".sched.warmup_ratio");
+      if (!(ratio >= 0 && ratio <= 1)) {
+        k.add(o + ".sched.warmup_ratio", "must be in [0, 1], got " + ratio);
+      } else if (c.getLong("trainer.max_steps") <= 0) {
+        k.add(
+            o + ".sched.warmup_ratio",
+            "needs trainer.max_steps > 0, got " + c.getLong("trainer.max_steps"));
+      }
+    }
     k.minusOneOrPositive("trainer.max_epochs");
     k.minusOneOrPositive("trainer.max_steps");
     k.positiveInt("trainer.val_check_interval");

@@ -1,7 +1,5 @@
 package org.nestspark.model;
 
-import java.util.ArrayList;
-import java.util.List;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.RNNFormat;
@@ -11,8 +9,9 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.IUpdater;
-import org.nestspark.config.NestConfig;
-import org.nestspark.config.NestConfigException;
+import org.nestspark.config.DecoderSettings;
+import org.nestspark.config.EncoderSettings;
+import org.nestspark.config.NestSettings;
 import org.nestspark.model.conformer.ConformerLayer;
 import org.nestspark.model.decoder.MultiSoftmaxDecoder;
 import org.nestspark.model.decoder.MultiSoftmaxDecoderImpl;
@@ -61,80 +60,41 @@ public final class NestGraph {
   }
 
   /**
-   * A builder filled from {@code model.encoder.*}, {@code model.decoder.*}, {@code model.num_classes},
-   * {@code model.num_books} (docs/nest-numerics.md §6, §7); unsupported settings throw a {@link NestConfigException}.
+   * A builder filled from the encoder's and decoder's settings ({@code model.encoder.*}, {@code
+   * model.decoder.*}; docs/nest-numerics.md §6, §7), {@code model.kernels} and {@code data.seed}.
    */
-  public static Builder builder(NestConfig c) {
-    List<String> problems = new ArrayList<>();
-    String e = "model.encoder.";
-    if (!"dw_striding".equals(c.getString(e + "subsampling"))) {
-      problems.add(e + "subsampling: only dw_striding is supported");
-    }
-    if (c.getBoolean(e + "causal_downsampling")) {
-      problems.add(e + "causal_downsampling: only false is supported");
-    }
-    if (!"rel_pos".equals(c.getString(e + "self_attention_model"))) {
-      problems.add(e + "self_attention_model: only rel_pos is supported");
-    }
-    if (!c.getBoolean(e + "untie_biases")) {
-      problems.add(e + "untie_biases: only true (per-layer pos_bias_u/v) is supported");
-    }
-    if (c.getInt(e + "feat_out") != -1) {
-      problems.add(e + "feat_out: only -1 (no output projection) is supported");
-    }
-    List<Integer> ctx = c.config().getIntList(e + "att_context_size");
-    if (ctx.size() != 2 || ctx.get(0) != -1 || ctx.get(1) != -1) {
-      problems.add(e + "att_context_size: only [-1, -1] (full attention) is supported");
-    }
-    if (c.getDouble(e + "stochastic_depth_drop_prob") != 0.0) {
-      problems.add(e + "stochastic_depth_drop_prob: only 0 is supported");
-    }
-    int d = c.getInt(e + "d_model");
-    if (c.getInt("model.decoder.feat_in") != d) {
-      problems.add(
-          "model.decoder.feat_in: "
-              + c.getInt("model.decoder.feat_in")
-              + " must equal model.encoder.d_model "
-              + d);
-    }
-    if (c.getInt("model.decoder.num_classes") != c.getInt("model.num_classes")) {
-      problems.add("model.decoder.num_classes must equal model.num_classes");
-    }
-    if (c.getInt("model.decoder.num_decoders") != c.getInt("model.num_books")) {
-      problems.add("model.decoder.num_decoders must equal model.num_books");
-    }
-    if (!problems.isEmpty()) {
-      throw new NestConfigException(problems);
-    }
+  public static Builder builder(NestSettings s) {
+    EncoderSettings e = s.encoder();
+    DecoderSettings d = s.decoder();
     return new Builder()
-        .featIn(c.getInt(e + "feat_in"))
-        .dModel(d)
-        .nHeads(c.getInt(e + "n_heads"))
-        .nLayers(c.getInt(e + "n_layers"))
-        .ffExpansionFactor(c.getInt(e + "ff_expansion_factor"))
-        .convKernelSize(c.getInt(e + "conv_kernel_size"))
-        .convNormType(c.getString(e + "conv_norm_type"))
-        .subsamplingFactor(c.getInt(e + "subsampling_factor"))
-        .subsamplingConvChannels(c.getInt(e + "subsampling_conv_channels"))
-        .xscaling(c.getBoolean(e + "xscaling"))
-        .dropout(c.getDouble(e + "dropout"))
-        .dropoutPreEncoder(c.getDouble(e + "dropout_pre_encoder"))
-        .dropoutEmb(c.getDouble(e + "dropout_emb"))
-        .dropoutAtt(c.getDouble(e + "dropout_att"))
-        .numClasses(c.getInt("model.decoder.num_classes"))
-        .numBooks(c.getInt("model.decoder.num_decoders"))
-        .decoderUseBias(c.getBoolean("model.decoder.use_bias"))
-        .kernels(c.getString("model.kernels"))
-        .seed(c.getLong("data.seed"));
+        .featIn(e.featIn())
+        .dModel(e.dModel())
+        .nHeads(e.nHeads())
+        .nLayers(e.nLayers())
+        .ffExpansionFactor(e.ffExpansionFactor())
+        .convKernelSize(e.convKernelSize())
+        .convNormType(e.convNormType())
+        .subsamplingFactor(e.subsamplingFactor())
+        .subsamplingConvChannels(e.subsamplingConvChannels())
+        .xscaling(e.xscaling())
+        .dropout(e.dropout())
+        .dropoutPreEncoder(e.dropoutPreEncoder())
+        .dropoutEmb(e.dropoutEmb())
+        .dropoutAtt(e.dropoutAtt())
+        .numClasses(d.numClasses())
+        .numBooks(d.numDecoders())
+        .decoderUseBias(d.useBias())
+        .kernels(s.kernels())
+        .seed(s.seed());
   }
 
   /** The initialised graph for a configuration, with the default updater. */
-  public static ComputationGraph build(NestConfig c) {
+  public static ComputationGraph build(NestSettings c) {
     return builder(c).build();
   }
 
   /** The initialised graph for a configuration with the given updater (e.g. the trainer's AdamW). */
-  public static ComputationGraph build(NestConfig c, IUpdater updater) {
+  public static ComputationGraph build(NestSettings c, IUpdater updater) {
     return builder(c).updater(updater).build();
   }
 

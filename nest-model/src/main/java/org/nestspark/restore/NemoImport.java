@@ -102,7 +102,7 @@ public final class NemoImport {
     NestConfig c =
         NemoConfigs.load(
             m, source + ": " + NemoArchive.CONFIG_MEMBER, configFiles, overrides, conf, notes);
-    ComputationGraph graph = NestGraph.build(c, AdamW.fromConfig(c));
+    ComputationGraph graph = NestGraph.build(c.settings(), AdamW.of(c.settings().optim()));
     NemoStateDict sd = new NemoStateDict();
     for (Map.Entry<String, NemoTensor> e : m.stateDict().entrySet()) {
       sd.put(e.getKey(), e.getValue().toNpy());

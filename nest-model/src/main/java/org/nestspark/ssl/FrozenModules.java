@@ -199,13 +199,13 @@ public final class FrozenModules implements Serializable {
   /** The quantizer with these weights and the settings of {@code model.quantizer.*}. */
   public RandomProjectionVectorQuantizer quantizer(NestConfig c) {
     requireShapes(c);
-    return RandomProjectionVectorQuantizer.fromConfig(c, projWeight, codebooks);
+    return RandomProjectionVectorQuantizer.of(c.settings().quantizer(), projWeight, codebooks);
   }
 
   /** The block masking of {@code model.masking.*} with this embedding. */
   public RandomBlockMasking masking(NestConfig c) {
     requireShapes(c);
-    return RandomBlockMasking.fromConfig(c, maskEmbedding);
+    return RandomBlockMasking.of(c.settings().masking(), maskEmbedding);
   }
 
   private void requireShapes(NestConfig c) {

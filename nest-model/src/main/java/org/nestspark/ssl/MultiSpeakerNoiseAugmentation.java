@@ -4,7 +4,7 @@ import java.io.Serializable;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.SplittableRandom;
-import org.nestspark.config.NestConfig;
+import org.nestspark.config.AugmentorSettings;
 import org.nestspark.data.AudioNoiseBatch;
 
 /**
@@ -148,17 +148,16 @@ public final class MultiSpeakerNoiseAugmentation implements Serializable {
    * {@code model.validation_ds.batch_augmentor}: prob, noise_ratio, min/max_r_speech, min/max_r_noise,
    * min/max_mix_rate, min/max_num_segments, min/max_num_speakers, skipped_rows.
    */
-  public static MultiSpeakerNoiseAugmentation fromConfig(NestConfig config, String section) {
-    String s = section.endsWith(".") ? section : section + ".";
+  public static MultiSpeakerNoiseAugmentation of(AugmentorSettings s) {
     return builder()
-        .prob(config.getDouble(s + "prob"))
-        .noiseRatio(config.getDouble(s + "noise_ratio"))
-        .rSpeech(config.getDouble(s + "min_r_speech"), config.getDouble(s + "max_r_speech"))
-        .rNoise(config.getDouble(s + "min_r_noise"), config.getDouble(s + "max_r_noise"))
-        .mixRate(config.getDouble(s + "min_mix_rate"), config.getDouble(s + "max_mix_rate"))
-        .numSegments(config.getInt(s + "min_num_segments"), config.getInt(s + "max_num_segments"))
-        .numSpeakers(config.getInt(s + "min_num_speakers"), config.getInt(s + "max_num_speakers"))
-        .skippedRows(SkippedRows.parse(config.getString(s + "skipped_rows")))
+        .prob(s.prob())
+        .noiseRatio(s.noiseRatio())
+        .rSpeech(s.minRSpeech(), s.maxRSpeech())
+        .rNoise(s.minRNoise(), s.maxRNoise())
+        .mixRate(s.minMixRate(), s.maxMixRate())
+        .numSegments(s.minNumSegments(), s.maxNumSegments())
+        .numSpeakers(s.minNumSpeakers(), s.maxNumSpeakers())
+        .skippedRows(SkippedRows.parse(s.skippedRows()))
         .build();
   }
 

@@ -3,7 +3,7 @@ package org.nestspark.ssl;
 import java.io.Serializable;
 import java.util.Objects;
 import java.util.SplittableRandom;
-import org.nestspark.config.NestConfig;
+import org.nestspark.config.MaskingSettings;
 import org.nestspark.features.FeatureBatch;
 
 /**
@@ -99,20 +99,14 @@ public final class RandomBlockMasking implements Serializable {
   }
 
   /** {@code model.masking.*} with an embedding drawn from {@code seed}. */
-  public static RandomBlockMasking fromConfig(NestConfig config, long seed) {
-    return fromConfig(config, randomEmbedding(config.getInt("model.masking.feat_in"), seed));
+  public static RandomBlockMasking of(MaskingSettings s, long seed) {
+    return of(s, randomEmbedding(s.featIn(), seed));
   }
 
   /** {@code model.masking.*} with an explicit embedding. */
-  public static RandomBlockMasking fromConfig(NestConfig config, float[] maskEmbedding) {
-    String m = "model.masking.";
+  public static RandomBlockMasking of(MaskingSettings s, float[] maskEmbedding) {
     return new RandomBlockMasking(
-        config.getInt(m + "feat_in"),
-        config.getDouble(m + "mask_prob"),
-        config.getInt(m + "block_size"),
-        config.getBoolean(m + "allow_overlap"),
-        config.getDouble(m + "max_mask_ratio"),
-        maskEmbedding);
+        s.featIn(), s.maskProb(), s.blockSize(), s.allowOverlap(), s.maxMaskRatio(), maskEmbedding);
   }
 
   public int featIn() {

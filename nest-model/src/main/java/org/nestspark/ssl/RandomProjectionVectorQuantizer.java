@@ -3,7 +3,7 @@ package org.nestspark.ssl;
 import java.io.Serializable;
 import java.util.Objects;
 import java.util.SplittableRandom;
-import org.nestspark.config.NestConfig;
+import org.nestspark.config.QuantizerSettings;
 import org.nestspark.features.FeatureBatch;
 
 /**
@@ -187,40 +187,23 @@ public final class RandomProjectionVectorQuantizer implements Serializable {
         featIn, codeDim, numBooks, numClasses, combineTimeSteps, w, cb);
   }
 
-  /** {@link #initialise} with the sizes of {@code model.quantizer.*}; {@code dist_fn} must be l2. */
-  public static RandomProjectionVectorQuantizer fromConfig(NestConfig config, long seed) {
-    checkConfig(config);
-    String q = "model.quantizer.";
+  /** {@link #initialise} with the sizes of {@code model.quantizer.*}. */
+  public static RandomProjectionVectorQuantizer of(QuantizerSettings s, long seed) {
     return initialise(
-        config.getInt(q + "feat_in"),
-        config.getInt(q + "code_dim"),
-        config.getInt(q + "num_books"),
-        config.getInt(q + "num_classes"),
-        config.getInt(q + "combine_time_steps"),
-        seed);
+        s.featIn(), s.codeDim(), s.numBooks(), s.numClasses(), s.combineTimeSteps(), seed);
   }
 
   /** Explicit weights with the sizes of {@code model.quantizer.*}. */
-  public static RandomProjectionVectorQuantizer fromConfig(
-      NestConfig config, float[] projWeight, double[] codebooks) {
-    checkConfig(config);
-    String q = "model.quantizer.";
+  public static RandomProjectionVectorQuantizer of(
+      QuantizerSettings s, float[] projWeight, double[] codebooks) {
     return new RandomProjectionVectorQuantizer(
-        config.getInt(q + "feat_in"),
-        config.getInt(q + "code_dim"),
-        config.getInt(q + "num_books"),
-        config.getInt(q + "num_classes"),
-        config.getInt(q + "combine_time_steps"),
+        s.featIn(),
+        s.codeDim(),
+        s.numBooks(),
+        s.numClasses(),
+        s.combineTimeSteps(),
         projWeight,
         codebooks);
-  }
-
-  private static void checkConfig(NestConfig config) {
-    String fn = config.getString("model.quantizer.dist_fn");
-    if (!"l2".equals(fn)) {
-      throw new IllegalArgumentException(
-          "model.quantizer.dist_fn: only l2 is supported, got " + fn);
-    }
   }
 
   // ------------------------------------------------------------------ accessors

@@ -24,11 +24,11 @@ public final class SslModules {
 
   /** The quantizer a new run configured by {@code c} draws. */
   public static RandomProjectionVectorQuantizer quantizer(NestConfig c) {
-    return RandomProjectionVectorQuantizer.fromConfig(c, quantizerSeed(c));
+    return RandomProjectionVectorQuantizer.of(c.settings().quantizer(), quantizerSeed(c));
   }
 
   /** The block masking (with the embedding) a new run configured by {@code c} draws. */
   public static RandomBlockMasking masking(NestConfig c) {
-    return RandomBlockMasking.fromConfig(c, maskEmbeddingSeed(c));
+    return RandomBlockMasking.of(c.settings().masking(), maskEmbeddingSeed(c));
   }
 }

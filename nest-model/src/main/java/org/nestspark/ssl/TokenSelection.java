@@ -2,7 +2,7 @@ package org.nestspark.ssl;
 
 import java.io.Serializable;
 import java.util.Objects;
-import org.nestspark.config.NestConfig;
+import org.nestspark.config.LossSettings;
 
 /**
  * Which token positions count in NeMo's {@code MultiMLMLoss} (docs/nest-numerics.md §7, step 1): the frame mask
@@ -36,10 +36,8 @@ public final class TokenSelection implements Serializable {
   }
 
   /** {@code model.loss.combine_time_steps} and {@code model.loss.mask_threshold}. */
-  public static TokenSelection fromConfig(NestConfig config) {
-    return new TokenSelection(
-        config.getInt("model.loss.combine_time_steps"),
-        config.getDouble("model.loss.mask_threshold"));
+  public static TokenSelection of(LossSettings s) {
+    return new TokenSelection(s.combineTimeSteps(), s.maskThreshold());
   }
 
   public int combineTimeSteps() {

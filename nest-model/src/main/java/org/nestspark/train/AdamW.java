@@ -6,7 +6,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.learning.GradientUpdater;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.schedule.ISchedule;
-import org.nestspark.config.NestConfig;
+import org.nestspark.config.OptimSettings;
 
 /**
  * {@code torch.optim.AdamW} as a DL4J updater configuration (docs/nest-numerics.md §9): one step with the current learning
@@ -99,21 +99,8 @@ public final class AdamW implements IUpdater {
    * NEST's optimiser from {@code model.optim}: betas, eps, weight_decay, and {@link NoamAnnealing} from
    * {@code model.optim.lr} and {@code model.optim.sched} (docs/nest-numerics.md §9).
    */
-  public static AdamW fromConfig(NestConfig cfg) {
-    String name = cfg.getString("model.optim.name");
-    if (!"adamw".equalsIgnoreCase(name)) {
-      throw new IllegalArgumentException("model.optim.name: only adamw is supported, got " + name);
-    }
-    java.util.List<Double> betas = cfg.config().getDoubleList("model.optim.betas");
-    if (betas.size() != 2) {
-      throw new IllegalArgumentException("model.optim.betas: expected two values, got " + betas);
-    }
-    return new AdamW(
-        NoamAnnealing.fromConfig(cfg),
-        betas.get(0),
-        betas.get(1),
-        cfg.getDouble("model.optim.eps"),
-        cfg.getDouble("model.optim.weight_decay"));
+  public static AdamW of(OptimSettings s) {
+    return new AdamW(NoamAnnealing.of(s), s.beta1(), s.beta2(), s.eps(), s.weightDecay());
   }
 
   @Override

@@ -6,7 +6,7 @@ import org.nd4j.shade.jackson.annotation.JsonAutoDetect;
 import org.nd4j.shade.jackson.annotation.JsonAutoDetect.Visibility;
 import org.nd4j.shade.jackson.annotation.JsonCreator;
 import org.nd4j.shade.jackson.annotation.JsonProperty;
-import org.nestspark.config.NestConfig;
+import org.nestspark.config.OptimSettings;
 
 /**
  * NeMo's {@code NoamAnnealing} learning-rate schedule as a DL4J {@link ISchedule} (docs/nest-numerics.md §9):
@@ -91,38 +91,13 @@ public final class NoamAnnealing implements ISchedule {
    * {@code model.optim.sched.warmup_ratio} is set (it then takes precedence over {@code warmup_steps}, which
    * always has a default here; NeMo instead rejects both being set), else {@code warmup_steps}.
    */
-  public static NoamAnnealing fromConfig(NestConfig cfg) {
-    String name = cfg.getString("model.optim.sched.name");
-    if (!"NoamAnnealing".equals(name)) {
-      throw new IllegalArgumentException(
-          "model.optim.sched.name: only NoamAnnealing is supported, got " + name);
-    }
-    int warmup;
-    if (cfg.isSet("model.optim.sched.warmup_ratio")) {
-      double ratio = cfg.getDouble("model.optim.sched.warmup_ratio");
-      long maxSteps = cfg.getLong("trainer.max_steps");
-      warmup = warmupFromRatio(ratio, maxSteps);
-    } else {
-      warmup = cfg.getInt("model.optim.sched.warmup_steps");
-    }
-    return new NoamAnnealing(
-        cfg.getDouble("model.optim.lr"),
-        cfg.getInt("model.optim.sched.d_model"),
-        warmup,
-        cfg.getDouble("model.optim.sched.min_lr"));
+  public static NoamAnnealing of(OptimSettings s) {
+    return new NoamAnnealing(s.lr(), s.schedDModel(), s.warmupSteps(), s.minLr());
   }
 
   /** NeMo's {@code int(warmup_ratio * max_steps)} (truncation toward zero). */
   public static int warmupFromRatio(double warmupRatio, long maxSteps) {
-    if (!(warmupRatio >= 0 && warmupRatio <= 1)) {
-      throw new IllegalArgumentException(
-          "model.optim.sched.warmup_ratio must be in [0, 1], got " + warmupRatio);
-    }
-    if (maxSteps <= 0) {
-      throw new IllegalArgumentException(
-          "model.optim.sched.warmup_ratio needs trainer.max_steps > 0, got " + maxSteps);
-    }
-    return (int) (warmupRatio * maxSteps);
+    return OptimSettings.warmupFromRatio(warmupRatio, maxSteps);
   }
 
   /** The learning rate of DL4J iteration {@code iteration} (0-based): lr(max(1, iteration)). */

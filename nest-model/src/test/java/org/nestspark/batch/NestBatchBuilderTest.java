@@ -37,12 +37,12 @@ class NestBatchBuilderTest {
     NestBatchPipeline pipeline =
         new NestBatchPipeline(
             new FilterbankFeatures(PreprocessorParams.fromConfig(c)),
-            RandomProjectionVectorQuantizer.fromConfig(c, 1L),
-            RandomBlockMasking.fromConfig(c, 2L),
-            TokenSelection.fromConfig(c));
+            RandomProjectionVectorQuantizer.of(c.settings().quantizer(), 1L),
+            RandomBlockMasking.of(c.settings().masking(), 2L),
+            TokenSelection.of(c.settings().loss()));
     return new NestBatchBuilder(
         pipeline,
-        MultiSpeakerNoiseAugmentation.fromConfig(c, "model.train_ds.batch_augmentor"),
+        MultiSpeakerNoiseAugmentation.of(c.settings().augmentor("model.train_ds.batch_augmentor")),
         NoiseSampler.withAudio(noise, 16000, conf),
         MinLengthPadding.fromConfig(c, "model.train_ds"),
         16000);

@@ -48,7 +48,10 @@ class NestBatchPipelineTest {
             80, 0.01, 40, true, 0.8, SslGolden.npy("masking/mask_embedding.npy").floatData());
     pipeline =
         new NestBatchPipeline(
-            featurizer, quantizer, masking, TokenSelection.fromConfig(NestConfig.defaults()));
+            featurizer,
+            quantizer,
+            masking,
+            TokenSelection.of(NestConfig.defaults().settings().loss()));
   }
 
   private static AudioNoiseBatch cleanBatch() {

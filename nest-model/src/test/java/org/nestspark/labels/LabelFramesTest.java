@@ -51,7 +51,7 @@ class LabelFramesTest {
   @Test
   void labelCountIsWhatTheGraphsSubsamplingMaskGives() {
     NestConfig c = tinyConfig();
-    ComputationGraph g = NestGraph.build(c, new NoOp());
+    ComputationGraph g = NestGraph.build(c.settings(), new NoOp());
     LabelFrames f = LabelFrames.fromConfig(c);
     int t = 608;
     int rows = 600;
@@ -75,7 +75,7 @@ class LabelFramesTest {
   @Test
   void labelCountIsTheLengthOfRealEncoderOutputs() {
     NestConfig c = tinyConfig();
-    ComputationGraph g = NestGraph.build(c, new NoOp());
+    ComputationGraph g = NestGraph.build(c.settings(), new NoOp());
     LayerExtractor x =
         new LayerExtractor(
             g, new FilterbankFeatures(PreprocessorParams.fromConfig(c)), new int[] {1});

@@ -63,7 +63,7 @@ class NestGraphGoldenTest {
 
   @BeforeAll
   static void setUp() {
-    graph = NestGraph.build(tinyConfig(), new NoOp());
+    graph = NestGraph.build(tinyConfig().settings(), new NoOp());
     NemoStateDict sd = GoldenModel.encoderTinyStateDict().putAll(GoldenModel.decoderStateDict());
     NemoStateDict frozen = sd.loadInto(graph);
     assertEquals(0, frozen.size());
@@ -182,7 +182,7 @@ class NestGraphGoldenTest {
   @ValueSource(strings = {"java", "nd4j"})
   void trainingStepMatchesNemoTrainCheck(String kernels) throws IOException {
     WithKernels.force(kernels);
-    ComputationGraph g = NestGraph.build(tinyConfig(), new NoOp());
+    ComputationGraph g = NestGraph.build(tinyConfig().settings(), new NoOp());
     GoldenModel.encoderTinyStateDict().putAll(GoldenModel.decoderStateDict()).loadInto(g);
     INDArray[] bnBefore = new INDArray[4];
     for (int i = 0; i < 2; i++) {

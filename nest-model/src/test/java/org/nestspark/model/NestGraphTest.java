@@ -43,7 +43,7 @@ class NestGraphTest {
   void smallAndLargeHaveNemosParameterCounts() {
     NestConfig small =
         config("model.encoder.d_model=176", "model.encoder.n_heads=4", "model.encoder.n_layers=16");
-    ComputationGraph s = NestGraph.build(small, new NoOp());
+    ComputationGraph s = NestGraph.build(small.settings(), new NoOp());
     long trainable = NestGraph.numTrainableParams(s);
     assertEquals(14_050_224L, trainable);
     assertEquals(12_600_240L, trainable - decoderParams(s));
@@ -55,7 +55,7 @@ class NestGraphTest {
     s = null;
 
     NestConfig large = NestConfig.defaults();
-    ComputationGraph l = NestGraph.build(large, new NoOp());
+    ComputationGraph l = NestGraph.build(large.settings(), new NoOp());
     long lt = NestGraph.numTrainableParams(l);
     assertEquals(17, NestGraph.numLayers(l));
     assertEquals(108_762_112L, lt - decoderParams(l));
@@ -123,7 +123,7 @@ class NestGraphTest {
             "model.encoder.n_layers=2",
             "model.encoder.subsampling_conv_channels=4",
             "model.kernels=nd4j");
-    ComputationGraphConfiguration conf = NestGraph.builder(c).configuration();
+    ComputationGraphConfiguration conf = NestGraph.builder(c.settings()).configuration();
     ComputationGraph g =
         new ComputationGraph(ComputationGraphConfiguration.fromJson(conf.toJson()));
     g.init();
@@ -209,8 +209,9 @@ class NestGraphTest {
             () ->
                 NestGraph.builder(
                     config(
-                        "model.encoder.untie_biases=false",
-                        "model.encoder.att_context_size=[64,64]")));
+                            "model.encoder.untie_biases=false",
+                            "model.encoder.att_context_size=[64,64]")
+                        .settings()));
     assertTrue(e.getMessage().contains("model.encoder.untie_biases"), e.getMessage());
     assertTrue(e.getMessage().contains("model.encoder.att_context_size"), e.getMessage());
   }

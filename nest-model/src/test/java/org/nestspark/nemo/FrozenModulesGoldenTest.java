@@ -156,7 +156,8 @@ class FrozenModulesGoldenTest {
     org.nestspark.config.NestConfig all =
         org.nestspark.config.NestConfig.load(
             List.of(), plus(model, "init_from_pretrained.path=" + nemo, "data.seed=5"), CONF);
-    org.deeplearning4j.nn.graph.ComputationGraph g = org.nestspark.model.NestGraph.build(all);
+    org.deeplearning4j.nn.graph.ComputationGraph g =
+        org.nestspark.model.NestGraph.build(all.settings());
     org.nestspark.restore.InitFromPretrained.Report r =
         org.nestspark.restore.InitFromPretrained.apply(all, g, CONF);
     assertEquals(FrozenModules.KEYS, List.copyOf(r.frozen().keySet()));
@@ -182,7 +183,7 @@ class FrozenModulesGoldenTest {
             CONF);
     r =
         org.nestspark.restore.InitFromPretrained.apply(
-            noQuantizer, org.nestspark.model.NestGraph.build(noQuantizer), CONF);
+            noQuantizer, org.nestspark.model.NestGraph.build(noQuantizer.settings()), CONF);
     FrozenModules mixed = r.frozenModules(noQuantizer);
     FrozenModules drawn = FrozenModules.drawn(noQuantizer);
     assertArrayEquals(
@@ -205,7 +206,7 @@ class FrozenModulesGoldenTest {
                 "model.quantizer.code_dim=8"),
             CONF);
     org.deeplearning4j.nn.graph.ComputationGraph target =
-        org.nestspark.model.NestGraph.build(other);
+        org.nestspark.model.NestGraph.build(other.settings());
     org.nd4j.linalg.api.ndarray.INDArray before = target.params().dup();
     org.nestspark.model.NemoStateDictException e =
         org.junit.jupiter.api.Assertions.assertThrows(

@@ -43,7 +43,7 @@ class InitFromPretrainedTest {
 
   private static ComputationGraph graph(NestConfig c, long seed) {
     Nd4j.getRandom().setSeed(seed);
-    return NestGraph.build(c);
+    return NestGraph.build(c.settings());
   }
 
   @Test
@@ -98,7 +98,7 @@ class InitFromPretrainedTest {
 
   @Test
   void shapeMismatchIsAnErrorNamingTheKey() {
-    NestGraph.build(cfg());
+    NestGraph.build(cfg().settings());
     ComputationGraph small = graph(cfg(), 1);
     ComputationGraph wide = graph(cfg("model.num_classes=16"), 1);
     NemoStateDictException e =

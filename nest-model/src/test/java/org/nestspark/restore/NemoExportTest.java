@@ -97,7 +97,7 @@ class NemoExportTest {
                 "model.optim.eps=1e-6",
                 "data.seed=7"),
             CONF);
-    ComputationGraph graph = NestGraph.build(c);
+    ComputationGraph graph = NestGraph.build(c.settings());
     // non-trivial values everywhere
     graph.params().addi(org.nd4j.linalg.factory.Nd4j.rand(graph.params().shape()).muli(0.01));
     NemoModel first = roundTrip(NemoExport.toNemo(c, graph, FrozenModules.drawn(c), Map.of()));

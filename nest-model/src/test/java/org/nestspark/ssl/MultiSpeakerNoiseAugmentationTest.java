@@ -332,7 +332,7 @@ class MultiSpeakerNoiseAugmentationTest {
   void fromConfigReadsTheAugmentorSection() {
     NestConfig c = NestConfig.defaults();
     MultiSpeakerNoiseAugmentation a =
-        MultiSpeakerNoiseAugmentation.fromConfig(c, "model.train_ds.batch_augmentor");
+        MultiSpeakerNoiseAugmentation.of(c.settings().augmentor("model.train_ds.batch_augmentor"));
     assertEquals(SkippedRows.CLEAN, a.skippedRows());
     assertEquals(MultiSpeakerNoiseAugmentation.builder().build().toString(), a.toString());
     NestConfig raw =
@@ -343,12 +343,14 @@ class MultiSpeakerNoiseAugmentationTest {
                 "model.train_ds.batch_augmentor.prob",
                 0.25));
     MultiSpeakerNoiseAugmentation b =
-        MultiSpeakerNoiseAugmentation.fromConfig(raw, "model.train_ds.batch_augmentor.");
+        MultiSpeakerNoiseAugmentation.of(
+            raw.settings().augmentor("model.train_ds.batch_augmentor."));
     assertEquals(SkippedRows.RAW_NOISE, b.skippedRows());
     assertTrue(b.toString().contains("prob 0.25"));
     assertEquals(
         SkippedRows.CLEAN,
-        MultiSpeakerNoiseAugmentation.fromConfig(c, "model.validation_ds.batch_augmentor")
+        MultiSpeakerNoiseAugmentation.of(
+                c.settings().augmentor("model.validation_ds.batch_augmentor"))
             .skippedRows());
   }
 

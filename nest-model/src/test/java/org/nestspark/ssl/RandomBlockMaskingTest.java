@@ -210,7 +210,7 @@ class RandomBlockMaskingTest {
 
   @Test
   void randomApplyReplacesWholeFramesByTheEmbedding() {
-    RandomBlockMasking m = RandomBlockMasking.fromConfig(NestConfig.defaults(), 3L);
+    RandomBlockMasking m = RandomBlockMasking.of(NestConfig.defaults().settings().masking(), 3L);
     float[] emb = m.maskEmbedding();
     int b = 2;
     int f = 80;
@@ -236,7 +236,7 @@ class RandomBlockMaskingTest {
 
   @Test
   void configAndEmbeddingInitialisation() {
-    RandomBlockMasking m = RandomBlockMasking.fromConfig(NestConfig.defaults(), 11L);
+    RandomBlockMasking m = RandomBlockMasking.of(NestConfig.defaults().settings().masking(), 11L);
     assertEquals(80, m.featIn());
     assertEquals(40, m.blockSize());
     assertEquals(0.01, m.maskProb());

@@ -238,7 +238,7 @@ class RandomProjectionVectorQuantizerTest {
   @Test
   void fromConfigUsesQuantizerKeys() {
     RandomProjectionVectorQuantizer q =
-        RandomProjectionVectorQuantizer.fromConfig(NestConfig.defaults(), 1L);
+        RandomProjectionVectorQuantizer.of(NestConfig.defaults().settings().quantizer(), 1L);
     assertEquals(80, q.featIn());
     assertEquals(16, q.codeDim());
     assertEquals(1, q.numBooks());

@@ -13,7 +13,7 @@ import org.nestspark.io.NpyArray;
 class TokenSelectionTest {
   @Test
   void goldenTokenMaskFromGoldenFrameMask() {
-    TokenSelection sel = TokenSelection.fromConfig(NestConfig.defaults());
+    TokenSelection sel = TokenSelection.of(NestConfig.defaults().settings().loss());
     SelectedTokens s = sel.select(SslGolden.frameMask(), 6, 1104);
     NpyArray want = SslGolden.npy("loss/token_mask.npy.gz");
     assertArrayEquals(new int[] {6, 138}, want.shape());

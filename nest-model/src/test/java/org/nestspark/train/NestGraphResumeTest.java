@@ -69,10 +69,11 @@ class NestGraphResumeTest {
         new NestBatchBuilder(
             new NestBatchPipeline(
                 new FilterbankFeatures(PreprocessorParams.fromConfig(c)),
-                RandomProjectionVectorQuantizer.fromConfig(c, 11L),
-                RandomBlockMasking.fromConfig(c, 12L),
-                TokenSelection.fromConfig(c)),
-            MultiSpeakerNoiseAugmentation.fromConfig(c, "model.train_ds.batch_augmentor"),
+                RandomProjectionVectorQuantizer.of(c.settings().quantizer(), 11L),
+                RandomBlockMasking.of(c.settings().masking(), 12L),
+                TokenSelection.of(c.settings().loss())),
+            MultiSpeakerNoiseAugmentation.of(
+                c.settings().augmentor("model.train_ds.batch_augmentor")),
             NoiseSampler.withAudio(noise, 16000, conf),
             MinLengthPadding.fromConfig(c, "model.train_ds"),
             16000);
@@ -104,7 +105,7 @@ class NestGraphResumeTest {
 
   private static ComputationGraph fresh(NestConfig c) {
     Nd4j.getRandom().setSeed(5);
-    return NestGraph.build(c, AdamW.fromConfig(c));
+    return NestGraph.build(c.settings(), AdamW.of(c.settings().optim()));
   }
 
   @Test

@@ -82,15 +82,17 @@ class NoamAnnealingTest {
   @Test
   void fromConfigWarmupStepsOrRatio() {
     NestConfig defaults = NestConfig.defaults();
-    NoamAnnealing n = NoamAnnealing.fromConfig(defaults);
+    NoamAnnealing n = NoamAnnealing.of(defaults.settings().optim());
     assertEquals(new NoamAnnealing(5.0, 512, 25000, 1e-6), n);
     NestConfig small = defaults.with(Map.of("model.optim.sched.d_model", 176));
-    assertEquals(176, NoamAnnealing.fromConfig(small).getDModel());
+    assertEquals(176, NoamAnnealing.of(small.settings().optim()).getDModel());
     NestConfig ratio =
         defaults.with(Map.of("model.optim.sched.warmup_ratio", 0.05, "trainer.max_steps", 1234));
     assertEquals(
-        61, NoamAnnealing.fromConfig(ratio).getWarmupSteps()); // int(0.05 * 1234) = int(61.7)
-    AdamW a = AdamW.fromConfig(defaults);
+        61,
+        NoamAnnealing.of(ratio.settings().optim())
+            .getWarmupSteps()); // int(0.05 * 1234) = int(61.7)
+    AdamW a = AdamW.of(defaults.settings().optim());
     assertEquals(0.9, a.getBeta1());
     assertEquals(0.98, a.getBeta2());
     assertEquals(1e-8, a.getEpsilon());

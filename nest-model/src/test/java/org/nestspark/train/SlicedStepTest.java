@@ -54,7 +54,10 @@ class SlicedStepTest {
   }
 
   static ComputationGraph graph(NestConfig c) {
-    return NestGraph.builder(c).dataType(DataType.DOUBLE).updater(AdamW.fromConfig(c)).build();
+    return NestGraph.builder(c.settings())
+        .dataType(DataType.DOUBLE)
+        .updater(AdamW.of(c.settings().optim()))
+        .build();
   }
 
   static MultiDataSet batch(int b, int frames, long seed) {

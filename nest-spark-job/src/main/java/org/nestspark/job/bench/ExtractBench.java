@@ -66,7 +66,7 @@ public final class ExtractBench {
       throws IOException {
     NestConfig c =
         NestConfig.load(List.of(presetFile(preset)), List.of(), new Configuration(false));
-    ComputationGraph g = NestGraph.build(c);
+    ComputationGraph g = NestGraph.build(c.settings());
     int n = NestGraph.numLayers(g);
     LayerExtractor x =
         new LayerExtractor(

@@ -242,7 +242,7 @@ public final class PretrainBench {
             null,
             FrozenModules.drawn(cfg)); // a run from scratch
     Nd4j.getRandom().setSeed(cfg.getLong("data.seed"));
-    ComputationGraph g = NestGraph.build(cfg, AdamW.fromConfig(cfg));
+    ComputationGraph g = NestGraph.build(cfg.settings(), AdamW.of(cfg.settings().optim()));
     TrainStep step = TrainStep.fromConfig(g, cfg);
     double prep = 0;
     double fit = 0;

@@ -195,7 +195,7 @@ final class DoctorCommand extends NestCommand {
       NestConfig cfg, int batch, double seconds, PrintStream out, PrintStream err) {
     try {
       long t0 = System.nanoTime();
-      ComputationGraph g = NestGraph.build(cfg, AdamW.fromConfig(cfg));
+      ComputationGraph g = NestGraph.build(cfg.settings(), AdamW.of(cfg.settings().optim()));
       TrainStep step = TrainStep.fromConfig(g, cfg);
       long t1 = System.nanoTime();
       int numClasses = cfg.getInt("model.num_classes");

@@ -417,7 +417,7 @@ public final class ExtractJob {
     if (x != null) {
       return x;
     }
-    ComputationGraph g = NestGraph.build(m.config);
+    ComputationGraph g = NestGraph.build(m.config.settings());
     g.setParams(Nd4j.create(m.params, new long[] {1, m.params.length}, 'c'));
     return new LayerExtractor(
         g, new FilterbankFeatures(PreprocessorParams.fromConfig(m.config)), m.layers);

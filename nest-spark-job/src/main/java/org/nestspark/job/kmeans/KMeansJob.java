@@ -533,7 +533,7 @@ public final class KMeansJob {
         return FrameFeatures.logmel(
             new FilterbankFeatures(PreprocessorParams.fromConfig(p.config())));
       default:
-        ComputationGraph g = NestGraph.build(p.config());
+        ComputationGraph g = NestGraph.build(p.config().settings());
         g.setParams(Nd4j.create(p.params(), new long[] {1, p.params().length}, 'c'));
         return FrameFeatures.layer(
             new LayerExtractor(

@@ -208,7 +208,7 @@ public final class PretrainJob {
             metrics,
             tensorBoard,
             out,
-            NoamAnnealing.fromConfig(cfg),
+            NoamAnnealing.of(cfg.settings().optim()),
             cfg.getInt("trainer.log_every_n_steps"),
             policy.maxSteps,
             start.counters,

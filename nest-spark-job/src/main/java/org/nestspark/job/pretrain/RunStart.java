@@ -127,7 +127,7 @@ final class RunStart {
           attempt);
     }
     Nd4j.getRandom().setSeed(cfg.getLong("data.seed"));
-    ComputationGraph graph = NestGraph.build(cfg, AdamW.fromConfig(cfg));
+    ComputationGraph graph = NestGraph.build(cfg.settings(), AdamW.of(cfg.settings().optim()));
     InitFromPretrained.Report init = InitFromPretrained.apply(cfg, graph, hadoopConf);
     if (init != null) {
       out.println("[pretrain] " + init.summary());

@@ -155,7 +155,7 @@ class TorchLoadIT {
     NemoImport.Imported imp =
         Restore.load(nemos.toString(), conf, List.of(), List.of("data.seed=21"));
     Nd4j.getRandom().setSeed(21);
-    ComputationGraph fresh = NestGraph.build(imp.config());
+    ComputationGraph fresh = NestGraph.build(imp.config().settings());
     NemoModel ours =
         NemoExport.toNemo(imp.config(), fresh, FrozenModules.drawn(imp.config()), Map.of());
     Path oursFile = dir.resolve("ours.nemo");

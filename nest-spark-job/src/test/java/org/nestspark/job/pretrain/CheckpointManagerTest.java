@@ -56,7 +56,7 @@ class CheckpointManagerTest {
   @Test
   void keepsTheLastKAndTheBest() throws Exception {
     NestConfig c = cfg();
-    ComputationGraph g = NestGraph.build(c);
+    ComputationGraph g = NestGraph.build(c.settings());
     Configuration conf = new Configuration(false);
     org.apache.hadoop.fs.Path run = new org.apache.hadoop.fs.Path(dir.toUri());
     CheckpointManager m = new CheckpointManager(run, conf, 2, 1, "min");
@@ -84,7 +84,7 @@ class CheckpointManagerTest {
   @Test
   void resumeSkipsADamagedNewestCheckpoint() throws Exception {
     NestConfig c = cfg();
-    ComputationGraph g = NestGraph.build(c);
+    ComputationGraph g = NestGraph.build(c.settings());
     Configuration conf = new Configuration(false);
     CheckpointManager m =
         new CheckpointManager(new org.apache.hadoop.fs.Path(dir.toUri()), conf, 5, 1, "min");

@@ -110,7 +110,7 @@ class PretrainJobTest {
             List.of(REPO.resolve("conf/nest-tiny.conf").toString()),
             List.of(),
             new Configuration(false));
-    NoamAnnealing noam = NoamAnnealing.fromConfig(cfg);
+    NoamAnnealing noam = NoamAnnealing.of(cfg.settings().optim());
     List<Long> steps = new ArrayList<>();
     for (JsonNode r : records(metrics, "train")) {
       long s = r.get("step").asLong();

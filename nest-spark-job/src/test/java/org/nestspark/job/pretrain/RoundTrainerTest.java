@@ -126,7 +126,7 @@ class RoundTrainerTest {
   void dilocoRoundOnSparkEqualsTheWorkersStepsAndTheOuterNesterovStep() throws Exception {
     NestConfig c = cfg();
     Nd4j.getRandom().setSeed(3);
-    ComputationGraph driver = NestGraph.build(c, AdamW.fromConfig(c));
+    ComputationGraph driver = NestGraph.build(c.settings(), AdamW.of(c.settings().optim()));
     driver.getConfiguration().setIterationCount(40);
     ComputationGraph reference = driver.clone();
     TrainingStrategy s =
@@ -206,7 +206,7 @@ class RoundTrainerTest {
   void parameterAveragingTakesTheMeanOfParametersAndMoments() throws Exception {
     NestConfig c = cfg();
     Nd4j.getRandom().setSeed(4);
-    ComputationGraph driver = NestGraph.build(c, AdamW.fromConfig(c));
+    ComputationGraph driver = NestGraph.build(c.settings(), AdamW.of(c.settings().optim()));
     ComputationGraph reference = driver.clone();
     TrainingStrategy s =
         strategy(
@@ -263,7 +263,7 @@ class RoundTrainerTest {
       throws Exception {
     NestConfig c = cfg();
     Nd4j.getRandom().setSeed(6);
-    ComputationGraph g = NestGraph.build(c, AdamW.fromConfig(c));
+    ComputationGraph g = NestGraph.build(c.settings(), AdamW.of(c.settings().optim()));
     TrainingStrategy s =
         strategy(TrainingStrategy.Kind.DILOCO, 1, org.nestspark.train.DeltaDtype.BFLOAT16);
     RoundWorker.Attempt a = attempt(c, g, s);
@@ -291,7 +291,7 @@ class RoundTrainerTest {
   void validationOnExecutorsIsDeterministicAndEqualsOneJvm() throws Exception {
     NestConfig c = cfg();
     Nd4j.getRandom().setSeed(5);
-    ComputationGraph g = NestGraph.build(c, AdamW.fromConfig(c));
+    ComputationGraph g = NestGraph.build(c.settings(), AdamW.of(c.settings().optim()));
     List<BatchSpec> specs = specs(entries("train_manifest.json"), 4, 3);
     {
       DataCounters counters = new DataCounters(jsc, "val");
