@@ -200,7 +200,7 @@ public final class ShardsBench {
                               log),
                           n);
           }
-          rows.put(row, measure(cluster, row.label, n, w));
+          rows.put(row, measure(cluster, row.label, n, w, log));
           log.println("[bench shards] " + String.join(" ", rows.get(row)));
         }
       }
@@ -252,8 +252,8 @@ public final class ShardsBench {
     }
   }
 
-  private static String[] measure(MiniDFSCluster cluster, String name, int n, Work w)
-      throws Exception {
+  private static String[] measure(
+      MiniDFSCluster cluster, String name, int n, Work w, PrintStream log) throws Exception {
     ShardCursors.clear();
     Map<String, Long> before = nameNodeCalls(cluster);
     long t0 = System.nanoTime();
@@ -265,11 +265,18 @@ public final class ShardsBench {
     row[1] = String.format(Locale.ROOT, "%.1f", s);
     row[2] = String.format(Locale.ROOT, "%.1f", n / s);
     long total = 0;
+    StringBuilder others = new StringBuilder();
+    java.util.Set<String> shown = java.util.Set.of(OPS);
     for (Map.Entry<String, Long> e : after.entrySet()) {
+      long d = e.getValue() - before.getOrDefault(e.getKey(), 0L);
       if (!DATANODE_OPS.contains(e.getKey())) {
-        total += e.getValue() - before.getOrDefault(e.getKey(), 0L);
+        total += d;
+        if (d > 0 && !shown.contains(e.getKey())) {
+          others.append(' ').append(e.getKey()).append('=').append(d);
+        }
       }
     }
+    log.println("[bench shards] " + name + ": NameNode RPCs not in the columns:" + others);
     for (int i = 0; i < OPS.length; i++) {
       row[4 + i] = Long.toString(after.getOrDefault(OPS[i], 0L) - before.getOrDefault(OPS[i], 0L));
     }
