@@ -79,7 +79,7 @@ public final class InitFromPretrained {
      */
     public FrozenModules frozenModules(NestConfig c) {
       if (frozen.isEmpty()) {
-        return FrozenModules.drawn(c);
+        return FrozenModules.drawn(c.settings());
       }
       String origin =
           frozen.size() == FrozenModules.KEYS.size()
@@ -88,10 +88,10 @@ public final class InitFromPretrained {
                   + " ("
                   + String.join(", ", frozen.keySet())
                   + "; the others "
-                  + FrozenModules.drawnOrigin(c)
+                  + FrozenModules.drawnOrigin(c.settings())
                   + ")";
       try {
-        return FrozenModules.of(c, frozen, FrozenModules.drawn(c), origin);
+        return FrozenModules.of(c.settings(), frozen, FrozenModules.drawn(c.settings()), origin);
       } catch (IllegalArgumentException e) {
         throw new NemoStateDictException(List.of(e.getMessage()));
       }
