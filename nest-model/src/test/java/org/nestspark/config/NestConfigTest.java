@@ -131,6 +131,11 @@ class NestConfigTest {
             .contains("model.train_ds.shuffle: expected true or false"));
     assertTrue(
         fails("model.optim.betas=0.9").getMessage().contains("model.optim.betas: expected a list"));
+    assertTrue(
+        fails("featurize.format=zip")
+            .getMessage()
+            .contains("featurize.format: 'zip' is not supported; expected one of npy, tar"),
+        fails("featurize.format=zip").getMessage());
     assertTrue(fails("model.train_ds=3").getMessage().contains("model.train_ds: is a section"));
     assertTrue(
         fails("model.train_ds.batch_size=2.5")
