@@ -54,8 +54,7 @@ class ExtractCommandTest {
   static Path manifest(Path dir) throws Exception {
     StringBuilder m = new StringBuilder();
     for (String n : SPEECH) {
-      ExtractTestSupport.copy(
-          "/golden/features/wav/" + n + ".wav", dir.resolve("wav/" + n + ".wav"));
+      ExtractTestSupport.copy("features/wav/" + n + ".wav", dir.resolve("wav/" + n + ".wav"));
       m.append("{\"audio_filepath\": \"wav/")
           .append(n)
           .append(".wav\", \"speaker\": \"")
@@ -165,7 +164,7 @@ class ExtractCommandTest {
     Path model = ExtractTestSupport.tinyNemo(dir);
     for (String n : SPEECH) {
       ExtractTestSupport.copy(
-          "/golden/features/wav/" + n + ".wav",
+          "features/wav/" + n + ".wav",
           dir.resolve("audio/" + (n.startsWith("speech_1") ? "sub/" : "") + n + ".WAV"));
     }
     Files.writeString(dir.resolve("audio/notes.txt"), "not audio");
@@ -274,7 +273,7 @@ class ExtractCommandTest {
     assertEquals(0, imp.code(), imp.err());
     Path ckpt = dir.resolve("ckpt/step-000000.ckpt");
     assertTrue(Files.exists(ckpt), imp.out());
-    ExtractTestSupport.copy("/golden/features/wav/speech_4p2s.wav", dir.resolve("one.wav"));
+    ExtractTestSupport.copy("features/wav/speech_4p2s.wav", dir.resolve("one.wav"));
     ExtractTestSupport.Run r =
         nest(
             "extract",

@@ -36,6 +36,7 @@ import org.nestspark.labels.Centroids;
 import org.nestspark.labels.LabelFrames;
 import org.nestspark.manifest.ManifestEntry;
 import org.nestspark.manifest.ManifestReader;
+import org.nestspark.testkit.Golden;
 import scala.Tuple2;
 
 /**
@@ -352,7 +353,7 @@ class KMeansJobTest {
   void labelsOfAnEncoderLayerOfNemosTinyModel() throws Exception {
     Path m = manifest(3);
     Path nemo = dir.resolve("tiny.nemo");
-    try (InputStream in = KMeansJobTest.class.getResourceAsStream("/golden/nemo/tiny_gz.nemo")) {
+    try (InputStream in = Golden.open("nemo/tiny_gz.nemo")) {
       Files.copy(in, nemo);
     }
     Path out = dir.resolve("km1");

@@ -27,7 +27,7 @@ import org.nestspark.testkit.MiniHdfs;
  * {@code nest kmeans} with the manifest, audio and outputs on a real HDFS (Hadoop's mini cluster): the labels
  * manifest names hdfs:// audio and label files, and training's label reader reads them.
  */
-class KMeansHdfsTest {
+class KMeansHdfsIT {
   static final Path REPO = Path.of(System.getProperty("user.dir")).getParent();
   @RegisterExtension static final MiniHdfs HDFS = new MiniHdfs();
 

@@ -22,7 +22,7 @@ import org.nestspark.testkit.MiniHdfs;
  * featurize and extract read them and give the numbers of the same audio as single files; an entry whose member
  * is not in its shard is skipped and reported with shard and file id.
  */
-class TarredHdfsTest {
+class TarredHdfsIT {
   private static final ObjectMapper JSON = new ObjectMapper();
   @RegisterExtension static final MiniHdfs HDFS = new MiniHdfs();
 
@@ -64,7 +64,7 @@ class TarredHdfsTest {
     double[] durations = {0.37, 1.0, 4.2, 1.5};
     StringBuilder manifest = new StringBuilder();
     for (int i = 0; i < wavs.length; i++) {
-      HDFS.put("/golden/features/wav/" + wavs[i] + ".wav", "/corpus/wav/" + wavs[i] + ".wav");
+      HDFS.putGolden("features/wav/" + wavs[i] + ".wav", "/corpus/wav/" + wavs[i] + ".wav");
       manifest
           .append("{\"audio_filepath\": \"wav/")
           .append(wavs[i])
@@ -75,7 +75,7 @@ class TarredHdfsTest {
           .append("\"}\n");
     }
     HDFS.write("/corpus/manifest.json", manifest.toString());
-    HDFS.put("/golden/nemo/tiny_gz.nemo", "/models/tiny.nemo");
+    HDFS.putGolden("nemo/tiny_gz.nemo", "/models/tiny.nemo");
 
     ShardJobTest.Run shard =
         ShardJobTest.nest(

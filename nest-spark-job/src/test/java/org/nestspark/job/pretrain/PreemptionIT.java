@@ -38,7 +38,7 @@ import org.nestspark.job.tensorboard.EventFileReader;
  * then hold every step exactly once. 40-90 s (a JVM and three Spark attempts of the real job, 60 steps): the
  * preemption has to hit a real process mid-run.
  */
-class PreemptionTest {
+class PreemptionIT {
   static final Path REPO = PretrainJobTest.REPO;
   private static final Pattern STEP = Pattern.compile("\\[pretrain\\] step (\\d+)/");
 

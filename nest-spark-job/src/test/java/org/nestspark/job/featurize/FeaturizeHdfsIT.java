@@ -14,16 +14,17 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.nestspark.io.Npy;
+import org.nestspark.testkit.Golden;
 import org.nestspark.testkit.MiniHdfs;
 
 /** Manifest, audio and outputs on a real HDFS (Hadoop's own mini cluster), hdfs:// paths end to end. */
-class FeaturizeHdfsTest {
+class FeaturizeHdfsIT {
   @RegisterExtension static final MiniHdfs HDFS = new MiniHdfs();
 
   @Test
   void featurizesFromAndToHdfs(@TempDir Path local) throws Exception {
-    HDFS.put("/golden/features/wav/speech_1s.wav", "/corpus/wav/speech 1s #1.wav");
-    HDFS.put("/golden/features/wav/tone440_1p5s.wav", "/corpus/wav/tone.wav");
+    HDFS.putGolden("features/wav/speech_1s.wav", "/corpus/wav/speech 1s #1.wav");
+    HDFS.putGolden("features/wav/tone440_1p5s.wav", "/corpus/wav/tone.wav");
     try (OutputStream out =
         HDFS.fs().create(new org.apache.hadoop.fs.Path("/corpus/manifest.json"))) {
       out.write(
@@ -66,8 +67,7 @@ class FeaturizeHdfsTest {
 
     // the same audio featurized from the local file system gives the same numbers
     Path wav = local.resolve("speech_1s.wav");
-    try (InputStream in =
-        FeaturizeHdfsTest.class.getResourceAsStream("/golden/features/wav/speech_1s.wav")) {
+    try (InputStream in = Golden.open("features/wav/speech_1s.wav")) {
       Files.copy(in, wav);
     }
     Files.writeString(
