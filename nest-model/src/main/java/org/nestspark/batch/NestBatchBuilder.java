@@ -7,7 +7,8 @@ import java.util.SplittableRandom;
 import org.apache.hadoop.conf.Configuration;
 import org.nestspark.audio.AudioException;
 import org.nestspark.audio.AudioSegment;
-import org.nestspark.config.NestConfig;
+import org.nestspark.config.DatasetSettings;
+import org.nestspark.config.NestSettings;
 import org.nestspark.data.AudioNoiseBatch;
 import org.nestspark.data.MinLengthPadding;
 import org.nestspark.data.NoiseSampler;
@@ -195,21 +196,20 @@ public final class NestBatchBuilder {
    * @param noise the noise corpus entries (empty: no noise)
    * @param frozen the model's quantizer and mask embedding
    */
-  public static NestBatchBuilder fromConfig(
-      NestConfig c,
+  public static NestBatchBuilder of(
+      NestSettings c,
       String dataset,
       List<ManifestEntry> noise,
       Configuration hadoopConf,
       FrozenModules frozen) {
-    int sr = c.getInt("model.sample_rate");
-    boolean labels = "labels".equals(c.getString("model.targets"));
+    DatasetSettings d = c.dataset(dataset);
     return new NestBatchBuilder(
-        NestBatchPipeline.fromConfig(c, frozen),
-        MultiSpeakerNoiseAugmentation.of(c.settings().augmentor(dataset + ".batch_augmentor")),
-        NoiseSampler.withAudio(noise, sr, hadoopConf),
-        MinLengthPadding.fromConfig(c, dataset),
-        UtteranceLoader.fromConfig(c),
-        labels ? LabelFrames.fromConfig(c) : null,
-        c.getInt("model.num_classes"));
+        NestBatchPipeline.of(c, frozen),
+        MultiSpeakerNoiseAugmentation.of(d.augmentor()),
+        NoiseSampler.withAudio(noise, c.sampleRate(), hadoopConf),
+        MinLengthPadding.of(d),
+        UtteranceLoader.of(c),
+        c.labelTargets() ? LabelFrames.of(c) : null,
+        c.numClasses());
   }
 }

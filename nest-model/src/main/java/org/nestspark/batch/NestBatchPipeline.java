@@ -2,11 +2,10 @@ package org.nestspark.batch;
 
 import java.util.Objects;
 import java.util.SplittableRandom;
-import org.nestspark.config.NestConfig;
+import org.nestspark.config.NestSettings;
 import org.nestspark.data.AudioNoiseBatch;
 import org.nestspark.features.FeatureBatch;
 import org.nestspark.features.FilterbankFeatures;
-import org.nestspark.features.PreprocessorParams;
 import org.nestspark.ssl.FrozenModules;
 import org.nestspark.ssl.MaskedFeatures;
 import org.nestspark.ssl.MultiSpeakerNoiseAugmentation;
@@ -203,11 +202,11 @@ public final class NestBatchPipeline {
   }
 
   /** Features → tokens → masks → selection for {@code c}, with the model's frozen modules. */
-  public static NestBatchPipeline fromConfig(NestConfig c, FrozenModules frozen) {
+  public static NestBatchPipeline of(NestSettings c, FrozenModules frozen) {
     return new NestBatchPipeline(
-        new FilterbankFeatures(PreprocessorParams.fromConfig(c)),
+        new FilterbankFeatures(c.preprocessor()),
         frozen.quantizer(c),
         frozen.masking(c),
-        TokenSelection.of(c.settings().loss()));
+        TokenSelection.of(c.loss()));
   }
 }

@@ -1,6 +1,6 @@
 package org.nestspark.data;
 
-import org.nestspark.config.NestConfig;
+import org.nestspark.config.DatasetSettings;
 
 /**
  * NeMo's minimum-length padding of a loaded utterance (docs/nest-numerics.md §2, "Loading one clean utterance", step 5):
@@ -62,10 +62,7 @@ public final class MinLengthPadding {
   }
 
   /** NeMo's minimum-length padding of a dataset section, e.g. {@code model.train_ds}. */
-  public static MinLengthPadding fromConfig(NestConfig c, String dataset) {
-    return new MinLengthPadding(
-        c.getDouble(dataset + ".min_audio_len_secs"),
-        c.getInt(dataset + ".sample_rate"),
-        mode(c.getString(dataset + ".pad_audio_mode")));
+  public static MinLengthPadding of(DatasetSettings d) {
+    return new MinLengthPadding(d.minAudioLenSecs(), d.sampleRate(), mode(d.padAudioMode()));
   }
 }

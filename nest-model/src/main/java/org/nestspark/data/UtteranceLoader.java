@@ -4,7 +4,8 @@ import java.io.Serializable;
 import org.apache.hadoop.conf.Configuration;
 import org.nestspark.audio.AudioException;
 import org.nestspark.audio.AudioSegment;
-import org.nestspark.config.NestConfig;
+import org.nestspark.config.DataSettings;
+import org.nestspark.config.NestSettings;
 import org.nestspark.io.NestPaths;
 import org.nestspark.manifest.ManifestEntry;
 import org.nestspark.tarred.ShardCursors;
@@ -40,12 +41,9 @@ public final class UtteranceLoader implements Serializable {
   }
 
   /** {@code model.sample_rate}, {@code data.downmix}, {@code data.resample}, {@code data.tar_buffer_mb}. */
-  public static UtteranceLoader fromConfig(NestConfig c) {
-    return new UtteranceLoader(
-        c.getInt("model.sample_rate"),
-        c.getBoolean("data.downmix"),
-        c.getBoolean("data.resample"),
-        (long) c.getInt("data.tar_buffer_mb") << 20);
+  public static UtteranceLoader of(NestSettings c) {
+    DataSettings d = c.data();
+    return new UtteranceLoader(c.sampleRate(), d.downmix(), d.resample(), d.tarBufferBytes());
   }
 
   public AudioSegment load(ManifestEntry e, Configuration hadoopConf) throws AudioException {

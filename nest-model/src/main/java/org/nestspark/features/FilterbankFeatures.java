@@ -4,6 +4,7 @@ import java.util.Arrays;
 import java.util.Objects;
 import java.util.SplittableRandom;
 import org.jtransforms.fft.DoubleFFT_1D;
+import org.nestspark.config.PreprocessorParams;
 
 /**
  * NeMo's log-mel featurizer ({@code AudioToMelSpectrogramPreprocessor} → {@code FilterbankFeatures},

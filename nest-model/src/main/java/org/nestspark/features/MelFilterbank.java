@@ -1,5 +1,7 @@
 package org.nestspark.features;
 
+import org.nestspark.config.PreprocessorParams;
+
 /**
  * librosa's mel filterbank ({@code librosa.filters.mel(sr, n_fft, n_mels, fmin, fmax, htk=False,
  * norm='slaney', dtype=float32)}), the {@code fb} buffer of NeMo's {@code FilterbankFeatures} (docs/nest-numerics.md §1,

@@ -1,9 +1,8 @@
 package org.nestspark.labels;
 
-import org.nestspark.config.NestConfig;
+import org.nestspark.config.NestSettings;
 import org.nestspark.features.FilterbankFeatures;
 import org.nestspark.features.KaldiMfcc;
-import org.nestspark.features.PreprocessorParams;
 import org.nestspark.model.subsampling.DepthwiseConv2dS2;
 
 /**
@@ -42,10 +41,9 @@ public final class LabelFrames {
   private final int hop;
 
   /** For the model configured by {@code c} (preprocessor and {@code model.encoder.subsampling_factor}). */
-  public static LabelFrames fromConfig(NestConfig c) {
+  public static LabelFrames of(NestSettings c) {
     return new LabelFrames(
-        new FilterbankFeatures(PreprocessorParams.fromConfig(c)),
-        c.getInt("model.encoder.subsampling_factor"));
+        new FilterbankFeatures(c.preprocessor()), c.encoder().subsamplingFactor());
   }
 
   public LabelFrames(FilterbankFeatures features, int subsamplingFactor) {

@@ -32,7 +32,7 @@ public final class LabelTargets {
 
   /** True when {@code model.targets = labels}. */
   public static boolean enabled(NestConfig c) {
-    return "labels".equals(c.getString("model.targets"));
+    return c.settings().labelTargets();
   }
 
   /**
@@ -88,7 +88,7 @@ public final class LabelTargets {
               + " entries have none, first "
               + first.where());
     }
-    int k = c.getInt("model.num_classes");
+    int k = c.settings().numClasses();
     for (String m : manifests) {
       Path summary = new Path(NestPaths.fromUserString(m).getParent(), SUMMARY);
       Integer clusters = clusters(summary, conf);

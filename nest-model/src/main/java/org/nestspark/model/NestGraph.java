@@ -18,10 +18,12 @@ import org.nestspark.model.decoder.MultiSoftmaxDecoderImpl;
 import org.nestspark.model.subsampling.ConvSubsampling;
 
 /**
- * Builds the NEST model as one DL4J {@link ComputationGraph} (docs/nest-numerics.md §6, §7): input {@value #INPUT}
+ * Builds the NEST model (NeMo's {@code EncDecDenoiseMaskedTokenPredModel} without its frozen modules) as one
+ * DL4J {@link ComputationGraph} (docs/nest-numerics.md §6, §7): input {@value #INPUT}
  * {@code [B, feat_in, T]} (NCW, with the features mask {@code [B, T]}) → {@value #PRE_ENCODE}
  * ({@link ConvSubsampling}, incl. xscaling and dropout_pre_encoder) → {@code layer0} …
- * {@code layer{n−1}} ({@link ConformerLayer}, {@code [B, d, T']}) → {@value #DECODER}
+ * {@code layer{n−1}} ({@link ConformerLayer}, {@code [B, d, T']}; the two together are NeMo's {@link
+ * ConformerEncoder}) → {@value #DECODER}
  * ({@link MultiSoftmaxDecoder} with the masked-token loss; labels {@code [B, H, T']} token indices,
  * labels mask {@code [B, T']} = token selection). The quantizer, the mask embedding and the
  * preprocessor are frozen and not part of the graph.
@@ -289,32 +291,34 @@ public final class NestGraph {
     }
 
     /** The subsampling layer configuration. */
-    public ConvSubsampling preEncodeLayer() {
-      return new ConvSubsampling.Builder()
-          .featIn(featIn)
-          .dModel(dModel)
-          .subsamplingFactor(subsamplingFactor)
-          .convChannels(subsamplingConvChannels)
-          .xscaling(xscaling)
-          .dropoutPreEncoder(dropoutPreEncoder)
-          .inputGradient(false) // first layer: DL4J discards the features' gradient
-          .kernels(kernels)
-          .build();
+    /** The encoder these settings describe. */
+    public ConformerEncoder encoder() {
+      return new ConformerEncoder(
+          featIn,
+          dModel,
+          nHeads,
+          nLayers,
+          ffExpansionFactor,
+          convKernelSize,
+          convNormType,
+          subsamplingFactor,
+          subsamplingConvChannels,
+          xscaling,
+          dropout,
+          dropoutPreEncoder,
+          dropoutEmb,
+          dropoutAtt,
+          kernels);
     }
 
-    /** The configuration of ConformerLayer i (all layers are configured alike). */
+    /** The subsampling layer's configuration ({@link ConformerEncoder#preEncodeLayer}). */
+    public ConvSubsampling preEncodeLayer() {
+      return encoder().preEncodeLayer();
+    }
+
+    /** The configuration of ConformerLayer i ({@link ConformerEncoder#layer}). */
     public ConformerLayer encoderLayer(int i) {
-      return new ConformerLayer.Builder()
-          .dModel(dModel)
-          .nHeads(nHeads)
-          .ffExpansionFactor(ffExpansionFactor)
-          .convKernelSize(convKernelSize)
-          .convNormType(convNormType)
-          .dropout(dropout)
-          .dropoutAtt(dropoutAtt)
-          .dropoutEmb(dropoutEmb)
-          .kernels(kernels)
-          .build();
+      return encoder().layer(i);
     }
 
     /** The decoder configuration. */
@@ -340,12 +344,7 @@ public final class NestGraph {
               .graphBuilder()
               .addInputs(INPUT)
               .setInputTypes(InputType.recurrent(featIn, RNNFormat.NCW));
-      g.addLayer(PRE_ENCODE, preEncodeLayer(), INPUT);
-      String last = PRE_ENCODE;
-      for (int i = 0; i < nLayers; i++) {
-        g.addLayer(layerName(i), encoderLayer(i), last);
-        last = layerName(i);
-      }
+      String last = encoder().addTo(g, INPUT);
       if (withDecoder) {
         g.addLayer(DECODER, decoderLayer(), last);
         last = DECODER;

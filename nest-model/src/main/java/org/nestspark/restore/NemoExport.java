@@ -11,7 +11,6 @@ import org.nestspark.config.NemoConfigs;
 import org.nestspark.config.NestConfig;
 import org.nestspark.features.FilterbankFeatures;
 import org.nestspark.features.MelFilterbank;
-import org.nestspark.features.PreprocessorParams;
 import org.nestspark.io.NpyArray;
 import org.nestspark.model.NemoStateDict;
 import org.nestspark.nemo.NemoArchive;
@@ -64,7 +63,7 @@ public final class NemoExport {
       }
       sd.put(k, NemoTensor.fromNpy(k, g.get(k)));
     }
-    modules.quantizer(c); // the modules fit this configuration
+    modules.quantizer(c.settings()); // the modules fit this configuration
     for (Map.Entry<String, NpyArray> e : modules.tensors().entrySet()) {
       sd.put(e.getKey(), NemoTensor.fromNpy(e.getKey(), e.getValue()));
     }
@@ -91,7 +90,7 @@ public final class NemoExport {
   /** The preprocessor's window and filterbank as nest-spark computes them for a configuration (torch's values bit for bit). */
   public static Map<String, NemoTensor> preprocessorTensors(NestConfig c) {
     Map<String, NemoTensor> m = new LinkedHashMap<>();
-    FilterbankFeatures f = new FilterbankFeatures(PreprocessorParams.fromConfig(c));
+    FilterbankFeatures f = new FilterbankFeatures(c.settings().preprocessor());
     float[] w = f.window();
     m.put(WINDOW, NemoTensor.of(WINDOW, new int[] {w.length}, w));
     MelFilterbank fb = f.filterbank();

@@ -12,6 +12,7 @@ import org.apache.hadoop.fs.Path;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nestspark.config.NemoConfigs;
 import org.nestspark.config.NestConfig;
+import org.nestspark.config.PreprocessorParams;
 import org.nestspark.io.NestPaths;
 import org.nestspark.io.NpyArray;
 import org.nestspark.model.NemoStateDict;
@@ -139,7 +140,7 @@ public final class NemoImport {
                 + k
                 + " in the archive; "
                 + (FrozenModules.KEYS.contains(k)
-                    ? "the model's is " + FrozenModules.drawnOrigin(c)
+                    ? "the model's is " + FrozenModules.drawnOrigin(c.settings())
                     : "nest-spark computes it (bit for bit as torch does)"));
       } else if (FrozenModules.KEYS.contains(k)) {
         modules.put(k, frozen.get(k).toNpy());
@@ -147,16 +148,16 @@ public final class NemoImport {
     }
     FrozenModules fm;
     if (modules.size() == FrozenModules.KEYS.size()) {
-      fm = FrozenModules.of(c, modules, null, source);
+      fm = FrozenModules.of(c.settings(), modules, null, source);
     } else if (modules.isEmpty()) {
-      fm = FrozenModules.drawn(c);
+      fm = FrozenModules.drawn(c.settings());
     } else {
       fm =
           FrozenModules.of(
-              c,
+              c.settings(),
               modules,
-              FrozenModules.drawn(c),
-              source + " (the missing ones " + FrozenModules.drawnOrigin(c) + ")");
+              FrozenModules.drawn(c.settings()),
+              source + " (the missing ones " + FrozenModules.drawnOrigin(c.settings()) + ")");
     }
     return new Imported(c, graph, frozen, notes, fm);
   }
@@ -164,18 +165,11 @@ public final class NemoImport {
   /** NeMo key → shape of every frozen tensor outside the graph, for a configuration (docs/nest-numerics.md §11). */
   public static Map<String, int[]> frozenShapes(NestConfig c) {
     Map<String, int[]> m = new LinkedHashMap<>();
-    int win =
-        (int)
-            Math.round(
-                c.getDouble("model.preprocessor.window_size")
-                    * c.getInt("model.preprocessor.sample_rate"));
+    PreprocessorParams pre = c.settings().preprocessor();
+    int win = (int) Math.round(pre.windowSize() * pre.sampleRate());
     m.put("preprocessor.featurizer.window", new int[] {win});
-    m.put(
-        "preprocessor.featurizer.fb",
-        new int[] {
-          1, c.getInt("model.preprocessor.features"), c.getInt("model.preprocessor.n_fft") / 2 + 1
-        });
-    m.putAll(FrozenModules.shapes(c));
+    m.put("preprocessor.featurizer.fb", new int[] {1, pre.features(), pre.nFft() / 2 + 1});
+    m.putAll(FrozenModules.shapes(c.settings()));
     return m;
   }
 }

@@ -86,13 +86,13 @@ public final class Restore {
           path + ": the checkpoint's configuration does not load: " + e.getMessage());
     }
     ComputationGraph g = ckpt.model();
-    if (NestGraph.numLayers(g) != c.getInt("model.encoder.n_layers")) {
+    if (NestGraph.numLayers(g) != c.settings().encoder().nLayers()) {
       throw new NestConfigException(
           path
               + ": the checkpoint's graph has "
               + NestGraph.numLayers(g)
               + " layers but model.encoder.n_layers is "
-              + c.getInt("model.encoder.n_layers")
+              + c.settings().encoder().nLayers()
               + " (model settings cannot be overridden for a trained model)");
     }
     List<String> notes = new ArrayList<>();
@@ -135,7 +135,7 @@ public final class Restore {
         m.graph().getIterationCount(),
         m.graph().getEpochCount(),
         "0",
-        c.getLong("data.seed"),
+        c.settings().seed(),
         TrainStep.Counters.ZERO,
         c.render(),
         Provenance.capture(c, Map.of()),

@@ -7,7 +7,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import org.nestspark.config.NestConfig;
+import org.nestspark.config.NestSettings;
+import org.nestspark.config.QuantizerSettings;
 import org.nestspark.io.NpyArray;
 import org.nestspark.io.NpyDtype;
 
@@ -60,26 +61,17 @@ public final class FrozenModules implements Serializable {
   }
 
   /** What the tensors' shapes must be for a configuration: NeMo key → shape, in {@link #KEYS} order. */
-  public static Map<String, int[]> shapes(NestConfig c) {
-    String q = "model.quantizer.";
+  public static Map<String, int[]> shapes(NestSettings c) {
+    QuantizerSettings q = c.quantizer();
     Map<String, int[]> m = new LinkedHashMap<>();
-    m.put(
-        CODEBOOKS,
-        new int[] {
-          c.getInt(q + "num_books"), c.getInt(q + "num_classes"), c.getInt(q + "code_dim")
-        });
-    m.put(
-        PROJ_WEIGHT,
-        new int[] {
-          c.getInt(q + "num_books") * c.getInt(q + "code_dim"),
-          c.getInt(q + "feat_in") * c.getInt(q + "combine_time_steps")
-        });
-    m.put(MASK_EMBEDDING, new int[] {c.getInt("model.masking.feat_in")});
+    m.put(CODEBOOKS, new int[] {q.numBooks(), q.numClasses(), q.codeDim()});
+    m.put(PROJ_WEIGHT, new int[] {q.numBooks() * q.codeDim(), q.featIn() * q.combineTimeSteps()});
+    m.put(MASK_EMBEDDING, new int[] {c.masking().featIn()});
     return m;
   }
 
   /** The modules a new run draws from {@code data.seed} ({@link SslModules#quantizer}, {@link SslModules#masking}). */
-  public static FrozenModules drawn(NestConfig c) {
+  public static FrozenModules drawn(NestSettings c) {
     RandomProjectionVectorQuantizer q = SslModules.quantizer(c);
     Map<String, int[]> s = shapes(c);
     return new FrozenModules(
@@ -92,8 +84,8 @@ public final class FrozenModules implements Serializable {
   }
 
   /** How {@link #drawn} describes itself. */
-  public static String drawnOrigin(NestConfig c) {
-    return "drawn from data.seed=" + c.getLong("data.seed");
+  public static String drawnOrigin(NestSettings c) {
+    return "drawn from data.seed=" + c.seed();
   }
 
   /**
@@ -105,7 +97,7 @@ public final class FrozenModules implements Serializable {
    * @throws IllegalArgumentException listing every tensor that is missing or whose shape or type does not fit {@code c}
    */
   public static FrozenModules of(
-      NestConfig c, Map<String, NpyArray> tensors, FrozenModules fallback, String origin) {
+      NestSettings c, Map<String, NpyArray> tensors, FrozenModules fallback, String origin) {
     Map<String, int[]> want = shapes(c);
     Map<String, NpyArray> merged = new LinkedHashMap<>();
     Map<String, NpyArray> fb = fallback == null ? Map.of() : fallback.tensors();
@@ -197,18 +189,18 @@ public final class FrozenModules implements Serializable {
   }
 
   /** The quantizer with these weights and the settings of {@code model.quantizer.*}. */
-  public RandomProjectionVectorQuantizer quantizer(NestConfig c) {
+  public RandomProjectionVectorQuantizer quantizer(NestSettings c) {
     requireShapes(c);
-    return RandomProjectionVectorQuantizer.of(c.settings().quantizer(), projWeight, codebooks);
+    return RandomProjectionVectorQuantizer.of(c.quantizer(), projWeight, codebooks);
   }
 
   /** The block masking of {@code model.masking.*} with this embedding. */
-  public RandomBlockMasking masking(NestConfig c) {
+  public RandomBlockMasking masking(NestSettings c) {
     requireShapes(c);
-    return RandomBlockMasking.of(c.settings().masking(), maskEmbedding);
+    return RandomBlockMasking.of(c.masking(), maskEmbedding);
   }
 
-  private void requireShapes(NestConfig c) {
+  private void requireShapes(NestSettings c) {
     Map<String, int[]> want = shapes(c);
     Map<String, NpyArray> have = tensors();
     for (String k : KEYS) {

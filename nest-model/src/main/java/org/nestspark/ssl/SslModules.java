@@ -1,6 +1,6 @@
 package org.nestspark.ssl;
 
-import org.nestspark.config.NestConfig;
+import org.nestspark.config.NestSettings;
 
 /**
  * The non-graph modules of one NEST model (docs/nest-numerics.md §4, §5) and the batch builders made of them. NeMo draws the
@@ -13,22 +13,22 @@ public final class SslModules {
   private SslModules() {}
 
   /** Seed of the random-projection quantizer: {@code data.seed}. */
-  public static long quantizerSeed(NestConfig c) {
-    return c.getLong("data.seed");
+  public static long quantizerSeed(NestSettings c) {
+    return c.seed();
   }
 
   /** Seed of the (frozen) mask embedding: {@code data.seed + 1}. */
-  public static long maskEmbeddingSeed(NestConfig c) {
-    return c.getLong("data.seed") + 1;
+  public static long maskEmbeddingSeed(NestSettings c) {
+    return c.seed() + 1;
   }
 
   /** The quantizer a new run configured by {@code c} draws. */
-  public static RandomProjectionVectorQuantizer quantizer(NestConfig c) {
-    return RandomProjectionVectorQuantizer.of(c.settings().quantizer(), quantizerSeed(c));
+  public static RandomProjectionVectorQuantizer quantizer(NestSettings c) {
+    return RandomProjectionVectorQuantizer.of(c.quantizer(), quantizerSeed(c));
   }
 
   /** The block masking (with the embedding) a new run configured by {@code c} draws. */
-  public static RandomBlockMasking masking(NestConfig c) {
-    return RandomBlockMasking.of(c.settings().masking(), maskEmbeddingSeed(c));
+  public static RandomBlockMasking masking(NestSettings c) {
+    return RandomBlockMasking.of(c.masking(), maskEmbeddingSeed(c));
   }
 }

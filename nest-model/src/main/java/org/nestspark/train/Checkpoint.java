@@ -95,7 +95,7 @@ public record Checkpoint(
     if (frozen != null) {
       return frozen;
     }
-    FrozenModules drawn = FrozenModules.drawn(c);
+    FrozenModules drawn = FrozenModules.drawn(c.settings());
     warnings.accept(
         "this checkpoint (schema 1) holds no quantizer or mask embedding: "
             + String.join(", ", FrozenModules.KEYS)

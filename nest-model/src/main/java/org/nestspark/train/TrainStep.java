@@ -12,7 +12,8 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.BooleanIndexing;
 import org.nd4j.linalg.indexing.conditions.Conditions;
 import org.nd4j.linalg.learning.config.IUpdater;
-import org.nestspark.config.NestConfig;
+import org.nestspark.config.NestSettings;
+import org.nestspark.config.TrainerSettings;
 import org.nestspark.model.nn.ComputeThreads;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -158,31 +159,17 @@ public final class TrainStep {
    * {@code trainer.sync_batchnorm}
    * from the configuration.
    */
-  public static TrainStep fromConfig(ComputationGraph graph, NestConfig cfg) {
+  public static TrainStep of(ComputationGraph graph, NestSettings s) {
+    TrainerSettings t = s.trainer();
     return new TrainStep(
         graph,
-        cfg.getLong("data.seed"),
-        cfg.getDouble("model.optim.gradient_clip_val"),
-        batchSlices(cfg),
-        cfg.getBoolean("trainer.sync_batchnorm"));
+        s.seed(),
+        t.gradientClipVal(),
+        resolveBatchSlices(t.batchSlices()),
+        t.syncBatchnorm());
   }
 
-  /**
-   * {@code trainer.batch_slices}: a positive number, or {@code auto} = the compute thread count
-   * ({@link ComputeThreads#configured()}) on the CPU backend and 1 on a GPU backend (where one device
-   * runs the whole batch).
-   */
-  public static int batchSlices(NestConfig cfg) {
-    return resolveBatchSlices(batchSlicesSetting(cfg));
-  }
-
-  /** {@code trainer.batch_slices} as written: a positive number, or 0 for {@code auto} (resolved where the step runs). */
-  public static int batchSlicesSetting(NestConfig cfg) {
-    String v = cfg.config().getValue("trainer.batch_slices").unwrapped().toString().strip();
-    return "auto".equals(v) ? 0 : Integer.parseInt(v);
-  }
-
-  /** A {@link #batchSlicesSetting} in this JVM: 0 (auto) is the compute thread count on the CPU backend, else 1. */
+  /** A {@code trainer.batch_slices} setting ({@link TrainerSettings#batchSlices()}) in this JVM: 0 (auto) is the compute thread count on the CPU backend, else 1. */
   public static int resolveBatchSlices(int setting) {
     if (setting > 0) {
       return setting;

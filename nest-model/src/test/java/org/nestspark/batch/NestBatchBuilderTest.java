@@ -15,7 +15,6 @@ import org.nestspark.config.NestConfig;
 import org.nestspark.data.MinLengthPadding;
 import org.nestspark.data.NoiseSampler;
 import org.nestspark.features.FilterbankFeatures;
-import org.nestspark.features.PreprocessorParams;
 import org.nestspark.manifest.ManifestEntry;
 import org.nestspark.manifest.ManifestReader;
 import org.nestspark.ssl.FrozenModules;
@@ -36,7 +35,7 @@ class NestBatchBuilderTest {
             .entries();
     NestBatchPipeline pipeline =
         new NestBatchPipeline(
-            new FilterbankFeatures(PreprocessorParams.fromConfig(c)),
+            new FilterbankFeatures(c.settings().preprocessor()),
             RandomProjectionVectorQuantizer.of(c.settings().quantizer(), 1L),
             RandomBlockMasking.of(c.settings().masking(), 2L),
             TokenSelection.of(c.settings().loss()));
@@ -44,7 +43,7 @@ class NestBatchBuilderTest {
         pipeline,
         MultiSpeakerNoiseAugmentation.of(c.settings().augmentor("model.train_ds.batch_augmentor")),
         NoiseSampler.withAudio(noise, 16000, conf),
-        MinLengthPadding.fromConfig(c, "model.train_ds"),
+        MinLengthPadding.of(c.settings().dataset("model.train_ds")),
         16000);
   }
 
@@ -132,8 +131,12 @@ class NestBatchBuilderTest {
     String tiny = SAMPLE.getParent().getParent().resolve("conf/nest-tiny.conf").toString();
     NestConfig noResample = NestConfig.load(List.of(tiny), List.of("data.resample=false"), conf);
     NestBatchBuilder.Result refused =
-        NestBatchBuilder.fromConfig(
-                noResample, "model.train_ds", List.of(), conf, FrozenModules.drawn(noResample))
+        NestBatchBuilder.of(
+                noResample.settings(),
+                "model.train_ds",
+                List.of(),
+                conf,
+                FrozenModules.drawn(noResample.settings()))
             .build(entries, conf, true, 7);
     assertNull(refused.batch());
     assertEquals(2, refused.skipped().size(), refused.skipped().toString());
@@ -146,8 +149,12 @@ class NestBatchBuilderTest {
         refused.skipped().toString());
     NestConfig noDownmix = NestConfig.load(List.of(tiny), List.of("data.downmix=false"), conf);
     NestBatchBuilder.Result mono =
-        NestBatchBuilder.fromConfig(
-                noDownmix, "model.train_ds", List.of(), conf, FrozenModules.drawn(noDownmix))
+        NestBatchBuilder.of(
+                noDownmix.settings(),
+                "model.train_ds",
+                List.of(),
+                conf,
+                FrozenModules.drawn(noDownmix.settings()))
             .build(entries, conf, true, 7);
     assertEquals(1, mono.skipped().size(), mono.skipped().toString());
     assertTrue(
@@ -157,8 +164,12 @@ class NestBatchBuilderTest {
     assertEquals(1, mono.batch().batchSize());
     NestConfig lenient = NestConfig.load(List.of(tiny), List.of(), conf);
     NestBatchBuilder.Result built =
-        NestBatchBuilder.fromConfig(
-                lenient, "model.train_ds", List.of(), conf, FrozenModules.drawn(lenient))
+        NestBatchBuilder.of(
+                lenient.settings(),
+                "model.train_ds",
+                List.of(),
+                conf,
+                FrozenModules.drawn(lenient.settings()))
             .build(entries, conf, true, 7);
     assertNotNull(built.batch());
     assertEquals(List.of(), built.skipped());

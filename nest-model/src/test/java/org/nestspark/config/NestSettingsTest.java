@@ -36,7 +36,14 @@ class NestSettingsTest {
                 "model.optim.betas=[0.8, 0.95]",
                 "model.train_ds.batch_augmentor.prob=0.25",
                 "model.validation_ds.batch_augmentor.prob=0.75",
-                "data.seed=7")
+                "data.seed=7",
+                "data.tar_buffer_mb=3",
+                "model.preprocessor.n_fft=1024",
+                "model.train_ds.min_audio_len_secs=2.5",
+                "model.validation_ds.pad_audio_mode=zero",
+                "trainer.batch_slices=3",
+                "trainer.sync_batchnorm=false",
+                "model.optim.gradient_clip_val=1.5")
             .settings();
     assertEquals(176, s.encoder().dModel());
     assertEquals(4, s.encoder().nHeads());
@@ -58,6 +65,32 @@ class NestSettingsTest {
     assertEquals(0.75, s.augmentor("model.validation_ds.batch_augmentor.").prob());
     assertEquals("auto", s.kernels());
     assertEquals(7L, s.seed());
+    assertEquals(7L, s.data().seed());
+    assertEquals(3L << 20, s.data().tarBufferBytes());
+    assertTrue(s.data().onErrorSkip());
+    assertEquals(1024, s.preprocessor().nFft());
+    assertEquals(16000, s.sampleRate());
+    assertEquals(2.5, s.dataset("model.train_ds").minAudioLenSecs());
+    assertEquals("zero", s.dataset("model.validation_ds").padAudioMode());
+    assertEquals("repeat", s.trainDs().padAudioMode());
+    assertEquals(3, s.trainer().batchSlices());
+    assertFalse(s.trainer().syncBatchnorm());
+    assertEquals(1.5, s.trainer().gradientClipVal());
+    assertFalse(s.labelTargets());
+    assertFalse(s.initFromPretrained().enabled());
+    InitFromPretrainedSettings init =
+        load(
+                "init_from_pretrained.path=/models/nest.nemo",
+                "init_from_pretrained.include=[encoder, quantizer]",
+                "init_from_pretrained.exclude=[decoder]")
+            .settings()
+            .initFromPretrained();
+    assertTrue(init.enabled());
+    assertEquals("/models/nest.nemo", init.path());
+    assertEquals(List.of("encoder", "quantizer"), init.include());
+    assertEquals(List.of("decoder"), init.exclude());
+    assertEquals(
+        0, load().settings().trainer().batchSlices(), "auto is 0, resolved where the step runs");
   }
 
   @Test

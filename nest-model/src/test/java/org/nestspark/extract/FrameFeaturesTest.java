@@ -10,7 +10,6 @@ import org.nestspark.config.NestConfig;
 import org.nestspark.features.FeatureBatch;
 import org.nestspark.features.FilterbankFeatures;
 import org.nestspark.features.KaldiMfcc;
-import org.nestspark.features.PreprocessorParams;
 import org.nestspark.labels.LabelFrames;
 
 /** The MFCC and log-mel frame features k-means clusters: frame-major copies of the featurizers' outputs, at their frame counts. */
@@ -19,7 +18,7 @@ class FrameFeaturesTest {
   void mfccAndLogmelFramesAreTheFeaturizersOutputsFrameMajor() {
     NestConfig c =
         NestConfig.load(List.of(), List.of(), new org.apache.hadoop.conf.Configuration(false));
-    FilterbankFeatures fb = new FilterbankFeatures(PreprocessorParams.fromConfig(c));
+    FilterbankFeatures fb = new FilterbankFeatures(c.settings().preprocessor());
     SplittableRandom rng = new SplittableRandom(5);
     float[] a = new float[5_123];
     for (int i = 0; i < a.length; i++) {

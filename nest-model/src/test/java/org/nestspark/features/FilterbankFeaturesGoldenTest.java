@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.Arrays;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.nestspark.config.PreprocessorParams;
 import org.nestspark.io.NpyArray;
 import org.nestspark.testkit.Golden;
 

@@ -17,7 +17,6 @@ import org.nestspark.extract.FrameFeatures;
 import org.nestspark.extract.LayerExtractor;
 import org.nestspark.features.FilterbankFeatures;
 import org.nestspark.features.KaldiMfcc;
-import org.nestspark.features.PreprocessorParams;
 import org.nestspark.model.NestGraph;
 
 /**
@@ -40,7 +39,7 @@ class LabelFramesTest {
 
   @Test
   void labelCountIsTheEncoderLengthForEveryLength() {
-    LabelFrames f = LabelFrames.fromConfig(tinyConfig());
+    LabelFrames f = LabelFrames.of(tinyConfig().settings());
     for (int n = 0; n <= 96_000; n++) {
       int valid = n / 160; // docs/nest-numerics.md §1: floor(N / hop)
       int enc = (valid + 7) / 8; // docs/nest-numerics.md §6.1: ceil(L / 8)
@@ -52,7 +51,7 @@ class LabelFramesTest {
   void labelCountIsWhatTheGraphsSubsamplingMaskGives() {
     NestConfig c = tinyConfig();
     ComputationGraph g = NestGraph.build(c.settings(), new NoOp());
-    LabelFrames f = LabelFrames.fromConfig(c);
+    LabelFrames f = LabelFrames.of(c.settings());
     int t = 608;
     int rows = 600;
     float[] mask = new float[rows * t];
@@ -77,9 +76,8 @@ class LabelFramesTest {
     NestConfig c = tinyConfig();
     ComputationGraph g = NestGraph.build(c.settings(), new NoOp());
     LayerExtractor x =
-        new LayerExtractor(
-            g, new FilterbankFeatures(PreprocessorParams.fromConfig(c)), new int[] {1});
-    LabelFrames f = LabelFrames.fromConfig(c);
+        new LayerExtractor(g, new FilterbankFeatures(c.settings().preprocessor()), new int[] {1});
+    LabelFrames f = LabelFrames.of(c.settings());
     SplittableRandom rng = new SplittableRandom(3);
     List<float[]> audio = new ArrayList<>();
     // lengths around the boundaries where the count steps (multiples of 1280 samples) and odd ones
@@ -112,7 +110,7 @@ class LabelFramesTest {
 
   @Test
   void everyLabelHasASourceFrameAtTheEncoderFramesCentre() {
-    LabelFrames f = LabelFrames.fromConfig(tinyConfig());
+    LabelFrames f = LabelFrames.of(tinyConfig().settings());
     for (int n = 400; n <= 48_000; n++) {
       int enc = f.encoderFrames(n);
       int mfcc = KaldiMfcc.numFrames(n);

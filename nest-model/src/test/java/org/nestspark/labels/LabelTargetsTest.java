@@ -55,13 +55,13 @@ class LabelTargetsTest {
         ManifestReader.unfiltered(conf)
             .read(List.of(sample.resolve("train_manifest.json").toString()))
             .entries();
-    LabelFrames frames = LabelFrames.fromConfig(c);
+    LabelFrames frames = LabelFrames.of(c.settings());
     List<String> lines = new ArrayList<>();
     for (int i = 0; i < 4; i++) {
       ManifestEntry e = es.get(i);
       int n =
-          MinLengthPadding.fromConfig(c, "model.train_ds")
-              .apply(UtteranceLoader.fromConfig(c).load(e, conf).samples())
+          MinLengthPadding.of(c.settings().dataset("model.train_ds"))
+              .apply(UtteranceLoader.of(c.settings()).load(e, conf).samples())
               .length;
       int enc = frames.encoderFrames(n);
       long[] v = new long[i == 1 ? enc - 1 : enc];
@@ -92,7 +92,8 @@ class LabelTargetsTest {
     List<ManifestEntry> entries =
         ManifestReader.unfiltered(conf).read(List.of(m.toString())).entries();
     NestBatchBuilder b =
-        NestBatchBuilder.fromConfig(c, "model.train_ds", List.of(), conf, FrozenModules.drawn(c));
+        NestBatchBuilder.of(
+            c.settings(), "model.train_ds", List.of(), conf, FrozenModules.drawn(c.settings()));
     NestBatchBuilder.Result r = b.build(entries, conf, true, 5L);
     assertEquals(3, r.skipped().size(), r.skipped().toString());
     assertTrue(
@@ -132,7 +133,8 @@ class LabelTargetsTest {
             List.of("model.num_classes=7"),
             conf);
     NestBatch withQuantizer =
-        NestBatchBuilder.fromConfig(q, "model.train_ds", List.of(), conf, FrozenModules.drawn(q))
+        NestBatchBuilder.of(
+                q.settings(), "model.train_ds", List.of(), conf, FrozenModules.drawn(q.settings()))
             .build(r.entries(), conf, true, 5L)
             .batch();
     assertTrue(java.util.Arrays.equals(sel, withQuantizer.labelsMask()));

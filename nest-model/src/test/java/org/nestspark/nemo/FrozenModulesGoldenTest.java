@@ -117,7 +117,7 @@ class FrozenModulesGoldenTest {
 
     // the same batch with modules drawn from data.seed: other tokens (the decoder would chase a
     // codebook it never saw)
-    NestBatch drawn = build(imp, FrozenModules.drawn(imp.config()), wavs);
+    NestBatch drawn = build(imp, FrozenModules.drawn(imp.config().settings()), wavs);
     int same = 0;
     for (int j = 0; j < 138; j++) {
       same += drawn.tokens()[3 * TOKENS + j] == want[3 * TOKENS + j] ? 1 : 0;
@@ -170,12 +170,13 @@ class FrozenModulesGoldenTest {
         org.nestspark.restore.InitFromPretrained.apply(
             noQuantizer, org.nestspark.model.NestGraph.build(noQuantizer.settings()), CONF);
     FrozenModules mixed = r.frozenModules(noQuantizer);
-    FrozenModules drawn = FrozenModules.drawn(noQuantizer);
+    FrozenModules drawn = FrozenModules.drawn(noQuantizer.settings());
     assertArrayEquals(
-        drawn.quantizer(noQuantizer).codebooks(), mixed.quantizer(noQuantizer).codebooks());
+        drawn.quantizer(noQuantizer.settings()).codebooks(),
+        mixed.quantizer(noQuantizer.settings()).codebooks());
     assertArrayEquals(
-        imp.frozenModules().masking(noQuantizer).maskEmbedding(),
-        mixed.masking(noQuantizer).maskEmbedding());
+        imp.frozenModules().masking(noQuantizer.settings()).maskEmbedding(),
+        mixed.masking(noQuantizer.settings()).maskEmbedding());
     assertTrue(
         mixed.origin().contains("mask_processor.mask_embedding; the others drawn from data.seed=5"),
         mixed.origin());
@@ -214,7 +215,7 @@ class FrozenModulesGoldenTest {
   private static NestBatch build(
       NemoImport.Imported imp, FrozenModules frozen, List<ManifestEntry> wavs) {
     NestBatchBuilder builder =
-        NestBatchBuilder.fromConfig(imp.config(), "model.train_ds", List.of(), CONF, frozen);
+        NestBatchBuilder.of(imp.config().settings(), "model.train_ds", List.of(), CONF, frozen);
     NestBatchBuilder.Result r = builder.build(wavs, CONF, true, 11);
     assertEquals(List.of(), r.skipped());
     return r.batch();

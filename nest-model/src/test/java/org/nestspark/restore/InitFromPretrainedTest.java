@@ -63,7 +63,7 @@ class InitFromPretrainedTest {
             TrainStep.Counters.ZERO,
             c.render(),
             Provenance.capture(c, Map.of()),
-            org.nestspark.ssl.FrozenModules.drawn(c)));
+            org.nestspark.ssl.FrozenModules.drawn(c.settings())));
     ComputationGraph target = graph(cfg("data.seed=7"), 2);
     NemoStateDict decoderBefore = NemoStateDict.fromGraph(target).withPrefix("decoder.");
     NestConfig init =

@@ -100,7 +100,8 @@ class NemoExportTest {
     ComputationGraph graph = NestGraph.build(c.settings());
     // non-trivial values everywhere
     graph.params().addi(org.nd4j.linalg.factory.Nd4j.rand(graph.params().shape()).muli(0.01));
-    NemoModel first = roundTrip(NemoExport.toNemo(c, graph, FrozenModules.drawn(c), Map.of()));
+    NemoModel first =
+        roundTrip(NemoExport.toNemo(c, graph, FrozenModules.drawn(c.settings()), Map.of()));
     NemoImport.Imported imp = NemoImport.of(first, "exported.nemo", List.of(), List.of(), CONF);
     assertEquals(modelJson(c), modelJson(imp.config()));
     assertEquals(7L, imp.config().getLong("data.seed"));
@@ -110,7 +111,7 @@ class NemoExportTest {
       assertTrue(t.getValue().sameValues(imp.frozen().get(t.getKey())), t.getKey());
     }
     assertTrue(
-        FrozenModules.drawn(c).sameValues(imp.frozenModules()),
+        FrozenModules.drawn(c.settings()).sameValues(imp.frozenModules()),
         "the drawn modules come back as the model's own");
     assertEquals("exported.nemo", imp.frozenModules().origin());
     // exported again without the archive's window and filterbank: the computed ones are the same

@@ -14,7 +14,6 @@ import org.nestspark.audio.AudioSegment;
 import org.nestspark.extract.LayerExtractor;
 import org.nestspark.features.FeatureBatch;
 import org.nestspark.features.FilterbankFeatures;
-import org.nestspark.features.PreprocessorParams;
 import org.nestspark.io.NpyArray;
 import org.nestspark.model.NestGraph;
 import org.nestspark.nemo.NemoArchive;
@@ -89,7 +88,7 @@ class NemoImportGoldenTest {
   @Test
   void perLayerOutputsMatchNemoExtractFeatures() throws Exception {
     for (NemoImport.Imported m : List.of(gz, plain)) {
-      FilterbankFeatures f = new FilterbankFeatures(PreprocessorParams.fromConfig(m.config()));
+      FilterbankFeatures f = new FilterbankFeatures(m.config().settings().preprocessor());
       LayerExtractor x = new LayerExtractor(m.graph(), f, LayerExtractor.parseLayers("all", 2));
       float[][] audio = new float[SPEECH.length][];
       for (int i = 0; i < SPEECH.length; i++) {
@@ -125,7 +124,7 @@ class NemoImportGoldenTest {
     LayerExtractor x =
         new LayerExtractor(
             gz.graph(),
-            new FilterbankFeatures(PreprocessorParams.fromConfig(gz.config())),
+            new FilterbankFeatures(gz.config().settings().preprocessor()),
             new int[] {0, 1});
     LayerExtractor.Output o = x.extract(fb).get(0);
     NpyArray g = resource("extract/silence_2s.npy");

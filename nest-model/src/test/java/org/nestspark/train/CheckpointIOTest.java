@@ -52,7 +52,7 @@ import org.nestspark.testkit.TestGraphs;
 class CheckpointIOTest {
   private static final Configuration CONF = new Configuration(false);
   private static final NestConfig CFG = NestConfig.defaults();
-  private static final FrozenModules FROZEN = FrozenModules.drawn(CFG);
+  private static final FrozenModules FROZEN = FrozenModules.drawn(CFG.settings());
 
   @TempDir java.nio.file.Path tmp;
 
@@ -253,9 +253,9 @@ class CheckpointIOTest {
     assertArrayEquals(new int[] {16, 640}, proj.shape());
     assertEquals(NpyDtype.FLOAT32, emb.dtype());
     assertArrayEquals(new int[] {80}, emb.shape());
-    assertArrayEquals(FROZEN.quantizer(CFG).codebooks(), cb.doubleData());
-    assertArrayEquals(FROZEN.quantizer(CFG).projWeight(), proj.floatData());
-    assertArrayEquals(FROZEN.masking(CFG).maskEmbedding(), emb.floatData());
+    assertArrayEquals(FROZEN.quantizer(CFG.settings()).codebooks(), cb.doubleData());
+    assertArrayEquals(FROZEN.quantizer(CFG.settings()).projWeight(), proj.floatData());
+    assertArrayEquals(FROZEN.masking(CFG.settings()).maskEmbedding(), emb.floatData());
   }
 
   @Test
@@ -265,7 +265,7 @@ class CheckpointIOTest {
             List.of(),
             List.of("model.num_classes=64", "model.code_dim=4", "model.num_books=2", "data.seed=3"),
             CONF);
-    FrozenModules f = FrozenModules.drawn(small).withOrigin("/models/nemo.nemo");
+    FrozenModules f = FrozenModules.drawn(small.settings()).withOrigin("/models/nemo.nemo");
     Checkpoint c = Checkpoint.of(trained(1), "1", small, Map.of(), f);
     Checkpoint back = CheckpointIO.load(CheckpointIO.save(dir(), c, CONF), CONF);
     assertTrue(f.sameValues(back.frozen()));
@@ -273,10 +273,10 @@ class CheckpointIOTest {
     List<String> warnings = new ArrayList<>();
     assertTrue(back.frozenModules(small, warnings::add) == back.frozen());
     assertEquals(List.of(), warnings);
-    assertFalse(f.sameValues(FrozenModules.drawn(CFG)));
+    assertFalse(f.sameValues(FrozenModules.drawn(CFG.settings())));
     assertThrows(
         IllegalArgumentException.class,
-        () -> back.frozen().quantizer(CFG),
+        () -> back.frozen().quantizer(CFG.settings()),
         "8192 codes do not fit a 64-code checkpoint");
   }
 
@@ -297,7 +297,7 @@ class CheckpointIOTest {
         NestConfig.load(List.of(), org.nestspark.restore.Restore.modelOverrides(c.config()), CONF);
     List<String> warnings = new ArrayList<>();
     FrozenModules f = c.frozenModules(cfg, warnings::add);
-    assertTrue(f.sameValues(FrozenModules.drawn(cfg)));
+    assertTrue(f.sameValues(FrozenModules.drawn(cfg.settings())));
     assertEquals(1, warnings.size());
     String w = warnings.get(0);
     assertTrue(

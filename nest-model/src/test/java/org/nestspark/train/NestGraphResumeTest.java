@@ -21,7 +21,6 @@ import org.nestspark.config.NestConfig;
 import org.nestspark.data.MinLengthPadding;
 import org.nestspark.data.NoiseSampler;
 import org.nestspark.features.FilterbankFeatures;
-import org.nestspark.features.PreprocessorParams;
 import org.nestspark.manifest.ManifestEntry;
 import org.nestspark.manifest.ManifestReader;
 import org.nestspark.model.NestGraph;
@@ -68,14 +67,14 @@ class NestGraphResumeTest {
     NestBatchBuilder builder =
         new NestBatchBuilder(
             new NestBatchPipeline(
-                new FilterbankFeatures(PreprocessorParams.fromConfig(c)),
+                new FilterbankFeatures(c.settings().preprocessor()),
                 RandomProjectionVectorQuantizer.of(c.settings().quantizer(), 11L),
                 RandomBlockMasking.of(c.settings().masking(), 12L),
                 TokenSelection.of(c.settings().loss())),
             MultiSpeakerNoiseAugmentation.of(
                 c.settings().augmentor("model.train_ds.batch_augmentor")),
             NoiseSampler.withAudio(noise, 16000, conf),
-            MinLengthPadding.fromConfig(c, "model.train_ds"),
+            MinLengthPadding.of(c.settings().dataset("model.train_ds")),
             16000);
     List<MultiDataSet> out = new ArrayList<>();
     for (int i = 0; out.size() < n; i++) {
@@ -117,14 +116,14 @@ class NestGraphResumeTest {
     int m = 3;
 
     ComputationGraph straight = fresh(c);
-    TrainStep s = TrainStep.fromConfig(straight, c);
+    TrainStep s = TrainStep.of(straight, c.settings());
     double first = straight.score(data.get(0), false);
     for (int i = 0; i < n + m; i++) {
       assertTrue(s.fit(data.get(i % data.size())).done());
     }
 
     ComputationGraph part = fresh(c);
-    TrainStep p = TrainStep.fromConfig(part, c);
+    TrainStep p = TrainStep.of(part, c.settings());
     for (int i = 0; i < n; i++) {
       p.fit(data.get(i % data.size()));
     }
@@ -138,7 +137,7 @@ class NestGraphResumeTest {
                 String.valueOf(n),
                 c,
                 java.util.Map.of(),
-                org.nestspark.ssl.FrozenModules.drawn(c)),
+                org.nestspark.ssl.FrozenModules.drawn(c.settings())),
             conf);
     Checkpoint back = CheckpointIO.load(file, conf);
     assertEquals(n, back.step());
@@ -147,7 +146,7 @@ class NestGraphResumeTest {
             back.model(),
             back.seed(),
             c.getDouble("model.optim.gradient_clip_val"),
-            TrainStep.batchSlices(c));
+            TrainStep.resolveBatchSlices(c.settings().trainer().batchSlices()));
     resumed.restoreCounters(back.counters());
     for (int i = n; i < n + m; i++) {
       resumed.fit(data.get(i % data.size()));

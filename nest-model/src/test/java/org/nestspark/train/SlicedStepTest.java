@@ -231,8 +231,13 @@ class SlicedStepTest {
 
   @Test
   void batchSlicesSetting() {
-    assertEquals(3, TrainStep.batchSlices(config("trainer.batch_slices=3")));
-    assertEquals(ComputeThreads.configured(), TrainStep.batchSlices(config()));
+    assertEquals(
+        3,
+        TrainStep.resolveBatchSlices(
+            config("trainer.batch_slices=3").settings().trainer().batchSlices()));
+    assertEquals(
+        ComputeThreads.configured(),
+        TrainStep.resolveBatchSlices(config().settings().trainer().batchSlices()));
     NestConfigException e =
         assertThrows(NestConfigException.class, () -> config("trainer.batch_slices=0"));
     assertTrue(e.getMessage().contains("trainer.batch_slices"), e.getMessage());

@@ -17,7 +17,6 @@ import org.nestspark.audio.AudioSegment;
 import org.nestspark.config.NestConfig;
 import org.nestspark.extract.LayerExtractor;
 import org.nestspark.features.FilterbankFeatures;
-import org.nestspark.features.PreprocessorParams;
 import org.nestspark.io.AtomicFiles;
 import org.nestspark.io.Npy;
 import org.nestspark.model.NestGraph;
@@ -71,7 +70,7 @@ public final class ExtractBench {
     LayerExtractor x =
         new LayerExtractor(
             g,
-            new FilterbankFeatures(PreprocessorParams.fromConfig(c)),
+            new FilterbankFeatures(c.settings().preprocessor()),
             LayerExtractor.parseLayers("all", n));
     int sr = c.getInt("model.sample_rate");
     byte[][] wavs = new byte[batchSize][];

@@ -6,9 +6,9 @@ import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
+import org.nestspark.config.PreprocessorParams;
 import org.nestspark.features.FeatureBatch;
 import org.nestspark.features.FilterbankFeatures;
-import org.nestspark.features.PreprocessorParams;
 
 /**
  * Featurization throughput ({@code nest bench featurize}): seconds of audio turned into NEST log-mel

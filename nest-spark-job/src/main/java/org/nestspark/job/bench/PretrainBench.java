@@ -240,10 +240,10 @@ public final class PretrainBench {
             conf,
             true,
             null,
-            FrozenModules.drawn(cfg)); // a run from scratch
+            FrozenModules.drawn(cfg.settings())); // a run from scratch
     Nd4j.getRandom().setSeed(cfg.getLong("data.seed"));
     ComputationGraph g = NestGraph.build(cfg.settings(), AdamW.of(cfg.settings().optim()));
-    TrainStep step = TrainStep.fromConfig(g, cfg);
+    TrainStep step = TrainStep.of(g, cfg.settings());
     double prep = 0;
     double fit = 0;
     double audio = 0;

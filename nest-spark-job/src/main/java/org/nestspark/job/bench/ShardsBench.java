@@ -205,7 +205,7 @@ public final class ShardsBench {
   /** Loads every entry on the executors; fails unless all N load. */
   private static void readAll(
       JavaSparkContext sc, List<ManifestEntry> entries, NestConfig cfg, int partitions) {
-    UtteranceLoader loader = UtteranceLoader.fromConfig(cfg);
+    UtteranceLoader loader = UtteranceLoader.of(cfg.settings());
     SerializableHadoopConf conf = new SerializableHadoopConf(sc.hadoopConfiguration());
     long samples =
         sc.parallelize(entries, Math.min(entries.size(), partitions))

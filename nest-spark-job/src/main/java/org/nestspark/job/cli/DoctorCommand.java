@@ -156,7 +156,7 @@ final class DoctorCommand extends NestCommand {
         "trainer.batch_slices="
             + cfg.config().getValue("trainer.batch_slices").unwrapped()
             + " -> "
-            + org.nestspark.train.TrainStep.batchSlices(cfg)
+            + TrainStep.resolveBatchSlices(cfg.settings().trainer().batchSlices())
             + " (slices of a training batch run at once, one thread each)");
     line(out, "default data type", String.valueOf(Nd4j.dataType()));
     line(out, "javacpp maxbytes", gib(Pointer.maxBytes()) + " (-Dorg.bytedeco.javacpp.maxbytes)");
@@ -196,7 +196,7 @@ final class DoctorCommand extends NestCommand {
     try {
       long t0 = System.nanoTime();
       ComputationGraph g = NestGraph.build(cfg.settings(), AdamW.of(cfg.settings().optim()));
-      TrainStep step = TrainStep.fromConfig(g, cfg);
+      TrainStep step = TrainStep.of(g, cfg.settings());
       long t1 = System.nanoTime();
       int numClasses = cfg.getInt("model.num_classes");
       int books = cfg.getInt("model.num_books");

@@ -103,7 +103,7 @@ final class ExportNemoCommand extends NestCommand {
           }
         }
         if (!taken.isEmpty()) {
-          modules = FrozenModules.of(m.config(), taken, modules, from);
+          modules = FrozenModules.of(m.config().settings(), taken, modules, from);
         }
       }
       NemoExport.write(

@@ -39,7 +39,6 @@ import org.nestspark.config.NestConfig;
 import org.nestspark.data.UtteranceLoader;
 import org.nestspark.extract.LayerExtractor;
 import org.nestspark.features.FilterbankFeatures;
-import org.nestspark.features.PreprocessorParams;
 import org.nestspark.io.AtomicFiles;
 import org.nestspark.io.NestPaths;
 import org.nestspark.io.Npy;
@@ -420,7 +419,7 @@ public final class ExtractJob {
     ComputationGraph g = NestGraph.build(m.config.settings());
     g.setParams(Nd4j.create(m.params, new long[] {1, m.params.length}, 'c'));
     return new LayerExtractor(
-        g, new FilterbankFeatures(PreprocessorParams.fromConfig(m.config)), m.layers);
+        g, new FilterbankFeatures(m.config.settings().preprocessor()), m.layers);
   }
 
   /**
@@ -493,7 +492,7 @@ public final class ExtractJob {
       this.overwrite = overwrite;
       this.parquet = parquet;
       this.sampleRate = c.getInt("model.sample_rate");
-      this.loader = UtteranceLoader.fromConfig(c);
+      this.loader = UtteranceLoader.of(c.settings());
       this.dim = c.getInt("model.encoder.d_model");
     }
 

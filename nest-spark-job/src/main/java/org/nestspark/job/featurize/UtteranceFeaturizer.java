@@ -7,7 +7,6 @@ import org.nestspark.config.NestConfig;
 import org.nestspark.data.UtteranceLoader;
 import org.nestspark.features.FeatureBatch;
 import org.nestspark.features.FilterbankFeatures;
-import org.nestspark.features.PreprocessorParams;
 import org.nestspark.io.NestPaths;
 import org.nestspark.manifest.ManifestEntry;
 
@@ -23,8 +22,8 @@ final class UtteranceFeaturizer {
   private final UtteranceLoader loader;
 
   UtteranceFeaturizer(NestConfig config) {
-    this.features = new FilterbankFeatures(PreprocessorParams.fromConfig(config));
-    this.loader = UtteranceLoader.fromConfig(config);
+    this.features = new FilterbankFeatures(config.settings().preprocessor());
+    this.loader = UtteranceLoader.of(config.settings());
   }
 
   int numFeatures() {

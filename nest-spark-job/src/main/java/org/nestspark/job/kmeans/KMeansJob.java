@@ -48,7 +48,6 @@ import org.nestspark.data.UtteranceLoader;
 import org.nestspark.extract.FrameFeatures;
 import org.nestspark.extract.LayerExtractor;
 import org.nestspark.features.FilterbankFeatures;
-import org.nestspark.features.PreprocessorParams;
 import org.nestspark.io.AtomicFiles;
 import org.nestspark.io.NestPaths;
 import org.nestspark.io.Npy;
@@ -530,15 +529,14 @@ public final class KMeansJob {
       case "mfcc":
         return FrameFeatures.mfcc(p.config().getInt("model.sample_rate"));
       case "logmel":
-        return FrameFeatures.logmel(
-            new FilterbankFeatures(PreprocessorParams.fromConfig(p.config())));
+        return FrameFeatures.logmel(new FilterbankFeatures(p.config().settings().preprocessor()));
       default:
         ComputationGraph g = NestGraph.build(p.config().settings());
         g.setParams(Nd4j.create(p.params(), new long[] {1, p.params().length}, 'c'));
         return FrameFeatures.layer(
             new LayerExtractor(
                 g,
-                new FilterbankFeatures(PreprocessorParams.fromConfig(p.config())),
+                new FilterbankFeatures(p.config().settings().preprocessor()),
                 new int[] {p.layer()}));
     }
   }
@@ -552,8 +550,8 @@ public final class KMeansJob {
 
   static Loaded load(
       Batch b, Payload p, Configuration conf, LabelFrames frames, LabelFrames.Source source) {
-    UtteranceLoader loader = UtteranceLoader.fromConfig(p.config());
-    MinLengthPadding padding = MinLengthPadding.fromConfig(p.config(), "model.train_ds");
+    UtteranceLoader loader = UtteranceLoader.of(p.config().settings());
+    MinLengthPadding padding = MinLengthPadding.of(p.config().settings().dataset("model.train_ds"));
     Loaded l = new Loaded();
     for (int i = 0; i < b.entries().size(); i++) {
       ManifestEntry e = b.entries().get(i);
@@ -598,7 +596,7 @@ public final class KMeansJob {
       Iterator<Batch> it, Payload p, SerializableHadoopConf conf, double fraction, long seed) {
     FrameFeatures f = borrow(p);
     Configuration hadoopConf = conf.get();
-    LabelFrames frames = LabelFrames.fromConfig(p.config());
+    LabelFrames frames = LabelFrames.of(p.config().settings());
     List<Tuple2<Long, Vector>> out = new ArrayList<>();
     try {
       while (it.hasNext()) {
@@ -646,7 +644,7 @@ public final class KMeansJob {
       throws IOException {
     FrameFeatures f = borrow(p);
     Configuration hadoopConf = conf.get();
-    LabelFrames frames = LabelFrames.fromConfig(p.config());
+    LabelFrames frames = LabelFrames.of(p.config().settings());
     int sr = p.config().getInt("model.sample_rate");
     ManifestParts.Part part = new ManifestParts.Part(partsUri, TaskContext.getPartitionId());
     try {

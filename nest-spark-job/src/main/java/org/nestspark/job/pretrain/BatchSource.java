@@ -196,7 +196,7 @@ public final class BatchSource implements FlatMapFunction<Iterator<BatchSpec>, M
     NestBatchBuilder b = IDLE.computeIfAbsent(key(), k -> new ConcurrentLinkedQueue<>()).poll();
     return b != null
         ? b
-        : NestBatchBuilder.fromConfig(config, dataset, noise, hadoopConf.get(), frozen);
+        : NestBatchBuilder.of(config.settings(), dataset, noise, hadoopConf.get(), frozen);
   }
 
   private void giveBack(NestBatchBuilder b) {

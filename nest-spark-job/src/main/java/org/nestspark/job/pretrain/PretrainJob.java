@@ -25,7 +25,6 @@ import org.nestspark.ssl.FrozenModules;
 import org.nestspark.train.Checkpoint;
 import org.nestspark.train.NoamAnnealing;
 import org.nestspark.train.Provenance;
-import org.nestspark.train.TrainStep;
 
 /**
  * The Spark pretraining job (docs/nest-numerics.md §8, §9): NEST's denoising masked-token prediction trained in rounds on
@@ -453,7 +452,8 @@ public final class PretrainJob {
       valCounters.reset();
       long t0 = System.nanoTime();
       Validator.Result v =
-          Validator.validate(sc, graph, specs, source, workers, TrainStep.batchSlicesSetting(cfg));
+          Validator.validate(
+              sc, graph, specs, source, workers, cfg.settings().trainer().batchSlices());
       sm.validation(v, valCounters.snapshot(), step, epoch, (System.nanoTime() - t0) / 1e9);
     }
 

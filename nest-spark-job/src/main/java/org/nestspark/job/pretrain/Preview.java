@@ -53,7 +53,7 @@ final class Preview {
       FrozenModules frozen)
       throws IOException {
     NestBatchBuilder builder =
-        NestBatchBuilder.fromConfig(cfg, PretrainJob.TRAIN, noise, conf, frozen);
+        NestBatchBuilder.of(cfg.settings(), PretrainJob.TRAIN, noise, conf, frozen);
     NestBatchBuilder.Result r = builder.build(spec.entries(), conf, true, spec.seed());
     NestBatch b = r.batch();
     if (b == null) {

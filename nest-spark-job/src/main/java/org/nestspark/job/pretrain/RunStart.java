@@ -132,7 +132,8 @@ final class RunStart {
     if (init != null) {
       out.println("[pretrain] " + init.summary());
     }
-    FrozenModules frozen = init != null ? init.frozenModules(cfg) : FrozenModules.drawn(cfg);
+    FrozenModules frozen =
+        init != null ? init.frozenModules(cfg) : FrozenModules.drawn(cfg.settings());
     out.println("[pretrain] quantizer and mask embedding: " + frozen.origin());
     Preview.write(sc, cfg, data.trainingSpec(data.plan(0), 0, 0), data.trainNoise, runDir, frozen);
     return new RunStart(graph, 0, 0, TrainStep.Counters.ZERO, -1, false, frozen, attempt);

@@ -4,7 +4,6 @@ import java.io.Serializable;
 import java.util.Locale;
 import org.nestspark.config.NestConfig;
 import org.nestspark.train.DeltaDtype;
-import org.nestspark.train.TrainStep;
 
 /**
  * How the workers' steps are combined ({@code pretrain.strategy} and {@code pretrain.diloco.*}), read once
@@ -87,7 +86,7 @@ public record TrainingStrategy(
         DeltaDtype.of(cfg.getString("pretrain.diloco.delta_dtype")),
         cfg.getInt("pretrain.prefetch_batches"),
         cfg.getInt("pretrain.worker_slots"),
-        TrainStep.batchSlicesSetting(cfg),
+        cfg.settings().trainer().batchSlices(),
         cfg.getBoolean("trainer.sync_batchnorm"));
   }
 

@@ -158,7 +158,8 @@ class TorchLoadIT {
     Nd4j.getRandom().setSeed(21);
     ComputationGraph fresh = NestGraph.build(imp.config().settings());
     NemoModel ours =
-        NemoExport.toNemo(imp.config(), fresh, FrozenModules.drawn(imp.config()), Map.of());
+        NemoExport.toNemo(
+            imp.config(), fresh, FrozenModules.drawn(imp.config().settings()), Map.of());
     Path oursFile = dir.resolve("ours.nemo");
     try (OutputStream o = Files.newOutputStream(oursFile)) {
       NemoArchive.write(ours, o);

@@ -63,7 +63,7 @@ class KMeansHdfsIT {
     assertTrue(HDFS.fs().exists(new org.apache.hadoop.fs.Path("/labels/centroids.npy")));
     Configuration conf = HDFS.fs().getConf();
     NestConfig cfg = NestConfig.load(List.of(), List.of(), conf);
-    LabelFrames frames = LabelFrames.fromConfig(cfg);
+    LabelFrames frames = LabelFrames.of(cfg.settings());
     List<ManifestEntry> es =
         ManifestReader.unfiltered(conf)
             .read(List.of(HDFS.uri() + "/labels/labels_manifest.json"))
@@ -77,8 +77,8 @@ class KMeansHdfsIT {
       assertTrue(
           n.get("label_filepath").asText().startsWith(HDFS.uri() + "/labels/labels/"), e.json());
       int samples =
-          MinLengthPadding.fromConfig(cfg, "model.train_ds")
-              .apply(UtteranceLoader.fromConfig(cfg).load(e, conf).samples())
+          MinLengthPadding.of(cfg.settings().dataset("model.train_ds"))
+              .apply(UtteranceLoader.of(cfg.settings()).load(e, conf).samples())
               .length;
       int[] labels = LabelFiles.read(e, conf, frames.encoderFrames(samples), 5);
       counts.add(labels.length);

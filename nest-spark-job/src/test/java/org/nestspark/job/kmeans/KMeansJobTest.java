@@ -203,7 +203,7 @@ class KMeansJobTest {
     // computed here
     Configuration conf = new Configuration(false);
     NestConfig cfg = NestConfig.load(List.of(tiny), List.of(), conf);
-    LabelFrames frames = LabelFrames.fromConfig(cfg);
+    LabelFrames frames = LabelFrames.of(cfg.settings());
     KaldiMfcc mfcc = new KaldiMfcc(16000);
     List<ManifestEntry> labelled =
         ManifestReader.unfiltered(conf)
@@ -220,8 +220,8 @@ class KMeansJobTest {
           Path.of(node.get("audio_filepath").asText()).getParent().toString(),
           "the audio path is resolved: the labels manifest lives elsewhere");
       float[] audio =
-          MinLengthPadding.fromConfig(cfg, "model.train_ds")
-              .apply(UtteranceLoader.fromConfig(cfg).load(e, conf).samples());
+          MinLengthPadding.of(cfg.settings().dataset("model.train_ds"))
+              .apply(UtteranceLoader.of(cfg.settings()).load(e, conf).samples());
       NpyArray labels = npy(Path.of(node.get("label_filepath").asText()));
       assertEquals(1, labels.rank());
       assertEquals(frames.encoderFrames(audio.length), labels.dim(0), e.where());
@@ -380,14 +380,14 @@ class KMeansJobTest {
     assertEquals(0, summary.get("layer").asInt());
     Configuration conf = new Configuration(false);
     NestConfig cfg = NestConfig.load(List.of(), List.of("model.encoder.d_model=64"), conf);
-    LabelFrames frames = LabelFrames.fromConfig(cfg);
+    LabelFrames frames = LabelFrames.of(cfg.settings());
     for (ManifestEntry e :
         ManifestReader.unfiltered(conf)
             .read(List.of(out.resolve("labels_manifest.json").toString()))
             .entries()) {
       float[] audio =
-          MinLengthPadding.fromConfig(cfg, "model.train_ds")
-              .apply(UtteranceLoader.fromConfig(cfg).load(e, conf).samples());
+          MinLengthPadding.of(cfg.settings().dataset("model.train_ds"))
+              .apply(UtteranceLoader.of(cfg.settings()).load(e, conf).samples());
       NpyArray labels = npy(Path.of(JSON.readTree(e.json()).get("label_filepath").asText()));
       assertEquals(frames.encoderFrames(audio.length), labels.dim(0), e.where());
     }

@@ -46,7 +46,7 @@ class CheckpointManagerTest {
         TrainStep.Counters.ZERO,
         c.render(),
         Provenance.capture(c, Map.of()),
-        org.nestspark.ssl.FrozenModules.drawn(c));
+        org.nestspark.ssl.FrozenModules.drawn(c.settings()));
   }
 
   private static List<String> names(CheckpointManager m) throws Exception {

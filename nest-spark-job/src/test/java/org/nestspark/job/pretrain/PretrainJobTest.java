@@ -181,13 +181,14 @@ class PretrainJobTest {
                 "[pretrain] quantizer and mask embedding: drawn from data.seed="
                     + cfg.getLong("data.seed")),
         a.out());
-    org.nestspark.ssl.FrozenModules drawn = org.nestspark.ssl.FrozenModules.drawn(cfg);
+    org.nestspark.ssl.FrozenModules drawn = org.nestspark.ssl.FrozenModules.drawn(cfg.settings());
     assertTrue(
         drawn.sameValues(c.frozen()), "checkpoint holds the run's quantizer and mask embedding");
     org.junit.jupiter.api.Assertions.assertArrayEquals(
-        drawn.quantizer(cfg).codebooks(), nemo.tensor("quantizer.codebooks").toDoubleArray());
+        drawn.quantizer(cfg.settings()).codebooks(),
+        nemo.tensor("quantizer.codebooks").toDoubleArray());
     org.junit.jupiter.api.Assertions.assertArrayEquals(
-        drawn.masking(cfg).maskEmbedding(),
+        drawn.masking(cfg.settings()).maskEmbedding(),
         nemo.tensor("mask_processor.mask_embedding").toFloatArray());
 
     // the preview of the first batch: clean and masked noisy log-mels of one utterance and its

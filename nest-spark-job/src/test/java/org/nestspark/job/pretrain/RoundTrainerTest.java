@@ -87,7 +87,7 @@ class RoundTrainerTest {
             new Configuration(false),
             true,
             null,
-            FrozenModules.drawn(c));
+            FrozenModules.drawn(c.settings()));
     return new RoundWorker.Attempt(
         java.util.UUID.randomUUID().toString(),
         g.getConfiguration().toJson(),
@@ -177,7 +177,7 @@ class RoundTrainerTest {
             new Configuration(false),
             true,
             null,
-            FrozenModules.drawn(c));
+            FrozenModules.drawn(c.settings()));
     try (RoundTrainer trainer =
         new RoundTrainer(jsc, driver, s, source, 42, 1.0, new Configuration(false))) {
       RoundTrainer.Outcome first = trainer.run(perWorker(train, 0, 2), 0, null);
@@ -244,7 +244,7 @@ class RoundTrainerTest {
             new Configuration(false),
             true,
             null,
-            FrozenModules.drawn(c));
+            FrozenModules.drawn(c.settings()));
     try (RoundTrainer trainer =
         new RoundTrainer(jsc, driver, s, source, 42, 1.0, new Configuration(false))) {
       RoundTrainer.Outcome o = trainer.run(perWorker(train, 0, 1), 0, null);
@@ -303,7 +303,7 @@ class RoundTrainerTest {
               new Configuration(false),
               false,
               counters,
-              FrozenModules.drawn(c));
+              FrozenModules.drawn(c.settings()));
       Validator.Result a = Validator.validate(jsc, g, specs, source, 2, 1);
       Validator.Result b = Validator.validate(jsc, g, specs, source, 3, 1);
       assertEquals(a, b);

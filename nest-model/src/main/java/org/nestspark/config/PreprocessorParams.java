@@ -1,10 +1,8 @@
-package org.nestspark.features;
+package org.nestspark.config;
 
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Set;
-import org.nestspark.config.NestConfig;
-import org.nestspark.config.NestConfigException;
 
 /**
  * The settings of NeMo's {@code AudioToMelSpectrogramPreprocessor} / {@code FilterbankFeatures}
@@ -21,7 +19,9 @@ import org.nestspark.config.NestConfigException;
  * {@code pad_to: "max"}, {@code nb_augmentation_prob > 0}, {@code stft_conv}, the string guard values
  * {@code "tiny"} / {@code "eps"} and the fixed_mean/fixed_std normalisation.
  */
-public final class PreprocessorParams {
+public final class PreprocessorParams implements java.io.Serializable {
+  private static final long serialVersionUID = 1L;
+
   /** Normalisation types understood by {@link FilterbankFeatures} (NeMo's {@code normalize}). */
   public static final String NORMALIZE_PER_FEATURE = "per_feature";
 
@@ -519,7 +519,7 @@ public final class PreprocessorParams {
   }
 
   /** {@code model.preprocessor.*} (docs/nest-numerics.md §1). */
-  public static PreprocessorParams fromConfig(NestConfig c) {
+  static PreprocessorParams read(com.typesafe.config.Config c) {
     String p = "model.preprocessor.";
     try {
       return builder()
@@ -529,7 +529,7 @@ public final class PreprocessorParams {
           .nFft(c.getInt(p + "n_fft"))
           .features(c.getInt(p + "features"))
           .lowFreq(c.getDouble(p + "lowfreq"))
-          .highFreq(c.isSet(p + "highfreq") ? c.getDouble(p + "highfreq") : null)
+          .highFreq(c.hasPath(p + "highfreq") ? c.getDouble(p + "highfreq") : null)
           .preemph(c.getDouble(p + "preemph"))
           .dither(c.getDouble(p + "dither"))
           .log(c.getBoolean(p + "log"))

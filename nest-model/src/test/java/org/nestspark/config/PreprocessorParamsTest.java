@@ -1,4 +1,4 @@
-package org.nestspark.features;
+package org.nestspark.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
