@@ -3,34 +3,23 @@ package org.nestspark.job.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.nestspark.job.testkit.BinNest;
+import org.nestspark.job.testkit.Nest;
+import org.nestspark.job.testkit.Nest.Run;
 
 /**
  * nest doctor on this (CPU) machine: the report, a real training step, and --expect-gpu refusing the CPU
  * backend. Through bin/nest in a JVM of its own: {@link DoctorCommandIT}.
  */
 class DoctorCommandTest {
-  record Run(int code, String out, String err) {}
-
   static Run doctor(String... args) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
     List<String> all = new java.util.ArrayList<>(List.of("doctor"));
     all.addAll(List.of(args));
-    int code =
-        NestCli.run(
-            all,
-            new PrintStream(out, true, StandardCharsets.UTF_8),
-            new PrintStream(err, true, StandardCharsets.UTF_8));
-    return new Run(
-        code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    return Nest.run(all);
   }
 
   private static double loss(String out, int step) {

@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.nestspark.io.Npy;
 import org.nestspark.io.NpyArray;
+import org.nestspark.job.testkit.Nest;
 import org.nestspark.testkit.MiniHdfs;
 
 /** {@code nest extract} with the model, manifest, audio and outputs on a real HDFS (Hadoop's mini cluster), hdfs:// end to end. */
@@ -43,7 +44,7 @@ class ExtractHdfsIT {
                   "")
               .getBytes(StandardCharsets.UTF_8));
     }
-    ExtractTestSupport.Run r =
+    Nest.Run r =
         nest(
             "extract",
             "--model",
@@ -81,7 +82,7 @@ class ExtractHdfsIT {
         lines.get(0));
 
     // a folder on HDFS, rerun over existing outputs: nothing recomputed
-    ExtractTestSupport.Run again =
+    Nest.Run again =
         nest(
             "extract",
             "--model",

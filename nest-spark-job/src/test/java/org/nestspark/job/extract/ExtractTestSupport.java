@@ -1,14 +1,10 @@
 package org.nestspark.job.extract;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import org.nestspark.io.NpyArray;
-import org.nestspark.job.cli.NestCli;
+import org.nestspark.job.testkit.Nest;
+import org.nestspark.job.testkit.Nest.Run;
 import org.nestspark.testkit.Golden;
 
 /** Shared helpers of the extraction tests: the golden tiny model and WAVs (from nest-model's test jar), running {@code nest}. */
@@ -20,20 +16,8 @@ final class ExtractTestSupport {
 
   private ExtractTestSupport() {}
 
-  record Run(int code, String out, String err) {}
-
   static Run nest(String... args) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    List<String> all = new ArrayList<>(List.of(args));
-    all.add("spark.master=local[2]");
-    int code =
-        NestCli.run(
-            all,
-            new PrintStream(out, true, StandardCharsets.UTF_8),
-            new PrintStream(err, true, StandardCharsets.UTF_8));
-    return new Run(
-        code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    return Nest.local2(args);
   }
 
   /** The bytes of {@code golden/<rel>} ({@link Golden#bytes}). */

@@ -14,6 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.nestspark.io.Npy;
+import org.nestspark.job.testkit.Nest;
 import org.nestspark.testkit.Golden;
 import org.nestspark.testkit.MiniHdfs;
 
@@ -36,7 +37,7 @@ class FeaturizeHdfsIT {
                   "")
               .getBytes(StandardCharsets.UTF_8));
     }
-    FeaturizeCommandTest.Run r =
+    Nest.Run r =
         FeaturizeCommandTest.nest(
             "featurize",
             "--manifest",
@@ -72,7 +73,7 @@ class FeaturizeHdfsIT {
     }
     Files.writeString(
         local.resolve("m.json"), "{\"audio_filepath\": \"speech_1s.wav\", \"duration\": 1.0}\n");
-    FeaturizeCommandTest.Run l =
+    Nest.Run l =
         FeaturizeCommandTest.nest(
             "featurize",
             "--manifest",

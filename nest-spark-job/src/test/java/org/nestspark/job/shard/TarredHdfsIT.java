@@ -15,6 +15,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.nestspark.io.Npy;
+import org.nestspark.job.testkit.Nest;
 import org.nestspark.testkit.MiniHdfs;
 
 /**
@@ -77,7 +78,7 @@ class TarredHdfsIT {
     HDFS.write("/corpus/manifest.json", manifest.toString());
     HDFS.putGolden("nemo/tiny_gz.nemo", "/models/tiny.nemo");
 
-    ShardJobTest.Run shard =
+    Nest.Run shard =
         ShardJobTest.nest(
             List.of(
                 "shard",
@@ -106,7 +107,7 @@ class TarredHdfsIT {
 
     String shards =
         "featurize.tarred_audio_filepaths=" + HDFS.uri() + "/tarred/audio__OP_0..1_CL_.tar";
-    ShardJobTest.Run plain =
+    Nest.Run plain =
         ShardJobTest.nest(
             List.of(
                 "featurize",
@@ -116,7 +117,7 @@ class TarredHdfsIT {
                 HDFS.uri() + "/f-plain",
                 "spark.master=local[2]"));
     assertEquals(0, plain.code(), plain.err());
-    ShardJobTest.Run tarred =
+    Nest.Run tarred =
         ShardJobTest.nest(
             List.of(
                 "featurize",
@@ -137,7 +138,7 @@ class TarredHdfsIT {
         tarred.out());
     sameOutputs("/f-plain/features.json", "/f-tar/features.json", 4);
 
-    ShardJobTest.Run xPlain =
+    Nest.Run xPlain =
         ShardJobTest.nest(
             List.of(
                 "extract",
@@ -149,7 +150,7 @@ class TarredHdfsIT {
                 HDFS.uri() + "/x-plain",
                 "spark.master=local[2]"));
     assertEquals(0, xPlain.code(), xPlain.err());
-    ShardJobTest.Run xTar =
+    Nest.Run xTar =
         ShardJobTest.nest(
             List.of(
                 "extract",
