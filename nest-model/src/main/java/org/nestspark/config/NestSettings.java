@@ -31,6 +31,7 @@ public record NestSettings(
     DatasetSettings validationDs,
     DataSettings data,
     TrainerSettings trainer,
+    InitFromPretrainedSettings initFromPretrained,
     String kernels)
     implements Serializable {
 
@@ -51,6 +52,7 @@ public record NestSettings(
         DatasetSettings.read(c, "model.validation_ds"),
         DataSettings.read(c),
         TrainerSettings.read(c),
+        InitFromPretrainedSettings.read(c),
         c.getString("model.kernels"));
   }
 

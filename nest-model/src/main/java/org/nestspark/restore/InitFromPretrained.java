@@ -10,6 +10,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nestspark.config.InitFromPretrainedSettings;
 import org.nestspark.config.NestConfig;
 import org.nestspark.io.NestPaths;
 import org.nestspark.io.NpyArray;
@@ -104,13 +105,14 @@ public final class InitFromPretrained {
    */
   public static Report apply(NestConfig cfg, ComputationGraph graph, Configuration conf)
       throws IOException {
-    if (!cfg.isSet("init_from_pretrained.path")) {
+    InitFromPretrainedSettings s = cfg.settings().initFromPretrained();
+    if (!s.enabled()) {
       return null;
     }
-    String path = cfg.getString("init_from_pretrained.path");
+    String path = s.path();
     NemoStateDict source = read(path, conf);
-    List<String> include = cfg.config().getStringList("init_from_pretrained.include");
-    List<String> exclude = cfg.config().getStringList("init_from_pretrained.exclude");
+    List<String> include = s.include();
+    List<String> exclude = s.exclude();
     new Report(
             path,
             List.of(),

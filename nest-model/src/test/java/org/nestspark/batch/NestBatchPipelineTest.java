@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.net.URL;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -26,6 +25,7 @@ import org.nestspark.ssl.RandomBlockMasking;
 import org.nestspark.ssl.RandomProjectionVectorQuantizer;
 import org.nestspark.ssl.SslGolden;
 import org.nestspark.ssl.TokenSelection;
+import org.nestspark.testkit.Golden;
 
 /** The per-batch pipeline end to end: golden WAVs through features, quantizer, forced masks and selection. */
 class NestBatchPipelineTest {
@@ -38,8 +38,8 @@ class NestBatchPipelineTest {
   static void load() throws Exception {
     wavs = new ArrayList<>();
     for (String name : SslGolden.NAMES) {
-      URL url = NestBatchPipelineTest.class.getResource("/golden/features/wav/" + name + ".wav");
-      wavs.add(AudioSegment.load(new Path(url.toURI()), new Configuration(false), 16000).samples());
+      java.nio.file.Path wav = Golden.path("features/wav/" + name + ".wav");
+      wavs.add(AudioSegment.load(new Path(wav.toUri()), new Configuration(false), 16000).samples());
     }
     featurizer = new FilterbankFeatures(PreprocessorParams.defaults());
     quantizer = SslGolden.quantizer();

@@ -77,6 +77,18 @@ class NestSettingsTest {
     assertFalse(s.trainer().syncBatchnorm());
     assertEquals(1.5, s.trainer().gradientClipVal());
     assertFalse(s.labelTargets());
+    assertFalse(s.initFromPretrained().enabled());
+    InitFromPretrainedSettings init =
+        load(
+                "init_from_pretrained.path=/models/nest.nemo",
+                "init_from_pretrained.include=[encoder, quantizer]",
+                "init_from_pretrained.exclude=[decoder]")
+            .settings()
+            .initFromPretrained();
+    assertTrue(init.enabled());
+    assertEquals("/models/nest.nemo", init.path());
+    assertEquals(List.of("encoder", "quantizer"), init.include());
+    assertEquals(List.of("decoder"), init.exclude());
     assertEquals(
         0, load().settings().trainer().batchSlices(), "auto is 0, resolved where the step runs");
   }

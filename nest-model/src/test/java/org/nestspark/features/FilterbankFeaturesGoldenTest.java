@@ -9,6 +9,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.nestspark.config.PreprocessorParams;
 import org.nestspark.io.NpyArray;
+import org.nestspark.testkit.Golden;
 
 /**
  * Parity with NeMo's own featurizer output (golden set A, {@code golden/features/}): power spectrum,
@@ -50,7 +51,7 @@ class FilterbankFeaturesGoldenTest {
 
   @Test
   void wavLengthsMatchGoldenAudioLengths() {
-    long[] want = Golden.npy("batch_audio_lengths.npy").longData();
+    long[] want = Golden.npy("features/batch_audio_lengths.npy").longData();
     for (int i = 0; i < audio.length; i++) {
       assertEquals(want[i], audio[i].length, Golden.NAMES[i]);
     }
@@ -65,7 +66,7 @@ class FilterbankFeaturesGoldenTest {
    */
   @Test
   void powerSpectrumMatchesNemo() {
-    NpyArray g = Golden.npy("single/speech_1s_power_spec.npy.gz");
+    NpyArray g = Golden.npy("features/single/speech_1s_power_spec.npy.gz");
     assertArrayEquals(new int[] {1, 257, 101}, g.shape());
     float[] gp = g.floatData();
     double[][] p = norm.linearSpectrogram(audio[1]);
@@ -99,9 +100,9 @@ class FilterbankFeaturesGoldenTest {
   void batchedRawAndNormalisedMatchNemo() {
     FeatureBatch fr = raw.compute(audio);
     FeatureBatch fn = norm.compute(audio);
-    long[] wantLen = Golden.npy("batch_lengths.npy").longData();
-    NpyArray gr = Golden.npy("batch_raw.npy.gz");
-    NpyArray gn = Golden.npy("batch_norm.npy.gz");
+    long[] wantLen = Golden.npy("features/batch_lengths.npy").longData();
+    NpyArray gr = Golden.npy("features/batch_raw.npy.gz");
+    NpyArray gn = Golden.npy("features/batch_norm.npy.gz");
     assertArrayEquals(new int[] {6, 80, 1104}, gr.shape());
     assertArrayEquals(gr.shape(), new int[] {fr.batchSize(), fr.numFeatures(), fr.numFrames()});
     assertArrayEquals(gn.shape(), new int[] {fn.batchSize(), fn.numFeatures(), fn.numFrames()});
@@ -142,9 +143,9 @@ class FilterbankFeaturesGoldenTest {
       String name = Golden.NAMES[i];
       FeatureBatch fr = raw.computeSingle(audio[i]);
       FeatureBatch fn = norm.computeSingle(audio[i]);
-      NpyArray gr = Golden.npy("single/" + name + "_raw.npy.gz");
-      NpyArray gn = Golden.npy("single/" + name + "_norm.npy.gz");
-      long wantLen = Golden.npy("single/" + name + "_length.npy").longData()[0];
+      NpyArray gr = Golden.npy("features/single/" + name + "_raw.npy.gz");
+      NpyArray gn = Golden.npy("features/single/" + name + "_norm.npy.gz");
+      long wantLen = Golden.npy("features/single/" + name + "_length.npy").longData()[0];
       assertArrayEquals(new int[] {1, 80, tPad[i]}, gr.shape(), name);
       assertArrayEquals(gr.shape(), new int[] {1, 80, fr.numFrames()}, name);
       assertArrayEquals(gn.shape(), new int[] {1, 80, fn.numFrames()}, name);

@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nestspark.config.PreprocessorParams;
+import org.nestspark.testkit.Golden;
 
 /** Frame counts, docs/nest-numerics.md §1 golden values and the behaviour of {@link FilterbankFeatures}. */
 class FilterbankFeaturesTest {

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import org.junit.jupiter.api.Test;
 import org.nestspark.config.PreprocessorParams;
 import org.nestspark.io.NpyArray;
+import org.nestspark.testkit.Golden;
 
 /** The slaney mel filterbank against NeMo's {@code fb} buffer and the docs/nest-numerics.md §1 golden values. */
 class MelFilterbankTest {
@@ -15,7 +16,7 @@ class MelFilterbankTest {
 
   @Test
   void matchesNemoFilterbank() {
-    NpyArray g = Golden.npy("mel_fb.npy.gz");
+    NpyArray g = Golden.npy("features/mel_fb.npy.gz");
     assertArrayEquals(new int[] {80, 257}, g.shape());
     float[] want = g.floatData();
     double max = 0;

@@ -6,11 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import org.junit.jupiter.api.Test;
 import org.nestspark.io.NpyArray;
+import org.nestspark.testkit.Golden;
 
 class WindowsTest {
   @Test
   void hannIsTorchsWindowBitForBit() {
-    NpyArray g = Golden.npy("window.npy");
+    NpyArray g = Golden.npy("features/window.npy");
     assertArrayEquals(new int[] {400}, g.shape());
     assertBits(g.floatData(), Windows.hann(400), "NeMo's preprocessor window");
     // the featurizer uses this window

@@ -19,6 +19,7 @@ import java.util.HexFormat;
 import java.util.zip.GZIPOutputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.nestspark.testkit.Golden;
 
 /** NPY reading and writing; the expected bytes were produced by {@code numpy.save} (NumPy 2.4). */
 class NpyTest {
@@ -94,7 +95,7 @@ class NpyTest {
     assertEquals(128, empty.length);
     // the golden files were written by numpy: re-writing one reproduces it byte for byte
     byte[] golden;
-    try (InputStream in = NpyTest.class.getResourceAsStream("/golden/features/batch_lengths.npy")) {
+    try (InputStream in = Golden.open("features/batch_lengths.npy")) {
       golden = in.readAllBytes();
     }
     assertArrayEquals(golden, write(read(golden)));
@@ -163,12 +164,12 @@ class NpyTest {
 
   @Test
   void readsGoldenFiles() throws IOException {
-    try (InputStream in = NpyTest.class.getResourceAsStream("/golden/features/batch_lengths.npy")) {
+    try (InputStream in = Golden.open("features/batch_lengths.npy")) {
       NpyArray a = Npy.read(in);
       assertEquals(NpyDtype.INT64, a.dtype());
       assertArrayEquals(new long[] {37, 100, 420, 1100, 200, 150}, a.longData());
     }
-    try (InputStream in = NpyTest.class.getResourceAsStream("/golden/features/mel_fb.npy.gz")) {
+    try (InputStream in = Golden.open("features/mel_fb.npy.gz")) {
       NpyArray a = Npy.read(in);
       assertArrayEquals(new int[] {80, 257}, a.shape());
       assertEquals(NpyDtype.FLOAT32, a.dtype());

@@ -1,21 +1,15 @@
 package org.nestspark.model;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.net.URISyntaxException;
-import java.net.URL;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.util.Arrays;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nestspark.io.Npy;
 import org.nestspark.io.NpyArray;
+import org.nestspark.testkit.Golden;
 
 /**
- * The golden data of the model tests (test resources {@code golden/...}, copies of golden set A; see
+ * The golden data of the model tests, read through the test kit's {@link Golden} (test resources {@code golden/...}, copies of golden set A; see
  * {@code golden/decoder/README.md} and {@code golden/train_check/README.md}): NeMo's tiny encoder and
  * decoder weights, the batch of six utterances, tokens, masks and NeMo's outputs.
  */
@@ -31,30 +25,14 @@ public final class GoldenModel {
 
   private GoldenModel() {}
 
-  /** {@code golden/<rel>}; {@code <rel>.gz} is tried when {@code <rel>} is absent. */
+  /** {@code golden/<rel>} ({@link Golden#npy}). */
   public static NpyArray npy(String rel) {
-    String path = "/golden/" + rel;
-    InputStream in = GoldenModel.class.getResourceAsStream(path);
-    if (in == null) {
-      in = GoldenModel.class.getResourceAsStream(path + ".gz");
-    }
-    if (in == null) {
-      throw new IllegalStateException("missing test resource " + path + "(.gz)");
-    }
-    try (InputStream s = in) {
-      return Npy.read(s);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return Golden.npy(rel);
   }
 
-  /** A golden array as an ND4J array of the given type, golden shape. */
+  /** A golden array as an ND4J array of the given type, golden shape ({@link Golden#array}). */
   public static INDArray array(String rel, DataType dt) {
-    NpyArray a = npy(rel);
-    long[] shape = Arrays.stream(a.shape()).asLongStream().toArray();
-    double[] d = a.toDoubleArray();
-    INDArray x = shape.length == 0 ? Nd4j.scalar(d[0]) : Nd4j.create(d, shape, 'c');
-    return x.castTo(dt);
+    return Golden.array(rel, dt);
   }
 
   public static INDArray floats(String rel) {
@@ -69,17 +47,9 @@ public final class GoldenModel {
     return Arrays.stream(npy(rel).toLongArray()).mapToInt(Math::toIntExact).toArray();
   }
 
-  /** A resource folder on disk (Maven copies test resources to target/test-classes). */
+  /** A resource folder on disk ({@link Golden#path}). */
   public static Path dir(String rel) {
-    URL u = GoldenModel.class.getResource("/golden/" + rel);
-    if (u == null) {
-      throw new IllegalStateException("missing test resource folder /golden/" + rel);
-    }
-    try {
-      return Paths.get(u.toURI());
-    } catch (URISyntaxException e) {
-      throw new IllegalStateException(e);
-    }
+    return Golden.path(rel);
   }
 
   /** NeMo's tiny encoder weights as {@code encoder.*} keys (92 entries). */
@@ -154,12 +124,8 @@ public final class GoldenModel {
     return array("train_check/inputs/token_mask.npy", dt);
   }
 
-  /** Max |a − b|. */
+  /** Max |a − b| ({@link Golden#maxAbsDiff(INDArray, INDArray)}). */
   public static double maxAbsDiff(INDArray a, INDArray b) {
-    if (!Arrays.equals(a.shape(), b.shape())) {
-      throw new IllegalArgumentException(
-          Arrays.toString(a.shape()) + " vs " + Arrays.toString(b.shape()));
-    }
-    return a.castTo(DataType.DOUBLE).sub(b.castTo(DataType.DOUBLE)).amaxNumber().doubleValue();
+    return Golden.maxAbsDiff(a, b);
   }
 }

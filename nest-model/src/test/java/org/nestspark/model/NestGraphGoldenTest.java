@@ -28,6 +28,7 @@ import org.nestspark.config.NestConfig;
 import org.nestspark.model.conformer.ConformerLayer;
 import org.nestspark.model.decoder.MultiSoftmaxDecoderImpl;
 import org.nestspark.model.nn.WithKernels;
+import org.nestspark.testkit.Golden;
 
 /**
  * The whole NEST graph against NeMo's tiny model (golden {@code encoder_tiny} configuration: d 64, 4 heads,
@@ -171,9 +172,7 @@ class NestGraphGoldenTest {
   }
 
   static JsonNode trainCheckJson() throws IOException {
-    try (InputStream in =
-        new GZIPInputStream(
-            GoldenModel.class.getResourceAsStream("/golden/train_check/train_check.json.gz"))) {
+    try (InputStream in = new GZIPInputStream(Golden.open("train_check/train_check.json.gz"))) {
       return new ObjectMapper().readTree(in);
     }
   }

@@ -6,9 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayInputStream;
 import java.io.File;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.net.URISyntaxException;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,12 +16,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nestspark.batch.NestBatch;
 import org.nestspark.batch.NestBatchBuilder;
-import org.nestspark.io.Npy;
 import org.nestspark.manifest.ManifestEntry;
 import org.nestspark.restore.NemoImport;
 import org.nestspark.restore.Restore;
 import org.nestspark.ssl.FrozenModules;
 import org.nestspark.ssl.SslModules;
+import org.nestspark.testkit.Golden;
 import org.nestspark.train.Checkpoint;
 import org.nestspark.train.CheckpointIO;
 
@@ -37,9 +34,7 @@ import org.nestspark.train.CheckpointIO;
  * (what checkpoints of schema 1 gave) does not.
  */
 class FrozenModulesGoldenTest {
-  private static final String[] NAMES = {
-    "speech_0p37s", "speech_1s", "speech_4p2s", "speech_11s", "silence_2s", "tone440_1p5s"
-  };
+  private static final String[] NAMES = Golden.NAMES;
   private static final int[] VALID_FRAMES = {37, 100, 420, 1100, 200, 150};
   private static final int TOKENS = 138;
   private static final Configuration CONF = new Configuration(false);
@@ -47,23 +42,13 @@ class FrozenModulesGoldenTest {
   @TempDir java.nio.file.Path tmp;
 
   private static long[] goldenTokens() {
-    try (InputStream in =
-        FrozenModulesGoldenTest.class.getResourceAsStream(
-            "/golden/quantizer/tokens_batch.npy.gz")) {
-      return Npy.read(in).longData();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return Golden.npy("quantizer/tokens_batch.npy.gz").longData();
   }
 
   private static List<ManifestEntry> goldenWavs() throws URISyntaxException {
     List<ManifestEntry> out = new ArrayList<>();
     for (int i = 0; i < NAMES.length; i++) {
-      File f =
-          new File(
-              FrozenModulesGoldenTest.class
-                  .getResource("/golden/features/wav/" + NAMES[i] + ".wav")
-                  .toURI());
+      File f = Golden.path("features/wav/" + NAMES[i] + ".wav").toFile();
       out.add(new ManifestEntry("golden.json", i + 1, i, f.toURI(), f.getPath(), null, 0, "{}"));
     }
     return out;

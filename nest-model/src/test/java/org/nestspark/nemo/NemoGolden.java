@@ -12,15 +12,14 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.zip.GZIPInputStream;
+import org.nestspark.testkit.Golden;
 
 /**
- * The golden {@code .nemo} data copied into test resources ({@code golden/nemo/}, see the README
+ * The golden {@code .nemo} data, read through the test kit's {@link Golden} ({@code golden/nemo/}, see the README
  * there): NeMo's gzip archive of the tiny NEST model, its config, and the SHA-256 of every tensor as
  * computed by numpy from the golden {@code .npy} files (not from the archive).
  */
 public final class NemoGolden {
-  private static final String ROOT = "/golden/nemo/";
-
   /** One line of {@code tensor_sha256.tsv}. */
   public static final class Expected {
     final String key;
@@ -38,15 +37,9 @@ public final class NemoGolden {
 
   private NemoGolden() {}
 
+  /** {@code golden/nemo/<rel>} ({@link Golden#bytes}). */
   public static byte[] bytes(String rel) {
-    try (InputStream in = NemoGolden.class.getResourceAsStream(ROOT + rel)) {
-      if (in == null) {
-        throw new IllegalStateException("missing test resource " + ROOT + rel);
-      }
-      return in.readAllBytes();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return Golden.bytes("nemo/" + rel);
   }
 
   /** {@code tiny_gz.nemo} as NeMo wrote it (gzip tar). */

@@ -6,10 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.util.List;
-import java.util.zip.GZIPInputStream;
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -17,12 +14,12 @@ import org.nestspark.audio.AudioSegment;
 import org.nestspark.extract.LayerExtractor;
 import org.nestspark.features.FeatureBatch;
 import org.nestspark.features.FilterbankFeatures;
-import org.nestspark.io.Npy;
 import org.nestspark.io.NpyArray;
 import org.nestspark.model.NestGraph;
 import org.nestspark.nemo.NemoArchive;
 import org.nestspark.nemo.NemoGolden;
 import org.nestspark.nemo.NemoModel;
+import org.nestspark.testkit.Golden;
 
 /**
  * Golden parity of {@link NemoImport} (docs/nest-numerics.md §10, §11): NeMo's tiny NEST model from its own {@code .nemo}
@@ -51,22 +48,13 @@ class NemoImportGoldenTest {
   }
 
   static NpyArray resource(String rel) {
-    try (InputStream in =
-        NemoImportGoldenTest.class.getResourceAsStream("/golden/" + rel + ".gz")) {
-      if (in == null) {
-        throw new IllegalStateException("missing test resource /golden/" + rel + ".gz");
-      }
-      return Npy.read(new GZIPInputStream(in));
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return Golden.npy(rel + ".gz");
   }
 
   static float[] wav(String name) throws Exception {
-    try (InputStream in =
-        NemoImportGoldenTest.class.getResourceAsStream("/golden/features/wav/" + name + ".wav")) {
-      return AudioSegment.decode(in.readAllBytes(), name + ".wav", 0, 0, 16000).samples();
-    }
+    return AudioSegment.decode(
+            Golden.bytes("features/wav/" + name + ".wav"), name + ".wav", 0, 0, 16000)
+        .samples();
   }
 
   @Test

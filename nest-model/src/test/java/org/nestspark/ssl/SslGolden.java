@@ -1,20 +1,15 @@
 package org.nestspark.ssl;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import org.nestspark.io.Npy;
 import org.nestspark.io.NpyArray;
+import org.nestspark.testkit.Golden;
 
 /**
- * The golden data copied into test resources ({@code golden/features}, {@code golden/quantizer},
+ * The golden data of the SSL tests, read through the test kit's {@link Golden} ({@code golden/features}, {@code golden/quantizer},
  * {@code golden/masking}, {@code golden/loss}; see the READMEs there).
  */
 public final class SslGolden {
   /** NeMo's batch order of the golden data. */
-  public static final String[] NAMES = {
-    "speech_0p37s", "speech_1s", "speech_4p2s", "speech_11s", "silence_2s", "tone440_1p5s"
-  };
+  public static final String[] NAMES = Golden.NAMES;
 
   public static final int B = 6;
   public static final int F = 80;
@@ -22,17 +17,9 @@ public final class SslGolden {
 
   private SslGolden() {}
 
-  /** {@code golden/<rel>} (plain or gzip). */
+  /** {@code golden/<rel>} (plain or gzip; {@link Golden#npy}). */
   public static NpyArray npy(String rel) {
-    String path = "/golden/" + rel;
-    try (InputStream in = SslGolden.class.getResourceAsStream(path)) {
-      if (in == null) {
-        throw new IllegalStateException("missing test resource " + path);
-      }
-      return Npy.read(in);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return Golden.npy(rel);
   }
 
   public static float[] batchNorm() {

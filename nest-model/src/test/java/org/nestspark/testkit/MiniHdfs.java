@@ -10,9 +10,12 @@ import java.util.Comparator;
 import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.hdfs.DFSConfigKeys;
 import org.apache.hadoop.hdfs.MiniDFSCluster;
 import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
@@ -21,14 +24,18 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  *
  * <pre>{@code
  * @RegisterExtension static final MiniHdfs HDFS = new MiniHdfs();
- * ... HDFS.put("/golden/features/wav/speech_1s.wav", "/corpus/a.wav"); HDFS.uri() + "/corpus/manifest.json" ...
+ * ... HDFS.putGolden("features/wav/speech_1s.wav", "/corpus/a.wav"); HDFS.uri() + "/corpus/manifest.json" ...
  * }</pre>
  *
  * <p>The cluster starts before the class's first test in a temporary folder of its own and stops, folder
- * deleted, after its last.
+ * deleted, after its last; {@link #perTest()} (registered on an instance field) gives each test a cluster
+ * of its own (tests that stop DataNodes). Only integration tests ({@code *IT}, run by failsafe) start one.
  */
-public final class MiniHdfs implements BeforeAllCallback, AfterAllCallback {
+public final class MiniHdfs
+    implements BeforeAllCallback, AfterAllCallback, BeforeEachCallback, AfterEachCallback {
   private final int dataNodes;
+  private int replication;
+  private boolean perTest;
   private Path dir;
   private MiniDFSCluster cluster;
 
@@ -41,17 +48,58 @@ public final class MiniHdfs implements BeforeAllCallback, AfterAllCallback {
     this.dataNodes = dataNodes;
   }
 
+  /** {@code dfs.replication} of the files the tests write (HDFS's default, 3, when not set). */
+  public MiniHdfs replication(int replication) {
+    this.replication = replication;
+    return this;
+  }
+
+  /** A cluster for each test instead of one for the class. */
+  public MiniHdfs perTest() {
+    this.perTest = true;
+    return this;
+  }
+
   @Override
   public void beforeAll(ExtensionContext context) throws Exception {
-    dir = Files.createTempDirectory("nest-minihdfs");
-    Configuration conf = new Configuration();
-    conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, dir.resolve("hdfs").toString());
-    cluster = new MiniDFSCluster.Builder(conf).numDataNodes(dataNodes).build();
-    cluster.waitActive();
+    if (!perTest) {
+      start();
+    }
   }
 
   @Override
   public void afterAll(ExtensionContext context) throws IOException {
+    if (!perTest) {
+      stop();
+    }
+  }
+
+  @Override
+  public void beforeEach(ExtensionContext context) throws Exception {
+    if (perTest) {
+      start();
+    }
+  }
+
+  @Override
+  public void afterEach(ExtensionContext context) throws IOException {
+    if (perTest) {
+      stop();
+    }
+  }
+
+  private void start() throws IOException {
+    dir = Files.createTempDirectory("nest-minihdfs");
+    Configuration conf = new Configuration();
+    conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, dir.resolve("hdfs").toString());
+    if (replication > 0) {
+      conf.setInt(DFSConfigKeys.DFS_REPLICATION_KEY, replication);
+    }
+    cluster = new MiniDFSCluster.Builder(conf).numDataNodes(dataNodes).build();
+    cluster.waitActive();
+  }
+
+  private void stop() throws IOException {
     if (cluster != null) {
       cluster.shutdown();
       cluster = null;
@@ -60,6 +108,7 @@ public final class MiniHdfs implements BeforeAllCallback, AfterAllCallback {
       try (Stream<Path> files = Files.walk(dir)) {
         files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
       }
+      dir = null;
     }
   }
 
@@ -86,6 +135,14 @@ public final class MiniHdfs implements BeforeAllCallback, AfterAllCallback {
       try (OutputStream out = fs().create(new org.apache.hadoop.fs.Path(hdfsPath))) {
         in.transferTo(out);
       }
+    }
+  }
+
+  /** Copies the golden file {@code golden/<rel>} ({@link Golden}) to {@code hdfsPath}. */
+  public void putGolden(String rel, String hdfsPath) throws IOException {
+    try (InputStream in = Golden.open(rel);
+        OutputStream out = fs().create(new org.apache.hadoop.fs.Path(hdfsPath))) {
+      in.transferTo(out);
     }
   }
 

@@ -15,8 +15,8 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.GradientUpdater;
-import org.nestspark.io.Npy;
 import org.nestspark.io.NpyArray;
+import org.nestspark.testkit.Golden;
 
 /**
  * One AdamW step in float32 from NeMo's own gradients and initial weights against the golden
@@ -24,21 +24,13 @@ import org.nestspark.io.NpyArray;
  * norm after the step, per tensor. Resources: {@code golden/train_check/} (see its README).
  */
 class AdamWGoldenTest {
-  private static final String ROOT = "/golden/train_check/";
-
-  private static InputStream open(String rel) throws IOException {
-    InputStream in = AdamWGoldenTest.class.getResourceAsStream(ROOT + rel);
-    if (in == null) {
-      throw new IllegalStateException("missing test resource " + ROOT + rel);
-    }
-    return in;
+  private static InputStream open(String rel) {
+    return Golden.open("train_check/" + rel);
   }
 
-  private static INDArray npy(String rel) throws IOException {
-    try (InputStream in = open(rel)) {
-      NpyArray a = Npy.read(in);
-      return Nd4j.createFromArray(a.toFloatArray());
-    }
+  private static INDArray npy(String rel) {
+    NpyArray a = Golden.npy("train_check/" + rel);
+    return Nd4j.createFromArray(a.toFloatArray());
   }
 
   private static JsonNode adamwSection() throws IOException {

@@ -12,6 +12,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.learning.config.NoOp;
+import org.nestspark.testkit.TestGraphs;
 
 /**
  * AdamW + Noam through a real DL4J graph fit ({@link TrainStep}), in double precision, against torch's

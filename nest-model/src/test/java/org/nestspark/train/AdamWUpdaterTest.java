@@ -16,6 +16,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.GradientUpdater;
 import org.nd4j.linalg.learning.config.Adam;
+import org.nestspark.testkit.TestGraphs;
 
 /** {@link AdamW}'s updater against torch's AdamW formulas written out in double. */
 class AdamWUpdaterTest {

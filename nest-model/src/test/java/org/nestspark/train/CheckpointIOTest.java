@@ -46,6 +46,7 @@ import org.nestspark.io.Npy;
 import org.nestspark.io.NpyArray;
 import org.nestspark.io.NpyDtype;
 import org.nestspark.ssl.FrozenModules;
+import org.nestspark.testkit.TestGraphs;
 
 /** {@link CheckpointIO}: round trip, pinned layout, rejection of bad files, listing, exact resume. */
 class CheckpointIOTest {

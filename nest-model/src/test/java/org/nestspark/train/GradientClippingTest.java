@@ -11,6 +11,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.learning.config.Sgd;
+import org.nestspark.testkit.TestGraphs;
 
 /**
  * {@link GradientClipping} against a hand computation of torch's {@code clip_grad_norm_} on DL4J's final

@@ -16,6 +16,7 @@ import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.learning.config.Sgd;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
 import org.nestspark.config.NestConfig;
+import org.nestspark.testkit.TestGraphs;
 
 /** {@link NoamAnnealing}: docs/nest-numerics.md §9 values, NeMo's step indexing on a real DL4J fit, resume, config. */
 class NoamAnnealingTest {

@@ -13,6 +13,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nestspark.testkit.TestGraphs;
 
 /** {@link TrainStep}: empty-selection skip, non-finite undo, deterministic dropout, listeners. */
 class TrainStepTest {

@@ -21,6 +21,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.NoOp;
 import org.nd4j.linalg.learning.regularization.WeightDecay;
+import org.nestspark.testkit.TestGraphs;
 
 /** Parameter layout and counts (docs/nest-numerics.md §6.9), the NeMo key mapping, JSON and model serialisation. */
 class ConformerLayerConfigTest {
@@ -69,7 +70,7 @@ class ConformerLayerConfigTest {
   };
 
   private static ConformerLayer conf(int d, int h, String norm) {
-    return TestGraphs.layer(d, h, 9, norm, 0.1).build();
+    return TestGraphs.conformerLayer(d, h, 9, norm, 0.1).build();
   }
 
   @Test
@@ -84,18 +85,18 @@ class ConformerLayerConfigTest {
     }
     // the instantiated layer: trainable + running_mean + running_var + num_batches_tracked
     ComputationGraph g =
-        TestGraphs.stack(
+        TestGraphs.conformerStack(
             DataType.FLOAT,
-            TestGraphs.layer(176, 4, 9, ConformerLayer.BATCH_NORM, 0.1),
+            TestGraphs.conformerLayer(176, 4, 9, ConformerLayer.BATCH_NORM, 0.1),
             1,
             0,
             null,
             1);
     assertEquals(750_640L + 2 * 176 + 1, g.getLayer("layer0").numParams());
     ComputationGraph ln =
-        TestGraphs.stack(
+        TestGraphs.conformerStack(
             DataType.FLOAT,
-            TestGraphs.layer(176, 4, 9, ConformerLayer.LAYER_NORM, 0.1),
+            TestGraphs.conformerLayer(176, 4, 9, ConformerLayer.LAYER_NORM, 0.1),
             1,
             0,
             null,
@@ -126,9 +127,9 @@ class ConformerLayerConfigTest {
     assertArrayEquals(new long[] {1}, shapes.get(ConformerLayer.CONV_BN_COUNT));
     // every golden tensor loads by plain copy (shape-checked in loadLayer)
     ComputationGraph g =
-        TestGraphs.stack(
+        TestGraphs.conformerStack(
             DataType.FLOAT,
-            TestGraphs.layer(64, 4, 9, ConformerLayer.BATCH_NORM, 0.0),
+            TestGraphs.conformerLayer(64, 4, 9, ConformerLayer.BATCH_NORM, 0.0),
             1,
             0,
             null,
@@ -147,9 +148,9 @@ class ConformerLayerConfigTest {
   @Test
   void defaultInitialisationIsPyTorchs() {
     ComputationGraph g =
-        TestGraphs.stack(
+        TestGraphs.conformerStack(
             DataType.FLOAT,
-            TestGraphs.layer(64, 4, 9, ConformerLayer.BATCH_NORM, 0.1),
+            TestGraphs.conformerLayer(64, 4, 9, ConformerLayer.BATCH_NORM, 0.1),
             1,
             0,
             null,
@@ -188,9 +189,9 @@ class ConformerLayerConfigTest {
     assertEquals(1, c.getRegularizationByParam(ConformerLayer.NORM_OUT_W).size());
 
     ComputationGraph g =
-        TestGraphs.stack(
+        TestGraphs.conformerStack(
             DataType.FLOAT,
-            TestGraphs.layer(16, 2, 3, ConformerLayer.BATCH_NORM, 0.1),
+            TestGraphs.conformerLayer(16, 2, 3, ConformerLayer.BATCH_NORM, 0.1),
             1,
             0,
             null,
@@ -205,23 +206,26 @@ class ConformerLayerConfigTest {
   @Test
   void invalidConfigurationsAreRejected() {
     assertThrows(
-        IllegalArgumentException.class, () -> TestGraphs.layer(64, 5, 9, "batch_norm", 0).build());
-    assertThrows(
-        IllegalArgumentException.class, () -> TestGraphs.layer(64, 4, 8, "batch_norm", 0).build());
-    assertThrows(
-        IllegalArgumentException.class, () -> TestGraphs.layer(64, 4, 9, "group_norm4", 0).build());
+        IllegalArgumentException.class,
+        () -> TestGraphs.conformerLayer(64, 5, 9, "batch_norm", 0).build());
     assertThrows(
         IllegalArgumentException.class,
-        () -> TestGraphs.layer(64, 4, 9, "batch_norm", 1.0).build());
+        () -> TestGraphs.conformerLayer(64, 4, 8, "batch_norm", 0).build());
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> TestGraphs.conformerLayer(64, 4, 9, "group_norm4", 0).build());
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> TestGraphs.conformerLayer(64, 4, 9, "batch_norm", 1.0).build());
   }
 
   @Test
   void jsonAndModelSerializerRoundTrips() throws Exception {
     ConformerLayer.Builder b =
-        TestGraphs.layer(16, 2, 3, ConformerLayer.LAYER_NORM, 0.2)
+        TestGraphs.conformerLayer(16, 2, 3, ConformerLayer.LAYER_NORM, 0.2)
             .dropoutAtt(0.15)
             .dropoutEmb(0.05);
-    ComputationGraph g = TestGraphs.stack(DataType.FLOAT, b, 2, 5, new Adam(1e-3), 3);
+    ComputationGraph g = TestGraphs.conformerStack(DataType.FLOAT, b, 2, 5, new Adam(1e-3), 3);
     ComputationGraphConfiguration conf = g.getConfiguration();
     String json = conf.toJson();
     ComputationGraphConfiguration back = ComputationGraphConfiguration.fromJson(json);

@@ -20,6 +20,7 @@ import org.nd4j.linalg.dataset.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nestspark.model.nn.WithKernels;
+import org.nestspark.testkit.TestGraphs;
 
 /**
  * Double-precision {@link GradientCheckUtil} on {@code features [3, 8, 7]} (lengths 7, 5, 2) →
@@ -68,9 +69,9 @@ class ConformerLayerGradientCheckTest {
 
   private static ComputationGraph net(String norm, double dropout) {
     ComputationGraph g =
-        TestGraphs.stack(
+        TestGraphs.conformerStack(
             DataType.DOUBLE,
-            TestGraphs.layer(D, 2, 3, norm, dropout).dropoutEmb(dropout),
+            TestGraphs.conformerLayer(D, 2, 3, norm, dropout).dropoutEmb(dropout),
             1,
             3,
             null,

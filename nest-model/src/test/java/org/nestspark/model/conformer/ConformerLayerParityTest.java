@@ -16,6 +16,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nestspark.model.nn.WithKernels;
+import org.nestspark.testkit.TestGraphs;
 
 /**
  * Eval-mode parity with NeMo's tiny encoder layers 0 and 1 (docs/nest-numerics.md §6.2-§6.5): weights loaded by plain copy, the input of layer 0 is {@code pre_encode_out ×
@@ -41,9 +42,9 @@ class ConformerLayerParityTest {
     savedType = Nd4j.dataType();
     Nd4j.setDefaultDataTypes(DataType.FLOAT, DataType.FLOAT);
     graph =
-        TestGraphs.stack(
+        TestGraphs.conformerStack(
             DataType.FLOAT,
-            TestGraphs.layer(
+            TestGraphs.conformerLayer(
                 TinyGolden.D_MODEL,
                 TinyGolden.N_HEADS,
                 TinyGolden.KERNEL,

@@ -16,6 +16,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.learning.config.Sgd;
+import org.nestspark.testkit.TestGraphs;
 
 /**
  * Training versus eval mode: dropout only in training (from {@code Nd4j.getRandom()}, so reseeding
@@ -54,9 +55,9 @@ class ConformerLayerTrainingTest {
 
   private static ComputationGraph net(String norm, double dropout, int d, int nOut) {
     ComputationGraph g =
-        TestGraphs.stack(
+        TestGraphs.conformerStack(
             DataType.DOUBLE,
-            TestGraphs.layer(d, 2, 3, norm, dropout).dropoutEmb(dropout),
+            TestGraphs.conformerLayer(d, 2, 3, norm, dropout).dropoutEmb(dropout),
             1,
             nOut,
             new Sgd(0.0),

@@ -1,18 +1,15 @@
 package org.nestspark.model.conformer;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.util.Map;
 import org.deeplearning4j.nn.api.Layer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nestspark.io.Npy;
 import org.nestspark.io.NpyArray;
+import org.nestspark.testkit.Golden;
 
 /**
- * The golden data of NeMo's tiny encoder copied into test resources ({@code golden/encoder_tiny/},
+ * The golden data of NeMo's tiny encoder, read through the test kit's {@link Golden} ({@code golden/encoder_tiny/},
  * every file gzip-compressed, byte-identical to NeMo's original golden files after
  * gunzip): d_model 64, 4 heads, 2 layers, conv kernel 9, batch_norm with non-trivial running
  * statistics, dropouts 0; batch of 6 with T' = 138 and lengths [5, 13, 53, 138, 25, 19].
@@ -22,20 +19,11 @@ final class TinyGolden {
   static final int N_HEADS = 4;
   static final int KERNEL = 9;
 
-  private static final String ROOT = "/golden/encoder_tiny/";
-
   private TinyGolden() {}
 
+  /** {@code golden/encoder_tiny/<rel>.gz} ({@link Golden#npy}). */
   static NpyArray npy(String rel) {
-    String path = ROOT + rel + ".gz";
-    try (InputStream in = TinyGolden.class.getResourceAsStream(path)) {
-      if (in == null) {
-        throw new IllegalStateException("missing test resource " + path);
-      }
-      return Npy.read(in);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return Golden.npy("encoder_tiny/" + rel + ".gz");
   }
 
   /** A float32 golden array as an INDArray of its own shape. */

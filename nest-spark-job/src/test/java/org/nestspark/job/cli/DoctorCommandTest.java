@@ -3,31 +3,23 @@ package org.nestspark.job.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
-import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
+import org.nestspark.job.testkit.BinNest;
+import org.nestspark.job.testkit.Nest;
+import org.nestspark.job.testkit.Nest.Run;
 
-/** nest doctor on this (CPU) machine: the report, a real training step, and --expect-gpu refusing the CPU backend. */
+/**
+ * nest doctor on this (CPU) machine: the report, a real training step, and --expect-gpu refusing the CPU
+ * backend. Through bin/nest in a JVM of its own: {@link DoctorCommandIT}.
+ */
 class DoctorCommandTest {
-  record Run(int code, String out, String err) {}
-
   static Run doctor(String... args) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
     List<String> all = new java.util.ArrayList<>(List.of("doctor"));
     all.addAll(List.of(args));
-    int code =
-        NestCli.run(
-            all,
-            new PrintStream(out, true, StandardCharsets.UTF_8),
-            new PrintStream(err, true, StandardCharsets.UTF_8));
-    return new Run(
-        code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    return Nest.run(all);
   }
 
   private static double loss(String out, int step) {
@@ -91,7 +83,7 @@ class DoctorCommandTest {
 
   @Test
   void usesTheGivenConfigAndRejectsBadOptions() {
-    String tiny = BinNestTest.REPO.resolve("conf/nest-tiny.conf").toString();
+    String tiny = BinNest.repo().resolve("conf/nest-tiny.conf").toString();
     Run r =
         doctor("--config", tiny, "model.encoder.n_layers=1", "--batch", "1", "--seconds", "1.5");
     assertEquals(0, r.code, r.out + r.err);
@@ -99,50 +91,5 @@ class DoctorCommandTest {
     assertTrue(r.out.contains("1 x 1.5 s of random features (160 frames)"), r.out);
     assertEquals(2, doctor("--batch", "0").code);
     assertEquals(2, doctor("model.encoder.d_modle=3").code);
-  }
-
-  /**
-   * Without a loadable backend (here: no nd4j-native on the classpath; on a host without an NVIDIA driver the
-   * CUDA build ends the same way) doctor says so and exits 1 instead of dying in ND4J's static initializer.
-   */
-  @Test
-  void reportsAMissingBackend() throws Exception {
-    String cp =
-        java.util.Arrays.stream(BinNestTest.classpath().split(java.io.File.pathSeparator))
-            .filter(e -> !e.contains("nd4j-native"))
-            .collect(java.util.stream.Collectors.joining(java.io.File.pathSeparator));
-    Process p = BinNestTest.start(Map.of("NEST_CLASSPATH", cp), "doctor");
-    String log = BinNestTest.waitFor(p);
-    assertEquals(1, p.exitValue(), log);
-    assertTrue(log.matches("(?s).*backends in the jar:\\s+none\n.*"), log);
-    assertTrue(
-        log.contains(
-            "nest doctor: ND4J could not load a backend: ExceptionInInitializerError <- RuntimeException: "),
-        log);
-    assertTrue(log.contains("NoAvailableBackendException"), log);
-    assertTrue(!log.contains("== one training step =="), log);
-  }
-
-  /** Through bin/nest in its own JVM: the thread and off-heap settings a deploy wrapper passes are what doctor reports. */
-  @Test
-  void reportsTheJvmSettingsItWasStartedWith() throws Exception {
-    Process p =
-        BinNestTest.start(
-            Map.of(
-                "OMP_NUM_THREADS",
-                "1",
-                "NEST_JAVA_OPTS",
-                "-Dorg.bytedeco.javacpp.maxbytes=3g -Dorg.bytedeco.javacpp.maxphysicalbytes=5g"),
-            "doctor",
-            "--batch",
-            "1",
-            "--seconds",
-            "1");
-    String log = BinNestTest.waitFor(p);
-    assertEquals(0, p.exitValue(), log);
-    assertTrue(log.matches("(?s).*OMP_NUM_THREADS:\\s+1\n.*"), log);
-    assertTrue(log.contains("javacpp maxbytes:            3.00 GiB"), log);
-    assertTrue(log.contains("javacpp maxphysicalbytes:    5.00 GiB"), log);
-    assertTrue(log.contains("doctor: OK"), log);
   }
 }

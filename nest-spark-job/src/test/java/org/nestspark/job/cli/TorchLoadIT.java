@@ -28,6 +28,7 @@ import org.nestspark.restore.NemoExport;
 import org.nestspark.restore.NemoImport;
 import org.nestspark.restore.Restore;
 import org.nestspark.ssl.FrozenModules;
+import org.nestspark.testkit.Golden;
 
 /**
  * Our {@code .nemo} in real PyTorch: {@code src/test/python/torch_load_nemo.py} opens the archives with
@@ -119,7 +120,7 @@ class TorchLoadIT {
     }
     Files.createDirectories(dir);
     Path nemos = dir.resolve("tiny.nemo");
-    try (InputStream in = TorchLoadIT.class.getResourceAsStream("/golden/nemo/tiny_gz.nemo")) {
+    try (InputStream in = Golden.open("nemo/tiny_gz.nemo")) {
       Files.copy(in, nemos);
     }
 

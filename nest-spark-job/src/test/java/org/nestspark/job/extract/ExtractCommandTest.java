@@ -27,6 +27,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nestspark.io.Npy;
 import org.nestspark.io.NpyArray;
+import org.nestspark.job.testkit.Nest;
 import org.nestspark.nemo.NemoArchive;
 import org.nestspark.nemo.NemoModel;
 
@@ -54,8 +55,7 @@ class ExtractCommandTest {
   static Path manifest(Path dir) throws Exception {
     StringBuilder m = new StringBuilder();
     for (String n : SPEECH) {
-      ExtractTestSupport.copy(
-          "/golden/features/wav/" + n + ".wav", dir.resolve("wav/" + n + ".wav"));
+      ExtractTestSupport.copy("features/wav/" + n + ".wav", dir.resolve("wav/" + n + ".wav"));
       m.append("{\"audio_filepath\": \"wav/")
           .append(n)
           .append(".wav\", \"speaker\": \"")
@@ -76,7 +76,7 @@ class ExtractCommandTest {
     Path model = ExtractTestSupport.tinyNemo(dir);
     Path manifest = manifest(dir);
     Path out = dir.resolve("out");
-    ExtractTestSupport.Run r =
+    Nest.Run r =
         nest(
             "extract",
             "--model",
@@ -118,7 +118,7 @@ class ExtractCommandTest {
     // rerun: everything complete, nothing computed
     Path first = out.resolve(npyName(dir.resolve("wav/speech_4p2s.wav")));
     byte[] firstBytes = Files.readAllBytes(first);
-    ExtractTestSupport.Run again =
+    Nest.Run again =
         nest(
             "extract",
             "--model",
@@ -136,7 +136,7 @@ class ExtractCommandTest {
     // a truncated output and a missing one are computed again, the others kept
     Files.write(first, java.util.Arrays.copyOf(firstBytes, firstBytes.length / 2));
     Files.delete(out.resolve(npyName(dir.resolve("wav/speech_11s.wav"))));
-    ExtractTestSupport.Run fix =
+    Nest.Run fix =
         nest(
             "extract",
             "--model",
@@ -165,12 +165,12 @@ class ExtractCommandTest {
     Path model = ExtractTestSupport.tinyNemo(dir);
     for (String n : SPEECH) {
       ExtractTestSupport.copy(
-          "/golden/features/wav/" + n + ".wav",
+          "features/wav/" + n + ".wav",
           dir.resolve("audio/" + (n.startsWith("speech_1") ? "sub/" : "") + n + ".WAV"));
     }
     Files.writeString(dir.resolve("audio/notes.txt"), "not audio");
     Path out = dir.resolve("pq");
-    ExtractTestSupport.Run r =
+    Nest.Run r =
         nest(
             "extract",
             "--model",
@@ -227,7 +227,7 @@ class ExtractCommandTest {
     } finally {
       spark.stop();
     }
-    ExtractTestSupport.Run again =
+    Nest.Run again =
         nest(
             "extract",
             "--model",
@@ -245,7 +245,7 @@ class ExtractCommandTest {
         again.out().startsWith("extracted 5 utterance(s) (0 written, 5 already complete)"),
         again.out());
     // another batch size: another plan, so every part is written again and the extra parts go
-    ExtractTestSupport.Run other =
+    Nest.Run other =
         nest(
             "extract",
             "--model",
@@ -269,13 +269,13 @@ class ExtractCommandTest {
   @Test
   void importedCheckpointExtractsTheSameAndExportsNemosTensors(@TempDir Path dir) throws Exception {
     Path model = ExtractTestSupport.tinyNemo(dir);
-    ExtractTestSupport.Run imp =
+    Nest.Run imp =
         nest("import-nemo", "--model", model.toString(), "--out", dir.resolve("ckpt").toString());
     assertEquals(0, imp.code(), imp.err());
     Path ckpt = dir.resolve("ckpt/step-000000.ckpt");
     assertTrue(Files.exists(ckpt), imp.out());
-    ExtractTestSupport.copy("/golden/features/wav/speech_4p2s.wav", dir.resolve("one.wav"));
-    ExtractTestSupport.Run r =
+    ExtractTestSupport.copy("features/wav/speech_4p2s.wav", dir.resolve("one.wav"));
+    Nest.Run r =
         nest(
             "extract",
             "--model",
@@ -298,7 +298,7 @@ class ExtractCommandTest {
     assertTrue(
         imp.out().contains("quantizer and mask embedding: " + model + " (kept in the checkpoint)"),
         imp.out());
-    ExtractTestSupport.Run exp =
+    Nest.Run exp =
         nest(
             "export-nemo",
             "--checkpoint",
@@ -316,7 +316,7 @@ class ExtractCommandTest {
     Path old = dir.resolve("old/step-000000.ckpt");
     Files.createDirectories(old.getParent());
     Files.write(old, asSchemaOne(Files.readAllBytes(ckpt)));
-    ExtractTestSupport.Run drawn =
+    Nest.Run drawn =
         nest(
             "export-nemo",
             "--checkpoint",
@@ -340,7 +340,7 @@ class ExtractCommandTest {
         !original
             .tensor("quantizer.codebooks")
             .sameValues(drawnNemo.tensor("quantizer.codebooks")));
-    ExtractTestSupport.Run restored =
+    Nest.Run restored =
         nest(
             "export-nemo",
             "--checkpoint",
@@ -352,7 +352,7 @@ class ExtractCommandTest {
     assertEquals(0, restored.code(), restored.err());
     assertSameTensors(original, dir.resolve("restored.nemo"));
     // bad usage and bad models are named
-    ExtractTestSupport.Run bad =
+    Nest.Run bad =
         nest(
             "extract",
             "--model",
@@ -366,7 +366,7 @@ class ExtractCommandTest {
     assertEquals(2, bad.code());
     assertTrue(
         bad.err().contains("layer 2 does not exist (the model has 2 layers, 0..1)"), bad.err());
-    ExtractTestSupport.Run noInput =
+    Nest.Run noInput =
         nest(
             "extract",
             "--model",
@@ -380,7 +380,7 @@ class ExtractCommandTest {
         noInput.err().contains("--input " + dir.resolve("nowhere") + ": no such file or folder"),
         noInput.err());
     Files.writeString(dir.resolve("junk.nemo"), "not a tar");
-    ExtractTestSupport.Run junk =
+    Nest.Run junk =
         nest(
             "extract",
             "--model",

@@ -44,7 +44,7 @@ class ExtractFunnelTest {
       for (String name : ExtractTestSupport.SPEECH) {
         if (rep == 0) {
           ExtractTestSupport.copy(
-              "/golden/features/wav/" + name + ".wav", dir.resolve("wav/" + name + ".wav"));
+              "features/wav/" + name + ".wav", dir.resolve("wav/" + name + ".wav"));
         }
         m.append("{\"audio_filepath\": \"wav/")
             .append(name)

@@ -1,19 +1,11 @@
 package org.nestspark.job.extract;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.PrintStream;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.zip.GZIPInputStream;
-import org.nestspark.io.Npy;
 import org.nestspark.io.NpyArray;
-import org.nestspark.job.cli.NestCli;
+import org.nestspark.job.testkit.Nest;
+import org.nestspark.job.testkit.Nest.Run;
+import org.nestspark.testkit.Golden;
 
 /** Shared helpers of the extraction tests: the golden tiny model and WAVs (from nest-model's test jar), running {@code nest}. */
 final class ExtractTestSupport {
@@ -24,54 +16,30 @@ final class ExtractTestSupport {
 
   private ExtractTestSupport() {}
 
-  record Run(int code, String out, String err) {}
-
   static Run nest(String... args) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    List<String> all = new ArrayList<>(List.of(args));
-    all.add("spark.master=local[2]");
-    int code =
-        NestCli.run(
-            all,
-            new PrintStream(out, true, StandardCharsets.UTF_8),
-            new PrintStream(err, true, StandardCharsets.UTF_8));
-    return new Run(
-        code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    return Nest.local2(args);
   }
 
-  static byte[] resource(String path) {
-    try (InputStream in = ExtractTestSupport.class.getResourceAsStream(path)) {
-      if (in == null) {
-        throw new IllegalStateException("missing test resource " + path);
-      }
-      return in.readAllBytes();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+  /** The bytes of {@code golden/<rel>} ({@link Golden#bytes}). */
+  static byte[] resource(String rel) {
+    return Golden.bytes(rel);
   }
 
-  static void copy(String resource, Path to) throws IOException {
-    Files.createDirectories(to.getParent());
-    Files.write(to, resource(resource));
+  /** {@code golden/<rel>} copied to {@code to} ({@link Golden#copy}). */
+  static void copy(String rel, Path to) {
+    Golden.copy(rel, to);
   }
 
   /** NeMo's tiny NEST model as written by NeMo (gzip tar). */
   static Path tinyNemo(Path dir) throws IOException {
     Path p = dir.resolve("tiny.nemo");
-    copy("/golden/nemo/tiny_gz.nemo", p);
+    copy("nemo/tiny_gz.nemo", p);
     return p;
   }
 
   /** NeMo's extract_features.py output for a golden WAV: [2, 64, T_valid]. */
   static NpyArray golden(String name) {
-    try (InputStream in =
-        new GZIPInputStream(
-            ExtractTestSupport.class.getResourceAsStream("/golden/extract/" + name + ".npy.gz"))) {
-      return Npy.read(in);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return Golden.npy("extract/" + name + ".npy.gz");
   }
 
   static double maxAbsDiff(float[] a, float[] b) {

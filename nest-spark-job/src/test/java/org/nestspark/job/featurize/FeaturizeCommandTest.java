@@ -6,11 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -21,7 +18,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nestspark.io.Npy;
 import org.nestspark.io.NpyArray;
-import org.nestspark.job.cli.NestCli;
+import org.nestspark.job.testkit.Nest;
+import org.nestspark.job.testkit.Nest.Run;
+import org.nestspark.testkit.Golden;
 
 /** {@code nest featurize} end to end on Spark local[2]: real audio, real files, bad inputs, reruns. */
 class FeaturizeCommandTest {
@@ -30,30 +29,8 @@ class FeaturizeCommandTest {
 
   @TempDir Path dir;
 
-  static final class Run {
-    final int code;
-    final String out;
-    final String err;
-
-    Run(int code, String out, String err) {
-      this.code = code;
-      this.out = out;
-      this.err = err;
-    }
-  }
-
   static Run nest(String... args) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    List<String> all = new ArrayList<>(List.of(args));
-    all.add("spark.master=local[2]");
-    int code =
-        NestCli.run(
-            all,
-            new PrintStream(out, true, StandardCharsets.UTF_8),
-            new PrintStream(err, true, StandardCharsets.UTF_8));
-    return new Run(
-        code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    return Nest.local2(args);
   }
 
   static List<JsonNode> readJsonLines(Path p) throws IOException {
@@ -64,15 +41,9 @@ class FeaturizeCommandTest {
     return out;
   }
 
-  static Path copyResource(String resource, Path target) throws IOException {
-    try (InputStream in = FeaturizeCommandTest.class.getResourceAsStream(resource)) {
-      if (in == null) {
-        throw new IOException("missing test resource " + resource);
-      }
-      Files.createDirectories(target.getParent());
-      Files.copy(in, target);
-    }
-    return target;
+  /** {@code golden/<rel>} copied to {@code target} ({@link Golden#copy}). */
+  static Path copyResource(String rel, Path target) {
+    return Golden.copy(rel, target);
   }
 
   @Test
@@ -123,8 +94,8 @@ class FeaturizeCommandTest {
   @Test
   void badInputsAreSkippedWithTheirReasonAndRerunsOnlyDoWhatIsMissing() throws Exception {
     Path data = dir.resolve("data");
-    Path good = copyResource("/golden/features/wav/speech_1s.wav", data.resolve("good one #1.wav"));
-    copyResource("/golden/features/wav/tone440_1p5s.wav", data.resolve("tone.wav"));
+    Path good = copyResource("features/wav/speech_1s.wav", data.resolve("good one #1.wav"));
+    copyResource("features/wav/tone440_1p5s.wav", data.resolve("tone.wav"));
     byte[] bytes = Files.readAllBytes(good);
     Files.write(
         data.resolve("truncated.wav"), java.util.Arrays.copyOf(bytes, 30)); // header cut short
@@ -211,7 +182,7 @@ class FeaturizeCommandTest {
     String[] names = {"speech_0p37s", "speech_1s", "speech_4p2s", "speech_11s", "tone440_1p5s"};
     StringBuilder manifest = new StringBuilder();
     for (String n : names) {
-      copyResource("/golden/features/wav/" + n + ".wav", dir.resolve("wav/" + n + ".wav"));
+      copyResource("features/wav/" + n + ".wav", dir.resolve("wav/" + n + ".wav"));
       manifest.append("{\"audio_filepath\": \"wav/").append(n).append(".wav\"}\n");
     }
     Files.writeString(dir.resolve("golden.json"), manifest);
@@ -227,8 +198,7 @@ class FeaturizeCommandTest {
     for (int i = 0; i < names.length; i++) {
       NpyArray ours = Npy.read(Path.of(feats.get(i).get("feature_path").asText()));
       NpyArray nemo;
-      try (InputStream in =
-          getClass().getResourceAsStream("/golden/features/single/" + names[i] + "_norm.npy.gz")) {
+      try (InputStream in = Golden.open("features/single/" + names[i] + "_norm.npy.gz")) {
         nemo = Npy.read(in);
       }
       int valid = ours.dim(1);
@@ -249,8 +219,7 @@ class FeaturizeCommandTest {
   }
 
   private long[] readLengths(String name) throws IOException {
-    try (InputStream in =
-        getClass().getResourceAsStream("/golden/features/single/" + name + "_length.npy")) {
+    try (InputStream in = Golden.open("features/single/" + name + "_length.npy")) {
       return Npy.read(in).toLongArray();
     }
   }
@@ -258,7 +227,7 @@ class FeaturizeCommandTest {
   @Test
   void onErrorFailStopsBeforeAnyAudioIsRead() throws Exception {
     Path manifest = dir.resolve("m.json");
-    copyResource("/golden/features/wav/speech_1s.wav", dir.resolve("a.wav"));
+    copyResource("features/wav/speech_1s.wav", dir.resolve("a.wav"));
     Files.writeString(manifest, "{\"audio_filepath\": \"a.wav\"}\n{\"audio_filepath\": 3}\n");
     Path out = dir.resolve("out");
     Run r =

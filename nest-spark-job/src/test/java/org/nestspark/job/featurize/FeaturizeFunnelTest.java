@@ -29,6 +29,7 @@ import org.nestspark.config.NestConfig;
 import org.nestspark.io.Npy;
 import org.nestspark.job.spark.ManifestParts;
 import org.nestspark.job.spark.SparkContexts;
+import org.nestspark.testkit.Golden;
 
 /**
  * No driver funnel (issue 12): the featurize tasks write features.json's parts and return only counts; a task
@@ -97,8 +98,7 @@ class FeaturizeFunnelTest {
   static Path corpus(String name, int good, int missingEvery, int missing) throws Exception {
     Path data = Files.createDirectories(dir.resolve(name));
     byte[] wav;
-    try (var in =
-        FeaturizeFunnelTest.class.getResourceAsStream("/golden/features/wav/speech_1s.wav")) {
+    try (var in = Golden.open("features/wav/speech_1s.wav")) {
       wav = in.readAllBytes();
     }
     StringBuilder m = new StringBuilder();

@@ -8,10 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -30,12 +27,14 @@ import org.nestspark.data.UtteranceLoader;
 import org.nestspark.features.KaldiMfcc;
 import org.nestspark.io.Npy;
 import org.nestspark.io.NpyArray;
-import org.nestspark.job.cli.NestCli;
 import org.nestspark.job.pretrain.MetricsReader;
+import org.nestspark.job.testkit.Nest;
+import org.nestspark.job.testkit.Nest.Run;
 import org.nestspark.labels.Centroids;
 import org.nestspark.labels.LabelFrames;
 import org.nestspark.manifest.ManifestEntry;
 import org.nestspark.manifest.ManifestReader;
+import org.nestspark.testkit.Golden;
 import scala.Tuple2;
 
 /**
@@ -49,20 +48,8 @@ class KMeansJobTest {
   static final ObjectMapper JSON = new ObjectMapper();
   @TempDir Path dir;
 
-  record Run(int code, String out, String err) {}
-
   static Run nest(String... args) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    List<String> all = new ArrayList<>(List.of(args));
-    all.add("spark.master=local[2]");
-    int code =
-        NestCli.run(
-            all,
-            new PrintStream(out, true, StandardCharsets.UTF_8),
-            new PrintStream(err, true, StandardCharsets.UTF_8));
-    return new Run(
-        code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    return Nest.local2(args);
   }
 
   @Test
@@ -352,7 +339,7 @@ class KMeansJobTest {
   void labelsOfAnEncoderLayerOfNemosTinyModel() throws Exception {
     Path m = manifest(3);
     Path nemo = dir.resolve("tiny.nemo");
-    try (InputStream in = KMeansJobTest.class.getResourceAsStream("/golden/nemo/tiny_gz.nemo")) {
+    try (InputStream in = Golden.open("nemo/tiny_gz.nemo")) {
       Files.copy(in, nemo);
     }
     Path out = dir.resolve("km1");

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.File;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -26,9 +25,10 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.nestspark.job.testkit.StandaloneCluster;
 import org.nestspark.train.Checkpoint;
 import org.nestspark.train.CheckpointIO;
 
@@ -48,8 +48,7 @@ import org.nestspark.train.CheckpointIO;
  * again and its rebuilt batch is the undisturbed run's.
  */
 class PretrainChaosIT {
-  static final Path REPO = Path.of(System.getProperty("user.dir")).getParent();
-  static final Path CLUSTER = REPO.resolve("nest-spark-job/target/it-chaos-cluster");
+  static final Path REPO = StandaloneCluster.REPO;
   static final Path WORK = REPO.resolve("nest-spark-job/target/it-chaos");
   static final int STEPS = 12;
   static final int CHECKPOINT_EVERY = 4;
@@ -57,67 +56,23 @@ class PretrainChaosIT {
   static final int UI_PORT = 24141;
   static final long SEED = 16;
   static final ObjectMapper JSON = new ObjectMapper();
-  private static String master;
 
-  private static ProcessBuilder script(String... cmd) {
-    ProcessBuilder pb = new ProcessBuilder(cmd).directory(REPO.toFile());
-    pb.environment().put("NEST_CLUSTER_DIR", CLUSTER.toString());
-    pb.environment().put("NEST_MASTER_PORT", "27277");
-    pb.environment().put("NEST_MASTER_UI_PORT", "28280");
-    return pb;
-  }
-
-  private static void runScript(long timeoutSeconds, String... cmd) throws Exception {
-    Path log = Files.createTempFile(WORK, "script", ".log");
-    Process p = script(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-    assertTrue(p.waitFor(timeoutSeconds, TimeUnit.SECONDS), "timed out: " + String.join(" ", cmd));
-    assertEquals(0, p.exitValue(), Files.readString(log));
-  }
+  @RegisterExtension
+  static final StandaloneCluster CLUSTER = new StandaloneCluster("it-chaos-cluster", 2, 1, "2g");
 
   @BeforeAll
-  static void startCluster() throws Exception {
-    if (Files.exists(WORK)) {
-      try (Stream<Path> files = Files.walk(WORK)) {
-        files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-      }
-    }
-    Files.createDirectories(WORK);
-    runScript(60, "bash", "deploy/standalone/cluster.sh", "stop");
-    runScript(240, "bash", "deploy/standalone/cluster.sh", "start", "2", "1", "2g");
-    master = Files.readString(CLUSTER.resolve("master-url")).strip();
-  }
-
-  @AfterAll
-  static void stopCluster() throws Exception {
-    runScript(60, "bash", "deploy/standalone/cluster.sh", "stop");
+  static void emptyWork() throws IOException {
+    StandaloneCluster.emptyDir(WORK);
   }
 
   /** The user's command: identical for every attempt of a run; {@code javaToolOptions} is the test hook's channel. */
   private static Process submit(Path exp, Path events, Path log, String javaToolOptions)
       throws IOException {
-    Files.createDirectories(events);
-    List<String> cmd =
-        new ArrayList<>(
+    ProcessBuilder pb =
+        CLUSTER.submit(
+            events,
+            List.of("spark.ui.port=" + UI_PORT, "spark.port.maxRetries=0"),
             List.of(
-                "bash",
-                "deploy/standalone/submit.sh",
-                "--master",
-                master,
-                "--conf",
-                "spark.executor.memory=1g",
-                "--conf",
-                "spark.executorEnv.OMP_NUM_THREADS=1",
-                "--conf",
-                "spark.task.maxFailures=4",
-                "--conf",
-                "spark.ui.port=" + UI_PORT,
-                "--conf",
-                "spark.port.maxRetries=0",
-                "--conf",
-                "spark.eventLog.enabled=true",
-                "--conf",
-                "spark.eventLog.dir=" + events.toUri(),
-                "--",
                 "pretrain",
                 "--config",
                 REPO.resolve("conf/nest-tiny.conf").toString(),
@@ -136,9 +91,6 @@ class PretrainChaosIT {
                 "pretrain.average_updater_state=true",
                 "pretrain.lock_ttl_seconds=6",
                 "pretrain.lock_heartbeat_seconds=2"));
-    ProcessBuilder pb = script(cmd.toArray(new String[0]));
-    pb.environment().put("OMP_NUM_THREADS", "1");
-    pb.environment().put("NEST_DRIVER_MEMORY", "1g");
     if (javaToolOptions != null) {
       pb.environment().put("JAVA_TOOL_OPTIONS", javaToolOptions);
     } else {
@@ -245,28 +197,7 @@ class PretrainChaosIT {
 
   /** The executor JVM Spark calls {@code executorId}, started by one of the workers. */
   private static Optional<ProcessHandle> executor(String executorId) throws IOException {
-    for (File f :
-        CLUSTER.toFile().listFiles((d, n) -> n.startsWith("worker-") && n.endsWith(".pid"))) {
-      long pid = Long.parseLong(Files.readString(f.toPath()).strip());
-      Optional<ProcessHandle> w = ProcessHandle.of(pid);
-      if (w.isEmpty()) {
-        continue;
-      }
-      Optional<ProcessHandle> e =
-          w.get()
-              .children()
-              .filter(
-                  c -> {
-                    String line = c.info().commandLine().orElse("");
-                    return line.contains("CoarseGrainedExecutorBackend")
-                        && line.matches(".*--executor-id " + executorId + "( .*|$)");
-                  })
-              .findFirst();
-      if (e.isPresent()) {
-        return e;
-      }
-    }
-    return Optional.empty();
+    return CLUSTER.executor(executorId);
   }
 
   // ------------------------------------------------------------------ the test

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,9 +11,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.nestspark.job.testkit.StandaloneCluster;
 
 /**
  * The pretraining job on a real Spark standalone cluster: a master and two workers started as separate JVMs
@@ -25,66 +25,22 @@ import org.junit.jupiter.api.Test;
  * once), and the driver is killed after a checkpoint and started again. Repeated faults: {@link PretrainChaosIT}. Runs in {@code integration-test} (after the jar is packaged).
  */
 class PretrainClusterIT {
-  static final Path REPO = Path.of(System.getProperty("user.dir")).getParent();
-  static final Path CLUSTER = REPO.resolve("nest-spark-job/target/it-cluster");
+  static final Path REPO = StandaloneCluster.REPO;
   static final Path WORK = REPO.resolve("nest-spark-job/target/it-pretrain");
-  private static String master;
 
-  private static ProcessBuilder script(String... cmd) {
-    ProcessBuilder pb = new ProcessBuilder(cmd).directory(REPO.toFile());
-    pb.environment().put("NEST_CLUSTER_DIR", CLUSTER.toString());
-    pb.environment().put("NEST_MASTER_PORT", "27077");
-    pb.environment().put("NEST_MASTER_UI_PORT", "28080");
-    return pb;
-  }
-
-  private static String runScript(long timeoutSeconds, String... cmd) throws Exception {
-    Path log = Files.createTempFile(WORK, "script", ".log");
-    Process p = script(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-    assertTrue(p.waitFor(timeoutSeconds, TimeUnit.SECONDS), "timed out: " + String.join(" ", cmd));
-    String out = Files.readString(log);
-    assertEquals(0, p.exitValue(), out);
-    return out;
-  }
+  @RegisterExtension
+  static final StandaloneCluster CLUSTER = new StandaloneCluster("it-cluster", 2, 1, "2g");
 
   @BeforeAll
-  static void startCluster() throws Exception {
-    if (Files.exists(WORK)) {
-      try (java.util.stream.Stream<Path> files = Files.walk(WORK)) {
-        files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-      }
-    }
-    Files.createDirectories(WORK);
-    runScript(60, "bash", "deploy/standalone/cluster.sh", "stop");
-    runScript(240, "bash", "deploy/standalone/cluster.sh", "start", "2", "1", "2g");
-    master = Files.readString(CLUSTER.resolve("master-url")).strip();
-  }
-
-  @AfterAll
-  static void stopCluster() throws Exception {
-    runScript(60, "bash", "deploy/standalone/cluster.sh", "stop");
+  static void emptyWork() throws IOException {
+    StandaloneCluster.emptyDir(WORK);
   }
 
   private static Process submit(Path exp, int maxSteps, Path log, String... extra)
       throws IOException {
-    List<String> cmd =
+    List<String> nest =
         new ArrayList<>(
             List.of(
-                "bash",
-                "deploy/standalone/submit.sh",
-                "--master",
-                master,
-                "--conf",
-                "spark.executor.memory=1g",
-                "--conf",
-                "spark.executorEnv.OMP_NUM_THREADS=1",
-                "--conf",
-                "spark.task.maxFailures=4",
-                "--conf",
-                "spark.eventLog.enabled=true",
-                "--conf",
-                "spark.eventLog.dir=" + events(exp).toUri(),
-                "--",
                 "pretrain",
                 "--config",
                 REPO.resolve("conf/nest-tiny.conf").toString(),
@@ -99,12 +55,12 @@ class PretrainClusterIT {
                 "trainer.val_check_interval=10",
                 "trainer.log_every_n_steps=5",
                 "pretrain.num_workers=2"));
-    cmd.addAll(List.of(extra));
-    Files.createDirectories(events(exp));
-    ProcessBuilder pb = script(cmd.toArray(new String[0]));
-    pb.environment().put("OMP_NUM_THREADS", "1");
-    pb.environment().put("NEST_DRIVER_MEMORY", "1g");
-    return pb.redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    nest.addAll(List.of(extra));
+    return CLUSTER
+        .submit(events(exp), List.of(), nest)
+        .redirectErrorStream(true)
+        .redirectOutput(log.toFile())
+        .start();
   }
 
   /** Where a run's Spark event logs go (Spark's own listener events, read by {@link SparkEventLog}). */
@@ -143,23 +99,7 @@ class PretrainClusterIT {
   }
 
   private static List<ProcessHandle> executors() throws IOException {
-    List<ProcessHandle> out = new ArrayList<>();
-    for (File f :
-        CLUSTER.toFile().listFiles((d, n) -> n.startsWith("worker-") && n.endsWith(".pid"))) {
-      long pid = Long.parseLong(Files.readString(f.toPath()).strip());
-      Optional<ProcessHandle> w = ProcessHandle.of(pid);
-      w.ifPresent(
-          h ->
-              h.children()
-                  .filter(
-                      c ->
-                          c.info()
-                              .commandLine()
-                              .orElse("")
-                              .contains("CoarseGrainedExecutorBackend"))
-                  .forEach(out::add));
-    }
-    return out;
+    return CLUSTER.executors();
   }
 
   @Test
@@ -177,11 +117,9 @@ class PretrainClusterIT {
           240,
           () -> lastTrainStep(metrics) >= 5 && executors().size() == 2);
       ProcessHandle victim = executors().get(0);
-      java.util.regex.Matcher id =
-          java.util.regex.Pattern.compile("--executor-id (\\S+)")
-              .matcher(victim.info().commandLine().orElse(""));
-      assertTrue(id.find(), "the executor's id on its command line");
-      String victimId = id.group(1);
+      Optional<String> id = StandaloneCluster.executorId(victim);
+      assertTrue(id.isPresent(), "the executor's id on its command line");
+      String victimId = id.get();
       assertTrue(victim.destroyForcibly(), "SIGKILL the executor");
       assertTrue(p.waitFor(420, TimeUnit.SECONDS), "the job finishes");
       String out = Files.readString(log);

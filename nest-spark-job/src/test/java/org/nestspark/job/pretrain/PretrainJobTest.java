@@ -5,9 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -16,7 +13,8 @@ import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nestspark.config.NestConfig;
-import org.nestspark.job.cli.NestCli;
+import org.nestspark.job.testkit.Nest;
+import org.nestspark.job.testkit.Nest.Run;
 import org.nestspark.train.Checkpoint;
 import org.nestspark.train.CheckpointIO;
 import org.nestspark.train.NoamAnnealing;
@@ -32,18 +30,8 @@ class PretrainJobTest {
 
   @TempDir Path dir;
 
-  record Run(int code, String out, String err) {}
-
   static Run nest(List<String> args) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int code =
-        NestCli.run(
-            args,
-            new PrintStream(out, true, StandardCharsets.UTF_8),
-            new PrintStream(err, true, StandardCharsets.UTF_8));
-    return new Run(
-        code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    return Nest.run(args);
   }
 
   /** The effective records of {@code kind} of a run folder ({@link MetricsReader}). */

@@ -7,8 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,8 +19,9 @@ import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nestspark.io.Npy;
-import org.nestspark.job.cli.NestCli;
 import org.nestspark.job.pretrain.MetricsReader;
+import org.nestspark.job.testkit.Nest;
+import org.nestspark.job.testkit.Nest.Run;
 
 /**
  * {@code nest shard} on the bundled sample corpus: NeMo's file names, shards Python's {@code tarfile} reads, balance
@@ -36,18 +35,8 @@ class ShardJobTest {
 
   @TempDir Path dir;
 
-  record Run(int code, String out, String err) {}
-
   static Run nest(List<String> args) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int code =
-        NestCli.run(
-            args,
-            new PrintStream(out, true, StandardCharsets.UTF_8),
-            new PrintStream(err, true, StandardCharsets.UTF_8));
-    return new Run(
-        code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    return Nest.run(args);
   }
 
   static List<JsonNode> lines(Path p) throws Exception {

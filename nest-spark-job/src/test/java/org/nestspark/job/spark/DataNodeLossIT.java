@@ -22,14 +22,13 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.LocatedFileStatus;
 import org.apache.hadoop.fs.RemoteIterator;
-import org.apache.hadoop.hdfs.DFSConfigKeys;
 import org.apache.hadoop.hdfs.MiniDFSCluster;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerTaskEnd;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.nestspark.config.NestConfig;
 import org.nestspark.io.Npy;
@@ -40,6 +39,8 @@ import org.nestspark.job.featurize.FeaturizeJob;
 import org.nestspark.job.featurize.FeaturizeReport;
 import org.nestspark.restore.NemoImport;
 import org.nestspark.restore.Restore;
+import org.nestspark.testkit.Golden;
+import org.nestspark.testkit.MiniHdfs;
 
 /**
  * featurize and extract while HDFS loses a DataNode (issue 16 item 3): a MiniDFSCluster of 3 DataNodes with
@@ -52,27 +53,19 @@ class DataNodeLossIT {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final int MISSING = 4;
 
+  /** A cluster for each test: each stops one of its DataNodes. */
+  @RegisterExtension final MiniHdfs miniHdfs = new MiniHdfs(3).replication(2).perTest();
+
   @TempDir Path tmp;
   private MiniDFSCluster cluster;
   private FileSystem hdfs;
   private String base;
 
   @BeforeEach
-  void startHdfs() throws Exception {
-    Configuration conf = new Configuration();
-    conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, tmp.resolve("hdfs").toString());
-    conf.setInt(DFSConfigKeys.DFS_REPLICATION_KEY, 2);
-    cluster = new MiniDFSCluster.Builder(conf).numDataNodes(3).build();
-    cluster.waitActive();
-    hdfs = cluster.getFileSystem();
-    base = hdfs.getUri().toString();
-  }
-
-  @AfterEach
-  void stopHdfs() {
-    if (cluster != null) {
-      cluster.shutdown();
-    }
+  void hdfs() throws Exception {
+    cluster = miniHdfs.cluster();
+    hdfs = miniHdfs.fs();
+    base = miniHdfs.uri();
   }
 
   /** Finished tasks, and how many finished after the DataNode was stopped. */
@@ -112,8 +105,7 @@ class DataNodeLossIT {
    */
   private String corpus(int good) throws Exception {
     byte[] wav;
-    try (InputStream in =
-        DataNodeLossIT.class.getResourceAsStream("/golden/features/wav/speech_1s.wav")) {
+    try (InputStream in = Golden.open("features/wav/speech_1s.wav")) {
       wav = in.readAllBytes();
     }
     for (int k = 0; k < 8; k++) {
@@ -233,7 +225,7 @@ class DataNodeLossIT {
   void extractFinishesCompleteWhenADataNodeStops() throws Exception {
     String manifest = corpus(32);
     Path model = tmp.resolve("tiny.nemo");
-    try (InputStream in = DataNodeLossIT.class.getResourceAsStream("/golden/nemo/tiny_gz.nemo")) {
+    try (InputStream in = Golden.open("nemo/tiny_gz.nemo")) {
       java.nio.file.Files.copy(in, model);
     }
     NemoImport.Imported m =

@@ -6,14 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -21,11 +19,13 @@ import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.nestspark.io.Npy;
 import org.nestspark.io.NpyArray;
+import org.nestspark.job.testkit.StandaloneCluster;
+import org.nestspark.testkit.Golden;
 
 /**
  * featurize and extract on a real Spark standalone cluster (master and two workers as separate JVMs, started by
@@ -37,93 +37,27 @@ import org.nestspark.io.NpyArray;
  * parses with its shape, no temporary file or part is left.
  */
 class ExecutorLossIT {
-  static final Path REPO = Path.of(System.getProperty("user.dir")).getParent();
-  static final Path CLUSTER = REPO.resolve("nest-spark-job/target/it-cluster-outputs");
-  static final Path WORK = REPO.resolve("nest-spark-job/target/it-outputs");
+  static final Path WORK = StandaloneCluster.REPO.resolve("nest-spark-job/target/it-outputs");
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static String master;
 
-  private static ProcessBuilder script(String... cmd) {
-    ProcessBuilder pb = new ProcessBuilder(cmd).directory(REPO.toFile());
-    pb.environment().put("NEST_CLUSTER_DIR", CLUSTER.toString());
-    // not PretrainClusterIT's ports: both may run on one machine
-    pb.environment().put("NEST_MASTER_PORT", "27377");
-    pb.environment().put("NEST_MASTER_UI_PORT", "28380");
-    return pb;
-  }
-
-  private static String runScript(long timeoutSeconds, String... cmd) throws Exception {
-    Path log = Files.createTempFile(WORK, "script", ".log");
-    Process p = script(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-    assertTrue(p.waitFor(timeoutSeconds, TimeUnit.SECONDS), "timed out: " + String.join(" ", cmd));
-    String out = Files.readString(log);
-    assertEquals(0, p.exitValue(), out);
-    return out;
-  }
+  @RegisterExtension
+  static final StandaloneCluster CLUSTER = new StandaloneCluster("it-cluster-outputs", 2, 1, "2g");
 
   @BeforeAll
-  static void startCluster() throws Exception {
-    if (Files.exists(WORK)) {
-      try (Stream<Path> files = Files.walk(WORK)) {
-        files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-      }
-    }
-    Files.createDirectories(WORK);
-    runScript(60, "bash", "deploy/standalone/cluster.sh", "stop");
-    runScript(240, "bash", "deploy/standalone/cluster.sh", "start", "2", "1", "2g");
-    master = Files.readString(CLUSTER.resolve("master-url")).strip();
-  }
-
-  @AfterAll
-  static void stopCluster() throws Exception {
-    runScript(60, "bash", "deploy/standalone/cluster.sh", "stop");
+  static void emptyWork() throws IOException {
+    StandaloneCluster.emptyDir(WORK);
   }
 
   private static Process submit(Path log, Path eventLog, String... nest) throws IOException {
-    Files.createDirectories(eventLog);
-    List<String> cmd =
-        new ArrayList<>(
-            List.of(
-                "bash",
-                "deploy/standalone/submit.sh",
-                "--master",
-                master,
-                "--conf",
-                "spark.executor.memory=1g",
-                "--conf",
-                "spark.executorEnv.OMP_NUM_THREADS=1",
-                "--conf",
-                "spark.task.maxFailures=4",
-                "--conf",
-                "spark.eventLog.enabled=true",
-                "--conf",
-                "spark.eventLog.dir=" + eventLog.toUri(),
-                "--"));
-    cmd.addAll(List.of(nest));
-    ProcessBuilder pb = script(cmd.toArray(new String[0]));
-    pb.environment().put("OMP_NUM_THREADS", "1");
-    pb.environment().put("NEST_DRIVER_MEMORY", "1g");
-    return pb.redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    return CLUSTER
+        .submit(eventLog, List.of(), List.of(nest))
+        .redirectErrorStream(true)
+        .redirectOutput(log.toFile())
+        .start();
   }
 
   private static List<ProcessHandle> executors() throws IOException {
-    List<ProcessHandle> out = new ArrayList<>();
-    for (File f :
-        CLUSTER.toFile().listFiles((d, n) -> n.startsWith("worker-") && n.endsWith(".pid"))) {
-      long pid = Long.parseLong(Files.readString(f.toPath()).strip());
-      Optional<ProcessHandle> w = ProcessHandle.of(pid);
-      w.ifPresent(
-          h ->
-              h.children()
-                  .filter(
-                      c ->
-                          c.info()
-                              .commandLine()
-                              .orElse("")
-                              .contains("CoarseGrainedExecutorBackend"))
-                  .forEach(out::add));
-    }
-    return out;
+    return CLUSTER.executors();
   }
 
   private static long npyFiles(Path dir) throws IOException {
@@ -231,7 +165,7 @@ class ExecutorLossIT {
   private static Path corpus(String name, int good) throws IOException {
     Path dir = Files.createDirectories(WORK.resolve(name));
     byte[] wav;
-    try (var in = ExecutorLossIT.class.getResourceAsStream("/golden/features/wav/speech_1s.wav")) {
+    try (var in = Golden.open("features/wav/speech_1s.wav")) {
       wav = in.readAllBytes();
     }
     for (int k = 0; k < 8; k++) {
@@ -302,7 +236,7 @@ class ExecutorLossIT {
   void extractSurvivesTheLossOfAnExecutor() throws Exception {
     Path manifest = corpus("extract-corpus", 96);
     Path model = WORK.resolve("tiny.nemo");
-    try (var in = ExecutorLossIT.class.getResourceAsStream("/golden/nemo/tiny_gz.nemo")) {
+    try (var in = Golden.open("nemo/tiny_gz.nemo")) {
       Files.copy(in, model, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     }
     Path out = WORK.resolve("extract-out");

@@ -4,46 +4,30 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.nestspark.job.testkit.BinNest;
+import org.nestspark.testkit.Golden;
 
 /** bin/nest as users run it, in a separate JVM, including under LANG=C with non-ASCII file names. */
-class BinNestTest {
-  static final Path REPO = Path.of(System.getProperty("user.dir")).getParent();
-
-  static String classpath() {
-    String cp = System.getProperty("surefire.test.class.path");
-    return cp != null && !cp.isEmpty() ? cp : System.getProperty("java.class.path");
-  }
+class BinNestIT {
+  static final Path REPO = BinNest.repo();
 
   static Process start(Map<String, String> env, String... args) throws Exception {
-    List<String> cmd = new java.util.ArrayList<>();
-    cmd.add(REPO.resolve("bin/nest").toString());
-    cmd.addAll(List.of(args));
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-    pb.environment().put("NEST_CLASSPATH", classpath());
-    pb.environment().put("NEST_DRIVER_MEMORY", "1g");
-    pb.environment().putAll(env);
-    return pb.start();
+    return BinNest.start(env, args);
   }
 
   static String waitFor(Process p) throws Exception {
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertTrue(p.waitFor(5, TimeUnit.MINUTES));
-    return out;
+    return BinNest.waitFor(p);
   }
 
   @Test
   void nonAsciiFileNamesWorkUnderLangC(@TempDir Path dir) throws Exception {
     Path data = Files.createDirectories(dir.resolve("donn\u00e9es #1"));
-    try (InputStream in =
-        BinNestTest.class.getResourceAsStream("/golden/features/wav/speech_1s.wav")) {
+    try (InputStream in = Golden.open("features/wav/speech_1s.wav")) {
       Files.copy(in, data.resolve("caf\u00e9 + %41 \u00fcber \u65e5\u672c.wav"));
     }
     Files.writeString(

@@ -30,6 +30,7 @@ import org.nestspark.config.MaxTimePerRun;
 import org.nestspark.config.NestConfig;
 import org.nestspark.config.NestConfigException;
 import org.nestspark.job.tensorboard.EventFileReader;
+import org.nestspark.job.testkit.Nest;
 
 /**
  * Preemption end to end: a real {@code nest pretrain} process (tiny preset, bundled sample) gets SIGTERM
@@ -38,7 +39,7 @@ import org.nestspark.job.tensorboard.EventFileReader;
  * then hold every step exactly once. 40-90 s (a JVM and three Spark attempts of the real job, 60 steps): the
  * preemption has to hit a real process mid-run.
  */
-class PreemptionTest {
+class PreemptionIT {
   static final Path REPO = PretrainJobTest.REPO;
   private static final Pattern STEP = Pattern.compile("\\[pretrain\\] step (\\d+)/");
 
@@ -160,7 +161,7 @@ class PreemptionTest {
     List<String> second = new ArrayList<>(List.of("pretrain"));
     second.addAll(settings(maxSteps));
     second.add("exp_manager.max_time_per_run=00:00:00:05");
-    PretrainJobTest.Run b = PretrainJobTest.nest(second);
+    Nest.Run b = PretrainJobTest.nest(second);
     assertEquals(PretrainExit.STOPPED.code, b.code(), b.out() + b.err());
     assertTrue(b.out().contains("at step " + first + " "), b.out());
     Matcher budget =
@@ -175,7 +176,7 @@ class PreemptionTest {
     // attempt 3 finishes
     List<String> third = new ArrayList<>(List.of("pretrain"));
     third.addAll(settings(maxSteps));
-    PretrainJobTest.Run c = PretrainJobTest.nest(third);
+    Nest.Run c = PretrainJobTest.nest(third);
     assertEquals(0, c.code(), c.out() + c.err());
     assertTrue(c.out().contains("at step " + secondStop + " "), c.out());
 

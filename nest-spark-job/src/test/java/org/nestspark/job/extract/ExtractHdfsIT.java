@@ -15,17 +15,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.nestspark.io.Npy;
 import org.nestspark.io.NpyArray;
+import org.nestspark.job.testkit.Nest;
 import org.nestspark.testkit.MiniHdfs;
 
 /** {@code nest extract} with the model, manifest, audio and outputs on a real HDFS (Hadoop's mini cluster), hdfs:// end to end. */
-class ExtractHdfsTest {
+class ExtractHdfsIT {
   @RegisterExtension static final MiniHdfs HDFS = new MiniHdfs();
-
-  private static void put(String resource, String hdfsPath) throws Exception {
-    try (OutputStream out = HDFS.fs().create(new org.apache.hadoop.fs.Path(hdfsPath))) {
-      out.write(ExtractTestSupport.resource(resource));
-    }
-  }
 
   private static NpyArray read(String hdfsPath) throws Exception {
     try (InputStream in = HDFS.fs().open(new org.apache.hadoop.fs.Path(hdfsPath))) {
@@ -35,9 +30,9 @@ class ExtractHdfsTest {
 
   @Test
   void extractsFromAndToHdfs() throws Exception {
-    put("/golden/nemo/tiny_gz.nemo", "/models/tiny.nemo");
-    put("/golden/features/wav/speech_1s.wav", "/corpus/wav/speech 1s #1.wav");
-    put("/golden/features/wav/tone440_1p5s.wav", "/corpus/wav/tone.wav");
+    HDFS.putGolden("nemo/tiny_gz.nemo", "/models/tiny.nemo");
+    HDFS.putGolden("features/wav/speech_1s.wav", "/corpus/wav/speech 1s #1.wav");
+    HDFS.putGolden("features/wav/tone440_1p5s.wav", "/corpus/wav/tone.wav");
     try (OutputStream out =
         HDFS.fs().create(new org.apache.hadoop.fs.Path("/corpus/manifest.json"))) {
       out.write(
@@ -49,7 +44,7 @@ class ExtractHdfsTest {
                   "")
               .getBytes(StandardCharsets.UTF_8));
     }
-    ExtractTestSupport.Run r =
+    Nest.Run r =
         nest(
             "extract",
             "--model",
@@ -87,7 +82,7 @@ class ExtractHdfsTest {
         lines.get(0));
 
     // a folder on HDFS, rerun over existing outputs: nothing recomputed
-    ExtractTestSupport.Run again =
+    Nest.Run again =
         nest(
             "extract",
             "--model",

@@ -1,4 +1,4 @@
-package org.nestspark.train;
+package org.nestspark.testkit;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -18,24 +18,30 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.IUpdater;
+import org.nd4j.linalg.learning.config.NoOp;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
+import org.nestspark.model.conformer.ConformerLayer;
+import org.nestspark.train.TrainableParams;
 
 /**
- * Small standard DL4J graphs and masked recurrent batches for the training tests: input {@code [mb, nIn, T]}
- * with a features mask → Dense(tanh) → BatchNormalization → Dropout (optional) → RnnOutputLayer (softmax,
- * MCXENT) with a labels mask, i.e. the shape of the NEST graph's head.
+ * The tiny graphs of the tests (nest-spark's test kit, in nest-model's test-jar). A standard DL4J head and
+ * masked recurrent batches for the training tests: input {@code [mb, nIn, T]} with a features mask →
+ * Dense(tanh) → BatchNormalization → Dropout (optional) → RnnOutputLayer (softmax, MCXENT) with a labels
+ * mask, i.e. the shape of the NEST graph's head ({@link #graph}, {@link #batch}); and stacks of
+ * ConformerLayers as the NEST graph wires them, NCW with a {@code [B, T']} mask ({@link #conformerStack}).
  */
-final class TestGraphs {
-  static final int N_IN = 6;
-  static final int HIDDEN = 8;
-  static final int CLASSES = 5;
-  static final int T = 7;
-  static final int MB = 3;
+public final class TestGraphs {
+  public static final int N_IN = 6;
+  public static final int HIDDEN = 8;
+  public static final int CLASSES = 5;
+  public static final int T = 7;
+  public static final int MB = 3;
 
   private TestGraphs() {}
 
   /** A fresh graph with seeded initialisation. */
-  static ComputationGraph graph(IUpdater updater, DataType dt, double dropoutRetain, long seed) {
+  public static ComputationGraph graph(
+      IUpdater updater, DataType dt, double dropoutRetain, long seed) {
     ComputationGraphConfiguration.GraphBuilder b =
         new NeuralNetConfiguration.Builder()
             .seed(seed)
@@ -71,7 +77,7 @@ final class TestGraphs {
    * T, T−2, 4), random one-hot labels, a labels mask selecting about half of the valid steps (at least
    * one), or nothing when {@code emptyLabelsMask}.
    */
-  static MultiDataSet batch(long index, DataType dt, boolean emptyLabelsMask) {
+  public static MultiDataSet batch(long index, DataType dt, boolean emptyLabelsMask) {
     Random r = new Random(1000 + index);
     INDArray f = Nd4j.zeros(dt, MB, N_IN, T);
     INDArray l = Nd4j.zeros(dt, MB, CLASSES, T);
@@ -97,7 +103,7 @@ final class TestGraphs {
   }
 
   /** The raw (summed, not minibatch-divided) gradients of {@code graph} for {@code batch}, on a clone. */
-  static Map<String, INDArray> rawGradients(ComputationGraph graph, MultiDataSet batch) {
+  public static Map<String, INDArray> rawGradients(ComputationGraph graph, MultiDataSet batch) {
     ComputationGraph c = graph.clone();
     c.setListeners(new java.util.ArrayList<>());
     c.setInputs(batch.getFeatures());
@@ -112,7 +118,7 @@ final class TestGraphs {
   }
 
   /** Every parameter of the graph as a double[] copy, keyed {@code layer_param}. */
-  static Map<String, double[]> params(ComputationGraph graph) {
+  public static Map<String, double[]> params(ComputationGraph graph) {
     Map<String, double[]> out = new LinkedHashMap<>();
     for (TrainableParams.Param p : TrainableParams.of(graph)) {
       out.put(
@@ -122,7 +128,61 @@ final class TestGraphs {
     return out;
   }
 
-  static double[] flat(INDArray a) {
+  public static double[] flat(INDArray a) {
     return a.dup().castTo(DataType.DOUBLE).reshape(a.length()).toDoubleVector();
+  }
+
+  /** A ConformerLayer builder as the NEST graph configures one (no embedding dropout). */
+  public static ConformerLayer.Builder conformerLayer(
+      int d, int heads, int kernel, String norm, double dropout) {
+    return new ConformerLayer.Builder()
+        .dModel(d)
+        .nHeads(heads)
+        .convKernelSize(kernel)
+        .convNormType(norm)
+        .dropout(dropout)
+        .dropoutAtt(dropout)
+        .dropoutEmb(0.0);
+  }
+
+  /**
+   * {@code features [B, d, T]} → layer0 … layer{n−1}, then (when {@code nOut > 0}) an {@code out}
+   * RnnOutputLayer (identity, MSE) with nOut classes; otherwise the last layer is the output.
+   */
+  public static ComputationGraph conformerStack(
+      DataType dt,
+      ConformerLayer.Builder layer,
+      int nLayers,
+      int nOut,
+      IUpdater updater,
+      long seed) {
+    int d = layer.build().getDModel();
+    ComputationGraphConfiguration.GraphBuilder gb =
+        new NeuralNetConfiguration.Builder()
+            .seed(seed)
+            .dataType(dt)
+            .updater(updater == null ? new NoOp() : updater)
+            .graphBuilder()
+            .addInputs("features")
+            .setInputTypes(InputType.recurrent(d));
+    String prev = "features";
+    for (int i = 0; i < nLayers; i++) {
+      gb.addLayer("layer" + i, layer.build(), prev);
+      prev = "layer" + i;
+    }
+    if (nOut > 0) {
+      gb.addLayer(
+          "out",
+          new RnnOutputLayer.Builder(LossFunctions.LossFunction.MSE)
+              .activation(Activation.IDENTITY)
+              .nIn(d)
+              .nOut(nOut)
+              .build(),
+          prev);
+      prev = "out";
+    }
+    ComputationGraph g = new ComputationGraph(gb.setOutputs(prev).build());
+    g.init();
+    return g;
   }
 }

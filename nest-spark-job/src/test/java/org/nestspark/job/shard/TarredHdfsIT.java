@@ -15,6 +15,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.nestspark.io.Npy;
+import org.nestspark.job.testkit.Nest;
 import org.nestspark.testkit.MiniHdfs;
 
 /**
@@ -22,7 +23,7 @@ import org.nestspark.testkit.MiniHdfs;
  * featurize and extract read them and give the numbers of the same audio as single files; an entry whose member
  * is not in its shard is skipped and reported with shard and file id.
  */
-class TarredHdfsTest {
+class TarredHdfsIT {
   private static final ObjectMapper JSON = new ObjectMapper();
   @RegisterExtension static final MiniHdfs HDFS = new MiniHdfs();
 
@@ -64,7 +65,7 @@ class TarredHdfsTest {
     double[] durations = {0.37, 1.0, 4.2, 1.5};
     StringBuilder manifest = new StringBuilder();
     for (int i = 0; i < wavs.length; i++) {
-      HDFS.put("/golden/features/wav/" + wavs[i] + ".wav", "/corpus/wav/" + wavs[i] + ".wav");
+      HDFS.putGolden("features/wav/" + wavs[i] + ".wav", "/corpus/wav/" + wavs[i] + ".wav");
       manifest
           .append("{\"audio_filepath\": \"wav/")
           .append(wavs[i])
@@ -75,9 +76,9 @@ class TarredHdfsTest {
           .append("\"}\n");
     }
     HDFS.write("/corpus/manifest.json", manifest.toString());
-    HDFS.put("/golden/nemo/tiny_gz.nemo", "/models/tiny.nemo");
+    HDFS.putGolden("nemo/tiny_gz.nemo", "/models/tiny.nemo");
 
-    ShardJobTest.Run shard =
+    Nest.Run shard =
         ShardJobTest.nest(
             List.of(
                 "shard",
@@ -106,7 +107,7 @@ class TarredHdfsTest {
 
     String shards =
         "featurize.tarred_audio_filepaths=" + HDFS.uri() + "/tarred/audio__OP_0..1_CL_.tar";
-    ShardJobTest.Run plain =
+    Nest.Run plain =
         ShardJobTest.nest(
             List.of(
                 "featurize",
@@ -116,7 +117,7 @@ class TarredHdfsTest {
                 HDFS.uri() + "/f-plain",
                 "spark.master=local[2]"));
     assertEquals(0, plain.code(), plain.err());
-    ShardJobTest.Run tarred =
+    Nest.Run tarred =
         ShardJobTest.nest(
             List.of(
                 "featurize",
@@ -137,7 +138,7 @@ class TarredHdfsTest {
         tarred.out());
     sameOutputs("/f-plain/features.json", "/f-tar/features.json", 4);
 
-    ShardJobTest.Run xPlain =
+    Nest.Run xPlain =
         ShardJobTest.nest(
             List.of(
                 "extract",
@@ -149,7 +150,7 @@ class TarredHdfsTest {
                 HDFS.uri() + "/x-plain",
                 "spark.master=local[2]"));
     assertEquals(0, xPlain.code(), xPlain.err());
-    ShardJobTest.Run xTar =
+    Nest.Run xTar =
         ShardJobTest.nest(
             List.of(
                 "extract",

@@ -17,6 +17,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.nestspark.config.NestConfig;
 import org.nestspark.data.MinLengthPadding;
 import org.nestspark.data.UtteranceLoader;
+import org.nestspark.job.testkit.Nest;
 import org.nestspark.labels.LabelFiles;
 import org.nestspark.labels.LabelFrames;
 import org.nestspark.manifest.ManifestEntry;
@@ -27,7 +28,7 @@ import org.nestspark.testkit.MiniHdfs;
  * {@code nest kmeans} with the manifest, audio and outputs on a real HDFS (Hadoop's mini cluster): the labels
  * manifest names hdfs:// audio and label files, and training's label reader reads them.
  */
-class KMeansHdfsTest {
+class KMeansHdfsIT {
   static final Path REPO = Path.of(System.getProperty("user.dir")).getParent();
   @RegisterExtension static final MiniHdfs HDFS = new MiniHdfs();
 
@@ -45,7 +46,7 @@ class KMeansHdfsTest {
     try (OutputStream os = HDFS.fs().create(new org.apache.hadoop.fs.Path("/corpus/train.json"))) {
       os.write((String.join("\n", lines) + "\n").getBytes(StandardCharsets.UTF_8));
     }
-    KMeansJobTest.Run r =
+    Nest.Run r =
         KMeansJobTest.nest(
             "kmeans",
             "--manifest",

@@ -14,16 +14,18 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.nestspark.io.Npy;
+import org.nestspark.job.testkit.Nest;
+import org.nestspark.testkit.Golden;
 import org.nestspark.testkit.MiniHdfs;
 
 /** Manifest, audio and outputs on a real HDFS (Hadoop's own mini cluster), hdfs:// paths end to end. */
-class FeaturizeHdfsTest {
+class FeaturizeHdfsIT {
   @RegisterExtension static final MiniHdfs HDFS = new MiniHdfs();
 
   @Test
   void featurizesFromAndToHdfs(@TempDir Path local) throws Exception {
-    HDFS.put("/golden/features/wav/speech_1s.wav", "/corpus/wav/speech 1s #1.wav");
-    HDFS.put("/golden/features/wav/tone440_1p5s.wav", "/corpus/wav/tone.wav");
+    HDFS.putGolden("features/wav/speech_1s.wav", "/corpus/wav/speech 1s #1.wav");
+    HDFS.putGolden("features/wav/tone440_1p5s.wav", "/corpus/wav/tone.wav");
     try (OutputStream out =
         HDFS.fs().create(new org.apache.hadoop.fs.Path("/corpus/manifest.json"))) {
       out.write(
@@ -35,7 +37,7 @@ class FeaturizeHdfsTest {
                   "")
               .getBytes(StandardCharsets.UTF_8));
     }
-    FeaturizeCommandTest.Run r =
+    Nest.Run r =
         FeaturizeCommandTest.nest(
             "featurize",
             "--manifest",
@@ -66,13 +68,12 @@ class FeaturizeHdfsTest {
 
     // the same audio featurized from the local file system gives the same numbers
     Path wav = local.resolve("speech_1s.wav");
-    try (InputStream in =
-        FeaturizeHdfsTest.class.getResourceAsStream("/golden/features/wav/speech_1s.wav")) {
+    try (InputStream in = Golden.open("features/wav/speech_1s.wav")) {
       Files.copy(in, wav);
     }
     Files.writeString(
         local.resolve("m.json"), "{\"audio_filepath\": \"speech_1s.wav\", \"duration\": 1.0}\n");
-    FeaturizeCommandTest.Run l =
+    Nest.Run l =
         FeaturizeCommandTest.nest(
             "featurize",
             "--manifest",
