@@ -31,7 +31,6 @@ final class ConformerConvolution {
   private final DepthwiseTimeConv depthwise;
   private final String kernels;
   private boolean nd4j; // the last forward's resolved model.kernels
-  private boolean fused; // fused element-wise passes (FusedOps), set by the layer per forward
 
   // forward cache
   private int batch;
@@ -49,10 +48,6 @@ final class ConformerConvolution {
   private INDArray swishOut;
   private INDArray runningMeanDelta;
   private INDArray runningVarDelta;
-  // fused path: the pointwise_conv1 output [N, 2d] and the batch-norm statistics per channel
-  private INDArray gluG;
-  private double[] bnMean;
-  private double[] bnRstd;
 
   ConformerConvolution(int dModel, int kernel, boolean batchNorm, String kernels) {
     this.kernels = kernels;
@@ -60,11 +55,6 @@ final class ConformerConvolution {
     this.batchNorm = batchNorm;
     this.layerNorm = batchNorm ? null : new LayerNormOp(CONV_NORM_W, CONV_NORM_B, NORM_EPS);
     this.depthwise = new DepthwiseTimeConv(dModel, kernel);
-  }
-
-  /** Whether the next forward (and its backward) runs the fused element-wise passes ({@link FusedOps}). */
-  void setFused(boolean fused) {
-    this.fused = fused;
   }
 
   INDArray forward(INDArray x, Map<String, INDArray> p, SequenceMask mask, boolean training) {
@@ -75,12 +65,6 @@ final class ConformerConvolution {
     long n = x.size(0);
 
     INDArray g = Ops.linear(x, p.get(CONV_PW1_W).reshape('c', 2L * d, d), p.get(CONV_PW1_B));
-    if (fused) {
-      return forwardFused(g, p, mask, n);
-    }
-    gluG = null;
-    bnMean = null;
-    bnRstd = null;
     gluA = g.get(NDArrayIndex.all(), NDArrayIndex.interval(0, d));
     gluSig = Transforms.sigmoid(g.get(NDArrayIndex.all(), NDArrayIndex.interval(d, 2 * d)), true);
     INDArray glu = gluA.mul(gluSig);
@@ -102,144 +86,6 @@ final class ConformerConvolution {
     return Ops.linear(swishOut, p.get(CONV_PW2_W).reshape('c', d, d), p.get(CONV_PW2_B));
   }
 
-  /**
-   * The forward after {@code pointwise_conv1} on the {@code java} kernels: GLU + row mask in one pass,
-   * the depthwise convolution's Java kernel, then BatchNorm's statistics and its apply + Swish in one pass
-   * each (LayerNorm: its fused pass, then Swish).
-   */
-  private INDArray forwardFused(INDArray g, Map<String, INDArray> p, SequenceMask mask, long n) {
-    gluG = g;
-    gluA = null;
-    rowMask = mask.rowColumn();
-    INDArray[] glu = FusedOps.glu(g, rowMask);
-    gluSig = glu[0];
-    gluIn = glu[1];
-    nd4j = false;
-    INDArray y = depthwise.forward(gluIn, p.get(CONV_DW_W), p.get(CONV_DW_B), batch, time);
-    if (batchNorm) {
-      batchNormStatsFused(y, p, n);
-      INDArray[] o =
-          FusedOps.channelNormSwish(
-              y,
-              bnMean,
-              bnRstd,
-              FusedOps.vector(p.get(CONV_NORM_W)),
-              FusedOps.vector(p.get(CONV_NORM_B)));
-      normXhat = o[0];
-      normOut = o[1];
-      swishSig = o[2];
-      swishOut = o[3];
-    } else {
-      normOut = layerNorm.forward(y, p, true);
-      INDArray[] sw = Ops.swish(normOut);
-      swishSig = sw[0];
-      swishOut = sw[1];
-    }
-    return Ops.linear(swishOut, p.get(CONV_PW2_W).reshape('c', d, d), p.get(CONV_PW2_B));
-  }
-
-  /**
-   * BatchNorm's batch statistics on the fused path (as {@link #batchNormForward}): the column moments
-   * about the running mean in one pass, summed over the slices when they share them; sets {@code bnMean},
-   * {@code bnRstd} and the running-statistic deltas.
-   */
-  private void batchNormStatsFused(INDArray y, Map<String, INDArray> p, long n) {
-    double[] runMean = FusedOps.vector(p.get(CONV_BN_MEAN));
-    double[] runVar = FusedOps.vector(p.get(CONV_BN_VAR));
-    bnMean = new double[d];
-    bnRstd = new double[d];
-    if (!training) {
-      for (int j = 0; j < d; j++) {
-        bnMean[j] = runMean[j];
-        bnRstd[j] = 1.0 / Math.sqrt(runVar[j] + NORM_EPS);
-      }
-      runningMeanDelta = null;
-      runningVarDelta = null;
-      return;
-    }
-    if (n < 2) {
-      throw new IllegalStateException(
-          "BatchNorm in training needs more than 1 value per channel (B·T' = " + n + ")");
-    }
-    long rows = batchRows(n);
-    double[][] m = FusedOps.shiftedColumnMoments(y, runMean);
-    if (SliceGroup.sharesBatchNorm()) {
-      INDArray moments = Nd4j.createFromArray(m).castTo(y.dataType());
-      moments = SliceGroup.allReduceSum(moments);
-      m[0] = moments.getRow(0).castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE).toDoubleVector();
-      m[1] = moments.getRow(1).castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE).toDoubleVector();
-    }
-    double[] dMean = new double[d];
-    double[] dVar = new double[d];
-    for (int j = 0; j < d; j++) {
-      double shiftMean = m[0][j] / rows;
-      double var = m[1][j] / rows - shiftMean * shiftMean; // biased
-      bnMean[j] = shiftMean + runMean[j];
-      bnRstd[j] = 1.0 / Math.sqrt(var + NORM_EPS);
-      // running ← (1−m)·running + m·batch, as "gradient" old − new = m·(old − batch)
-      dMean[j] = (runMean[j] - bnMean[j]) * BN_MOMENTUM;
-      dVar[j] = (runVar[j] - var * ((double) rows / (rows - 1))) * BN_MOMENTUM;
-    }
-    runningMeanDelta = Nd4j.createFromArray(dMean).castTo(y.dataType()).reshape(1, d);
-    runningVarDelta = Nd4j.createFromArray(dVar).castTo(y.dataType()).reshape(1, d);
-  }
-
-  /** The backward on the fused path (see {@link #forwardFused}). */
-  private INDArray backwardFused(INDArray dsw, Map<String, INDArray> p, Map<String, INDArray> g) {
-    INDArray ddw;
-    if (batchNorm) {
-      double[] gamma = FusedOps.vector(p.get(CONV_NORM_W));
-      double[][] sums = FusedOps.swishBackwardColumnSums(dsw, normOut, swishSig, normXhat);
-      // dγ = Σ dz·x̂, dβ = Σ dz
-      g.get(CONV_NORM_W).assign(Nd4j.createFromArray(sums[1]).castTo(dsw.dataType()).reshape(d));
-      g.get(CONV_NORM_B).assign(Nd4j.createFromArray(sums[0]).castTo(dsw.dataType()).reshape(d));
-      double[] meanG = null;
-      double[] meanGx = null;
-      if (training) {
-        g.get(CONV_BN_MEAN).assign(runningMeanDelta.reshape(d));
-        g.get(CONV_BN_VAR).assign(runningVarDelta.reshape(d));
-        g.get(CONV_BN_COUNT).assign(-1.0);
-        // sums of dx̂ = dz·γ and dx̂·x̂
-        double[][] s = new double[2][d];
-        for (int j = 0; j < d; j++) {
-          s[0][j] = sums[0][j] * gamma[j];
-          s[1][j] = sums[1][j] * gamma[j];
-        }
-        if (SliceGroup.sharesBatchNorm()) {
-          INDArray all = SliceGroup.allReduceSum(Nd4j.createFromArray(s).castTo(dsw.dataType()));
-          s[0] = all.getRow(0).castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE).toDoubleVector();
-          s[1] = all.getRow(1).castTo(org.nd4j.linalg.api.buffer.DataType.DOUBLE).toDoubleVector();
-        }
-        long rows = batchRows(dsw.size(0));
-        meanG = new double[d];
-        meanGx = new double[d];
-        for (int j = 0; j < d; j++) {
-          meanG[j] = s[0][j] / rows;
-          meanGx[j] = s[1][j] / rows;
-        }
-      } else {
-        g.get(CONV_BN_MEAN).assign(0.0);
-        g.get(CONV_BN_VAR).assign(0.0);
-        g.get(CONV_BN_COUNT).assign(0.0);
-      }
-      ddw = FusedOps.channelNormBackward(dsw, normXhat, gamma, meanG, meanGx, bnRstd);
-    } else {
-      INDArray dnorm = Ops.swishBackwardInPlace(dsw, normOut, swishSig);
-      ddw = layerNorm.backward(dnorm, p, g);
-    }
-    INDArray dglu =
-        depthwise.backward(
-            gluIn, ddw, p.get(CONV_DW_W), g.get(CONV_DW_W), g.get(CONV_DW_B), batch, time);
-    INDArray dg = FusedOps.gluBackward(dglu, gluG, gluSig, rowMask);
-    return Ops.linearBackward(
-        dg,
-        x,
-        p.get(CONV_PW1_W).reshape('c', 2L * d, d),
-        g.get(CONV_PW1_W).reshape('c', 2L * d, d),
-        g.get(CONV_PW1_B),
-        true);
-  }
-
   INDArray backward(INDArray dy, Map<String, INDArray> p, Map<String, INDArray> g) {
     INDArray dsw =
         Ops.linearBackward(
@@ -249,9 +95,6 @@ final class ConformerConvolution {
             g.get(CONV_PW2_W).reshape('c', d, d),
             g.get(CONV_PW2_B),
             true);
-    if (fused) {
-      return backwardFused(dsw, p, g);
-    }
     INDArray dnorm = Ops.swishBackwardInPlace(dsw, normOut, swishSig);
     INDArray ddw = batchNorm ? batchNormBackward(dnorm, p, g) : layerNorm.backward(dnorm, p, g);
     INDArray dglu =
@@ -367,9 +210,6 @@ final class ConformerConvolution {
 
   void clear() {
     x = null;
-    gluG = null;
-    bnMean = null;
-    bnRstd = null;
     gluA = null;
     gluSig = null;
     gluIn = null;

@@ -16,7 +16,6 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nestspark.model.nn.Kernels;
 import org.nestspark.model.nn.PartTimer;
 import org.nestspark.model.nn.PartTimer.Part;
 
@@ -50,8 +49,6 @@ public class ConformerLayerImpl extends BaseLayer<ConformerLayer> {
   // forward cache
   private int cachedBatch;
   private int cachedTime;
-  private boolean
-      fused; // the last forward ran the fused element-wise passes (model.kernels = java)
   private INDArray dropFf1;
   private INDArray dropAtt;
   private INDArray dropConv;
@@ -208,64 +205,39 @@ public class ConformerLayerImpl extends BaseLayer<ConformerLayer> {
     long n = x0.size(0);
     int d = c.getDModel();
 
-    fused = !Kernels.nd4j(c.getKernels());
-    conv.setFused(fused);
-
     long s = PartTimer.start();
-    INDArray f1 = ff1.forward(normFf1.forward(x0, p, fused), p, training, c.getDropout());
+    INDArray f1 = ff1.forward(normFf1.forward(x0, p), p, training, c.getDropout());
     timed(Part.FEED_FORWARD, s);
     dropFf1 = Ops.dropoutMask(training, c.getDropout(), dataType, n, d);
-    INDArray x1 = residual(x0, f1, dropFf1, 0.5);
+    INDArray x1 = x0.add(Ops.applyMask(f1, dropFf1).mul(0.5));
 
     INDArray pe = RelPositionalEncoding.get(t, d, dataType);
     INDArray peDrop = Ops.dropoutMask(training, c.getDropoutEmb(), dataType, pe.shape());
     INDArray peIn = Ops.applyMask(pe, peDrop);
     s = PartTimer.start();
-    INDArray a =
-        attn.forward(normAtt.forward(x1, p, fused), p, peIn, mask, training, c.getDropoutAtt());
+    INDArray a = attn.forward(normAtt.forward(x1, p), p, peIn, mask, training, c.getDropoutAtt());
     timed(Part.ATTENTION, s);
     dropAtt = Ops.dropoutMask(training, c.getDropout(), dataType, n, d);
-    INDArray x2 = residual(x1, a, dropAtt, 1.0);
+    INDArray x2 = x1.add(Ops.applyMask(a, dropAtt));
 
     s = PartTimer.start();
-    INDArray cv = conv.forward(normConv.forward(x2, p, fused), p, mask, training);
+    INDArray cv = conv.forward(normConv.forward(x2, p), p, mask, training);
     timed(Part.CONVOLUTION, s);
     dropConv = Ops.dropoutMask(training, c.getDropout(), dataType, n, d);
-    INDArray x3 = residual(x2, cv, dropConv, 1.0);
+    INDArray x3 = x2.add(Ops.applyMask(cv, dropConv));
 
     s = PartTimer.start();
-    INDArray f2 = ff2.forward(normFf2.forward(x3, p, fused), p, training, c.getDropout());
+    INDArray f2 = ff2.forward(normFf2.forward(x3, p), p, training, c.getDropout());
     timed(Part.FEED_FORWARD, s);
     dropFf2 = Ops.dropoutMask(training, c.getDropout(), dataType, n, d);
-    INDArray x4 = residual(x3, f2, dropFf2, 0.5);
+    INDArray x4 = x3.add(Ops.applyMask(f2, dropFf2).mul(0.5));
 
     taps = new LinkedHashMap<>();
     taps.put("feed_forward1", f1);
     taps.put("self_attn", a);
     taps.put("conv", cv);
     taps.put("feed_forward2", f2);
-    return normOut.forward(x4, p, fused);
-  }
-
-  /**
-   * The residual add {@code x + scale·(f ⊙ dropMask)} (docs/nest-numerics.md §6.4): one fused pass on the
-   * {@code java} kernels, ND4J ops on {@code nd4j}.
-   */
-  private INDArray residual(INDArray x, INDArray f, INDArray dropMask, double scale) {
-    if (fused) {
-      return FusedOps.residualAdd(x, f, dropMask, scale);
-    }
-    INDArray m = Ops.applyMask(f, dropMask);
-    return x.add(scale == 1.0 ? m : m.mul(scale));
-  }
-
-  /** The residual add's backward for the sub-block: {@code scale·(dx ⊙ dropMask)}. */
-  private INDArray residualBackward(INDArray dx, INDArray dropMask, double scale) {
-    if (fused) {
-      return dropMask == null && scale == 1.0 ? dx : FusedOps.scaledMask(dx, dropMask, scale);
-    }
-    INDArray m = Ops.applyMask(dx, dropMask);
-    return scale == 1.0 ? m : m.mul(scale);
+    return normOut.forward(x4, p);
   }
 
   /** Time spent since {@code s} goes to {@code part}, and is taken back from {@link Part#LAYER_OTHER}. */
@@ -282,26 +254,29 @@ public class ConformerLayerImpl extends BaseLayer<ConformerLayer> {
     Map<String, INDArray> g = gradientViews;
     INDArray dx4 = normOut.backward(dy, p, g);
 
-    INDArray df2 = residualBackward(dx4, dropFf2, 0.5);
+    INDArray df2 = Ops.applyMask(dx4, dropFf2).mul(0.5);
     long s = PartTimer.start();
-    INDArray dx3 = normFf2.backward(ff2.backward(df2, p, g), p, g, dx4);
+    INDArray df2in = normFf2.backward(ff2.backward(df2, p, g), p, g);
     timed(Part.FEED_FORWARD, s);
+    INDArray dx3 = df2in.addi(dx4);
 
-    INDArray dcv = residualBackward(dx3, dropConv, 1.0);
+    INDArray dcv = Ops.applyMask(dx3, dropConv);
     s = PartTimer.start();
-    INDArray dx2 = normConv.backward(conv.backward(dcv, p, g), p, g, dx3);
+    INDArray dcvin = normConv.backward(conv.backward(dcv, p, g), p, g);
     timed(Part.CONVOLUTION, s);
+    INDArray dx2 = dcvin.addi(dx3);
 
-    INDArray da = residualBackward(dx2, dropAtt, 1.0);
+    INDArray da = Ops.applyMask(dx2, dropAtt);
     s = PartTimer.start();
-    INDArray dx1 = normAtt.backward(attn.backward(da, p, g), p, g, dx2);
+    INDArray dain = normAtt.backward(attn.backward(da, p, g), p, g);
     timed(Part.ATTENTION, s);
+    INDArray dx1 = dain.addi(dx2);
 
-    INDArray df1 = residualBackward(dx1, dropFf1, 0.5);
+    INDArray df1 = Ops.applyMask(dx1, dropFf1).mul(0.5);
     s = PartTimer.start();
-    INDArray dx0 = normFf1.backward(ff1.backward(df1, p, g), p, g, dx1);
+    INDArray df1in = normFf1.backward(ff1.backward(df1, p, g), p, g);
     timed(Part.FEED_FORWARD, s);
-    return dx0;
+    return df1in.addi(dx1);
   }
 
   /**

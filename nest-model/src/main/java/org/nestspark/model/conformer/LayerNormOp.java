@@ -15,11 +15,6 @@ final class LayerNormOp {
 
   private INDArray xhat;
   private INDArray rstd;
-  // the fused path (model.kernels = java): the input and per-row statistics
-  private boolean fused;
-  private INDArray x;
-  private double[] rowMean;
-  private double[] rowRstd;
 
   LayerNormOp(String weight, String bias, double eps) {
     this.weight = weight;
@@ -28,28 +23,6 @@ final class LayerNormOp {
   }
 
   INDArray forward(INDArray x, Map<String, INDArray> params) {
-    return forward(x, params, false);
-  }
-
-  /**
-   * The forward; {@code fused} (the {@code java} kernels) runs it as one pass ({@link
-   * FusedOps#layerNormForward}) and keeps x with the rows' μ and rstd instead of x̂.
-   */
-  INDArray forward(INDArray x, Map<String, INDArray> params, boolean fused) {
-    this.fused = fused;
-    if (fused) {
-      int n = (int) (x.length() / x.size(x.rank() - 1));
-      this.x = x;
-      rowMean = new double[n];
-      rowRstd = new double[n];
-      xhat = null;
-      rstd = null;
-      return FusedOps.layerNormForward(
-          x, params.get(weight), params.get(bias), eps, rowMean, rowRstd);
-    }
-    this.x = null;
-    rowMean = null;
-    rowRstd = null;
     INDArray mu = x.mean(true, 1);
     INDArray xc = x.subColumnVector(mu);
     INDArray var = xc.mul(xc).mean(true, 1);
@@ -64,32 +37,6 @@ final class LayerNormOp {
    * {@code dx = rstd·(g − mean(g) − x̂·mean(g·x̂))} with {@code g = dy·γ}.
    */
   INDArray backward(INDArray dy, Map<String, INDArray> params, Map<String, INDArray> grads) {
-    return backward(dy, params, grads, null);
-  }
-
-  /**
-   * {@link #backward(INDArray, Map, Map)} with {@code residual} (may be null) added to dx: on the fused
-   * path in the same pass, else as one more op.
-   */
-  INDArray backward(
-      INDArray dy, Map<String, INDArray> params, Map<String, INDArray> grads, INDArray residual) {
-    if (fused) {
-      return FusedOps.layerNormBackward(
-          dy,
-          x,
-          rowMean,
-          rowRstd,
-          params.get(weight),
-          grads.get(weight),
-          grads.get(bias),
-          residual);
-    }
-    INDArray dx = backwardNd4j(dy, params, grads);
-    return residual == null ? dx : dx.addi(residual);
-  }
-
-  private INDArray backwardNd4j(
-      INDArray dy, Map<String, INDArray> params, Map<String, INDArray> grads) {
     INDArray dGamma = grads.get(weight);
     dGamma.assign(Ops.columnSum(dy.mul(xhat)).reshape(dGamma.shape()));
     INDArray dBeta = grads.get(bias);
@@ -104,8 +51,5 @@ final class LayerNormOp {
   void clear() {
     xhat = null;
     rstd = null;
-    x = null;
-    rowMean = null;
-    rowRstd = null;
   }
 }

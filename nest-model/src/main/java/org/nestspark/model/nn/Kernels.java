@@ -5,9 +5,7 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Which implementation runs the layers' hand-written parts ({@code model.kernels}): the subsampling
- * convolutions, the conformer module's depthwise convolution over time, the masked-token loss, and the
- * conformer block's fused element-wise passes (LayerNorms, residual adds, the convolution module's GLU and
- * BatchNorm; {@code org.nestspark.model.conformer.FusedOps}).
+ * convolutions, the conformer module's depthwise convolution over time and the masked-token loss.
  *
  * <ul>
  *   <li>{@link #JAVA}: Java loops on heap copies of the arrays, on the {@link Parallel} pool (the fastest on
