@@ -1,6 +1,7 @@
 package org.nestspark.model;
 
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.nestspark.config.EncoderSettings;
 import org.nestspark.model.conformer.ConformerLayer;
 import org.nestspark.model.subsampling.ConvSubsampling;
 
@@ -12,64 +13,27 @@ import org.nestspark.model.subsampling.ConvSubsampling;
  * {@code EncDecDenoiseMaskedTokenPredModel} without its frozen modules).
  */
 public final class ConformerEncoder {
-  private final int featIn;
-  private final int dModel;
-  private final int nHeads;
-  private final int nLayers;
-  private final int ffExpansionFactor;
-  private final int convKernelSize;
-  private final String convNormType;
-  private final int subsamplingFactor;
-  private final int subsamplingConvChannels;
-  private final boolean xscaling;
-  private final double dropout;
-  private final double dropoutPreEncoder;
-  private final double dropoutEmb;
-  private final double dropoutAtt;
+  private final EncoderSettings s;
   private final String kernels;
 
-  ConformerEncoder(
-      int featIn,
-      int dModel,
-      int nHeads,
-      int nLayers,
-      int ffExpansionFactor,
-      int convKernelSize,
-      String convNormType,
-      int subsamplingFactor,
-      int subsamplingConvChannels,
-      boolean xscaling,
-      double dropout,
-      double dropoutPreEncoder,
-      double dropoutEmb,
-      double dropoutAtt,
-      String kernels) {
-    this.featIn = featIn;
-    this.dModel = dModel;
-    this.nHeads = nHeads;
-    this.nLayers = nLayers;
-    this.ffExpansionFactor = ffExpansionFactor;
-    this.convKernelSize = convKernelSize;
-    this.convNormType = convNormType;
-    this.subsamplingFactor = subsamplingFactor;
-    this.subsamplingConvChannels = subsamplingConvChannels;
-    this.xscaling = xscaling;
-    this.dropout = dropout;
-    this.dropoutPreEncoder = dropoutPreEncoder;
-    this.dropoutEmb = dropoutEmb;
-    this.dropoutAtt = dropoutAtt;
+  /**
+   * @param s {@code model.encoder.*}
+   * @param kernels {@code model.kernels}: auto, java or nd4j
+   */
+  public ConformerEncoder(EncoderSettings s, String kernels) {
+    this.s = s;
     this.kernels = kernels;
   }
 
   /** {@code pre_encode}: the subsampling layer's configuration. */
   public ConvSubsampling preEncodeLayer() {
     return new ConvSubsampling.Builder()
-        .featIn(featIn)
-        .dModel(dModel)
-        .subsamplingFactor(subsamplingFactor)
-        .convChannels(subsamplingConvChannels)
-        .xscaling(xscaling)
-        .dropoutPreEncoder(dropoutPreEncoder)
+        .featIn(s.featIn())
+        .dModel(s.dModel())
+        .subsamplingFactor(s.subsamplingFactor())
+        .convChannels(s.subsamplingConvChannels())
+        .xscaling(s.xscaling())
+        .dropoutPreEncoder(s.dropoutPreEncoder())
         .inputGradient(false) // first layer: DL4J discards the features' gradient
         .kernels(kernels)
         .build();
@@ -77,25 +41,25 @@ public final class ConformerEncoder {
 
   /** The configuration of {@code layers[i]} (all layers are configured alike). */
   public ConformerLayer layer(int i) {
-    if (i < 0 || i >= nLayers) {
-      throw new IndexOutOfBoundsException("layer " + i + " of " + nLayers);
+    if (i < 0 || i >= s.nLayers()) {
+      throw new IndexOutOfBoundsException("layer " + i + " of " + s.nLayers());
     }
     return new ConformerLayer.Builder()
-        .dModel(dModel)
-        .nHeads(nHeads)
-        .ffExpansionFactor(ffExpansionFactor)
-        .convKernelSize(convKernelSize)
-        .convNormType(convNormType)
-        .dropout(dropout)
-        .dropoutAtt(dropoutAtt)
-        .dropoutEmb(dropoutEmb)
+        .dModel(s.dModel())
+        .nHeads(s.nHeads())
+        .ffExpansionFactor(s.ffExpansionFactor())
+        .convKernelSize(s.convKernelSize())
+        .convNormType(s.convNormType())
+        .dropout(s.dropout())
+        .dropoutAtt(s.dropoutAtt())
+        .dropoutEmb(s.dropoutEmb())
         .kernels(kernels)
         .build();
   }
 
   /** Number of ConformerLayers. */
   public int numLayers() {
-    return nLayers;
+    return s.nLayers();
   }
 
   /**
@@ -106,7 +70,7 @@ public final class ConformerEncoder {
   String addTo(ComputationGraphConfiguration.GraphBuilder g, String input) {
     g.addLayer(NestGraph.PRE_ENCODE, preEncodeLayer(), input);
     String last = NestGraph.PRE_ENCODE;
-    for (int i = 0; i < nLayers; i++) {
+    for (int i = 0; i < s.nLayers(); i++) {
       g.addLayer(NestGraph.layerName(i), layer(i), last);
       last = NestGraph.layerName(i);
     }

@@ -294,20 +294,21 @@ public final class NestGraph {
     /** The encoder these settings describe. */
     public ConformerEncoder encoder() {
       return new ConformerEncoder(
-          featIn,
-          dModel,
-          nHeads,
-          nLayers,
-          ffExpansionFactor,
-          convKernelSize,
-          convNormType,
-          subsamplingFactor,
-          subsamplingConvChannels,
-          xscaling,
-          dropout,
-          dropoutPreEncoder,
-          dropoutEmb,
-          dropoutAtt,
+          new EncoderSettings(
+              featIn,
+              dModel,
+              nHeads,
+              nLayers,
+              ffExpansionFactor,
+              convKernelSize,
+              convNormType,
+              subsamplingFactor,
+              subsamplingConvChannels,
+              xscaling,
+              dropout,
+              dropoutPreEncoder,
+              dropoutEmb,
+              dropoutAtt),
           kernels);
     }
 
