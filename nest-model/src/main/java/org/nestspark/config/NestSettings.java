@@ -72,7 +72,7 @@ public record NestSettings(
    * @param section {@code model.train_ds} or {@code model.validation_ds}
    */
   public DatasetSettings dataset(String section) {
-    return augmentorSection(section).equals("model.train_ds") ? trainDs : validationDs;
+    return datasetSection(section).equals("model.train_ds") ? trainDs : validationDs;
   }
 
   /**
@@ -85,7 +85,7 @@ public record NestSettings(
     return dataset(section).augmentor();
   }
 
-  private static String augmentorSection(String section) {
+  private static String datasetSection(String section) {
     String s = section.endsWith(".") ? section.substring(0, section.length() - 1) : section;
     if (s.endsWith(".batch_augmentor")) {
       s = s.substring(0, s.length() - ".batch_augmentor".length());

@@ -95,11 +95,6 @@ public final class NoamAnnealing implements ISchedule {
     return new NoamAnnealing(s.lr(), s.schedDModel(), s.warmupSteps(), s.minLr());
   }
 
-  /** NeMo's {@code int(warmup_ratio * max_steps)} (truncation toward zero). */
-  public static int warmupFromRatio(double warmupRatio, long maxSteps) {
-    return OptimSettings.warmupFromRatio(warmupRatio, maxSteps);
-  }
-
   /** The learning rate of DL4J iteration {@code iteration} (0-based): lr(max(1, iteration)). */
   @Override
   public double valueAt(int iteration, int epoch) {

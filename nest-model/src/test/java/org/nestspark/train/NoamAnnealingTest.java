@@ -16,6 +16,7 @@ import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.learning.config.Sgd;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
 import org.nestspark.config.NestConfig;
+import org.nestspark.config.OptimSettings;
 import org.nestspark.testkit.TestGraphs;
 
 /** {@link NoamAnnealing}: docs/nest-numerics.md §9 values, NeMo's step indexing on a real DL4J fit, resume, config. */
@@ -77,7 +78,7 @@ class NoamAnnealingTest {
     assertThrows(IllegalArgumentException.class, () -> new NoamAnnealing(0.0, 512, 1, 0));
     assertThrows(IllegalArgumentException.class, () -> new NoamAnnealing(1e-7, 512, 1, 1e-6));
     assertThrows(IllegalArgumentException.class, () -> new NoamAnnealing(5, 512, -1, 0));
-    assertThrows(IllegalArgumentException.class, () -> NoamAnnealing.warmupFromRatio(0.1, -1));
+    assertThrows(IllegalArgumentException.class, () -> OptimSettings.warmupFromRatio(0.1, -1));
   }
 
   @Test
