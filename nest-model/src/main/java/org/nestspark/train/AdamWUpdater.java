@@ -7,6 +7,7 @@ import org.nd4j.linalg.api.shape.Shape;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.learning.GradientUpdater;
 import org.nd4j.linalg.ops.transforms.Transforms;
+import org.nestspark.model.nn.Kernels;
 
 /**
  * The moment/step part of {@link AdamW} (docs/nest-numerics.md §9), in torch's order of float operations
@@ -108,16 +109,39 @@ public final class AdamWUpdater implements GradientUpdater<AdamW> {
     double beta2 = config.getBeta2();
     double lr = config.getLearningRate(iteration, epoch);
     double t = iteration + 1.0;
+    double biasCorrection1 = 1.0 - Math.pow(beta1, t);
+    double biasCorrection2Sqrt = Math.sqrt(1.0 - Math.pow(beta2, t));
+    double stepSize = lr / biasCorrection1;
+    if (Kernels.resolve(null) == Kernels.JAVA && AdamWKernel.applies(gradient, m, v)) {
+      // the CPU backend: one pass over the block, the same bits as the ops below (AdamWKernel)
+      AdamWKernel.apply(
+          gradient, m, v, beta1, beta2, config.getEpsilon(), biasCorrection2Sqrt, stepSize);
+    } else {
+      applyUpdaterNd4j(
+          gradient, m, v, beta1, beta2, config.getEpsilon(), biasCorrection2Sqrt, stepSize);
+    }
+  }
+
+  /**
+   * The update as ND4J ops (the path on a GPU backend, with {@code model.kernels=nd4j}, and for arrays
+   * {@link AdamWKernel} does not take); {@code gradient} receives the step.
+   */
+  static void applyUpdaterNd4j(
+      INDArray gradient,
+      INDArray m,
+      INDArray v,
+      double beta1,
+      double beta2,
+      double eps,
+      double biasCorrection2Sqrt,
+      double stepSize) {
     boolean sameShape = java.util.Arrays.equals(gradient.shape(), m.shape());
     INDArray g = sameShape ? gradient : gradient.reshape(m.shape()).dup();
 
     m.muli(beta1).addi(g.mul(1.0 - beta1));
     v.muli(beta2).addi(g.mul(g).muli(1.0 - beta2));
 
-    double biasCorrection1 = 1.0 - Math.pow(beta1, t);
-    double biasCorrection2Sqrt = Math.sqrt(1.0 - Math.pow(beta2, t));
-    double stepSize = lr / biasCorrection1;
-    INDArray denom = Transforms.sqrt(v, true).divi(biasCorrection2Sqrt).addi(config.getEpsilon());
+    INDArray denom = Transforms.sqrt(v, true).divi(biasCorrection2Sqrt).addi(eps);
     g.assign(m).divi(denom).muli(stepSize);
     if (!sameShape) {
       gradient.assign(g.reshape(gradient.shape()));

@@ -11,12 +11,13 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.learning.config.Adam;
 import org.nestspark.model.NestGraph;
 import org.nestspark.model.nn.ComputeThreads;
 import org.nestspark.model.nn.Kernels;
 import org.nestspark.model.nn.PartTimer;
 import org.nestspark.model.nn.PartTimer.Part;
+import org.nestspark.train.AdamW;
+import org.nestspark.train.DecoupledWeightDecay;
 import org.nestspark.train.SliceTiming;
 import org.nestspark.train.SlicedEval;
 import org.nestspark.train.TrainStep;
@@ -26,7 +27,7 @@ import org.nestspark.train.TrainStep;
  * subsampling channels, 8192 classes, dropouts 0.1), a batch of 8 × 10 s (1008 frames, 1000 valid → 126
  * encoder steps, about a third of the tokens selected, as NEST's masking gives), for 1 and 2 threads:
  * eval forward, training forward + backward ({@code computeGradientAndScore}), a full training step ({@code TrainStep.fit}: its guards, then DL4J's {@code fit}; above 1 thread also with one batch slice per thread)
- * (Adam), in milliseconds and seconds of audio per second; ND4J's own sgemm GFLOP/s at the same thread
+ * (AdamW, as pretraining runs it), in milliseconds and seconds of audio per second; ND4J's own sgemm GFLOP/s at the same thread
  * count in the same run (2048³, and the feed-forward's shape); the fit step's wall time per part
  * ({@link PartTimer}) with each part's achieved GFLOP/s ({@link NestFlops}: matrix products only) next
  * to sgemm's. Arguments: {@code [iterations=3] [threads=1,2] [batch=8] [seconds=10] [kernels=auto]}, the
@@ -59,7 +60,7 @@ public final class NestGraphBench {
             .nHeads(4)
             .nLayers(16)
             .subsamplingConvChannels(256)
-            .updater(new Adam(1e-4))
+            .updater(new AdamW(1e-4, 0.9, 0.98, 1e-8, 1e-3))
             .build();
     MultiDataSet ds = data(batch, frames, valid, 8192);
     int selected = (int) ds.getLabelsMaskArray(0).sumNumber().doubleValue();
@@ -81,6 +82,7 @@ public final class NestGraphBench {
     double evalFlops = NestFlops.total(NestFlops.forward(shape, false));
 
     List<String> summary = new ArrayList<>();
+    Map<Part, Long> oneThreadParts = null;
     for (String ks : kernelList.split(",")) {
       System.setProperty(Kernels.PROPERTY, Kernels.parse(ks).configName());
       String kernels = Kernels.resolve(null).configName();
@@ -145,6 +147,7 @@ public final class NestGraphBench {
         double slicedOwn = Double.NaN;
         SliceTiming ownTiming = null;
         SliceTiming sliceTiming = null;
+        Map<Part, Long> slicedParts = null;
         if (threads > 1) {
           // eval forward as slices (SlicedEval: what validation runs): no rendezvous in eval mode
           SlicedEval eval = new SlicedEval(g, threads);
@@ -160,12 +163,16 @@ public final class NestGraphBench {
           slicedStep.fit(ds);
           sliced = Double.MAX_VALUE;
           for (int i = 0; i < iters; i++) {
+            PartTimer.reset();
+            PartTimer.setEnabled(true);
             long s0 = System.nanoTime();
             slicedStep.fit(ds);
             double ms = (System.nanoTime() - s0) / 1e6;
+            PartTimer.setEnabled(false);
             if (ms < sliced) {
               sliced = ms;
               sliceTiming = SliceTiming.last();
+              slicedParts = PartTimer.snapshot();
             }
           }
           // and with each slice's own BatchNorm statistics (trainer.sync_batchnorm=false): no
@@ -209,7 +216,7 @@ public final class NestGraphBench {
             audioSeconds / (fb / 1e3));
         System.out.printf(
             Locale.ROOT,
-            "fit step (incl. Adam)   %8.0f ms  %6.1f s audio/s  %6.1f GFLOP/s (%.1f GFLOP) = %.0f %% of ND4J sgemm%n",
+            "fit step (incl. AdamW)  %8.0f ms  %6.1f s audio/s  %6.1f GFLOP/s (%.1f GFLOP) = %.0f %% of ND4J sgemm%n",
             step,
             audioSeconds / (step / 1e3),
             stepGf,
@@ -226,6 +233,34 @@ public final class NestGraphBench {
               slicedGf,
               100 * slicedGf / sgemm);
           System.out.println("  sliced step, where the time went: " + sliceTiming);
+          if (oneThreadParts != null) {
+            // each part's wall time in one slice (the slices' sum over their number) next to half
+            // of
+            // its 1-thread time: what perfect scaling would give; above 1.00 the part loses to the
+            // second thread (memory bandwidth, smaller products), not to waiting
+            System.out.printf(
+                Locale.ROOT,
+                "  sliced step by part (ms per slice; ideal = 1-thread ms / %d):%n  %-28s %8s %8s %7s%n",
+                threads,
+                "part",
+                "slice",
+                "ideal",
+                "ratio");
+            for (Part p : Part.values()) {
+              if (p == Part.OPTIMIZER) {
+                continue;
+              }
+              double perSlice = slicedParts.get(p) / 1e6 / threads;
+              double ideal = oneThreadParts.get(p) / 1e6 / threads;
+              System.out.printf(
+                  Locale.ROOT,
+                  "  %-28s %8.0f %8.0f %7.2f%n",
+                  p.name().toLowerCase(Locale.ROOT).replace('_', '-'),
+                  perSlice,
+                  ideal,
+                  perSlice / ideal);
+            }
+          }
           double ownGf = NestFlops.total(stepFlops) / (slicedOwn / 1e3) / 1e9;
           System.out.printf(
               Locale.ROOT,
@@ -254,7 +289,7 @@ public final class NestGraphBench {
               p == Part.LAYER_OTHER
                   ? "layer rest (norms, residuals)"
                   : p.name().toLowerCase(Locale.ROOT).replace('_', '-')
-                      + (p == Part.OPTIMIZER ? " (Adam, timed apart)" : "");
+                      + (p == Part.OPTIMIZER ? " (AdamW, timed apart)" : "");
           if (gfl > 0) {
             double rate = gfl / (ms / 1e3);
             System.out.printf(
@@ -277,6 +312,9 @@ public final class NestGraphBench {
             "-",
             "-",
             "-");
+        if (threads == 1) {
+          oneThreadParts = parts;
+        }
         double best = threads > 1 ? Math.min(step, sliced) : step;
         double bestGf = NestFlops.total(stepFlops) / (best / 1e3) / 1e9;
         summary.add(
@@ -326,8 +364,12 @@ public final class NestGraphBench {
     return 2.0 * m * n * k / best / 1e9;
   }
 
-  /** One optimizer step on the last gradient, as {@code fit} does it (updater, then params −= update). */
+  /**
+   * One optimizer step on the last gradient, as {@code fit} does it (AdamW's decoupled decay, the
+   * updater, then params −= update).
+   */
   private static void optimizerStep(ComputationGraph g, int batch) {
+    DecoupledWeightDecay.apply(g, g.getIterationCount(), g.getEpochCount());
     g.getUpdater()
         .update(
             g.gradient(),
