@@ -93,6 +93,16 @@ final class SlicedStep {
     return slice == 0 ? stepSeed : TrainStep.stepSeed(stepSeed, slice);
   }
 
+  /** Whether the current step's gradients have been merged (from the merge listener on, until the next step). */
+  boolean merged() {
+    return merge.merged;
+  }
+
+  /** The whole batch's score, the sum of every slice's; valid when {@link #merged()}. */
+  double mergedScore() {
+    return merge.score;
+  }
+
   /**
    * Fits {@code batch} as {@code min(slices, batch size)} slices; the caller's graph takes one optimiser step.
    * Returns the whole batch's score; the decoder's last metrics are the whole batch's.
@@ -323,6 +333,10 @@ final class SlicedStep {
     long tMerged;
     // whether the listener has given the compute threads back (ComputeThreads.exitSlicedStep)
     boolean threadsRestored;
+    // whether this step's gradients are merged, and the sum of every slice's score (valid once
+    // merged)
+    boolean merged;
+    double score = Double.NaN;
 
     void arm(List<Future<Metrics>> futures, int[] sliceSizes, long runStart) {
       pending = futures;
@@ -330,10 +344,13 @@ final class SlicedStep {
       tRun = runStart;
       tListener = tWaited = tMerged = runStart;
       threadsRestored = false;
+      merged = false;
+      score = Double.NaN;
     }
 
     void disarm() {
       pending = null;
+      merged = false;
     }
 
     @Override
@@ -344,8 +361,9 @@ final class SlicedStep {
       List<Future<Metrics>> fs = pending;
       pending = null;
       tListener = System.nanoTime();
+      double sum = graph.score();
       for (Future<Metrics> f : fs) {
-        get(f);
+        sum += get(f).score;
       }
       tWaited = System.nanoTime();
       // every other slice is done: the merge, clipping and the optimizer may use every compute
@@ -416,6 +434,8 @@ final class SlicedStep {
       for (int j = 0; j < fixed.size(); j++) {
         mine.get(fixed.get(j)).gradientIn(graph.gradient()).assign(fixedValues.get(j));
       }
+      score = sum;
+      merged = true;
       tMerged = System.nanoTime();
     }
   }

@@ -9,7 +9,7 @@
  *       step indexing (steps 1 and 2 both use lr(1)).</li>
  *   <li>{@link org.nestspark.train.GradientClipping}: {@code clip_grad_norm_} on DL4J's final gradients.</li>
  *   <li>{@link org.nestspark.train.TrainStep}: one guarded step (empty selection skipped, non-finite step
- *       undone, RNG reseeded from (seed, step)).</li>
+ *       not taken, RNG reseeded from (seed, step)).</li>
  *   <li>{@link org.nestspark.train.Checkpoint}, {@link org.nestspark.train.CheckpointIO},
  *       {@link org.nestspark.train.Provenance}, {@link org.nestspark.train.CheckpointException}: verified
  *       single-file checkpoints through Hadoop {@code FileSystem}.</li>

@@ -88,6 +88,37 @@ class SlicedStepTest {
         new INDArray[] {lMask});
   }
 
+  @Test
+  void aNonFiniteSliceStopsTheWholeStepBeforeAnythingChanges() {
+    // the NaN is in the last slice's rows: slice 0's own score is finite, the merged gradient is
+    // not
+    NestConfig c = config();
+    ComputationGraph g = graph(c);
+    ComputationGraph reference = graph(c);
+    TrainStep t = new TrainStep(g, 42, 0.05, 2);
+    TrainStep tr = new TrainStep(reference, 42, 0.05, 2);
+    MultiDataSet first = batch(4, 96, 400);
+    assertTrue(t.fit(first).done());
+    assertTrue(tr.fit(first).done());
+    INDArray p = g.params().dup();
+    INDArray s = g.getUpdater().getStateViewArray().dup();
+    MultiDataSet bad = batch(4, 96, 401);
+    bad.getFeatures(0).putScalar(new long[] {3, 5, 2}, Double.NaN);
+    TrainStep.StepResult r = t.fit(bad);
+    assertEquals(TrainStep.Outcome.SKIPPED_NON_FINITE, r.outcome());
+    assertTrue(Double.isNaN(r.score()), "the whole batch's score: " + r.score());
+    assertEquals(p, g.params());
+    assertEquals(s, g.getUpdater().getStateViewArray());
+    assertEquals(1, g.getIterationCount());
+    // the compute threads are given back, and the next step is the reference's exactly
+    MultiDataSet next = batch(4, 96, 402);
+    assertTrue(t.fit(next).done());
+    assertTrue(tr.fit(next).done());
+    assertEquals(reference.params(), g.params());
+    assertEquals(reference.getUpdater().getStateViewArray(), g.getUpdater().getStateViewArray());
+    assertEquals(new TrainStep.Counters(2, 0, 1), t.counters());
+  }
+
   @ParameterizedTest
   @CsvSource({"4, 2", "5, 3", "3, 4"})
   void slicedStepsEqualUnslicedSteps(int batchSize, int slices) {

@@ -56,7 +56,7 @@ class TrainStepTest {
   }
 
   @Test
-  void nonFiniteStepIsUndoneCompletely() {
+  void nonFiniteStepIsNotTakenAtAll() {
     ComputationGraph g = TestGraphs.graph(adamw(), DataType.FLOAT, 0.8, 2);
     ComputationGraph reference = g.clone();
     TrainStep t = new TrainStep(g, 42, 0.0);
@@ -86,7 +86,7 @@ class TrainStepTest {
   }
 
   @Test
-  void infiniteLossIsUndoneToo() {
+  void infiniteLossIsNotTakenEither() {
     ComputationGraph g = TestGraphs.graph(adamw(), DataType.FLOAT, 1.0, 3);
     TrainStep t = new TrainStep(g, 42, 1.0);
     double[] p = params(g);

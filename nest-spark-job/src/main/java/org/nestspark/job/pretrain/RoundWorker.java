@@ -33,7 +33,7 @@ import org.nestspark.train.TrainStep;
  * The executor side of a round ({@link RoundTrainer}): one Spark task per worker and round. The task takes
  * its worker's kept state on this executor ({@link WorkerSlots}) or builds it, loads the round's
  * parameters, trains its batches one guarded {@link TrainStep} at a time (reseeded dropout, non-finite steps
- * undone), and returns a {@link RoundResult}: its parameters (parameter averaging, with the AdamW moments
+ * not taken), and returns a {@link RoundResult}: its parameters (parameter averaging, with the AdamW moments
  * when they are averaged) or its delta {@code θ_global − θ_worker} (DiLoCo), the step records and counts.
  *
  * <p>Re-runs are safe: a task that fails in the middle of a round discards its slot (the next attempt starts

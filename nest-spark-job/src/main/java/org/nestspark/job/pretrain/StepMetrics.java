@@ -101,7 +101,7 @@ final class StepMetrics {
     if (undone > 0) {
       out.printf(
           Locale.ROOT,
-          "[pretrain] %d worker steps gave a non-finite loss or parameters and were undone%n",
+          "[pretrain] %d worker steps gave a non-finite loss or gradients and were not taken%n",
           undone);
     }
     tally.add(o, undone);

@@ -8,12 +8,12 @@ import java.io.Serializable;
  *
  * @param step the optimizer step (1-based, the graph's iteration count after the step)
  * @param worker the Spark partition that trained it
- * @param loss the masked-token loss of the step (docs/nest-numerics.md §7), NaN when the step was undone
+ * @param loss the masked-token loss of the step (docs/nest-numerics.md §7), NaN when the step was not taken
  * @param correct masked tokens predicted right
  * @param selected masked tokens in the loss
  * @param audioSeconds seconds of valid (unpadded) input audio in the batch
  * @param fitSeconds wall time of forward + backward + update
- * @param undone true when the step gave a non-finite loss or parameters and was rolled back
+ * @param undone true when the step gave a non-finite loss or gradients and was not taken (the record's historical name)
  * @param batchSha256 SHA-256 of the step's batch content ({@link BatchHash}): equal for a batch rebuilt by a
  *     re-run task or a resumed attempt
  */
