@@ -67,7 +67,7 @@ public class ConformerLayerImpl extends BaseLayer<ConformerLayer> {
     ConformerLayer c = layerConf();
     ff1 = new ConformerFeedForward(FF1_LINEAR1_W, FF1_LINEAR1_B, FF1_LINEAR2_W, FF1_LINEAR2_B);
     ff2 = new ConformerFeedForward(FF2_LINEAR1_W, FF2_LINEAR1_B, FF2_LINEAR2_W, FF2_LINEAR2_B);
-    attn = new RelPositionMultiHeadAttention(c.getDModel(), c.getNHeads());
+    attn = new RelPositionMultiHeadAttention(c.getDModel(), c.getNHeads(), c.getKernels());
     conv =
         new ConformerConvolution(
             c.getDModel(), c.getConvKernelSize(), c.usesBatchNorm(), c.getKernels());

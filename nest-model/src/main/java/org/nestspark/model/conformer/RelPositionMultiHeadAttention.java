@@ -8,6 +8,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
 import org.nd4j.linalg.factory.Broadcast;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nestspark.model.nn.Kernels;
 
 /**
  * NeMo's {@code RelPositionMultiHeadAttention} with untied per-layer {@code pos_bias_u/v} (docs/nest-numerics.md §6.5):
@@ -34,6 +35,8 @@ final class RelPositionMultiHeadAttention {
   private final int h;
   private final int dk;
   private final double scale;
+  private final String kernels;
+  private boolean nd4j; // the last forward's resolved model.kernels
 
   // forward cache
   private int batch;
@@ -50,7 +53,9 @@ final class RelPositionMultiHeadAttention {
   private INDArray attDropMask;
   private INDArray ctx;
 
-  RelPositionMultiHeadAttention(int dModel, int nHeads) {
+  /** @param kernels {@code model.kernels} ({@link Kernels}): the element-wise steps as {@link AttentionRows} or ND4J ops */
+  RelPositionMultiHeadAttention(int dModel, int nHeads, String kernels) {
+    this.kernels = kernels;
     this.d = dModel;
     this.h = nHeads;
     this.dk = dModel / nHeads;
@@ -92,19 +97,30 @@ final class RelPositionMultiHeadAttention {
     INDArray scores =
         Nd4j.matmul(qu.reshape('c', bh, time, dk), k4, false, true, false); // [hB, T, T]
     INDArray bdRaw = Nd4j.matmul(qv, p3, false, true, false); // [h, BT, 2T-1]
-    scores.addi(relShiftView(bdRaw)).divi(scale);
-
-    INDArray s4 = scores.reshape('c', h, batch, time, time);
-    if (mask.present()) {
-      Broadcast.add(s4, mask.keyBias(), s4, 1, 3);
+    nd4j = Kernels.nd4j(kernels);
+    if (nd4j) {
+      scores.addi(relShiftView(bdRaw)).divi(scale);
+      INDArray s4 = scores.reshape('c', h, batch, time, time);
+      if (mask.present()) {
+        Broadcast.add(s4, mask.keyBias(), s4, 1, 3);
+      }
+    } else {
+      AttentionRows.scores(
+          scores, bdRaw, mask.present() ? mask.keyBias() : null, batch, time, scale);
     }
     prob = Nd4j.exec(new SoftMax(scores, scores, 2))[0];
-    if (mask.present()) {
-      INDArray p4 = prob.reshape('c', h, batch, time, time);
-      Broadcast.mul(p4, mask.mask(), p4, 1, 2);
-    }
     attDropMask = Ops.dropoutMask(training, dropoutAtt, dt, bh, time, time);
-    probDropped = Ops.applyMask(prob, attDropMask);
+    if (nd4j) {
+      if (mask.present()) {
+        INDArray p4 = prob.reshape('c', h, batch, time, time);
+        Broadcast.mul(p4, mask.mask(), p4, 1, 2);
+      }
+      probDropped = Ops.applyMask(prob, attDropMask);
+    } else {
+      probDropped =
+          AttentionRows.maskAndDrop(
+              prob, mask.present() ? mask.mask() : null, attDropMask, batch, time);
+    }
 
     INDArray ctx4 = Nd4j.matmul(probDropped, v4); // [hB, T, dk]
     ctx = fromHeads(ctx4);
@@ -123,18 +139,25 @@ final class RelPositionMultiHeadAttention {
     INDArray dctx4 = toHeads(dctx);
     INDArray dv4 = Nd4j.matmul(probDropped, dctx4, true, false, false);
     INDArray dprob = Nd4j.matmul(dctx4, v4, false, true, false); // [hB, T, T]
-    Ops.applyMaskInPlace(dprob, attDropMask);
 
     // softmax backward: dS = P ⊙ (dP − Σ_j dP ⊙ P); masked entries have P = 0 and get 0
-    INDArray rowDot = dprob.mul(prob).sum(2); // [hB, T]
-    Broadcast.sub(dprob, rowDot, dprob, 0, 1);
-    INDArray ds = dprob.muli(prob).divi(scale);
+    INDArray ds;
+    INDArray dbdRaw;
+    if (nd4j) {
+      Ops.applyMaskInPlace(dprob, attDropMask);
+      INDArray rowDot = dprob.mul(prob).sum(2); // [hB, T]
+      Broadcast.sub(dprob, rowDot, dprob, 0, 1);
+      ds = dprob.muli(prob).divi(scale);
+      dbdRaw = Nd4j.zeros(dt, h, bt, rel);
+      relShiftView(dbdRaw).assign(ds);
+    } else {
+      dbdRaw = AttentionRows.softmaxBackward(dprob, prob, attDropMask, h, time, scale);
+      ds = dprob;
+    }
 
     // AC = (q+u)·kᵀ: d(q+u) = dS·k, dk = dSᵀ·(q+u)
     INDArray dqu = Nd4j.matmul(ds, k4); // [hB, T, dk]
     INDArray dk4 = Nd4j.matmul(ds, qu.reshape('c', bh, time, dk), true, false, false);
-    INDArray dbdRaw = Nd4j.zeros(dt, h, bt, rel);
-    relShiftView(dbdRaw).assign(ds);
     INDArray dqv = Nd4j.matmul(dbdRaw, p3); // [h, BT, dk]
     INDArray dp3 = Nd4j.matmul(dbdRaw, qv, true, false, false); // [h, 2T-1, dk]
 
