@@ -83,6 +83,7 @@ public final class NestGraphBench {
 
     List<String> summary = new ArrayList<>();
     Map<Part, Long> oneThreadParts = null;
+    double oneThreadFloorMs = 0;
     for (String ks : kernelList.split(",")) {
       System.setProperty(Kernels.PROPERTY, Kernels.parse(ks).configName());
       String kernels = Kernels.resolve(null).configName();
@@ -104,6 +105,62 @@ public final class NestGraphBench {
             sgemm,
             batch * ds.getLabels(0).size(2),
             sgemmFf);
+        // the ceiling: the step's matrix products alone, as the layers call them
+        GemmFloor floor = new GemmFloor(shape, 4);
+        double floorMs = floor.bestMillis(3);
+        double floorGf = floor.flops() / (floorMs / 1e3) / 1e9;
+        System.out.printf(
+            Locale.ROOT,
+            "matrix products alone   %8.0f ms  %6.1f GFLOP/s = %.0f %% of ND4J sgemm: the step's %d products"
+                + " (%.1f GFLOP) back to back, the ceiling of the step's rate; not in them:"
+                + " direct convolutions %.1f GFLOP, optimizer %.2f GFLOP%n",
+            floorMs,
+            floorGf,
+            100 * floorGf / sgemm,
+            floor.count(),
+            floor.flops() / 1e9,
+            GemmFloor.directConvFlops(shape) / 1e9,
+            stepFlops.get(Part.OPTIMIZER) / 1e9);
+        if (threads > 1 && batch % threads == 0) {
+          // the same products cut into one slice per thread, run at once with 1-thread BLAS each
+          // (what a
+          // sliced step's products can do at best)
+          GemmFloor[] cut = new GemmFloor[threads];
+          for (int i = 0; i < threads; i++) {
+            cut[i] =
+                new GemmFloor(
+                    new NestFlops.Shape(
+                        batch / threads,
+                        frames,
+                        80,
+                        176,
+                        4 * 176,
+                        256,
+                        9,
+                        16,
+                        8192,
+                        selected / threads,
+                        g.numParams()),
+                    4);
+          }
+          double cutMs = GemmFloor.concurrentMillis(cut, 3);
+          double aloneMs = GemmFloor.concurrentMillis(new GemmFloor[] {cut[0]}, 3);
+          System.out.printf(
+              Locale.ROOT,
+              "matrix products, %d slices at once %6.0f ms  %6.1f GFLOP/s (1-thread BLAS each; one slice"
+                  + " alone %.0f ms; %s)%n",
+              threads,
+              cutMs,
+              threads * cut[0].flops() / (cutMs / 1e3) / 1e9,
+              aloneMs,
+              oneThreadFloorMs > 0
+                  ? String.format(
+                      Locale.ROOT, "%.2fx the 1-thread products' time", cutMs / oneThreadFloorMs)
+                  : "no 1-thread figure in this run");
+        }
+        if (threads == 1) {
+          oneThreadFloorMs = floorMs;
+        }
         // the fit step is a TrainStep (what the pretraining workers run: its guards, then DL4J's
         // fit), unsliced
         // here and sliced below, so both rows count the same work
@@ -320,7 +377,7 @@ public final class NestGraphBench {
         summary.add(
             String.format(
                 Locale.ROOT,
-                "%7s %7d %10.0f %12s %10.0f %12s %10.1f %10.1f %8.0f%%",
+                "%7s %7d %10.0f %12s %10.0f %12s %10.1f %10.1f %10.1f %8.0f%% %8.0f%%",
                 kernels,
                 threads,
                 step,
@@ -328,14 +385,17 @@ public final class NestGraphBench {
                 fwd,
                 threads > 1 ? String.format(Locale.ROOT, "%.0f", slicedFwd) : "-",
                 sgemm,
+                floorGf,
                 bestGf,
+                100 * floorGf / sgemm,
                 100 * bestGf / sgemm));
       }
     }
     System.clearProperty(Kernels.PROPERTY);
     System.out.printf(
         Locale.ROOT,
-        "%nsummary (same run; best step = the faster of unsliced and sliced)%n%7s %7s %10s %12s %10s %12s %10s %10s %9s%n",
+        "%nsummary (same run; best step = the faster of unsliced and sliced; products = the step's matrix"
+            + " products alone)%n%7s %7s %10s %12s %10s %12s %10s %10s %10s %9s %9s%n",
         "kernels",
         "threads",
         "fit ms",
@@ -343,7 +403,9 @@ public final class NestGraphBench {
         "eval ms",
         "sliced eval ms",
         "sgemm GF/s",
+        "prod. GF/s",
         "best GF/s",
+        "prod/sgemm",
         "best/sgemm");
     summary.forEach(System.out::println);
   }

@@ -8,6 +8,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
 import org.nd4j.linalg.factory.Broadcast;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nestspark.model.nn.CpuBlas;
 import org.nestspark.model.nn.Kernels;
 
 /**
@@ -81,6 +82,7 @@ final class RelPositionMultiHeadAttention {
     DataType dt = x.dataType();
     this.x = x;
     this.pe = posEmb;
+    nd4j = Kernels.nd4j(kernels);
 
     INDArray q4 = toHeads(Ops.linear(x, p.get(ATT_Q_W), p.get(ATT_Q_B)));
     k4 = toHeads(Ops.linear(x, p.get(ATT_K_W), p.get(ATT_K_B)));
@@ -94,10 +96,8 @@ final class RelPositionMultiHeadAttention {
     qv = Nd4j.createUninitialized(dt, h, bt, dk);
     Broadcast.add(q3, p.get(ATT_POS_BIAS_V), qv, 0, 2);
 
-    INDArray scores =
-        Nd4j.matmul(qu.reshape('c', bh, time, dk), k4, false, true, false); // [hB, T, T]
-    INDArray bdRaw = Nd4j.matmul(qv, p3, false, true, false); // [h, BT, 2T-1]
-    nd4j = Kernels.nd4j(kernels);
+    INDArray scores = mm(qu.reshape('c', bh, time, dk), k4, false, true); // [hB, T, T]
+    INDArray bdRaw = mm(qv, p3, false, true); // [h, BT, 2T-1]
     if (nd4j) {
       scores.addi(relShiftView(bdRaw)).divi(scale);
       INDArray s4 = scores.reshape('c', h, batch, time, time);
@@ -122,7 +122,7 @@ final class RelPositionMultiHeadAttention {
               prob, mask.present() ? mask.mask() : null, attDropMask, batch, time);
     }
 
-    INDArray ctx4 = Nd4j.matmul(probDropped, v4); // [hB, T, dk]
+    INDArray ctx4 = mm(probDropped, v4, false, false); // [hB, T, dk]
     ctx = fromHeads(ctx4);
     return Ops.linear(ctx, p.get(ATT_OUT_W), p.get(ATT_OUT_B));
   }
@@ -137,8 +137,8 @@ final class RelPositionMultiHeadAttention {
     INDArray dctx =
         Ops.linearBackward(dy, ctx, p.get(ATT_OUT_W), g.get(ATT_OUT_W), g.get(ATT_OUT_B), true);
     INDArray dctx4 = toHeads(dctx);
-    INDArray dv4 = Nd4j.matmul(probDropped, dctx4, true, false, false);
-    INDArray dprob = Nd4j.matmul(dctx4, v4, false, true, false); // [hB, T, T]
+    INDArray dv4 = mm(probDropped, dctx4, true, false);
+    INDArray dprob = mm(dctx4, v4, false, true); // [hB, T, T]
 
     // softmax backward: dS = P ⊙ (dP − Σ_j dP ⊙ P); masked entries have P = 0 and get 0
     INDArray ds;
@@ -156,10 +156,10 @@ final class RelPositionMultiHeadAttention {
     }
 
     // AC = (q+u)·kᵀ: d(q+u) = dS·k, dk = dSᵀ·(q+u)
-    INDArray dqu = Nd4j.matmul(ds, k4); // [hB, T, dk]
-    INDArray dk4 = Nd4j.matmul(ds, qu.reshape('c', bh, time, dk), true, false, false);
-    INDArray dqv = Nd4j.matmul(dbdRaw, p3); // [h, BT, dk]
-    INDArray dp3 = Nd4j.matmul(dbdRaw, qv, true, false, false); // [h, 2T-1, dk]
+    INDArray dqu = mm(ds, k4, false, false); // [hB, T, dk]
+    INDArray dk4 = mm(ds, qu.reshape('c', bh, time, dk), true, false);
+    INDArray dqv = mm(dbdRaw, p3, false, false); // [h, BT, dk]
+    INDArray dp3 = mm(dbdRaw, qv, true, false); // [h, 2T-1, dk]
 
     INDArray dqu3 = dqu.reshape('c', h, bt, dk);
     g.get(ATT_POS_BIAS_U).assign(dqu3.sum(1));
@@ -184,6 +184,13 @@ final class RelPositionMultiHeadAttention {
     INDArray dpos = dp3.permute(1, 0, 2).dup('c').reshape('c', rel, d);
     Ops.linearBackward(dpos, pe, p.get(ATT_POS_W), g.get(ATT_POS_W), null, false);
     return dx;
+  }
+
+  /** A batched product: OpenBLAS per head on the {@code java} kernels ({@link CpuBlas}), ND4J's matmul on {@code nd4j}. */
+  private INDArray mm(INDArray a, INDArray b, boolean transposeA, boolean transposeB) {
+    return nd4j
+        ? Nd4j.matmul(a, b, transposeA, transposeB, false)
+        : CpuBlas.matmul(a, b, transposeA, transposeB);
   }
 
   /** {@code [B·T, h·d_k]} → {@code [h·B, T, d_k]} (C order copy). */
