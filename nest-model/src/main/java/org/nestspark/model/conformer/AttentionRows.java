@@ -1,8 +1,5 @@
 package org.nestspark.model.conformer;
 
-import java.nio.DoubleBuffer;
-import java.nio.FloatBuffer;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nestspark.model.nn.Parallel;
 
@@ -28,34 +25,6 @@ import org.nestspark.model.nn.Parallel;
 final class AttentionRows {
   private AttentionRows() {}
 
-  /** Row access to a contiguous C-order FLOAT or DOUBLE array. */
-  private static final class Buf {
-    final FloatBuffer f;
-    final DoubleBuffer d;
-    final int base;
-
-    Buf(INDArray a) {
-      if (a.ordering() != 'c' || a.elementWiseStride() != 1 || a.length() > Integer.MAX_VALUE) {
-        throw new IllegalArgumentException(
-            "expected a dense C-order array, got " + a.shapeInfoToString());
-      }
-      base = (int) a.offset();
-      if (a.dataType() == DataType.FLOAT) {
-        f = a.data().asNioFloat();
-        d = null;
-      } else if (a.dataType() == DataType.DOUBLE) {
-        f = null;
-        d = a.data().asNioDouble();
-      } else {
-        throw new IllegalArgumentException("expected FLOAT or DOUBLE, got " + a.dataType());
-      }
-    }
-
-    static Buf of(INDArray a) {
-      return a == null ? null : new Buf(a);
-    }
-  }
-
   /** Rows per work item's cost estimate: a row of T elements costs about 4·T operations. */
   private static long rowWork(int t) {
     return 4L * t;
@@ -67,9 +36,9 @@ final class AttentionRows {
    */
   static void scores(
       INDArray scores, INDArray bdRaw, INDArray keyBias, int batch, int time, double scale) {
-    Buf s = new Buf(scores);
-    Buf bd = new Buf(bdRaw);
-    Buf kb = Buf.of(keyBias);
+    DenseBuffer s = new DenseBuffer(scores);
+    DenseBuffer bd = new DenseBuffer(bdRaw);
+    DenseBuffer kb = DenseBuffer.of(keyBias);
     int rows = (int) (scores.length() / time);
     int rel = 2 * time - 1;
     if (s.f != null) {
@@ -138,10 +107,10 @@ final class AttentionRows {
       return prob;
     }
     INDArray dropped = dropMask == null ? prob : prob.ulike();
-    Buf p = new Buf(prob);
-    Buf m = Buf.of(mask);
-    Buf dm = Buf.of(dropMask);
-    Buf out = dropMask == null ? null : new Buf(dropped);
+    DenseBuffer p = new DenseBuffer(prob);
+    DenseBuffer m = DenseBuffer.of(mask);
+    DenseBuffer dm = DenseBuffer.of(dropMask);
+    DenseBuffer out = dropMask == null ? null : new DenseBuffer(dropped);
     int rows = (int) (prob.length() / time);
     if (p.f != null) {
       Parallel.forRange(
@@ -219,10 +188,10 @@ final class AttentionRows {
     INDArray dbdRaw =
         org.nd4j.linalg.factory.Nd4j.createUninitialized(
             dprob.dataType(), heads, rows / heads, rel);
-    Buf dp = new Buf(dprob);
-    Buf p = new Buf(prob);
-    Buf dm = Buf.of(dropMask);
-    Buf out = new Buf(dbdRaw);
+    DenseBuffer dp = new DenseBuffer(dprob);
+    DenseBuffer p = new DenseBuffer(prob);
+    DenseBuffer dm = DenseBuffer.of(dropMask);
+    DenseBuffer out = new DenseBuffer(dbdRaw);
     if (dp.f != null) {
       float sc = (float) scale;
       Parallel.forRange(

@@ -53,7 +53,8 @@ final class ConformerConvolution {
     this.kernels = kernels;
     this.d = dModel;
     this.batchNorm = batchNorm;
-    this.layerNorm = batchNorm ? null : new LayerNormOp(CONV_NORM_W, CONV_NORM_B, NORM_EPS);
+    this.layerNorm =
+        batchNorm ? null : new LayerNormOp(CONV_NORM_W, CONV_NORM_B, NORM_EPS, kernels);
     this.depthwise = new DepthwiseTimeConv(dModel, kernel);
   }
 

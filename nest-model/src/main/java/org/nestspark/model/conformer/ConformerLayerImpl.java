@@ -71,11 +71,11 @@ public class ConformerLayerImpl extends BaseLayer<ConformerLayer> {
     conv =
         new ConformerConvolution(
             c.getDModel(), c.getConvKernelSize(), c.usesBatchNorm(), c.getKernels());
-    normFf1 = new LayerNormOp(NORM_FF1_W, NORM_FF1_B, NORM_EPS);
-    normAtt = new LayerNormOp(NORM_ATT_W, NORM_ATT_B, NORM_EPS);
-    normConv = new LayerNormOp(NORM_CONV_W, NORM_CONV_B, NORM_EPS);
-    normFf2 = new LayerNormOp(NORM_FF2_W, NORM_FF2_B, NORM_EPS);
-    normOut = new LayerNormOp(NORM_OUT_W, NORM_OUT_B, NORM_EPS);
+    normFf1 = new LayerNormOp(NORM_FF1_W, NORM_FF1_B, NORM_EPS, c.getKernels());
+    normAtt = new LayerNormOp(NORM_ATT_W, NORM_ATT_B, NORM_EPS, c.getKernels());
+    normConv = new LayerNormOp(NORM_CONV_W, NORM_CONV_B, NORM_EPS, c.getKernels());
+    normFf2 = new LayerNormOp(NORM_FF2_W, NORM_FF2_B, NORM_EPS, c.getKernels());
+    normOut = new LayerNormOp(NORM_OUT_W, NORM_OUT_B, NORM_EPS, c.getKernels());
   }
 
   @Override
