@@ -4,6 +4,7 @@ import java.io.Serializable;
 import java.net.URI;
 import java.util.Objects;
 import org.apache.hadoop.fs.Path;
+import org.nestspark.io.NestPaths;
 
 /**
  * One line of a NeMo manifest (docs/nest-numerics.md §2): the audio file, its optional {@code duration} and
@@ -118,6 +119,11 @@ public final class ManifestEntry implements Serializable {
   /** "manifest:line" for messages. */
   public String where() {
     return manifest + ":" + line;
+  }
+
+  /** "manifest:line: audio path" for messages about this utterance's audio or what is made from it. */
+  public String whereAndAudio() {
+    return where() + ": " + NestPaths.display(audioPath());
   }
 
   @Override

@@ -513,7 +513,8 @@ public final class ExtractJob {
           int frames = completeNpy(b.targets.get(i), nl);
           if (frames >= 0) {
             r.outcomes.add(
-                ExtractOutcome.done(e.id(), where(e), e.json(), b.targets.get(i), frames, 0, true));
+                ExtractOutcome.done(
+                    e.id(), e.whereAndAudio(), e.json(), b.targets.get(i), frames, 0, true));
             continue;
           }
         }
@@ -534,7 +535,7 @@ public final class ExtractJob {
           r.outcomes.add(
               ExtractOutcome.skipped(
                   e.id(),
-                  where(e),
+                  e.whereAndAudio(),
                   e.json(),
                   "unexpected " + ex.getClass().getSimpleName() + ": " + ex.getMessage()));
         }
@@ -561,7 +562,7 @@ public final class ExtractJob {
             r.outcomes.add(
                 ExtractOutcome.done(
                     e.id(),
-                    where(e),
+                    e.whereAndAudio(),
                     e.json(),
                     b.part,
                     outs.get(k).frames(),
@@ -572,7 +573,10 @@ public final class ExtractJob {
           for (ManifestEntry e : es) {
             r.outcomes.add(
                 ExtractOutcome.skipped(
-                    e.id(), where(e), e.json(), "cannot write " + b.part + ": " + ex.getMessage()));
+                    e.id(),
+                    e.whereAndAudio(),
+                    e.json(),
+                    "cannot write " + b.part + ": " + ex.getMessage()));
           }
         }
       } else {
@@ -589,7 +593,7 @@ public final class ExtractJob {
             r.outcomes.add(
                 ExtractOutcome.done(
                     e.id(),
-                    where(e),
+                    e.whereAndAudio(),
                     e.json(),
                     target,
                     o.frames(),
@@ -599,7 +603,7 @@ public final class ExtractJob {
             r.outcomes.add(
                 ExtractOutcome.skipped(
                     e.id(),
-                    where(e),
+                    e.whereAndAudio(),
                     e.json(),
                     "cannot write " + NestPaths.display(p) + ": " + ex.getMessage()));
           }
@@ -647,10 +651,6 @@ public final class ExtractJob {
         }
       }
       return s;
-    }
-
-    static String where(ManifestEntry e) {
-      return e.where() + ": " + NestPaths.display(e.audioPath());
     }
   }
 

@@ -185,7 +185,7 @@ final class ParquetFeatureWriter {
         List<ExtractOutcome> out = new ArrayList<>();
         for (ManifestEntry e : b.entries) {
           Integer f = frames.get(e.id());
-          String where = ExtractJob.BatchWork.where(e);
+          String where = e.whereAndAudio();
           out.add(
               f != null
                   ? ExtractOutcome.done(e.id(), where, e.json(), b.part, f, 0, true)

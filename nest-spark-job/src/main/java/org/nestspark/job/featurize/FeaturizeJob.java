@@ -285,7 +285,7 @@ public final class FeaturizeJob {
             java.io.ByteArrayOutputStream npy = new java.io.ByteArrayOutputStream();
             for (NamedEntry n : entries) {
               ManifestEntry e = n.entry;
-              String where = e.where() + ": " + NestPaths.display(e.audioPath());
+              String where = e.whereAndAudio();
               FeaturizeOutcome o;
               try {
                 UtteranceFeaturizer.Result r = featurizer.featurize(e, hadoopConf);
@@ -325,7 +325,7 @@ public final class FeaturizeJob {
         failed.add(
             FeaturizeOutcome.skipped(
                 e.id(),
-                e.where() + ": " + NestPaths.display(e.audioPath()),
+                e.whereAndAudio(),
                 e.json(),
                 "cannot write " + NestPaths.display(tar) + ": " + ex.getMessage()));
       }
@@ -374,14 +374,7 @@ public final class FeaturizeJob {
       ManifestEntry e = n.entry;
       kept.add(
           FeaturizeOutcome.inTar(
-              e.id(),
-              e.where() + ": " + NestPaths.display(e.audioPath()),
-              e.json(),
-              tarUri,
-              n.member(),
-              t,
-              0,
-              true));
+              e.id(), e.whereAndAudio(), e.json(), tarUri, n.member(), t, 0, true));
     }
     return kept;
   }
@@ -390,7 +383,7 @@ public final class FeaturizeJob {
       NamedEntry n, UtteranceFeaturizer featurizer, Configuration hadoopConf, boolean overwrite) {
     ManifestEntry e = n.entry;
     Path target = new Path(java.net.URI.create(n.target));
-    String where = e.where() + ": " + NestPaths.display(e.audioPath());
+    String where = e.whereAndAudio();
     try {
       FileSystem fs = target.getFileSystem(hadoopConf);
       if (!overwrite && fs.exists(target)) {

@@ -555,7 +555,7 @@ public final class KMeansJob {
     Loaded l = new Loaded();
     for (int i = 0; i < b.entries().size(); i++) {
       ManifestEntry e = b.entries().get(i);
-      String where = e.where() + ": " + NestPaths.display(e.audioPath());
+      String where = e.whereAndAudio();
       try {
         AudioSegment seg = loader.load(e, conf);
         float[] a = padding.apply(seg.samples());
@@ -690,7 +690,7 @@ public final class KMeansJob {
         out.add(
             LabelOutcome.done(
                 e.id(),
-                e.where() + ": " + NestPaths.display(e.audioPath()),
+                e.whereAndAudio(),
                 e.json(),
                 NestPaths.display(e.audioPath()),
                 b.targets().get(i),
@@ -720,7 +720,7 @@ public final class KMeansJob {
     for (int u = 0; u < fs.size(); u++) {
       ManifestEntry e = rest.entries().get(l.index.get(u));
       String target = rest.targets().get(l.index.get(u));
-      String where = e.where() + ": " + NestPaths.display(e.audioPath());
+      String where = e.whereAndAudio();
       FrameFeatures.Frames x = fs.get(u);
       int numSamples = l.audio.get(u).length;
       long[] labels = labels(x, c, frames, f.source(), numSamples);
