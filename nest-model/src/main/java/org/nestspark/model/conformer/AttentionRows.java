@@ -25,7 +25,7 @@ import org.nestspark.model.nn.Parallel;
 final class AttentionRows {
   private AttentionRows() {}
 
-  /** Rows per work item's cost estimate: a row of T elements costs about 4·T operations. */
+  /** The work of one row of T elements for the pool's chunking: about 4·T operations. */
   private static long rowWork(int t) {
     return 4L * t;
   }

@@ -39,6 +39,28 @@ class ShardJobTest {
     return Nest.run(args);
   }
 
+  /**
+   * {@code nest featurize --manifest MANIFEST --out OUT SETTINGS... spark.master=local[2]}, which must exit
+   * 0.
+   */
+  static Run featurize(String manifest, String out, String... settings) {
+    List<String> a = new ArrayList<>(List.of("featurize", "--manifest", manifest, "--out", out));
+    a.addAll(List.of(settings));
+    a.add("spark.master=local[2]");
+    Run r = nest(a);
+    assertEquals(0, r.code(), r.err());
+    return r;
+  }
+
+  /** Each entry's {@code feature_path} in a local features manifest, by its {@code text}. */
+  static Map<String, String> featurePathsByText(Path featuresJson) throws Exception {
+    Map<String, String> m = new HashMap<>();
+    for (JsonNode e : lines(featuresJson)) {
+      m.put(e.get("text").asText(), e.get("feature_path").asText());
+    }
+    return m;
+  }
+
   static List<JsonNode> lines(Path p) throws Exception {
     List<JsonNode> out = new ArrayList<>();
     for (String l : Files.readAllLines(p)) {
@@ -139,36 +161,18 @@ class ShardJobTest {
     assertEquals(all, lines(out.resolve("tarred_audio_manifest.json")));
 
     // featurize: tarred vs unpacked, the same numbers for every utterance
-    Run plain =
-        nest(
-            List.of(
-                "featurize",
-                "--manifest",
-                SAMPLE.resolve("train_manifest.json").toString(),
-                "--out",
-                dir.resolve("f-plain").toString(),
-                "spark.master=local[2]"));
-    assertEquals(0, plain.code(), plain.err());
+    featurize(SAMPLE.resolve("train_manifest.json").toString(), dir.resolve("f-plain").toString());
     Run tarred =
-        nest(
-            List.of(
-                "featurize",
-                "--manifest",
-                out.resolve("tarred_audio_manifest.json").toString(),
-                "--out",
-                dir.resolve("f-tar").toString(),
-                "featurize.tarred_audio_filepaths=" + out + "/audio__OP_0..2_CL_.tar",
-                "spark.master=local[2]"));
-    assertEquals(0, tarred.code(), tarred.err());
+        featurize(
+            out.resolve("tarred_audio_manifest.json").toString(),
+            dir.resolve("f-tar").toString(),
+            "featurize.tarred_audio_filepaths=" + out + "/audio__OP_0..2_CL_.tar");
     assertTrue(
         tarred
             .out()
             .startsWith("featurized 28 utterance(s) (28 written, 0 already complete), skipped 0"),
         tarred.out());
-    Map<String, String> plainByText = new HashMap<>();
-    for (JsonNode e : lines(dir.resolve("f-plain/features.json"))) {
-      plainByText.put(e.get("text").asText(), e.get("feature_path").asText());
-    }
+    Map<String, String> plainByText = featurePathsByText(dir.resolve("f-plain/features.json"));
     for (JsonNode e : lines(dir.resolve("f-tar/features.json"))) {
       float[] a =
           Npy.read(Files.newInputStream(Path.of(plainByText.get(e.get("text").asText()))))
@@ -383,20 +387,8 @@ class ShardJobTest {
             .startsWith("featurized 28 utterance(s) (28 written, 0 already complete), skipped 1"),
         tarred.out());
     assertTrue(tarred.out().contains("no member for file id 'not_there'"), tarred.out());
-    Run plain =
-        nest(
-            List.of(
-                "featurize",
-                "--manifest",
-                SAMPLE.resolve("train_manifest.json").toString(),
-                "--out",
-                dir.resolve("f-plain").toString(),
-                "spark.master=local[2]"));
-    assertEquals(0, plain.code(), plain.err());
-    Map<String, String> plainByText = new HashMap<>();
-    for (JsonNode e : lines(dir.resolve("f-plain/features.json"))) {
-      plainByText.put(e.get("text").asText(), e.get("feature_path").asText());
-    }
+    featurize(SAMPLE.resolve("train_manifest.json").toString(), dir.resolve("f-plain").toString());
+    Map<String, String> plainByText = featurePathsByText(dir.resolve("f-plain/features.json"));
     // one tar per partition (one per input shard), members in the features manifest's order; every
     // member
     // is the single file's .npy, bit for bit, read back by Python's tarfile

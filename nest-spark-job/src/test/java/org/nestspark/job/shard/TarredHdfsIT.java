@@ -107,27 +107,10 @@ class TarredHdfsIT {
 
     String shards =
         "featurize.tarred_audio_filepaths=" + HDFS.uri() + "/tarred/audio__OP_0..1_CL_.tar";
-    Nest.Run plain =
-        ShardJobTest.nest(
-            List.of(
-                "featurize",
-                "--manifest",
-                HDFS.uri() + "/corpus/manifest.json",
-                "--out",
-                HDFS.uri() + "/f-plain",
-                "spark.master=local[2]"));
-    assertEquals(0, plain.code(), plain.err());
+    ShardJobTest.featurize(HDFS.uri() + "/corpus/manifest.json", HDFS.uri() + "/f-plain");
     Nest.Run tarred =
-        ShardJobTest.nest(
-            List.of(
-                "featurize",
-                "--manifest",
-                HDFS.uri() + "/tarred/with_ghost.json",
-                "--out",
-                HDFS.uri() + "/f-tar",
-                shards,
-                "spark.master=local[2]"));
-    assertEquals(0, tarred.code(), tarred.err());
+        ShardJobTest.featurize(
+            HDFS.uri() + "/tarred/with_ghost.json", HDFS.uri() + "/f-tar", shards);
     assertTrue(
         tarred
             .out()
@@ -140,17 +123,11 @@ class TarredHdfsIT {
 
     // featurize.format=tar: the same features as members of one tar shard per task, on HDFS
     Nest.Run tarOut =
-        ShardJobTest.nest(
-            List.of(
-                "featurize",
-                "--manifest",
-                HDFS.uri() + "/tarred/with_ghost.json",
-                "--out",
-                HDFS.uri() + "/f-tarout",
-                shards,
-                "featurize.format=tar",
-                "spark.master=local[2]"));
-    assertEquals(0, tarOut.code(), tarOut.err());
+        ShardJobTest.featurize(
+            HDFS.uri() + "/tarred/with_ghost.json",
+            HDFS.uri() + "/f-tarout",
+            shards,
+            "featurize.format=tar");
     assertTrue(
         tarOut
             .out()
